@@ -1,0 +1,56 @@
+# smeval: the two set-up commands of the README.
+#
+#   make demo   set up .venv, generate the sample archive (once), CMORize its
+#               reanalyses (once), run recipe_soilmoisture.yml, print the report path
+#   make test   set up .venv and run the whole test suite
+#
+# Both find a Python >= 3.12 themselves (PATH or pyenv) and reuse what exists.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+VENV     ?= .venv
+PY       := $(VENV)/bin/python
+SAMPLE   ?= sample_data
+OUTPUT   ?= esmvaltool_output
+RECIPE   ?= recipe_soilmoisture.yml
+# Options for `smeval sample-data` (see `smeval sample-data --help`).
+SAMPLE_OPTS ?=
+# Options for pytest, e.g. make test PYTEST_OPTS="-k taylor".
+PYTEST_OPTS ?=
+CONFIG_DIR := build/esmvaltool-config
+REFERENCES := ERA5 ERA-Interim GLDAS
+
+.PHONY: demo test venv sample clean-sample help
+
+help:
+	@echo "make demo   run recipe_soilmoisture.yml on the embedded sample archive"
+	@echo "make test   run the test suite"
+
+venv:
+	@scripts/bootstrap.sh $(VENV)
+
+# The archive is generated once; the stamp marks a complete, CMORized archive.
+$(SAMPLE)/.smeval-complete:
+	@$(MAKE) --no-print-directory venv
+	$(VENV)/bin/smeval sample-data --out $(SAMPLE) $(SAMPLE_OPTS)
+	@for ref in $(REFERENCES); do \
+	    $(VENV)/bin/smeval cmorize $$ref --raw $(SAMPLE)/raw/$$ref --out $(SAMPLE)/OBS6; \
+	done
+	@date -u +%FT%TZ > $@
+
+sample: $(SAMPLE)/.smeval-complete
+
+$(CONFIG_DIR)/config-user.yml: config-user.yml
+	@mkdir -p $(CONFIG_DIR)
+	@cp config-user.yml $@
+
+demo: venv sample $(CONFIG_DIR)/config-user.yml
+	$(VENV)/bin/esmvaltool run --config_dir=$(CONFIG_DIR) $(RECIPE)
+	@$(PY) -m smeval.report.locate $(OUTPUT) $(RECIPE)
+
+test: venv
+	$(PY) -m pytest $(PYTEST_OPTS)
+
+clean-sample:
+	rm -rf $(SAMPLE)

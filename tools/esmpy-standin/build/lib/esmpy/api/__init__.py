@@ -1,0 +1,1 @@
+"""Sub-modules mirroring ``esmpy.api`` of the real ESMPy."""
