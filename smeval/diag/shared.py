@@ -109,7 +109,14 @@ class ProvenanceLogger:
         self.records[filename] = record
 
     def __exit__(self, *exc_info: object) -> None:
-        atomic_write_text(self.path, yaml.safe_dump(self.records, sort_keys=True))
+        atomic_write_text(self.path, yaml.dump(self.records, Dumper=_NoAliasDumper, sort_keys=True))
+
+
+class _NoAliasDumper(yaml.SafeDumper):
+    """Writes repeated lists in full instead of YAML anchors and aliases."""
+
+    def ignore_aliases(self, data: object) -> bool:
+        return True
 
 
 def atomic_write_text(path: Path, text: str) -> None:

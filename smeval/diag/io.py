@@ -1,0 +1,107 @@
+"""Reading preprocessed cubes and writing diagnostic results.
+
+Everything here sits at the edge between ESMValCore's files and the pure
+science of :mod:`smeval.core`: it extracts arrays and grid bounds from iris
+cubes, and writes small results (series, tables) atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import iris
+import iris.coords
+import iris.cube
+import numpy as np
+
+#: Global attribute that marks synthetic (sample-archive) input.
+SYNTHETIC_ATTRIBUTE = "synthetic"
+
+
+def load_cube(filename: str | os.PathLike) -> iris.cube.Cube:
+    """Load the single cube of a preprocessed file (data stay lazy)."""
+    cubes = iris.load(str(filename))
+    if len(cubes) != 1:
+        names = ", ".join(c.var_name or c.name() for c in cubes)
+        msg = f"{filename}: expected one variable in a preprocessed file, found {len(cubes)} ({names})"
+        raise ValueError(msg)
+    return cubes[0]
+
+
+def grid_bounds(cube: iris.cube.Cube) -> tuple[np.ndarray, np.ndarray]:
+    """Latitude and longitude cell bounds (degrees) of a rectilinear cube.
+
+    Raises
+    ------
+    ValueError
+        If the grid is not rectilinear (1-D latitude and longitude).
+    """
+    bounds = []
+    for name in ("latitude", "longitude"):
+        coord = cube.coord(name)
+        if coord.ndim != 1:
+            msg = f"{cube.var_name}: {name} is {coord.ndim}-D; smeval needs a rectilinear grid (regrid first)"
+            raise ValueError(msg)
+        if not coord.has_bounds():
+            coord = coord.copy()
+            coord.guess_bounds()
+        bounds.append(np.asarray(coord.bounds, dtype=np.float64))
+    return bounds[0], bounds[1]
+
+
+def is_synthetic(cube: iris.cube.Cube) -> bool:
+    """True if the data came from the synthetic sample archive."""
+    return SYNTHETIC_ATTRIBUTE in cube.attributes.globals or SYNTHETIC_ATTRIBUTE in cube.attributes
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def save_cube(cube: iris.cube.Cube, path: str | os.PathLike) -> Path:
+    """Save a cube as NetCDF atomically; returns the path."""
+    with atomic_path(path) as tmp:
+        iris.save(cube, str(tmp))
+    return Path(path)
+
+
+def series_cube(
+    values: np.ndarray,
+    time: iris.coords.DimCoord,
+    region_ids: tuple[str, ...],
+    template: iris.cube.Cube,
+    long_name: str,
+    attributes: dict | None = None,
+) -> iris.cube.Cube:
+    """A (time, region) cube of regional means, keeping the template's metadata.
+
+    ``values`` has shape (n_time, n_region) in the units of ``template``.
+    """
+    region = iris.coords.AuxCoord(np.array(region_ids, dtype=str), long_name="region", var_name="region")
+    cube = iris.cube.Cube(
+        np.ma.masked_invalid(np.asarray(values, dtype=np.float32)),
+        var_name=template.var_name,
+        standard_name=template.standard_name,
+        long_name=long_name,
+        units=template.units,
+        dim_coords_and_dims=[(time.copy(), 0)],
+        aux_coords_and_dims=[(region, 1)],
+        attributes={**({SYNTHETIC_ATTRIBUTE: template.attributes.get(SYNTHETIC_ATTRIBUTE)}
+                       if is_synthetic(template) else {}), **(attributes or {})},
+    )
+    return cube

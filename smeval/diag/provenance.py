@@ -1,0 +1,57 @@
+"""Provenance records of smeval's outputs (ESMValTool conventions).
+
+Tags must exist in ``config-references.yml`` and every reference needs a
+``references/<key>.bibtex``; ESMValCore refuses the run otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: Authors of every smeval output.
+AUTHORS = ["smeval_team"]
+#: Citation of the method.
+METHOD_REFERENCES = ["qiao22jcli"]
+#: Citation of each reference data set (by dataset name).
+DATASET_REFERENCES = {
+    "ERA5": "hersbach20qjrms",
+    "ERA-Interim": "dee11qjrms",
+    "GLDAS-NOAH": "rodell04bams",
+    "GLDAS": "rodell04bams",
+    "ESACCI-SM": "dorigo17rse",
+}
+
+
+def period(meta: dict[str, Any]) -> str:
+    """'1979-2014' style period of a metadata record."""
+    if meta.get("timerange"):
+        start, end = str(meta["timerange"]).split("/")
+        return f"{start[:4]}-{end[:4]}"
+    return f"{meta.get('start_year')}-{meta.get('end_year')}"
+
+
+def references_for(datasets) -> list[str]:
+    """Method reference plus the references of the data sets used."""
+    refs = list(METHOD_REFERENCES)
+    refs += sorted({DATASET_REFERENCES[d] for d in datasets if d in DATASET_REFERENCES})
+    return refs
+
+
+def series_record(meta: dict[str, Any], ancestor: str, region_ids) -> dict[str, Any]:
+    """Provenance of a file of regional-mean series of one data set."""
+    member = f" member {meta['ensemble']}" if meta.get("ensemble") else ""
+    return {
+        "caption": (
+            f"Area-weighted regional-mean monthly {meta.get('long_name', meta['short_name'])} "
+            f"({meta['short_name']}, {meta.get('units', '')}) of {meta['dataset']}{member}, "
+            f"{period(meta)}, land only, over the regions {', '.join(region_ids)} "
+            "(Qiao et al. 2022, Fig. 1)."
+        ),
+        "ancestors": [ancestor],
+        "authors": AUTHORS,
+        "references": references_for([meta["dataset"]]),
+        "domains": ["reg"],
+        "realms": ["land"],
+        "themes": ["soil"],
+        "statistics": ["mean"],
+    }

@@ -1,0 +1,84 @@
+"""Run ``recipe_soilmoisture.yml`` with ESMValCore on a chosen archive.
+
+Used by the end-to-end tests and the pipeline benchmark: it writes a
+configuration directory derived from the repository's ``config-user.yml``
+(data sources pointed at another archive, another output folder) and,
+where asked, a copy of the recipe with another period, then runs the real
+``esmvaltool run`` from the repository root, as users do.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+#: The repository root: ESMValCore's diagnostics root when run from there.
+ROOT = Path(__file__).resolve().parents[1]
+RECIPE = ROOT / "recipes" / "recipe_soilmoisture.yml"
+
+
+def write_config(
+    config_dir: Path,
+    archive: Path,
+    output_dir: Path,
+    obs6: Path | None = None,
+    **overrides: Any,
+) -> Path:
+    """Write ``config_dir/config-user.yml`` for ``archive``; returns the folder.
+
+    The CMIP6 data source reads ``archive`` (which holds ``CMIP6/``), the
+    OBS6 source reads ``obs6`` (default ``archive/OBS6``); any other
+    top-level option can be overridden by keyword.
+    """
+    config = yaml.safe_load((ROOT / "config-user.yml").read_text(encoding="utf-8"))
+    config["output_dir"] = str(Path(output_dir).absolute())
+    config["projects"]["CMIP6"]["data"]["sample"]["rootpath"] = str(Path(archive).absolute())
+    config["projects"]["OBS6"]["data"]["sample"]["rootpath"] = str(
+        Path(obs6 if obs6 is not None else Path(archive) / "OBS6").absolute()
+    )
+    config.update(overrides)
+    config_dir = Path(config_dir)
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "config-user.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    return config_dir
+
+
+def write_recipe(path: Path, timerange: str | None = None, edit=None) -> Path:
+    """Copy the recipe to ``path``, changing every ``timerange`` if given.
+
+    ``edit`` may be a callable that changes the loaded recipe dict in place
+    (e.g. to restrict the data sets of a test).
+    """
+    recipe = yaml.safe_load(RECIPE.read_text(encoding="utf-8"))
+    if timerange:
+        for diagnostic in recipe.get("diagnostics", {}).values():
+            for variable in (diagnostic.get("variables") or {}).values():
+                if "timerange" in variable:
+                    variable["timerange"] = timerange
+    if edit is not None:
+        edit(recipe)
+    path = Path(path)
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def run_recipe(recipe: Path, config_dir: Path, extra_args: list[str] | None = None,
+               check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``esmvaltool run`` from the repository root; returns the process."""
+    exe = Path(sys.executable).with_name("esmvaltool")
+    cmd = [str(exe), "run", f"--config_dir={config_dir}", str(recipe), *(extra_args or [])]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=check,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+
+
+def latest_run_dir(output_dir: Path, recipe_name: str) -> Path:
+    """The newest run folder of ``recipe_name`` (file name) in ``output_dir``."""
+    runs = sorted(Path(output_dir).glob(f"{Path(recipe_name).stem}_*"))
+    if not runs:
+        raise FileNotFoundError(f"no run of {recipe_name} in {output_dir}")
+    return runs[-1]
