@@ -1,0 +1,641 @@
+"""Conversion of ERA5, ERA-Interim, GLDAS-Noah and ESA CCI SM to CMOR (OBS6).
+
+Entry point: :func:`cmorize`. For each CMOR variable the converter
+
+1. takes the raw variables it needs from the inventory (``readers``), and
+   checks that they exist and carry the distributor's units;
+2. builds monthly means: a field that already is a monthly mean is used as
+   it is; sub-monthly fields (GLDAS-2.1 3-hourly, ERA analyses every 6 h,
+   ESA CCI daily) are averaged over the calendar month, requiring every time
+   step of the month unless ``allow_partial_months`` (ESA CCI instead
+   requires ``min_valid_days`` valid days per cell);
+3. checks that the months are contiguous (no gap) within the requested years;
+4. converts to CMOR units and sign conventions (each conversion is stated
+   next to the code, with its source);
+5. writes with :func:`smeval.cmorio.write_variable` into a staging folder;
+   only when every variable succeeded are the files moved (``os.replace``)
+   into ``OUT/Tier{tier}/{dataset}/``. A failure leaves no output file.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as _dt
+import getpass
+import os
+import shutil
+import socket
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from smeval import cmorio
+
+from . import readers
+from .errors import (
+    CMORizeError,
+    MissingVariableError,
+    TimeGapError,
+    UnsupportedInputError,
+)
+
+#: CMOR variables and their tables.
+MIPS = {
+    "mrsos": "Lmon",
+    "mrsol": "Emon",
+    "pr": "Amon",
+    "evspsbl": "Amon",
+    "mrros": "Lmon",
+    "snm": "LImon",
+    "sftlf": "fx",
+}
+
+#: Soil layers: depth bounds in m of the native layers.
+#: ERA5 / ERA-Interim (IFS HTESSEL): 0-7, 7-28, 28-100, 100-289 cm
+#: (ERA5 documentation, "Table 8: soil levels", confluence.ecmwf.int/display/CKB/ERA5).
+ECMWF_LAYERS = np.array([[0.0, 0.07], [0.07, 0.28], [0.28, 1.00], [1.00, 2.89]])
+#: GLDAS-2 Noah: 0-10, 10-40, 40-100, 100-200 cm (GLDAS-2 README, GES DISC).
+GLDAS_LAYERS = np.array([[0.0, 0.10], [0.10, 0.40], [0.40, 1.00], [1.00, 2.00]])
+
+#: Density of liquid water used for volumetric -> mass conversion, kg m-3.
+RHO_WATER = 1000.0
+SECONDS_PER_DAY = 86400.0
+SECONDS_PER_3H = 10800.0
+
+
+@dataclass
+class DatasetInfo:
+    """Facets and provenance of one converted data set."""
+
+    name: str
+    tier: int
+    type: str
+    version: str
+    source: str
+    reference: str
+    comment: str
+
+
+DATASETS = {
+    "ERA5": DatasetInfo(
+        "ERA5", 3, "reanaly", "1",
+        "https://cds.climate.copernicus.eu/datasets/reanalysis-era5-single-levels-monthly-means",
+        "era5",
+        "Contains modified Copernicus Climate Change Service information; "
+        "Hersbach et al. (2020), doi:10.1002/qj.3803",
+    ),
+    "ERA-Interim": DatasetInfo(
+        "ERA-Interim", 3, "reanaly", "1",
+        "www.ecmwf.int/en/forecasts/datasets/reanalysis-datasets/era-interim",
+        "era-interim",
+        "Contains modified ECMWF information; Dee et al. (2011), doi:10.1002/qj.828",
+    ),
+    "GLDAS": DatasetInfo(
+        "GLDAS-NOAH", 3, "reanaly", "1",
+        "https://disc.gsfc.nasa.gov/datasets?keywords=GLDAS (GLDAS_NOAH025_M 2.0, "
+        "GLDAS_NOAH025_3H 2.1)",
+        "gldas",
+        "GLDAS-2 Noah land surface model; Rodell et al. (2004), "
+        "doi:10.1175/BAMS-85-3-381; Beaudoing and Rodell, NASA GES DISC",
+    ),
+    # ESMValTool's own cmorizer files ESA CCI SM as OBS, Tier2, type 'sat',
+    # version 'L3S-SSMV-<PRODUCT>-v<version>' (cmor_config/ESACCI-SOILMOISTURE.yml);
+    # we keep its dataset name, tier, type and version, in the OBS6 (CMIP6-table) layout.
+    "ESACCI-SM": DatasetInfo(
+        "ESACCI-SOILMOISTURE", 2, "sat", "L3S-SSMV-COMBINED-v04.2",
+        "ftp://anon-ftp.ceda.ac.uk/neodc/esacci/soil_moisture/data/",
+        "esacci-soilmoisture",
+        "ESA CCI Soil Moisture; Dorigo et al. (2017), doi:10.1016/j.rse.2017.07.001; "
+        "Gruber et al. (2019), doi:10.5194/essd-11-717-2019",
+    ),
+}
+
+
+@dataclass
+class Options:
+    """Options of one conversion run."""
+
+    start: int | None = None
+    end: int | None = None
+    variables: Sequence[str] | None = None
+    allow_partial_months: bool = False
+    min_valid_days: int = 10
+    progress: bool = True
+
+
+@dataclass
+class Monthly:
+    """Monthly means of one raw variable: months -> 2-D field (NaN missing)."""
+
+    months: list[tuple[int, int]]
+    read_month: Callable[[tuple[int, int]], np.ndarray]
+    notes: list[str] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------
+# monthly means and time checks
+# ---------------------------------------------------------------------------
+
+
+def _month_seconds(year: int, month: int) -> float:
+    return calendar.monthrange(year, month)[1] * SECONDS_PER_DAY
+
+
+def monthly_means(var: readers.RawVariable, dataset: str, opts: Options,
+                  require_monthly: bool = False, daily_min_valid: int | None = None
+                  ) -> Monthly:
+    """Group the records of ``var`` by calendar month and check completeness.
+
+    Parameters
+    ----------
+    require_monthly
+        The variable must already be a monthly mean (one record per month);
+        used for ECMWF accumulations whose unit conversion assumes a monthly
+        mean of daily accumulations.
+    daily_min_valid
+        ESA CCI rule: average the daily records of a month per cell where at
+        least this many days are valid; missing days are allowed.
+    """
+    by_month: dict[tuple[int, int], list[readers.Record]] = defaultdict(list)
+    for rec in var.records:
+        by_month[(rec.time.year, rec.time.month)].append(rec)
+    months = sorted(by_month)
+    notes: list[str] = []
+    all_monthly = all(r.monthly for r in var.records)
+    if require_monthly and not all_monthly:
+        raise UnsupportedInputError(
+            "this accumulated variable must be given as monthly means of daily "
+            "accumulations (CDS 'monthly_averaged_reanalysis', MARS stream moda/mdfa); "
+            "sub-monthly accumulations are not supported",
+            dataset=dataset, variable=var.name, files=var.files)
+    if all_monthly:
+        for m, recs in by_month.items():
+            if len(recs) > 1:
+                raise TimeGapError(f"month {m[0]:04d}-{m[1]:02d} appears {len(recs)} times",
+                                   dataset=dataset, variable=var.name,
+                                   files=sorted({r.path for r in recs}))
+    elif daily_min_valid is None:
+        stamps = sorted({r.time for r in var.records})
+        if len(stamps) != len(var.records):
+            raise TimeGapError("duplicate time steps", dataset=dataset, variable=var.name,
+                               files=var.files)
+        diffs = np.diff([s.timestamp() for s in stamps])
+        step = float(diffs.min()) if diffs.size else None
+        for m in months:
+            n = len(by_month[m])
+            expected = _month_seconds(*m) / step if step else None
+            if expected is None or n != round(expected):
+                msg = (f"month {m[0]:04d}-{m[1]:02d} has {n} of "
+                       f"{round(expected) if expected else '?'} time steps"
+                       + (f" (step {step / 3600:g} h)" if step else ""))
+                if not opts.allow_partial_months:
+                    raise TimeGapError(msg + "; use --allow-partial-months to average what "
+                                       "there is", dataset=dataset, variable=var.name,
+                                       files=sorted({r.path for r in by_month[m]}))
+                notes.append(msg)
+        if step:
+            notes.append(f"monthly means of {step / 3600:g}-hourly fields")
+
+    def read_month(month: tuple[int, int]) -> np.ndarray:
+        recs = by_month[month]
+        total = None
+        count = None
+        for rec in recs:
+            arr = rec.read()
+            valid = np.isfinite(arr)
+            if total is None:
+                total = np.zeros(arr.shape)
+                count = np.zeros(arr.shape, dtype=np.int64)
+            total += np.where(valid, arr, 0.0)
+            count += valid
+        need = daily_min_valid if daily_min_valid is not None else len(recs)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / count
+        return np.where(count >= max(need, 1), mean, np.nan)
+
+    return Monthly(months, read_month, notes)
+
+
+def _select_months(monthlies: dict[str, Monthly], dataset: str, short_name: str,
+                   files: list[Path], opts: Options) -> list[tuple[int, int]]:
+    """Common months of the raw variables, clipped to --start/--end, without gaps."""
+    sets = {name: set(m.months) for name, m in monthlies.items()}
+    common = set.intersection(*sets.values())
+    for name, s in sets.items():
+        extra = sorted(s - common)
+        if extra:
+            others = [n for n in sets if n != name]
+            raise TimeGapError(
+                f"{name} has months {extra[0][0]:04d}-{extra[0][1]:02d}... that "
+                f"{', '.join(others)} lack(s)", dataset=dataset, variable=short_name,
+                files=files)
+    months = sorted(m for m in common
+                    if (opts.start is None or m[0] >= opts.start)
+                    and (opts.end is None or m[0] <= opts.end))
+    if not months:
+        raise TimeGapError(
+            f"no months within {opts.start or '...'}-{opts.end or '...'} in the input",
+            dataset=dataset, variable=short_name, files=files)
+    y, m = months[0]
+    expected = []
+    while (y, m) <= months[-1]:
+        expected.append((y, m))
+        y, m = (y, m + 1) if m < 12 else (y + 1, 1)
+    missing = sorted(set(expected) - set(months))
+    if missing:
+        shown = ", ".join(f"{a:04d}-{b:02d}" for a, b in missing[:6])
+        raise TimeGapError(f"gap in the months: {len(missing)} missing ({shown}"
+                           f"{', ...' if len(missing) > 6 else ''})",
+                           dataset=dataset, variable=short_name, files=files)
+    return months
+
+
+# ---------------------------------------------------------------------------
+# recipes: raw variables -> CMOR variable
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class Recipe:
+    """How one CMOR variable is made from raw variables of one data set."""
+
+    short_name: str
+    raw: list[str]
+    units: dict[str, str]
+    combine: Callable[[dict[str, np.ndarray]], np.ndarray]
+    note: str
+    depth_bounds: np.ndarray | None = None
+    land_only: bool = False
+    require_monthly: bool = False
+
+
+def _layer_mass(volumetric: np.ndarray, top: float, bottom: float) -> np.ndarray:
+    """m3 m-3 -> kg m-2 in a layer: theta * thickness [m] * 1000 kg m-3 (SPEC 1)."""
+    return volumetric * (bottom - top) * RHO_WATER
+
+
+def _top_mass(layers: list[np.ndarray], bounds: np.ndarray, depth: float) -> np.ndarray:
+    """Water in 0..depth m from layer contents W_k (kg m-2), SPEC section 2:
+    W(0..D) = sum_k W_k * max(0, min(b_k, D) - a_k) / (b_k - a_k)."""
+    total = np.zeros_like(layers[0])
+    for w, (a, b) in zip(layers, bounds, strict=True):
+        frac = max(0.0, min(b, depth) - a) / (b - a)
+        if frac > 0:
+            total = total + w * frac
+    return total
+
+
+def ecmwf_recipes() -> dict[str, Recipe]:
+    """ERA5 and ERA-Interim (same parameters and layers)."""
+    swvl = [f"swvl{k}" for k in range(1, 5)]
+    vol = "m3 m-3"
+
+    def mrsos(f):
+        # 0-10 cm = all of layer 1 (0-7 cm) + 3/21 of layer 2 (7-28 cm):
+        # swvl1*0.07*1000 + swvl2*0.21*1000*3/21 = swvl1*70 + swvl2*30 kg m-2.
+        w = [_layer_mass(f["swvl1"], *ECMWF_LAYERS[0]), _layer_mass(f["swvl2"], *ECMWF_LAYERS[1])]
+        return _top_mass(w, ECMWF_LAYERS[:2], 0.10)
+
+    def mrsol(f):
+        return np.stack([_layer_mass(f[n], *ECMWF_LAYERS[k]) for k, n in enumerate(swvl)])
+
+    # Monthly means of accumulations are "scaled to have units that include
+    # 'per day'": m of water per day (ECMWF, "ERA5: How to calculate
+    # accumulations", confluence.ecmwf.int/pages/viewpage.action?pageId=197702790;
+    # likewise ERA-Interim monthly means of daily forecast accumulations, as
+    # ESMValTool's era_interim cmorizer treats them). 1 m of water = 1000 kg m-2,
+    # so m day-1 -> kg m-2 s-1 is x 1000 / 86400.
+    per_day = RHO_WATER / SECONDS_PER_DAY
+    return {
+        "mrsos": Recipe("mrsos", ["swvl1", "swvl2"], {"swvl1": vol, "swvl2": vol}, mrsos,
+                        "mrsos = swvl1*0.07 m*1000 + swvl2*0.03 m*1000 kg m-2 (0-10 cm: layer 1 "
+                        "0-7 cm and 3/21 of layer 2 7-28 cm)", land_only=True),
+        "mrsol": Recipe("mrsol", swvl, dict.fromkeys(swvl, vol), mrsol,
+                        "mrsol = swvlk * layer thickness (0.07, 0.21, 0.72, 1.89 m) * 1000 kg m-3",
+                        depth_bounds=ECMWF_LAYERS, land_only=True),
+        "pr": Recipe("pr", ["tp"], {"tp": "m"}, lambda f: f["tp"] * per_day,
+                     "pr = tp [m day-1] * 1000 / 86400", require_monthly=True),
+        # ECMWF convention: downward fluxes positive, so 'e' is negative for
+        # evaporation (ERA5 parameter 182 'Evaporation', codes.ecmwf.int/grib/
+        # param-db/182); CMOR evspsbl is positive for water leaving the surface.
+        "evspsbl": Recipe("evspsbl", ["e"], {"e": "m"}, lambda f: -f["e"] * per_day,
+                          "evspsbl = -e [m day-1] * 1000 / 86400 (sign flipped: ECMWF e < 0 "
+                          "for evaporation)", require_monthly=True),
+        "mrros": Recipe("mrros", ["sro"], {"sro": "m"}, lambda f: f["sro"] * per_day,
+                        "mrros = sro [m day-1] * 1000 / 86400", land_only=True,
+                        require_monthly=True),
+        "snm": Recipe("snm", ["smlt"], {"smlt": "m"}, lambda f: f["smlt"] * per_day,
+                      "snm = smlt [m day-1] * 1000 / 86400", land_only=True,
+                      require_monthly=True),
+        # lsm is a fraction 0-1 ("(0 - 1)"); CMOR sftlf is in %.
+        "sftlf": Recipe("sftlf", ["lsm"], {"lsm": "1"}, lambda f: f["lsm"] * 100.0,
+                        "sftlf = lsm * 100 %"),
+    }
+
+
+def gldas_recipes() -> dict[str, Recipe]:
+    """GLDAS-2 Noah (2.0 monthly and 2.1 3-hourly)."""
+    layers = ["SoilMoi0_10cm_inst", "SoilMoi10_40cm_inst", "SoilMoi40_100cm_inst",
+              "SoilMoi100_200cm_inst"]
+    # GLDAS conventions (GLDAS-2 README, GES DISC; ldas.gsfc.nasa.gov/gldas/
+    # model-output, which follows ALMA): SoilMoi*_inst kg m-2 in the layer;
+    # *_tavg kg m-2 s-1 averaged over the past 3 h; Evap_tavg positive for
+    # evaporation (ALMA: evaporation fluxes positive upward); *_acc kg m-2 per
+    # 3-hour step (monthly files: the monthly mean of the 3-hourly
+    # accumulations), hence / 10800 s to get kg m-2 s-1.
+    return {
+        "mrsos": Recipe("mrsos", layers[:1], {layers[0]: "kg m-2"}, lambda f: f[layers[0]],
+                        "mrsos = SoilMoi0_10cm_inst (already 0-10 cm, kg m-2)", land_only=True),
+        "mrsol": Recipe("mrsol", layers, dict.fromkeys(layers, "kg m-2"),
+                        lambda f: np.stack([f[n] for n in layers]),
+                        "mrsol = SoilMoi{0_10,10_40,40_100,100_200}cm_inst kg m-2",
+                        depth_bounds=GLDAS_LAYERS, land_only=True),
+        "pr": Recipe("pr", ["Rainf_f_tavg"], {"Rainf_f_tavg": "kg m-2 s-1"},
+                     lambda f: f["Rainf_f_tavg"], "pr = Rainf_f_tavg (kg m-2 s-1, total "
+                     "precipitation forcing)"),
+        "evspsbl": Recipe("evspsbl", ["Evap_tavg"], {"Evap_tavg": "kg m-2 s-1"},
+                          lambda f: f["Evap_tavg"], "evspsbl = Evap_tavg (kg m-2 s-1, positive "
+                          "upward as CMOR)"),
+        "mrros": Recipe("mrros", ["Qs_acc"], {"Qs_acc": "kg m-2"},
+                        lambda f: f["Qs_acc"] / SECONDS_PER_3H,
+                        "mrros = Qs_acc [kg m-2 per 3 h] / 10800 s", land_only=True),
+        "snm": Recipe("snm", ["Qsm_acc"], {"Qsm_acc": "kg m-2"},
+                      lambda f: f["Qsm_acc"] / SECONDS_PER_3H,
+                      "snm = Qsm_acc [kg m-2 per 3 h] / 10800 s", land_only=True),
+        # GLDAS has no fractional land cover in its output: a cell is land
+        # (100 %) where the model has soil moisture, water (0 %) elsewhere.
+        "sftlf": Recipe("sftlf", layers[:1], {layers[0]: "kg m-2"},
+                        lambda f: np.where(np.isfinite(f[layers[0]]), 100.0, 0.0),
+                        "sftlf = 100 % where SoilMoi0_10cm_inst is defined, else 0 % "
+                        "(binary GLDAS land mask)"),
+    }
+
+
+def esacci_recipes() -> dict[str, Recipe]:
+    """ESA CCI SM: surface soil moisture only."""
+    # ESA CCI 'sm' is volumetric (m3 m-3) and represents the top ~2-5 cm
+    # sensed by the microwave instruments (C/X band ~1-2 cm, L band ~5 cm;
+    # Dorigo et al. 2017). To compare with 0-10 cm mrsos it is assumed
+    # uniform over 0-10 cm: mrsos = sm * 0.1 m * 1000 kg m-3 = sm * 100 kg m-2.
+    # Limits: the deeper 5-10 cm are not observed (they are usually wetter and
+    # vary less), no retrieval under dense vegetation, snow or frozen soil,
+    # so winter months of high latitudes are mostly missing.
+    return {
+        "mrsos": Recipe("mrsos", ["sm"], {"sm": "m3 m-3"},
+                        lambda f: _layer_mass(f["sm"], 0.0, 0.10),
+                        "mrsos = sm [m3 m-3] * 0.1 m * 1000 kg m-3; satellite sensing depth "
+                        "~2-5 cm, assumed uniform over 0-10 cm", land_only=False),
+    }
+
+
+# ---------------------------------------------------------------------------
+# driver
+# ---------------------------------------------------------------------------
+
+
+def _find(raw_dir: Path, patterns: Sequence[str]) -> list[Path]:
+    found = set()
+    for pat in patterns:
+        found.update(p for p in raw_dir.rglob(pat) if p.is_file() and not p.name.startswith("."))
+    return sorted(found)
+
+
+def _time_axis(months: list[tuple[int, int]]):
+    (y0, m0), (y1, m1) = months[0], months[-1]
+    points, bounds = cmorio.monthly_time_axis(y0, y1, "standard", first_month=m0,
+                                              last_month=m1)
+    return points, bounds
+
+
+def cmorize(dataset: str, raw_dir: str | os.PathLike, out_dir: str | os.PathLike,
+            options: Options | None = None) -> list[Path]:
+    """Convert the raw files of ``dataset`` under ``raw_dir`` into OBS6 files.
+
+    Parameters
+    ----------
+    dataset
+        ``"ERA5"``, ``"ERA-Interim"``, ``"GLDAS"`` or ``"ESACCI-SM"``.
+    raw_dir
+        Folder searched recursively: ``*.nc`` (and ``*.grb``, ``*.grib``,
+        ``*.grb2`` for ERA-Interim and ERA5), ``GLDAS_NOAH*.nc4``,
+        ``ESACCI-SOILMOISTURE-*.nc``.
+    out_dir
+        Root of the OBS6 tree; files go to ``OUT/Tier{tier}/{dataset}/``.
+    options
+        See :class:`Options`.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
+
+    Raises
+    ------
+    CMORizeError
+        (or a subclass) on any bad input; nothing is written then.
+    """
+    opts = options or Options()
+    if dataset not in DATASETS:
+        raise CMORizeError(f"unknown data set; choose one of {sorted(DATASETS)}",
+                           dataset=dataset)
+    info = DATASETS[dataset]
+    raw_dir = Path(raw_dir)
+    out_dir = Path(out_dir)
+    if not raw_dir.is_dir():
+        raise CMORizeError("raw data folder does not exist", dataset=dataset, files=[raw_dir])
+
+    if dataset in ("ERA5", "ERA-Interim"):
+        recipes = ecmwf_recipes()
+    elif dataset == "GLDAS":
+        recipes = gldas_recipes()
+    else:
+        recipes = esacci_recipes()
+    wanted = list(opts.variables or recipes)
+    unknown = [v for v in wanted if v not in recipes]
+    if unknown:
+        raise CMORizeError(f"cannot make {unknown} from {dataset}; it provides {list(recipes)}",
+                           dataset=dataset, variable=",".join(unknown))
+    raw_names = sorted({r for v in wanted for r in recipes[v].raw}
+                       | ({"lsm"} if dataset in ("ERA5", "ERA-Interim") else set()))
+
+    workdir = Path(tempfile.mkdtemp(prefix="smeval-cmorize-grib-"))
+    try:
+        return _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts,
+                        workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, workdir):
+    # Inventory (headers only; GRIB decoded into workdir).
+    if dataset in ("ERA5", "ERA-Interim"):
+        nc_files = _find(raw_dir, ["*.nc", "*.nc4"])
+        grib_files = _find(raw_dir, ["*.grb", "*.grib", "*.grb1", "*.grb2", "*.grib2"])
+        store = readers.scan_ecmwf_netcdf(nc_files, raw_names, dataset)
+        for name, var in readers.scan_ecmwf_grib(grib_files, raw_names, dataset,
+                                                 workdir).items():
+            if name in store:
+                raise CMORizeError("given both as NetCDF and as GRIB; keep one",
+                                   dataset=dataset, variable=name,
+                                   files=store[name].files[:1] + var.files[:1])
+            store[name] = var
+        searched = nc_files + grib_files
+        version_note = ""
+    elif dataset == "GLDAS":
+        searched = _find(raw_dir, ["GLDAS_NOAH*.nc4", "GLDAS_NOAH*.nc"])
+        store = readers.scan_gldas(searched, raw_names, dataset)
+        version_note = ""
+    else:
+        searched = _find(raw_dir, ["ESACCI-SOILMOISTURE-*.nc"])
+        store, product = readers.scan_esacci(searched, dataset)
+        info = DatasetInfo(info.name, info.tier, info.type, product, info.source,
+                           info.reference, info.comment)
+        version_note = product
+    if not searched:
+        raise MissingVariableError(f"no input files found under {raw_dir}", dataset=dataset,
+                                   variable=",".join(raw_names), files=[raw_dir])
+
+    # Check every requested variable before computing anything.
+    plans = []
+    for short_name in wanted:
+        recipe = recipes[short_name]
+        for name in recipe.raw:
+            if name not in store:
+                raise MissingVariableError(
+                    f"raw variable {name!r} (needed for {short_name}) is in none of the "
+                    f"{len(searched)} input files; use --variables to convert fewer variables",
+                    dataset=dataset, variable=name, files=searched)
+            readers.check_units(store[name], recipe.units[name], dataset)
+        if short_name == "sftlf":
+            plans.append((recipe, None, None))
+            continue
+        monthlies = {
+            name: monthly_means(store[name], dataset, opts, recipe.require_monthly,
+                                opts.min_valid_days if dataset == "ESACCI-SM" else None)
+            for name in recipe.raw
+        }
+        files = sorted({f for n in recipe.raw for f in store[n].files})
+        months = _select_months(monthlies, dataset, short_name, files, opts)
+        plans.append((recipe, monthlies, months))
+    lsm_var = store.get("lsm")
+    if lsm_var is not None:
+        readers.check_units(lsm_var, "1", dataset)
+
+    synthetic = next((v.synthetic for v in store.values() if v.synthetic), None)
+    total = sum(len(p[2]) if p[2] else 1 for p in plans)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".smeval-cmorize-", dir=out_dir))
+    written: list[tuple[Path, Path]] = []
+    try:
+        with tqdm(total=total, desc=f"cmorize {dataset}", unit="month",
+                  disable=not opts.progress) as bar:
+            land = None
+            if lsm_var is not None:
+                # ECMWF: "grid boxes where this parameter has a value above 0.5
+                # can be comprised of a mixture of land and inland water but not
+                # ocean" (ERA5 parameter 172, land-sea mask); soil and land
+                # fluxes are masked where lsm <= 0.5.
+                land = lsm_var.records[0].read() > 0.5
+            for recipe, monthlies, months in plans:
+                bar.set_postfix_str(recipe.short_name)
+                path = _convert_one(info, dataset, recipe, monthlies, months, store, land,
+                                    staging, synthetic, version_note, bar, opts)
+                final = cmorio.obs6_path(
+                    out_dir, dataset=info.name, mip=MIPS[recipe.short_name],
+                    short_name=recipe.short_name, tier=info.tier, type=info.type,
+                    version=info.version, time_range=None if months is None else
+                    f"{months[0][0]:04d}{months[0][1]:02d}-{months[-1][0]:04d}{months[-1][1]:02d}",
+                )
+                written.append((path, final))
+        for tmp, final in written:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return [final for _, final in written]
+
+
+def _convert_one(info: DatasetInfo, dataset: str, recipe: Recipe,
+                 monthlies: dict[str, Monthly] | None, months: list[tuple[int, int]] | None,
+                 store: dict[str, readers.RawVariable], land: np.ndarray | None,
+                 staging: Path, synthetic: str | None, version_note: str, bar,
+                 opts: Options) -> Path:
+    short_name = recipe.short_name
+    first = store[recipe.raw[0]]
+    lat, lon = first.lat, first.lon
+    for name in recipe.raw[1:]:
+        other = store[name]
+        if other.lat.shape != lat.shape or other.lon.shape != lon.shape or not (
+                np.allclose(other.lat, lat) and np.allclose(other.lon, lon)):
+            raise readers.GridError(f"{name} and {recipe.raw[0]} are on different grids",
+                                    dataset=dataset, variable=short_name,
+                                    files=first.files[:1] + other.files[:1])
+    notes = [recipe.note]
+    grid_note = first.grid_note
+    if grid_note:
+        notes.append(grid_note)
+    if recipe.land_only:
+        notes.append("masked where the ECMWF land-sea mask lsm <= 0.5" if land is not None
+                     else "not masked: no land-sea mask in the input")
+    if monthlies:
+        for m in monthlies.values():
+            notes.extend(m.notes)
+    if dataset == "ESACCI-SM":
+        notes.append(f"monthly mean of days with a retrieval, cells with fewer than "
+                     f"{opts.min_valid_days} valid days masked")
+
+    if months is None:
+        fields = {name: store[name].records[0].read() for name in recipe.raw}
+        data = recipe.combine(fields)
+        bar.update(1)
+    else:
+        slices = []
+        for month in months:
+            fields = {name: monthlies[name].read_month(month) for name in recipe.raw}
+            slices.append(recipe.combine(fields))
+            bar.update(1)
+        data = np.stack(slices)
+    data = np.ma.masked_invalid(data)
+    land_mask = land if (recipe.land_only and land is not None
+                         and land.shape == (lat.size, lon.size)) else None
+
+    files = sorted({f for n in recipe.raw for f in store[n].files})
+    history = (f"{_dt.datetime.now(_dt.UTC):%Y-%m-%dT%H:%M:%SZ} smeval cmorize {dataset}: "
+               f"converted from {len(files)} file(s), e.g. {files[0].name}")
+    extra = {
+        "user": os.environ.get("USER") or _safe_user(),
+        "host": socket.gethostname(),
+        "raw_variables": " ".join(recipe.raw),
+    }
+    if version_note:
+        extra["product"] = version_note
+    if synthetic:
+        extra[cmorio.SYNTHETIC_ATTRIBUTE] = synthetic
+    attrs = cmorio.obs6_global_attributes(
+        dataset=info.name, mip=MIPS[short_name], short_name=short_name, tier=info.tier,
+        frequency="fx" if months is None else "mon",
+        type=info.type, version=info.version, source=info.source, reference=info.reference,
+        comment=f"{info.comment}. " + "; ".join(notes), history=history, extra=extra,
+    )
+    kwargs = {}
+    if months is not None:
+        kwargs["time_points"], kwargs["time_bounds"] = _time_axis(months)
+    if recipe.depth_bounds is not None:
+        kwargs["depth_bounds"] = recipe.depth_bounds
+    target = staging / f"{short_name}.nc"
+    return cmorio.write_variable(
+        target, data, project="OBS6", mip=MIPS[short_name], short_name=short_name,
+        lat=lat, lon=lon, land_mask=land_mask, attributes=attrs, **kwargs,
+    )
+
+
+def _safe_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
