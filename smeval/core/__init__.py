@@ -45,4 +45,19 @@ from .regional import RegionWeights, cell_areas, region_weight_matrix, regional_
 from .regions import ALL_REGIONS, HEMISPHERES, REGIONS, Region, domain_fraction, get_region, region_weights
 from .taylor import TaylorStatistics, taylor_skill_score, taylor_statistics
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [
+    # depth
+    "DEEP_DEPTH", "SHALLOW_DEPTH", "DepthNotReachedError", "deep_from_layers", "layer_weights",
+    "normalise_depth", "shallow_from_layers", "volumetric_to_mass",
+    # regions and regional means
+    "ALL_REGIONS", "HEMISPHERES", "REGIONS", "Region", "domain_fraction", "get_region", "region_weights",
+    "RegionWeights", "cell_areas", "region_weight_matrix", "regional_means",
+    # ensembles
+    "EnsembleMeans", "hierarchical_means", "resolution_group",
+    # statistics
+    "TaylorStatistics", "taylor_skill_score", "taylor_statistics",
+    "CorrelationResult", "effective_sample_size", "gridpoint_correlation", "lag1_autocorrelation",
+    # fields
+    "annual_cycle", "annual_mean_climatology", "bias_ratio", "flux_to_mm_per_year", "month_lengths",
+    "p_minus_e", "p_minus_e_minus_r",
+]

@@ -144,7 +144,10 @@ def normalise_depth(data, bounds, depth: float, axis: int = 1, dataset: str | No
     numpy.ma.MaskedArray or dask.array.Array
         W(0..D) (kg m-2), *data*'s shape without *axis*. A cell is masked
         where any layer that contributes to 0..D is masked or NaN; layers
-        entirely below D do not matter. Lazy input gives a lazy result.
+        entirely below D do not matter. A model whose soil column is
+        shallower in some cells (e.g. bedrock) marks the missing layers as
+        masked there, so those cells get no deep value. Lazy input gives a
+        lazy result.
 
     Raises
     ------

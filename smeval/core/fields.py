@@ -96,9 +96,9 @@ def annual_cycle(data, months) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray, shape (12, ...)
+    numpy.ndarray or dask.array.Array, shape (12, ...)
         Mean of January, ..., December (units of *data*); NaN for a month
-        without any value.
+        without any value. Lazy input gives a lazy result.
     """
     x = as_float_nan(data, np.float64)
     months = np.asarray(months)
@@ -125,8 +125,9 @@ def annual_mean_climatology(data, days=None):
 
     Returns
     -------
-    numpy.ndarray, shape (...)
-        Mean over time (units of *data*), NaN where no value exists.
+    numpy.ndarray or dask.array.Array, shape (...)
+        Mean over time (units of *data*), NaN where no value exists. Lazy
+        input gives a lazy result.
     """
     return _weighted_nanmean(as_float_nan(data, np.float64), days)
 

@@ -58,7 +58,11 @@ class Region:
 
     @property
     def hemisphere(self) -> str:
-        """``"NH"`` or ``"SH"``: where the box's centre lies."""
+        """``"NH"`` or ``"SH"``: where the box's centre lies.
+
+        Gives the paper's eight Northern Hemisphere regions of Fig. 9 (C-AF
+        and NSA, which straddle the equator, count as southern).
+        """
         return "NH" if self.box.lat_min + self.box.lat_max > 0 else "SH"
 
 
@@ -105,7 +109,9 @@ ANTARCTICA_BOX = Box(-90, -60, -180, 180)
 #: 78-81 N and ~62 W beyond), Iceland (east of 24.5 W, south of 66.6 N) and
 #: Svalbard/Jan Mayen (east of 9 W). Known misses, each well under one grid
 #: cell wide: a sliver of Inglefield Land (78-79 N, 68-73 W) and of
-#: Washington Land (80-81 N, 62-66 W).
+#: Washington Land (80-81 N, 62-66 W); at Robeson Channel (81-82.5 N,
+#: 61-62 W) the two islands are closer than a grid cell and the box follows
+#: Greenland's coast, taking in a sliver of north-east Ellesmere.
 GREENLAND_BOXES: tuple[Box, ...] = (
     Box(59.5, 67.0, -56.0, -30.0),
     Box(67.0, 72.0, -58.0, -20.0),

@@ -3,12 +3,13 @@
 import dask.array as da
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from smeval.core.depth import (
-    DEEP_DEPTH,
+    BOUNDS_ATOL,
     SHALLOW_DEPTH,
+    DEEP_DEPTH,
     DepthNotReachedError,
     deep_from_layers,
     layer_weights,
@@ -143,6 +144,8 @@ def test_splitting_a_layer_leaves_total_unchanged(bounds, frac, data):
     a, b = bounds[k]
     cut = a + (b - a) * min(max(frac, 0.05), 0.95)
     split_bounds = np.concatenate([bounds[:k], [[a, cut], [cut, b]], bounds[k + 1:]])
+    # A cut within BOUNDS_ATOL of D is snapped onto D by design (float32 bounds); keep clear of it.
+    assume(abs(cut - depth) > 10 * BOUNDS_ATOL)
     share = (cut - a) / (b - a)
     split_content = np.concatenate([content[:k], [content[k] * share, content[k] * (1 - share)], content[k + 1:]])
     whole = normalise_depth(content, bounds, depth, axis=0)
@@ -158,3 +161,12 @@ def test_weighted_thickness_equals_target_depth(bounds, data):
     w = layer_weights(bounds, depth)
     assert np.all((w >= 0) & (w <= 1))
     np.testing.assert_allclose((w * np.diff(bounds, axis=1)[:, 0]).sum(), depth, rtol=1e-9, atol=2e-6)
+
+
+def test_layer_starting_a_float_error_above_depth_does_not_contribute():
+    # float32 bounds put the 10 cm interface at 0.1000000015 m; a masked layer below it must not mask 0-10 cm.
+    top = float(np.float32(0.1))
+    data = np.ma.masked_array([[30.0, 0.0]], mask=[[False, True]])
+    out = normalise_depth(data, [[0, top], [top, 2.0]], SHALLOW_DEPTH, axis=1)
+    assert not np.ma.is_masked(out[0])
+    np.testing.assert_allclose(out, [30.0])

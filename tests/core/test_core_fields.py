@@ -1,5 +1,6 @@
 """Tests of smeval.core.fields: annual cycle, climatology, flux units, bias ratio, P - E."""
 
+import dask.array as da
 import numpy as np
 import pytest
 
@@ -35,6 +36,20 @@ def test_annual_cycle_of_masked_field():
     cycle = annual_cycle(field, MONTHS)
     assert cycle.shape == (12, 2, 3)
     assert np.isnan(cycle[0, 0, 0]) and np.all(cycle[1:, 0, 0] == 1)
+
+
+def test_lazy_fields_stay_lazy():
+    # Dask fields: annual cycle and climatology are lazy and equal the numpy results.
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(432, 3, 4))
+    x[5, 1, 1] = np.nan
+    lazy = da.from_array(x, chunks=(120, 3, 4))
+    days = month_lengths(YEARS, MONTHS)
+    cycle = annual_cycle(lazy, MONTHS)
+    clim = annual_mean_climatology(lazy, days)
+    assert isinstance(cycle, da.Array) and isinstance(clim, da.Array)
+    np.testing.assert_allclose(cycle.compute(), annual_cycle(x, MONTHS))
+    np.testing.assert_allclose(clim.compute(), annual_mean_climatology(x, days))
 
 
 def test_month_lengths_1979_2014_average_julian_year():

@@ -34,6 +34,8 @@ def test_region_table_matches_spec():
     assert get_region("NA-WA").box == Box(10, 35, -20, 60)
     assert get_region("S-AF").box == Box(-35, -15, 10, 40)
     assert [r.id for r in ALL_REGIONS][-2:] == ["NH", "SH"]
+    # The hemisphere of each box's centre gives the paper's 8 NH regions of Fig. 9.
+    assert {r.id for r in REGIONS if r.hemisphere == "NH"} == {"SIB", "M-AS", "TIB", "L-AS", "EUR", "WNA", "ENA", "NA-WA"}
     with pytest.raises(KeyError, match="unknown region"):
         get_region("XYZ")
 
@@ -85,7 +87,9 @@ def test_exclusions_antarctica_and_greenland():
     assert nh(72.0, -40.0) == 0.0  # central Greenland ice sheet
     assert nh(64.0, -50.0) == 0.0  # Nuuk, SW Greenland
     assert nh(82.5, -35.0) == 0.0  # Peary Land, N Greenland
+    assert nh(76.5, -68.7) == 0.0  # Thule, NW Greenland
     assert nh(64.5, -19.0) == 1.0  # Iceland
+    assert nh(66.3, -18.0) == 1.0  # north coast of Iceland
     assert nh(68.0, -68.0) == 1.0  # Baffin Island
     assert nh(80.0, -80.0) == 1.0  # Ellesmere Island
     assert region_weights([[-70.5, -69.5]], [[10, 11]], "SH")[0, 0] == 0.0
