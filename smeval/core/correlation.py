@@ -6,7 +6,8 @@ two-sided with Student's t, ``t = R sqrt((n - 2) / (1 - R^2))`` on
 
 Optionally n is replaced by an effective sample size that accounts for
 serial correlation of the two series (Bretherton, Widmann, Dymnikov,
-Wallace and Bladé 1999, J. Climate 12, 1990-2009, eq. 31, for two AR(1)
+Wallace and Bladé 1999, "The effective number of spatial degrees of freedom
+of a time-varying field", J. Climate 12, 1990-2009; their result for two AR(1)
 series with lag-1 autocorrelations r1 and r2)::
 
     n_eff = n (1 - r1 r2) / (1 + r1 r2)
@@ -81,7 +82,7 @@ def lag1_autocorrelation(x, axis: int = 0) -> np.ndarray:
 
 
 def effective_sample_size(n, r1x, r1y):
-    """Bretherton et al. (1999, eq. 31) effective sample size for correlating two AR(1) series.
+    """Bretherton et al. (1999) effective sample size for correlating two AR(1) series.
 
     Parameters
     ----------

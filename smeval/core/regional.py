@@ -112,6 +112,7 @@ def region_weight_matrix(
         lf = np.ma.filled(np.ma.asarray(land_fraction, dtype=float), 0.0)
         if lf.shape != grid_shape:
             raise ValueError(f"land_fraction has shape {lf.shape}, grid is {grid_shape}")
+        # Allow float rounding above 1; a value like 100 means sftlf in %.
         if np.nanmax(lf) > 1.0 + 1e-6:
             raise ValueError("land_fraction must be in 0..1 (sftlf is in %: divide it by 100)")
         base = base * np.nan_to_num(lf)
