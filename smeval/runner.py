@@ -82,3 +82,38 @@ def latest_run_dir(output_dir: Path, recipe_name: str) -> Path:
     if not runs:
         raise FileNotFoundError(f"no run of {recipe_name} in {output_dir}")
     return runs[-1]
+
+
+def available(archive: Path, obs6: Path | None = None) -> set[tuple[str, str]]:
+    """(dataset, short_name) pairs present in an archive (CMIP6 DRS and OBS6 layouts)."""
+    archive = Path(archive)
+    found = set()
+    for path in archive.glob("CMIP6/*/*/*/*/*/*/*"):
+        # CMIP6/<activity>/<institute>/<dataset>/<exp>/<member>/<mip>/<variable>
+        if path.is_dir():
+            found.add((path.parts[-5], path.name))
+    for path in Path(obs6 if obs6 is not None else archive / "OBS6").glob("Tier*/*/OBS6_*.nc"):
+        dataset = path.parent.name
+        rest = path.name[len(f"OBS6_{dataset}_"):].split("_")
+        # <type>_<version>_<mip>_<short_name>[_<timerange>].nc
+        if len(rest) >= 4:
+            found.add((dataset, rest[3].removesuffix(".nc")))
+    return found
+
+
+def restrict_to(recipe: dict, present: set[tuple[str, str]]) -> None:
+    """Keep in each variable group only the data sets present in the archive.
+
+    A variable group left without data sets is dropped. Used by tests and
+    benchmarks on archives that hold a subset of Table 1.
+    """
+    for diagnostic in recipe.get("diagnostics", {}).values():
+        variables = diagnostic.get("variables") or {}
+        for name in list(variables):
+            group = variables[name]
+            short_name = group.get("short_name", name)
+            kept = [d for d in group.get("additional_datasets", []) if (d["dataset"], short_name) in present]
+            if kept:
+                group["additional_datasets"] = kept
+            else:
+                del variables[name]

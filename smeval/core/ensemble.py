@@ -28,7 +28,7 @@ from ._arrays import as_float_nan
 HIGH_RESOLUTION_MIN_NLAT = 160
 
 #: Names of the three ensemble means.
-MMEM_ALL, MMEM_HIGH, MMEM_LOW = "CMIP6-MMEM", "MMEM-high", "MMEM-low"
+MMEM_ALL, MMEM_HIGH, MMEM_LOW = "CMIP6-MMEM", "CMIP6-MMEM-high", "CMIP6-MMEM-low"
 
 
 def resolution_group(n_lat: int, threshold: int = HIGH_RESOLUTION_MIN_NLAT) -> str:
@@ -80,7 +80,7 @@ class EnsembleMeans:
     family_means : dict
         Family name -> mean over its models (all resolutions).
     mmem : dict
-        ``"CMIP6-MMEM"``, ``"MMEM-high"``, ``"MMEM-low"`` -> mean over
+        ``"CMIP6-MMEM"``, ``"CMIP6-MMEM-high"``, ``"CMIP6-MMEM-low"`` -> mean over
         families; a group without models is absent.
     models_in : dict
         Same keys as *mmem* -> sorted names of the models that went in.

@@ -1,4 +1,11 @@
-"""Regional-mean series of preprocessed cubes (one pass over all regions)."""
+"""Regional-mean series of preprocessed cubes on their native grids.
+
+SPEC section 3 allows regional means on each data set's own grid with
+fractional box weights (cell area x land fraction x fraction of the cell in
+the box): cheaper than regridding every member's 432 monthly fields, and exact
+at box edges. The weights of a grid are built once and cached, so all members
+of a model share them.
+"""
 
 from __future__ import annotations
 
@@ -7,37 +14,91 @@ from functools import lru_cache
 import iris.cube
 import numpy as np
 
+from smeval.core.depth import normalise_depth
 from smeval.core.regional import RegionWeights, region_weight_matrix, regional_means
 from smeval.core.regions import ALL_REGIONS
 
 from .io import grid_bounds
 
+#: Default target depths (m) of the two soil-moisture products (SPEC section 2).
+SHALLOW_DEPTH = 0.1
+DEEP_DEPTH = 2.0
 
-@lru_cache(maxsize=32)
-def _weights_for_grid(lat_key: bytes, lon_key: bytes, shape: tuple[int, int], regions: tuple[str, ...]) -> RegionWeights:
+
+@lru_cache(maxsize=64)
+def _weights(lat_key: bytes, lon_key: bytes, shape: tuple[int, int], regions: tuple[str, ...],
+             area_key: bytes | None, frac_key: bytes | None) -> RegionWeights:
     lat = np.frombuffer(lat_key).reshape(shape[0], 2)
     lon = np.frombuffer(lon_key).reshape(shape[1], 2)
-    return region_weight_matrix(lat, lon, regions=regions)
+    area = None if area_key is None else np.frombuffer(area_key).reshape(shape)
+    frac = None if frac_key is None else np.frombuffer(frac_key).reshape(shape)
+    return region_weight_matrix(lat, lon, regions=regions, areacella=area, land_fraction=frac)
 
 
-def weights_for(cube: iris.cube.Cube, regions: tuple[str, ...] | None = None) -> RegionWeights:
-    """Region weights (cell area x region fraction) for the grid of ``cube``.
+def _field(cube: iris.cube.Cube | None, shape: tuple[int, int], scale: float = 1.0) -> bytes | None:
+    if cube is None:
+        return None
+    data = np.ma.filled(np.ma.asarray(cube.data, dtype=np.float64), 0.0) * scale
+    if data.shape != shape:
+        msg = f"{cube.var_name}: fixed field has shape {data.shape}, the data grid is {shape}"
+        raise ValueError(msg)
+    return np.ascontiguousarray(data).tobytes()
 
-    The cube's data are taken to be masked to land already (the recipe masks
-    the sea), so the land fraction enters through the mask. Weights are
-    cached per grid: every data set on the common grid shares one matrix.
+
+def weights_for(
+    cube: iris.cube.Cube,
+    regions: tuple[str, ...] | None = None,
+    areacella: iris.cube.Cube | None = None,
+    sftlf: iris.cube.Cube | None = None,
+) -> RegionWeights:
+    """Region weights for the grid of ``cube``.
+
+    Parameters
+    ----------
+    cube
+        Data on a rectilinear grid (latitude, longitude with bounds).
+    regions
+        Region ids; default the 13 regions, NH and SH.
+    areacella
+        Cell areas (m2) of the data set; computed on the sphere when absent.
+    sftlf
+        Land fraction (%) of the data set. Without it, the land fraction
+        enters only through the data's mask (land variables are masked over
+        the sea), i.e. coastal cells count fully.
     """
     regions = tuple(r.id for r in ALL_REGIONS) if regions is None else tuple(regions)
     lat, lon = grid_bounds(cube)
-    return _weights_for_grid(lat.tobytes(), lon.tobytes(), (len(lat), len(lon)), regions)
+    shape = (len(lat), len(lon))
+    return _weights(lat.tobytes(), lon.tobytes(), shape, regions,
+                    _field(areacella, shape), _field(sftlf, shape, 0.01))
 
 
-def regional_mean_series(cube: iris.cube.Cube, regions: tuple[str, ...] | None = None) -> tuple[np.ndarray, RegionWeights]:
-    """Area-weighted regional means of a (time, lat, lon) cube.
+def regional_mean_series(cube: iris.cube.Cube, weights: RegionWeights) -> np.ndarray:
+    """Area-weighted regional means (n_time, n_region) of a (time, lat, lon) cube.
 
-    Returns the (n_time, n_region) array in the cube's units (computed from
-    the lazy data block by block) and the weights used.
+    Computed from the lazy data block by block; the result is small.
     """
-    weights = weights_for(cube, regions)
     values = regional_means(cube.core_data(), weights)
-    return np.asarray(values.compute() if hasattr(values, "compute") else values), weights
+    return np.asarray(values.compute() if hasattr(values, "compute") else values)
+
+
+def layer_bounds(cube: iris.cube.Cube) -> tuple[np.ndarray, int]:
+    """Soil-layer bounds (m) and the layer axis of a layered cube (``mrsol``)."""
+    coord = cube.coord(axis="Z")
+    if not coord.has_bounds():
+        msg = f"{cube.var_name}: the soil depth coordinate has no bounds; layer thicknesses are unknown"
+        raise ValueError(msg)
+    bounds = coord.units.convert(np.asarray(coord.bounds, dtype=np.float64), "m")
+    return bounds, cube.coord_dims(coord)[0]
+
+
+def depth_series(cube: iris.cube.Cube, weights: RegionWeights, depth: float, dataset: str) -> np.ndarray:
+    """Regional means of the soil water of 0..``depth`` m (kg m-2) from layers.
+
+    Raises :class:`smeval.core.depth.DepthNotReachedError` if the layers end
+    above ``depth``.
+    """
+    bounds, axis = layer_bounds(cube)
+    column = normalise_depth(cube.core_data(), bounds, depth, axis=axis, dataset=dataset)
+    values = regional_means(column, weights)
+    return np.asarray(values.compute() if hasattr(values, "compute") else values)

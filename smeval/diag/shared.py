@@ -32,22 +32,25 @@ REQUIRED_RECORD_KEYS = ("caption", "ancestors", "authors", "references")
 def load_settings(settings_file: str | os.PathLike) -> dict[str, Any]:
     """Read ``settings.yml`` and the metadata of every preprocessed file.
 
-    Returns the settings with an extra key ``input_data``: a mapping of each
-    preprocessed file name to its metadata (dataset, short_name, ...).
+    Returns the settings with two extra keys: ``input_data``, a mapping of
+    each preprocessed file name to its metadata (dataset, short_name, ...),
+    and ``ancestor_dirs``, the work folders of ancestor diagnostic scripts.
     """
     settings_file = Path(settings_file)
     with settings_file.open(encoding="utf-8") as file:
         cfg = yaml.safe_load(file)
     input_data: dict[str, dict[str, Any]] = {}
-    for metadata_file in cfg.get("input_files", []):
-        path = Path(metadata_file)
+    ancestor_dirs: list[Path] = []
+    for item in cfg.get("input_files", []):
+        path = Path(item)
         if path.is_dir():
-            path = path / "metadata.yml"
-        if path.name != "metadata.yml":
-            continue
-        with path.open(encoding="utf-8") as file:
-            input_data.update(yaml.safe_load(file) or {})
+            # The work folder of an ancestor diagnostic script.
+            ancestor_dirs.append(path)
+        elif path.name == "metadata.yml":
+            with path.open(encoding="utf-8") as file:
+                input_data.update(yaml.safe_load(file) or {})
     cfg["input_data"] = input_data
+    cfg["ancestor_dirs"] = ancestor_dirs
     for key in ("run_dir", "work_dir", "plot_dir"):
         if key in cfg:
             Path(cfg[key]).mkdir(parents=True, exist_ok=True)
@@ -152,6 +155,6 @@ def run_diagnostic(argv: list[str] | None = None) -> Iterator[dict[str, Any]]:
         stream=sys.stdout,
     )
     logger.info("Starting diagnostic script %s with configuration:\n%s",
-                cfg.get("script"), yaml.safe_dump({k: v for k, v in cfg.items() if k != "input_data"}))
+                cfg.get("script"), yaml.safe_dump({k: v for k, v in cfg.items() if k not in {"input_data", "ancestor_dirs"}}))
     yield cfg
     logger.info("End of diagnostic script %s", cfg.get("script"))

@@ -35,6 +35,10 @@ class RegionalSeries:
     region_ids : tuple of str
     values : numpy.ndarray, shape (n_time, n_region)
         Regional means (``units``); NaN where missing.
+    project : str
+        ``CMIP6`` for models, ``OBS6`` for CMORized reanalyses.
+    native_nlat : int
+        Latitude rows of the data set's native grid (0 if unknown).
     """
 
     dataset: str
@@ -44,6 +48,8 @@ class RegionalSeries:
     months: np.ndarray
     region_ids: tuple[str, ...]
     values: np.ndarray
+    project: str = ""
+    native_nlat: int = 0
 
     def on(self, months: np.ndarray, region_ids: tuple[str, ...]) -> np.ndarray:
         """Values on the month axis ``months`` and regions ``region_ids``.

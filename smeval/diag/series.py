@@ -1,0 +1,151 @@
+"""The work of ``diagnostics/regional_series.py`` (see its docstring)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import iris.cube
+import numpy as np
+
+from smeval.core.depth import DepthNotReachedError
+
+from .io import load_cube, save_cube, series_cube
+from .provenance import series_record
+from .regional import DEEP_DEPTH, SHALLOW_DEPTH, depth_series, regional_mean_series, weights_for
+from .shared import ProvenanceLogger, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+#: Fixed fields used as weights rather than evaluated.
+FX_NAMES = ("sftlf", "areacella")
+#: Global attributes that make a series file self-describing for the metrics.
+SERIES_ATTRIBUTES = ("smeval_dataset", "smeval_project", "smeval_member", "smeval_variable",
+                     "smeval_native_nlat")
+#: Long names of the derived variables.
+LONG_NAMES = {
+    "sm_shallow": "shallow soil moisture (0-{:g} m)",
+    "sm_deep": "deep soil moisture (0-{:g} m)",
+}
+
+
+def _member(meta: dict[str, Any]) -> str:
+    return str(meta.get("ensemble") or "")
+
+
+def _key(meta: dict[str, Any]) -> tuple[str, str]:
+    return str(meta["project"]), str(meta["dataset"])
+
+
+class _Writer:
+    """Writes series files, their provenance, and collects exclusions."""
+
+    def __init__(self, cfg: dict[str, Any], provlog: ProvenanceLogger) -> None:
+        self.cfg = cfg
+        self.provlog = provlog
+        self.excluded: list[dict[str, str]] = []
+        self.written: list[Path] = []
+
+    def write(self, meta: dict[str, Any], ancestor: str, variable: str, values: np.ndarray,
+              cube: iris.cube.Cube, weights, long_name: str) -> None:
+        member = _member(meta)
+        name = "_".join(p for p in (meta["dataset"], member) if p)
+        out = Path(self.cfg["work_dir"]) / variable / f"{name}.nc"
+        values_of = (meta["dataset"], meta["project"], member, variable,
+                     np.int32(cube.coord("latitude").shape[0]))
+        attributes = dict(zip(SERIES_ATTRIBUTES, values_of, strict=True))
+        series = series_cube(values, cube.coord("time"), weights.region_ids, cube,
+                             f"regional mean of {long_name}", attributes)
+        if variable.startswith("sm_"):
+            series.var_name = variable
+            series.standard_name = "mass_content_of_water_in_soil_layer"
+        save_cube(series, out)
+        record = series_record({**meta, "long_name": long_name}, ancestor, weights.region_ids)
+        self.provlog.log(out, record)
+        self.written.append(out)
+
+    def exclude(self, meta: dict[str, Any], variable: str, reason: str) -> None:
+        logger.warning("Excluding %s %s from %s: %s", meta["dataset"], _member(meta), variable, reason)
+        self.excluded.append({"dataset": str(meta["dataset"]), "member": _member(meta),
+                              "project": str(meta.get("project", "")), "variable": variable,
+                              "reason": reason})
+
+
+def _fixed_fields(input_data: dict[str, dict]) -> dict[tuple[str, str], dict[str, iris.cube.Cube]]:
+    fields: dict[tuple[str, str], dict[str, iris.cube.Cube]] = defaultdict(dict)
+    for filename, meta in input_data.items():
+        if meta["short_name"] in FX_NAMES:
+            # Any member's fixed field describes the model's grid.
+            fields[_key(meta)].setdefault(meta["short_name"], load_cube(filename))
+    return fields
+
+
+def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
+    """Write the regional series of every input; returns the files written."""
+    regions = tuple(cfg["regions"]) if cfg.get("regions") else None
+    shallow = float(cfg.get("shallow_depth", SHALLOW_DEPTH))
+    deep = float(cfg.get("deep_depth", DEEP_DEPTH))
+    from_mrsol = bool(cfg.get("shallow_from_mrsol", True))
+    input_data = cfg["input_data"]
+    fixed = _fixed_fields(input_data)
+    has_mrsos = {_key(m) for m in input_data.values() if m["short_name"] == "mrsos"}
+
+    with ProvenanceLogger(cfg) as provlog:
+        writer = _Writer(cfg, provlog)
+        for filename, meta in sorted(input_data.items()):
+            short_name = meta["short_name"]
+            if short_name in FX_NAMES:
+                continue
+            try:
+                cube = load_cube(filename)
+                fx = fixed.get(_key(meta), {})
+                weights = weights_for(cube, regions, fx.get("areacella"), fx.get("sftlf"))
+            except (OSError, ValueError) as exc:
+                writer.exclude(meta, short_name, f"failed to load {filename}: {exc}")
+                continue
+            if short_name == "mrsol":
+                products = [("sm_deep", deep)]
+                if from_mrsol and _key(meta) not in has_mrsos:
+                    products.append(("sm_shallow", shallow))
+                for variable, depth in products:
+                    try:
+                        values = depth_series(cube, weights, depth, meta["dataset"])
+                    except DepthNotReachedError as exc:
+                        writer.exclude(meta, variable, str(exc))
+                        continue
+                    long_name = LONG_NAMES[variable].format(depth)
+                    writer.write(meta, filename, variable, values, cube, weights, long_name)
+            else:
+                variable = "sm_shallow" if short_name == "mrsos" else short_name
+                long_name = (LONG_NAMES["sm_shallow"].format(shallow) if short_name == "mrsos"
+                             else str(meta.get("long_name", short_name)))
+                writer.write(meta, filename, variable, regional_mean_series(cube, weights),
+                             cube, weights, long_name)
+        evaluated = sorted(f for f, m in input_data.items() if m["short_name"] not in FX_NAMES)
+        if not evaluated:
+            logger.warning("No input data: no regional series written")
+            return writer.written
+        excluded = Path(cfg["work_dir"]) / "excluded.csv"
+        _write_csv(excluded, writer.excluded, ["dataset", "member", "project", "variable", "reason"])
+        provlog.log(excluded, {
+            "caption": "Data sets and members excluded from the regional series, and why.",
+            "ancestors": evaluated,
+            "authors": ["smeval_team"],
+            "references": ["qiao22jcli"],
+            "domains": ["reg"],
+            "realms": ["land"],
+            "themes": ["soil"],
+        })
+    return writer.written
+
+
+def _write_csv(path: Path, rows: list[dict[str, str]], columns: list[str]) -> None:
+    buffer = io.StringIO()
+    out = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    out.writeheader()
+    out.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
