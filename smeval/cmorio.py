@@ -417,6 +417,9 @@ def write_variable(
         if not attrs.get("modeling_realm"):
             attrs["modeling_realm"] = realm
     else:
+        measures = info._json_data.get("cell_measures", "")
+        if "areacella" in measures and short_name != "areacella":
+            attrs.setdefault("external_variables", "areacella")
         attrs.setdefault("table_id", mip)
         attrs.setdefault("variable_id", short_name)
         if not attrs.get("frequency"):

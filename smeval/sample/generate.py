@@ -1,0 +1,653 @@
+"""Generate the synthetic CMIP6 + reanalysis sample archive.
+
+``generate(out, scale="default", models=None, members=None, years=None,
+seed=0, planted=None, reanalyses="both", progress=True)`` writes
+
+- ``OUT/CMIP6/CMIP/<institution_id>/<source_id>/historical/<variant_label>/
+  <table_id>/<variable_id>/<grid_label>/<version>/<variable_id>_<table_id>_
+  <source_id>_historical_<variant_label>_<grid_label>[_YYYYMM-YYYYMM].nc``
+  for mrsos (Lmon), mrsol (Emon), pr and evspsbl (Amon), mrros (Lmon), snm
+  (LImon) where Table 1 lists members, and sftlf, areacella (fx);
+- ``OUT/OBS6/Tier3/<dataset>/OBS6_<dataset>_reanaly_1_<mip>_<var>_<range>.nc``
+  (``reanalyses`` "obs6" or "both"): ERA5, ERA-Interim, GLDAS-NOAH, CMORized
+  as the converters would (mrsol on the native layers, mrsos = 0-10 cm);
+- ``OUT/raw/ERA5/``, ``OUT/raw/ERA-Interim/``, ``OUT/raw/GLDAS/``
+  (``reanalyses`` "raw" or "both"): the distributors' formats, through
+  :mod:`smeval.cmorize.rawformats`;
+- ``OUT/planted_<REF>.json`` and the ``PLANTED-1`` model with ``planted=REF``
+  (see :mod:`smeval.sample.planted`);
+- ``OUT/sample_archive.json``: what was generated (scale, seed, models,
+  members, years, file count).
+
+Every file carries the global attribute ``synthetic``. Files are written
+atomically and skipped when they exist, so re-running completes a partial
+archive and leaves a complete one untouched. Output is deterministic for a
+given seed (no time stamps in the files).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+
+import cftime
+import numpy as np
+
+from smeval import cmorio
+from smeval.sample import physics as ph
+from smeval.sample.catalogue import (
+    FX_VARIABLES,
+    VARIABLE_TABLES,
+    ModelEntry,
+    grid_coordinates,
+    load_catalogue,
+)
+from smeval.sample.regrid import Regridder, cell_areas
+
+SYNTHETIC = "yes: smeval sample archive, not real model output"
+CREATION_DATE = "2024-01-01T00:00:00Z"
+KG_PER_MM_DAY = 1.0 / 86400.0   # mm/day -> kg m-2 s-1
+
+
+@dataclasses.dataclass(frozen=True)
+class Scale:
+    """A preset of the archive: which models, how many members, how coarse."""
+
+    name: str
+    models: tuple[str, ...] | None      # None = every catalogue model
+    members: int | None                 # cap per variable; None = Table 1 counts
+    years: tuple[int, int]
+    coarsen: float                      # native rows / written rows (1 = native)
+    min_rows: int
+    world_resolution: float             # degrees of the synthetic truth grid
+    reanalysis_resolution: float | None  # degrees; None = the distributors' grids
+
+
+SCALES = {
+    "tiny": Scale(
+        "tiny", ("MPI-ESM1-2-LR", "MPI-ESM1-2-HR", "CNRM-CM6-1"), 2, (1979, 1981),
+        coarsen=6.0, min_rows=12, world_resolution=4.0, reanalysis_resolution=4.0,
+    ),
+    "default": Scale(
+        "default",
+        (
+            "ACCESS-ESM1-5", "BCC-CSM2-MR", "CanESM5", "CESM2", "CNRM-CM6-1",
+            "CNRM-ESM2-1", "GFDL-CM4", "GISS-E2-1-G", "HadGEM3-GC31-LL",
+            "IPSL-CM6A-LR", "MIROC6", "MPI-ESM1-2-HR", "MPI-ESM1-2-LR", "NorESM2-LM",
+        ),
+        3, (1979, 2014), coarsen=3.0, min_rows=24, world_resolution=1.0,
+        reanalysis_resolution=2.0,
+    ),
+    "paper": Scale(
+        "paper", None, None, (1979, 2014), coarsen=1.0, min_rows=1,
+        world_resolution=1.0, reanalysis_resolution=None,
+    ),
+}
+
+#: OBS6 names of the reanalyses (ESMValTool: ERA5, ERA-Interim, GLDAS).
+REANALYSES = ("ERA5", "ERA-Interim", "GLDAS")
+
+
+# ---------------------------------------------------------------------------
+# time
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Period:
+    """Months from January of ``first`` to December of ``last``."""
+
+    first: int
+    last: int
+
+    @property
+    def n(self) -> int:
+        return 12 * (self.last - self.first + 1)
+
+    @property
+    def months(self) -> np.ndarray:
+        return np.tile(np.arange(1, 13), self.last - self.first + 1)
+
+    def days(self, calendar: str) -> np.ndarray:
+        _, bounds = cmorio.monthly_time_axis(self.first, self.last, calendar)
+        return np.diff(bounds, axis=1)[:, 0]
+
+    def chunks(self, split_years: int, split_start: int) -> list[tuple[int, int]]:
+        """(first, last) year of each file, as the real archive splits it."""
+        if split_years <= 0:
+            return [(self.first, self.last)]
+        out = []
+        y = self.first
+        while y <= self.last:
+            end = split_start + ((y - split_start) // split_years + 1) * split_years - 1
+            out.append((y, min(end, self.last)))
+            y = min(end, self.last) + 1
+        return out
+
+
+# ---------------------------------------------------------------------------
+# planning: which files belong to which unit of work
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class ModelPlan:
+    model: ModelEntry
+    nlat: int
+    nlon: int
+    members: dict[str, int]       # variable -> number of members written
+
+    @property
+    def n_members(self) -> int:
+        return max(self.members.values(), default=0)
+
+
+def coarse_rows(model: ModelEntry, scale: Scale) -> tuple[int, int]:
+    """Rows and columns written at ``scale`` (native divided by ``coarsen``)."""
+    if scale.coarsen <= 1.0:
+        return model.grid.nlat, model.grid.nlon
+    f = scale.coarsen
+    if model.grid.kind == "poles":
+        nlat = int(round((model.grid.nlat - 1) / f)) + 1
+    else:
+        nlat = int(round(model.grid.nlat / f))
+    nlat = max(nlat, scale.min_rows)
+    nlon = max(int(round(model.grid.nlon / f)), 2 * scale.min_rows)
+    return nlat, nlon
+
+
+def plan_models(scale: Scale, models: Sequence[str] | None, members: int | None) -> list[ModelPlan]:
+    cat = load_catalogue()
+    names = list(models) if models else list(scale.models or cat.models)
+    unknown = [n for n in names if n not in cat.models]
+    if unknown:
+        msg = f"models not in the catalogue: {', '.join(unknown)}"
+        raise ValueError(msg)
+    cap = members if members is not None else scale.members
+    plans = []
+    for name in names:
+        model = cat.models[name]
+        counts = {v: (min(c, cap) if cap else c) for v, c in model.members.items() if c > 0}
+        nlat, nlon = coarse_rows(model, scale)
+        plans.append(ModelPlan(model, nlat, nlon, counts))
+    return plans
+
+
+def model_files(root: Path, plan: ModelPlan, member: int, period: Period) -> dict[str, list[tuple[Path, tuple[int, int] | None]]]:
+    """Variable -> [(path, (first, last year) or None for fx)] of one member."""
+    m = plan.model
+    variant = m.variant_label(member)
+    out: dict[str, list] = {}
+    common = dict(
+        institution_id=m.institution_id, source_id=m.name, variant_label=variant,
+        grid_label=m.grid.label, version=m.version,
+    )
+    for var, count in plan.members.items():
+        if member > count:
+            continue
+        table = VARIABLE_TABLES[var]
+        out[var] = [
+            (cmorio.cmip6_path(root, table_id=table, variable_id=var,
+                               time_range=f"{a:04d}01-{b:04d}12", **common), (a, b))
+            for a, b in period.chunks(m.split_years, m.split_start)
+        ]
+    if member == 1:
+        for var in FX_VARIABLES:
+            out[var] = [(cmorio.cmip6_path(root, table_id="fx", variable_id=var, **common), None)]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# the shared world
+# ---------------------------------------------------------------------------
+
+@cache
+def _world(resolution: float) -> ph.World:
+    return ph.make_world(resolution)
+
+
+def _world_bounds(world: ph.World):
+    _, _, lat_b, lon_b = grid_coordinates("regular", world.nlat, world.nlon)
+    return lat_b, lon_b
+
+
+@dataclasses.dataclass
+class Fields:
+    """One data set run on the world's land cells (and pr/evspsbl everywhere)."""
+
+    theta: np.ndarray      # (nt, 5, nland) m3 m-3
+    pr: np.ndarray         # (nt, ncell) mm/day
+    evspsbl: np.ndarray    # (nt, ncell) mm/day
+    mrros: np.ndarray      # (nt, nland) mm/day
+    snm: np.ndarray        # (nt, nland) mm/day
+
+
+def run_dataset(world, period: Period, calendar: str, flavour: ph.Flavour, weather_seed,
+                bias_seed, enso=None, own_noise: float = 0.0) -> Fields:
+    """Forcing + bucket of one data set (one model member or one reanalysis)."""
+    months = period.months
+    weather = np.random.default_rng(weather_seed)
+    forcing = ph.make_forcing(world, months, flavour, weather, np.random.default_rng(bias_seed),
+                              enso=enso, own_noise=own_noise)
+    out = ph.run_bucket(world, forcing, period.days(calendar), flavour)
+    pr, ev = ph.ocean_fluxes(world, months, flavour)
+    pr[:, world.land] = forcing.precip
+    ev[:, world.land] = out.evap
+    return Fields(out.theta, pr, ev, out.runoff, out.melt)
+
+
+def _tracking_id(seed: int, path: Path) -> str:
+    return "hdl:21.14100/" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"smeval-sample/{seed}/{path.name}"))
+
+
+# ---------------------------------------------------------------------------
+# models
+# ---------------------------------------------------------------------------
+
+def write_model_member(root: Path, plan: ModelPlan, member: int, period: Period, seed: int,
+                       world: ph.World, files: dict | None = None) -> int:
+    """Compute and write the files of one member that are missing; return count written."""
+    m = plan.model
+    files = files or model_files(root, plan, member, period)
+    todo = {v: [(p, c) for p, c in lst if not p.exists()] for v, lst in files.items()}
+    todo = {v: lst for v, lst in todo.items() if lst}
+    if not todo:
+        return 0
+    lat, lon, lat_b, lon_b = m.grid.coordinates(plan.nlat, plan.nlon)
+    wlat_b, wlon_b = _world_bounds(world)
+    rg = _regridder(world.nlat, world.nlon, m.grid.kind, plan.nlat, plan.nlon)
+    sftlf = 100.0 * rg.land_fraction
+    has_land = rg.has_land
+    flavour = ph.model_flavour(m.name, m.skill, seed)
+    fields = run_dataset(
+        world, period, m.calendar, flavour,
+        weather_seed=ph.stable_seed(seed, "weather", m.name, member),
+        bias_seed=ph.stable_seed(seed, "bias", m.name),
+    )
+    tp, tb = cmorio.monthly_time_axis(period.first, period.last, m.calendar)
+    variant = m.variant_label(member)
+    grid_text = (
+        f"synthetic stand-in for the native {m.grid.nlat} x {m.grid.nlon} "
+        f"({m.grid.kind}) grid, written at {plan.nlat} x {plan.nlon}"
+    )
+    written = 0
+    for var, lst in todo.items():
+        table = "fx" if var in FX_VARIABLES else VARIABLE_TABLES[var]
+        data_full = _model_variable(var, fields, rg, m, sftlf, lat_b, lon_b)
+        for path, chunk in lst:
+            attrs = cmorio.cmip6_global_attributes(
+                source_id=m.name, institution_id=m.institution_id, variant_label=variant,
+                grid_label=m.grid.label, table_id=table, variable_id=var, grid=grid_text,
+                nominal_resolution=_nominal_resolution(plan.nlat),
+                creation_date=CREATION_DATE, tracking_id=_tracking_id(seed, path),
+                version=m.version,
+                extra={
+                    "synthetic": SYNTHETIC,
+                    "license": "Synthetic data generated by smeval for testing; no licence restrictions.",
+                    "land_model": m.land_model.name,
+                },
+            )
+            kwargs = {}
+            data = data_full
+            if chunk is not None:
+                i0 = (chunk[0] - period.first) * 12
+                i1 = (chunk[1] - period.first + 1) * 12
+                data = data_full[i0:i1]
+                kwargs = dict(time_points=tp[i0:i1], time_bounds=tb[i0:i1], calendar=m.calendar)
+            if var == "mrsol":
+                kwargs["depth_bounds"] = m.land_model.layer_bounds
+            land_only = var not in ("pr", "evspsbl", "areacella", "sftlf")
+            cmorio.write_variable(
+                path, data, project="CMIP6", mip=table, short_name=var, lat=lat, lon=lon,
+                lat_bounds=lat_b, lon_bounds=lon_b, attributes=attrs,
+                land_mask=has_land if land_only else None, **kwargs,
+            )
+            written += 1
+    return written
+
+
+def _model_variable(var, fields: Fields, rg: Regridder, m: ModelEntry, sftlf, lat_b, lon_b):
+    """A model variable on the model grid in CMOR units."""
+    if var == "sftlf":
+        return sftlf
+    if var == "areacella":
+        return cell_areas(lat_b, lon_b)
+    if var == "pr":
+        return rg.mean(fields.pr) * KG_PER_MM_DAY
+    if var == "evspsbl":
+        return rg.mean(fields.evspsbl) * KG_PER_MM_DAY
+    if var == "mrros":
+        return rg.land_mean(fields.mrros) * KG_PER_MM_DAY
+    if var == "snm":
+        return rg.land_mean(fields.snm) * KG_PER_MM_DAY
+    bounds = np.array([[0.0, 0.1]]) if var == "mrsos" else m.land_model.layer_bounds
+    mat = ph.layer_matrix(bounds)                               # (nlayer, 5)
+    content = np.einsum("kj,tjl->tkl", mat, fields.theta)        # on world land cells
+    out = rg.land_mean(content)                                  # (nt, nlayer, my, mx)
+    return out[:, 0] if var == "mrsos" else out
+
+
+@cache
+def _regridder(wnlat, wnlon, kind, nlat, nlon) -> Regridder:
+    world = _world(180.0 / wnlat)
+    wlat_b, wlon_b = _world_bounds(world)
+    _, _, lat_b, lon_b = grid_coordinates(kind, nlat, nlon)
+    return Regridder(wlat_b, wlon_b, lat_b, lon_b, world.frac, world.land)
+
+
+def _nominal_resolution(nlat: int) -> str:
+    km = 20000.0 / nlat
+    for nominal in (25, 50, 100, 250, 500, 1000):
+        if km <= nominal * 1.4:
+            return f"{nominal} km"
+    return "1000 km"
+
+
+# ---------------------------------------------------------------------------
+# reanalyses
+# ---------------------------------------------------------------------------
+
+OBS6_VARIABLES = {"mrsos": "Lmon", "mrsol": "Emon", "pr": "Amon", "evspsbl": "Amon",
+                  "mrros": "Lmon", "snm": "LImon"}
+OBS6_NAMES = {"ERA5": "ERA5", "ERA-Interim": "ERA-Interim", "GLDAS": "GLDAS"}
+REFERENCES = {
+    "ERA5": "Hersbach et al. (2020), doi:10.1002/qj.3803",
+    "ERA-Interim": "Dee et al. (2011), doi:10.1002/qj.828",
+    "GLDAS": "Rodell et al. (2004), doi:10.1175/BAMS-85-3-381",
+}
+
+
+def reanalysis_grid(name: str, scale: Scale):
+    """(kind, nlat, nlon) of a reanalysis at ``scale``."""
+    res = scale.reanalysis_resolution
+    if res is None:
+        res = 0.25 if name != "ERA-Interim" else 0.75
+    return "regular", int(round(180 / res)), int(round(360 / res))
+
+
+def reanalysis_fields(name: str, period: Period, seed: int, world: ph.World, scale: Scale):
+    """The reanalysis on its grid: dict of CMOR-unit arrays + grid + land mask."""
+    cat = load_catalogue()
+    info = cat.reanalyses[name]
+    flavour = ph.REANALYSIS_FLAVOURS[name]
+    obs_weather = ph.stable_seed(seed, "weather", "observed")
+    enso = ph.enso_index(np.random.default_rng(ph.stable_seed(seed, "enso", "observed")), period.n)
+    fields = run_dataset(world, period, "standard", flavour, weather_seed=obs_weather,
+                         bias_seed=ph.stable_seed(seed, "bias", name), enso=enso, own_noise=0.08)
+    kind, nlat, nlon = reanalysis_grid(name, scale)
+    rg = _regridder(world.nlat, world.nlon, kind, nlat, nlon)
+    lat, lon, lat_b, lon_b = grid_coordinates(kind, nlat, nlon)
+    layers = info.layer_bounds
+    content = np.einsum("kj,tjl->tkl", ph.layer_matrix(layers), fields.theta)
+    mrsol = rg.land_mean(content)
+    shallow = np.einsum("kj,tjl->tkl", ph.layer_matrix(np.array([[0.0, 0.1]])), fields.theta)
+    out = {
+        "mrsol": mrsol,
+        "mrsos": rg.land_mean(shallow)[:, 0],
+        "pr": rg.mean(fields.pr) * KG_PER_MM_DAY,
+        "evspsbl": rg.mean(fields.evspsbl) * KG_PER_MM_DAY,
+        "mrros": rg.land_mean(fields.mrros) * KG_PER_MM_DAY,
+        "snm": rg.land_mean(fields.snm) * KG_PER_MM_DAY,
+    }
+    return out, dict(lat=lat, lon=lon, lat_b=lat_b, lon_b=lon_b, has_land=rg.has_land,
+                     frac=rg.land_fraction, layers=layers)
+
+
+def obs6_files(root: Path, name: str, period: Period) -> dict[str, Path]:
+    tr = f"{period.first:04d}01-{period.last:04d}12"
+    return {
+        var: cmorio.obs6_path(root / "OBS6", dataset=OBS6_NAMES[name], mip=mip, short_name=var,
+                              time_range=tr)
+        for var, mip in OBS6_VARIABLES.items()
+    }
+
+
+def write_obs6(root: Path, name: str, fields: dict, grid: dict, period: Period) -> int:
+    tp, tb = cmorio.monthly_time_axis(period.first, period.last, "standard")
+    written = 0
+    for var, path in obs6_files(root, name, period).items():
+        if path.exists():
+            continue
+        mip = OBS6_VARIABLES[var]
+        attrs = cmorio.obs6_global_attributes(
+            dataset=OBS6_NAMES[name], mip=mip, short_name=var,
+            source="smeval synthetic sample archive",
+            reference=REFERENCES[name],
+            comment="Synthetic stand-in for the CMORized reanalysis; mrsos is the 0-10 cm "
+                    "content assuming uniform water within each native layer.",
+            extra={"synthetic": SYNTHETIC},
+        )
+        kwargs = {"depth_bounds": grid["layers"]} if var == "mrsol" else {}
+        cmorio.write_variable(
+            path, fields[var], project="OBS6", mip=mip, short_name=var, lat=grid["lat"],
+            lon=grid["lon"], lat_bounds=grid["lat_b"], lon_bounds=grid["lon_b"],
+            time_points=tp, time_bounds=tb, calendar="standard", attributes=attrs,
+            land_mask=None if var in ("pr", "evspsbl") else grid["has_land"], **kwargs,
+        )
+        written += 1
+    return written
+
+
+def raw_targets(root: Path, name: str, period: Period) -> list[Path]:
+    """The raw files of a reanalysis (existence = complete)."""
+    from smeval.cmorize import rawformats
+
+    if name == "GLDAS":
+        return [root / "raw" / "GLDAS" / rawformats.GLDAS_MONTHLY_NAME.format(year=y, month=mo)
+                for y in range(period.first, period.last + 1) for mo in range(1, 13)]
+    return [root / "raw" / name / f"{name}_monthly_{y}.nc" for y in range(period.first, period.last + 1)]
+
+
+def write_raw(root: Path, name: str, fields: dict, grid: dict, period: Period) -> int:
+    """Write the distributors' formats (one ERA file per year, GLDAS one per month)."""
+    import datetime as dt
+
+    from smeval.cmorize import rawformats
+
+    targets = raw_targets(root, name, period)
+    if all(p.exists() for p in targets):
+        return 0
+    lat, lon = grid["lat"], grid["lon"]
+    mask = ~grid["has_land"]
+    thick = np.diff(grid["layers"], axis=1)[:, 0]                  # m
+    times = [dt.datetime(y, mo, 1) for y in range(period.first, period.last + 1) for mo in range(1, 13)]
+    days = period.days("standard")[:, None, None]
+    attrs = {"synthetic": SYNTHETIC}
+    written = 0
+
+    def land(a):
+        return np.where(mask[None], np.nan, a)
+
+    if name == "GLDAS":
+        # GLDAS covers 60S-90N; kg m-2 per layer, rates in kg m-2 s-1, *_acc in kg m-2 per 3 h
+        sel = grid["lat"] > -60.0
+        steps = 8.0
+        variables = {
+            "SoilMoi0_10cm_inst": land(fields["mrsol"][:, 0]),
+            "SoilMoi10_40cm_inst": land(fields["mrsol"][:, 1]),
+            "SoilMoi40_100cm_inst": land(fields["mrsol"][:, 2]),
+            "SoilMoi100_200cm_inst": land(fields["mrsol"][:, 3]),
+            "Rainf_f_tavg": land(fields["pr"]),
+            "Evap_tavg": land(fields["evspsbl"]),
+            "Qs_acc": land(fields["mrros"] * 86400.0 / steps),
+            "Qsm_acc": land(fields["snm"] * 86400.0 / steps),
+        }
+        variables = {k: v[:, sel] for k, v in variables.items()}
+        for i, path in enumerate(targets):
+            if path.exists():
+                continue
+            rawformats.write_gldas_monthly(path.parent, {k: v[i:i + 1] for k, v in variables.items()},
+                                           lat[sel], lon, times[i:i + 1], global_attributes=attrs)
+            written += 1
+        return written
+    # ECMWF: swvl in m3 m-3; tp, sro in m of water per day; e, smlt in m w.e. per day, e < 0
+    variables = {f"swvl{k + 1}": land(fields["mrsol"][:, k] / (thick[k] * 1000.0)) for k in range(4)}
+    variables.update({
+        "tp": fields["pr"] * 86400.0 / 1000.0,
+        "e": -fields["evspsbl"] * 86400.0 / 1000.0,
+        "sro": land(fields["mrros"] * 86400.0 / 1000.0),
+        "smlt": land(fields["snm"] * 86400.0 / 1000.0),
+        "lsm": np.broadcast_to((grid["frac"] >= 0.5).astype(np.float32)[None], fields["pr"].shape),
+    })
+    del days
+    writer = rawformats.write_era5_monthly if name == "ERA5" else rawformats.write_era_interim_monthly
+    for k, path in enumerate(targets):
+        if path.exists():
+            continue
+        i0, i1 = 12 * k, 12 * (k + 1)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer(path, {v: a[i0:i1] for v, a in variables.items()}, lat, lon, times[i0:i1],
+               global_attributes=attrs)
+        written += 1
+    return written
+
+
+# ---------------------------------------------------------------------------
+# the driver
+# ---------------------------------------------------------------------------
+
+def generate(
+    out: str | Path,
+    scale: str = "default",
+    models: Sequence[str] | None = None,
+    members: int | None = None,
+    years: tuple[int, int] | None = None,
+    seed: int = 0,
+    planted: str | None = None,
+    reanalyses: str = "both",
+    progress: bool = True,
+) -> dict:
+    """Generate (or complete) the sample archive under ``out``; see the module docstring.
+
+    Parameters
+    ----------
+    out
+        Root folder of the archive.
+    scale
+        ``tiny`` (3 models of 2 families, 2 members, 1979-1981, coarse grids;
+        seconds), ``default`` (14 models of 12 families, up to 3 members,
+        1979-2014, grids coarsened 3 times) or ``paper`` (every Table 1 model
+        on its native grid with all its members).
+    models, members, years
+        Override the scale's model list, member cap and (first, last) year.
+    seed
+        Seed of every random draw; same seed, same bytes.
+    planted
+        ``ERA5``, ``ERA-Interim`` or ``GLDAS``: add the ``PLANTED-1`` model with
+        known R and sigma against that reference, and ``planted_<REF>.json``.
+    reanalyses
+        ``obs6`` (CMORized OBS6 files), ``raw`` (distributors' formats),
+        ``both`` or ``none``.
+
+    Returns
+    -------
+    dict
+        The summary also written to ``out/sample_archive.json``.
+    """
+    from tqdm import tqdm
+
+    if scale not in SCALES:
+        msg = f"unknown scale {scale!r}; choose from {', '.join(SCALES)}"
+        raise ValueError(msg)
+    if reanalyses not in ("obs6", "raw", "both", "none"):
+        msg = f"reanalyses must be obs6, raw, both or none, not {reanalyses!r}"
+        raise ValueError(msg)
+    sc = SCALES[scale]
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    period = Period(*(years or sc.years))
+    plans = plan_models(sc, models, members)
+    world = _world(sc.world_resolution)
+    rean_names = [] if reanalyses == "none" else list(REANALYSES)
+    if planted and planted not in REANALYSES:
+        msg = f"--planted must be one of {', '.join(REANALYSES)}, not {planted!r}"
+        raise ValueError(msg)
+    if planted and planted not in rean_names:
+        rean_names.append(planted)
+
+    units = [("reanalysis", name, 0) for name in rean_names]
+    units += [("model", plan, r) for plan in plans for r in range(1, plan.n_members + 1)]
+    if planted:
+        units.append(("planted", planted, 0))
+    written = 0
+    ref_cache: dict[str, tuple] = {}
+    bar = tqdm(units, desc="sample archive", unit="dataset", disable=not progress)
+    for kind, item, member in bar:
+        if kind == "reanalysis":
+            bar.set_postfix_str(item)
+            need_obs6 = reanalyses in ("obs6", "both") or (planted == item)
+            need_raw = reanalyses in ("raw", "both")
+            files_missing = (
+                (need_obs6 and not all(p.exists() for p in obs6_files(root, item, period).values()))
+                or (need_raw and not all(p.exists() for p in raw_targets(root, item, period)))
+            )
+            if not files_missing and planted != item:
+                continue
+            fields, grid = reanalysis_fields(item, period, seed, world, sc)
+            if planted == item:
+                ref_cache[item] = (fields["mrsos"], grid)
+            if need_obs6:
+                written += write_obs6(root, item, fields, grid, period)
+            if need_raw:
+                written += write_raw(root, item, fields, grid, period)
+        elif kind == "model":
+            bar.set_postfix_str(f"{item.model.name} r{member}")
+            written += write_model_member(root, item, member, period, seed, world)
+        else:
+            from smeval.sample import planted as planted_mod
+
+            bar.set_postfix_str("PLANTED-1")
+            mrsos, grid = ref_cache[item]
+            written += planted_mod.write_planted(root, item, mrsos, grid, period, seed)
+    summary = {
+        "synthetic": SYNTHETIC,
+        "scale": scale,
+        "seed": seed,
+        "years": [period.first, period.last],
+        "reanalyses": reanalyses,
+        "planted": planted,
+        "models": {
+            p.model.name: {
+                "family": p.model.family,
+                "resolution_group": p.model.resolution_group,
+                "grid_written": [p.nlat, p.nlon],
+                "grid_native": [p.model.grid.nlat, p.model.grid.nlon],
+                "members": p.members,
+            }
+            for p in plans
+        },
+    }
+    summary_path = root / "sample_archive.json"
+    text = json.dumps(summary, indent=1, sort_keys=True)
+    if not summary_path.exists() or summary_path.read_text() != text:
+        with cmorio.atomic_output(summary_path) as tmp:
+            tmp.write_text(text)
+    summary["files_written"] = written
+    return summary
+
+
+def esmvalcore_data_config(root: str | Path) -> dict:
+    """ESMValCore 2.15 ``projects`` data-source configuration for the archive."""
+    root = str(Path(root).resolve())
+    return {
+        "CMIP6": {"data": {"smeval-sample": {
+            "type": "esmvalcore.io.local.LocalDataSource",
+            "rootpath": root,
+            "dirname_template": "{project}/{activity}/{institute}/{dataset}/{exp}/{ensemble}/{mip}/{short_name}/{grid}/{version}",
+            "filename_template": "{short_name}_{mip}_{dataset}_{exp}_{ensemble}_{grid}*.nc",
+        }}},
+        "OBS6": {"data": {"smeval-sample": {
+            "type": "esmvalcore.io.local.LocalDataSource",
+            "rootpath": str(Path(root) / "OBS6"),
+            "dirname_template": "Tier{tier}/{dataset}",
+            "filename_template": "{project}_{dataset}_{type}_{version}_{mip}_{short_name}[_.]*nc",
+        }}},
+    }
+
+
+def iter_archive_files(root: str | Path) -> Iterable[Path]:
+    """Every NetCDF file of the archive (CMIP6, OBS6, raw)."""
+    root = Path(root)
+    yield from sorted(p for p in root.rglob("*.nc*") if not p.name.startswith("."))
