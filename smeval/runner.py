@@ -60,6 +60,10 @@ def write_recipe(path: Path, timerange: str | None = None, edit=None) -> Path:
             for variable in (diagnostic.get("variables") or {}).values():
                 if "timerange" in variable:
                     variable["timerange"] = timerange
+            for script in (diagnostic.get("scripts") or {}).values():
+                if "period" in script:
+                    start, end = timerange.split("/")
+                    script["period"] = f"{start[:4]}-{end[:4]}"
     if edit is not None:
         edit(recipe)
     path = Path(path)

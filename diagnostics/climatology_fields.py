@@ -1,0 +1,29 @@
+"""Climatology and bias-ratio maps (Figs. 2-4 of Qiao et al. 2022).
+
+Input: each member's 1979-2014 climatology on the common grid (ESMValCore
+``climate_statistics`` then ``regrid``) of ``mrsos``, ``mrsol``, ``pr``,
+``evspsbl`` and ``mrros``. Output (docs/results.md): ``climatology_<var>.nc``
+with CMIP6-MMEM (members -> model -> family -> MMEM) and each reference,
+and ``bias_ratio_<var>.nc`` = (MMEM - reference) / MMEM per reference, for
+soil moisture (kg m-2; deep = 0-2 m from the layers of ``mrsol``) and for
+P, E, R, P - E and P - E - R (mm yr-1).
+
+Script options (recipe)
+-----------------------
+references, families, shallow_depth, deep_depth, shallow_from_mrsol
+    As for the other diagnostics.
+bias_ratio_min : mapping, optional
+    Variable -> |MMEM| below which the bias ratio is masked (kg m-2 for soil
+    moisture, mm yr-1 for fluxes). Defaults: sm_shallow 1, sm_deep 10, pr 10,
+    evspsbl 10, mrros 5, pme 10, pmer 10.
+period : str, default "1979-2014"
+    Period named in captions.
+"""
+
+from smeval.diag.fields import climatology_fields
+
+if __name__ == "__main__":
+    from smeval.diag.shared import run_diagnostic
+
+    with run_diagnostic() as config:
+        climatology_fields(config)

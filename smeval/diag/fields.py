@@ -1,0 +1,262 @@
+"""Maps on the common grid: climatologies, bias ratios and correlation maps.
+
+The work of ``diagnostics/climatology_fields.py`` (Figs. 2-4) and
+``diagnostics/correlation_fields.py`` (Fig. 11). Inputs are ESMValCore's
+preprocessed fields on the common grid: per-member 1979-2014 climatologies
+for the maps, per-model ensemble-mean monthly fields for the correlations.
+Models are combined into CMIP6-MMEM with the hierarchical weighting of
+SPEC section 4; the results are written as NetCDF (docs/results.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import iris
+import iris.cube
+import numpy as np
+
+from smeval.core.correlation import gridpoint_correlation
+from smeval.core.depth import DepthNotReachedError, normalise_depth
+from smeval.core.ensemble import MMEM_ALL, hierarchical_means
+from smeval.core.fields import bias_ratio, flux_to_mm_per_year
+from smeval.metrics.series import months_of
+from smeval.sample.catalogue import load_catalogue
+
+from .evaluate import DEFAULT_REFERENCES
+from .io import is_synthetic, load_cube, save_cube
+from .provenance import AUTHORS, references_for
+from .regional import DEEP_DEPTH, SHALLOW_DEPTH, layer_bounds
+from .shared import ProvenanceLogger
+
+logger = logging.getLogger(__name__)
+
+#: Variables of the maps and the CMOR variable each comes from.
+FLUXES = ("pr", "evspsbl", "mrros")
+#: Default |MMEM| below which a bias ratio is masked, per variable (its units:
+#: kg m-2 for soil moisture, mm yr-1 for fluxes).
+BIAS_RATIO_MIN = {"sm_shallow": 1.0, "sm_deep": 10.0, "pr": 10.0, "evspsbl": 10.0,
+                  "mrros": 5.0, "pme": 10.0, "pmer": 10.0}
+UNITS = {"sm_shallow": "kg m-2", "sm_deep": "kg m-2", "pr": "mm yr-1", "evspsbl": "mm yr-1",
+         "mrros": "mm yr-1", "pme": "mm yr-1", "pmer": "mm yr-1"}
+LONG_NAMES = {"sm_shallow": "shallow soil moisture (0-10 cm)", "sm_deep": "deep soil moisture (0-200 cm)",
+              "pr": "precipitation", "evspsbl": "evaporation including sublimation and transpiration",
+              "mrros": "surface runoff", "pme": "precipitation minus evaporation (P - E)",
+              "pmer": "precipitation minus evaporation minus surface runoff (P - E - R)"}
+
+
+def var_name(dataset: str) -> str:
+    """NetCDF variable name of a data set's field (``-`` is not portable)."""
+    return dataset.replace("-", "_").replace(":", "_")
+
+
+def _ensemble_inputs(cfg: dict[str, Any]) -> tuple[dict[str, str], dict[str, int], list[str]]:
+    catalogue = load_catalogue()
+    families = {**catalogue.families, **(cfg.get("families") or {})}
+    n_lat = {name: m.grid.nlat for name, m in catalogue.models.items()}
+    references = list(cfg.get("references", DEFAULT_REFERENCES))
+    return families, n_lat, references
+
+
+def _field_cube(data, template: iris.cube.Cube, name: str, units: str, long_name: str,
+                synthetic: bool) -> iris.cube.Cube:
+    cube = iris.cube.Cube(
+        np.ma.masked_invalid(np.asarray(data, dtype=np.float32)),
+        var_name=var_name(name), long_name=f"{long_name}: {name}", units=units,
+        dim_coords_and_dims=[(template.coord("latitude").copy(), 0),
+                             (template.coord("longitude").copy(), 1)],
+        attributes={"dataset": name, **({"synthetic": "yes: computed from synthetic input"} if synthetic else {})},
+    )
+    return cube
+
+
+def _record(caption: str, ancestors, datasets, statistics, plot_type: str | None = None) -> dict:
+    record = {
+        "caption": caption,
+        "ancestors": sorted(set(ancestors)),
+        "authors": AUTHORS,
+        "references": references_for(datasets),
+        "domains": ["global"],
+        "realms": ["land"],
+        "themes": ["soil", "hydro"],
+        "statistics": statistics,
+    }
+    if plot_type:
+        record["plot_types"] = [plot_type]
+    return record
+
+
+def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
+    """Write climatologies of references and CMIP6-MMEM, and bias ratios."""
+    families, n_lat, references = _ensemble_inputs(cfg)
+    shallow = float(cfg.get("shallow_depth", SHALLOW_DEPTH))
+    deep = float(cfg.get("deep_depth", DEEP_DEPTH))
+    from_mrsol = bool(cfg.get("shallow_from_mrsol", True))
+    thresholds = {**BIAS_RATIO_MIN, **(cfg.get("bias_ratio_min") or {})}
+    period = cfg.get("period", "1979-2014")
+
+    # (variable, dataset) -> member -> 2-D field; and their files.
+    fields: dict[tuple[str, str], dict[str, np.ndarray]] = defaultdict(dict)
+    sources: dict[tuple[str, str], list[str]] = defaultdict(list)
+    has_mrsos = {m["dataset"] for m in cfg["input_data"].values() if m["short_name"] == "mrsos"}
+    template = None
+    synthetic = False
+    excluded: list[str] = []
+    for filename, meta in sorted(cfg["input_data"].items()):
+        cube = load_cube(filename)
+        template = template or cube
+        synthetic |= is_synthetic(cube)
+        dataset, member, short = meta["dataset"], str(meta.get("ensemble", "")), meta["short_name"]
+        if short == "mrsol":
+            bounds, axis = layer_bounds(cube)
+            targets = [("sm_deep", deep)] + ([("sm_shallow", shallow)] if from_mrsol and dataset not in has_mrsos else [])
+            for variable, depth in targets:
+                try:
+                    value = normalise_depth(cube.data, bounds, depth, axis=axis, dataset=dataset)
+                except DepthNotReachedError as exc:
+                    excluded.append(str(exc))
+                    continue
+                fields[(variable, dataset)][member] = np.ma.filled(value.astype(float), np.nan)
+                sources[(variable, dataset)].append(filename)
+            continue
+        variable = "sm_shallow" if short == "mrsos" else short
+        data = np.ma.filled(np.ma.asarray(cube.data, dtype=float), np.nan)
+        if short in FLUXES:
+            data = flux_to_mm_per_year(data)  # kg m-2 s-1 -> mm yr-1
+        fields[(variable, dataset)][member] = data
+        sources[(variable, dataset)].append(filename)
+    if template is None:
+        logger.warning("No input fields: no maps written")
+        return []
+
+    # P - E and P - E - R from each data set's own mean fields (linear, so the
+    # mean of differences equals the difference of means).
+    datasets = {d for _, d in fields}
+    for dataset in datasets:
+        mean = {v: np.nanmean(np.stack(list(fields[(v, dataset)].values())), axis=0)
+                for v in FLUXES if (v, dataset) in fields}
+        if "pr" in mean and "evspsbl" in mean:
+            fields[("pme", dataset)]["mean"] = mean["pr"] - mean["evspsbl"]
+            sources[("pme", dataset)] = sources[("pr", dataset)] + sources[("evspsbl", dataset)]
+            if "mrros" in mean:
+                fields[("pmer", dataset)]["mean"] = mean["pr"] - mean["evspsbl"] - mean["mrros"]
+                sources[("pmer", dataset)] = sources[("pme", dataset)] + sources[("mrros", dataset)]
+
+    work = Path(cfg["work_dir"])
+    written = []
+    with ProvenanceLogger(cfg) as provlog:
+        for variable in sorted({v for v, _ in fields}):
+            models = {d: list(m.values()) for (v, d), m in fields.items()
+                      if v == variable and d not in references}
+            refs = {d: next(iter(m.values())) for (v, d), m in fields.items() if v == variable and d in references}
+            cubes = iris.cube.CubeList()
+            names = []
+            mmem = None
+            if models:
+                means = hierarchical_means(models, families, {m: n_lat.get(m, 0) for m in models})
+                mmem = np.asarray(means.mmem[MMEM_ALL])
+                cubes.append(_field_cube(mmem, template, MMEM_ALL, UNITS[variable], LONG_NAMES[variable], synthetic))
+                names.append(MMEM_ALL)
+            for ref, data in sorted(refs.items()):
+                cubes.append(_field_cube(data, template, ref, UNITS[variable], LONG_NAMES[variable], synthetic))
+                names.append(ref)
+            ancestors = [f for (v, _), fs in sources.items() if v == variable for f in fs]
+            out = save_cube(cubes, work / f"climatology_{variable}.nc")
+            written.append(out)
+            provlog.log(out, _record(
+                f"{period} annual-mean climatology of {LONG_NAMES[variable]} ({UNITS[variable]}) of "
+                f"{', '.join(names)} on the common 1.125 degree grid, land only; CMIP6-MMEM is the mean "
+                f"over model families of {len(models)} models.", ancestors, names, ["clim", "mean"], "geo"))
+            if mmem is None or not refs:
+                continue
+            ratios = iris.cube.CubeList(
+                _field_cube(bias_ratio(mmem, data, thresholds[variable]), template, ref, "1",
+                            f"bias ratio (CMIP6-MMEM - {ref}) / CMIP6-MMEM of {LONG_NAMES[variable]}", synthetic)
+                for ref, data in sorted(refs.items()))
+            out = save_cube(ratios, work / f"bias_ratio_{variable}.nc")
+            written.append(out)
+            provlog.log(out, _record(
+                f"Bias ratio (CMIP6-MMEM - reference) / CMIP6-MMEM of the {period} annual-mean "
+                f"{LONG_NAMES[variable]} against {', '.join(sorted(refs))}; cells with |CMIP6-MMEM| < "
+                f"{thresholds[variable]:g} {UNITS[variable]} are masked.", ancestors, names, ["ratio"], "geo"))
+    for message in excluded:
+        logger.warning("Excluded from the maps: %s", message)
+    return written
+
+
+def _monthly(cube: iris.cube.Cube, months: np.ndarray):
+    """Lazy (n_months, lat, lon) data of ``cube`` on the month axis ``months`` (NaN where absent)."""
+    own = months_of(cube.coord("time"))
+    data = cube.core_data()
+    if not isinstance(data, da.Array):
+        data = da.from_array(data)
+    data = da.ma.filled(data.astype(np.float64), np.nan)
+    pos = np.searchsorted(own, months)
+    pos = np.clip(pos, 0, len(own) - 1)
+    present = own[pos] == months
+    taken = da.take(data, pos, axis=0)
+    return da.where(present[:, None, None], taken, np.nan)
+
+
+def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
+    """Write the correlation of shallow soil moisture with P - E (Fig. 11)."""
+    families, n_lat, references = _ensemble_inputs(cfg)
+    alpha = 1.0 - float(cfg.get("significance_level", 0.95))
+    effective_n = str(cfg.get("significance_method", "t-test")) == "effective-sample-size"
+    period = cfg.get("period", "1979-2014")
+
+    cubes: dict[tuple[str, str], iris.cube.Cube] = {}
+    sources: dict[str, list[str]] = defaultdict(list)
+    for filename, meta in cfg["input_data"].items():
+        cubes[(meta["short_name"], meta["dataset"])] = load_cube(filename)
+        sources[meta["dataset"]].append(filename)
+    if not cubes:
+        logger.warning("No input fields: no correlation maps written")
+        return []
+    all_months = np.concatenate([months_of(c.coord("time")) for c in cubes.values()])
+    months = np.arange(all_months.min(), all_months.max() + 1)
+    template = next(iter(cubes.values()))
+    synthetic = any(is_synthetic(c) for c in cubes.values())
+
+    def pme(dataset):
+        return _monthly(cubes[("pr", dataset)], months) - _monthly(cubes[("evspsbl", dataset)], months)
+
+    complete = sorted(d for (v, d) in cubes if v == "mrsos"
+                      and ("pr", d) in cubes and ("evspsbl", d) in cubes)
+    models = [d for d in complete if d not in references]
+    pairs: dict[str, tuple] = {d: (_monthly(cubes[("mrsos", d)], months), pme(d)) for d in complete if d in references}
+    if models:
+        # One ESMValCore ensemble mean per model; families then weight them.
+        n = {m: n_lat.get(m, 0) for m in models}
+        sm = hierarchical_means({m: _monthly(cubes[("mrsos", m)], months) for m in models}, families, n)
+        flux = hierarchical_means({m: pme(m) for m in models}, families, n)
+        pairs[MMEM_ALL] = (sm.mmem[MMEM_ALL], flux.mmem[MMEM_ALL])
+    written = []
+    work = Path(cfg["work_dir"])
+    with ProvenanceLogger(cfg) as provlog:
+        for name, (x, y) in pairs.items():
+            x, y = da.compute(x, y) if isinstance(x, da.Array) else (x, y)
+            result = gridpoint_correlation(x, y, alpha=alpha, effective_n=effective_n)
+            out_cubes = iris.cube.CubeList([
+                _field_cube(result.R, template, name, "1", "correlation of shallow soil moisture with P - E", synthetic),
+                _field_cube(result.p_value, template, name, "1", "two-sided p-value of the correlation", synthetic),
+                _field_cube(result.significant.astype(float), template, name, "1",
+                            f"significant at the {100 * (1 - alpha):g} % level", synthetic),
+            ])
+            for cube, short in zip(out_cubes, ("r", "p_value", "significant"), strict=True):
+                cube.var_name = short
+            out = save_cube(out_cubes, work / f"correlation_{name}.nc")
+            written.append(out)
+            used = models if name == MMEM_ALL else [name]
+            method = ("effective sample size from lag-1 autocorrelation (Bretherton et al. 1999)"
+                      if effective_n else "n - 2 degrees of freedom")
+            provlog.log(out, _record(
+                f"Correlation of monthly shallow soil moisture with P - E of {name}, {period}, per grid cell "
+                f"on the common 1.125 degree grid; two-sided t test at the {100 * (1 - alpha):g} % level with "
+                f"{method}.", [f for d in used for f in sources[d]], used,
+                ["corr"], "geo") | ({"references": references_for(used) + ["bretherton99jc"]} if effective_n else {}))
+    return written
