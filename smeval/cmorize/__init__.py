@@ -1,0 +1,13 @@
+"""Converters of reanalysis and satellite soil moisture to CMOR (ESMValTool OBS6).
+
+- :mod:`.convert`: ``cmorize(dataset, raw_dir, out_dir, Options(...))``, the
+  unit and sign conversions (each stated next to its code with its source);
+- :mod:`.readers`: inventories of the distributed formats (ECMWF NetCDF in
+  both CDS layouts, ECMWF GRIB incl. reduced Gaussian grids, GLDAS-2, ESA CCI);
+- :mod:`.rawformats`: writers of those distributed formats from numpy arrays
+  (used by the tests and the sample-archive generator);
+- :mod:`.errors`: ``CMORizeError`` and its subclasses;
+- :mod:`.cli`: the ``smeval cmorize`` command.
+
+Files are written with :func:`smeval.cmorio.write_variable`.
+"""

@@ -267,7 +267,7 @@ def _write_era_old(path, fields, lat, lon, months, dataset, global_attributes):
             v.long_name = "latitude"
             v[:] = lat
             v = ds.createVariable("time", "i4", ("time",))
-            v.units = "hours since 1900-01-01 00:00:00.0"
+            v.units = "hours since 1900-01-01 00:00:0.0"  # sic, as grib_to_netcdf writes it
             v.long_name = "time"
             v.calendar = "gregorian"
             v[:] = hours
