@@ -37,8 +37,8 @@ logger = logging.getLogger(__name__)
 
 #: Default references (SPEC section 1).
 DEFAULT_REFERENCES = ("ERA5", "ERA-Interim", "GLDAS-NOAH")
-#: Units of the series of each variable.
-SERIES_UNITS = {"sm_shallow": "kg m-2", "sm_deep": "kg m-2"}
+#: CMIP6 variable each evaluated variable comes from.
+SOURCE = {"sm_shallow": "mrsos (or mrsol)", "sm_deep": "mrsol"}
 
 
 def read_series(folders: list[Path]) -> tuple[list[RegionalSeries], dict[str, list[str]], list[pd.DataFrame]]:
@@ -94,6 +94,15 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
 
     tables, cycles = [], []
     missing_refs: list[dict[str, str]] = []
+    # A model evaluated for some variable but absent from another is reported.
+    all_models = {s.dataset for s in all_series if s.dataset not in references}
+    already = {(row["dataset"], row["variable"]) for frame in excluded for _, row in frame.iterrows()}
+    for variable, items in sorted(by_variable.items()):
+        for model in sorted(all_models - {s.dataset for s in items}):
+            if (model, variable) not in already:
+                missing_refs.append({"dataset": model, "member": "", "project": "CMIP6", "variable": variable,
+                                     "reason": f"no {SOURCE.get(variable, variable)} data in this run "
+                                               "(not provided by the model, or not in the archive)"})
     for variable, items in sorted(by_variable.items()):
         models: dict[str, list[RegionalSeries]] = defaultdict(list)
         refs: dict[str, np.ndarray] = {}

@@ -1,0 +1,119 @@
+"""End-to-end: the real `esmvaltool run` on a tiny generated archive (tests/e2e/conftest.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import iris
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from smeval.metrics.table import REGION_IDS
+
+pytestmark = pytest.mark.e2e
+
+
+def _work(run: Path, diagnostic: str, script: str) -> Path:
+    return run / "work" / diagnostic / script
+
+
+def test_esmvalcore_wrote_its_index_and_our_outputs(e2e):
+    run = e2e["run"]
+    assert (run / "index.html").stat().st_size > 0
+    metrics = _work(run, "evaluation", "metrics")
+    for name in ("metrics.csv", "metrics.json", "annual_cycle.csv", "ranking.csv", "excluded.csv"):
+        assert (metrics / name).stat().st_size > 0, name
+    maps = _work(run, "maps", "climatology_fields")
+    for variable in ("sm_shallow", "sm_deep", "pr", "evspsbl", "mrros", "pme", "pmer"):
+        assert (maps / f"climatology_{variable}.nc").stat().st_size > 0
+        assert (maps / f"bias_ratio_{variable}.nc").stat().st_size > 0
+    corr = _work(run, "correlation", "correlation_fields")
+    for dataset in ("ERA5", "GLDAS-NOAH", "CMIP6-MMEM"):
+        assert (corr / f"correlation_{dataset}.nc").stat().st_size > 0
+
+
+def test_one_series_file_per_member_and_variable(e2e):
+    # Every (model, member) of the archive has its shallow series; the
+    # planted model too; every reference has all seven variables.
+    series = _work(e2e["run"], "soil_moisture", "regional_series")
+    shallow = {p.stem for p in (series / "sm_shallow").glob("*.nc")}
+    members = {f"{p.parts[-6]}_{p.parts[-4]}" for p in e2e["archive"].glob("CMIP6/*/*/*/historical/*/Lmon/mrsos")}
+    assert members <= shallow
+    assert "PLANTED-1_r1i1p1f1" in shallow
+    for ref in ("ERA5", "ERA-Interim", "GLDAS-NOAH"):
+        assert ref in shallow
+        assert (series / "sm_deep" / f"{ref}.nc").is_file()
+
+
+def test_series_finite_where_there_is_land(e2e):
+    # Every region holds land, so every regional mean of every month is a number.
+    series = _work(e2e["run"], "soil_moisture", "regional_series")
+    for path in sorted(series.glob("sm_*/*.nc")):
+        cube = iris.load_cube(str(path))
+        assert cube.coord("region").points.tolist()[:13] == list(REGION_IDS)
+        data = np.ma.filled(cube.data.astype(float), np.nan)
+        assert np.isfinite(data).all(), path.name
+        assert (data > 0).all(), path.name  # soil water is positive
+
+
+def test_maps_finite_on_land_and_masked_at_sea(e2e):
+    maps = _work(e2e["run"], "maps", "climatology_fields")
+    cubes = {c.var_name: c for c in iris.load(str(maps / "climatology_sm_shallow.nc"))}
+    assert {"CMIP6_MMEM", "ERA5", "ERA_Interim", "GLDAS_NOAH"} <= set(cubes)
+    mmem = cubes["CMIP6_MMEM"]
+    assert mmem.shape == (160, 320)  # the paper's common 1.125 degree grid
+    data = np.ma.masked_invalid(mmem.data)
+    lat = mmem.coord("latitude").points
+    lon = mmem.coord("longitude").points
+    # Central Sahara (land) has a value; the central Pacific (sea) has none.
+    sahara = data[np.argmin(abs(lat - 22)), np.argmin(abs(lon - 12))]
+    pacific = data[np.argmin(abs(lat - 0)), np.argmin(abs(lon - 200))]
+    assert not np.ma.is_masked(sahara) and sahara > 0
+    assert np.ma.is_masked(pacific)
+
+
+def test_provenance_records_complete(e2e):
+    run = e2e["run"]
+    records = {}
+    for path in run.glob("run/*/*/diagnostic_provenance.yml"):
+        records.update(yaml.safe_load(path.read_text()))
+    assert len(records) > 30
+    for filename, record in records.items():
+        assert Path(filename).is_file(), filename
+        assert record["caption"].strip(), filename
+        assert record["ancestors"], filename
+        assert all(Path(a).exists() for a in record["ancestors"]), filename
+        assert record["authors"] and record["references"], filename
+        # ESMValCore turned the record into its own provenance file.
+        assert Path(filename).with_name(Path(filename).stem + "_provenance.xml").is_file(), filename
+
+
+def test_planted_model_has_its_known_statistics(e2e):
+    # PLANTED-1 was built with exact R and sigma against ERA5's regional
+    # series (sample.planted); the pipeline must recover them.
+    table = pd.read_csv(_work(e2e["run"], "evaluation", "metrics") / "metrics.csv")
+    rows = table[(table.dataset == "PLANTED-1") & (table.reference == "ERA5") & (table.variable == "sm_shallow")]
+    got = rows.pivot(index="region", columns="statistic", values="value")
+    regions = e2e["planted"]["regions"]
+    for region, expected in regions.items():
+        for stat in ("R", "sigma", "E'", "TSS"):
+            assert got.loc[region, stat] == pytest.approx(expected[stat], abs=0.02), (region, stat)
+
+
+def test_model_without_mrsol_is_excluded_from_deep_only(e2e):
+    table = pd.read_csv(_work(e2e["run"], "evaluation", "metrics") / "metrics.csv")
+    assert "CAMS-CSM1-0" in set(table[table.variable == "sm_shallow"].dataset)
+    assert "CAMS-CSM1-0" not in set(table[table.variable == "sm_deep"].dataset)
+    excluded = pd.read_csv(_work(e2e["run"], "evaluation", "metrics") / "excluded.csv")
+    reason = excluded[(excluded.dataset == "CAMS-CSM1-0") & (excluded.variable == "sm_deep")].reason
+    assert len(reason) == 1 and "mrsol" in reason.item()
+
+
+def test_ensemble_means_in_table(e2e):
+    table = pd.read_csv(_work(e2e["run"], "evaluation", "metrics") / "metrics.csv")
+    names = set(table.dataset)
+    assert {"CMIP6-MMEM", "CMIP6-MMEM-high", "CMIP6-MMEM-low", "family:MPI-ESM"} <= names
+    tss = table[table.statistic == "TSS"].value.dropna()
+    assert ((tss >= 0) & (tss <= 1)).all()
