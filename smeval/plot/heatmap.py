@@ -1,0 +1,134 @@
+"""TSS heat maps, model x region (Figs. 12-13).
+
+Rows are models in the order the caller gives, columns the regions in SPEC
+order; each cell prints its TSS with two decimals, and the cells above the
+threshold (a model "reproduces" the region, SPEC section 5) are printed in
+bold and outlined. The values come from the metrics table; the only
+operation here is a pandas pivot.
+
+Cell (row i, column j) is centred at (x=j, y=i); its text artist has ``gid``
+``"tss"`` and its outline (a Rectangle) ``gid`` ``"above"``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.patches import Rectangle
+
+from smeval.core.regions import REGIONS
+
+from .style import RC, new_figure, reference_label, savefig, variable_label
+
+#: Regions in SPEC order.
+REGION_IDS = tuple(r.id for r in REGIONS)
+
+
+def tss_pivot(metrics: pd.DataFrame, variable: str, reference: str, models=None,
+              regions=REGION_IDS) -> pd.DataFrame:
+    """TSS as a (model x region) frame from the tidy metrics table.
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        Columns dataset, reference, variable, region, statistic, value
+        (and kind: only ``model`` rows are used when present).
+    models : sequence of str, optional
+        Row order (default: the models in the order they appear).
+    """
+    sel = metrics[(metrics["variable"] == variable) & (metrics["reference"] == reference)
+                  & (metrics["statistic"] == "TSS")]
+    if "kind" in sel and models is None:
+        sel = sel[sel["kind"] == "model"]
+    wide = sel.pivot_table(index="dataset", columns="region", values="value", aggfunc="first")
+    if models is None:
+        models = list(dict.fromkeys(sel["dataset"]))
+    return wide.reindex(index=list(models), columns=list(regions))
+
+
+def _draw(ax, matrix: pd.DataFrame, threshold: float, cmap, norm, value_fontsize):
+    values = matrix.to_numpy(dtype=float)
+    mesh = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto",
+                     interpolation="nearest")
+    nrows, ncols = values.shape
+    for i in range(nrows):
+        for j in range(ncols):
+            v = values[i, j]
+            if not np.isfinite(v):
+                ax.text(j, i, "-", ha="center", va="center", fontsize=value_fontsize,
+                        color="0.4", gid="missing")
+                continue
+            above = v > threshold
+            rgba = cmap(norm(v))
+            dark = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] < 0.5
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=value_fontsize,
+                    fontweight="bold" if above else "normal",
+                    color="white" if dark else "black", gid="tss")
+            if above:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#e31a1c",
+                                       linewidth=1.2, gid="above", zorder=3))
+    ax.set_xticks(range(ncols), labels=list(matrix.columns), rotation=45, ha="right",
+                  rotation_mode="anchor")
+    ax.set_yticks(range(nrows), labels=list(matrix.index))
+    ax.set_xticks(np.arange(-0.5, ncols, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, nrows, 1), minor=True)
+    ax.grid(which="minor", color="white", linewidth=0.5)
+    ax.tick_params(which="minor", length=0)
+    ax.tick_params(which="major", length=2)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_xlabel("region")
+    return mesh
+
+
+def plot_tss_heatmap(metrics: pd.DataFrame, variable: str, out_stem,
+                     references=("ERA5", "GLDAS-NOAH"), models=None, regions=REGION_IDS,
+                     threshold: float = 0.6, period: str = "1979-2014",
+                     cmap: str = "YlGnBu") -> list[Path]:
+    """Figs. 12-13: TSS of each model in each region, one panel per reference.
+
+    Parameters
+    ----------
+    metrics : DataFrame
+        Tidy metrics table (docs/results.md): dataset, kind, reference,
+        variable, region, statistic, value.
+    variable : str
+        ``sm_shallow`` or ``sm_deep``.
+    models : sequence of str, optional
+        Rows, top to bottom, as the caller sorts them (default: the order of
+        the table's model rows).
+    threshold : float
+        Cells with TSS strictly above it are bold and outlined.
+
+    Returns
+    -------
+    list of Path: PNG and PDF.
+    """
+    cmap = matplotlib.colormaps[cmap]
+    norm = matplotlib.colors.Normalize(0.0, 1.0)
+    matrices = [tss_pivot(metrics, variable, ref, models, regions) for ref in references]
+    nrows = max(len(m) for m in matrices) if matrices else 0
+    ncols = len(regions)
+    fs = 5.5 if nrows > 20 else 6.5
+    with matplotlib.rc_context(RC):
+        fig = new_figure(0.42 * ncols * len(references) + 2.6, 0.2 * nrows + 1.8)
+        gs = fig.add_gridspec(1, len(references) + 1, width_ratios=[1] * len(references) + [0.04],
+                              wspace=0.08)
+        mesh = None
+        for k, (ref, matrix) in enumerate(zip(references, matrices)):
+            ax = fig.add_subplot(gs[0, k])
+            mesh = _draw(ax, matrix, threshold, cmap, norm, fs)
+            ax.set_title(f"({chr(ord('a') + k)}) vs {reference_label(ref)}")
+            if k:
+                ax.tick_params(labelleft=False)
+            else:
+                ax.set_ylabel("model")
+        cb = fig.colorbar(mesh, cax=fig.add_subplot(gs[0, -1]))
+        cb.set_label("Taylor skill score TSS (1)")
+        cb.ax.axhline(threshold, color="black", linewidth=1.0)
+        fig.suptitle(f"TSS of monthly regional-mean {variable_label(variable)}, {period}; "
+                     f"bold, outlined: TSS > {threshold:g}")
+        return savefig(fig, out_stem, pdf=True)
