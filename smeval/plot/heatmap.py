@@ -49,7 +49,16 @@ def tss_pivot(metrics: pd.DataFrame, variable: str, reference: str, models=None,
     return wide.reindex(index=list(models), columns=list(regions))
 
 
-def _draw(ax, matrix: pd.DataFrame, threshold: float, cmap, norm, value_fontsize):
+def draw_tss_matrix(ax, matrix: pd.DataFrame, threshold: float = 0.6, cmap="YlGnBu",
+                    norm=None, value_fontsize: float = 6.5):
+    """Draw a (model x region) TSS frame on *ax*; return the image for a colour bar.
+
+    Cell (i, j) is centred at x = j, y = i; its value is printed with two
+    decimals (``gid`` ``"tss"``; ``"-"`` with ``gid`` ``"missing"`` where NaN),
+    and cells with TSS > *threshold* are bold and outlined (``gid`` ``"above"``).
+    """
+    cmap = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
+    norm = norm or matplotlib.colors.Normalize(0.0, 1.0)
     values = matrix.to_numpy(dtype=float)
     mesh = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto",
                      interpolation="nearest")
@@ -120,7 +129,7 @@ def plot_tss_heatmap(metrics: pd.DataFrame, variable: str, out_stem,
         mesh = None
         for k, (ref, matrix) in enumerate(zip(references, matrices)):
             ax = fig.add_subplot(gs[0, k])
-            mesh = _draw(ax, matrix, threshold, cmap, norm, fs)
+            mesh = draw_tss_matrix(ax, matrix, threshold, cmap, norm, fs)
             ax.set_title(f"({chr(ord('a') + k)}) vs {reference_label(ref)}")
             if k:
                 ax.tick_params(labelleft=False)

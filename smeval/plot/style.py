@@ -101,8 +101,10 @@ _FIXED = {
 
 
 def _palette() -> list[str]:
+    """tab20 + tab20b without their greys (grey is ERA-Interim's colour)."""
     cmaps = (matplotlib.colormaps["tab20"], matplotlib.colormaps["tab20b"])
-    return [matplotlib.colors.to_hex(c) for cm in cmaps for c in cm.colors]
+    colours = [c for cm in cmaps for c in cm.colors if max(c) - min(c) > 0.05]
+    return [matplotlib.colors.to_hex(c) for c in colours]
 
 
 _PALETTE = _palette()
@@ -168,11 +170,12 @@ def new_figure(width: float, height: float, **kwargs) -> Figure:
         return Figure(figsize=(width, height), dpi=DPI, **kwargs)
 
 
-def savefig(fig: Figure, stem, pdf: bool = False) -> list[Path]:
+def savefig(fig: Figure, stem, pdf: bool = False, clear: bool = True) -> list[Path]:
     """Write *fig* to ``<stem>.png`` (and ``<stem>.pdf``); return the paths.
 
-    Parent directories are created. The figure is cleared afterwards, so
-    its artists are freed even if the caller keeps a reference.
+    Parent directories are created. With *clear* (default) the figure is
+    cleared afterwards, so its artists are freed even if someone keeps a
+    reference to it.
     """
     stem = Path(stem)
     if stem.suffix in (".png", ".pdf"):
@@ -184,7 +187,8 @@ def savefig(fig: Figure, stem, pdf: bool = False) -> list[Path]:
     with matplotlib.rc_context(RC):
         for path in paths:
             fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    fig.clear()
+    if clear:
+        fig.clear()
     return paths
 
 
