@@ -1,18 +1,28 @@
-"""Print where the report of the latest run of a recipe is.
+"""Find the report of the latest run of a recipe, and link it from the run's ``index.html``.
 
 ``python -m smeval.report.locate OUTPUT_DIR [RECIPE]`` prints the path of the
 smeval HTML report of the newest ``OUTPUT_DIR/<recipe>_YYYYMMDD_HHMMSS`` run
-(or ESMValCore's own ``index.html`` if the run wrote no smeval report) and
-exits non-zero if there is none.
+(or ESMValCore's own ``index.html`` if the run wrote no smeval report), inserts
+a link to the report near the top of that run's ``index.html`` (see
+:func:`link_index`), and exits non-zero if there is no report.
 """
 
 from __future__ import annotations
 
+import html
+import os
+import re
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 #: File name of smeval's report inside a run's plot folder.
 REPORT_NAME = "smeval_report.html"
+#: Markers around smeval's insertion into ESMValCore's index.html.
+LINK_START = "<!-- smeval-report-link: start (inserted by smeval report link) -->"
+LINK_END = "<!-- smeval-report-link: end -->"
+_BLOCK = re.compile(re.escape(LINK_START) + r".*?" + re.escape(LINK_END) + r"\n?", flags=re.DOTALL)
+_BODY = re.compile(r"<body\b[^>]*>", flags=re.IGNORECASE)
 
 
 def latest_run(output_dir: Path, recipe: str = "recipe_soilmoisture.yml") -> Path | None:
@@ -22,13 +32,60 @@ def latest_run(output_dir: Path, recipe: str = "recipe_soilmoisture.yml") -> Pat
     return runs[-1] if runs else None
 
 
+def find_report(run_dir: Path) -> Path | None:
+    """smeval's report of a run, or None."""
+    ours = sorted(Path(run_dir).glob(f"plots/**/{REPORT_NAME}"))
+    return ours[0] if ours else None
+
+
 def report_path(run_dir: Path) -> Path | None:
     """smeval's report of a run if present, else ESMValCore's index.html."""
-    ours = sorted(run_dir.glob(f"plots/**/{REPORT_NAME}"))
+    ours = find_report(run_dir)
     if ours:
-        return ours[0]
-    index = run_dir / "index.html"
+        return ours
+    index = Path(run_dir) / "index.html"
     return index if index.is_file() else None
+
+
+def link_block(href: str) -> str:
+    """The HTML inserted into index.html (inline style: the page's own CSS comes from a CDN)."""
+    return (
+        f"{LINK_START}\n"
+        '<div id="smeval-report-link" style="margin:1rem 0;padding:.8rem 1rem;border:2px solid #1f5f99;'
+        'border-radius:6px;background:#eef5fb;font-family:system-ui,sans-serif;font-size:1.15rem;">'
+        f'<strong>smeval report:</strong> <a href="{html.escape(href, quote=True)}">'
+        "summary, figures, skill-score tables and provenance of this run</a></div>\n"
+        f"{LINK_END}\n"
+    )
+
+
+def link_index(run_dir: Path) -> Path | None:
+    """Insert (or refresh) the link to smeval's report at the top of the run's ``index.html``.
+
+    Idempotent: the insertion sits between two comment markers and replaces
+    an earlier one, so running it again never duplicates the link. Returns the
+    ``index.html`` that was edited, or None if the run has no report or no
+    ``index.html`` (ESMValCore writes it only at the very end of a run).
+    """
+    run_dir = Path(run_dir)
+    index = run_dir / "index.html"
+    report = find_report(run_dir)
+    if report is None or not index.is_file():
+        return None
+    href = quote(Path(os.path.relpath(report, run_dir)).as_posix())
+    text = index.read_text(encoding="utf-8")
+    block = link_block(href)
+    if LINK_START in text:
+        new = _BLOCK.sub(lambda _: block, text, count=1)
+    else:
+        body = _BODY.search(text)
+        pos = body.end() if body else 0
+        new = text[:pos] + ("\n" if body else "") + block + text[pos:]
+    if new != text:
+        from smeval.diag.shared import atomic_write_text
+
+        atomic_write_text(index, new)
+    return index
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     if report is None:
         print(f"error: the run {run} wrote no report (see {run}/run/main_log.txt)", file=sys.stderr)
         return 1
+    if link_index(run):
+        print(f"Linked the report from {run / 'index.html'}")
     print(f"\nReport: {report.resolve()}")
     return 0
 

@@ -1,0 +1,227 @@
+"""Assemble the report page of a run: context from :mod:`.inputs` and :mod:`.summary`, then render."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import math
+import platform
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from markupsafe import Markup
+
+from smeval.metrics.table import REGION_IDS, tss_matrix
+
+from . import summary
+from .inputs import FIGURE_GROUPS, Linker, RunInputs, read_run
+from .locate import REPORT_NAME
+from .render import render
+
+#: Folder of the jinja2 templates (top-level ``reports/`` of the repository).
+TEMPLATES = Path(__file__).resolve().parents[2] / "reports"
+#: Folder of the bibtex files of smeval's references.
+BIBTEX_DIR = Path(__file__).resolve().parents[2] / "references"
+#: Hemispheres shown after the 13 regions in the TSS table.
+EXTRA_REGIONS = ("NH", "SH")
+KIND_ORDER = {"model": 0, "family": 1, "mmem": 2}
+
+
+def versions() -> dict[str, str]:
+    """Versions of the software that made the run (without importing ESMValCore)."""
+    import smeval
+
+    out = {"smeval": smeval.__version__}
+    for label, dist in (("ESMValCore", "esmvalcore"), ("iris", "scitools-iris"), ("numpy", "numpy"),
+                        ("pandas", "pandas")):
+        try:
+            out[label] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            out[label] = "not installed"
+    out["Python"] = platform.python_version()
+    return out
+
+
+def _fmt(value: float) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
+
+
+def tss_rows(table: pd.DataFrame, threshold: float) -> tuple[list[str], list[dict[str, Any]]]:
+    """Rows of the TSS table (dataset x variable x reference, one cell per region).
+
+    A cell is ``above`` when its TSS exceeds ``threshold`` (as in Figs. 12-14).
+    """
+    present = set(table["region"])
+    regions = [r for r in (*REGION_IDS, *EXTRA_REGIONS) if r in present]
+    rows = []
+    kinds = sorted(set(table["kind"]), key=lambda k: (KIND_ORDER.get(k, 9), k))
+    for variable in summary.ordered_variables(table):
+        for ref in summary.ordered_references(table):
+            for kind in kinds:
+                matrix = tss_matrix(table, variable, ref, kind=kind, regions=regions)
+                for dataset, values in matrix.iterrows():
+                    cells = []
+                    for region in regions:
+                        value = values[region]
+                        missing = pd.isna(value)
+                        cells.append({"region": region, "text": "" if missing else _fmt(float(value)),
+                                      "value": "" if missing else repr(float(value)),
+                                      "above": (not missing) and float(value) > threshold})
+                    rows.append({"dataset": str(dataset), "kind": kind, "variable": variable,
+                                 "reference": ref, "cells": cells})
+    return regions, rows
+
+
+def _link(linker: Linker, path: Path) -> dict[str, Any]:
+    return {"label": linker.label(path), "href": linker.href(path)}
+
+
+def _figure_sections(run: RunInputs, linker: Linker) -> list[dict[str, Any]]:
+    sections = []
+    groups = list(FIGURE_GROUPS) + sorted({f.group for f in run.figures} - set(FIGURE_GROUPS))
+    for group in groups:
+        figures = []
+        for fig in (f for f in run.figures if f.group == group):
+            figures.append({
+                "label": fig.label, "caption": fig.caption, "src": linker.href(fig.image),
+                "name": fig.image.name,
+                "formats": [_link(linker, p) for p in fig.other_formats],
+                "data": [_link(linker, p) for p in fig.ancestors],
+                "citation": linker.citation(fig.image),
+                "provenance": linker.href(fig.image.with_name(f"{fig.image.stem}_provenance.xml")),
+            })
+        sections.append({"id": f"fig-{group}", "group": group,
+                         "title": FIGURE_GROUPS.get(group, group.replace("_", " ").capitalize()),
+                         "figures": figures})
+    return sections
+
+
+def _bibtex(keys: list[str]) -> list[dict[str, str]]:
+    out = []
+    for key in keys:
+        path = BIBTEX_DIR / f"{key}.bibtex"
+        out.append({"key": key, "text": path.read_text(encoding="utf-8").strip() if path.is_file() else ""})
+    return out
+
+
+def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path = TEMPLATES) -> dict[str, Any]:
+    """Everything the template shows."""
+    linker = Linker(run.session, page_dir)
+    table = run.table
+    metrics_settings = run.metrics_settings
+    threshold = float(cfg.get("tss_threshold", metrics_settings.get("tss_threshold", 0.6)))
+    period = str(cfg.get("period") or metrics_settings.get("period") or "")
+    refs_rank = summary.ranking_references(table, cfg.get("ranking_references"))
+    n_top = int(cfg.get("n_top", 3))
+
+    def names(kind: str) -> list[str]:
+        return sorted(set(table.loc[table["kind"] == kind, "dataset"]))
+
+    variables = summary.ordered_variables(table)
+    per_variable = [{"variable": v, "label": summary.variable_label(v),
+                     "n_models": int(table.loc[(table.variable == v) & (table.kind == "model"), "dataset"].nunique())}
+                    for v in variables]
+    regions, rows = tss_rows(table, threshold)
+    by_region_cols, by_region = summary.counts_by_region(table, threshold, refs_rank)
+    by_model_cols, by_model = summary.counts_by_model(table, threshold, refs_rank)
+    top5 = []
+    for variable in summary.SOIL_MOISTURE:
+        rank = summary.top_ranking(table, variable, refs_rank, threshold, n=5)
+        if not rank.empty:
+            top5.append({"variable": variable, "label": summary.variable_label(variable),
+                         "rows": [{"rank": int(r["rank"]), "dataset": str(name),
+                                   "regions_above": int(r["regions_above"]), "mean_tss": _fmt(float(r["mean_tss"]))}
+                                  for name, r in rank.iterrows()]})
+
+    excluded = run.excluded.fillna("").astype(str).to_dict("records")
+    outputs = [{"script": o.script, "caption": o.caption, **_link(linker, o.path),
+                "citation": linker.citation(o.path)} for o in run.outputs]
+    citation_files = []
+    for path in sorted(set(run.ancestor_products)):
+        href = linker.citation(path)
+        if href:
+            citation_files.append({"href": href, "label": linker.label(path.with_name(f"{path.stem}_citation.bibtex"))})
+    recipe = Path(str(cfg.get("recipe", ""))).name or (run.filled_recipe.name if run.filled_recipe else "")
+    synthetic = [{"label": linker.label(p), "value": v} for p, v in run.synthetic_files]
+    return {
+        "title": "Soil moisture of CMIP6 models against reanalyses",
+        "recipe": recipe,
+        "filled_recipe": _link(linker, run.filled_recipe) if run.filled_recipe else None,
+        "period": period,
+        "threshold": f"{threshold:g}",
+        "r0": f"{float(cfg.get('r0', metrics_settings.get('r0', 1.0))):g}",
+        "synthetic": synthetic,
+        "scanned_files": run.scanned_files,
+        "models": names("model"),
+        "families": [n.split(":", 1)[-1] for n in names("family")],
+        "mmems": names("mmem"),
+        "references": summary.ordered_references(table),
+        "ranking_references": refs_rank,
+        "per_variable": per_variable,
+        "rankings": summary.rankings(table, threshold, refs_rank, n=n_top),
+        "messages": summary.messages(table, threshold, refs_rank),
+        "sections": _figure_sections(run, linker),
+        "regions": regions,
+        "tss_rows": rows,
+        "variables": [{"id": v, "label": summary.variable_label(v)} for v in variables],
+        "kinds": sorted(set(table["kind"]), key=lambda k: (KIND_ORDER.get(k, 9), k)),
+        "counts_by_region": {"columns": by_region_cols, "rows": [
+            {"name": str(idx), "values": [int(v) for v in row]} for idx, row in by_region.iterrows()]},
+        "counts_by_model": {"columns": by_model_cols, "rows": [
+            {"name": str(idx), "values": ["" if pd.isna(v) else int(v) for v in row]}
+            for idx, row in by_model.iterrows()]},
+        "top5": top5,
+        "excluded": excluded,
+        "metrics_files": [_link(linker, run.metrics_dir / n) for n in
+                          ("metrics.csv", "metrics.json", "ranking.csv", "annual_cycle.csv", "excluded.csv")
+                          if (run.metrics_dir / n).is_file()],
+        "outputs": outputs,
+        "citation_files": citation_files,
+        "bibtex": _bibtex(run.references),
+        "versions": versions(),
+        "label_of": summary.variable_label,
+        # Inlined so that the page works offline and from the file system.
+        "css": Markup((templates / "report.css").read_text(encoding="utf-8")),
+        "js": Markup((templates / "report.js").read_text(encoding="utf-8")),
+    }
+
+
+def report_record(run: RunInputs, period: str) -> dict[str, Any]:
+    """Provenance record of the report page."""
+    ancestors = [str(p) for p in run.ancestor_products
+                 if p.name in {"metrics.csv", "excluded.csv"} or p.suffix.lower() in {".png", ".nc"}]
+    return {
+        "caption": (f"HTML report of the evaluation of CMIP6 soil moisture against "
+                    f"{', '.join(summary.ordered_references(run.table))}"
+                    f"{', ' + period if period else ''}: summary, figures with captions, "
+                    "Taylor skill score tables, counts, exclusions, software and references."),
+        "ancestors": ancestors or [str(run.metrics_dir / "metrics.csv")],
+        "authors": ["smeval_team"],
+        "references": [k for k in run.references if (BIBTEX_DIR / f"{k}.bibtex").is_file()] or ["qiao22jcli"],
+        "domains": ["reg"],
+        "realms": ["land"],
+        "themes": ["soil"],
+        "plot_types": ["other"],
+        "statistics": ["corr", "stddev", "rmsd"],
+    }
+
+
+def build_report(ancestor_dirs: list[Path], plot_dir: Path, cfg: dict[str, Any] | None = None,
+                 templates: Path = TEMPLATES) -> tuple[Path, RunInputs]:
+    """Read the run behind ``ancestor_dirs`` and write ``plot_dir/smeval_report.html``."""
+    cfg = cfg or {}
+    run = read_run(ancestor_dirs)
+    out = Path(plot_dir) / REPORT_NAME
+    render(templates, "report.html.j2", out, **context(run, cfg, Path(plot_dir), templates))
+    return out, run
+
+
+def write_report(cfg: dict[str, Any]) -> Path:
+    """The report diagnostic: write the page and its provenance record; returns the page."""
+    from smeval.diag.shared import ProvenanceLogger
+
+    out, run = build_report(cfg["ancestor_dirs"], Path(cfg["plot_dir"]), cfg)
+    period = str(cfg.get("period") or run.metrics_settings.get("period") or "")
+    with ProvenanceLogger(cfg) as provlog:
+        provlog.log(out, report_record(run, period))
+    return out

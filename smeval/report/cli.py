@@ -1,0 +1,50 @@
+"""``smeval report``: link a run's report from its index.html, or find the latest report.
+
+- ``smeval report link RUN_DIR``: insert (idempotently) a link to
+  ``plots/**/smeval_report.html`` near the top of ``RUN_DIR/index.html``.
+- ``smeval report locate OUTPUT_DIR [RECIPE]``: as ``python -m smeval.report.locate``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import locate
+
+
+def _link(args: argparse.Namespace) -> int:
+    run = Path(args.run_dir)
+    if not run.is_dir():
+        print(f"error: {run} is not a folder", file=sys.stderr)
+        return 2
+    if locate.find_report(run) is None:
+        print(f"error: no {locate.REPORT_NAME} under {run}/plots (did the report diagnostic run?)", file=sys.stderr)
+        return 1
+    index = locate.link_index(run)
+    if index is None:
+        print(f"error: {run}/index.html is missing (ESMValCore writes it at the end of a run)", file=sys.stderr)
+        return 1
+    print(f"Linked {locate.find_report(run)} from {index}")
+    return 0
+
+
+def _locate(args: argparse.Namespace) -> int:
+    return locate.main([args.output_dir, args.recipe])
+
+
+def register(subparsers) -> None:
+    """Add ``smeval report`` and its sub-commands."""
+    parser = subparsers.add_parser(
+        "report", help="link a run's HTML report from its index.html, or find the latest report",
+        description=__doc__.strip().splitlines()[0])
+    commands = parser.add_subparsers(dest="report_command", metavar="SUBCOMMAND")
+    link = commands.add_parser("link", help="insert a link to smeval's report at the top of RUN_DIR/index.html")
+    link.add_argument("run_dir", metavar="RUN_DIR", help="an esmvaltool run folder (<recipe>_YYYYMMDD_HHMMSS)")
+    link.set_defaults(func=_link)
+    find = commands.add_parser("locate", help="print the report of the newest run (and link it)")
+    find.add_argument("output_dir", metavar="OUTPUT_DIR")
+    find.add_argument("recipe", nargs="?", default="recipe_soilmoisture.yml", metavar="RECIPE")
+    find.set_defaults(func=_locate)
+    parser.set_defaults(func=lambda _args: (parser.print_help(), 2)[1])
