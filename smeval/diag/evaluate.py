@@ -136,7 +136,7 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
     work = Path(cfg["work_dir"])
     out = {
         "metrics": work / "metrics.csv",
-        "metrics_json": work / "metrics.json",
+        "metrics_json": work / "metrics_cmec.json",
         "annual_cycle": work / "annual_cycle.csv",
         "ranking": work / "ranking.csv",
         "excluded": work / "excluded.csv",

@@ -65,7 +65,9 @@ def _ensemble_inputs(cfg: dict[str, Any]) -> tuple[dict[str, str], dict[str, int
 def _field_cube(data, template: iris.cube.Cube, name: str, units: str, long_name: str,
                 synthetic: bool) -> iris.cube.Cube:
     cube = iris.cube.Cube(
-        np.ma.masked_invalid(np.asarray(data, dtype=np.float32)),
+        # Keep the mask of masked input (e.g. a bias ratio masked where |MMEM|
+        # is small) as well as NaNs.
+        np.ma.masked_invalid(np.ma.filled(np.ma.asarray(data, dtype=np.float32), np.nan)),
         var_name=var_name(name), long_name=f"{long_name}: {name}", units=units,
         dim_coords_and_dims=[(template.coord("latitude").copy(), 0),
                              (template.coord("longitude").copy(), 1)],

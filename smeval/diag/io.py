@@ -18,6 +18,8 @@ import iris.coords
 import iris.cube
 import numpy as np
 
+from .shared import FILE_MODE
+
 #: Global attribute that marks synthetic (sample-archive) input.
 SYNTHETIC_ATTRIBUTE = "synthetic"
 
@@ -67,6 +69,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

@@ -25,6 +25,8 @@ import yaml
 
 logger = logging.getLogger(__name__)
 
+#: Permissions of output files (mkstemp creates 0600; outputs are shared).
+FILE_MODE = 0o644
 #: Keys every provenance record of smeval must have.
 REQUIRED_RECORD_KEYS = ("caption", "ancestors", "authors", "references")
 
@@ -129,6 +131,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as file:
             file.write(text)
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -23,7 +23,7 @@ def test_esmvalcore_wrote_its_index_and_our_outputs(e2e):
     run = e2e["run"]
     assert (run / "index.html").stat().st_size > 0
     metrics = _work(run, "evaluation", "metrics")
-    for name in ("metrics.csv", "metrics.json", "annual_cycle.csv", "ranking.csv", "excluded.csv"):
+    for name in ("metrics.csv", "metrics_cmec.json", "annual_cycle.csv", "ranking.csv", "excluded.csv"):
         assert (metrics / name).stat().st_size > 0, name
     maps = _work(run, "maps", "climatology_fields")
     for variable in ("sm_shallow", "sm_deep", "pr", "evspsbl", "mrros", "pme", "pmer"):

@@ -1,0 +1,25 @@
+"""The figures of Qiao et al. (2022), Figs. 1-14, from the results of the run.
+
+Reads the metrics table, annual cycles and fields written by the ``metrics``,
+``climatology_fields`` and ``correlation_fields`` scripts it descends from,
+and writes each figure (PNG; PDF too for Taylor diagrams and heat maps) with
+the data behind it (CSV in the work folder, or the NetCDF fields) and a
+provenance record (docs/results.md). Counts and rankings are queries on the
+metrics table.
+
+Script options (recipe)
+-----------------------
+figure_references : list of str, default [ERA5, GLDAS-NOAH]
+    References shown in the Taylor diagrams, heat maps and counts (the
+    paper's choice; the metrics table holds all references).
+tss_threshold, r0, period, significance_level
+    As for the other diagnostics (used in captions and counts).
+"""
+
+from smeval.diag.figures import write_figures
+
+if __name__ == "__main__":
+    from smeval.diag.shared import run_diagnostic
+
+    with run_diagnostic() as config:
+        write_figures(config)

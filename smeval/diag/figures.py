@@ -1,0 +1,307 @@
+"""The work of ``diagnostics/figures.py``: the paper's Figs. 1-14 from the results.
+
+Reads only what the earlier scripts wrote (docs/results.md): the metrics
+table, annual cycles and rankings of ``evaluation/metrics``, the fields of
+``maps/climatology_fields`` and ``correlation/correlation_fields``. Counts and
+rankings are queries on the metrics table (:mod:`smeval.metrics.table`).
+Each figure gets a provenance record whose first ancestor is the data behind
+it (a CSV written here, or the NetCDF fields it shows).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import iris
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd  # noqa: E402
+
+from smeval import plot  # noqa: E402
+from smeval.core.regions import REGIONS  # noqa: E402
+from smeval.metrics.table import (  # noqa: E402
+    REGION_IDS,
+    count_models_above,
+    count_regions_above,
+    ranking,
+    select,
+)
+
+from .fields import LONG_NAMES, UNITS  # noqa: E402
+from .provenance import AUTHORS, references_for  # noqa: E402
+from .shared import ProvenanceLogger, atomic_write_text  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+#: Labels of the water-budget rows of Fig. 4.
+FLUX_LABELS = {"pr": "P", "evspsbl": "E", "mrros": "R (surface runoff)", "pme": "P - E", "pmer": "P - E - R"}
+#: The 8 Northern Hemisphere regions of Fig. 9.
+NH_REGIONS = tuple(r.id for r in REGIONS if r.box.lat_min >= 0)
+
+
+class _Figures:
+    """Writes figures, the data behind them and their provenance."""
+
+    def __init__(self, cfg: dict[str, Any], provlog: ProvenanceLogger) -> None:
+        self.cfg = cfg
+        self.provlog = provlog
+        self.plot_dir = Path(cfg["plot_dir"])
+        self.work_dir = Path(cfg["work_dir"])
+        self.period = str(cfg.get("period", "1979-2014"))
+        self.references_all = list(cfg.get("references", ["ERA5", "ERA-Interim", "GLDAS-NOAH"]))
+        self.written: list[Path] = []
+        #: Data file written here -> the files it was derived from.
+        self.upstream: dict[Path, list[Path]] = {}
+
+    def stem(self, name: str) -> Path:
+        return self.plot_dir / name
+
+    def data(self, name: str, frame: pd.DataFrame, upstream: list[Path]) -> Path:
+        """Write the data behind figure ``name`` as CSV, remembering its sources."""
+        path = self.work_dir / f"{name}.csv"
+        atomic_write_text(path, frame.to_csv(index=False))
+        self.upstream[path] = [Path(p) for p in upstream]
+        return path
+
+    def make(self, name: str, figure: str, group: str, caption: str, draw: Callable[[Path], list[Path]],
+             data: list[Path], datasets, plot_type: str, data_caption: str | None = None,
+             statistics=("other",)) -> None:
+        """Draw one figure and record its provenance (and that of its own data file)."""
+        try:
+            paths = draw(self.stem(name))
+        except (KeyError, ValueError) as exc:
+            logger.warning("Skipping %s (%s): %s", name, figure, exc)
+            return
+        # PNG and PDF of one figure share a stem, and ESMValCore names the
+        # provenance file after the stem: keep the PDFs in their own folder.
+        paths = [_pdf_apart(p) if p.suffix == ".pdf" else p for p in paths]
+        refs = references_for(datasets)
+        for path in (d for d in data if d in self.upstream):
+            self.provlog.log(path, {
+                "caption": data_caption or f"Data behind {figure}: {caption}",
+                "ancestors": [str(a) for a in self.upstream[path]], "authors": AUTHORS, "references": refs,
+                "domains": ["reg"], "realms": ["land"], "themes": ["soil"], "statistics": list(statistics),
+            })
+        # ESMValCore accepts only files of ancestor tasks as ancestors, so a
+        # figure descends from the sources of its own data file (which sits
+        # beside it under the same stem, docs/results.md).
+        ancestors = sorted({str(a) for d in data for a in self.upstream.get(d, [d])})
+        for path in paths:
+            self.provlog.log(path, {
+                "caption": caption, "ancestors": ancestors, "authors": AUTHORS,
+                "references": refs, "domains": ["reg"], "realms": ["land"], "themes": ["soil"],
+                "plot_types": [plot_type], "statistics": list(statistics),
+                "figure": figure, "figure_group": group,
+            })
+        self.written += paths
+
+
+def _pdf_apart(path: Path) -> Path:
+    """Move a PDF into the ``pdf`` folder beside it; returns the new path."""
+    target = path.parent / "pdf" / path.name
+    target.parent.mkdir(exist_ok=True)
+    path.replace(target)
+    return target
+
+
+def _find(folders: list[Path], name: str) -> Path | None:
+    for folder in folders:
+        hits = sorted(Path(folder).rglob(name))
+        if hits:
+            return hits[0]
+    return None
+
+
+def _fields(path: Path | None) -> dict[str, iris.cube.Cube]:
+    if path is None or not path.is_file():
+        return {}
+    return {c.attributes.get("dataset", c.var_name): c for c in iris.load(str(path))}
+
+
+def write_figures(cfg: dict[str, Any]) -> list[Path]:
+    """Draw every figure that the available results support; returns the files."""
+    folders = [Path(p) for p in cfg["ancestor_dirs"]]
+    metrics_path = _find(folders, "metrics.csv")
+    if metrics_path is None:
+        msg = f"no metrics.csv among the ancestors {folders}"
+        raise FileNotFoundError(msg)
+    metrics = pd.read_csv(metrics_path)
+    cycles_path = _find(folders, "annual_cycle.csv")
+    cycles = pd.read_csv(cycles_path) if cycles_path else pd.DataFrame()
+    threshold = float(cfg.get("tss_threshold", 0.6))
+    main_refs = [r for r in cfg.get("figure_references", ["ERA5", "GLDAS-NOAH"]) if r in set(metrics.reference)]
+    models = sorted(set(select(metrics, kind="model").dataset))
+
+    with ProvenanceLogger(cfg) as provlog:
+        fig = _Figures(cfg, provlog)
+        period = fig.period
+
+        # Fig. 1: the regions (data: the region table).
+        regions_csv = fig.data("fig01_regions", pd.DataFrame(
+            [(r.id, r.name, r.box.lat_min, r.box.lat_max, r.box.lon_min, r.box.lon_max) for r in REGIONS],
+            columns=["region", "name", "lat_min", "lat_max", "lon_min", "lon_max"]), [metrics_path])
+        fig.make("fig01_regions", "Fig. 1", "regions",
+                 "The 13 evaluation regions of Qiao et al. (2022), Fig. 1 (longitudes east positive).",
+                 lambda stem: plot.plot_regions(stem), [regions_csv], [], "geo",
+                 data_caption="Boxes of the 13 evaluation regions (degrees north, degrees east).")
+
+        # Figs. 2-3: soil-moisture climatologies and bias ratios.
+        for number, variable in (("02", "sm_shallow"), ("03", "sm_deep")):
+            clim_path = _find(folders, f"climatology_{variable}.nc")
+            bias_path = _find(folders, f"bias_ratio_{variable}.nc")
+            clim, bias = _fields(clim_path), _fields(bias_path)
+            if not clim:
+                continue
+            fig.make(f"fig{number}_climatology_{variable}", f"Fig. {int(number)}", "maps",
+                     f"(a) {period} annual-mean {LONG_NAMES[variable]} ({UNITS[variable]}) of "
+                     f"{', '.join(clim)} on the common 1.125 degree grid, land only; (b) bias ratio "
+                     f"(CMIP6-MMEM - reference) / CMIP6-MMEM against {', '.join(bias)}.",
+                     lambda stem, c=clim, b=bias, v=variable: plot.plot_climatology_bias(
+                         c, b, LONG_NAMES[v], UNITS[v], stem, period=period),
+                     [p for p in (clim_path, bias_path) if p], list(clim), "geo", statistics=("clim", "ratio"))
+
+        # Fig. 4: the water budget of CMIP6-MMEM and its bias ratios.
+        clim4, bias4, used = {}, {}, []
+        for variable, label in FLUX_LABELS.items():
+            c = _fields(_find(folders, f"climatology_{variable}.nc"))
+            b = _fields(_find(folders, f"bias_ratio_{variable}.nc"))
+            if "CMIP6-MMEM" in c:
+                clim4[label] = c["CMIP6-MMEM"]
+                bias4[label] = {r: b[r] for r in main_refs + ["ERA-Interim"] if r in b}
+                used += [p for p in (_find(folders, f"climatology_{variable}.nc"),
+                                     _find(folders, f"bias_ratio_{variable}.nc")) if p]
+        if clim4:
+            fig.make("fig04_water_budget", "Fig. 4", "maps",
+                     f"(a) {period} annual-mean P, E, surface runoff R, P - E and P - E - R (mm yr-1) of "
+                     "CMIP6-MMEM, land only; (b)-(d) their bias ratios (CMIP6-MMEM - reference) / CMIP6-MMEM "
+                     "against each reanalysis.",
+                     lambda stem: plot.plot_flux_maps(clim4, bias4, "mm yr-1", stem, period=period),
+                     used, ["CMIP6-MMEM", *main_refs], "geo", statistics=("clim", "ratio"))
+
+        # Figs. 5-6: regional annual cycles.
+        for number, variable in (("05", "sm_shallow"), ("06", "sm_deep")):
+            part = cycles[cycles.variable == variable] if len(cycles) else cycles
+            if not len(part):
+                continue
+            data = fig.data(f"fig{number}_annual_cycle_{variable}", part, [cycles_path])
+            refs_here = sorted(set(part[part.kind == "reference"].dataset))
+            fig.make(f"fig{number}_annual_cycle_{variable}", f"Fig. {int(number)}", "annual_cycles",
+                     f"Mean annual cycle ({period}) of regional-mean {LONG_NAMES[variable]} (kg m-2) in each of "
+                     f"the 13 regions: every model (thin), CMIP6-MMEM (thick) and {', '.join(refs_here)}.",
+                     lambda stem, p=part, v=variable: plot.plot_annual_cycles(p, v, stem, period=period),
+                     [data], sorted(set(part.dataset)), "seas", statistics=("mean", "clim"))
+
+        def taylor_data(name, variable=None, regions=None):
+            rows = metrics[metrics.statistic.isin(["R", "sigma", "E'", "TSS"])]
+            if variable:
+                rows = rows[rows.variable == variable]
+            if regions:
+                rows = rows[rows.region.isin(regions)]
+            return fig.data(name, rows, [metrics_path])
+
+        # Figs. 7-8: hemispheres, resolution groups.
+        for number, variable in (("07", "sm_shallow"), ("08", "sm_deep")):
+            if variable not in set(metrics.variable):
+                continue
+            name = f"fig{number}_taylor_hemispheres_{variable}"
+            data = taylor_data(name, variable, ["NH", "SH"])
+            fig.make(name, f"Fig. {int(number)}", "taylor",
+                     f"Standardised Taylor diagrams of regional-mean monthly {LONG_NAMES[variable]} ({period}) "
+                     f"over Northern- and Southern-Hemisphere land, high- and low-resolution models, against "
+                     f"{', '.join(main_refs)}, with CMIP6-MMEM, CMIP6-MMEM-high and CMIP6-MMEM-low.",
+                     lambda stem, v=variable: plot.plot_taylor_hemispheres(metrics, v, stem, references=main_refs,
+                                                                           period=period),
+                     [data], models + main_refs, "taylor", statistics=("corr", "stddev", "rmsd"))
+
+        # Fig. 9: the 8 NH regions.
+        if "sm_shallow" in set(metrics.variable):
+            name = "fig09_taylor_regions_sm_shallow"
+            data = taylor_data(name, "sm_shallow", list(NH_REGIONS))
+            fig.make(name, "Fig. 9", "taylor",
+                     f"Standardised Taylor diagrams of regional-mean monthly shallow soil moisture ({period}) in "
+                     f"the 8 Northern-Hemisphere regions against {', '.join(main_refs)}: every model and the "
+                     "ensemble means.",
+                     lambda stem: plot.plot_taylor_regions(metrics, "sm_shallow", stem, regions=NH_REGIONS,
+                                                           references=main_refs, period=period),
+                     [data], models + main_refs, "taylor", statistics=("corr", "stddev", "rmsd"))
+
+        # Fig. 10: fluxes over TIB and SIB.
+        fluxes = [v for v in ("pr", "evspsbl", "mrros", "snm") if v in set(metrics.variable)]
+        if fluxes:
+            name = "fig10_taylor_fluxes"
+            rows = metrics[metrics.variable.isin(fluxes)]
+            data = fig.data(name, rows[rows.region.isin(["TIB", "SIB"]) & (rows.dataset == "CMIP6-MMEM")],
+                            [metrics_path])
+            fig.make(name, "Fig. 10", "taylor",
+                     f"Standardised Taylor diagrams of regional-mean monthly P, E, surface runoff and snow melt "
+                     f"({period}) of CMIP6-MMEM over the Tibetan Plateau (TIB) and Siberia (SIB) against "
+                     f"{', '.join(main_refs)}.",
+                     lambda stem: plot.plot_taylor_fluxes(metrics, stem, variables=tuple(fluxes),
+                                                          references=main_refs, period=period),
+                     [data], ["CMIP6-MMEM", *main_refs], "taylor", statistics=("corr", "stddev", "rmsd"))
+
+        # Fig. 11: correlation maps.
+        corr, sig, corr_files = {}, {}, []
+        for dataset in ("ERA5", "GLDAS-NOAH", "ERA-Interim", "CMIP6-MMEM"):
+            path = _find(folders, f"correlation_{dataset}.nc")
+            if path is None:
+                continue
+            cubes = {c.var_name: c for c in iris.load(str(path))}
+            corr[dataset], sig[dataset] = cubes["r"], cubes["significant"]
+            corr_files.append(path)
+        if corr:
+            fig.make("fig11_correlation_sm_pme", "Fig. 11", "maps",
+                     f"Correlation of monthly shallow soil moisture with P - E ({period}) of {', '.join(corr)}, "
+                     "per grid cell on the common 1.125 degree grid; stippling marks correlations significant "
+                     f"at the {100 * float(cfg.get('significance_level', 0.95)):g} % level (two-sided t test).",
+                     lambda stem: plot.plot_correlation_maps(corr, sig, stem, period=period),
+                     corr_files, list(corr), "geo", statistics=("corr",))
+
+        # Figs. 12-13: TSS heat maps; Fig. 14: counts and ranking.
+        per_region, per_model, ranks = {}, {}, {}
+        for number, variable in (("12", "sm_shallow"), ("13", "sm_deep")):
+            if variable not in set(metrics.variable):
+                continue
+            name = f"fig{number}_tss_{variable}"
+            tss = metrics[(metrics.statistic == "TSS") & (metrics.variable == variable) & (metrics.kind == "model")
+                          & metrics.region.isin(REGION_IDS)]
+            data = fig.data(name, tss, [metrics_path])
+            fig.make(name, f"Fig. {int(number)}", "skill",
+                     f"Taylor skill score (R0 = {cfg.get('r0', 1.0)}) of regional-mean monthly "
+                     f"{LONG_NAMES[variable]} ({period}) of each model in each of the 13 regions against "
+                     f"{', '.join(main_refs)}; framed cells: TSS > {threshold:g}.",
+                     lambda stem, v=variable: plot.plot_tss_heatmap(metrics, v, stem, references=main_refs,
+                                                                    threshold=threshold, period=period),
+                     [data], models + main_refs, "portrait", statistics=("other",))
+            per_region[variable] = pd.DataFrame({r: count_models_above(metrics, variable, r, threshold)
+                                                 for r in main_refs})
+            per_model[variable] = pd.DataFrame({r: count_regions_above(metrics, variable, r, threshold)
+                                                for r in main_refs})
+            ranks[variable] = ranking(metrics, variable, main_refs, threshold)
+        if per_region:
+            name = "fig14_tss_counts"
+            frames = []
+            for variable in per_region:
+                a = per_region[variable].reset_index(names="region").melt(id_vars="region", var_name="reference",
+                                                                          value_name="models_above")
+                b = per_model[variable].reset_index(names="dataset").melt(id_vars="dataset", var_name="reference",
+                                                                          value_name="regions_above")
+                r = ranks[variable].reset_index(names="dataset")[["dataset", "rank", "regions_above", "mean_tss"]]
+                frames += [a.assign(variable=variable, table="models_per_region"),
+                           b.assign(variable=variable, table="regions_per_model"),
+                           r.assign(variable=variable, table="ranking")]
+            data = fig.data(name, pd.concat(frames, ignore_index=True), [metrics_path])
+            fig.make(name, "Fig. 14", "skill",
+                     f"(a) Number of models with TSS > {threshold:g} in each region and (b) number of regions "
+                     f"with TSS > {threshold:g} for each model, shallow and deep soil moisture ({period}), "
+                     f"against {', '.join(main_refs)}; the top five of the ranking are marked.",
+                     lambda stem: plot.plot_tss_counts(per_region, per_model, stem, ranking=ranks,
+                                                       references=tuple(main_refs), threshold=threshold,
+                                                       period=period),
+                     [data], models + main_refs, "bar", statistics=("other",))
+    return fig.written
