@@ -15,10 +15,11 @@ Scales:
   tiny     MPI-ESM1-2-LR, MPI-ESM1-2-HR, CNRM-CM6-1 (2 families, both
            resolution groups), up to 2 members, 1979-1981, grids coarsened
            6x (at least 12 rows), 4-degree reanalyses; a few seconds.
-  default  14 models of 12 families, up to 3 members, 1979-2014, every
+  default  14 models of 12 families, up to 2 members, 1979-2014, every
            model's real calendar, soil layers and file splitting; grids are
            COARSENED 3x from the native ones (resolution groups still follow
-           the native rows of Table 2); 2-degree reanalyses.
+           the native rows of Table 2); 2-degree synthetic truth and
+           reanalyses.
   paper    every Table 1 model on its native grid with all Table 1 members,
            reanalyses on their 0.25/0.75-degree grids (tens of GB; not for CI).
 

@@ -51,6 +51,9 @@ from smeval.sample.regrid import Regridder, cell_areas
 SYNTHETIC = "yes: smeval sample archive, not real model output"
 CREATION_DATE = "2024-01-01T00:00:00Z"
 KG_PER_MM_DAY = 1.0 / 86400.0   # mm/day -> kg m-2 s-1
+#: float32 mantissa bits kept in the archive (relative precision 1.2e-4);
+#: synthetic noise in all 23 bits would not compress at all.
+SIGNIFICANT_BITS = 12
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +82,7 @@ SCALES = {
             "CNRM-ESM2-1", "GFDL-CM4", "GISS-E2-1-G", "HadGEM3-GC31-LL",
             "IPSL-CM6A-LR", "MIROC6", "MPI-ESM1-2-HR", "MPI-ESM1-2-LR", "NorESM2-LM",
         ),
-        3, (1979, 2014), coarsen=3.0, min_rows=24, world_resolution=1.0,
+        2, (1979, 2014), coarsen=3.0, min_rows=24, world_resolution=2.0,
         reanalysis_resolution=2.0,
     ),
     "paper": Scale(
@@ -217,11 +220,11 @@ def _world_bounds(world: ph.World):
 class Fields:
     """One data set run on the world's land cells (and pr/evspsbl everywhere)."""
 
-    theta: np.ndarray      # (nt, 5, nland) m3 m-3
-    pr: np.ndarray         # (nt, ncell) mm/day
-    evspsbl: np.ndarray    # (nt, ncell) mm/day
-    mrros: np.ndarray      # (nt, nland) mm/day
-    snm: np.ndarray        # (nt, nland) mm/day
+    theta: np.ndarray      # (nland, 5, nt) m3 m-3 (cell-major, see BucketOutput)
+    pr: np.ndarray         # (ncell, nt) mm/day
+    evspsbl: np.ndarray    # (ncell, nt) mm/day
+    mrros: np.ndarray      # (nland, nt) mm/day
+    snm: np.ndarray        # (nland, nt) mm/day
 
 
 def run_dataset(world, period: Period, calendar: str, flavour: ph.Flavour, weather_seed,
@@ -233,8 +236,8 @@ def run_dataset(world, period: Period, calendar: str, flavour: ph.Flavour, weath
                               enso=enso, own_noise=own_noise)
     out = ph.run_bucket(world, forcing, period.days(calendar), flavour)
     pr, ev = ph.ocean_fluxes(world, months, flavour)
-    pr[:, world.land] = forcing.precip
-    ev[:, world.land] = out.evap
+    pr[world.land] = forcing.precip.T
+    ev[world.land] = out.evap
     return Fields(out.theta, pr, ev, out.runoff, out.melt)
 
 
@@ -302,7 +305,8 @@ def write_model_member(root: Path, plan: ModelPlan, member: int, period: Period,
             cmorio.write_variable(
                 path, data, project="CMIP6", mip=table, short_name=var, lat=lat, lon=lon,
                 lat_bounds=lat_b, lon_bounds=lon_b, attributes=attrs,
-                land_mask=has_land if land_only else None, **kwargs,
+                land_mask=has_land if land_only else None, significant_bits=SIGNIFICANT_BITS,
+                **kwargs,
             )
             written += 1
     return written
@@ -323,10 +327,19 @@ def _model_variable(var, fields: Fields, rg: Regridder, m: ModelEntry, sftlf, la
     if var == "snm":
         return rg.land_mean(fields.snm) * KG_PER_MM_DAY
     bounds = np.array([[0.0, 0.1]]) if var == "mrsos" else m.land_model.layer_bounds
-    mat = ph.layer_matrix(bounds)                               # (nlayer, 5)
-    content = np.einsum("kj,tjl->tkl", mat, fields.theta)        # on world land cells
-    out = rg.land_mean(content)                                  # (nt, nlayer, my, mx)
+    # layer distribution is linear in theta, so regrid the 5 bucket layers first
+    theta = _regridded_theta(fields, rg)                         # (5, nt, my, mx)
+    out = np.einsum("kj,jtyx->tkyx", ph.layer_matrix(bounds), theta)
     return out[:, 0] if var == "mrsos" else out
+
+
+def _regridded_theta(fields: Fields, rg: Regridder) -> np.ndarray:
+    key = id(rg)
+    cached = getattr(fields, "_theta_cache", None)
+    if cached is None or cached[0] != key:
+        cached = (key, rg.land_mean(fields.theta))              # (5, nt, my, mx)
+        fields._theta_cache = cached
+    return cached[1]
 
 
 @cache
@@ -380,12 +393,12 @@ def reanalysis_fields(name: str, period: Period, seed: int, world: ph.World, sca
     rg = _regridder(world.nlat, world.nlon, kind, nlat, nlon)
     lat, lon, lat_b, lon_b = grid_coordinates(kind, nlat, nlon)
     layers = info.layer_bounds
-    content = np.einsum("kj,tjl->tkl", ph.layer_matrix(layers), fields.theta)
-    mrsol = rg.land_mean(content)
-    shallow = np.einsum("kj,tjl->tkl", ph.layer_matrix(np.array([[0.0, 0.1]])), fields.theta)
+    theta = rg.land_mean(fields.theta)                          # (5, nt, my, mx)
+    mrsol = np.einsum("kj,jtyx->tkyx", ph.layer_matrix(layers), theta)
+    shallow = np.einsum("kj,jtyx->tyx", ph.layer_matrix(np.array([[0.0, 0.1]])), theta)
     out = {
         "mrsol": mrsol,
-        "mrsos": rg.land_mean(shallow)[:, 0],
+        "mrsos": shallow,
         "pr": rg.mean(fields.pr) * KG_PER_MM_DAY,
         "evspsbl": rg.mean(fields.evspsbl) * KG_PER_MM_DAY,
         "mrros": rg.land_mean(fields.mrros) * KG_PER_MM_DAY,
@@ -397,11 +410,14 @@ def reanalysis_fields(name: str, period: Period, seed: int, world: ph.World, sca
 
 def obs6_files(root: Path, name: str, period: Period) -> dict[str, Path]:
     tr = f"{period.first:04d}01-{period.last:04d}12"
-    return {
+    files = {
         var: cmorio.obs6_path(root / "OBS6", dataset=OBS6_NAMES[name], mip=mip, short_name=var,
                               time_range=tr)
         for var, mip in OBS6_VARIABLES.items()
     }
+    files["sftlf"] = cmorio.obs6_path(root / "OBS6", dataset=OBS6_NAMES[name], mip="fx",
+                                      short_name="sftlf")
+    return files
 
 
 def write_obs6(root: Path, name: str, fields: dict, grid: dict, period: Period) -> int:
@@ -410,7 +426,7 @@ def write_obs6(root: Path, name: str, fields: dict, grid: dict, period: Period) 
     for var, path in obs6_files(root, name, period).items():
         if path.exists():
             continue
-        mip = OBS6_VARIABLES[var]
+        mip = OBS6_VARIABLES.get(var, "fx")
         attrs = cmorio.obs6_global_attributes(
             dataset=OBS6_NAMES[name], mip=mip, short_name=var,
             source="smeval synthetic sample archive",
@@ -420,11 +436,17 @@ def write_obs6(root: Path, name: str, fields: dict, grid: dict, period: Period) 
             extra={"synthetic": SYNTHETIC},
         )
         kwargs = {"depth_bounds": grid["layers"]} if var == "mrsol" else {}
+        if var == "sftlf":
+            data = 100.0 * grid["frac"]
+        else:
+            data = fields[var]
+            kwargs.update(time_points=tp, time_bounds=tb, calendar="standard")
         cmorio.write_variable(
-            path, fields[var], project="OBS6", mip=mip, short_name=var, lat=grid["lat"],
+            path, data, project="OBS6", mip=mip, short_name=var, lat=grid["lat"],
             lon=grid["lon"], lat_bounds=grid["lat_b"], lon_bounds=grid["lon_b"],
-            time_points=tp, time_bounds=tb, calendar="standard", attributes=attrs,
-            land_mask=None if var in ("pr", "evspsbl") else grid["has_land"], **kwargs,
+            attributes=attrs,
+            land_mask=None if var in ("pr", "evspsbl", "sftlf") else grid["has_land"],
+            significant_bits=SIGNIFICANT_BITS, **kwargs,
         )
         written += 1
     return written
@@ -527,7 +549,7 @@ def generate(
         Root folder of the archive.
     scale
         ``tiny`` (3 models of 2 families, 2 members, 1979-1981, coarse grids;
-        seconds), ``default`` (14 models of 12 families, up to 3 members,
+        seconds), ``default`` (14 models of 12 families, up to 2 members,
         1979-2014, grids coarsened 3 times) or ``paper`` (every Table 1 model
         on its native grid with all its members).
     models, members, years

@@ -397,7 +397,7 @@ def make_forcing(
 
 
 def ocean_fluxes(world: World, months: np.ndarray, flavour: Flavour) -> tuple[np.ndarray, np.ndarray]:
-    """Climatological precipitation and evaporation (mm/day) of all cells, (nt, ncell).
+    """Climatological precipitation and evaporation (mm/day) of all cells, (ncell, nt).
 
     Amon ``pr`` and ``evspsbl`` cover the ocean too; over land the caller
     replaces them by the data set's own values.
@@ -407,14 +407,18 @@ def ocean_fluxes(world: World, months: np.ndarray, flavour: Flavour) -> tuple[np
     tclim = temperature_climatology(lat, lon, cont, bias=flavour.t_bias)
     eclim = 1.0 + 0.12 * np.clip(tclim, 0.0, None)
     idx = months - 1
-    return pclim.astype(np.float32)[idx], eclim.astype(np.float32)[idx]
+    return (np.ascontiguousarray(pclim.T.astype(np.float32)[:, idx]),
+            np.ascontiguousarray(eclim.T.astype(np.float32)[:, idx]))
 
 
 @dataclasses.dataclass
 class BucketOutput:
-    """Monthly means on land cells (nt, nland) unless stated."""
+    """Monthly means on land cells, cell-major: (nland, nt) unless stated.
 
-    theta: np.ndarray    # (nt, nlayer, nland) volumetric water, m3 m-3
+    Cell-major arrays feed the sparse regridding without a transposed copy.
+    """
+
+    theta: np.ndarray    # (nland, nlayer, nt) volumetric water, m3 m-3
     evap: np.ndarray     # mm/day, incl. sublimation
     runoff: np.ndarray   # surface runoff, mm/day
     melt: np.ndarray     # snow melt, mm/day
@@ -453,11 +457,11 @@ def run_bucket(
     snow = np.zeros(n)
     spin = min(12 * spinup_years, nt)
     steps = list(range(spin)) + list(range(nt))
-    theta = np.empty((nt, nl, n), dtype=np.float32)
-    evap = np.empty((nt, n), dtype=np.float32)
-    runoff = np.empty((nt, n), dtype=np.float32)
-    melt_out = np.empty((nt, n), dtype=np.float32)
-    snow_out = np.empty((nt, n), dtype=np.float32)
+    theta = np.empty((n, nl, nt), dtype=np.float32)
+    evap = np.empty((n, nt), dtype=np.float32)
+    runoff = np.empty((n, nt), dtype=np.float32)
+    melt_out = np.empty((n, nt), dtype=np.float32)
+    snow_out = np.empty((n, nt), dtype=np.float32)
     for k, t in enumerate(steps):
         record = k >= spin
         dt = float(days[t])
@@ -508,11 +512,11 @@ def run_bucket(
         w -= e_layer
         if record:
             i = t
-            theta[i] = (0.5 * (w + w_start) / dz).astype(np.float32)
-            evap[i] = (e_layer.sum(axis=0) + subl) / dt
-            runoff[i] = surf / dt
-            melt_out[i] = melt / dt
-            snow_out[i] = snow
+            theta[:, :, i] = (0.5 * (w + w_start) / dz).T
+            evap[:, i] = (e_layer.sum(axis=0) + subl) / dt
+            runoff[:, i] = surf / dt
+            melt_out[:, i] = melt / dt
+            snow_out[:, i] = snow
     return BucketOutput(theta, evap, runoff, melt_out, snow_out)
 
 

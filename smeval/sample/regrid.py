@@ -73,18 +73,17 @@ class Regridder:
         return (self.land_area > 1e-9 * self.area).reshape(self.dst_shape)
 
     def land_mean(self, field: np.ndarray) -> np.ndarray:
-        """Land-area weighted mean, (..., nland) -> (..., my, mx); NaN without land."""
-        lead = field.shape[:-1]
-        flat = np.asarray(field, dtype=np.float64).reshape(-1, field.shape[-1])
-        out = (self.land @ flat.T).T
+        """Land-area weighted mean, cell-major (nland, ...) -> (..., my, mx); NaN without land."""
+        lead = field.shape[1:]
+        out = self.land @ np.ascontiguousarray(field).reshape(field.shape[0], -1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            out = out / self.land_area
-        out[:, ~self.has_land.ravel()] = np.nan
-        return out.reshape(*lead, *self.dst_shape)
+            out = out / self.land_area[:, None]
+        out[~self.has_land.ravel()] = np.nan
+        return np.ascontiguousarray(out.T).reshape(*lead, *self.dst_shape)
 
     def mean(self, field: np.ndarray) -> np.ndarray:
-        """Area weighted mean of a field on all source cells, (..., ncell) -> (..., my, mx)."""
-        lead = field.shape[:-1]
-        flat = np.asarray(field, dtype=np.float64).reshape(-1, field.shape[-1])
-        out = (self.all @ flat.T).T / self.area
-        return out.reshape(*lead, *self.dst_shape)
+        """Area weighted mean over all source cells, cell-major (ncell, ...) -> (..., my, mx)."""
+        lead = field.shape[1:]
+        out = self.all @ np.ascontiguousarray(field).reshape(field.shape[0], -1)
+        out = out / self.area[:, None]
+        return np.ascontiguousarray(out.T).reshape(*lead, *self.dst_shape)
