@@ -25,6 +25,8 @@ BIBTEX_DIR = Path(__file__).resolve().parents[2] / "references"
 #: Hemispheres shown after the 13 regions in the TSS table.
 EXTRA_REGIONS = ("NH", "SH")
 KIND_ORDER = {"model": 0, "family": 1, "mmem": 2}
+#: Column headers of the count tables.
+SHORT_LABELS = {"sm_shallow": "shallow", "sm_deep": "deep"}
 
 
 def versions() -> dict[str, str]:
@@ -180,6 +182,7 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
         "bibtex": _bibtex(run.references),
         "versions": versions(),
         "label_of": summary.variable_label,
+        "short_of": lambda v: SHORT_LABELS.get(v, v),
         # Inlined so that the page works offline and from the file system.
         "css": Markup((templates / "report.css").read_text(encoding="utf-8")),
         "js": Markup((templates / "report.js").read_text(encoding="utf-8")),
