@@ -160,8 +160,24 @@ def scan_synthetic(folders: list[Path]) -> tuple[list[tuple[Path, str]], int]:
     return synthetic, len(seen)
 
 
-def _paths(items) -> list[Path]:
-    return [Path(a) for a in (items or [])]
+def rebase(path: Path | str, session: Path) -> Path:
+    """``path`` inside ``session``, for records written before the run folder was moved or copied.
+
+    Provenance records hold absolute paths; a path under another folder of
+    the same run name is mapped into ``session``.
+    """
+    path = Path(path)
+    if path.is_relative_to(session):
+        return path
+    parts = path.parts
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] == session.name:
+            return session.joinpath(*parts[i + 1:])
+    return path
+
+
+def _paths(items, session: Path) -> list[Path]:
+    return [rebase(a, session) for a in (items or [])]
 
 
 def read_run(ancestor_dirs: list[Path]) -> RunInputs:
@@ -202,14 +218,15 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
         name = script_name(work)
         for filename, record in sorted(read_provenance(work).items()):
             record = record or {}
-            path = Path(filename)
+            path = rebase(filename, session)
             products.append(path)
             references.update(record.get("references") or [])
             if record.get("figure_group"):
-                by_stem.setdefault((name, str(path.with_suffix(""))), []).append((path, record))
+                # The PNG and the PDF of a figure may sit in different folders (plots/.../pdf/).
+                by_stem.setdefault((name, path.stem), []).append((path, record))
             else:
                 outputs.append(Output(path=path, caption=str(record.get("caption", "")), script=name,
-                                      ancestors=_paths(record.get("ancestors"))))
+                                      ancestors=_paths(record.get("ancestors"), session)))
     work_of = {script_name(w): w for w in ancestor_dirs}
     figures = []
     for (name, _), files in by_stem.items():
@@ -218,7 +235,7 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
         if not images:
             # A figure-group file that is not an image: listed with the outputs.
             outputs.extend(Output(path=p, caption=str(r.get("caption", "")), script=name,
-                                  ancestors=_paths(r.get("ancestors"))) for p, r in files)
+                                  ancestors=_paths(r.get("ancestors"), session)) for p, r in files)
             continue
         image = images[0]
         record = dict(files)[image]
@@ -226,7 +243,7 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
         # The figure's own data file sits in the script's work folder under
         # the figure's stem (docs/results.md); then come its upstream files.
         own = sorted(p for p in work_of[name].glob(f"{image.stem}.*") if p.suffix.lower() in DATA_SUFFIXES)
-        ancestors = own + [a for a in _paths(record.get("ancestors")) if a not in own]
+        ancestors = own + [a for a in _paths(record.get("ancestors"), session) if a not in own]
         figures.append(Figure(
             image=image, group=str(record["figure_group"]), caption=str(record.get("caption", "")),
             label=str(record.get("figure") or (f"Fig. {number}" if number else image.stem)),
@@ -237,7 +254,8 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
 
     # Synthetic input: the NetCDF files of the ancestors and the regional
     # series the metrics were computed from (the metrics script's own inputs).
-    series_dirs = [Path(p) for p in metrics_settings.get("input_files", []) if Path(p).is_dir()]
+    series_dirs = [rebase(p, session) for p in metrics_settings.get("input_files", [])]
+    series_dirs = [d for d in series_dirs if d.is_dir()]
     if not series_dirs:
         series_dirs = [session / "work" / "soil_moisture" / "regional_series"]
     synthetic, scanned = scan_synthetic([d for d in [*ancestor_dirs, *series_dirs] if d.is_dir()])

@@ -123,7 +123,9 @@ def _png(path: Path, title: str) -> Path:
     ax.set_title(title)
     fig.savefig(path)
     if path.suffix == ".png":
-        fig.savefig(path.with_suffix(".pdf"))
+        # As the figures script does: the PDF in a pdf/ folder beside the PNGs.
+        (path.parent / "pdf").mkdir(exist_ok=True)
+        fig.savefig(path.parent / "pdf" / f"{path.stem}.pdf")
     plt.close(fig)
     return path
 
@@ -212,7 +214,7 @@ def make_run(root: Path, synthetic: bool = True, evil: bool = False, with_figure
             upstream = [clim] if group == "maps" else [metrics_dir / "metrics.csv"]
             caption = EVIL_CAPTION if (evil and stem.startswith("fig05")) else f"{figure}: what was compared, 1979-2014."
             records[str(png)] = _record(caption, upstream, figure=figure, figure_group=group, plot_types=["other"])
-            records[str(png.with_suffix(".pdf"))] = _record(caption, upstream, figure=figure, figure_group=group)
+            records[str(png.parent / "pdf" / f"{stem}.pdf")] = _record(caption, upstream, figure=figure, figure_group=group)
             if own_data:
                 data = figures_work / f"{stem}.csv"
                 data.write_text("a,b\n1,2\n")
