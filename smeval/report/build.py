@@ -175,7 +175,7 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
         "top5": top5,
         "excluded": excluded,
         "metrics_files": [_link(linker, run.metrics_dir / n) for n in
-                          ("metrics.csv", "metrics.json", "ranking.csv", "annual_cycle.csv", "excluded.csv")
+                          ("metrics.csv", "metrics_cmec.json", "ranking.csv", "annual_cycle.csv", "excluded.csv")
                           if (run.metrics_dir / n).is_file()],
         "outputs": outputs,
         "citation_files": citation_files,

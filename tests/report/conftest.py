@@ -171,14 +171,14 @@ def make_run(root: Path, synthetic: bool = True, evil: bool = False, with_figure
     metrics_dir.mkdir(parents=True)
     table = metrics_table(evil)
     table.to_csv(metrics_dir / "metrics.csv", index=False)
-    (metrics_dir / "metrics.json").write_text("{}")
+    (metrics_dir / "metrics_cmec.json").write_text("{}")
     pd.DataFrame([
         {"dataset": "CAMS-CSM1-0", "member": "", "project": "CMIP6", "variable": "sm_deep",
          "reason": "no mrsol data in this run (not provided by the model, or not in the archive)"},
         {"dataset": EVIL if evil else "HadGEM3-GC31-LL", "member": "r1i1p1f3", "project": "CMIP6",
          "variable": "sm_deep", "reason": "layers reach only 1.5 m"},
     ]).to_csv(metrics_dir / "excluded.csv", index=False)
-    metric_files = [metrics_dir / n for n in ("metrics.csv", "metrics.json", "excluded.csv")]
+    metric_files = [metrics_dir / n for n in ("metrics.csv", "metrics_cmec.json", "excluded.csv")]
     for f in metric_files:
         _esmvalcore_files(f)
     series_files = sorted(series_dir.rglob("*.nc"))
