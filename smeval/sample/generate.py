@@ -238,6 +238,8 @@ def run_dataset(world, period: Period, calendar: str, flavour: ph.Flavour, weath
     pr, ev = ph.ocean_fluxes(world, months, flavour)
     pr[world.land] = forcing.precip.T
     ev[world.land] = out.evap
+    # ice sheets have no soil: models report (near) zero soil water there
+    out.theta[world.ice_sheet] = 0.0
     return Fields(out.theta, pr, ev, out.runoff, out.melt)
 
 

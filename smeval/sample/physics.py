@@ -118,6 +118,13 @@ class World:
     continentality: np.ndarray  # (ncell,) 0 (coast/ocean) .. 1 (interior)
 
     @property
+    def ice_sheet(self) -> np.ndarray:
+        """Land cells (nland,) on the Antarctic or Greenland ice sheet: no soil water."""
+        lat, lon = self.clat[self.land], self.clon[self.land]
+        greenland = (lat > 60.0) & (lat < 84.0) & (lon > -55.0) & (lon < -20.0)
+        return (lat < -62.0) | greenland
+
+    @property
     def shape(self) -> tuple[int, int]:
         return self.nlat, self.nlon
 
