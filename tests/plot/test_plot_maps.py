@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import assert_files, field, grid
+from .conftest import assert_files, field, grid
 from smeval.core.regions import REGIONS
 from smeval.plot import maps
 

@@ -51,7 +51,7 @@ def test_units_label(units, label):
 
 
 def test_savefig_writes_png_and_pdf(tmp_path):
-    from conftest import assert_files
+    from .conftest import assert_files
 
     fig = style.new_figure(2, 2)
     fig.add_subplot().plot([0, 1], [0, 1])

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import MODELS, assert_files, metrics_table
+from .conftest import MODELS, assert_files, metrics_table
 from smeval.core.regions import REGIONS
 from smeval.plot import counts, cycles, heatmap
 from smeval.plot.style import new_figure

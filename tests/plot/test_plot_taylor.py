@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import assert_files, metrics_table
+from .conftest import assert_files, metrics_table
 from smeval.plot import taylor
 from smeval.plot.style import new_figure
 
