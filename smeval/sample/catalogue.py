@@ -33,6 +33,8 @@ VARIABLE_TABLES = {
     "mrros": "Lmon",
     "snm": "LImon",
 }
+#: Decimals kept in grid coordinates (see :func:`grid_coordinates`).
+COORDINATE_DECIMALS = 11
 #: Fixed fields written for every model.
 FX_VARIABLES = ("sftlf", "areacella")
 
@@ -213,7 +215,13 @@ def grid_coordinates(kind: str, nlat: int, nlon: int):
         msg = f"unknown grid kind {kind!r}"
         raise ValueError(msg)
     lon_b = np.stack([lon - dlon / 2, lon + dlon / 2], axis=-1)
-    return lat, lon, lat_b, lon_b
+    # Real files carry coordinates to about 11 decimals, and ESMValCore's fix
+    # for MPI-ESM1-2-HR rounds the latitudes of member r2i1p1f1 to 11
+    # decimals (cmor/_fixes/cmip6/mpi_esm1_2_hr.py) so that they match the
+    # other members. Rounding every grid here makes that fix a no-op, keeps
+    # all members of a model on identical coordinates (ESMValCore's ensemble
+    # statistics need that) and changes positions by less than 1e-11 degree.
+    return tuple(np.round(a, COORDINATE_DECIMALS) for a in (lat, lon, lat_b, lon_b))
 
 
 def _land_model(name: str, spec: dict) -> LandModel:

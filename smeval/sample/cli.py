@@ -49,7 +49,8 @@ def register(subparsers) -> argparse.ArgumentParser:
                              "GLDAS) and write planted_REF.json")
     parser.add_argument("--reanalyses", choices=("both", "obs6", "raw", "none"), default="both",
                         help="raw distributor files (for 'smeval cmorize'), CMORized OBS6 "
-                             "files, both (default) or none")
+                             "files (made by smeval's converters from raw files), both "
+                             "(default) or none")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
     return parser

@@ -9,8 +9,10 @@ seed=0, planted=None, reanalyses="both", progress=True)`` writes
   for mrsos (Lmon), mrsol (Emon), pr and evspsbl (Amon), mrros (Lmon), snm
   (LImon) where Table 1 lists members, and sftlf, areacella (fx);
 - ``OUT/OBS6/Tier3/<dataset>/OBS6_<dataset>_reanaly_1_<mip>_<var>_<range>.nc``
-  (``reanalyses`` "obs6" or "both"): ERA5, ERA-Interim, GLDAS-NOAH, CMORized
-  as the converters would (mrsol on the native layers, mrsos = 0-10 cm);
+  (``reanalyses`` "obs6" or "both"): ERA5, ERA-Interim, GLDAS-NOAH, made by
+  running smeval's converters (:mod:`smeval.cmorize`) on the raw files, so
+  they are exactly what ``smeval cmorize`` gives (for "obs6" the raw files
+  are written to a temporary folder and removed);
 - ``OUT/raw/ERA5/``, ``OUT/raw/ERA-Interim/``, ``OUT/raw/GLDAS/``
   (``reanalyses`` "raw" or "both"): the distributors' formats, through
   :mod:`smeval.cmorize.rawformats`;
@@ -22,13 +24,16 @@ seed=0, planted=None, reanalyses="both", progress=True)`` writes
 Every file carries the global attribute ``synthetic``. Files are written
 atomically and skipped when they exist, so re-running completes a partial
 archive and leaves a complete one untouched. Output is deterministic for a
-given seed (no time stamps in the files).
+given seed: the generator's own files are byte-identical, the converted
+OBS6 files identical in data (their metadata records when they were made).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
 from functools import cache
@@ -366,7 +371,8 @@ def _nominal_resolution(nlat: int) -> str:
 
 OBS6_VARIABLES = {"mrsos": "Lmon", "mrsol": "Emon", "pr": "Amon", "evspsbl": "Amon",
                   "mrros": "Lmon", "snm": "LImon"}
-OBS6_NAMES = {"ERA5": "ERA5", "ERA-Interim": "ERA-Interim", "GLDAS": "GLDAS"}
+#: OBS6 data set names, as the converters write them (smeval.cmorize.convert).
+OBS6_NAMES = {"ERA5": "ERA5", "ERA-Interim": "ERA-Interim", "GLDAS": "GLDAS-NOAH"}
 REFERENCES = {
     "ERA5": "Hersbach et al. (2020), doi:10.1002/qj.3803",
     "ERA-Interim": "Dee et al. (2011), doi:10.1002/qj.828",
@@ -422,36 +428,37 @@ def obs6_files(root: Path, name: str, period: Period) -> dict[str, Path]:
     return files
 
 
-def write_obs6(root: Path, name: str, fields: dict, grid: dict, period: Period) -> int:
-    tp, tb = cmorio.monthly_time_axis(period.first, period.last, "standard")
-    written = 0
-    for var, path in obs6_files(root, name, period).items():
-        if path.exists():
-            continue
-        mip = OBS6_VARIABLES.get(var, "fx")
-        attrs = cmorio.obs6_global_attributes(
-            dataset=OBS6_NAMES[name], mip=mip, short_name=var,
-            source="smeval synthetic sample archive",
-            reference=REFERENCES[name],
-            comment="Synthetic stand-in for the CMORized reanalysis; mrsos is the 0-10 cm "
-                    "content assuming uniform water within each native layer.",
-            extra={"synthetic": SYNTHETIC},
-        )
-        kwargs = {"depth_bounds": grid["layers"]} if var == "mrsol" else {}
-        if var == "sftlf":
-            data = 100.0 * grid["frac"]
-        else:
-            data = fields[var]
-            kwargs.update(time_points=tp, time_bounds=tb, calendar="standard")
-        cmorio.write_variable(
-            path, data, project="OBS6", mip=mip, short_name=var, lat=grid["lat"],
-            lon=grid["lon"], lat_bounds=grid["lat_b"], lon_bounds=grid["lon_b"],
-            attributes=attrs,
-            land_mask=None if var in ("pr", "evspsbl", "sftlf") else grid["has_land"],
-            significant_bits=SIGNIFICANT_BITS, **kwargs,
-        )
-        written += 1
-    return written
+def convert_to_obs6(raw_root: Path, root: Path, name: str, period: Period) -> int:
+    """CMORize the raw files of reanalysis ``name`` into ``root/OBS6`` with smeval's converter.
+
+    The sample archive's OBS6 files are always made this way, never written
+    directly, so they are exactly what a user gets from ``smeval cmorize``
+    (same 0-10 cm rule, land mask and units), and the planted model is built
+    on the very files the recipe reads.
+    """
+    from smeval.cmorize.convert import Options, cmorize
+
+    missing = [var for var, path in obs6_files(root, name, period).items() if not path.exists()]
+    if not missing:
+        return 0
+    # Only the missing variables: a resumed archive keeps its complete files.
+    written = cmorize(name, raw_root / name, root / "OBS6",
+                      Options(start=period.first, end=period.last, variables=missing, progress=False))
+    return len(written)
+
+
+def read_obs6_mrsos(root: Path, name: str, period: Period) -> tuple[np.ndarray, dict]:
+    """``mrsos`` (kg m-2, NaN where missing) and its grid from the converted OBS6 files."""
+    import netCDF4
+
+    files = obs6_files(root, name, period)
+    with netCDF4.Dataset(files["mrsos"]) as ds:
+        mrsos = np.ma.filled(ds["mrsos"][:].astype(np.float64), np.nan)
+        grid = {k: np.asarray(ds[v][:], dtype=np.float64)
+                for k, v in (("lat", "lat"), ("lon", "lon"), ("lat_b", "lat_bnds"), ("lon_b", "lon_bnds"))}
+    with netCDF4.Dataset(files["sftlf"]) as ds:
+        grid["frac"] = np.ma.filled(ds["sftlf"][:].astype(np.float64), 0.0) / 100.0
+    return mrsos, grid
 
 
 def raw_targets(root: Path, name: str, period: Period) -> list[Path]:
@@ -596,35 +603,36 @@ def generate(
     if planted:
         units.append(("planted", planted, 0))
     written = 0
-    ref_cache: dict[str, tuple] = {}
     bar = tqdm(units, desc="sample archive", unit="dataset", disable=not progress)
-    for kind, item, member in bar:
-        if kind == "reanalysis":
-            bar.set_postfix_str(item)
-            need_obs6 = reanalyses in ("obs6", "both") or (planted == item)
-            need_raw = reanalyses in ("raw", "both")
-            files_missing = (
-                (need_obs6 and not all(p.exists() for p in obs6_files(root, item, period).values()))
-                or (need_raw and not all(p.exists() for p in raw_targets(root, item, period)))
-            )
-            if not files_missing and planted != item:
-                continue
-            fields, grid = reanalysis_fields(item, period, seed, world, sc)
-            if planted == item:
-                ref_cache[item] = (fields["mrsos"], grid)
-            if need_obs6:
-                written += write_obs6(root, item, fields, grid, period)
-            if need_raw:
-                written += write_raw(root, item, fields, grid, period)
-        elif kind == "model":
-            bar.set_postfix_str(f"{item.model.name} r{member}")
-            written += write_model_member(root, item, member, period, seed, world)
-        else:
-            from smeval.sample import planted as planted_mod
+    # Raw reanalysis files needed only as the converters' input (reanalyses="obs6").
+    scratch = Path(tempfile.mkdtemp(dir=root, prefix=".smeval-raw-"))
+    try:
+        for kind, item, member in bar:
+            if kind == "reanalysis":
+                bar.set_postfix_str(item)
+                need_obs6 = reanalyses in ("obs6", "both") or (planted == item)
+                # The converters' input: kept under OUT/raw unless only OBS6 was asked for.
+                raw_root = root / "raw" if reanalyses in ("raw", "both") else scratch / "raw"
+                obs6_missing = need_obs6 and not all(p.exists() for p in obs6_files(root, item, period).values())
+                raw_missing = not all(p.exists() for p in raw_targets(raw_root.parent, item, period))
+                if raw_missing and (reanalyses in ("raw", "both") or obs6_missing):
+                    fields, grid = reanalysis_fields(item, period, seed, world, sc)
+                    n_raw = write_raw(raw_root.parent, item, fields, grid, period)
+                    written += n_raw if raw_root.parent == root else 0  # scratch files are not the archive's
+                    del fields
+                if need_obs6:
+                    written += convert_to_obs6(raw_root, root, item, period)
+            elif kind == "model":
+                bar.set_postfix_str(f"{item.model.name} r{member}")
+                written += write_model_member(root, item, member, period, seed, world)
+            else:
+                from smeval.sample import planted as planted_mod
 
-            bar.set_postfix_str("PLANTED-1")
-            mrsos, grid = ref_cache[item]
-            written += planted_mod.write_planted(root, item, mrsos, grid, period, seed)
+                bar.set_postfix_str("PLANTED-1")
+                mrsos, grid = read_obs6_mrsos(root, item, period)
+                written += planted_mod.write_planted(root, item, mrsos, grid, period, seed)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     summary = {
         "synthetic": SYNTHETIC,
         "scale": scale,
