@@ -39,7 +39,7 @@ def test_one_series_file_per_member_and_variable(e2e):
     # planted model too; every reference has all seven variables.
     series = _work(e2e["run"], "soil_moisture", "regional_series")
     shallow = {p.stem for p in (series / "sm_shallow").glob("*.nc")}
-    members = {f"{p.parts[-6]}_{p.parts[-4]}" for p in e2e["archive"].glob("CMIP6/*/*/*/historical/*/Lmon/mrsos")}
+    members = {f"{p.parts[-5]}_{p.parts[-3]}" for p in e2e["archive"].glob("CMIP6/*/*/*/historical/*/Lmon/mrsos")}
     assert members <= shallow
     assert "PLANTED-1_r1i1p1f1" in shallow
     for ref in ("ERA5", "ERA-Interim", "GLDAS-NOAH"):
@@ -117,3 +117,47 @@ def test_ensemble_means_in_table(e2e):
     assert {"CMIP6-MMEM", "CMIP6-MMEM-high", "CMIP6-MMEM-low", "family:MPI-ESM"} <= names
     tss = table[table.statistic == "TSS"].value.dropna()
     assert ((tss >= 0) & (tss <= 1)).all()
+
+
+FIGURES = [
+    "fig01_regions", "fig02_climatology_sm_shallow", "fig03_climatology_sm_deep", "fig04_water_budget",
+    "fig05_annual_cycle_sm_shallow", "fig06_annual_cycle_sm_deep", "fig07_taylor_hemispheres_sm_shallow",
+    "fig08_taylor_hemispheres_sm_deep", "fig09_taylor_regions_sm_shallow", "fig10_taylor_fluxes",
+    "fig11_correlation_sm_pme", "fig12_tss_sm_shallow", "fig13_tss_sm_deep", "fig14_tss_counts",
+]
+
+
+def test_every_figure_and_the_data_behind_it(e2e):
+    plots = e2e["run"] / "plots" / "evaluation" / "figures"
+    work = _work(e2e["run"], "evaluation", "figures")
+    records = yaml.safe_load((e2e["run"] / "run" / "evaluation" / "figures" / "diagnostic_provenance.yml").read_text())
+    for stem in FIGURES:
+        png = plots / f"{stem}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", stem
+        record = records[str(png)]
+        assert record["figure"].startswith("Fig. ") and record["caption"], stem
+        # The data behind: the figure's own CSV, or the NetCDF fields it shows.
+        own = work / f"{stem}.csv"
+        assert own.is_file() or any(a.endswith(".nc") for a in record["ancestors"]), stem
+    for stem in ("fig07_taylor_hemispheres_sm_shallow", "fig12_tss_sm_shallow", "fig14_tss_counts"):
+        assert (plots / "pdf" / f"{stem}.pdf").read_bytes()[:4] == b"%PDF"
+
+
+def test_heat_map_data_are_the_metrics_table(e2e):
+    # Fig. 12's numbers are rows of the metrics table, not a second computation.
+    table = pd.read_csv(_work(e2e["run"], "evaluation", "metrics") / "metrics.csv")
+    fig12 = pd.read_csv(_work(e2e["run"], "evaluation", "figures") / "fig12_tss_sm_shallow.csv")
+    merged = fig12.merge(table, on=["dataset", "reference", "variable", "region", "statistic"],
+                         suffixes=("_fig", "_table"))
+    assert len(merged) == len(fig12) > 0
+    assert np.allclose(merged.value_fig, merged.value_table, equal_nan=True)
+
+
+def test_report_written_with_synthetic_banner(e2e):
+    report = e2e["run"] / "plots" / "evaluation" / "report" / "smeval_report.html"
+    html = report.read_text()
+    assert "SYNTHETIC DATA" in html
+    assert "PLANTED-1" in html and "CMIP6-MMEM" in html
+    # Relative links to the run's own figures only; nothing from the network.
+    assert "fig12_tss_sm_shallow.png" in html
+    assert "http://" not in html and "https://" not in html
