@@ -1,0 +1,98 @@
+"""The recipe, the model catalogue and the provenance configuration agree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from smeval.runner import RECIPE, ROOT
+from smeval.sample.catalogue import load_catalogue
+
+REFERENCES = {"ERA5", "ERA-Interim", "GLDAS-NOAH"}
+
+
+@pytest.fixture(scope="module")
+def recipe():
+    return yaml.safe_load(RECIPE.read_text())
+
+
+def _groups(recipe):
+    for diagnostic in recipe["diagnostics"].values():
+        for name, group in (diagnostic.get("variables") or {}).items():
+            yield group.get("short_name", name), group
+
+
+def test_every_variable_lists_exactly_the_models_of_table_1(recipe):
+    # A model is listed under a variable if and only if Table 1 gives it members.
+    catalogue = load_catalogue()
+    for short_name, group in _groups(recipe):
+        listed = {d["dataset"] for d in group["additional_datasets"] if d["project"] == "CMIP6"}
+        if short_name in ("sftlf", "areacella"):
+            expected = set(catalogue.models)
+        else:
+            expected = {m for m, e in catalogue.models.items() if e.members.get(short_name, 0) > 0}
+            if group.get("preprocessor", "").startswith("ensemble_mean"):
+                # correlation maps: models with mrsos, pr and evspsbl
+                expected = {m for m, e in catalogue.models.items()
+                            if all(e.members.get(v, 0) > 0 for v in ("mrsos", "pr", "evspsbl"))}
+            elif group.get("preprocessor", "") in ("common_grid", "common_grid_land"):
+                expected = set()
+        assert listed == expected, short_name
+
+
+def test_models_take_every_member_and_references_are_obs6(recipe):
+    for _, group in _groups(recipe):
+        for entry in group["additional_datasets"]:
+            if entry["project"] == "CMIP6":
+                assert entry["ensemble"] == "*" and entry["exp"] == "historical"
+            else:
+                assert entry["project"] == "OBS6" and entry["dataset"] in REFERENCES
+
+
+def test_scripts_exist_and_ancestors_are_tasks(recipe):
+    tasks = {f"{d}/{v}" for d, diag in recipe["diagnostics"].items() for v in (diag.get("variables") or {})}
+    tasks |= {f"{d}/{s}" for d, diag in recipe["diagnostics"].items() for s in diag.get("scripts") or {}}
+    for diag_name, diagnostic in recipe["diagnostics"].items():
+        for script in (diagnostic.get("scripts") or {}).values():
+            assert (ROOT / script["script"]).is_file(), script["script"]
+            for ancestor in script.get("ancestors", []):
+                full = ancestor if "/" in ancestor else f"{diag_name}/{ancestor}"
+                assert full in tasks, full
+
+
+def test_documentation_tags_and_citations_exist(recipe):
+    tags = yaml.safe_load((ROOT / "config-references.yml").read_text())
+    doc = recipe["documentation"]
+    for author in doc["authors"] + doc.get("maintainer", []):
+        assert author in tags["authors"]
+    for project in doc.get("projects", []):
+        assert project in tags["projects"]
+    for key in doc.get("references", []):
+        assert (ROOT / "references" / f"{key}.bibtex").is_file(), key
+
+
+def test_every_citation_key_in_the_code_has_a_bibtex_file():
+    from smeval.diag.provenance import DATASET_REFERENCES, METHOD_REFERENCES
+
+    keys = set(METHOD_REFERENCES) | set(DATASET_REFERENCES.values()) | {"taylor01jgr", "bretherton99jc"}
+    for key in keys:
+        text = (ROOT / "references" / f"{key}.bibtex").read_text()
+        assert text.lstrip().startswith("@") and key in text, key
+
+
+def test_config_user_is_valid_for_esmvalcore(tmp_path):
+    # ESMValCore's own validators accept the shipped configuration.
+    import subprocess
+    import sys
+
+    (tmp_path / "config-user.yml").write_text((ROOT / "config-user.yml").read_text())
+    code = ("from esmvalcore.config import CFG; CFG.load_from_dirs([__import__('pathlib').Path(r'%s')]); "
+            "print(CFG['search_data'], sorted(CFG['projects']['CMIP6']['data'])); "
+            "print(sorted({s['type'] for p in CFG['projects'].values() for s in p.get('data', {}).values()}))"
+            % tmp_path)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "quick" in out.stdout and "sample" in out.stdout
+    # ESGF search is off: every data source is a local one.
+    assert out.stdout.splitlines()[-1] == "['esmvalcore.io.local.LocalDataSource']"
