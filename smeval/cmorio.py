@@ -383,7 +383,10 @@ def write_variable(
     if lon_bounds is None:
         lon_bounds = cell_bounds(lon)
 
-    values = np.ma.masked_invalid(np.ma.asarray(data, dtype=np.float64))
+    # Plain arrays (no numpy.ma) in the output dtype: masked, non-finite and
+    # non-land cells are set to the fill value just before writing.
+    invalid = np.ma.getmaskarray(data) if np.ma.isMaskedArray(data) else None
+    values = np.asarray(np.ma.getdata(data), dtype=dtype)
     expected = [lat.size, lon.size]
     vertical = None
     scalar_z = None
@@ -408,10 +411,16 @@ def write_variable(
     if tuple(values.shape) != tuple(expected):
         msg = f"{project} {mip} {short_name}: data shape {values.shape}, expected {tuple(expected)}"
         raise ValueError(msg)
+    if significant_bits is not None and dtype == "float32":
+        values = round_mantissa(values, significant_bits)
+    else:
+        values = values.copy()
+    bad = ~np.isfinite(values)
+    if invalid is not None:
+        bad |= invalid
     if land_mask is not None:
-        values = np.ma.masked_where(
-            np.broadcast_to(~np.asarray(land_mask, bool), values.shape), values,
-        )
+        bad |= ~np.asarray(land_mask, bool)          # broadcast over time/depth
+    values[bad] = FILL_VALUE.astype(dtype)
 
     attrs = dict(attributes or {})
     freq = info.frequency
@@ -493,11 +502,8 @@ def write_variable(
                 var_attrs["coordinates"] = scalar_z.out_name
             var_attrs.update(variable_attributes or {})
             var.setncatts({k: v for k, v in var_attrs.items() if v != ""})
-            var.set_auto_maskandscale(True)
-            out = values.astype(dtype)
-            if significant_bits is not None and dtype == "float32":
-                out = np.ma.array(round_mantissa(out.data, significant_bits), mask=out.mask)
-            var[:] = out
+            var.set_auto_maskandscale(False)
+            var[:] = values
     return Path(path)
 
 
@@ -505,14 +511,16 @@ def round_mantissa(values: np.ndarray, bits: int) -> np.ndarray:
     """Round float32 values to ``bits`` explicit mantissa bits (0 < bits < 23)."""
     if not 0 < bits < 23:
         raise ValueError("bits must lie between 1 and 22")
-    a = np.ascontiguousarray(values, dtype=np.float32)
+    a = np.array(values, dtype=np.float32, order="C", copy=True)
     u = a.view(np.uint32)
     drop = 23 - bits
     half = np.uint32(1 << (drop - 1))
     mask = np.uint32(~((1 << drop) - 1) & 0xFFFFFFFF)
     finite = np.isfinite(a)
-    rounded = np.where(finite, (u + half) & mask, u).view(np.float32)
-    return rounded
+    rounded = u + half
+    rounded &= mask
+    np.copyto(u, rounded, where=finite)
+    return a
 
 
 def _write_z(ds, zinfo, dims, points, bounds) -> None:

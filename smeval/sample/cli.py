@@ -15,11 +15,18 @@ Scales:
   tiny     MPI-ESM1-2-LR, MPI-ESM1-2-HR, CNRM-CM6-1 (2 families, both
            resolution groups), up to 2 members, 1979-1981, grids coarsened
            6x (at least 12 rows), 4-degree reanalyses; a few seconds.
-  default  14 models of 12 families, up to 2 members, 1979-2014, every
-           model's real calendar, soil layers and file splitting; grids are
-           COARSENED 3x from the native ones (resolution groups still follow
-           the native rows of Table 2); 2-degree synthetic truth and
-           reanalyses.
+  default  all 31 Table 1 models (both resolution groups, which follow the
+           NATIVE rows of Table 2), each with exactly the variables Table 1
+           gives it; 1 member per model and variable, 2 for CESM2,
+           MRI-ESM2-0 (high resolution), CNRM-CM6-1, MIROC6 and GISS-E2-1-G
+           (low resolution); 1979-2014; every model's real calendar, soil
+           layers, grid kind and file splitting (all kept, e.g. the 5-year
+           files of MPI-ESM1-2-HR, 10-year NorESM2, 20-year MPI-ESM-LR/HAM,
+           50-year CESM2-FV2/E3SM/GISS); grids COARSENED 6x from the native
+           ones, keeping each grid kind (at least 12 rows: CNRM-CM6-1-HR
+           60 x 120, CESM2 33 x 48, CanESM5 12 x 24); 2-degree synthetic
+           truth, 2.5-degree reanalyses. About 80 s on 2 cores; 906 files
+           (380 CMIP6), 0.7 GB.
   paper    every Table 1 model on its native grid with all Table 1 members,
            reanalyses on their 0.25/0.75-degree grids (tens of GB; not for CI).
 

@@ -73,7 +73,18 @@ class Scale:
     min_rows: int
     world_resolution: float             # degrees of the synthetic truth grid
     reanalysis_resolution: float | None  # degrees; None = the distributors' grids
+    #: models whose member cap is raised (still never above Table 1's counts)
+    extra_members: tuple[tuple[str, int], ...] = ()
 
+    def member_cap(self, model: str) -> int | None:
+        """The member cap of ``model`` at this scale (None = Table 1 counts)."""
+        return dict(self.extra_members).get(model, self.members)
+
+
+#: Models written with two members at the default scale: five families, both
+#: resolution groups (CESM2 and MRI-ESM2-0 high, the others low), so that
+#: model ensemble means and ``ensemble: "*"`` see more than one member.
+DEFAULT_TWO_MEMBERS = ("CESM2", "MRI-ESM2-0", "CNRM-CM6-1", "MIROC6", "GISS-E2-1-G")
 
 SCALES = {
     "tiny": Scale(
@@ -81,14 +92,9 @@ SCALES = {
         coarsen=6.0, min_rows=12, world_resolution=4.0, reanalysis_resolution=4.0,
     ),
     "default": Scale(
-        "default",
-        (
-            "ACCESS-ESM1-5", "BCC-CSM2-MR", "CanESM5", "CESM2", "CNRM-CM6-1",
-            "CNRM-ESM2-1", "GFDL-CM4", "GISS-E2-1-G", "HadGEM3-GC31-LL",
-            "IPSL-CM6A-LR", "MIROC6", "MPI-ESM1-2-HR", "MPI-ESM1-2-LR", "NorESM2-LM",
-        ),
-        2, (1979, 2014), coarsen=3.0, min_rows=24, world_resolution=2.0,
-        reanalysis_resolution=2.0,
+        "default", None, 1, (1979, 2014), coarsen=6.0, min_rows=12, world_resolution=2.0,
+        reanalysis_resolution=2.5,
+        extra_members=tuple((name, 2) for name in DEFAULT_TWO_MEMBERS),
     ),
     "paper": Scale(
         "paper", None, None, (1979, 2014), coarsen=1.0, min_rows=1,
@@ -173,10 +179,10 @@ def plan_models(scale: Scale, models: Sequence[str] | None, members: int | None)
     if unknown:
         msg = f"models not in the catalogue: {', '.join(unknown)}"
         raise ValueError(msg)
-    cap = members if members is not None else scale.members
     plans = []
     for name in names:
         model = cat.models[name]
+        cap = members if members is not None else scale.member_cap(name)
         counts = {v: (min(c, cap) if cap else c) for v, c in model.members.items() if c > 0}
         nlat, nlon = coarse_rows(model, scale)
         plans.append(ModelPlan(model, nlat, nlon, counts))
@@ -558,9 +564,11 @@ def generate(
         Root folder of the archive.
     scale
         ``tiny`` (3 models of 2 families, 2 members, 1979-1981, coarse grids;
-        seconds), ``default`` (14 models of 12 families, up to 2 members,
-        1979-2014, grids coarsened 3 times) or ``paper`` (every Table 1 model
-        on its native grid with all its members).
+        seconds), ``default`` (all 31 Table 1 models with exactly Table 1's
+        variables, 1 member each except the 2 of :data:`DEFAULT_TWO_MEMBERS`,
+        1979-2014, grids coarsened 6 times, at least 12 rows, every model's
+        calendar, soil layers and file splitting; 2.5-degree reanalyses) or
+        ``paper`` (every Table 1 model on its native grid with all its members).
     models, members, years
         Override the scale's model list, member cap and (first, last) year.
     seed

@@ -62,9 +62,11 @@ def stable_seed(*parts: object) -> list[int]:
 # ---------------------------------------------------------------------------
 
 def _ne_folder() -> Path:
-    import esmvalcore.preprocessor
+    # Located without importing esmvalcore.preprocessor (seconds of imports).
+    import importlib.util
 
-    return Path(esmvalcore.preprocessor.__file__).parent / "ne_masks"
+    spec = importlib.util.find_spec("esmvalcore")
+    return Path(next(iter(spec.submodule_search_locations))) / "preprocessor" / "ne_masks"
 
 
 @cache

@@ -1,1 +1,0 @@
-"""Sub-modules mirroring ``esmpy.api`` of the real ESMPy."""
