@@ -43,17 +43,10 @@ from .errors import (
     TimeGapError,
     UnsupportedInputError,
 )
+from smeval.variables import CMOR_TABLES
 
 #: CMOR variables and their tables.
-MIPS = {
-    "mrsos": "Lmon",
-    "mrsol": "Emon",
-    "pr": "Amon",
-    "evspsbl": "Amon",
-    "mrros": "Lmon",
-    "snm": "LImon",
-    "sftlf": "fx",
-}
+MIPS = {k: v for k, v in CMOR_TABLES.items() if k != "areacella"}
 
 #: Soil layers: depth bounds in m of the native layers.
 #: ERA5 / ERA-Interim (IFS HTESSEL): 0-7, 7-28, 28-100, 100-289 cm

@@ -26,6 +26,7 @@ from smeval.core.ensemble import MMEM_ALL, hierarchical_means
 from smeval.core.fields import bias_ratio, flux_to_mm_per_year
 from smeval.metrics.series import months_of
 from smeval.sample.catalogue import load_catalogue
+from smeval.variables import MAP_UNITS, VARIABLE_LABELS
 
 from .evaluate import DEFAULT_REFERENCES
 from .io import is_synthetic, load_cube, save_cube
@@ -41,14 +42,6 @@ FLUXES = ("pr", "evspsbl", "mrros")
 #: kg m-2 for soil moisture, mm yr-1 for fluxes).
 BIAS_RATIO_MIN = {"sm_shallow": 1.0, "sm_deep": 10.0, "pr": 10.0, "evspsbl": 10.0,
                   "mrros": 5.0, "pme": 10.0, "pmer": 10.0}
-UNITS = {"sm_shallow": "kg m-2", "sm_deep": "kg m-2", "pr": "mm yr-1", "evspsbl": "mm yr-1",
-         "mrros": "mm yr-1", "pme": "mm yr-1", "pmer": "mm yr-1"}
-LONG_NAMES = {"sm_shallow": "shallow soil moisture (0-10 cm)", "sm_deep": "deep soil moisture (0-200 cm)",
-              "pr": "precipitation", "evspsbl": "evaporation including sublimation and transpiration",
-              "mrros": "surface runoff", "pme": "precipitation minus evaporation (P - E)",
-              "pmer": "precipitation minus evaporation minus surface runoff (P - E - R)"}
-
-
 def var_name(dataset: str) -> str:
     """NetCDF variable name of a data set's field (``-`` is not portable)."""
     return dataset.replace("-", "_").replace(":", "_")
@@ -161,30 +154,30 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
             if models:
                 means = hierarchical_means(models, families, {m: n_lat.get(m, 0) for m in models})
                 mmem = np.asarray(means.mmem[MMEM_ALL])
-                cubes.append(_field_cube(mmem, template, MMEM_ALL, UNITS[variable], LONG_NAMES[variable], synthetic))
+                cubes.append(_field_cube(mmem, template, MMEM_ALL, MAP_UNITS[variable], VARIABLE_LABELS[variable], synthetic))
                 names.append(MMEM_ALL)
             for ref, data in sorted(refs.items()):
-                cubes.append(_field_cube(data, template, ref, UNITS[variable], LONG_NAMES[variable], synthetic))
+                cubes.append(_field_cube(data, template, ref, MAP_UNITS[variable], VARIABLE_LABELS[variable], synthetic))
                 names.append(ref)
             ancestors = [f for (v, _), fs in sources.items() if v == variable for f in fs]
             out = save_cube(cubes, work / f"climatology_{variable}.nc")
             written.append(out)
             provlog.log(out, _record(
-                f"{period} annual-mean climatology of {LONG_NAMES[variable]} ({UNITS[variable]}) of "
+                f"{period} annual-mean climatology of {VARIABLE_LABELS[variable]} ({MAP_UNITS[variable]}) of "
                 f"{', '.join(names)} on the common 1.125 degree grid, land only; CMIP6-MMEM is the mean "
                 f"over model families of {len(models)} models.", ancestors, names, ["clim", "mean"], "geo"))
             if mmem is None or not refs:
                 continue
             ratios = iris.cube.CubeList(
                 _field_cube(bias_ratio(mmem, data, thresholds[variable]), template, ref, "1",
-                            f"bias ratio (CMIP6-MMEM - {ref}) / CMIP6-MMEM of {LONG_NAMES[variable]}", synthetic)
+                            f"bias ratio (CMIP6-MMEM - {ref}) / CMIP6-MMEM of {VARIABLE_LABELS[variable]}", synthetic)
                 for ref, data in sorted(refs.items()))
             out = save_cube(ratios, work / f"bias_ratio_{variable}.nc")
             written.append(out)
             provlog.log(out, _record(
                 f"Bias ratio (CMIP6-MMEM - reference) / CMIP6-MMEM of the {period} annual-mean "
-                f"{LONG_NAMES[variable]} against {', '.join(sorted(refs))}; cells with |CMIP6-MMEM| < "
-                f"{thresholds[variable]:g} {UNITS[variable]} are masked.", ancestors, names, ["ratio"], "geo"))
+                f"{VARIABLE_LABELS[variable]} against {', '.join(sorted(refs))}; cells with |CMIP6-MMEM| < "
+                f"{thresholds[variable]:g} {MAP_UNITS[variable]} are masked.", ancestors, names, ["ratio"], "geo"))
     for message in excluded:
         logger.warning("Excluded from the maps: %s", message)
     return written

@@ -32,7 +32,7 @@ from smeval.metrics.table import (  # noqa: E402
     select,
 )
 
-from .fields import LONG_NAMES, UNITS  # noqa: E402
+from smeval.variables import MAP_UNITS, VARIABLE_LABELS  # noqa: E402
 from .provenance import AUTHORS, references_for  # noqa: E402
 from .shared import ProvenanceLogger, atomic_write_text  # noqa: E402
 
@@ -158,11 +158,11 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             if not clim:
                 continue
             fig.make(f"fig{number}_climatology_{variable}", f"Fig. {int(number)}", "maps",
-                     f"(a) {period} annual-mean {LONG_NAMES[variable]} ({UNITS[variable]}) of "
+                     f"(a) {period} annual-mean {VARIABLE_LABELS[variable]} ({MAP_UNITS[variable]}) of "
                      f"{', '.join(clim)} on the common 1.125 degree grid, land only; (b) bias ratio "
                      f"(CMIP6-MMEM - reference) / CMIP6-MMEM against {', '.join(bias)}.",
                      lambda stem, c=clim, b=bias, v=variable: plot.plot_climatology_bias(
-                         c, b, LONG_NAMES[v], UNITS[v], stem, period=period),
+                         c, b, VARIABLE_LABELS[v], MAP_UNITS[v], stem, period=period),
                      [p for p in (clim_path, bias_path) if p], list(clim), "geo", statistics=("clim", "ratio"))
 
         # Fig. 4: the water budget of CMIP6-MMEM and its bias ratios.
@@ -191,7 +191,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             data = fig.data(f"fig{number}_annual_cycle_{variable}", part, [cycles_path])
             refs_here = sorted(set(part[part.kind == "reference"].dataset))
             fig.make(f"fig{number}_annual_cycle_{variable}", f"Fig. {int(number)}", "annual_cycles",
-                     f"Mean annual cycle ({period}) of regional-mean {LONG_NAMES[variable]} (kg m-2) in each of "
+                     f"Mean annual cycle ({period}) of regional-mean {VARIABLE_LABELS[variable]} (kg m-2) in each of "
                      f"the 13 regions: every model (thin), CMIP6-MMEM (thick) and {', '.join(refs_here)}.",
                      lambda stem, p=part, v=variable: plot.plot_annual_cycles(p, v, stem, period=period),
                      [data], sorted(set(part.dataset)), "seas", statistics=("mean", "clim"))
@@ -211,7 +211,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             name = f"fig{number}_taylor_hemispheres_{variable}"
             data = taylor_data(name, variable, ["NH", "SH"])
             fig.make(name, f"Fig. {int(number)}", "taylor",
-                     f"Standardised Taylor diagrams of regional-mean monthly {LONG_NAMES[variable]} ({period}) "
+                     f"Standardised Taylor diagrams of regional-mean monthly {VARIABLE_LABELS[variable]} ({period}) "
                      f"over Northern- and Southern-Hemisphere land, high- and low-resolution models, against "
                      f"{', '.join(main_refs)}, with CMIP6-MMEM, CMIP6-MMEM-high and CMIP6-MMEM-low.",
                      lambda stem, v=variable: plot.plot_taylor_hemispheres(metrics, v, stem, references=main_refs,
@@ -273,7 +273,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             data = fig.data(name, tss, [metrics_path])
             fig.make(name, f"Fig. {int(number)}", "skill",
                      f"Taylor skill score (R0 = {cfg.get('r0', 1.0)}) of regional-mean monthly "
-                     f"{LONG_NAMES[variable]} ({period}) of each model in each of the 13 regions against "
+                     f"{VARIABLE_LABELS[variable]} ({period}) of each model in each of the 13 regions against "
                      f"{', '.join(main_refs)}; framed cells: TSS > {threshold:g}.",
                      lambda stem, v=variable: plot.plot_tss_heatmap(metrics, v, stem, references=main_refs,
                                                                     threshold=threshold, period=period),

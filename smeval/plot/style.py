@@ -26,6 +26,8 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure
 
+from smeval.variables import VARIABLE_LABELS, variable_label  # noqa: F401 - re-exported
+
 #: Resolution of every PNG (dots per inch).
 DPI = 150
 
@@ -200,24 +202,6 @@ def units_label(units: str) -> str:
         exp = part[len(base):]
         out.append(f"{base}$^{{{exp}}}$" if base and exp else part)
     return " ".join(out)
-
-
-#: Human names of the variables of docs/results.md.
-VARIABLE_LABELS = {
-    "sm_shallow": "shallow soil moisture (0-10 cm)",
-    "sm_deep": "deep soil moisture (0-200 cm)",
-    "pr": "precipitation",
-    "evspsbl": "evaporation",
-    "mrros": "surface runoff",
-    "snm": "snow melt",
-    "pme": "P - E",
-    "pmer": "P - E - R",
-}
-
-
-def variable_label(variable: str) -> str:
-    """Human name of a results variable (the name itself if unknown)."""
-    return VARIABLE_LABELS.get(variable, variable)
 
 
 def reference_label(reference: str) -> str:

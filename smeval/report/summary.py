@@ -21,23 +21,13 @@ from smeval.metrics.table import (
     ranking,
     tss_matrix,
 )
+from smeval.core.ensemble import MMEM_HIGH, MMEM_LOW
+from smeval.variables import VARIABLE_LABELS
 
-#: Evaluated variables in the order of the paper, with the names used in sentences.
-VARIABLE_LABELS = {
-    "sm_shallow": "shallow soil moisture (0-10 cm)",
-    "sm_deep": "deep soil moisture (0-200 cm)",
-    "pr": "precipitation",
-    "evspsbl": "evaporation",
-    "mrros": "surface runoff",
-    "snm": "snow melt",
-    "pme": "P - E",
-    "pmer": "P - E - R",
-}
 #: The soil-moisture variables the summary is about.
 SOIL_MOISTURE = ("sm_shallow", "sm_deep")
 #: References of the paper's skill figures (Figs. 12-14).
 DEFAULT_RANKING_REFERENCES = ("ERA5", "GLDAS-NOAH")
-MMEM_HIGH, MMEM_LOW = "CMIP6-MMEM-high", "CMIP6-MMEM-low"
 
 
 def variable_label(variable: str) -> str:
