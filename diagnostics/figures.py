@@ -9,6 +9,9 @@ metrics table.
 
 Script options (recipe)
 -----------------------
+figures : list of int, default 1-14
+    The paper's figure numbers this script draws (the recipe runs two
+    instances in parallel: the maps, and the figures of the metrics table).
 figure_references : list of str, default [ERA5, GLDAS-NOAH]
     References shown in the Taylor diagrams, heat maps and counts (the
     paper's choice; the metrics table holds all references).

@@ -25,6 +25,7 @@ import pandas as pd  # noqa: E402
 from smeval import plot  # noqa: E402
 from smeval.core.regions import REGIONS  # noqa: E402
 from smeval.metrics.table import (  # noqa: E402
+    COLUMNS,
     REGION_IDS,
     count_models_above,
     count_regions_above,
@@ -38,6 +39,9 @@ from .shared import ProvenanceLogger, atomic_write_text  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
+#: Figure numbers of the paper, and those drawn from the metrics table.
+ALL_FIGURES = tuple(range(1, 15))
+METRICS_FIGURES = {5, 6, 7, 8, 9, 10, 12, 13, 14}
 #: Labels of the water-budget rows of Fig. 4.
 FLUX_LABELS = {"pr": "P", "evspsbl": "E", "mrros": "R (surface runoff)", "pme": "P - E", "pmer": "P - E - R"}
 #: The 8 Northern Hemisphere regions of Fig. 9.
@@ -57,6 +61,12 @@ class _Figures:
         self.written: list[Path] = []
         #: Data file written here -> the files it was derived from.
         self.upstream: dict[Path, list[Path]] = {}
+        #: Figure numbers this script draws (option ``figures``).
+        self.wanted = {int(n) for n in cfg.get("figures", ALL_FIGURES)}
+
+    def wants(self, name: str) -> bool:
+        """True if figure ``figNN_...`` is one this script draws."""
+        return int(name[3:5]) in self.wanted
 
     def stem(self, name: str) -> Path:
         return self.plot_dir / name
@@ -64,6 +74,8 @@ class _Figures:
     def data(self, name: str, frame: pd.DataFrame, upstream: list[Path]) -> Path:
         """Write the data behind figure ``name`` as CSV, remembering its sources."""
         path = self.work_dir / f"{name}.csv"
+        if not self.wants(name):
+            return path
         atomic_write_text(path, frame.to_csv(index=False))
         self.upstream[path] = [Path(p) for p in upstream]
         return path
@@ -72,6 +84,8 @@ class _Figures:
              data: list[Path], datasets, plot_type: str, data_caption: str | None = None,
              statistics=("other",)) -> None:
         """Draw one figure and record its provenance (and that of its own data file)."""
+        if not self.wants(name):
+            return
         try:
             paths = draw(self.stem(name))
         except (KeyError, ValueError) as exc:
@@ -127,10 +141,13 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
     """Draw every figure that the available results support; returns the files."""
     folders = [Path(p) for p in cfg["ancestor_dirs"]]
     metrics_path = _find(folders, "metrics.csv")
-    if metrics_path is None:
-        msg = f"no metrics.csv among the ancestors {folders}"
+    wanted = {int(n) for n in cfg.get("figures", ALL_FIGURES)}
+    if metrics_path is None and wanted & METRICS_FIGURES:
+        msg = f"no metrics.csv among the ancestors {folders}, needed by Figs. {sorted(wanted & METRICS_FIGURES)}"
         raise FileNotFoundError(msg)
-    metrics = pd.read_csv(metrics_path)
+    metrics = pd.read_csv(metrics_path) if metrics_path else pd.DataFrame(columns=COLUMNS)
+    # Any upstream file can stand as the ancestor of the region table.
+    anchor = metrics_path or next(iter(sorted(p for f in folders for p in f.rglob("*.nc"))), None)
     cycles_path = _find(folders, "annual_cycle.csv")
     cycles = pd.read_csv(cycles_path) if cycles_path else pd.DataFrame()
     threshold = float(cfg.get("tss_threshold", 0.6))
@@ -144,7 +161,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
         # Fig. 1: the regions (data: the region table).
         regions_csv = fig.data("fig01_regions", pd.DataFrame(
             [(r.id, r.name, r.box.lat_min, r.box.lat_max, r.box.lon_min, r.box.lon_max) for r in REGIONS],
-            columns=["region", "name", "lat_min", "lat_max", "lon_min", "lon_max"]), [metrics_path])
+            columns=["region", "name", "lat_min", "lat_max", "lon_min", "lon_max"]), [anchor])
         fig.make("fig01_regions", "Fig. 1", "regions",
                  "The 13 evaluation regions of Qiao et al. (2022), Fig. 1 (longitudes east positive).",
                  lambda stem: plot.plot_regions(stem), [regions_csv], [], "geo",

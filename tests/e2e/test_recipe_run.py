@@ -128,11 +128,15 @@ FIGURES = [
 
 
 def test_every_figure_and_the_data_behind_it(e2e):
-    plots = e2e["run"] / "plots" / "evaluation" / "figures"
-    work = _work(e2e["run"], "evaluation", "figures")
-    records = yaml.safe_load((e2e["run"] / "run" / "evaluation" / "figures" / "diagnostic_provenance.yml").read_text())
-    for stem in FIGURES:
-        png = plots / f"{stem}.png"
+    # Two instances of the figures script: the maps, and the metrics figures.
+    records, found = {}, {}
+    for script in ("figures", "figures_maps"):
+        provenance = e2e["run"] / "run" / "evaluation" / script / "diagnostic_provenance.yml"
+        records.update(yaml.safe_load(provenance.read_text()))
+        for png in (e2e["run"] / "plots" / "evaluation" / script).glob("fig*.png"):
+            found[png.stem] = (png, _work(e2e["run"], "evaluation", script))
+    assert sorted(found) == FIGURES
+    for stem, (png, work) in found.items():
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", stem
         record = records[str(png)]
         assert record["figure"].startswith("Fig. ") and record["caption"], stem
@@ -140,7 +144,8 @@ def test_every_figure_and_the_data_behind_it(e2e):
         own = work / f"{stem}.csv"
         assert own.is_file() or any(a.endswith(".nc") for a in record["ancestors"]), stem
     for stem in ("fig07_taylor_hemispheres_sm_shallow", "fig12_tss_sm_shallow", "fig14_tss_counts"):
-        assert (plots / "pdf" / f"{stem}.pdf").read_bytes()[:4] == b"%PDF"
+        pdf = found[stem][0].parent / "pdf" / f"{stem}.pdf"
+        assert pdf.read_bytes()[:4] == b"%PDF"
 
 
 def test_heat_map_data_are_the_metrics_table(e2e):
