@@ -163,3 +163,37 @@ def test_planted_model_has_the_promised_statistics(tiny_archive):
         assert y.std() / x.std() == pytest.approx(promised["sigma"], rel=2e-3), rid
         e = np.sqrt(np.mean(((y - y.mean()) - (x - x.mean())) ** 2)) / x.std()
         assert e == pytest.approx(promised["E'"], abs=3e-3), rid
+
+
+@pytest.fixture(scope="module")
+def era5_run(world):
+    """Ten years of the ERA5 flavour (land analysis nudging, melt mostly runs off)."""
+    period = Period(1979, 1988)
+    return run_dataset(world, period, "standard", ph.REANALYSIS_FLAVOURS["ERA5"], weather_seed=[3],
+                       bias_seed=[4])
+
+
+def _cycle(world, run, box):
+    return _region_mean(world, run.theta[:, 0, :] * 100.0, box).reshape(-1, 12).mean(axis=0)
+
+
+@pytest.mark.parametrize("rid", ["SIB", "M-AS", "WNA", "ENA", "TIB"])
+def test_cold_regions_models_out_of_phase_with_era5(world, model_run, era5_run, rid):
+    """Models peak with the spring melt, ERA5 with the rains (paper, Figs. 7 and 11)."""
+    model, era5 = _cycle(world, model_run, REGIONS[rid]), _cycle(world, era5_run, REGIONS[rid])
+    assert np.corrcoef(model, era5)[0, 1] < 0.0
+    assert int(np.argmax(model)) in (2, 3, 4, 5)             # March-June
+
+
+@pytest.mark.parametrize("rid", ["L-AS", "C-AF", "NSA", "SSA", "AUS"])
+def test_warm_regions_models_in_phase_with_era5(world, model_run, era5_run, rid):
+    model, era5 = _cycle(world, model_run, REGIONS[rid]), _cycle(world, era5_run, REGIONS[rid])
+    assert np.corrcoef(model, era5)[0, 1] > 0.5
+
+
+def test_era5_nudging_only_where_observations_are_dense(world):
+    density = ph.observation_density(world)
+    lat = world.clat[world.land]
+    assert density[lat > 30].min() > 0.9 and density[lat < 0].max() < 0.2
+    assert ph.REANALYSIS_FLAVOURS["ERA5"].nudge > ph.REANALYSIS_FLAVOURS["GLDAS"].nudge > 0
+    assert ph.model_flavour("X", 0.5, 0).nudge == 0.0
