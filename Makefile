@@ -30,10 +30,11 @@ help:
 venv:
 	@scripts/bootstrap.sh $(VENV)
 
-# The archive is generated once; the stamp marks a complete, CMORized archive.
+# The archive is generated once (reanalyses in their distributors' formats),
+# then CMORized by smeval's converters; the stamp marks a complete archive.
 $(SAMPLE)/.smeval-complete:
 	@$(MAKE) --no-print-directory venv
-	$(VENV)/bin/smeval sample-data --out $(SAMPLE) $(SAMPLE_OPTS)
+	$(VENV)/bin/smeval sample-data --out $(SAMPLE) --reanalyses raw $(SAMPLE_OPTS)
 	@for ref in $(REFERENCES); do \
 	    $(VENV)/bin/smeval cmorize $$ref --raw $(SAMPLE)/raw/$$ref --out $(SAMPLE)/OBS6; \
 	done

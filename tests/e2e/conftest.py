@@ -54,7 +54,8 @@ def e2e(tmp_path_factory):
 
     start, end = YEARS.split("-")
     recipe = runner.write_recipe(root / "recipe_soilmoisture.yml", timerange=f"{start}/{end}", edit=edit)
-    config = runner.write_config(root / "config", archive, root / "output")
+    # Keep preproc/ so that the test can check every provenance ancestor exists.
+    config = runner.write_config(root / "config", archive, root / "output", remove_preproc_dir=False)
     process = runner.run_recipe(recipe, config, check=False)
     assert process.returncode == 0, process.stdout[-5000:] + process.stderr[-5000:]
     return {
