@@ -50,6 +50,11 @@ type=..., version=..., source=..., reference=..., comment=...)``
 ``atomic_output(path)``
     Context manager yielding a temporary path that replaces ``path`` on
     success and is removed on failure.
+
+``variable_writer(path, *, project, mip, short_name, lat, lon, ...)``
+    Context manager: the same file as :func:`write_variable`, whose data
+    are written block by block along time (``writer.write(block, start)``),
+    so that memory is bounded by one block whatever the grid; atomic too.
 """
 
 from __future__ import annotations
@@ -327,6 +332,100 @@ def write_variable(
     short_name: str,
     lat: np.ndarray,
     lon: np.ndarray,
+    **kwargs,
+) -> Path:
+    """Write one CMOR-exact variable file atomically; see the module docstring.
+
+    Parameters
+    ----------
+    path
+        Target file; its folder is created.
+    data
+        Values in the CMOR units of the table, shape ``(time, [depth,] lat,
+        lon)`` or ``(lat, lon)`` for fixed fields. Masked or non-finite values
+        become the missing value 1e20.
+    lat, lon
+        Cell centres in degrees, increasing; longitudes within [0, 360).
+    **kwargs
+        As for :func:`variable_writer` (bounds, time axis, depth axis,
+        ``land_mask``, ``attributes``, ``significant_bits``, ...).
+
+    ``write_variable(path, data, ...)`` is ``variable_writer(path, ...)``
+    with one ``write(data)``: the same bytes as writing ``data`` in time
+    blocks.
+    """
+    with variable_writer(path, project=project, mip=mip, short_name=short_name, lat=lat, lon=lon,
+                         data_shape=np.shape(data), **kwargs) as writer:
+        writer.write(data)
+    return Path(path)
+
+
+class VariableWriter:
+    """The data variable of a file being written by :func:`variable_writer`.
+
+    ``write(block, start=0)`` stores time steps ``start .. start + len(block)``
+    (or the whole field of a variable without time); every time step must
+    be written exactly once before the context closes.
+    """
+
+    def __init__(self, var, shape: tuple[int, ...], has_time: bool, dtype: str,
+                 significant_bits: int | None, land_mask: np.ndarray | None, label: str):
+        self.var = var
+        self.shape = tuple(shape)
+        self.has_time = has_time
+        self.n_time = shape[0] if has_time else None
+        self.dtype = dtype
+        self.significant_bits = significant_bits
+        self.land_mask = None if land_mask is None else np.asarray(land_mask, bool)
+        self.label = label
+        self._done = np.zeros(self.n_time if has_time else 1, dtype=bool)
+
+    def write(self, data: np.ndarray, start: int = 0) -> None:
+        """Write ``data`` (time steps from ``start``, or the fixed field); CMOR units."""
+        invalid = np.ma.getmaskarray(data) if np.ma.isMaskedArray(data) else None
+        values = np.asarray(np.ma.getdata(data), dtype=self.dtype)
+        if self.has_time:
+            stop = start + (values.shape[0] if values.ndim else 0)
+            ok = (values.ndim == len(self.shape) and tuple(values.shape[1:]) == self.shape[1:]
+                  and 0 <= start and stop <= self.n_time)
+        else:
+            ok = tuple(values.shape) == self.shape
+        if not ok:
+            msg = f"{self.label}: data shape {values.shape}, expected {self.shape}"
+            if self.has_time and start:
+                msg += f" (block from time step {start})"
+            raise ValueError(msg)
+        if self.significant_bits is not None and self.dtype == "float32":
+            values = round_mantissa(values, self.significant_bits)
+        else:
+            values = values.copy()
+        bad = ~np.isfinite(values)
+        if invalid is not None:
+            bad |= invalid
+        if self.land_mask is not None:
+            bad |= ~self.land_mask                   # broadcast over time/depth
+        values[bad] = FILL_VALUE.astype(self.dtype)
+        if self.has_time:
+            self.var[start:stop] = values
+            self._done[start:stop] = True
+        else:
+            self.var[:] = values
+            self._done[:] = True
+
+    @property
+    def complete(self) -> bool:
+        return bool(self._done.all())
+
+
+@contextlib.contextmanager
+def variable_writer(
+    path: str | os.PathLike,
+    *,
+    project: str,
+    mip: str,
+    short_name: str,
+    lat: np.ndarray,
+    lon: np.ndarray,
     lat_bounds: np.ndarray | None = None,
     lon_bounds: np.ndarray | None = None,
     time_points: np.ndarray | None = None,
@@ -341,17 +440,22 @@ def write_variable(
     dtype: str = "float32",
     complevel: int = 1,
     significant_bits: int | None = None,
-) -> Path:
-    """Write one CMOR-exact variable file atomically; see the module docstring.
+    data_shape: tuple[int, ...] | None = None,
+) -> Iterator[VariableWriter]:
+    """Open a CMOR-exact variable file for writing in time blocks, atomically.
+
+    Writes the header and every coordinate, then yields a
+    :class:`VariableWriter` whose ``write(block, start)`` fills the data
+    variable time step by time step (HDF5 chunks are one time step, so the
+    file is the same whatever the blocks). On leaving the context the file
+    is closed and ``os.replace``-d onto ``path``; on an error, or when a
+    time step was never written, the temporary file is removed and nothing
+    appears at ``path``. Peak memory is that of one block.
 
     Parameters
     ----------
     path
         Target file; its folder is created.
-    data
-        Values in the CMOR units of the table, shape ``(time, [depth,] lat,
-        lon)`` or ``(lat, lon)`` for fixed fields. Masked or non-finite values
-        become the missing value 1e20.
     lat, lon
         Cell centres in degrees, increasing; longitudes within [0, 360).
     lat_bounds, lon_bounds
@@ -359,7 +463,7 @@ def write_variable(
         clipped to +-90).
     time_points, time_bounds
         Numbers in ``time_units`` and ``calendar``; required when the table
-        has a time dimension.
+        has a time dimension; they fix the number of time steps.
     depth, depth_bounds
         Soil layer centres and (n, 2) bounds in m for ``sdepth`` variables.
         Ignored for ``sdepth1`` (scalar 0.05 m, bounds 0-0.1 m from the table).
@@ -371,6 +475,9 @@ def write_variable(
         Keep this many float32 mantissa bits (rounded; 12 bits = relative
         precision 1.2e-4) so that zlib compresses synthetic noise well. No
         attribute is added: the values are ordinary float32 numbers.
+    data_shape
+        Shape of the whole data, checked before anything is written (used by
+        :func:`write_variable`).
     """
     info = variable_info(project, mip, short_name)
     coords = info.coordinates
@@ -383,10 +490,6 @@ def write_variable(
     if lon_bounds is None:
         lon_bounds = cell_bounds(lon)
 
-    # Plain arrays (no numpy.ma) in the output dtype: masked, non-finite and
-    # non-land cells are set to the fill value just before writing.
-    invalid = np.ma.getmaskarray(data) if np.ma.isMaskedArray(data) else None
-    values = np.asarray(np.ma.getdata(data), dtype=dtype)
     expected = [lat.size, lon.size]
     vertical = None
     scalar_z = None
@@ -408,19 +511,10 @@ def write_variable(
             raise ValueError(f"{short_name} ({mip}) needs time_points and time_bounds")
         time_points = np.asarray(time_points, dtype=np.float64)
         expected.insert(0, time_points.size)
-    if tuple(values.shape) != tuple(expected):
-        msg = f"{project} {mip} {short_name}: data shape {values.shape}, expected {tuple(expected)}"
+    label = f"{project} {mip} {short_name}"
+    if data_shape is not None and tuple(data_shape) != tuple(expected):
+        msg = f"{label}: data shape {tuple(data_shape)}, expected {tuple(expected)}"
         raise ValueError(msg)
-    if significant_bits is not None and dtype == "float32":
-        values = round_mantissa(values, significant_bits)
-    else:
-        values = values.copy()
-    bad = ~np.isfinite(values)
-    if invalid is not None:
-        bad |= invalid
-    if land_mask is not None:
-        bad |= ~np.asarray(land_mask, bool)          # broadcast over time/depth
-    values[bad] = FILL_VALUE.astype(dtype)
 
     attrs = dict(attributes or {})
     freq = info.frequency
@@ -503,8 +597,13 @@ def write_variable(
             var_attrs.update(variable_attributes or {})
             var.setncatts({k: v for k, v in var_attrs.items() if v != ""})
             var.set_auto_maskandscale(False)
-            var[:] = values
-    return Path(path)
+            writer = VariableWriter(var, tuple(expected), has_time, dtype, significant_bits,
+                                    land_mask, label)
+            yield writer
+            if not writer.complete:
+                missing = int((~writer._done).sum())
+                msg = f"{label}: {missing} time steps never written to {path}"
+                raise ValueError(msg)
 
 
 def round_mantissa(values: np.ndarray, bits: int) -> np.ndarray:
