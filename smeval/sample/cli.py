@@ -28,7 +28,16 @@ Scales:
            truth, 2.5-degree reanalyses. About 80 s on 2 cores; 906 files
            (380 CMIP6), 0.7 GB.
   paper    every Table 1 model on its native grid with all Table 1 members,
-           reanalyses on their 0.25/0.75-degree grids (tens of GB; not for CI).
+           1-degree synthetic truth, reanalyses on their 0.25/0.75-degree
+           grids; not for CI. Files are computed and written in time blocks
+           (at most 256 MiB of float64 per variable block), so memory does
+           not grow with the grid: measured with --members 1 --reanalyses
+           none, CNRM-CM6-1-HR (360 x 720, 14 layers) 69 s, peak RSS 1.9 GB,
+           0.95 GB written; CESM2 + MIROC6 35 s, 2.0 GB, 0.53 GB. Estimated
+           (benchmarks/bench_sample.py --estimate-only) for all models and
+           all Table 1 members: 47 G values, about 26 GB and 1 h on 2 cores,
+           plus the reanalyses (raw ERA5 files: about 6 s per year, peak RSS
+           2.5 GB; the conversion to OBS6 was not measured).
 
 Re-running skips complete files (writes are atomic) and completes a partial
 archive. Output is identical for the same --seed.
