@@ -7,7 +7,10 @@
 - :mod:`.rawformats`: writers of those distributed formats from numpy arrays
   (used by the tests and the sample-archive generator);
 - :mod:`.errors`: ``CMORizeError`` and its subclasses;
-- :mod:`.cli`: the ``smeval cmorize`` command.
+- :mod:`.cli`: the ``smeval cmorize`` command;
+- :mod:`._stream`: month-by-month writing of a CMOR file.
 
-Files are written with :func:`smeval.cmorio.write_variable`.
+Files are written with :func:`smeval.cmorio.write_variable`; time series are
+streamed month by month (:mod:`._stream`), so memory does not grow with the
+number of years converted.
 """

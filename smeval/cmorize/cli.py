@@ -27,7 +27,9 @@ Inputs (RAW is searched recursively):
   GLDAS              GLDAS_NOAH025_M.A*.020.nc4 (monthly) and/or
                      GLDAS_NOAH025_3H.A*.021.nc4 (3-hourly, averaged to months).
   ESACCI-SM          ESACCI-SOILMOISTURE-L3S-SSMV-*-YYYYMMDD000000-fv*.nc daily.
-Nothing is written unless every requested variable converts."""
+Nothing is written unless every requested variable converts.
+Memory: each variable is read, converted and written one month at a time,
+so memory use is a few monthly fields, whatever the period and resolution."""
 
 
 def register(subparsers) -> None:

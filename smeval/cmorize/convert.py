@@ -12,9 +12,17 @@ Entry point: :func:`cmorize`. For each CMOR variable the converter
 3. checks that the months are contiguous (no gap) within the requested years;
 4. converts to CMOR units and sign conventions (each conversion is stated
    next to the code, with its source);
-5. writes with :func:`smeval.cmorio.write_variable` into a staging folder;
-   only when every variable succeeded are the files moved (``os.replace``)
-   into ``OUT/Tier{tier}/{dataset}/``. A failure leaves no output file.
+5. writes into a staging folder; only when every variable succeeded are the
+   files moved (``os.replace``) into ``OUT/Tier{tier}/{dataset}/``. A
+   failure leaves no output file.
+
+Memory: data are streamed. Each variable is converted and written one month
+at a time (:func:`._stream.write_monthly`: :func:`smeval.cmorio.write_variable`
+creates the file with the first month, later months are appended), so peak
+memory is a few monthly fields of one variable (e.g. about 0.1-0.2 GB for
+ERA5 ``mrsol``, 4 layers at 0.25 degree), whatever the period; raw files stay open across
+months and variables (:func:`.readers.keep_open`) instead of being reopened
+for every field.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ from tqdm import tqdm
 from smeval import cmorio
 
 from . import readers
+from ._stream import write_monthly
 from .errors import (
     CMORizeError,
     MissingVariableError,
@@ -119,6 +128,8 @@ class Options:
     allow_partial_months: bool = False
     min_valid_days: int = 10
     progress: bool = True
+    #: Raw files kept open at a time (see :func:`.readers.keep_open`).
+    max_open_files: int = 8
 
 
 @dataclass
@@ -128,6 +139,57 @@ class Monthly:
     months: list[tuple[int, int]]
     read_month: Callable[[tuple[int, int]], np.ndarray]
     notes: list[str] = field(default_factory=list)
+    #: The records of each month, in inventory order.
+    by_month: dict[tuple[int, int], list[readers.Record]] = field(default_factory=dict)
+    #: Cells need this many valid records in a month (None: every record).
+    daily_min_valid: int | None = None
+
+
+class _MonthMean:
+    """Running mean of one month of one raw variable (NaN-aware)."""
+
+    def __init__(self, n_records: int, daily_min_valid: int | None) -> None:
+        self.need = daily_min_valid if daily_min_valid is not None else n_records
+        self.total = None
+        self.count = None
+
+    def add(self, arr: np.ndarray) -> None:
+        valid = np.isfinite(arr)
+        if self.total is None:
+            self.total = np.zeros(arr.shape)
+            self.count = np.zeros(arr.shape, dtype=np.int64)
+        self.total += np.where(valid, arr, 0.0)
+        self.count += valid
+
+    def result(self) -> np.ndarray:
+        """The mean where enough records are valid, else NaN; frees the sums."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = self.total / self.count
+        out = np.where(self.count >= max(self.need, 1), mean, np.nan)
+        self.total = self.count = None
+        return out
+
+
+def read_months_together(monthlies: dict[str, Monthly], month: tuple[int, int]
+                         ) -> dict[str, np.ndarray]:
+    """Monthly means of several raw variables for one month.
+
+    Same values as each ``Monthly.read_month(month)`` (every variable is
+    summed in its own record order), but the records of the variables are
+    read interleaved (record 1 of every variable, then record 2...), so that
+    variables stored in the same file (GLDAS 3-hourly files, ECMWF files)
+    are read while that file is open, instead of each variable sweeping all
+    the month's files again.
+    """
+    means = {name: _MonthMean(len(m.by_month[month]), m.daily_min_valid)
+             for name, m in monthlies.items()}
+    longest = max(len(m.by_month[month]) for m in monthlies.values())
+    for i in range(longest):
+        for name, m in monthlies.items():
+            recs = m.by_month[month]
+            if i < len(recs):
+                means[name].add(recs[i].read())
+    return {name: means.pop(name).result() for name in list(means)}
 
 
 # ---------------------------------------------------------------------------
@@ -196,22 +258,12 @@ def monthly_means(var: readers.RawVariable, dataset: str, opts: Options,
 
     def read_month(month: tuple[int, int]) -> np.ndarray:
         recs = by_month[month]
-        total = None
-        count = None
+        mean = _MonthMean(len(recs), daily_min_valid)
         for rec in recs:
-            arr = rec.read()
-            valid = np.isfinite(arr)
-            if total is None:
-                total = np.zeros(arr.shape)
-                count = np.zeros(arr.shape, dtype=np.int64)
-            total += np.where(valid, arr, 0.0)
-            count += valid
-        need = daily_min_valid if daily_min_valid is not None else len(recs)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = total / count
-        return np.where(count >= max(need, 1), mean, np.nan)
+            mean.add(rec.read())
+        return mean.result()
 
-    return Monthly(months, read_month, notes)
+    return Monthly(months, read_month, notes, dict(by_month), daily_min_valid)
 
 
 def _select_months(monthlies: dict[str, Monthly], dataset: str, short_name: str,
@@ -458,8 +510,10 @@ def cmorize(dataset: str, raw_dir: str | os.PathLike, out_dir: str | os.PathLike
 
     workdir = Path(tempfile.mkdtemp(prefix="smeval-cmorize-grib-"))
     try:
-        return _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts,
-                        workdir)
+        # Raw files stay open across months and variables (a few at a time).
+        with readers.keep_open(max_open=opts.max_open_files):
+            return _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts,
+                            workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -582,18 +636,6 @@ def _convert_one(info: DatasetInfo, dataset: str, recipe: Recipe,
         notes.append(f"monthly mean of days with a retrieval, cells with fewer than "
                      f"{opts.min_valid_days} valid days masked")
 
-    if months is None:
-        fields = {name: store[name].records[0].read() for name in recipe.raw}
-        data = recipe.combine(fields)
-        bar.update(1)
-    else:
-        slices = []
-        for month in months:
-            fields = {name: monthlies[name].read_month(month) for name in recipe.raw}
-            slices.append(recipe.combine(fields))
-            bar.update(1)
-        data = np.stack(slices)
-    data = np.ma.masked_invalid(data)
     land_mask = land if (recipe.land_only and land is not None
                          and land.shape == (lat.size, lon.size)) else None
 
@@ -616,14 +658,34 @@ def _convert_one(info: DatasetInfo, dataset: str, recipe: Recipe,
         comment=f"{info.comment}. " + "; ".join(notes), history=history, extra=extra,
     )
     kwargs = {}
-    if months is not None:
-        kwargs["time_points"], kwargs["time_bounds"] = _time_axis(months)
     if recipe.depth_bounds is not None:
         kwargs["depth_bounds"] = recipe.depth_bounds
     target = staging / f"{short_name}.nc"
-    return cmorio.write_variable(
-        target, data, project="OBS6", mip=MIPS[short_name], short_name=short_name,
-        lat=lat, lon=lon, land_mask=land_mask, attributes=attrs, **kwargs,
+    if months is None:
+        # A fixed field: one 2-D array, small.
+        fields = {name: store[name].records[0].read() for name in recipe.raw}
+        data = np.ma.masked_invalid(recipe.combine(fields))
+        del fields
+        bar.update(1)
+        return cmorio.write_variable(
+            target, data, project="OBS6", mip=MIPS[short_name], short_name=short_name,
+            lat=lat, lon=lon, land_mask=land_mask, attributes=attrs, **kwargs,
+        )
+
+    def monthly_fields():
+        # One month at a time: read (all raw variables of the month together),
+        # combine, hand over to the writer, forget.
+        wanted = {name: monthlies[name] for name in recipe.raw}
+        for month in months:
+            field_ = recipe.combine(read_months_together(wanted, month))
+            yield field_
+            bar.update(1)
+
+    time_points, time_bounds = _time_axis(months)
+    return write_monthly(
+        target, monthly_fields(), time_points=time_points, time_bounds=time_bounds,
+        short_name=short_name, land_mask=land_mask, project="OBS6", mip=MIPS[short_name],
+        lat=lat, lon=lon, attributes=attrs, **kwargs,
     )
 
 

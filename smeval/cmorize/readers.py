@@ -6,15 +6,27 @@ units and the file's ``synthetic`` attribute. Headers are read eagerly (so a
 missing variable, a wrong unit or an unreadable file is reported before any
 output is written); the values are read only when a month is computed.
 
+Reading keeps raw files open: inside :func:`keep_open` (the converter wraps a
+whole run in it) a record's ``read()`` reuses the handle of its file from a
+small least-recently-used cache (:class:`OpenFiles`, at most ``max_open``
+files), so that the 12 months of an ECMWF file, or the variables of a GLDAS
+file, cost one ``open`` instead of one each. Outside :func:`keep_open`,
+``read()`` opens and closes the file itself. Handles hold no field data
+beyond the libraries' per-variable chunk caches, so memory stays bounded by
+``max_open`` whatever the number of files.
+
 Every field is returned on the output orientation: latitude ascending,
 longitude ascending in [0, 360), as a float64 array with NaN where missing.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime as _dt
 import re
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,6 +133,91 @@ def _decode_times(tvar, path: Path, dataset: str) -> list[_dt.datetime]:
             for t in np.atleast_1d(times)]
 
 
+class OpenFiles:
+    """Least-recently-used cache of open raw-file handles (NetCDF, ``.npz``).
+
+    Parameters
+    ----------
+    max_open
+        At most this many handles are open at a time; the least recently used
+        one is closed when another file is needed.
+    """
+
+    def __init__(self, max_open: int = 8) -> None:
+        if max_open < 1:
+            raise ValueError("max_open must be at least 1")
+        self.max_open = max_open
+        #: Number of files opened so far (for measurements and tests).
+        self.opens = 0
+        self._handles: OrderedDict[tuple[str, Path], object] = OrderedDict()
+
+    def get(self, key: tuple[str, Path], opener: Callable[[], object]):
+        """The open handle for ``key``, opened with ``opener()`` if needed."""
+        handle = self._handles.pop(key, None)
+        if handle is None:
+            handle = opener()
+            self.opens += 1
+        self._handles[key] = handle
+        while len(self._handles) > self.max_open:
+            _, old = self._handles.popitem(last=False)
+            old.close()
+        return handle
+
+    def discard(self, key: tuple[str, Path]) -> None:
+        """Close and forget the handle of ``key`` (after a read failed)."""
+        handle = self._handles.pop(key, None)
+        if handle is not None:
+            with contextlib.suppress(Exception):
+                handle.close()
+
+    def close(self) -> None:
+        """Close every handle."""
+        while self._handles:
+            _, handle = self._handles.popitem(last=False)
+            with contextlib.suppress(Exception):
+                handle.close()
+
+
+_OPEN_FILES: contextvars.ContextVar[OpenFiles | None] = contextvars.ContextVar(
+    "smeval_cmorize_open_files", default=None)
+
+
+@contextlib.contextmanager
+def keep_open(max_open: int = 8) -> Iterator[OpenFiles]:
+    """Within this block, ``Record.read()`` keeps raw files open (see the module doc)."""
+    cache = OpenFiles(max_open)
+    token = _OPEN_FILES.set(cache)
+    try:
+        yield cache
+    finally:
+        _OPEN_FILES.reset(token)
+        cache.close()
+
+
+@contextlib.contextmanager
+def _handle(kind: str, path: Path, opener: Callable[[], object]) -> Iterator[object]:
+    """An open handle of ``path``: cached inside :func:`keep_open`, else opened here.
+
+    A failure inside the block closes and forgets a cached handle, so that a
+    broken handle is never reused.
+    """
+    cache = _OPEN_FILES.get()
+    if cache is None:
+        handle = opener()
+        try:
+            yield handle
+        finally:
+            handle.close()
+        return
+    key = (kind, Path(path))
+    handle = cache.get(key, opener)
+    try:
+        yield handle
+    except BaseException:
+        cache.discard(key)
+        raise
+
+
 def _open(path: Path, dataset: str) -> netCDF4.Dataset:
     try:
         return netCDF4.Dataset(path)
@@ -135,7 +232,7 @@ def _nc_reader(path: Path, name: str, index: tuple, lat_idx, lon_idx, dataset: s
 
     def read() -> np.ndarray:
         try:
-            with netCDF4.Dataset(path) as ds:
+            with _handle("netcdf", path, lambda: netCDF4.Dataset(path)) as ds:
                 v = ds.variables[name]
                 v.set_auto_maskandscale(True)
                 arr = np.ma.filled(np.ma.asarray(v[index], dtype=np.float64), np.nan)
@@ -316,7 +413,7 @@ def scan_ecmwf_grib(paths: Iterable[Path], wanted: Iterable[str], dataset: str,
 
 def _npz_reader(npz_path: Path, key: str):
     def read() -> np.ndarray:
-        with np.load(npz_path) as npz:
+        with _handle("npz", npz_path, lambda: np.load(npz_path)) as npz:
             return np.asarray(npz[key], dtype=np.float64)
 
     return read
