@@ -1,8 +1,8 @@
 """The HTML report of a run (smeval/report; docs/results.md).
 
 ESMValCore runs this script last in the ``evaluation`` diagnostic. Its
-ancestors are ``evaluation/metrics`` (required: the metrics table),
-``evaluation/figures``, ``maps/climatology_fields`` and
+ancestors are ``skill/metrics`` (required: the metrics table),
+``skill/figures``, ``evaluation/figures_maps``, ``maps/climatology_fields`` and
 ``correlation/correlation_fields``. It writes ``plot_dir/smeval_report.html``
 and its provenance record. Link it from the run's ``index.html`` afterwards
 with ``smeval report link RUN_DIR`` (``make demo`` does it).

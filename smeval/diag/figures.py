@@ -1,7 +1,7 @@
 """The work of ``diagnostics/figures.py``: the paper's Figs. 1-14 from the results.
 
 Reads only what the earlier scripts wrote (docs/results.md): the metrics
-table, annual cycles and rankings of ``evaluation/metrics``, the fields of
+table, annual cycles and rankings of ``skill/metrics``, the fields of
 ``maps/climatology_fields`` and ``correlation/correlation_fields``. Counts and
 rankings are queries on the metrics table (:mod:`smeval.metrics.table`).
 Each figure gets a provenance record whose first ancestor is the data behind

@@ -6,7 +6,7 @@ against which reanalysis" at a glance, and leads to every figure and number.
 Where it comes from
 -------------------
 ``diagnostics/report.py`` (the last script of the recipe's ``evaluation``
-diagnostic, ancestors ``evaluation/metrics``, ``evaluation/figures``,
+diagnostic, ancestors ``skill/metrics``, ``skill/figures``, ``evaluation/figures_maps``,
 ``maps/climatology_fields`` and ``correlation/correlation_fields``) writes
 ``plot_dir/smeval_report.html`` (:data:`locate.REPORT_NAME`) with its
 provenance record. It reads only what docs/results.md names

@@ -192,7 +192,7 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
     metrics_dirs = [d for d in ancestor_dirs if (d / "metrics.csv").is_file()]
     if not metrics_dirs:
         msg = ("the report needs the metrics table: no metrics.csv in the ancestor work folders "
-               + ", ".join(map(str, ancestor_dirs)) + " (add evaluation/metrics to the report's ancestors)")
+               + ", ".join(map(str, ancestor_dirs)) + " (add skill/metrics to the report's ancestors)")
         raise FileNotFoundError(msg)
     metrics_dir = metrics_dirs[0]
     session = session_of(metrics_dir)

@@ -22,7 +22,7 @@ def _work(run: Path, diagnostic: str, script: str) -> Path:
 def test_esmvalcore_wrote_its_index_and_our_outputs(e2e):
     run = e2e["run"]
     assert (run / "index.html").stat().st_size > 0
-    metrics = _work(run, "evaluation", "metrics")
+    metrics = _work(run, "skill", "metrics")
     for name in ("metrics.csv", "metrics_cmec.json", "annual_cycle.csv", "ranking.csv", "excluded.csv"):
         assert (metrics / name).stat().st_size > 0, name
     maps = _work(run, "maps", "climatology_fields")
@@ -93,7 +93,7 @@ def test_provenance_records_complete(e2e):
 def test_planted_model_has_its_known_statistics(e2e):
     # PLANTED-1 was built with exact R and sigma against ERA5's regional
     # series (sample.planted); the pipeline must recover them.
-    table = pd.read_csv(_work(e2e["run"], "evaluation", "metrics") / "metrics.csv")
+    table = pd.read_csv(_work(e2e["run"], "skill", "metrics") / "metrics.csv")
     rows = table[(table.dataset == "PLANTED-1") & (table.reference == "ERA5") & (table.variable == "sm_shallow")]
     got = rows.pivot(index="region", columns="statistic", values="value")
     regions = e2e["planted"]["regions"]
@@ -103,16 +103,16 @@ def test_planted_model_has_its_known_statistics(e2e):
 
 
 def test_model_without_mrsol_is_excluded_from_deep_only(e2e):
-    table = pd.read_csv(_work(e2e["run"], "evaluation", "metrics") / "metrics.csv")
+    table = pd.read_csv(_work(e2e["run"], "skill", "metrics") / "metrics.csv")
     assert "CAMS-CSM1-0" in set(table[table.variable == "sm_shallow"].dataset)
     assert "CAMS-CSM1-0" not in set(table[table.variable == "sm_deep"].dataset)
-    excluded = pd.read_csv(_work(e2e["run"], "evaluation", "metrics") / "excluded.csv")
+    excluded = pd.read_csv(_work(e2e["run"], "skill", "metrics") / "excluded.csv")
     reason = excluded[(excluded.dataset == "CAMS-CSM1-0") & (excluded.variable == "sm_deep")].reason
     assert len(reason) == 1 and "mrsol" in reason.item()
 
 
 def test_ensemble_means_in_table(e2e):
-    table = pd.read_csv(_work(e2e["run"], "evaluation", "metrics") / "metrics.csv")
+    table = pd.read_csv(_work(e2e["run"], "skill", "metrics") / "metrics.csv")
     names = set(table.dataset)
     assert {"CMIP6-MMEM", "CMIP6-MMEM-high", "CMIP6-MMEM-low", "family:MPI-ESM"} <= names
     tss = table[table.statistic == "TSS"].value.dropna()
@@ -130,11 +130,11 @@ FIGURES = [
 def test_every_figure_and_the_data_behind_it(e2e):
     # Two instances of the figures script: the maps, and the metrics figures.
     records, found = {}, {}
-    for script in ("figures", "figures_maps"):
-        provenance = e2e["run"] / "run" / "evaluation" / script / "diagnostic_provenance.yml"
+    for diagnostic, script in (("skill", "figures"), ("evaluation", "figures_maps")):
+        provenance = e2e["run"] / "run" / diagnostic / script / "diagnostic_provenance.yml"
         records.update(yaml.safe_load(provenance.read_text()))
-        for png in (e2e["run"] / "plots" / "evaluation" / script).glob("fig*.png"):
-            found[png.stem] = (png, _work(e2e["run"], "evaluation", script))
+        for png in (e2e["run"] / "plots" / diagnostic / script).glob("fig*.png"):
+            found[png.stem] = (png, _work(e2e["run"], diagnostic, script))
     assert sorted(found) == FIGURES
     for stem, (png, work) in found.items():
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", stem
@@ -150,8 +150,8 @@ def test_every_figure_and_the_data_behind_it(e2e):
 
 def test_heat_map_data_are_the_metrics_table(e2e):
     # Fig. 12's numbers are rows of the metrics table, not a second computation.
-    table = pd.read_csv(_work(e2e["run"], "evaluation", "metrics") / "metrics.csv")
-    fig12 = pd.read_csv(_work(e2e["run"], "evaluation", "figures") / "fig12_tss_sm_shallow.csv")
+    table = pd.read_csv(_work(e2e["run"], "skill", "metrics") / "metrics.csv")
+    fig12 = pd.read_csv(_work(e2e["run"], "skill", "figures") / "fig12_tss_sm_shallow.csv")
     merged = fig12.merge(table, on=["dataset", "reference", "variable", "region", "statistic"],
                          suffixes=("_fig", "_table"))
     assert len(merged) == len(fig12) > 0
