@@ -32,6 +32,7 @@ from pathlib import Path
 _CHILD = r"""
 import json, resource, sys, time, tracemalloc
 raw, out, start, end, variables = sys.argv[1:6]
+import smeval
 from smeval.cmorize.convert import Options, cmorize
 from smeval import cmorio
 import smeval.cmorize.readers, esmvalcore.cmor.table  # imports outside the measurement
@@ -44,7 +45,7 @@ wall = time.perf_counter() - t0
 peak = tracemalloc.get_traced_memory()[1]
 print(json.dumps({"wall_s": wall, "tracemalloc_peak_mb": peak / 2**20,
                   "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "files": len(files)}))
+                  "files": len(files), "smeval": smeval.__file__}))
 """
 
 
@@ -78,7 +79,7 @@ def run_child(raw: Path, out: Path, start: int, end: int, variables: str,
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", _CHILD, str(raw), str(out), str(start),
                            str(end), variables], capture_output=True, text=True, env=env,
-                          check=False)
+                          check=False, cwd=out.parent)  # not '.': it would shadow PYTHONPATH
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             r = run_child(raw, out, args.first_year, args.first_year + n - 1, args.variables,
                           args.pythonpath)
             print(f"{n:5d} {r['wall_s']:7.1f} {r['tracemalloc_peak_mb']:15.1f} "
-                  f"{r['maxrss_mb']:10.0f} {r['files']:5d}", flush=True)
+                  f"{r['maxrss_mb']:10.0f} {r['files']:5d}  ({r['smeval']})", flush=True)
     return 0
 
 

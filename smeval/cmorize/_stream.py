@@ -77,6 +77,10 @@ def write_monthly(target: Path, fields: Iterable[np.ndarray], *, time_points: np
                                f"'time_bnds' and {short_name!r} written by cmorio")
         var = ds.variables[short_name]
         var.set_auto_maskandscale(False)
+        # Every chunk (one time step) is written whole, once: no need for the
+        # library's default 64 MiB chunk cache, which would keep up to 64 MiB
+        # of written chunks in memory per file.
+        var.set_var_chunk_cache(size=_chunk_bytes(var), nelems=7, preemption=1.0)
         fill = np.asarray(var.getncattr("_FillValue"), dtype=var.dtype)
         tvar, bvar = ds.variables["time"], ds.variables["time_bnds"]
         for field in it:
@@ -95,3 +99,10 @@ def write_monthly(target: Path, fields: Iterable[np.ndarray], *, time_points: np
     if written != n:
         raise ValueError(f"{short_name}: {written} months written, {n} expected")
     return Path(target)
+
+
+def _chunk_bytes(var) -> int:
+    """Bytes of one (uncompressed) HDF5 chunk of ``var`` (whole variable if contiguous)."""
+    chunks = var.chunking()
+    shape = var.shape if chunks == "contiguous" or chunks is None else chunks
+    return int(np.prod([max(int(n), 1) for n in shape])) * var.dtype.itemsize
