@@ -168,9 +168,9 @@ def messages(table: pd.DataFrame, threshold: float, references: Sequence[str]) -
     return out
 
 
-def counts_by_region(table: pd.DataFrame, threshold: float, references: Sequence[str],
-                     variables: Sequence[str] = SOIL_MOISTURE) -> tuple[list[tuple[str, str]], pd.DataFrame]:
-    """Fig. 14a: models with TSS > threshold per region, one column per (variable, reference)."""
+def _counts(table: pd.DataFrame, threshold: float, references: Sequence[str],
+            variables: Sequence[str], count) -> tuple[list[tuple[str, str]], dict]:
+    """``count(table, variable, ref, threshold, regions=...)`` per (variable, reference) present."""
     columns, data = [], {}
     for variable in variables:
         for ref in references:
@@ -178,7 +178,14 @@ def counts_by_region(table: pd.DataFrame, threshold: float, references: Sequence
             if not regions:
                 continue
             columns.append((variable, ref))
-            data[(variable, ref)] = count_models_above(table, variable, ref, threshold, regions=regions)
+            data[(variable, ref)] = count(table, variable, ref, threshold, regions=regions)
+    return columns, data
+
+
+def counts_by_region(table: pd.DataFrame, threshold: float, references: Sequence[str],
+                     variables: Sequence[str] = SOIL_MOISTURE) -> tuple[list[tuple[str, str]], pd.DataFrame]:
+    """Fig. 14a: models with TSS > threshold per region, one column per (variable, reference)."""
+    columns, data = _counts(table, threshold, references, variables, count_models_above)
     frame = pd.DataFrame(data).reindex([r for r in REGION_IDS if any(r in s.index for s in data.values())])
     return columns, frame
 
@@ -186,12 +193,5 @@ def counts_by_region(table: pd.DataFrame, threshold: float, references: Sequence
 def counts_by_model(table: pd.DataFrame, threshold: float, references: Sequence[str],
                     variables: Sequence[str] = SOIL_MOISTURE) -> tuple[list[tuple[str, str]], pd.DataFrame]:
     """Fig. 14b: regions with TSS > threshold per model, one column per (variable, reference)."""
-    columns, data = [], {}
-    for variable in variables:
-        for ref in references:
-            regions = _regions(table, variable, ref)
-            if not regions:
-                continue
-            columns.append((variable, ref))
-            data[(variable, ref)] = count_regions_above(table, variable, ref, threshold, regions=regions)
+    columns, data = _counts(table, threshold, references, variables, count_regions_above)
     return columns, pd.DataFrame(data).sort_index()

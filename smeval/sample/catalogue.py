@@ -22,17 +22,13 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from smeval.core.ensemble import HIGH_RESOLUTION_MIN_NLAT
+from smeval.variables import CMOR_TABLES
+
 #: Table 2 of the paper: high resolution = at least this many latitude rows.
-HIGH_RESOLUTION_MIN_ROWS = 160
+HIGH_RESOLUTION_MIN_ROWS = HIGH_RESOLUTION_MIN_NLAT
 #: The variables of Table 1 and their CMOR tables.
-VARIABLE_TABLES = {
-    "mrsos": "Lmon",
-    "mrsol": "Emon",
-    "pr": "Amon",
-    "evspsbl": "Amon",
-    "mrros": "Lmon",
-    "snm": "LImon",
-}
+VARIABLE_TABLES = {v: t for v, t in CMOR_TABLES.items() if t != "fx"}
 #: Decimals kept in grid coordinates (see :func:`grid_coordinates`).
 COORDINATE_DECIMALS = 11
 #: Fixed fields written for every model.

@@ -197,3 +197,10 @@ def test_era5_nudging_only_where_observations_are_dense(world):
     assert density[lat > 30].min() > 0.9 and density[lat < 0].max() < 0.2
     assert ph.REANALYSIS_FLAVOURS["ERA5"].nudge > ph.REANALYSIS_FLAVOURS["GLDAS"].nudge > 0
     assert ph.model_flavour("X", 0.5, 0).nudge == 0.0
+
+
+def test_planted_boxes_are_the_spec_regions():
+    # The planted model's independent route uses the same boxes as the pipeline.
+    from smeval.core.regions import REGIONS as CORE_REGIONS
+
+    assert {r.id: (r.box.lat_min, r.box.lat_max, r.box.lon_min, r.box.lon_max) for r in CORE_REGIONS} == REGIONS
