@@ -31,7 +31,7 @@ from .depth import (
     shallow_from_layers,
     volumetric_to_mass,
 )
-from .ensemble import EnsembleMeans, hierarchical_means, resolution_group
+from .ensemble import EnsembleMeans, hierarchical_means, resolution_group, streamed_mmem
 from .fields import (
     annual_cycle,
     annual_mean_climatology,
@@ -53,7 +53,7 @@ __all__ = [
     "ALL_REGIONS", "HEMISPHERES", "REGIONS", "Region", "domain_fraction", "get_region", "region_weights",
     "RegionWeights", "cell_areas", "region_weight_matrix", "regional_means",
     # ensembles
-    "EnsembleMeans", "hierarchical_means", "resolution_group",
+    "EnsembleMeans", "hierarchical_means", "resolution_group", "streamed_mmem",
     # statistics
     "TaylorStatistics", "taylor_skill_score", "taylor_statistics",
     "CorrelationResult", "effective_sample_size", "gridpoint_correlation", "lag1_autocorrelation",

@@ -16,7 +16,7 @@ the number of members.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -157,3 +157,45 @@ def hierarchical_means(
         result.models_in[name] = models
         result.families_in[name] = sorted(fam_means)
     return result
+
+
+def streamed_mmem(
+    loaders: Mapping[str, Callable[[], object]],
+    family: Mapping[str, str],
+    models: Iterable[str] | None = None,
+):
+    """CMIP6-MMEM of large fields, loading one model at a time.
+
+    The same mean as ``hierarchical_means(...).mmem["CMIP6-MMEM"]`` for
+    inputs that are already model means (e.g. ESMValCore's ensemble means),
+    but no more than one model's field, one family's accumulators and the
+    MMEM's accumulators are in memory at once: what monthly fields on the
+    common grid (432 x 160 x 320 per model) need.
+
+    Parameters
+    ----------
+    loaders : mapping of str to callable
+        Model name -> function returning that model's mean field (any
+        shape, the same for all; NaN or masked where missing; any units).
+    family : mapping of str to str
+        Model -> family (a model without one is its own family).
+    models : iterable of str, optional
+        The models to use (e.g. one resolution group); default all.
+
+    Returns
+    -------
+    numpy.ndarray
+        The mean over families of the mean over each family's models
+        (units of the inputs), NaN where no model has a value.
+    """
+    chosen = sorted(loaders if models is None else models)
+    if not chosen:
+        raise ValueError("CMIP6-MMEM: no model to average")
+    by_family: dict[str, list[str]] = {}
+    for model in chosen:
+        by_family.setdefault(family.get(model, model), []).append(model)
+    family_means = (
+        nanmean_of((loaders[m]() for m in members), what=f"models of family {fam}")
+        for fam, members in sorted(by_family.items())
+    )
+    return nanmean_of(family_means, what=MMEM_ALL)

@@ -22,7 +22,7 @@ import numpy as np
 
 from smeval.core.correlation import gridpoint_correlation
 from smeval.core.depth import DepthNotReachedError, normalise_depth
-from smeval.core.ensemble import MMEM_ALL, hierarchical_means
+from smeval.core.ensemble import MMEM_ALL, hierarchical_means, streamed_mmem
 from smeval.core.fields import bias_ratio, flux_to_mm_per_year
 from smeval.metrics.series import months_of
 from smeval.sample.catalogue import load_catalogue
@@ -199,7 +199,7 @@ def _monthly(cube: iris.cube.Cube, months: np.ndarray):
 
 def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
     """Write the correlation of shallow soil moisture with P - E (Fig. 11)."""
-    families, n_lat, references = _ensemble_inputs(cfg)
+    families, _, references = _ensemble_inputs(cfg)
     alpha = 1.0 - float(cfg.get("significance_level", 0.95))
     effective_n = str(cfg.get("significance_method", "t-test")) == "effective-sample-size"
     period = cfg.get("period", "1979-2014")
@@ -226,10 +226,14 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
     pairs: dict[str, tuple] = {d: (_monthly(cubes[("mrsos", d)], months), pme(d)) for d in complete if d in references}
     if models:
         # One ESMValCore ensemble mean per model; families then weight them.
-        n = {m: n_lat.get(m, 0) for m in models}
-        sm = hierarchical_means({m: _monthly(cubes[("mrsos", m)], months) for m in models}, families, n)
-        flux = hierarchical_means({m: pme(m) for m in models}, families, n)
-        pairs[MMEM_ALL] = (sm.mmem[MMEM_ALL], flux.mmem[MMEM_ALL])
+        # Monthly fields on the common grid are large (432 x 160 x 320 per
+        # model): the MMEM is accumulated one model at a time.
+        def loader(field):
+            return lambda: np.asarray(field.compute())
+
+        sm = streamed_mmem({m: loader(_monthly(cubes[("mrsos", m)], months)) for m in models}, families)
+        flux = streamed_mmem({m: loader(pme(m)) for m in models}, families)
+        pairs[MMEM_ALL] = (sm, flux)
     written = []
     work = Path(cfg["work_dir"])
     with ProvenanceLogger(cfg) as provlog:

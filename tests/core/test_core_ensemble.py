@@ -75,3 +75,35 @@ def test_errors_name_the_model():
         hierarchical_means(MEMBERS, FAMILY, {"A1": 96, "A2": 192, "A3": 160})
     with pytest.raises(ValueError, match="Z"):
         hierarchical_means({"Z": [np.zeros(2), np.zeros(3)]}, {}, {"Z": 64})
+
+
+def test_streamed_mmem_equals_the_hierarchy_and_loads_one_model_at_a_time():
+    # Model means streamed one by one give exactly the hierarchical CMIP6-MMEM
+    # (and MMEM-high for a subset); each model is loaded once, and at most the
+    # model being loaded and the previous one are alive at any time.
+    import weakref
+
+    from smeval.core.ensemble import nanmean_of, streamed_mmem
+
+    model_means = {m: np.asarray(nanmean_of(v if isinstance(v, list) else [v])) for m, v in MEMBERS.items()}
+    loaded, live, peak = [], [0], [0]
+
+    def loader(m):
+        def load():
+            arr = model_means[m].copy()
+            loaded.append(m)
+            live[0] += 1
+            peak[0] = max(peak[0], live[0])
+            weakref.finalize(arr, lambda: live.__setitem__(0, live[0] - 1))
+            return arr
+        return load
+
+    loaders = {m: loader(m) for m in MEMBERS}
+    got = streamed_mmem(loaders, FAMILY)
+    full = hierarchical_means(MEMBERS, FAMILY, NLAT)
+    np.testing.assert_allclose(got, full.mmem[MMEM_ALL])
+    assert sorted(loaded) == sorted(MEMBERS)
+    assert peak[0] <= 2
+    np.testing.assert_allclose(streamed_mmem(loaders, FAMILY, models=["A2", "A3"]), full.mmem[MMEM_HIGH])
+    with pytest.raises(ValueError, match="no model"):
+        streamed_mmem(loaders, FAMILY, models=[])
