@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import subprocess
 import sys
@@ -11,7 +12,8 @@ import tempfile
 from pathlib import Path
 
 
-REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata"
+REALDATA = Path(os.environ.get("SMEVAL_REALDATA", "")) if os.environ.get("SMEVAL_REALDATA") else (
+    Path(__file__).resolve().parents[3] / "shared" / "realdata")
 if not REALDATA.is_dir():  # the checkout may live elsewhere; the data stay here
     REALDATA = Path("/work/shared/realdata")
 
