@@ -30,7 +30,7 @@ from smeval.metrics.table import (
 )
 from smeval.sample.catalogue import load_catalogue
 
-from .provenance import AUTHORS, references_for
+from .provenance import record
 from .shared import ProvenanceLogger, atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -169,15 +169,7 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
     }
     with ProvenanceLogger(cfg) as provlog:
         for name, path in out.items():
-            provlog.log(path, {
-                "caption": captions[name],
-                "ancestors": ancestors,
-                "authors": AUTHORS,
-                "references": references_for(datasets) + ["taylor01jgr"],
-                "domains": ["reg"],
-                "realms": ["land"],
-                "themes": ["soil"],
-                "statistics": ["corr", "stddev", "rmsd"],
-            })
+            provlog.log(path, record(captions[name], ancestors, datasets, extra_references=["taylor01jgr"],
+                                     statistics=["corr", "stddev", "rmsd"]))
     logger.info("Metrics of %d rows for %d data sets written to %s", len(table), len(datasets), work)
     return out

@@ -21,7 +21,7 @@ import iris.cube
 import numpy as np
 
 from smeval.core.correlation import gridpoint_correlation
-from smeval.core.depth import DepthNotReachedError, normalise_depth
+from smeval.core.depth import DEEP_DEPTH, SHALLOW_DEPTH, DepthNotReachedError, normalise_depth
 from smeval.core.ensemble import MMEM_ALL, hierarchical_means, streamed_mmem
 from smeval.core.fields import bias_ratio, flux_to_mm_per_year
 from smeval.metrics.series import months_of
@@ -29,9 +29,9 @@ from smeval.sample.catalogue import load_catalogue
 from smeval.variables import MAP_UNITS, VARIABLE_LABELS
 
 from .evaluate import DEFAULT_REFERENCES
-from .io import is_synthetic, load_cube, save_cube
-from .provenance import AUTHORS, references_for
-from .regional import DEEP_DEPTH, SHALLOW_DEPTH, layer_bounds
+from .io import SYNTHETIC_ATTRIBUTE, is_synthetic, load_cube, save_cube
+from .provenance import record
+from .regional import layer_bounds
 from .shared import ProvenanceLogger
 
 logger = logging.getLogger(__name__)
@@ -64,25 +64,16 @@ def _field_cube(data, template: iris.cube.Cube, name: str, units: str, long_name
         var_name=var_name(name), long_name=f"{long_name}: {name}", units=units,
         dim_coords_and_dims=[(template.coord("latitude").copy(), 0),
                              (template.coord("longitude").copy(), 1)],
-        attributes={"dataset": name, **({"synthetic": "yes: computed from synthetic input"} if synthetic else {})},
+        attributes={"dataset": name, **({SYNTHETIC_ATTRIBUTE: "yes: computed from synthetic input"} if synthetic else {})},
     )
     return cube
 
 
-def _record(caption: str, ancestors, datasets, statistics, plot_type: str | None = None) -> dict:
-    record = {
-        "caption": caption,
-        "ancestors": sorted(set(ancestors)),
-        "authors": AUTHORS,
-        "references": references_for(datasets),
-        "domains": ["global"],
-        "realms": ["land"],
-        "themes": ["soil", "hydro"],
-        "statistics": statistics,
-    }
-    if plot_type:
-        record["plot_types"] = [plot_type]
-    return record
+def _record(caption: str, ancestors, datasets, statistics, plot_type: str | None = None,
+            extra_references=()) -> dict:
+    """Record of a field on the common grid (global domain, soil and hydrology)."""
+    return record(caption, ancestors, datasets, domains=["global"], themes=["soil", "hydro"],
+                  statistics=statistics, plot_type=plot_type, extra_references=extra_references)
 
 
 def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
@@ -257,5 +248,5 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
                 f"Correlation of monthly shallow soil moisture with P - E of {name}, {period}, per grid cell "
                 f"on the common 1.125 degree grid; two-sided t test at the {100 * (1 - alpha):g} % level with "
                 f"{method}.", [f for d in used for f in sources[d]], used,
-                ["corr"], "geo") | ({"references": references_for(used) + ["bretherton99jc"]} if effective_n else {}))
+                ["corr"], "geo", extra_references=["bretherton99jc"] if effective_n else []))
     return written

@@ -34,7 +34,7 @@ from smeval.metrics.table import (  # noqa: E402
 )
 
 from smeval.variables import MAP_UNITS, VARIABLE_LABELS  # noqa: E402
-from .provenance import AUTHORS, references_for  # noqa: E402
+from .provenance import record  # noqa: E402
 from .shared import ProvenanceLogger, atomic_write_text  # noqa: E402
 
 logger = logging.getLogger(__name__)
@@ -94,24 +94,16 @@ class _Figures:
         # PNG and PDF of one figure share a stem, and ESMValCore names the
         # provenance file after the stem: keep the PDFs in their own folder.
         paths = [_pdf_apart(p) if p.suffix == ".pdf" else p for p in paths]
-        refs = references_for(datasets)
         for path in (d for d in data if d in self.upstream):
-            self.provlog.log(path, {
-                "caption": data_caption or f"Data behind {figure}: {caption}",
-                "ancestors": [str(a) for a in self.upstream[path]], "authors": AUTHORS, "references": refs,
-                "domains": ["reg"], "realms": ["land"], "themes": ["soil"], "statistics": list(statistics),
-            })
+            self.provlog.log(path, record(data_caption or f"Data behind {figure}: {caption}",
+                                          self.upstream[path], datasets, statistics=statistics))
         # ESMValCore accepts only files of ancestor tasks as ancestors, so a
         # figure descends from the sources of its own data file (which sits
         # beside it under the same stem, docs/results.md).
         ancestors = sorted({str(a) for d in data for a in self.upstream.get(d, [d])})
         for path in paths:
-            self.provlog.log(path, {
-                "caption": caption, "ancestors": ancestors, "authors": AUTHORS,
-                "references": refs, "domains": ["reg"], "realms": ["land"], "themes": ["soil"],
-                "plot_types": [plot_type], "statistics": list(statistics),
-                "figure": figure, "figure_group": group,
-            })
+            self.provlog.log(path, record(caption, ancestors, datasets, statistics=statistics,
+                                          plot_type=plot_type, figure=figure, figure_group=group))
         self.written += paths
 
 

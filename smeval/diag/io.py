@@ -7,10 +7,7 @@ cubes, and writes small results (series, tables) atomically.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import iris
@@ -18,10 +15,8 @@ import iris.coords
 import iris.cube
 import numpy as np
 
-from .shared import FILE_MODE
+from smeval.cmorio import SYNTHETIC_ATTRIBUTE, atomic_output
 
-#: Global attribute that marks synthetic (sample-archive) input.
-SYNTHETIC_ATTRIBUTE = "synthetic"
 
 
 def load_cube(filename: str | os.PathLike) -> iris.cube.Cube:
@@ -60,26 +55,10 @@ def is_synthetic(cube: iris.cube.Cube) -> bool:
     return SYNTHETIC_ATTRIBUTE in cube.attributes.globals or SYNTHETIC_ATTRIBUTE in cube.attributes
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-
-
 def save_cube(cube: iris.cube.Cube, path: str | os.PathLike) -> Path:
     """Save a cube as NetCDF atomically; returns the path."""
-    with atomic_path(path) as tmp:
-        iris.save(cube, str(tmp))
+    with atomic_output(path) as tmp:
+        iris.save(cube, str(tmp), saver="nc")
     return Path(path)
 
 

@@ -37,21 +37,47 @@ def references_for(datasets) -> list[str]:
     return refs
 
 
+def record(
+    caption: str,
+    ancestors,
+    datasets=(),
+    *,
+    domains=("reg",),
+    themes=("soil",),
+    statistics=(),
+    plot_type: str | None = None,
+    extra_references=(),
+    **smeval_keys: Any,
+) -> dict[str, Any]:
+    """A provenance record of an smeval output (tags of config-references.yml).
+
+    ``datasets`` name the data sets used (their references are added to the
+    method's); ``smeval_keys`` are extra attributes such as ``figure``.
+    """
+    out: dict[str, Any] = {
+        "caption": caption,
+        "ancestors": sorted({str(a) for a in ancestors}),
+        "authors": list(AUTHORS),
+        "references": references_for(datasets) + list(extra_references),
+        "domains": list(domains),
+        "realms": ["land"],
+        "themes": list(themes),
+    }
+    if statistics:
+        out["statistics"] = list(statistics)
+    if plot_type:
+        out["plot_types"] = [plot_type]
+    out.update(smeval_keys)
+    return out
+
+
 def series_record(meta: dict[str, Any], ancestor: str, region_ids) -> dict[str, Any]:
     """Provenance of a file of regional-mean series of one data set."""
     member = f" member {meta['ensemble']}" if meta.get("ensemble") else ""
-    return {
-        "caption": (
-            f"Area-weighted regional-mean monthly {meta.get('long_name', meta['short_name'])} "
-            f"({meta['short_name']}, {meta.get('units', '')}) of {meta['dataset']}{member}, "
-            f"{period(meta)}, land only, over the regions {', '.join(region_ids)} "
-            "(Qiao et al. 2022, Fig. 1)."
-        ),
-        "ancestors": [ancestor],
-        "authors": AUTHORS,
-        "references": references_for([meta["dataset"]]),
-        "domains": ["reg"],
-        "realms": ["land"],
-        "themes": ["soil"],
-        "statistics": ["mean"],
-    }
+    caption = (
+        f"Area-weighted regional-mean monthly {meta.get('long_name', meta['short_name'])} "
+        f"({meta['short_name']}, {meta.get('units', '')}) of {meta['dataset']}{member}, "
+        f"{period(meta)}, land only, over the regions {', '.join(region_ids)} "
+        "(Qiao et al. 2022, Fig. 1)."
+    )
+    return record(caption, [ancestor], [meta["dataset"]], statistics=["mean"])

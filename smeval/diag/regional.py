@@ -9,21 +9,18 @@ of a model share them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
+import dask
 import iris.cube
 import numpy as np
 
-from smeval.core.depth import normalise_depth
+from smeval.core.depth import DepthNotReachedError, normalise_depth
 from smeval.core.regional import RegionWeights, region_weight_matrix, regional_means
 from smeval.core.regions import ALL_REGIONS
 
 from .io import grid_bounds
-
-#: Default target depths (m) of the two soil-moisture products (SPEC section 2).
-SHALLOW_DEPTH = 0.1
-DEEP_DEPTH = 2.0
-
 
 @lru_cache(maxsize=64)
 def _weights(lat_key: bytes, lon_key: bytes, shape: tuple[int, int], regions: tuple[str, ...],
@@ -78,8 +75,8 @@ def regional_mean_series(cube: iris.cube.Cube, weights: RegionWeights) -> np.nda
 
     Computed from the lazy data block by block; the result is small.
     """
-    values = regional_means(cube.core_data(), weights)
-    return np.asarray(values.compute() if hasattr(values, "compute") else values)
+    (values,) = dask.compute(regional_means(cube.core_data(), weights))
+    return np.asarray(values)
 
 
 def layer_bounds(cube: iris.cube.Cube) -> tuple[np.ndarray, int]:
@@ -92,13 +89,28 @@ def layer_bounds(cube: iris.cube.Cube) -> tuple[np.ndarray, int]:
     return bounds, cube.coord_dims(coord)[0]
 
 
-def depth_series(cube: iris.cube.Cube, weights: RegionWeights, depth: float, dataset: str) -> np.ndarray:
-    """Regional means of the soil water of 0..``depth`` m (kg m-2) from layers.
+def depth_series(
+    cube: iris.cube.Cube,
+    weights: RegionWeights,
+    depths: Mapping[str, float],
+    dataset: str,
+) -> dict[str, np.ndarray | DepthNotReachedError]:
+    """Regional means of the soil water of 0..D m (kg m-2) from layers, for several D.
 
-    Raises :class:`smeval.core.depth.DepthNotReachedError` if the layers end
-    above ``depth``.
+    ``depths`` maps a product name to its depth D (m). The layered data are
+    read once for all products. A product whose depth the layers do not
+    reach maps to the :class:`smeval.core.depth.DepthNotReachedError` that
+    says so (no extrapolation).
     """
     bounds, axis = layer_bounds(cube)
-    column = normalise_depth(cube.core_data(), bounds, depth, axis=axis, dataset=dataset)
-    values = regional_means(column, weights)
-    return np.asarray(values.compute() if hasattr(values, "compute") else values)
+    out: dict[str, np.ndarray | DepthNotReachedError] = {}
+    lazy = {}
+    for name, depth in depths.items():
+        try:
+            column = normalise_depth(cube.core_data(), bounds, depth, axis=axis, dataset=dataset)
+        except DepthNotReachedError as exc:
+            out[name] = exc
+            continue
+        lazy[name] = regional_means(column, weights)
+    out.update(zip(lazy, map(np.asarray, dask.compute(*lazy.values())), strict=True))
+    return out

@@ -12,11 +12,11 @@ from typing import Any
 import iris.cube
 import numpy as np
 
-from smeval.core.depth import DepthNotReachedError
+from smeval.core.depth import DEEP_DEPTH, SHALLOW_DEPTH, DepthNotReachedError
 
 from .io import load_cube, save_cube, series_cube
-from .provenance import series_record
-from .regional import DEEP_DEPTH, SHALLOW_DEPTH, depth_series, regional_mean_series, weights_for
+from .provenance import record, series_record
+from .regional import depth_series, regional_mean_series, weights_for
 from .shared import ProvenanceLogger, atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -108,16 +108,14 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
                 writer.exclude(meta, short_name, f"failed to load {filename}: {exc}")
                 continue
             if short_name == "mrsol":
-                products = [("sm_deep", deep)]
+                depths = {"sm_deep": deep}
                 if from_mrsol and _key(meta) not in has_mrsos:
-                    products.append(("sm_shallow", shallow))
-                for variable, depth in products:
-                    try:
-                        values = depth_series(cube, weights, depth, meta["dataset"])
-                    except DepthNotReachedError as exc:
-                        writer.exclude(meta, variable, str(exc))
+                    depths["sm_shallow"] = shallow
+                for variable, values in depth_series(cube, weights, depths, meta["dataset"]).items():
+                    if isinstance(values, DepthNotReachedError):
+                        writer.exclude(meta, variable, str(values))
                         continue
-                    long_name = LONG_NAMES[variable].format(depth)
+                    long_name = LONG_NAMES[variable].format(depths[variable])
                     writer.write(meta, filename, variable, values, cube, weights, long_name)
             else:
                 variable = "sm_shallow" if short_name == "mrsos" else short_name
@@ -131,15 +129,8 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
             return writer.written
         excluded = Path(cfg["work_dir"]) / "excluded.csv"
         _write_csv(excluded, writer.excluded, ["dataset", "member", "project", "variable", "reason"])
-        provlog.log(excluded, {
-            "caption": "Data sets and members excluded from the regional series, and why.",
-            "ancestors": evaluated,
-            "authors": ["smeval_team"],
-            "references": ["qiao22jcli"],
-            "domains": ["reg"],
-            "realms": ["land"],
-            "themes": ["soil"],
-        })
+        provlog.log(excluded, record("Data sets and members excluded from the regional series, and why.",
+                                     evaluated))
     return writer.written
 
 

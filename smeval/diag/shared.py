@@ -15,18 +15,16 @@ import contextlib
 import logging
 import os
 import sys
-import tempfile
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from smeval.cmorio import atomic_output
+
 logger = logging.getLogger(__name__)
 
-#: Permissions of output files (mkstemp creates 0600; outputs are shared).
-FILE_MODE = 0o644
 #: Keys every provenance record of smeval must have.
 REQUIRED_RECORD_KEYS = ("caption", "ancestors", "authors", "references")
 
@@ -57,22 +55,6 @@ def load_settings(settings_file: str | os.PathLike) -> dict[str, Any]:
         if key in cfg:
             Path(cfg[key]).mkdir(parents=True, exist_ok=True)
     return cfg
-
-
-def select_metadata(metadata: Iterable[dict], **attributes: Any) -> list[dict]:
-    """The metadata records whose ``attributes`` all equal the given values."""
-    return [
-        item for item in metadata
-        if all(item.get(key) == value for key, value in attributes.items())
-    ]
-
-
-def group_metadata(metadata: Iterable[dict], key: str) -> dict[Any, list[dict]]:
-    """Group metadata records by the value of ``key`` (sorted by that value)."""
-    groups: dict[Any, list[dict]] = defaultdict(list)
-    for item in metadata:
-        groups[item.get(key)].append(item)
-    return dict(sorted(groups.items(), key=lambda kv: str(kv[0])))
 
 
 class ProvenanceLogger:
@@ -126,17 +108,8 @@ class _NoAliasDumper(yaml.SafeDumper):
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write text to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 @contextlib.contextmanager
