@@ -27,7 +27,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from .style import RC, dataset_style, new_figure, reference_label, savefig, variable_label
+from smeval.variables import variable_label
+
+from .style import RC, dataset_style, new_figure, reference_label, savefig
 
 #: Bar colours: ERA5 black, GLDAS red, as in the paper's Fig. 14.
 BAR_COLOURS = {"ERA5": "#000000", "GLDAS-NOAH": "#d7301f", "ERA-Interim": "#7f7f7f"}

@@ -14,18 +14,23 @@ import matplotlib
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from smeval.core.regions import REGIONS
+from smeval.metrics.table import REGION_IDS
+from smeval.variables import variable_label
 
-from .style import (MMEMS, REFERENCES, RC, dataset_style, new_figure, savefig, units_label,
-                    variable_label)
+from .style import (MMEMS, REFERENCES, RC, dataset_style, is_mmem, is_reference, new_figure, savefig,
+                    units_label)
 
-REGION_IDS = tuple(r.id for r in REGIONS)
 MONTH_LETTERS = "JFMAMJJASOND"
+
+
+def _is_model(dataset: str) -> bool:
+    """A model (thin line), not an ensemble mean or a reference."""
+    return not (is_mmem(dataset) or is_reference(dataset))
 
 
 def _order(datasets):
     """Models first (drawn below), then the MMEMs, then the references on top."""
-    models = sorted((d for d in datasets if d not in MMEMS and d not in REFERENCES), key=str.lower)
+    models = sorted(filter(_is_model, datasets), key=str.lower)
     return (models + [d for d in MMEMS if d in datasets]
             + [d for d in REFERENCES if d in datasets])
 
@@ -65,7 +70,7 @@ def plot_annual_cycles(cycles: pd.DataFrame, variable: str, out_stem,
                 if rows.empty:
                     continue
                 st = dataset_style(ds)
-                thin = ds not in MMEMS and ds not in REFERENCES
+                thin = _is_model(ds)
                 ax.plot(rows["month"], rows["value"], color=st.color, linestyle=st.linestyle,
                         linewidth=0.7 if thin else st.linewidth, alpha=0.75 if thin else 1.0,
                         zorder=st.zorder, label=ds)
@@ -85,7 +90,7 @@ def plot_annual_cycles(cycles: pd.DataFrame, variable: str, out_stem,
         handles = []
         for ds in datasets:
             st = dataset_style(ds)
-            thin = ds not in MMEMS and ds not in REFERENCES
+            thin = _is_model(ds)
             handles.append(Line2D([], [], color=st.color, linestyle=st.linestyle,
                                   linewidth=0.9 if thin else st.linewidth, label=st.label or ds))
         free = ncols - first_free % ncols

@@ -19,12 +19,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
 
-from smeval.core.regions import REGIONS
+from smeval.metrics.table import REGION_IDS
+from smeval.variables import variable_label
 
-from .style import RC, new_figure, reference_label, savefig, variable_label
-
-#: Regions in SPEC order.
-REGION_IDS = tuple(r.id for r in REGIONS)
+from .style import RC, new_figure, reference_label, savefig
 
 
 def tss_pivot(metrics: pd.DataFrame, variable: str, reference: str, models=None,

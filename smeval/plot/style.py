@@ -26,7 +26,7 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure
 
-from smeval.variables import VARIABLE_LABELS, variable_label  # noqa: F401 - re-exported
+from smeval.core.ensemble import MMEM_ALL, MMEM_HIGH, MMEM_LOW
 
 #: Resolution of every PNG (dots per inch).
 DPI = 150
@@ -50,7 +50,7 @@ RC = {
 #: The reanalyses.
 REFERENCES = ("ERA5", "ERA-Interim", "GLDAS-NOAH")
 #: The multi-model ensemble means (SPEC section 4).
-MMEMS = ("CMIP6-MMEM", "CMIP6-MMEM-high", "CMIP6-MMEM-low")
+MMEMS = (MMEM_ALL, MMEM_HIGH, MMEM_LOW)
 
 #: The models of Table 1 and their parent families (as in
 #: ``smeval/sample/catalogue.yml``; a test checks they agree).

@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
-from .style import (GROUP_COLOURS, MMEMS, RC, dataset_style, new_figure, reference_label,
-                    savefig, variable_label)
+from smeval.variables import variable_label
+
+from .style import GROUP_COLOURS, MMEMS, RC, dataset_style, new_figure, reference_label, savefig
 
 #: Correlations labelled on the arc (non-negative half).
 R_TICKS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)

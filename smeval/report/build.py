@@ -12,6 +12,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from smeval.metrics.table import REGION_IDS, tss_matrix
+from smeval.variables import variable_label
 
 from . import summary
 from .inputs import FIGURE_GROUPS, Linker, RunInputs, read_run
@@ -48,6 +49,16 @@ def _fmt(value: float) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
 
 
+def ordered_kinds(table: pd.DataFrame) -> list[str]:
+    """The kinds of the table: models, families, MMEMs, then any other."""
+    return sorted(set(table["kind"]), key=lambda k: (KIND_ORDER.get(k, 9), k))
+
+
+def report_period(cfg: dict[str, Any], metrics_settings: dict[str, Any]) -> str:
+    """The period named in the report: the script's option, else the metrics script's."""
+    return str(cfg.get("period") or metrics_settings.get("period") or "")
+
+
 def tss_rows(table: pd.DataFrame, threshold: float) -> tuple[list[str], list[dict[str, Any]]]:
     """Rows of the TSS table (dataset x variable x reference, one cell per region).
 
@@ -56,22 +67,23 @@ def tss_rows(table: pd.DataFrame, threshold: float) -> tuple[list[str], list[dic
     present = set(table["region"])
     regions = [r for r in (*REGION_IDS, *EXTRA_REGIONS) if r in present]
     rows = []
-    kinds = sorted(set(table["kind"]), key=lambda k: (KIND_ORDER.get(k, 9), k))
+    kinds, references = ordered_kinds(table), summary.ordered_references(table)
     for variable in summary.ordered_variables(table):
-        for ref in summary.ordered_references(table):
+        for ref in references:
             for kind in kinds:
                 matrix = tss_matrix(table, variable, ref, kind=kind, regions=regions)
                 for dataset, values in matrix.iterrows():
-                    cells = []
-                    for region in regions:
-                        value = values[region]
-                        missing = pd.isna(value)
-                        cells.append({"region": region, "text": "" if missing else _fmt(float(value)),
-                                      "value": "" if missing else repr(float(value)),
-                                      "above": (not missing) and float(value) > threshold})
+                    cells = [_tss_cell(region, value, threshold) for region, value in values.items()]
                     rows.append({"dataset": str(dataset), "kind": kind, "variable": variable,
                                  "reference": ref, "cells": cells})
     return regions, rows
+
+
+def _tss_cell(region: str, value: float, threshold: float) -> dict[str, Any]:
+    if pd.isna(value):
+        return {"region": region, "text": "", "value": "", "above": False}
+    value = float(value)
+    return {"region": region, "text": _fmt(value), "value": repr(value), "above": value > threshold}
 
 
 def _link(linker: Linker, path: Path) -> dict[str, Any]:
@@ -112,7 +124,7 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
     table = run.table
     metrics_settings = run.metrics_settings
     threshold = float(cfg.get("tss_threshold", metrics_settings.get("tss_threshold", 0.6)))
-    period = str(cfg.get("period") or metrics_settings.get("period") or "")
+    period = report_period(cfg, metrics_settings)
     refs_rank = summary.ranking_references(table, cfg.get("ranking_references"))
     n_top = int(cfg.get("n_top", 3))
 
@@ -120,7 +132,7 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
         return sorted(set(table.loc[table["kind"] == kind, "dataset"]))
 
     variables = summary.ordered_variables(table)
-    per_variable = [{"variable": v, "label": summary.variable_label(v),
+    per_variable = [{"variable": v, "label": variable_label(v),
                      "n_models": int(table.loc[(table.variable == v) & (table.kind == "model"), "dataset"].nunique())}
                     for v in variables]
     regions, rows = tss_rows(table, threshold)
@@ -130,7 +142,7 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
     for variable in summary.SOIL_MOISTURE:
         rank = summary.top_ranking(table, variable, refs_rank, threshold, n=5)
         if not rank.empty:
-            top5.append({"variable": variable, "label": summary.variable_label(variable),
+            top5.append({"variable": variable, "label": variable_label(variable),
                          "rows": [{"rank": int(r["rank"]), "dataset": str(name),
                                    "regions_above": int(r["regions_above"]), "mean_tss": _fmt(float(r["mean_tss"]))}
                                   for name, r in rank.iterrows()]})
@@ -165,8 +177,8 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
         "sections": _figure_sections(run, linker),
         "regions": regions,
         "tss_rows": rows,
-        "variables": [{"id": v, "label": summary.variable_label(v)} for v in variables],
-        "kinds": sorted(set(table["kind"]), key=lambda k: (KIND_ORDER.get(k, 9), k)),
+        "variables": [{"id": v, "label": variable_label(v)} for v in variables],
+        "kinds": ordered_kinds(table),
         "counts_by_region": {"columns": by_region_cols, "rows": [
             {"name": str(idx), "values": [int(v) for v in row]} for idx, row in by_region.iterrows()]},
         "counts_by_model": {"columns": by_model_cols, "rows": [
@@ -181,7 +193,7 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
         "citation_files": citation_files,
         "bibtex": _bibtex(run.references),
         "versions": versions(),
-        "label_of": summary.variable_label,
+        "label_of": variable_label,
         "short_of": lambda v: SHORT_LABELS.get(v, v),
         # Inlined so that the page works offline and from the file system.
         "css": Markup((templates / "report.css").read_text(encoding="utf-8")),
@@ -224,7 +236,7 @@ def write_report(cfg: dict[str, Any]) -> Path:
     from smeval.diag.shared import ProvenanceLogger
 
     out, run = build_report(cfg["ancestor_dirs"], Path(cfg["plot_dir"]), cfg)
-    period = str(cfg.get("period") or run.metrics_settings.get("period") or "")
+    period = report_period(cfg, run.metrics_settings)
     with ProvenanceLogger(cfg) as provlog:
         provlog.log(out, report_record(run, period))
     return out

@@ -19,14 +19,15 @@ def _link(args: argparse.Namespace) -> int:
     if not run.is_dir():
         print(f"error: {run} is not a folder", file=sys.stderr)
         return 2
-    if locate.find_report(run) is None:
+    report = locate.find_report(run)
+    if report is None:
         print(f"error: no {locate.REPORT_NAME} under {run}/plots (did the report diagnostic run?)", file=sys.stderr)
         return 1
     index = locate.link_index(run)
     if index is None:
         print(f"error: {run}/index.html is missing (ESMValCore writes it at the end of a run)", file=sys.stderr)
         return 1
-    print(f"Linked {locate.find_report(run)} from {index}")
+    print(f"Linked {report} from {index}")
     return 0
 
 

@@ -62,20 +62,22 @@ def script_name(work_dir: Path) -> str:
     return f"{Path(work_dir).parent.name}/{Path(work_dir).name}"
 
 
-def read_provenance(work_dir: Path) -> dict[str, dict[str, Any]]:
-    """The provenance records (file -> record) a script wrote, or {} if none."""
-    path = run_dir_of(work_dir) / "diagnostic_provenance.yml"
+def _read_run_yaml(work_dir: Path, name: str) -> dict[str, Any]:
+    """The YAML file ``name`` of a script's run folder, or {} if missing or empty."""
+    path = run_dir_of(work_dir) / name
     if not path.is_file():
         return {}
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def read_provenance(work_dir: Path) -> dict[str, dict[str, Any]]:
+    """The provenance records (file -> record) a script wrote, or {} if none."""
+    return _read_run_yaml(work_dir, "diagnostic_provenance.yml")
 
 
 def read_settings(work_dir: Path) -> dict[str, Any]:
     """The ``settings.yml`` ESMValCore wrote for a script, or {}."""
-    path = run_dir_of(work_dir) / "settings.yml"
-    if not path.is_file():
-        return {}
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return _read_run_yaml(work_dir, "settings.yml")
 
 
 def _figure_number(record: dict[str, Any], path: Path) -> int | None:
@@ -180,6 +182,11 @@ def _paths(items, session: Path) -> list[Path]:
     return [rebase(a, session) for a in (items or [])]
 
 
+def _output(path: Path, record: dict[str, Any], script: str, session: Path) -> Output:
+    return Output(path=path, caption=str(record.get("caption", "")), script=script,
+                  ancestors=_paths(record.get("ancestors"), session))
+
+
 def read_run(ancestor_dirs: list[Path]) -> RunInputs:
     """Read what the report needs from the work folders of its ancestors.
 
@@ -225,8 +232,7 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
                 # The PNG and the PDF of a figure may sit in different folders (plots/.../pdf/).
                 by_stem.setdefault((name, path.stem), []).append((path, record))
             else:
-                outputs.append(Output(path=path, caption=str(record.get("caption", "")), script=name,
-                                      ancestors=_paths(record.get("ancestors"), session)))
+                outputs.append(_output(path, record, name, session))
     work_of = {script_name(w): w for w in ancestor_dirs}
     figures = []
     for (name, _), files in by_stem.items():
@@ -234,8 +240,7 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
                         key=lambda p: (p.suffix.lower() != ".png", p.suffix))
         if not images:
             # A figure-group file that is not an image: listed with the outputs.
-            outputs.extend(Output(path=p, caption=str(r.get("caption", "")), script=name,
-                                  ancestors=_paths(r.get("ancestors"), session)) for p, r in files)
+            outputs.extend(_output(p, r, name, session) for p, r in files)
             continue
         image = images[0]
         record = dict(files)[image]

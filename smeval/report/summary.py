@@ -22,16 +22,12 @@ from smeval.metrics.table import (
     tss_matrix,
 )
 from smeval.core.ensemble import MMEM_HIGH, MMEM_LOW
-from smeval.variables import VARIABLE_LABELS
+from smeval.variables import VARIABLE_LABELS, variable_label
 
 #: The soil-moisture variables the summary is about.
 SOIL_MOISTURE = ("sm_shallow", "sm_deep")
 #: References of the paper's skill figures (Figs. 12-14).
 DEFAULT_RANKING_REFERENCES = ("ERA5", "GLDAS-NOAH")
-
-
-def variable_label(variable: str) -> str:
-    return VARIABLE_LABELS.get(variable, variable)
 
 
 def ordered_variables(table: pd.DataFrame) -> list[str]:
@@ -60,6 +56,12 @@ def _names(items: Sequence[str], limit: int = 4) -> str:
     if len(items) <= limit:
         return ", ".join(items)
     return f"{', '.join(items[:limit])} and {len(items) - limit} more"
+
+
+def _references_of(table: pd.DataFrame, variable: str, references: Sequence[str]) -> list[str]:
+    """The ``references`` that have rows of ``variable`` in the table."""
+    present = set(table.loc[table.variable == variable, "reference"])
+    return [r for r in references if r in present]
 
 
 def _regions(table: pd.DataFrame, variable: str, reference: str) -> list[str]:
@@ -92,7 +94,7 @@ def rankings(table: pd.DataFrame, threshold: float, references: Sequence[str], n
     """Top and bottom ``n`` models of each soil-moisture variable (``ranking``)."""
     out = []
     for variable in variables:
-        refs = [r for r in references if len(table[(table.variable == variable) & (table.reference == r)])]
+        refs = _references_of(table, variable, references)
         if not refs:
             continue
         rank = ranking(table, variable, refs, threshold)
@@ -112,7 +114,7 @@ def rankings(table: pd.DataFrame, threshold: float, references: Sequence[str], n
 def top_ranking(table: pd.DataFrame, variable: str, references: Sequence[str], threshold: float,
                 n: int = 5) -> pd.DataFrame:
     """The first ``n`` rows of ``ranking`` (Fig. 14's top five)."""
-    refs = [r for r in references if len(table[(table.variable == variable) & (table.reference == r)])]
+    refs = _references_of(table, variable, references)
     if not refs:
         return pd.DataFrame()
     return ranking(table, variable, refs, threshold).head(n)

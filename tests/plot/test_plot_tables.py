@@ -2,7 +2,6 @@
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from .conftest import MODELS, assert_files, metrics_table
 from smeval.core.regions import REGIONS
