@@ -36,13 +36,14 @@ import socket
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from smeval import cmorio
+from smeval.core.depth import WATER_DENSITY, layer_weights
 
 from . import readers
 from ._stream import write_monthly
@@ -65,7 +66,7 @@ ECMWF_LAYERS = np.array([[0.0, 0.07], [0.07, 0.28], [0.28, 1.00], [1.00, 2.89]])
 GLDAS_LAYERS = np.array([[0.0, 0.10], [0.10, 0.40], [0.40, 1.00], [1.00, 2.00]])
 
 #: Density of liquid water used for volumetric -> mass conversion, kg m-3.
-RHO_WATER = 1000.0
+RHO_WATER = WATER_DENSITY
 SECONDS_PER_DAY = 86400.0
 SECONDS_PER_3H = 10800.0
 
@@ -320,16 +321,19 @@ class Recipe:
 
 
 def _layer_mass(volumetric: np.ndarray, top: float, bottom: float) -> np.ndarray:
-    """m3 m-3 -> kg m-2 in a layer: theta * thickness [m] * 1000 kg m-3 (SPEC 1)."""
+    """m3 m-3 -> kg m-2 in a layer: theta * thickness [m] * 1000 kg m-3 (SPEC 1).
+
+    :func:`smeval.core.depth.volumetric_to_mass` multiplies in another order
+    (theta * (thickness * 1000)), which changes the last bit of ~1 % of values.
+    """
     return volumetric * (bottom - top) * RHO_WATER
 
 
 def _top_mass(layers: list[np.ndarray], bounds: np.ndarray, depth: float) -> np.ndarray:
     """Water in 0..depth m from layer contents W_k (kg m-2), SPEC section 2:
-    W(0..D) = sum_k W_k * max(0, min(b_k, D) - a_k) / (b_k - a_k)."""
+    W(0..D) = sum_k W_k * w_k, weights w_k from :func:`smeval.core.depth.layer_weights`."""
     total = np.zeros_like(layers[0])
-    for w, (a, b) in zip(layers, bounds, strict=True):
-        frac = max(0.0, min(b, depth) - a) / (b - a)
+    for w, frac in zip(layers, layer_weights(bounds, depth), strict=True):
         if frac > 0:
             total = total + w * frac
     return total
@@ -452,9 +456,7 @@ def _find(raw_dir: Path, patterns: Sequence[str]) -> list[Path]:
 
 def _time_axis(months: list[tuple[int, int]]):
     (y0, m0), (y1, m1) = months[0], months[-1]
-    points, bounds = cmorio.monthly_time_axis(y0, y1, "standard", first_month=m0,
-                                              last_month=m1)
-    return points, bounds
+    return cmorio.monthly_time_axis(y0, y1, "standard", first_month=m0, last_month=m1)
 
 
 def cmorize(dataset: str, raw_dir: str | os.PathLike, out_dir: str | os.PathLike,
@@ -540,8 +542,7 @@ def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, 
     else:
         searched = _find(raw_dir, ["ESACCI-SOILMOISTURE-*.nc"])
         store, product = readers.scan_esacci(searched, dataset)
-        info = DatasetInfo(info.name, info.tier, info.type, product, info.source,
-                           info.reference, info.comment)
+        info = replace(info, version=product)
         version_note = product
     if not searched:
         raise MissingVariableError(f"no input files found under {raw_dir}", dataset=dataset,
@@ -617,8 +618,7 @@ def _convert_one(info: DatasetInfo, dataset: str, recipe: Recipe,
     lat, lon = first.lat, first.lon
     for name in recipe.raw[1:]:
         other = store[name]
-        if other.lat.shape != lat.shape or other.lon.shape != lon.shape or not (
-                np.allclose(other.lat, lat) and np.allclose(other.lon, lon)):
+        if not readers.same_grid(other.lat, other.lon, lat, lon):
             raise readers.GridError(f"{name} and {recipe.raw[0]} are on different grids",
                                     dataset=dataset, variable=short_name,
                                     files=first.files[:1] + other.files[:1])

@@ -53,6 +53,8 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 
+from smeval.cmorio import atomic_output
+
 __all__ = [
     "ERA_VARIABLES",
     "GLDAS_VARIABLES",
@@ -151,10 +153,6 @@ def _pack_int16(arr: np.ndarray):
     return packed, scale, offset
 
 
-def _tmp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp{os.getpid()}")
-
-
 def write_era5_monthly(
     path: str | os.PathLike,
     variables: Mapping[str, np.ndarray],
@@ -202,17 +200,11 @@ def write_era5_monthly(
     """
     path = Path(path)
     months = _months(times)
-    fields = {}
-    glat = glon = None
-    for name, data in variables.items():
+    for name in variables:
         if name not in ERA_VARIABLES:
             raise ValueError(f"unknown ECMWF variable {name!r}; known: {list(ERA_VARIABLES)}")
-        arr, glat, glon = _reorient(data, lat, lon, lat_descending=True, lon_0_360=True)
-        if arr.ndim != 3 or arr.shape[0] != len(months):
-            raise ValueError(f"{name}: expected shape (time={len(months)}, lat, lon), got {arr.shape}")
-        fields[name] = arr
-    if not fields:
-        raise ValueError("no variables to write")
+    fields, glat, glon = _fields(variables, lat, lon, len(months), lat_descending=True,
+                                 lon_0_360=True)
     if layout == "valid_time":
         _write_era_new(path, fields, glat, glon, months, dataset, global_attributes)
     elif layout == "time":
@@ -242,155 +234,145 @@ def write_era_interim_monthly(
 
 
 def _write_era_old(path, fields, lat, lon, months, dataset, global_attributes):
-    tmp = _tmp_path(path)
     hours = np.array(
         [int((m - _dt.datetime(1900, 1, 1)).total_seconds() // 3600) for m in months],
         dtype=np.int32,
     )
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S GMT")
-    try:
-        with netCDF4.Dataset(tmp, "w", format="NETCDF3_64BIT_OFFSET") as ds:
-            ds.createDimension("longitude", lon.size)
-            ds.createDimension("latitude", lat.size)
-            ds.createDimension("time", None)
-            ds.Conventions = "CF-1.6"
-            ds.history = (
-                f"{now} by grib_to_netcdf-2.6.0: grib_to_netcdf "
-                f"/data/scratch/{dataset.lower()}-moda.grib -o {path.name} -utime"
-            )
-            v = ds.createVariable("longitude", "f4", ("longitude",))
-            v.units = "degrees_east"
-            v.long_name = "longitude"
-            v[:] = lon
-            v = ds.createVariable("latitude", "f4", ("latitude",))
-            v.units = "degrees_north"
-            v.long_name = "latitude"
-            v[:] = lat
-            v = ds.createVariable("time", "i4", ("time",))
-            v.units = "hours since 1900-01-01 00:00:0.0"  # sic, as grib_to_netcdf writes it
-            v.long_name = "time"
-            v.calendar = "gregorian"
-            v[:] = hours
-            for name, arr in fields.items():
-                _pid, long_name, units, _step = ERA_VARIABLES[name]
-                packed, scale, offset = _pack_int16(arr)
-                v = ds.createVariable(name, "i2", ("time", "latitude", "longitude"),
-                                      fill_value=np.int16(-32767))
-                v.set_auto_maskandscale(False)
-                v.scale_factor = np.float64(scale)
-                v.add_offset = np.float64(offset)
-                v.missing_value = np.int16(-32767)
-                v.units = units
-                v.long_name = long_name
-                if name == "lsm":
-                    v.standard_name = "land_binary_mask"
-                v[:] = packed
-            for key, value in (global_attributes or {}).items():
-                ds.setncattr(key, value)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with (atomic_output(path) as tmp,
+          netCDF4.Dataset(tmp, "w", format="NETCDF3_64BIT_OFFSET") as ds):
+        ds.createDimension("longitude", lon.size)
+        ds.createDimension("latitude", lat.size)
+        ds.createDimension("time", None)
+        ds.Conventions = "CF-1.6"
+        ds.history = (
+            f"{now} by grib_to_netcdf-2.6.0: grib_to_netcdf "
+            f"/data/scratch/{dataset.lower()}-moda.grib -o {path.name} -utime"
+        )
+        v = ds.createVariable("longitude", "f4", ("longitude",))
+        v.units = "degrees_east"
+        v.long_name = "longitude"
+        v[:] = lon
+        v = ds.createVariable("latitude", "f4", ("latitude",))
+        v.units = "degrees_north"
+        v.long_name = "latitude"
+        v[:] = lat
+        v = ds.createVariable("time", "i4", ("time",))
+        v.units = "hours since 1900-01-01 00:00:0.0"  # sic, as grib_to_netcdf writes it
+        v.long_name = "time"
+        v.calendar = "gregorian"
+        v[:] = hours
+        for name, arr in fields.items():
+            _pid, long_name, units, _step = ERA_VARIABLES[name]
+            packed, scale, offset = _pack_int16(arr)
+            v = ds.createVariable(name, "i2", ("time", "latitude", "longitude"),
+                                  fill_value=np.int16(-32767))
+            v.set_auto_maskandscale(False)
+            v.scale_factor = np.float64(scale)
+            v.add_offset = np.float64(offset)
+            v.missing_value = np.int16(-32767)
+            v.units = units
+            v.long_name = long_name
+            if name == "lsm":
+                v.standard_name = "land_binary_mask"
+            v[:] = packed
+        for key, value in (global_attributes or {}).items():
+            ds.setncattr(key, value)
 
 
 def _write_era_new(path, fields, lat, lon, months, dataset, global_attributes):
-    tmp = _tmp_path(path)
     seconds = np.array(
         [int((m - _dt.datetime(1970, 1, 1)).total_seconds()) for m in months], dtype=np.int64
     )
     dlat = float(abs(lat[0] - lat[1])) if lat.size > 1 else 0.0
     dlon = float(abs(lon[1] - lon[0])) if lon.size > 1 else 0.0
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M")
-    try:
-        with netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds:
-            ds.GRIB_centre = "ecmf"
-            ds.GRIB_centreDescription = _ERA_INSTITUTION
-            ds.GRIB_subCentre = np.int64(0)
-            ds.Conventions = "CF-1.7"
-            ds.institution = _ERA_INSTITUTION
-            ds.history = (
-                f"{now} GRIB to CDM+CF via cfgrib-0.9.14.1/ecCodes-2.38.0 with "
-                '{"source": "tmp.grib", "filter_by_keys": {}, "encode_cf": '
-                '["parameter", "time", "geography", "vertical"]}'
+    with (atomic_output(path) as tmp,
+          netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds):
+        ds.GRIB_centre = "ecmf"
+        ds.GRIB_centreDescription = _ERA_INSTITUTION
+        ds.GRIB_subCentre = np.int64(0)
+        ds.Conventions = "CF-1.7"
+        ds.institution = _ERA_INSTITUTION
+        ds.history = (
+            f"{now} GRIB to CDM+CF via cfgrib-0.9.14.1/ecCodes-2.38.0 with "
+            '{"source": "tmp.grib", "filter_by_keys": {}, "encode_cf": '
+            '["parameter", "time", "geography", "vertical"]}'
+        )
+        ds.createDimension("valid_time", len(months))
+        ds.createDimension("latitude", lat.size)
+        ds.createDimension("longitude", lon.size)
+        v = ds.createVariable("number", "i8", ())
+        v.long_name = "ensemble member numerical id"
+        v.units = "1"
+        v.standard_name = "realization"
+        v.assignValue(0)
+        v = ds.createVariable("valid_time", "i8", ("valid_time",))
+        v.long_name = "time"
+        v.standard_name = "time"
+        v.units = "seconds since 1970-01-01"
+        v.calendar = "proleptic_gregorian"
+        v[:] = seconds
+        v = ds.createVariable("latitude", "f8", ("latitude",), fill_value=np.nan)
+        v.units = "degrees_north"
+        v.standard_name = "latitude"
+        v.long_name = "latitude"
+        v.stored_direction = "decreasing"
+        v[:] = lat
+        v = ds.createVariable("longitude", "f8", ("longitude",), fill_value=np.nan)
+        v.units = "degrees_east"
+        v.standard_name = "longitude"
+        v.long_name = "longitude"
+        v[:] = lon
+        v = ds.createVariable("expver", str, ("valid_time",))
+        v.long_name = "Experiment version"
+        for i in range(len(months)):
+            v[i] = "0001"
+        for name, arr in fields.items():
+            pid, long_name, units, step = ERA_VARIABLES[name]
+            v = ds.createVariable(
+                name, "f4", ("valid_time", "latitude", "longitude"),
+                fill_value=np.float32(np.nan), zlib=True, complevel=1,
+                chunksizes=(1, lat.size, lon.size),
             )
-            ds.createDimension("valid_time", len(months))
-            ds.createDimension("latitude", lat.size)
-            ds.createDimension("longitude", lon.size)
-            v = ds.createVariable("number", "i8", ())
-            v.long_name = "ensemble member numerical id"
-            v.units = "1"
-            v.standard_name = "realization"
-            v.assignValue(0)
-            v = ds.createVariable("valid_time", "i8", ("valid_time",))
-            v.long_name = "time"
-            v.standard_name = "time"
-            v.units = "seconds since 1970-01-01"
-            v.calendar = "proleptic_gregorian"
-            v[:] = seconds
-            v = ds.createVariable("latitude", "f8", ("latitude",), fill_value=np.nan)
-            v.units = "degrees_north"
-            v.standard_name = "latitude"
-            v.long_name = "latitude"
-            v.stored_direction = "decreasing"
-            v[:] = lat
-            v = ds.createVariable("longitude", "f8", ("longitude",), fill_value=np.nan)
-            v.units = "degrees_east"
-            v.standard_name = "longitude"
-            v.long_name = "longitude"
-            v[:] = lon
-            v = ds.createVariable("expver", str, ("valid_time",))
-            v.long_name = "Experiment version"
-            for i in range(len(months)):
-                v[i] = "0001"
-            for name, arr in fields.items():
-                pid, long_name, units, step = ERA_VARIABLES[name]
-                v = ds.createVariable(
-                    name, "f4", ("valid_time", "latitude", "longitude"),
-                    fill_value=np.float32(np.nan), zlib=True, complevel=1,
-                    chunksizes=(1, lat.size, lon.size),
-                )
-                attrs = {
-                    "GRIB_paramId": np.int64(pid),
-                    "GRIB_dataType": "an" if step == "avgua" else "fc",
-                    "GRIB_numberOfPoints": np.int64(lat.size * lon.size),
-                    "GRIB_typeOfLevel": "depthBelowLandLayer" if name.startswith("swvl") else "surface",
-                    "GRIB_stepUnits": np.int64(1),
-                    "GRIB_stepType": step,
-                    "GRIB_gridType": "regular_ll",
-                    "GRIB_uvRelativeToGrid": np.int64(0),
-                    "GRIB_NV": np.int64(0),
-                    "GRIB_Nx": np.int64(lon.size),
-                    "GRIB_Ny": np.int64(lat.size),
-                    "GRIB_cfName": "land_binary_mask" if name == "lsm" else "unknown",
-                    "GRIB_cfVarName": name,
-                    "GRIB_gridDefinitionDescription": "Latitude/Longitude Grid",
-                    "GRIB_iDirectionIncrementInDegrees": dlon,
-                    "GRIB_iScansNegatively": np.int64(0),
-                    "GRIB_jDirectionIncrementInDegrees": dlat,
-                    "GRIB_jPointsAreConsecutive": np.int64(0),
-                    "GRIB_jScansPositively": np.int64(0),
-                    "GRIB_latitudeOfFirstGridPointInDegrees": float(lat[0]),
-                    "GRIB_latitudeOfLastGridPointInDegrees": float(lat[-1]),
-                    "GRIB_longitudeOfFirstGridPointInDegrees": float(lon[0]),
-                    "GRIB_longitudeOfLastGridPointInDegrees": float(lon[-1]),
-                    "GRIB_missingValue": 3.4028234663852886e38,
-                    "GRIB_name": long_name,
-                    "GRIB_shortName": name,
-                    "GRIB_totalNumber": np.int64(0),
-                    "GRIB_units": units,
-                    "long_name": long_name,
-                    "units": units,
-                    "standard_name": "land_binary_mask" if name == "lsm" else "unknown",
-                    "coordinates": "number expver",
-                }
-                v.setncatts(attrs)
-                v[:] = arr.astype(np.float32)
-            for key, value in (global_attributes or {}).items():
-                ds.setncattr(key, value)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+            attrs = {
+                "GRIB_paramId": np.int64(pid),
+                "GRIB_dataType": "an" if step == "avgua" else "fc",
+                "GRIB_numberOfPoints": np.int64(lat.size * lon.size),
+                "GRIB_typeOfLevel": "depthBelowLandLayer" if name.startswith("swvl") else "surface",
+                "GRIB_stepUnits": np.int64(1),
+                "GRIB_stepType": step,
+                "GRIB_gridType": "regular_ll",
+                "GRIB_uvRelativeToGrid": np.int64(0),
+                "GRIB_NV": np.int64(0),
+                "GRIB_Nx": np.int64(lon.size),
+                "GRIB_Ny": np.int64(lat.size),
+                "GRIB_cfName": "land_binary_mask" if name == "lsm" else "unknown",
+                "GRIB_cfVarName": name,
+                "GRIB_gridDefinitionDescription": "Latitude/Longitude Grid",
+                "GRIB_iDirectionIncrementInDegrees": dlon,
+                "GRIB_iScansNegatively": np.int64(0),
+                "GRIB_jDirectionIncrementInDegrees": dlat,
+                "GRIB_jPointsAreConsecutive": np.int64(0),
+                "GRIB_jScansPositively": np.int64(0),
+                "GRIB_latitudeOfFirstGridPointInDegrees": float(lat[0]),
+                "GRIB_latitudeOfLastGridPointInDegrees": float(lat[-1]),
+                "GRIB_longitudeOfFirstGridPointInDegrees": float(lon[0]),
+                "GRIB_longitudeOfLastGridPointInDegrees": float(lon[-1]),
+                "GRIB_missingValue": 3.4028234663852886e38,
+                "GRIB_name": long_name,
+                "GRIB_shortName": name,
+                "GRIB_totalNumber": np.int64(0),
+                "GRIB_units": units,
+                "long_name": long_name,
+                "units": units,
+                "standard_name": "land_binary_mask" if name == "lsm" else "unknown",
+                "coordinates": "number expver",
+            }
+            v.setncatts(attrs)
+            v[:] = arr.astype(np.float32)
+        for key, value in (global_attributes or {}).items():
+            ds.setncattr(key, value)
 
 
 # --------------------------------------------------------------------------
@@ -425,85 +407,81 @@ GLDAS_3HOURLY_NAME = "GLDAS_NOAH025_3H.A{year:04d}{month:02d}{day:02d}.{hour:02d
 
 def _write_gldas_file(path, fields, lat, lon, time_value, time_units, bounds,
                       begin, increment, title, source, global_attributes):
-    tmp = _tmp_path(path)
     fill = np.float32(-9999.0)
-    try:
-        with netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds:
-            ds.createDimension("time", None)
-            ds.createDimension("lat", lat.size)
-            ds.createDimension("lon", lon.size)
-            ds.createDimension("bnds", 2)
-            ds.setncattr("missing_value", fill)
-            ds.setncattr("tavg definision:", "past 3-hour average")
-            ds.setncattr("acc definision:", "past 3-hour accumulation")
-            ds.setncattr("inst definision:", "instantaneous")
-            ds.title = title
-            ds.institution = "NASA GSFC"
-            ds.source = source
-            ds.history = f"created on date: {_dt.datetime.now(_dt.UTC):%Y-%m-%dT%H:%M:%S}"
-            ds.references = "Rodell_etal_BAMS_2004, Kumar_etal_EMS_2006, Peters-Lidard_etal_ISSE_2007"
-            ds.conventions = "CF-1.6"
-            ds.comment = "website: http://ldas.gsfc.nasa.gov/gldas, http://lis.gsfc.nasa.gov/"
-            ds.MAP_PROJECTION = "EQUIDISTANT CYLINDRICAL"
-            ds.SOUTH_WEST_CORNER_LAT = np.float32(lat[0])
-            ds.SOUTH_WEST_CORNER_LON = np.float32(lon[0])
-            ds.DX = np.float32(abs(lon[1] - lon[0]) if lon.size > 1 else 0.25)
-            ds.DY = np.float32(abs(lat[1] - lat[0]) if lat.size > 1 else 0.25)
-            for name, arr in fields.items():
-                long_name, units, std, cell_method = GLDAS_VARIABLES.get(
-                    name, (name, "unknown", "", "time: point"))
-                v = ds.createVariable(name, "f4", ("time", "lat", "lon"), fill_value=fill,
-                                      zlib=True, complevel=4, shuffle=True,
-                                      chunksizes=(1, lat.size, lon.size))
-                v.units = units
-                if std:
-                    v.standard_name = std
-                v.long_name = long_name
-                v.cell_methods = cell_method
-                v.scale_factor = np.float32(1.0)
-                v.add_offset = np.float32(0.0)
-                v.missing_value = fill
-                finite = np.isfinite(arr)
-                v.vmin = np.float32(arr[finite].min()) if finite.any() else fill
-                v.vmax = np.float32(arr[finite].max()) if finite.any() else fill
-                v.set_auto_scale(False)
-                v[0] = np.where(finite, arr, fill).astype(np.float32)
-            for cname, values, std in (("lat", lat, "latitude"), ("lon", lon, "longitude")):
-                v = ds.createVariable(cname, "f4", (cname,), fill_value=fill,
-                                      zlib=True, complevel=4, shuffle=True)
-                v.units = "degrees_north" if cname == "lat" else "degrees_east"
+    with (atomic_output(path) as tmp,
+          netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds):
+        ds.createDimension("time", None)
+        ds.createDimension("lat", lat.size)
+        ds.createDimension("lon", lon.size)
+        ds.createDimension("bnds", 2)
+        ds.setncattr("missing_value", fill)
+        ds.setncattr("tavg definision:", "past 3-hour average")
+        ds.setncattr("acc definision:", "past 3-hour accumulation")
+        ds.setncattr("inst definision:", "instantaneous")
+        ds.title = title
+        ds.institution = "NASA GSFC"
+        ds.source = source
+        ds.history = f"created on date: {_dt.datetime.now(_dt.UTC):%Y-%m-%dT%H:%M:%S}"
+        ds.references = "Rodell_etal_BAMS_2004, Kumar_etal_EMS_2006, Peters-Lidard_etal_ISSE_2007"
+        ds.conventions = "CF-1.6"
+        ds.comment = "website: http://ldas.gsfc.nasa.gov/gldas, http://lis.gsfc.nasa.gov/"
+        ds.MAP_PROJECTION = "EQUIDISTANT CYLINDRICAL"
+        ds.SOUTH_WEST_CORNER_LAT = np.float32(lat[0])
+        ds.SOUTH_WEST_CORNER_LON = np.float32(lon[0])
+        ds.DX = np.float32(abs(lon[1] - lon[0]) if lon.size > 1 else 0.25)
+        ds.DY = np.float32(abs(lat[1] - lat[0]) if lat.size > 1 else 0.25)
+        for name, arr in fields.items():
+            long_name, units, std, cell_method = GLDAS_VARIABLES.get(
+                name, (name, "unknown", "", "time: point"))
+            v = ds.createVariable(name, "f4", ("time", "lat", "lon"), fill_value=fill,
+                                  zlib=True, complevel=4, shuffle=True,
+                                  chunksizes=(1, lat.size, lon.size))
+            v.units = units
+            if std:
                 v.standard_name = std
-                v.long_name = std
-                v.scale_factor = np.float32(1.0)
-                v.add_offset = np.float32(0.0)
-                v.missing_value = fill
-                v.vmin = np.float32(values.min())
-                v.vmax = np.float32(values.max())
-                v.set_auto_scale(False)
-                v[:] = values.astype(np.float32)
-            v = ds.createVariable("time", "f8", ("time",))
-            v.units = time_units
-            v.long_name = "time"
-            v.time_increment = increment
-            v.begin_date = begin.strftime("%Y%m%d")
-            v.begin_time = begin.strftime("%H%M%S")
-            v.bounds = "time_bnds"
-            v[0] = time_value
-            v = ds.createVariable("time_bnds", "f8", ("time", "bnds"))
-            v[0, :] = bounds
-            for key, value in (global_attributes or {}).items():
-                ds.setncattr(key, value)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+            v.long_name = long_name
+            v.cell_methods = cell_method
+            v.scale_factor = np.float32(1.0)
+            v.add_offset = np.float32(0.0)
+            v.missing_value = fill
+            finite = np.isfinite(arr)
+            v.vmin = np.float32(arr[finite].min()) if finite.any() else fill
+            v.vmax = np.float32(arr[finite].max()) if finite.any() else fill
+            v.set_auto_scale(False)
+            v[0] = np.where(finite, arr, fill).astype(np.float32)
+        for cname, values, std in (("lat", lat, "latitude"), ("lon", lon, "longitude")):
+            v = ds.createVariable(cname, "f4", (cname,), fill_value=fill,
+                                  zlib=True, complevel=4, shuffle=True)
+            v.units = "degrees_north" if cname == "lat" else "degrees_east"
+            v.standard_name = std
+            v.long_name = std
+            v.scale_factor = np.float32(1.0)
+            v.add_offset = np.float32(0.0)
+            v.missing_value = fill
+            v.vmin = np.float32(values.min())
+            v.vmax = np.float32(values.max())
+            v.set_auto_scale(False)
+            v[:] = values.astype(np.float32)
+        v = ds.createVariable("time", "f8", ("time",))
+        v.units = time_units
+        v.long_name = "time"
+        v.time_increment = increment
+        v.begin_date = begin.strftime("%Y%m%d")
+        v.begin_time = begin.strftime("%H%M%S")
+        v.bounds = "time_bnds"
+        v[0] = time_value
+        v = ds.createVariable("time_bnds", "f8", ("time", "bnds"))
+        v[0, :] = bounds
+        for key, value in (global_attributes or {}).items():
+            ds.setncattr(key, value)
 
 
-def _gldas_fields(variables, lat, lon, ntimes):
+def _fields(variables, lat, lon, ntimes, lat_descending=False, lon_0_360=False):
+    """``variables`` reoriented (:func:`_reorient`), each checked to be (time, lat, lon)."""
     fields = {}
     glat = glon = None
     for name, data in variables.items():
-        arr, glat, glon = _reorient(data, lat, lon, lat_descending=False, lon_0_360=False)
+        arr, glat, glon = _reorient(data, lat, lon, lat_descending, lon_0_360)
         if arr.ndim != 3 or arr.shape[0] != ntimes:
             raise ValueError(f"{name}: expected shape (time={ntimes}, lat, lon), got {arr.shape}")
         fields[name] = arr
@@ -548,7 +526,7 @@ def write_gldas_monthly(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     months = _months(times)
-    fields, glat, glon = _gldas_fields(variables, lat, lon, len(months))
+    fields, glat, glon = _fields(variables, lat, lon, len(months))
     paths = []
     for i, m in enumerate(months):
         nxt = _dt.datetime(m.year + (m.month == 12), m.month % 12 + 1, 1)
@@ -596,7 +574,7 @@ def write_gldas_3hourly(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stamps = _as_datetimes(times)
-    fields, glat, glon = _gldas_fields(variables, lat, lon, len(stamps))
+    fields, glat, glon = _fields(variables, lat, lon, len(stamps))
     ref = _dt.datetime(2000, 1, 1, 3)
     paths = []
     for i, t in enumerate(stamps):
@@ -669,83 +647,78 @@ def write_esacci_daily(
         name = ESACCI_NAME.format(product=product, year=d.year, month=d.month, day=d.day,
                                   version=version)
         path = out_dir / name
-        tmp = _tmp_path(path)
         day_number = (_dt.datetime(d.year, d.month, d.day) - _dt.datetime(1970, 1, 1)).days
         valid = np.isfinite(arr[i])
-        try:
-            with netCDF4.Dataset(tmp, "w", format="NETCDF4_CLASSIC") as ds:
-                ds.createDimension("time", 1)
-                ds.createDimension("lat", glat.size)
-                ds.createDimension("lon", glon.size)
-                ds.setncatts({
-                    "title": f"ESA CCI Surface Soil Moisture merged {product} Product",
-                    "institution": "Technische Universität Wien (AUT); VanderSat B.V. (NL)",
-                    "contact": "cci_sm_contact@eodc.eu",
-                    "product_version": version,
-                    "id": name,
-                    "Conventions": "CF-1.6",
-                    "standard_name_vocabulary": "NetCDF Climate and Forecast (CF) Metadata Convention",
-                    "project": "Climate Change Initiative - European Space Agency",
-                    "license": "Data use is free and open for all registered users.",
-                    "references": "http://www.esa-soilmoisture-cci.org; Dorigo et al. (2017), "
-                                  "doi:10.1016/j.rse.2017.07.001",
-                    "time_coverage_resolution": "P1D",
-                    "geospatial_lat_min": "-90.0",
-                    "geospatial_lat_max": "90.0",
-                    "geospatial_lon_min": "-180.0",
-                    "geospatial_lon_max": "180.0",
-                    "geospatial_vertical_min": "0.0",
-                    "geospatial_vertical_max": "0.0",
-                })
-                for cname, values, std, units, axis in (
-                    ("lat", glat, "latitude", "degrees_north", "Lat"),
-                    ("lon", glon, "longitude", "degrees_east", "Lon"),
-                ):
-                    v = ds.createVariable(cname, "f4", (cname,), zlib=True, complevel=9)
-                    v.units = units
-                    v._CoordinateAxisType = axis
-                    v.standard_name = std
-                    v.valid_range = np.array([-90.0, 90.0] if cname == "lat" else [-180.0, 180.0])
-                    v[:] = values
-                v = ds.createVariable("time", "f8", ("time",), zlib=True, complevel=9)
-                v.units = "days since 1970-01-01 00:00:00 UTC"
-                v._CoordinateAxisType = "Time"
-                v.standard_name = "time"
-                v.calendar = "standard"
-                v[:] = [day_number]
-                v = ds.createVariable("sm", "f4", ("time", "lat", "lon"), fill_value=np.float32(fill),
-                                      zlib=True, complevel=9)
-                v.long_name = "Volumetric Soil Moisture"
-                v.units = "m3 m-3"
-                v.valid_range = np.array([0.0, 1.0], dtype=np.float32)
-                v._CoordinateAxes = "time lat lon"
-                v[0] = np.where(valid, arr[i], fill).astype(np.float32)
-                v = ds.createVariable("sm_uncertainty", "f4", ("time", "lat", "lon"),
-                                      fill_value=np.float32(fill), zlib=True, complevel=9)
-                v.long_name = "Volumetric Soil Moisture Uncertainty"
-                v.units = "m3 m-3"
-                v.valid_range = np.array([0.0, 1.0], dtype=np.float32)
-                v._CoordinateAxes = "time lat lon"
-                v[0] = np.where(valid, 0.04, fill).astype(np.float32)
-                v = ds.createVariable("flag", "i1", ("time", "lat", "lon"), fill_value=np.int8(127),
-                                      zlib=True, complevel=9)
-                v.long_name = "Flag"
-                v.flag_values = np.array([0, 1, 2, 4, 127], dtype=np.int8)
-                v.flag_meanings = ("no_data_inconsistency_detected snow_coverage_or_temperature_below_zero "
-                                   "dense_vegetation others_no_convergence_in_the_model_thus_no_valid_sm_estimates NaN")
-                v._CoordinateAxes = "time lat lon"
-                v[0] = np.where(valid, 0, 4).astype(np.int8)
-                v = ds.createVariable("t0", "f8", ("time", "lat", "lon"), fill_value=fill,
-                                      zlib=True, complevel=9)
-                v.long_name = "Observation Timestamp"
-                v.units = "days since 1970-01-01 00:00:00 UTC"
-                v._CoordinateAxes = "time lat lon"
-                v[0] = np.where(valid, day_number + 0.25, fill)
-                for key, value in (global_attributes or {}).items():
-                    ds.setncattr(key, value)
-            os.replace(tmp, path)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        with (atomic_output(path) as tmp,
+              netCDF4.Dataset(tmp, "w", format="NETCDF4_CLASSIC") as ds):
+            ds.createDimension("time", 1)
+            ds.createDimension("lat", glat.size)
+            ds.createDimension("lon", glon.size)
+            ds.setncatts({
+                "title": f"ESA CCI Surface Soil Moisture merged {product} Product",
+                "institution": "Technische Universität Wien (AUT); VanderSat B.V. (NL)",
+                "contact": "cci_sm_contact@eodc.eu",
+                "product_version": version,
+                "id": name,
+                "Conventions": "CF-1.6",
+                "standard_name_vocabulary": "NetCDF Climate and Forecast (CF) Metadata Convention",
+                "project": "Climate Change Initiative - European Space Agency",
+                "license": "Data use is free and open for all registered users.",
+                "references": "http://www.esa-soilmoisture-cci.org; Dorigo et al. (2017), "
+                              "doi:10.1016/j.rse.2017.07.001",
+                "time_coverage_resolution": "P1D",
+                "geospatial_lat_min": "-90.0",
+                "geospatial_lat_max": "90.0",
+                "geospatial_lon_min": "-180.0",
+                "geospatial_lon_max": "180.0",
+                "geospatial_vertical_min": "0.0",
+                "geospatial_vertical_max": "0.0",
+            })
+            for cname, values, std, units, axis in (
+                ("lat", glat, "latitude", "degrees_north", "Lat"),
+                ("lon", glon, "longitude", "degrees_east", "Lon"),
+            ):
+                v = ds.createVariable(cname, "f4", (cname,), zlib=True, complevel=9)
+                v.units = units
+                v._CoordinateAxisType = axis
+                v.standard_name = std
+                v.valid_range = np.array([-90.0, 90.0] if cname == "lat" else [-180.0, 180.0])
+                v[:] = values
+            v = ds.createVariable("time", "f8", ("time",), zlib=True, complevel=9)
+            v.units = "days since 1970-01-01 00:00:00 UTC"
+            v._CoordinateAxisType = "Time"
+            v.standard_name = "time"
+            v.calendar = "standard"
+            v[:] = [day_number]
+            v = ds.createVariable("sm", "f4", ("time", "lat", "lon"), fill_value=np.float32(fill),
+                                  zlib=True, complevel=9)
+            v.long_name = "Volumetric Soil Moisture"
+            v.units = "m3 m-3"
+            v.valid_range = np.array([0.0, 1.0], dtype=np.float32)
+            v._CoordinateAxes = "time lat lon"
+            v[0] = np.where(valid, arr[i], fill).astype(np.float32)
+            v = ds.createVariable("sm_uncertainty", "f4", ("time", "lat", "lon"),
+                                  fill_value=np.float32(fill), zlib=True, complevel=9)
+            v.long_name = "Volumetric Soil Moisture Uncertainty"
+            v.units = "m3 m-3"
+            v.valid_range = np.array([0.0, 1.0], dtype=np.float32)
+            v._CoordinateAxes = "time lat lon"
+            v[0] = np.where(valid, 0.04, fill).astype(np.float32)
+            v = ds.createVariable("flag", "i1", ("time", "lat", "lon"), fill_value=np.int8(127),
+                                  zlib=True, complevel=9)
+            v.long_name = "Flag"
+            v.flag_values = np.array([0, 1, 2, 4, 127], dtype=np.int8)
+            v.flag_meanings = ("no_data_inconsistency_detected snow_coverage_or_temperature_below_zero "
+                               "dense_vegetation others_no_convergence_in_the_model_thus_no_valid_sm_estimates NaN")
+            v._CoordinateAxes = "time lat lon"
+            v[0] = np.where(valid, 0, 4).astype(np.int8)
+            v = ds.createVariable("t0", "f8", ("time", "lat", "lon"), fill_value=fill,
+                                  zlib=True, complevel=9)
+            v.long_name = "Observation Timestamp"
+            v.units = "days since 1970-01-01 00:00:00 UTC"
+            v._CoordinateAxes = "time lat lon"
+            v[0] = np.where(valid, day_number + 0.25, fill)
+            for key, value in (global_attributes or {}).items():
+                ds.setncattr(key, value)
         paths.append(path)
     return paths

@@ -98,15 +98,20 @@ def _orientation(lat: np.ndarray, lon: np.ndarray):
     return lat[lat_idx], lon360[lon_idx], lat_idx, lon_idx
 
 
+def same_grid(lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray, lon_b: np.ndarray
+              ) -> bool:
+    """Whether two (lat, lon) grids have the same shape and (allclose) coordinates."""
+    return (lat_a.shape == lat_b.shape and lon_a.shape == lon_b.shape
+            and np.allclose(lat_a, lat_b) and np.allclose(lon_a, lon_b))
+
+
 def _add(store: dict[str, RawVariable], name: str, units: str, lat, lon, record: Record,
          synthetic: str | None, dataset: str, grid_note: str = "") -> None:
     var = store.get(name)
     if var is None:
         store[name] = RawVariable(name, units, lat, lon, [record], synthetic, grid_note)
         return
-    if var.lat.shape != lat.shape or var.lon.shape != lon.shape or not (
-        np.allclose(var.lat, lat) and np.allclose(var.lon, lon)
-    ):
+    if not same_grid(var.lat, var.lon, lat, lon):
         raise GridError(
             f"grid {lat.size}x{lon.size} differs from the grid {var.lat.size}x{var.lon.size} "
             f"of {var.files[0]}",
