@@ -52,31 +52,24 @@ def model_values(name: str, members: int | None = None, months: int = MONTHS) ->
     member count over the model's variables); values sum over variables of
     members x cells x layers x months (fx fields ignored).
     """
-    from smeval.sample.catalogue import load_catalogue
+    from smeval.sample.generate import SCALES, plan_models
 
-    m = load_catalogue().models[name]
-    cells = m.grid.nlat * m.grid.nlon
-    values = 0
-    runs = 0
-    for var, count in m.members.items():
-        if count <= 0:
-            continue
-        count = min(count, members) if members else count
-        runs = max(runs, count)
-        layers = len(m.land_model.layer_bounds) if var == "mrsol" else 1
-        values += count * cells * layers * months
-    return runs, values
+    (plan,) = plan_models(SCALES["paper"], [name], members)
+    layers = len(plan.model.land_model.layer_bounds)
+    values = sum(count * plan.nlat * plan.nlon * (layers if var == "mrsol" else 1) * months
+                 for var, count in plan.members.items())
+    return plan.n_members, values
 
 
 def reanalysis_values(months: int = MONTHS) -> dict[str, int]:
     """Values of each reanalysis on its distributor's grid (6 variables, mrsol's layers)."""
     from smeval.sample.catalogue import load_catalogue
+    from smeval.sample.generate import SCALES, reanalysis_grid
 
     out = {}
     for name, info in load_catalogue().reanalyses.items():
-        res = 0.75 if name == "ERA-Interim" else 0.25
-        cells = int(round(180 / res)) * int(round(360 / res))
-        out[name] = cells * months * (len(info.layer_bounds) + 5)
+        _, nlat, nlon = reanalysis_grid(name, SCALES["paper"])
+        out[name] = nlat * nlon * months * (len(info.layer_bounds) + 5)
     return out
 
 

@@ -43,6 +43,9 @@ type=..., version=..., source=..., reference=..., comment=...)``
     The global attributes ESMValTool cmorizers write
     (``esmvaltool.cmorizers.data.utilities.set_global_atts``).
 
+``parse_variant_label(label)``
+    The (r, i, p, f) indices of a CMIP6 variant label.
+
 ``cmip6_path(root, ...)``/``obs6_path(root, ...)``
     ESGF DRS and ESMValTool OBS6 paths, as ESMValCore's local data source
     templates expect them.
@@ -213,7 +216,7 @@ def cmip6_global_attributes(
     extra: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
     """Global attributes of a CMIP6 file, in the order CMOR 3 writes them."""
-    r, i, p, f = _parse_variant(variant_label)
+    r, i, p, f = parse_variant_label(variant_label)
     attrs: dict[str, object] = {
         "Conventions": "CF-1.7 CMIP-6.2",
         "activity_id": activity_id,
@@ -634,7 +637,8 @@ def _write_z(ds, zinfo, dims, points, bounds) -> None:
     ds.createVariable(f"{name}_bnds", "f8", (*dims, "bnds"))[...] = bounds
 
 
-def _parse_variant(label: str) -> tuple[int, int, int, int]:
+def parse_variant_label(label: str) -> tuple[int, int, int, int]:
+    """(r, i, p, f) indices of a CMIP6 variant label such as ``r1i1p1f2``."""
     import re
 
     match = re.fullmatch(r"r(\d+)i(\d+)p(\d+)f(\d+)", label)

@@ -48,10 +48,10 @@ from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
 
-import cftime
 import numpy as np
 
 from smeval import cmorio
+from smeval.core.regional import cell_areas
 from smeval.sample import physics as ph
 from smeval.sample.catalogue import (
     FX_VARIABLES,
@@ -60,7 +60,7 @@ from smeval.sample.catalogue import (
     grid_coordinates,
     load_catalogue,
 )
-from smeval.sample.regrid import Regridder, cell_areas
+from smeval.sample.regrid import Regridder
 
 SYNTHETIC = "yes: smeval sample archive, not real model output"
 CREATION_DATE = "2024-01-01T00:00:00Z"
@@ -231,11 +231,6 @@ def _world(resolution: float) -> ph.World:
     return ph.make_world(resolution)
 
 
-def _world_bounds(world: ph.World):
-    _, _, lat_b, lon_b = grid_coordinates("regular", world.nlat, world.nlon)
-    return lat_b, lon_b
-
-
 @dataclasses.dataclass
 class Fields:
     """One data set run on the world's land cells (and pr/evspsbl everywhere)."""
@@ -289,8 +284,7 @@ def time_blocks(i0: int, i1: int, months: int) -> list[tuple[int, int]]:
 
 
 def write_model_member(root: Path, plan: ModelPlan, member: int, period: Period, seed: int,
-                       world: ph.World, files: dict | None = None,
-                       months_per_block: int | None = None) -> int:
+                       world: ph.World, months_per_block: int | None = None) -> int:
     """Compute and write the files of one member that are missing; return count written.
 
     The bucket runs once on the world grid (small); regridding, layer
@@ -302,7 +296,7 @@ def write_model_member(root: Path, plan: ModelPlan, member: int, period: Period,
     from contextlib import ExitStack
 
     m = plan.model
-    files = files or model_files(root, plan, member, period)
+    files = model_files(root, plan, member, period)
     todo = {v: [(p, c) for p, c in lst if not p.exists()] for v, lst in files.items()}
     todo = {v: lst for v, lst in todo.items() if lst}
     if not todo:
@@ -372,18 +366,20 @@ def write_model_member(root: Path, plan: ModelPlan, member: int, period: Period,
             for t0, t1 in time_blocks(i0, i1, months_per_block):
                 cache: dict = {}
                 for var, writer in writers:
-                    block = _model_variable(var, fields, rg, m, slice(t0, t1), cache)
+                    block = _grid_variable(var, fields, rg, m.land_model.layer_bounds,
+                                           slice(t0, t1), cache)
                     writer.write(block, start=t0 - i0)
                     del block
         written += len(items)
     return written
 
 
-def _model_variable(var, fields: Fields, rg: Regridder, m: ModelEntry, times: slice, cache: dict):
-    """Months ``times`` of a model variable on the model grid in CMOR units.
+def _grid_variable(var, fields: Fields, rg: Regridder, layer_bounds: np.ndarray, times: slice,
+                   cache: dict):
+    """Months ``times`` of a variable on the target grid of ``rg`` in CMOR units.
 
-    ``cache`` holds the regridded bucket layers of these months (shared by
-    mrsos and mrsol).
+    ``layer_bounds`` are the data set's soil layers (mrsol); ``cache`` holds
+    the regridded bucket layers of these months (shared by mrsos and mrsol).
     """
     if var == "pr":
         return rg.mean(fields.pr[:, times]) * KG_PER_MM_DAY
@@ -393,7 +389,7 @@ def _model_variable(var, fields: Fields, rg: Regridder, m: ModelEntry, times: sl
         return rg.land_mean(fields.mrros[:, times]) * KG_PER_MM_DAY
     if var == "snm":
         return rg.land_mean(fields.snm[:, times]) * KG_PER_MM_DAY
-    bounds = np.array([[0.0, 0.1]]) if var == "mrsos" else m.land_model.layer_bounds
+    bounds = np.array([[0.0, 0.1]]) if var == "mrsos" else layer_bounds
     # layer distribution is linear in theta, so regrid the 5 bucket layers first
     if "theta" not in cache:
         cache["theta"] = rg.land_mean(fields.theta[:, :, times])   # (5, nt, my, mx)
@@ -404,7 +400,7 @@ def _model_variable(var, fields: Fields, rg: Regridder, m: ModelEntry, times: sl
 @cache
 def _regridder(wnlat, wnlon, kind, nlat, nlon) -> Regridder:
     world = _world(180.0 / wnlat)
-    wlat_b, wlon_b = _world_bounds(world)
+    _, _, wlat_b, wlon_b = grid_coordinates("regular", world.nlat, world.nlon)
     _, _, lat_b, lon_b = grid_coordinates(kind, nlat, nlon)
     return Regridder(wlat_b, wlon_b, lat_b, lon_b, world.frac, world.land)
 
@@ -421,15 +417,10 @@ def _nominal_resolution(nlat: int) -> str:
 # reanalyses
 # ---------------------------------------------------------------------------
 
-OBS6_VARIABLES = {"mrsos": "Lmon", "mrsol": "Emon", "pr": "Amon", "evspsbl": "Amon",
-                  "mrros": "Lmon", "snm": "LImon"}
+#: OBS6 variables of every reanalysis and their tables: those of Table 1.
+OBS6_VARIABLES = VARIABLE_TABLES
 #: OBS6 data set names, as the converters write them (smeval.cmorize.convert).
 OBS6_NAMES = {"ERA5": "ERA5", "ERA-Interim": "ERA-Interim", "GLDAS": "GLDAS-NOAH"}
-REFERENCES = {
-    "ERA5": "Hersbach et al. (2020), doi:10.1002/qj.3803",
-    "ERA-Interim": "Dee et al. (2011), doi:10.1002/qj.828",
-    "GLDAS": "Rodell et al. (2004), doi:10.1175/BAMS-85-3-381",
-}
 
 
 def reanalysis_grid(name: str, scale: Scale):
@@ -462,18 +453,9 @@ def reanalysis_fields(name: str, period: Period, seed: int, world: ph.World, sca
     layers = info.layer_bounds
 
     def fields_of(i0: int, i1: int) -> dict[str, np.ndarray]:
-        t = slice(i0, i1)
-        theta = rg.land_mean(fields.theta[:, :, t])                 # (5, nt, my, mx)
-        mrsol = np.einsum("kj,jtyx->tkyx", ph.layer_matrix(layers), theta)
-        shallow = np.einsum("kj,jtyx->tyx", ph.layer_matrix(np.array([[0.0, 0.1]])), theta)
-        return {
-            "mrsol": mrsol,
-            "mrsos": shallow,
-            "pr": rg.mean(fields.pr[:, t]) * KG_PER_MM_DAY,
-            "evspsbl": rg.mean(fields.evspsbl[:, t]) * KG_PER_MM_DAY,
-            "mrros": rg.land_mean(fields.mrros[:, t]) * KG_PER_MM_DAY,
-            "snm": rg.land_mean(fields.snm[:, t]) * KG_PER_MM_DAY,
-        }
+        cache: dict = {}
+        return {var: _grid_variable(var, fields, rg, layers, slice(i0, i1), cache)
+                for var in VARIABLE_TABLES}
 
     return fields_of, dict(lat=lat, lon=lon, lat_b=lat_b, lon_b=lon_b, has_land=rg.has_land,
                            frac=rg.land_fraction, layers=layers)

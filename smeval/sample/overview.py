@@ -80,11 +80,11 @@ def _read_fx(path: Path | None, name: str):
 
 def model_files(archive: Path, model: str, member: str | None = None):
     """(mrsos files, sftlf path or None, areacella path or None, variant) of ``model``."""
+    from smeval.cmorio import parse_variant_label
+
     base = archive / "CMIP6"
     found = sorted(base.glob(f"*/*/{model}/historical/*/Lmon/mrsos/*/*/*.nc"))
-    variants = sorted({p.parts[-6] for p in found},
-                      key=lambda v: tuple(int(x) for x in v[1:].replace("i", " ").replace("p", " ")
-                                          .replace("f", " ").split()))
+    variants = sorted({p.parts[-6] for p in found}, key=parse_variant_label)
     if not variants:
         raise ValueError(f"no CMIP6 mrsos files of {model} under {base}")
     variant = member or variants[0]

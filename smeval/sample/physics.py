@@ -457,10 +457,9 @@ class BucketOutput:
     evap: np.ndarray     # mm/day, incl. sublimation
     runoff: np.ndarray   # surface runoff, mm/day
     melt: np.ndarray     # snow melt, mm/day
-    snow: np.ndarray     # snow water equivalent, mm (end of month)
 
 
-def soil_parameters(world: World, flavour: Flavour, pann_land: np.ndarray):
+def soil_parameters(flavour: Flavour, pann_land: np.ndarray):
     """Porosity, field capacity, wilting point (m3 m-3) of land cells."""
     aridity = np.clip(1.0 - pann_land / 2.5, 0.0, 1.0)
     fc = (0.34 - 0.12 * aridity) * flavour.capacity
@@ -483,7 +482,7 @@ def run_bucket(
     P, T, PET = forcing.precip, forcing.temp, forcing.pet
     nt, n = P.shape
     nl = BUCKET_LAYERS.shape[0]
-    sat, fc, wp = soil_parameters(world, flavour, P.mean(axis=0))
+    sat, fc, wp = soil_parameters(flavour, P.mean(axis=0))
     dz = _DZ_MM[:, None]
     root = np.array([0.18, 0.37, 0.30, 0.15, 0.0])[:, None]
     w = np.tile(0.8 * fc, (nl, 1)) * dz            # water per layer, mm
@@ -500,7 +499,6 @@ def run_bucket(
     evap = np.empty((n, nt), dtype=np.float32)
     runoff = np.empty((n, nt), dtype=np.float32)
     melt_out = np.empty((n, nt), dtype=np.float32)
-    snow_out = np.empty((n, nt), dtype=np.float32)
     for k, t in enumerate(steps):
         record = k >= spin
         dt = float(days[t])
@@ -559,13 +557,11 @@ def run_bucket(
             w += nudge * (target - w)
             w = np.clip(w, wres, wsat)
         if record:
-            i = t
-            theta[:, :, i] = (0.5 * (w + w_start) / dz).T
-            evap[:, i] = (e_layer.sum(axis=0) + subl) / dt
-            runoff[:, i] = surf / dt
-            melt_out[:, i] = melt / dt
-            snow_out[:, i] = snow
-    return BucketOutput(theta, evap, runoff, melt_out, snow_out)
+            theta[:, :, t] = (0.5 * (w + w_start) / dz).T
+            evap[:, t] = (e_layer.sum(axis=0) + subl) / dt
+            runoff[:, t] = surf / dt
+            melt_out[:, t] = melt / dt
+    return BucketOutput(theta, evap, runoff, melt_out)
 
 
 def observation_density(world: World) -> np.ndarray:

@@ -37,9 +37,9 @@ from pathlib import Path
 import numpy as np
 
 from smeval import cmorio
+from smeval.core.regional import cell_areas
 from smeval.sample import physics as ph
 from smeval.sample.catalogue import grid_coordinates
-from smeval.sample.regrid import cell_areas
 
 NAME = "PLANTED-1"
 INSTITUTION = "SMEVAL"
@@ -178,7 +178,7 @@ def write_planted(root: Path, reference: str, ref_mrsos: np.ndarray, ref_grid: d
             extra={"synthetic": SYNTHETIC,
                    "planted": f"regional mrsos series with known R and sigma against {reference}; "
                               f"see planted_{reference}.json"},
-            **{k: v for k, v in common.items()},
+            **common,
         )
         kwargs = {}
         if var == "mrsos":

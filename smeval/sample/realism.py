@@ -25,6 +25,7 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 
+from smeval.core.depth import DepthNotReachedError, deep_from_layers
 from smeval.core.regional import region_weight_matrix, regional_means
 from smeval.core.taylor import taylor_statistics
 
@@ -43,15 +44,14 @@ def _read(paths: list[Path], var: str):
     return np.concatenate(data), grid
 
 
-def _shallow(data: np.ndarray, var: str, depth_bounds=None) -> np.ndarray:
+def _column(data: np.ndarray, var: str, depth_bounds=None) -> np.ndarray:
     if var == "mrsos":
         return data
-    # 0-200 cm from layers (SPEC section 2); masked where layers stop short
-    top, bot = depth_bounds[:, 0], depth_bounds[:, 1]
-    if bot[-1] < 2.0 - 1e-6:
+    # 0-200 cm from layers (SPEC section 2); NaN where the layers stop short
+    try:
+        return np.ma.filled(deep_from_layers(data, depth_bounds), np.nan)
+    except DepthNotReachedError:
         return np.full(data[:, 0].shape, np.nan)
-    w = np.clip(np.minimum(bot, 2.0) - top, 0.0, None) / (bot - top)
-    return np.einsum("k,tkyx->tyx", w, data)
 
 
 def regional_series(paths: list[Path], var: str, sftlf_path: Path | None) -> np.ndarray:
@@ -66,7 +66,7 @@ def regional_series(paths: list[Path], var: str, sftlf_path: Path | None) -> np.
         with netCDF4.Dataset(sftlf_path) as ds:
             frac = np.ma.filled(ds["sftlf"][:].astype(np.float64), 0.0) / 100.0
     weights = region_weight_matrix(lat_b, lon_b, REGION_ORDER, land_fraction=frac)
-    return regional_means(_shallow(data, var, depth_b), weights)
+    return regional_means(_column(data, var, depth_b), weights)
 
 
 def model_series(root: Path, var: str = "mrsos") -> dict[str, np.ndarray]:

@@ -31,13 +31,6 @@ def _lon_weights(src_b: np.ndarray, dst_b: np.ndarray) -> sp.csr_matrix:
     return sp.csr_matrix(np.radians(total))
 
 
-def cell_areas(lat_b: np.ndarray, lon_b: np.ndarray, radius: float = 6371000.0) -> np.ndarray:
-    """Areas (m2) of the cells of a rectilinear grid from its bounds in degrees."""
-    dsin = np.abs(np.diff(np.sin(np.radians(lat_b)), axis=1))[:, 0]
-    dlon = np.abs(np.diff(np.radians(lon_b), axis=1))[:, 0]
-    return radius**2 * np.outer(dsin, dlon)
-
-
 class Regridder:
     """Conservative regridding from a source grid to a target grid.
 

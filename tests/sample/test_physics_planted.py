@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from smeval.sample import physics as ph
-from smeval.sample.generate import Period, SCALES, run_dataset
+from smeval.sample.generate import Period, run_dataset
 from smeval.sample.planted import REGIONS, TARGETS, planted_series, taylor_stats
 
 
@@ -67,8 +67,6 @@ def test_siberian_soil_moisture_peaks_after_snowmelt(world, model_run):
 
 
 def test_itcz_migrates_and_monsoon_is_summer_rain(world):
-    months = np.arange(1, 13)
-    flav = ph.Flavour("clim")
     p = ph.precipitation_climatology(world.clat, world.clon, world.continentality)
     lat = world.clat.reshape(world.shape)[:, 0]
     zonal = p.reshape(12, *world.shape).mean(axis=2)
@@ -79,7 +77,6 @@ def test_itcz_migrates_and_monsoon_is_summer_rain(world):
     assert p[6, india].mean() > 4 * p[0, india].mean()     # July vs January
     med = ph._gauss(world.clat, world.clon, 38.0, 15.0, 3.0, 5.0) > 0.5
     assert p[0, med].mean() > 2 * p[6, med].mean()          # Mediterranean winter rain
-    del months, flav
 
 
 def test_water_balance_closes(world, model_run):
