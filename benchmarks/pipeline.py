@@ -24,6 +24,14 @@ Examples::
     .venv/bin/python benchmarks/pipeline.py --scale tiny
     .venv/bin/python benchmarks/pipeline.py --scale default --workdir /tmp/bench
     .venv/bin/python benchmarks/pipeline.py --scale tiny --members 1 2
+
+The data-proportional part of the cost is the slope between two archives of
+the same models and period at different resolutions (the fixed costs per
+task, file and product are the same in both)::
+
+    for s in default paper; do .venv/bin/python benchmarks/pipeline.py --scale $s \
+        --models CNRM-CM6-1-HR MPI-ESM1-2-HR MIROC6 IPSL-CM6A-LR --members 1 \
+        --years 1979-1984 --workdir /tmp/bench-$s; done
 """
 
 from __future__ import annotations
@@ -49,9 +57,12 @@ def smeval(*args: str) -> None:
     subprocess.run([str(exe), *args], check=True)
 
 
-def make_archive(root: Path, scale: str, members: int | None, years: str | None) -> None:
+def make_archive(root: Path, scale: str, members: int | None, years: str | None,
+                 models: list[str] | None = None) -> None:
     """Generate the archive (skipped when complete) and CMORize its reanalyses."""
     cmd = ["sample-data", "--out", str(root), "--scale", scale, "--reanalyses", "raw", "--quiet"]
+    if models:
+        cmd += ["--models", *models]
     if members:
         cmd += ["--members", str(members)]
     if years:
@@ -110,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, nargs="+", default=[0],
                         help="at most this many members per model; several values run several archives")
     parser.add_argument("--years", help="archive period, e.g. 1979-1988 (default: the scale's)")
+    parser.add_argument("--models", nargs="+", metavar="MODEL",
+                        help="only these Table 1 models (default: the scale's)")
     parser.add_argument("--archive", type=Path, help="use this existing archive (CMIP6/ and OBS6/) instead")
     parser.add_argument("--workdir", type=Path, help="where archives and runs go (default: a temporary folder)")
     args = parser.parse_args(argv)
@@ -119,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     for members in ([None] if args.archive else args.members):
         root = args.archive or workdir / f"archive-{args.scale}-m{members or 'all'}"
         if not args.archive:
-            make_archive(root, args.scale, members or None, args.years)
+            make_archive(root, args.scale, members or None, args.years, args.models)
         files = input_files(root)
         read_all(files)  # warm the page cache
         start = time.perf_counter()

@@ -1,4 +1,4 @@
-"""Helpers of the converter tests: real-data path, checksums, ESMValCore loader."""
+"""Helpers of the converter tests: checksums, ESMValCore loader."""
 
 from __future__ import annotations
 
@@ -12,10 +12,6 @@ import tempfile
 from pathlib import Path
 
 
-REALDATA = Path(os.environ.get("SMEVAL_REALDATA", "")) if os.environ.get("SMEVAL_REALDATA") else (
-    Path(__file__).resolve().parents[3] / "shared" / "realdata")
-if not REALDATA.is_dir():  # the checkout may live elsewhere; the data stay here
-    REALDATA = Path("/work/shared/realdata")
 
 
 def checksums(folder: Path) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -114,19 +113,11 @@ def test_grid_bounds_cover_the_sphere(kind):
     assert area == pytest.approx(4 * np.pi)
 
 
-def realdata_dir() -> Path:
-    """``../shared/realdata`` beside the checkout ($SMEVAL_REALDATA overrides)."""
-    if os.environ.get("SMEVAL_REALDATA"):
-        return Path(os.environ["SMEVAL_REALDATA"])
-    beside = Path(__file__).resolve().parents[3] / "shared" / "realdata"
-    return beside if beside.is_dir() else Path("/work/shared/realdata")
-
-
-def test_real_access_grids_match(cat):
+def test_real_access_grids_match(cat, realdata):
     """The real ACCESS sftlf files (shared/realdata) have the catalogue's grid kinds."""
     import netCDF4
 
-    base = f"{realdata_dir()}/cmip6-fx-native/"
+    base = f"{realdata}/cmip6-fx-native/"
     for name, fname in (("ACCESS-CM2", "sftlf_fx_ACCESS-CM2_historical_r1i1p1f1_gn.nc"),
                         ("ACCESS-ESM1-5", "sftlf_fx_ACCESS-ESM1-5_historical_r1i1p1f1_gn.nc"),
                         ("CNRM-CM6-1", "sftlf_fx_CNRM-CM6-1_historical_r1i1p1f2_gr.nc")):
