@@ -28,6 +28,10 @@ from .regions import FULL_CIRCLE, lon_arcs
 #: Target cells whose covered share is below 1 - COVERAGE_TOL are masked
 #: (the source grid does not reach over the whole cell), as in iris.
 COVERAGE_TOL = 1e-8
+#: Overlaps below this share of a target band are rounding noise of cell
+#: edges that coincide (e.g. 179.99999999 and 180.0): dropped, so that such a
+#: sliver of a valid source cell cannot alone keep a target cell with mdtol=1.
+SLIVER = 1e-9
 
 
 def lat_overlaps(src_bounds, tgt_bounds) -> np.ndarray:
@@ -51,7 +55,12 @@ def lat_overlaps(src_bounds, tgt_bounds) -> np.ndarray:
     extent = t[:, 1] - t[:, 0]
     if np.any(extent <= 0):
         raise ValueError("target latitude bands must have a positive extent")
-    return np.clip(high - low, 0.0, None) / extent[:, None]
+    return _drop_slivers(np.clip(high - low, 0.0, None) / extent[:, None])
+
+
+def _drop_slivers(shares: np.ndarray) -> np.ndarray:
+    shares[shares < SLIVER] = 0.0
+    return shares
 
 
 def lon_overlaps(src_bounds, tgt_bounds) -> np.ndarray:
@@ -73,7 +82,7 @@ def lon_overlaps(src_bounds, tgt_bounds) -> np.ndarray:
         low = np.maximum(t_start[:, None], s_start[None, :] + turn)
         high = np.minimum((t_start + t_width)[:, None], (s_start + s_width + turn)[None, :])
         total += np.clip(high - low, 0.0, None)
-    return total / t_width[:, None]
+    return _drop_slivers(total / t_width[:, None])
 
 
 @dataclass(frozen=True)

@@ -193,3 +193,12 @@ def test_rejects_a_cube_on_another_grid_and_bad_mdtol():
         regridder(other)
     with pytest.raises(ValueError, match="mdtol"):
         AreaWeighted(mdtol=1.5)
+
+
+def test_slivers_from_rounded_edges_do_not_keep_a_cell():
+    # Source edge at 180 + 1e-10 (rounding of a 53-column grid): the target band 180-181.125
+    # lies in the masked (sea) cell, and the 1e-10 overlap with the land cell is noise.
+    src_lon = np.array([[170.0, 180.0 + 1e-10], [180.0 + 1e-10, 190.0]])
+    w = Weights.between([[-10, 10]], src_lon, [[-10, 10]], [[180.0, 181.125]])
+    land_sea = np.ma.masked_array([[5.0, 0.0]], mask=[[False, True]])
+    assert regrid_block(land_sea, w).mask.all()
