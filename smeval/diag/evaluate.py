@@ -31,7 +31,7 @@ from smeval.metrics.table import (
 from smeval.sample.catalogue import load_catalogue
 
 from .provenance import record
-from .shared import ProvenanceLogger, atomic_write_text
+from .shared import ProvenanceLogger, atomic_write_text, family_of
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ def read_series(folders: list[Path]) -> tuple[list[RegionalSeries], dict[str, li
                 values=np.ma.filled(np.ma.asarray(cube.data, dtype=np.float64), np.nan),
                 project=str(attrs.get("smeval_project", "")),
                 native_nlat=int(attrs.get("smeval_native_nlat", 0)),
+                family=str(attrs.get("smeval_family", "")),
             ))
             files[series[-1].dataset].append(str(path))
         for path in sorted(Path(folder).rglob("excluded.csv")):
@@ -77,9 +78,10 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
     threshold = float(cfg.get("tss_threshold", 0.6))
     min_nlat = int(cfg.get("high_resolution_min_nlat", 160))
     catalogue = load_catalogue()
-    families = {**catalogue.families, **(cfg.get("families") or {})}
 
     all_series, files, excluded = read_series(cfg["ancestor_dirs"])
+    # The recipe's family facets, carried by the series files.
+    families = {s.dataset: s.family or family_of({"dataset": s.dataset}) for s in all_series}
     if not all_series:
         msg = f"no regional series found in {', '.join(map(str, cfg['ancestor_dirs']))}"
         raise FileNotFoundError(msg)

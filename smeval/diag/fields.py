@@ -32,7 +32,7 @@ from .evaluate import DEFAULT_REFERENCES
 from .io import SYNTHETIC_ATTRIBUTE, is_synthetic, load_cube, save_cube
 from .provenance import record
 from .regional import layer_bounds
-from .shared import ProvenanceLogger
+from .shared import ProvenanceLogger, family_of
 
 logger = logging.getLogger(__name__)
 
@@ -48,9 +48,9 @@ def var_name(dataset: str) -> str:
 
 
 def _ensemble_inputs(cfg: dict[str, Any]) -> tuple[dict[str, str], dict[str, int], list[str]]:
-    catalogue = load_catalogue()
-    families = {**catalogue.families, **(cfg.get("families") or {})}
-    n_lat = {name: m.grid.nlat for name, m in catalogue.models.items()}
+    """Families (from the recipe's facets), native rows and references of the inputs."""
+    families = {meta["dataset"]: family_of(meta) for meta in cfg["input_data"].values()}
+    n_lat = {name: m.grid.nlat for name, m in load_catalogue().models.items()}
     references = list(cfg.get("references", DEFAULT_REFERENCES))
     return families, n_lat, references
 
@@ -198,6 +198,11 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
     cubes: dict[tuple[str, str], iris.cube.Cube] = {}
     sources: dict[str, list[str]] = defaultdict(list)
     for filename, meta in cfg["input_data"].items():
+        if "multi_model_statistics" in meta and not meta.get("family"):
+            msg = (f"{filename}: multi-model mean of {meta['short_name']} without a `family` facet; "
+                   "ESMValCore grouped every model without one together: give each model in the "
+                   "recipe a `family`")
+            raise ValueError(msg)
         cubes[(meta["short_name"], meta["dataset"])] = load_cube(filename)
         sources[meta["dataset"]].append(filename)
     if not cubes:
@@ -216,9 +221,10 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
     models = [d for d in complete if d not in references]
     pairs: dict[str, tuple] = {d: (_monthly(cubes[("mrsos", d)], months), pme(d)) for d in complete if d in references}
     if models:
-        # One ESMValCore ensemble mean per model; families then weight them.
-        # Monthly fields on the common grid are large (432 x 160 x 320 per
-        # model): the MMEM is accumulated one model at a time.
+        # The inputs are ESMValCore's model means (or family means, if the
+        # recipe adds multi_model_statistics grouped by `family`); either way
+        # the MMEM is the mean over families. Monthly fields on the common
+        # grid are large (432 x 160 x 320 each): one input at a time.
         def loader(field):
             return lambda: np.asarray(field.compute())
 
@@ -244,8 +250,12 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
             used = models if name == MMEM_ALL else [name]
             method = ("effective sample size from lag-1 autocorrelation (Bretherton et al. 1999)"
                       if effective_n else "n - 2 degrees of freedom")
+            what = name
+            if name == MMEM_ALL:
+                family_names = sorted({families[m] for m in models})
+                what = f"{name} (mean over the {len(family_names)} family means of {', '.join(family_names)})"
             provlog.log(out, _record(
-                f"Correlation of monthly shallow soil moisture with P - E of {name}, {period}, per grid cell "
+                f"Correlation of monthly shallow soil moisture with P - E of {what}, {period}, per grid cell "
                 f"on the common 1.125 degree grid; two-sided t test at the {100 * (1 - alpha):g} % level with "
                 f"{method}.", [f for d in used for f in sources[d]], used,
                 ["corr"], "geo", extra_references=["bretherton99jc"] if effective_n else []))

@@ -17,7 +17,7 @@ from smeval.core.depth import DEEP_DEPTH, SHALLOW_DEPTH, DepthNotReachedError
 from .io import load_cube, save_cube, series_cube
 from .provenance import record, series_record
 from .regional import depth_series, regional_mean_series, weights_for
-from .shared import ProvenanceLogger, atomic_write_text
+from .shared import ProvenanceLogger, atomic_write_text, family_of
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 FX_NAMES = ("sftlf", "areacella")
 #: Global attributes that make a series file self-describing for the metrics.
 SERIES_ATTRIBUTES = ("smeval_dataset", "smeval_project", "smeval_member", "smeval_variable",
-                     "smeval_native_nlat")
+                     "smeval_native_nlat", "smeval_family")
 #: Long names of the derived variables.
 LONG_NAMES = {
     "sm_shallow": "shallow soil moisture (0-{:g} m)",
@@ -56,7 +56,7 @@ class _Writer:
         name = "_".join(p for p in (meta["dataset"], member) if p)
         out = Path(self.cfg["work_dir"]) / variable / f"{name}.nc"
         values_of = (meta["dataset"], meta["project"], member, variable,
-                     np.int32(cube.coord("latitude").shape[0]))
+                     np.int32(cube.coord("latitude").shape[0]), family_of(meta))
         attributes = dict(zip(SERIES_ATTRIBUTES, values_of, strict=True))
         series = series_cube(values, cube.coord("time"), weights.region_ids, cube,
                              f"regional mean of {long_name}", attributes)

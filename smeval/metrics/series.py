@@ -39,6 +39,8 @@ class RegionalSeries:
         ``CMIP6`` for models, ``OBS6`` for CMORized reanalyses.
     native_nlat : int
         Latitude rows of the data set's native grid (0 if unknown).
+    family : str
+        Parent family of a model (SPEC section 4); empty for references.
     """
 
     dataset: str
@@ -50,6 +52,7 @@ class RegionalSeries:
     values: np.ndarray
     project: str = ""
     native_nlat: int = 0
+    family: str = ""
 
     def on(self, months: np.ndarray, region_ids: tuple[str, ...]) -> np.ndarray:
         """Values on the month axis ``months`` and regions ``region_ids``.

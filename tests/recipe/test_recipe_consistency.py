@@ -51,6 +51,15 @@ def test_models_take_every_member_and_references_are_obs6(recipe):
                 assert entry["project"] == "OBS6" and entry["dataset"] in REFERENCES
 
 
+def test_every_model_has_its_catalogue_family(recipe):
+    # The `family` facet is the recipe's family map (SPEC section 4); by default the catalogue's.
+    families = load_catalogue().families
+    for _, group in _groups(recipe):
+        for entry in group["additional_datasets"]:
+            if entry["project"] == "CMIP6":
+                assert entry["family"] == families[entry["dataset"]], entry["dataset"]
+
+
 def test_scripts_exist_and_ancestors_are_tasks(recipe):
     tasks = {f"{d}/{v}" for d, diag in recipe["diagnostics"].items() for v in (diag.get("variables") or {})}
     tasks |= {f"{d}/{s}" for d, diag in recipe["diagnostics"].items() for s in diag.get("scripts") or {}}
