@@ -96,14 +96,14 @@ def archive_years(root: Path) -> str:
     return f"{min(years)}/{max(years)}"
 
 
-def run_recipe(root: Path, workdir: Path) -> tuple[float, float, str]:
+def run_recipe(root: Path, workdir: Path, **config: object) -> tuple[float, float, str]:
     present = runner.available(root)
     timerange = archive_years(root)
     recipe = runner.write_recipe(workdir / "recipe_soilmoisture.yml", timerange=timerange,
                                  edit=lambda r: runner.restrict_to(r, present))
-    config = runner.write_config(workdir / "config", root, workdir / "output")
+    config_dir = runner.write_config(workdir / "config", root, workdir / "output", **config)
     start = time.perf_counter()
-    process = runner.run_recipe(recipe, config, check=False)
+    process = runner.run_recipe(recipe, config_dir, check=False)
     elapsed = time.perf_counter() - start
     if process.returncode:
         print(process.stdout[-3000:], process.stderr[-3000:])
@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="only these Table 1 models (default: the scale's)")
     parser.add_argument("--archive", type=Path, help="use this existing archive (CMIP6/ and OBS6/) instead")
     parser.add_argument("--workdir", type=Path, help="where archives and runs go (default: a temporary folder)")
+    parser.add_argument("--max-parallel-tasks", type=int,
+                        help="ESMValCore's max_parallel_tasks (default: config-user.yml's)")
     args = parser.parse_args(argv)
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
@@ -140,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
         floor = time.perf_counter() - start
         run_dir = workdir / f"run-{root.name}"
         run_dir.mkdir(parents=True, exist_ok=True)
-        elapsed, peak_gb, estimate = run_recipe(root, run_dir)
+        config = {} if args.max_parallel_tasks is None else {"max_parallel_tasks": args.max_parallel_tasks}
+        elapsed, peak_gb, estimate = run_recipe(root, run_dir, **config)
         rows.append((root.name, len(files), nbytes / 1e9, floor, elapsed, elapsed / floor, peak_gb, estimate))
         print(f"{root.name}: {len(files)} files, {nbytes / 1e9:.2f} GB decoded; floor {floor:.1f} s; "
               f"recipe {elapsed:.1f} s = {elapsed / floor:.1f} x floor; peak RSS of a process "

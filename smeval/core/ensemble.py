@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._arrays import as_float_nan
+from ._arrays import as_float_nan, is_lazy
 
 #: Latitude rows on the native grid from which a model is "high resolution"
 #: (Table 2 of Qiao et al. 2022; SPEC section 4).
@@ -60,13 +60,24 @@ def nanmean_of(arrays: Iterable, what: str = "inputs"):
         elif x.shape != shape:
             raise ValueError(f"{what}: input {i} has shape {x.shape}, the first has {shape}")
         valid = np.isfinite(x)
-        part = np.where(valid, x, 0.0)
-        total = part if total is None else total + part
-        count = valid.astype(np.int32) if count is None else count + valid
+        if is_lazy(x) or is_lazy(total):
+            part = np.where(valid, x, 0.0)
+            total = part if total is None else total + part
+            count = valid.astype(np.int32) if count is None else count + valid
+            continue
+        # In place: fields on the common grid are large (432 x 160 x 320).
+        if total is None:
+            total, count = np.zeros(shape), np.zeros(shape, dtype=np.int32)
+        np.add(total, x, out=total, where=valid)
+        count += valid
     if total is None:
         raise ValueError(f"{what}: nothing to average")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / count, np.nan)
+    if is_lazy(total):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(count > 0, total / count, np.nan)
+    np.divide(total, count, out=total, where=count > 0)
+    total[count == 0] = np.nan
+    return total
 
 
 @dataclass

@@ -15,7 +15,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import dask.array as da
 import iris
 import iris.cube
 import numpy as np
@@ -174,18 +173,23 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
     return written
 
 
-def _monthly(cube: iris.cube.Cube, months: np.ndarray):
-    """Lazy (n_months, lat, lon) data of ``cube`` on the month axis ``months`` (NaN where absent)."""
+def _monthly(cube: iris.cube.Cube, months: np.ndarray) -> np.ndarray:
+    """(n_months, lat, lon) float64 data of ``cube`` on the month axis ``months`` (NaN where absent).
+
+    Reads the cube's data without keeping it in the cube, so that only the
+    fields in use are in memory.
+    """
     own = months_of(cube.coord("time"))
-    data = cube.core_data()
-    if not isinstance(data, da.Array):
-        data = da.from_array(data)
-    data = da.ma.filled(data.astype(np.float64), np.nan)
-    pos = np.searchsorted(own, months)
-    pos = np.clip(pos, 0, len(own) - 1)
-    present = own[pos] == months
-    taken = da.take(data, pos, axis=0)
-    return da.where(present[:, None, None], taken, np.nan)
+    raw = cube.lazy_data().compute()
+    data = np.array(np.ma.getdata(raw), dtype=np.float64)
+    data[np.ma.getmaskarray(raw)] = np.nan
+    if own.shape == months.shape and (own == months).all():
+        return data
+    out = np.full((len(months), *data.shape[1:]), np.nan)
+    pos = np.clip(np.searchsorted(months, own), 0, len(months) - 1)
+    inside = months[pos] == own
+    out[pos[inside]] = data[inside]
+    return out
 
 
 def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
@@ -213,29 +217,32 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
     template = next(iter(cubes.values()))
     synthetic = any(is_synthetic(c) for c in cubes.values())
 
+    def soil(dataset):
+        return _monthly(cubes[("mrsos", dataset)], months)
+
     def pme(dataset):
-        return _monthly(cubes[("pr", dataset)], months) - _monthly(cubes[("evspsbl", dataset)], months)
+        flux = _monthly(cubes[("pr", dataset)], months)
+        flux -= _monthly(cubes[("evspsbl", dataset)], months)
+        return flux
 
     complete = sorted(d for (v, d) in cubes if v == "mrsos"
                       and ("pr", d) in cubes and ("evspsbl", d) in cubes)
     models = [d for d in complete if d not in references]
-    pairs: dict[str, tuple] = {d: (_monthly(cubes[("mrsos", d)], months), pme(d)) for d in complete if d in references}
+    # Loaders, so that one data set's fields at a time are in memory.
+    pairs: dict[str, Any] = {d: (lambda d=d: (soil(d), pme(d))) for d in complete if d in references}
     if models:
         # The inputs are ESMValCore's model means (or family means, if the
         # recipe adds multi_model_statistics grouped by `family`); either way
         # the MMEM is the mean over families. Monthly fields on the common
         # grid are large (432 x 160 x 320 each): one input at a time.
-        def loader(field):
-            return lambda: np.asarray(field.compute())
-
-        sm = streamed_mmem({m: loader(_monthly(cubes[("mrsos", m)], months)) for m in models}, families)
-        flux = streamed_mmem({m: loader(pme(m)) for m in models}, families)
-        pairs[MMEM_ALL] = (sm, flux)
+        sm = streamed_mmem({m: (lambda m=m: soil(m)) for m in models}, families)
+        flux = streamed_mmem({m: (lambda m=m: pme(m)) for m in models}, families)
+        pairs[MMEM_ALL] = lambda: (sm, flux)
     written = []
     work = Path(cfg["work_dir"])
     with ProvenanceLogger(cfg) as provlog:
-        for name, (x, y) in pairs.items():
-            x, y = da.compute(x, y) if isinstance(x, da.Array) else (x, y)
+        for name, load in pairs.items():
+            x, y = load()
             result = gridpoint_correlation(x, y, alpha=alpha, effective_n=effective_n)
             out_cubes = iris.cube.CubeList([
                 _field_cube(result.R, template, name, "1", "correlation of shallow soil moisture with P - E", synthetic),

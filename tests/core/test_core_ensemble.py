@@ -1,8 +1,12 @@
 """Tests of smeval.core.ensemble: members -> models -> families -> MMEMs (SPEC section 4)."""
 
+import warnings
+
 import dask.array as da
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from smeval.core.ensemble import MMEM_ALL, MMEM_HIGH, MMEM_LOW, hierarchical_means, resolution_group
 
@@ -107,3 +111,22 @@ def test_streamed_mmem_equals_the_hierarchy_and_loads_one_model_at_a_time():
     np.testing.assert_allclose(streamed_mmem(loaders, FAMILY, models=["A2", "A3"]), full.mmem[MMEM_HIGH])
     with pytest.raises(ValueError, match="no model"):
         streamed_mmem(loaders, FAMILY, models=[])
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 5), shape=st.tuples(st.integers(1, 4), st.integers(1, 5)), seed=st.integers(0, 2**32 - 1),
+       lazy=st.booleans())
+def test_nanmean_of_equals_numpy_nanmean(n, shape, seed, lazy):
+    # Independent route: numpy's nanmean over the stacked inputs (NaN where all are missing).
+    from smeval.core.ensemble import nanmean_of
+
+    rng = np.random.default_rng(seed)
+    arrays = [np.where(rng.random(shape) < 0.4, np.nan, rng.normal(size=shape)) for _ in range(n)]
+    inputs = [da.from_array(a, chunks=1) for a in arrays] if lazy else [a.copy() for a in arrays]
+    got = np.asarray(nanmean_of(inputs))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanmean(np.stack(arrays), axis=0)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, equal_nan=True)
+    for a, b in zip(inputs, arrays, strict=True):  # inputs are not modified
+        np.testing.assert_array_equal(np.asarray(a), b)
