@@ -10,8 +10,8 @@ P, E, R, P - E and P - E - R (mm yr-1).
 
 Script options (recipe)
 -----------------------
-references, families, shallow_depth, deep_depth, shallow_from_mrsol
-    As for the other diagnostics.
+references, shallow_depth, deep_depth, shallow_from_mrsol
+    As for the other diagnostics. Families are the models' ``family`` facets.
 bias_ratio_min : mapping, optional
     Variable -> |MMEM| below which the bias ratio is masked (kg m-2 for soil
     moisture, mm yr-1 for fluxes). Defaults: sm_shallow 1, sm_deep 10, pr 10,

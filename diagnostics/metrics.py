@@ -16,9 +16,9 @@ tss_threshold : float, default 0.6
     A model "reproduces" a region when TSS exceeds it.
 high_resolution_min_nlat : int, default 160
     Native latitude rows from which a model is in the high-resolution group.
-families : mapping, optional
-    Model -> family, overriding the catalogue's families
-    (smeval/sample/catalogue.yml).
+
+Families are the ``family`` facets of the models in the recipe, carried by
+the series files (a model without one: the catalogue's family).
 """
 
 from __future__ import annotations
