@@ -54,11 +54,6 @@ def _degrees(coord: iris.coords.Coord) -> np.ndarray:
     return coord.units.convert(coord.bounds.astype(np.float64), "degrees")
 
 
-def _handles(cube: iris.cube.Cube) -> bool:
-    """True if the separable weights apply (rectilinear grid, no derived coordinates)."""
-    return _horizontal(cube) is not None and not cube.aux_factories
-
-
 class AreaWeighted:
     """Conservative area-weighted regridding scheme (iris scheme interface).
 
@@ -79,8 +74,9 @@ class AreaWeighted:
 
     def regridder(self, src_grid_cube: iris.cube.Cube, target_grid_cube: iris.cube.Cube):
         """Return a callable that regrids cubes on *src_grid_cube*'s grid."""
-        if _handles(src_grid_cube) and _horizontal(target_grid_cube) is not None:
-            return _SeparableRegridder(src_grid_cube, target_grid_cube, self.mdtol)
+        src_grid, tgt_grid = _horizontal(src_grid_cube), _horizontal(target_grid_cube)
+        if src_grid is not None and tgt_grid is not None and not src_grid_cube.aux_factories:
+            return _SeparableRegridder(src_grid, tgt_grid, self.mdtol)
         logger.debug("Grid of %s is not rectilinear with bounds: iris AreaWeighted", src_grid_cube.name())
         return iris.analysis.AreaWeighted(mdtol=self.mdtol).regridder(src_grid_cube, target_grid_cube)
 
@@ -88,17 +84,18 @@ class AreaWeighted:
 class _SeparableRegridder:
     """Regrid cubes from one rectilinear grid to another."""
 
-    def __init__(self, src: iris.cube.Cube, tgt: iris.cube.Cube, mdtol: float):
-        src_lat, src_lon = _horizontal(src)
+    def __init__(self, src_grid, tgt_grid, mdtol: float):
+        """*src_grid*, *tgt_grid*: (latitude, longitude) coordinates with bounds."""
+        src_lat, src_lon = src_grid
         self._src_points = (src_lat.points.copy(), src_lon.points.copy())
-        self._tgt_lat, self._tgt_lon = (c.copy() for c in _horizontal(tgt))
+        self._tgt_lat, self._tgt_lon = (c.copy() for c in tgt_grid)
         self.mdtol = mdtol
         self.weights = Weights.between(_degrees(src_lat), _degrees(src_lon),
                                        _degrees(self._tgt_lat), _degrees(self._tgt_lon))
 
     def __call__(self, cube: iris.cube.Cube) -> iris.cube.Cube:
         grid = _horizontal(cube)
-        if (grid is None or not _handles(cube)
+        if (grid is None or cube.aux_factories
                 or not np.array_equal(grid[0].points, self._src_points[0])
                 or not np.array_equal(grid[1].points, self._src_points[1])):
             raise ValueError(f"{cube.name()}: the cube is not on the grid this regridder was made for")

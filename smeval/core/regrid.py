@@ -168,13 +168,21 @@ def regrid_block(block, weights: Weights, mdtol: float = 1.0):
     my, mx = weights.tgt_shape
     flat = block.reshape(-1, ny, nx)
     mask = np.ma.getmask(flat)
-    constant = mask is np.ma.nomask or not (mask != mask[:1]).any()
-    shares = None
-    if constant and mask is not np.ma.nomask and mask[:1].any():
-        # The usual case (a land or sea mask): one 2-D field of valid shares.
-        shares = weights.apply(~mask[0] * 1.0)
-    elif constant:
-        shares = weights.coverage
+    if mask is not np.ma.nomask and not mask.any():
+        mask = np.ma.nomask
+    threshold = 1.0 - max(mdtol, COVERAGE_TOL)
+    covered = weights.coverage > 1.0 - COVERAGE_TOL
+
+    def shares_of(invalid):
+        """Valid share of each target cell and whether the cell is kept."""
+        shares = weights.coverage if invalid is None else weights.apply(~invalid * 1.0)
+        return shares, (shares > threshold) & covered
+
+    fixed = None  # the usual case, no mask or a land/sea mask: one 2-D field
+    if mask is np.ma.nomask:
+        fixed = shares_of(None)
+    elif not (mask != mask[:1]).any():
+        fixed = shares_of(mask[0])
     means = np.empty((flat.shape[0], my, mx), dtype=dtype)
     keep = np.empty(means.shape, dtype=bool)
     # Slabs of a few fields keep the float64 temporaries small (reused by the
@@ -185,10 +193,9 @@ def regrid_block(block, weights: Weights, mdtol: float = 1.0):
         values = np.array(np.ma.getdata(flat[part]), dtype=np.float64)
         if mask is not np.ma.nomask:
             values[mask[part]] = 0.0
-        slab_shares = shares if shares is not None else weights.apply(~mask[part] * 1.0)
+        shares, ok = fixed or shares_of(mask[part])
         sums = weights.apply(values)
-        ok = (slab_shares > 1.0 - max(mdtol, COVERAGE_TOL)) & (weights.coverage > 1.0 - COVERAGE_TOL)
         ok = np.broadcast_to(ok, sums.shape)
-        means[part] = np.divide(sums, slab_shares, out=np.zeros_like(sums), where=ok)
+        means[part] = np.divide(sums, shares, out=np.zeros_like(sums), where=ok)
         keep[part] = ok
     return np.ma.masked_array(means.reshape(*lead, my, mx), mask=~keep.reshape(*lead, my, mx))

@@ -81,7 +81,7 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
 
     all_series, files, excluded = read_series(cfg["ancestor_dirs"])
     # The recipe's family facets, carried by the series files.
-    families = {s.dataset: s.family or family_of({"dataset": s.dataset}) for s in all_series}
+    families = {s.dataset: family_of({"dataset": s.dataset, "family": s.family}) for s in all_series}
     if not all_series:
         msg = f"no regional series found in {', '.join(map(str, cfg['ancestor_dirs']))}"
         raise FileNotFoundError(msg)
