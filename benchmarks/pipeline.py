@@ -10,13 +10,24 @@ This script
    ``CMIP6/`` and ``OBS6/`` read and decoded once (netCDF4, masked arrays),
    after one unmeasured pass that warms the page cache, so that both the
    floor and the recipe read from memory;
-3. runs the real ``esmvaltool run recipe_soilmoisture.yml`` on it (the
+3. measures what ESMValCore itself needs to read the same inputs once: a
+   recipe with one variable group per variable of the recipe (the union of
+   its data sets) and ESMValCore's default preprocessing only (load, CMOR
+   checks and fixes, save), no diagnostic script (skip with
+   ``--no-read-once``);
+4. runs the real ``esmvaltool run recipe_soilmoisture.yml`` on it (the
    recipe's data sets restricted to those in the archive, its period to the
-   archive's years) and reports the wall time, the ratio to the floor, and
-   the peak memory (largest resident set of any process of the run, from
-   ``getrusage(RUSAGE_CHILDREN)``, and ESMValCore's own estimate).
+   archive's years) and reports the wall time, the ratios to the floor and
+   to ESMValCore's read-once run, and the peak memory (largest resident set
+   of any process of the run, from ``getrusage(RUSAGE_CHILDREN)``, and
+   ESMValCore's own estimate);
+5. breaks the recipe's time down from ESMValCore's debug log: task time of
+   the preprocessing tasks and of the diagnostic scripts, the part of the
+   latter spent recording provenance, and the time between tasks during
+   which ESMValCore's main process sends a task to a worker or takes its
+   result back (pickled task graphs with their provenance).
 
-With ``--members 1 2`` it repeats steps 1-3 for archives with at most 1 and
+With ``--members 1 2`` it repeats steps 1-5 for archives with at most 1 and
 2 members per model, to show how time and peak memory grow with members.
 
 Examples::
@@ -43,9 +54,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import netCDF4
+import yaml
 
 from smeval import runner
 
@@ -96,11 +109,44 @@ def archive_years(root: Path) -> str:
     return f"{min(years)}/{max(years)}"
 
 
-def run_recipe(root: Path, workdir: Path, **config: object) -> tuple[float, float, str]:
+def read_once(recipe: dict) -> None:
+    """Turn ``recipe`` (in place) into one that makes ESMValCore read each of its inputs once.
+
+    One variable group per (variable, MIP table) of the recipe, holding the
+    union of its data sets, with ESMValCore's default preprocessing (load,
+    CMOR checks and fixes, save) and no diagnostic script.
+    """
+    groups: dict[tuple[str, str], dict] = {}
+    for diagnostic in recipe.get("diagnostics", {}).values():
+        for name, group in (diagnostic.get("variables") or {}).items():
+            short_name = group.get("short_name", name)
+            merged = groups.setdefault((short_name, group["mip"]), {
+                "short_name": short_name, "mip": group["mip"], "additional_datasets": []})
+            if "timerange" in group:
+                merged["timerange"] = group["timerange"]
+            for dataset in group.get("additional_datasets", []):
+                if dataset not in merged["additional_datasets"]:
+                    merged["additional_datasets"].append(dataset)
+    recipe.pop("preprocessors", None)
+    recipe["diagnostics"] = {"read_once": {
+        "description": "Every input of recipe_soilmoisture.yml read once by ESMValCore (benchmark baseline).",
+        "variables": {f"{short_name}_{mip}": group for (short_name, mip), group in groups.items()},
+        "scripts": None,
+    }}
+
+
+def run_recipe(root: Path, workdir: Path, baseline: bool = False, **config: object) -> dict:
+    """Run the recipe (or, with ``baseline``, its read-once form) on ``root``; returns the measurements."""
     present = runner.available(root)
     timerange = archive_years(root)
-    recipe = runner.write_recipe(workdir / "recipe_soilmoisture.yml", timerange=timerange,
-                                 edit=lambda r: runner.restrict_to(r, present))
+
+    def edit(recipe: dict) -> None:
+        runner.restrict_to(recipe, present)
+        if baseline:
+            read_once(recipe)
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    recipe = runner.write_recipe(workdir / "recipe_soilmoisture.yml", timerange=timerange, edit=edit)
     config_dir = runner.write_config(workdir / "config", root, workdir / "output", **config)
     start = time.perf_counter()
     process = runner.run_recipe(recipe, config_dir, check=False)
@@ -109,8 +155,62 @@ def run_recipe(root: Path, workdir: Path, **config: object) -> tuple[float, floa
         print(process.stdout[-3000:], process.stderr[-3000:])
         raise SystemExit(f"esmvaltool failed (exit {process.returncode})")
     estimates = re.findall(r"Maximum memory used \(estimate\): ([0-9.]+) GB", process.stdout)
-    peak_children_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
-    return elapsed, peak_children_gb, (max(estimates, key=float) if estimates else "?")
+    log = runner.latest_run_dir(workdir / "output", recipe.name) / "run" / "main_log_debug.txt"
+    return {
+        "elapsed": elapsed,
+        # Largest resident set of any child process so far (of this and earlier runs).
+        "peak_gb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2,
+        "estimate": max(estimates, key=float) if estimates else "?",
+        "breakdown": breakdown(log.read_text(encoding="utf-8"), recipe_scripts(recipe)),
+    }
+
+
+def recipe_scripts(recipe: Path) -> set[str]:
+    """Task names (``diagnostic/script``) of the diagnostic scripts of a recipe file."""
+    loaded = yaml.safe_load(recipe.read_text(encoding="utf-8"))
+    return {f"{name}/{script}" for name, diagnostic in loaded["diagnostics"].items()
+            for script in (diagnostic.get("scripts") or {})}
+
+
+_STAMP = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) UTC \[(\d+)\]"
+_DONE = re.compile(_STAMP + r".*Successfully completed task (\S+) \(priority \d+\) in (\d+):(\d\d):([0-9.]+)", re.M)
+_PROVENANCE = re.compile(r"Collecting provenance of task (\S+) took ([0-9.]+) seconds")
+_RUNNING = re.compile(_STAMP + r".*Running (\d+) tasks (?:using (\d+) processes|sequentially)", re.M)
+_ALL_DONE = re.compile(_STAMP + r".*Successfully completed all tasks", re.M)
+
+
+def _seconds(stamp: str) -> float:
+    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+
+
+def breakdown(log: str, scripts: set[str]) -> dict[str, float]:
+    """Where the time of a run went, from ESMValCore's ``main_log_debug.txt``.
+
+    ``preprocessing`` and ``diagnostics``: summed task times (seconds of
+    worker time); ``provenance``: the part of the diagnostics' time spent
+    recording provenance; ``tasks_wall``: from the first task's start to the
+    end of the last; ``between_tasks``: worker time in that span not spent in
+    any task (the main process pickling a task to a worker or unpickling its
+    result, or no task ready); ``last_result``: from the last task's end in
+    its worker to the main process having its result.
+    """
+    durations = {m.group(3): int(m.group(4)) * 3600 + int(m.group(5)) * 60 + float(m.group(6))
+                 for m in _DONE.finditer(log)}
+    running, done = _RUNNING.search(log), _ALL_DONE.search(log)
+    if not durations or running is None or done is None:
+        return {}
+    processes = int(running.group(4) or 1)
+    wall = _seconds(done.group(1)) - _seconds(running.group(1))
+    last_end = max(_seconds(m.group(1)) for m in _DONE.finditer(log))
+    busy = sum(durations.values())
+    return {
+        "preprocessing": sum(t for name, t in durations.items() if name not in scripts),
+        "diagnostics": sum(t for name, t in durations.items() if name in scripts),
+        "provenance": sum(float(m.group(2)) for m in _PROVENANCE.finditer(log)),
+        "tasks_wall": wall,
+        "between_tasks": max(processes * wall - busy, 0.0),
+        "last_result": _seconds(done.group(1)) - last_end,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="where archives and runs go (default: a temporary folder)")
     parser.add_argument("--max-parallel-tasks", type=int,
                         help="ESMValCore's max_parallel_tasks (default: config-user.yml's)")
+    parser.add_argument("--no-read-once", action="store_true",
+                        help="skip the baseline run in which ESMValCore only reads every input once")
     args = parser.parse_args(argv)
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
@@ -140,17 +242,28 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         nbytes = read_all(files)
         floor = time.perf_counter() - start
-        run_dir = workdir / f"run-{root.name}"
-        run_dir.mkdir(parents=True, exist_ok=True)
         config = {} if args.max_parallel_tasks is None else {"max_parallel_tasks": args.max_parallel_tasks}
-        elapsed, peak_gb, estimate = run_recipe(root, run_dir, **config)
-        rows.append((root.name, len(files), nbytes / 1e9, floor, elapsed, elapsed / floor, peak_gb, estimate))
+        # The recipe first: its peak memory is then not mixed with the baseline's.
+        run = run_recipe(root, workdir / f"run-{root.name}", **config)
+        base = None if args.no_read_once else run_recipe(root, workdir / f"read-once-{root.name}", True, **config)
+        elapsed = run["elapsed"]
+        rows.append((root.name, len(files), nbytes / 1e9, floor, base["elapsed"] if base else float("nan"),
+                     elapsed, elapsed / floor, elapsed / base["elapsed"] if base else float("nan"),
+                     run["peak_gb"], run["estimate"]))
         print(f"{root.name}: {len(files)} files, {nbytes / 1e9:.2f} GB decoded; floor {floor:.1f} s; "
-              f"recipe {elapsed:.1f} s = {elapsed / floor:.1f} x floor; peak RSS of a process "
-              f"{peak_gb:.2f} GB (ESMValCore's estimate {estimate} GB)", flush=True)
-    print("\narchive | files | GB decoded | floor s | recipe s | ratio | peak RSS GB | ESMValCore GB")
+              + (f"ESMValCore reading every input once {base['elapsed']:.1f} s "
+                 f"= {base['elapsed'] / floor:.1f} x floor; " if base else "")
+              + f"recipe {elapsed:.1f} s = {elapsed / floor:.1f} x floor; peak RSS of a process "
+              f"{run['peak_gb']:.2f} GB (ESMValCore's estimate {run['estimate']} GB)", flush=True)
+        if run["breakdown"]:
+            print("  recipe time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in run["breakdown"].items()), flush=True)
+        if base and base["breakdown"]:
+            print("  read-once time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in base["breakdown"].items()),
+                  flush=True)
+    print("\narchive | files | GB decoded | floor s | read-once s | recipe s | x floor | x read-once "
+          "| peak RSS GB | ESMValCore GB")
     for row in rows:
-        print("{} | {} | {:.2f} | {:.1f} | {:.1f} | {:.1f} | {:.2f} | {}".format(*row))
+        print("{} | {} | {:.2f} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {:.2f} | {}".format(*row))
     return 0
 
 

@@ -1,0 +1,72 @@
+"""The pipeline benchmark's baseline recipe and its reading of ESMValCore's log."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+import yaml
+
+from smeval.runner import RECIPE, ROOT
+
+
+@pytest.fixture(scope="module")
+def pipeline():
+    spec = importlib.util.spec_from_file_location("pipeline", ROOT / "benchmarks" / "pipeline.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _inputs(recipe):
+    """(project, dataset, short_name, mip) of every data set a recipe reads, with repeats."""
+    out = []
+    for diagnostic in recipe["diagnostics"].values():
+        for name, group in (diagnostic.get("variables") or {}).items():
+            for dataset in group.get("additional_datasets", []):
+                out.append((dataset["project"], dataset["dataset"], group.get("short_name", name), group["mip"]))
+    return out
+
+
+def test_read_once_reads_every_input_of_the_recipe_exactly_once(pipeline):
+    recipe = yaml.safe_load(RECIPE.read_text())
+    wanted = set(_inputs(recipe))
+    assert len(_inputs(recipe)) > len(wanted)  # the recipe itself reads some inputs several times
+    pipeline.read_once(recipe)
+    got = _inputs(recipe)
+    assert sorted(got) == sorted(wanted)
+    (diagnostic,) = recipe["diagnostics"].values()
+    assert diagnostic["scripts"] is None
+    assert "preprocessors" not in recipe
+    for group in diagnostic["variables"].values():
+        assert "preprocessor" not in group
+        assert ("timerange" in group) == (group["mip"] != "fx")
+
+
+LOG = """\
+2026-11-25 03:40:20,000 UTC [1] INFO    esmvalcore._task:920 Running 3 tasks using 2 processes
+2026-11-25 03:40:20,010 UTC [2] INFO    esmvalcore._task:289 Starting task d/pr in process [2]
+2026-11-25 03:40:30,000 UTC [2] INFO    esmvalcore._task:297 Successfully completed task d/pr (priority 1) in 0:00:10.000000
+2026-11-25 03:40:31,000 UTC [3] INFO    esmvalcore._task:289 Starting task d/script in process [3]
+2026-11-25 03:40:40,000 UTC [3] DEBUG   esmvalcore._task:780 Collecting provenance of task d/script took 2.5 seconds
+2026-11-25 03:40:40,000 UTC [3] INFO    esmvalcore._task:297 Successfully completed task d/script (priority 0) in 0:00:09.000000
+2026-11-25 03:40:41,000 UTC [2] INFO    esmvalcore._task:289 Starting task e/report in process [2]
+2026-11-25 03:41:50,000 UTC [2] DEBUG   esmvalcore._task:780 Collecting provenance of task e/report took 7.5 seconds
+2026-11-25 03:41:50,000 UTC [2] INFO    esmvalcore._task:297 Successfully completed task e/report (priority 2) in 0:01:09.000000
+2026-11-25 03:42:00,000 UTC [1] INFO    esmvalcore._task:982 Successfully completed all tasks.
+"""
+
+
+def test_breakdown_by_hand(pipeline):
+    got = pipeline.breakdown(LOG, {"d/script", "e/report"})
+    assert got["preprocessing"] == pytest.approx(10.0)
+    assert got["diagnostics"] == pytest.approx(9.0 + 69.0)
+    assert got["provenance"] == pytest.approx(10.0)
+    # 03:40:20 -> 03:42:00 on 2 processes = 200 s of worker time, 88 s in tasks.
+    assert got["tasks_wall"] == pytest.approx(100.0)
+    assert got["between_tasks"] == pytest.approx(200.0 - 88.0)
+    assert got["last_result"] == pytest.approx(10.0)
+
+
+def test_breakdown_of_an_unfinished_run_is_empty(pipeline):
+    assert pipeline.breakdown(LOG.rsplit("\n", 2)[0], {"d/script"}) == {}
