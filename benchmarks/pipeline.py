@@ -19,8 +19,8 @@ This script
    recipe's data sets restricted to those in the archive, its period to the
    archive's years) and reports the wall time, the ratios to the floor and
    to ESMValCore's read-once run, and the peak memory (largest resident set
-   of any process of the run, from ``getrusage(RUSAGE_CHILDREN)``, and
-   ESMValCore's own estimate);
+   of any process of the run, from ``wait4``, and ESMValCore's own
+   estimate);
 5. breaks the recipe's time down from ESMValCore's debug log: task time of
    the preprocessing tasks and of the diagnostic scripts, the part of the
    latter spent recording provenance, and the time between tasks during
@@ -49,7 +49,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import resource
 import subprocess
 import sys
 import tempfile
@@ -158,8 +157,7 @@ def run_recipe(root: Path, workdir: Path, baseline: bool = False, **config: obje
     log = runner.latest_run_dir(workdir / "output", recipe.name) / "run" / "main_log_debug.txt"
     return {
         "elapsed": elapsed,
-        # Largest resident set of any child process so far (of this and earlier runs).
-        "peak_gb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2,
+        "peak_gb": process.max_rss_gb,
         "estimate": max(estimates, key=float) if estimates else "?",
         "breakdown": breakdown(log.read_text(encoding="utf-8"), recipe_scripts(recipe)),
     }
@@ -243,7 +241,6 @@ def main(argv: list[str] | None = None) -> int:
         nbytes = read_all(files)
         floor = time.perf_counter() - start
         config = {} if args.max_parallel_tasks is None else {"max_parallel_tasks": args.max_parallel_tasks}
-        # The recipe first: its peak memory is then not mixed with the baseline's.
         run = run_recipe(root, workdir / f"run-{root.name}", **config)
         base = None if args.no_read_once else run_recipe(root, workdir / f"read-once-{root.name}", True, **config)
         elapsed = run["elapsed"]

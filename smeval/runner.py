@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +74,36 @@ def write_recipe(path: Path, timerange: str | None = None, edit=None) -> Path:
 
 def run_recipe(recipe: Path, config_dir: Path, extra_args: list[str] | None = None,
                check: bool = True) -> subprocess.CompletedProcess:
-    """Run ``esmvaltool run`` from the repository root; returns the process."""
+    """Run ``esmvaltool run`` from the repository root; returns the process.
+
+    The returned process also carries ``max_rss_gb``: the largest resident
+    set of any process of the run (esmvaltool, its workers and the
+    diagnostic scripts), from ``wait4``.
+    """
     exe = Path(sys.executable).with_name("esmvaltool")
     cmd = [str(exe), "run", f"--config_dir={config_dir}", str(recipe), *(extra_args or [])]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=check,
-                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    process = run_measured(cmd, ROOT, {**os.environ, "PYTHONWARNINGS": "ignore"})
+    if check:
+        process.check_returncode()
+    return process
+
+
+def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    """Run ``cmd`` capturing its output; the result carries ``max_rss_gb``.
+
+    ``max_rss_gb`` is the largest resident set of the process or of any of
+    its descendants that it waited for (Linux ``wait4``), in GiB; unlike
+    ``getrusage(RUSAGE_CHILDREN)`` it does not include earlier commands.
+    """
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        process = subprocess.CompletedProcess(cmd, child.returncode, out.read(), err.read())
+    process.max_rss_gb = usage.ru_maxrss / 1024**2
+    return process
 
 
 def latest_run_dir(output_dir: Path, recipe_name: str) -> Path:

@@ -1,12 +1,15 @@
-"""The pipeline benchmark's baseline recipe and its reading of ESMValCore's log."""
+"""The pipeline benchmark: its baseline recipe, its reading of ESMValCore's log, its memory measurement."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import sys
 
 import pytest
 import yaml
 
+from smeval import runner
 from smeval.runner import RECIPE, ROOT
 
 
@@ -70,3 +73,22 @@ def test_breakdown_by_hand(pipeline):
 
 def test_breakdown_of_an_unfinished_run_is_empty(pipeline):
     assert pipeline.breakdown(LOG.rsplit("\n", 2)[0], {"d/script"}) == {}
+
+
+GRANDCHILD = """
+import subprocess, sys
+code = "import numpy as np; a = np.ones({n} * 2**20 // 8); print(a.sum())"
+print(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip())
+print("to stderr", file=sys.stderr)
+sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize("mib", [50, 400])
+def test_run_measured_sees_the_memory_of_grandchildren(tmp_path, mib):
+    # The parent only starts a child that holds `mib` MiB: the peak is the child's.
+    process = runner.run_measured([sys.executable, "-c", GRANDCHILD.format(n=mib)], tmp_path, dict(os.environ))
+    assert process.returncode == 3
+    assert process.stdout.strip() == str(float(mib * 2**20 // 8))
+    assert process.stderr.strip() == "to stderr"
+    assert mib / 1024 < process.max_rss_gb < (mib + 200) / 1024
