@@ -93,7 +93,10 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.C
 
     ``max_rss_gb`` is the largest resident set of the process or of any of
     its descendants that it waited for (Linux ``wait4``), in GiB; unlike
-    ``getrusage(RUSAGE_CHILDREN)`` it does not include earlier commands.
+    ``getrusage(RUSAGE_CHILDREN)`` it does not include earlier commands. Linux
+    carries the calling process's own high-water mark over to the command it
+    starts, so the figure is at least the caller's peak: measure from a
+    process that holds little memory.
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True, env=env)

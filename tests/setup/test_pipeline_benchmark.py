@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import importlib.util
-import os
+import subprocess
 import sys
 
 import pytest
 import yaml
 
-from smeval import runner
 from smeval.runner import RECIPE, ROOT
 
 
@@ -75,20 +74,26 @@ def test_breakdown_of_an_unfinished_run_is_empty(pipeline):
     assert pipeline.breakdown(LOG.rsplit("\n", 2)[0], {"d/script"}) == {}
 
 
-GRANDCHILD = """
-import subprocess, sys
-code = "import numpy as np; a = np.ones({n} * 2**20 // 8); print(a.sum())"
-print(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip())
-print("to stderr", file=sys.stderr)
-sys.exit(3)
+HOLDER = "import numpy as np; a = np.ones({n} * 2**20 // 8); print(a.sum())"
+#: A small interpreter measuring a command that starts a child holding memory:
+#: the measuring process must be small, as pytest's is not (see run_measured).
+MEASURE = """
+import os, subprocess, sys
+from smeval.runner import run_measured
+parent = "import subprocess, sys; print(subprocess.run([sys.executable, '-c', sys.argv[1]], capture_output=True, "
+parent += "text=True).stdout.strip()); print('to stderr', file=sys.stderr); sys.exit(3)"
+process = run_measured([sys.executable, "-c", parent, sys.argv[1]], ".", dict(os.environ))
+print(process.returncode, process.stdout.strip(), process.stderr.strip(), process.max_rss_gb, sep="|")
 """
 
 
 @pytest.mark.parametrize("mib", [50, 400])
 def test_run_measured_sees_the_memory_of_grandchildren(tmp_path, mib):
-    # The parent only starts a child that holds `mib` MiB: the peak is the child's.
-    process = runner.run_measured([sys.executable, "-c", GRANDCHILD.format(n=mib)], tmp_path, dict(os.environ))
-    assert process.returncode == 3
-    assert process.stdout.strip() == str(float(mib * 2**20 // 8))
-    assert process.stderr.strip() == "to stderr"
-    assert mib / 1024 < process.max_rss_gb < (mib + 200) / 1024
+    # The command only starts a child that holds `mib` MiB: the peak is the child's.
+    out = subprocess.run([sys.executable, "-c", MEASURE, HOLDER.format(n=mib)], cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout
+    returncode, stdout, stderr, max_rss_gb = out.strip().split("|")
+    assert int(returncode) == 3
+    assert stdout == str(float(mib * 2**20 // 8))
+    assert stderr == "to stderr"
+    assert mib / 1024 < float(max_rss_gb) < (mib + 200) / 1024
