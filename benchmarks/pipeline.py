@@ -9,7 +9,8 @@ This script
 2. measures the floor: every variable of every input NetCDF file under
    ``CMIP6/`` and ``OBS6/`` read and decoded once (netCDF4, masked arrays),
    after one unmeasured pass that warms the page cache, so that both the
-   floor and the recipe read from memory;
+   floor and the recipe read from memory (in a fresh interpreter, so that
+   the memory it takes does not count as the recipe's);
 3. measures what ESMValCore itself needs to read the same inputs once: a
    recipe with one variable group per variable of the recipe (the union of
    its data sets) and ESMValCore's default preprocessing only (load, CMOR
@@ -206,8 +207,9 @@ def breakdown(log: str, scripts: set[str]) -> dict[str, float]:
 
     ``preprocessing`` and ``diagnostics``: summed task times (seconds of
     worker time); ``provenance``: the part of the diagnostics' time spent
-    recording provenance; ``tasks_wall``: from the first task's start to the
-    end of the last; ``between_tasks``: worker time in that span not spent in
+    recording provenance; ``tasks_wall``: from ESMValCore starting to run the
+    tasks to its having the results of all; ``between_tasks``: worker time
+    (processes x ``tasks_wall``) not spent in
     any task (the main process pickling a task to a worker or unpickling its
     result, or no task ready); ``last_result``: from the last task's end in
     its worker to the main process having its result.
