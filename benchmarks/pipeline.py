@@ -209,10 +209,10 @@ def breakdown(log: str, scripts: set[str]) -> dict[str, float]:
     worker time); ``provenance``: the part of the diagnostics' time spent
     recording provenance; ``tasks_wall``: from ESMValCore starting to run the
     tasks to its having the results of all; ``between_tasks``: worker time
-    (processes x ``tasks_wall``) not spent in
-    any task (the main process pickling a task to a worker or unpickling its
-    result, or no task ready); ``last_result``: from the last task's end in
-    its worker to the main process having its result.
+    (processes x ``tasks_wall``) not spent in any task (the main process
+    pickling a task to a worker or unpickling its result, or no task ready);
+    ``last_result``: from the last task's end in its worker to the main
+    process having its result.
     """
     durations = {m.group(3): int(m.group(4)) * 3600 + int(m.group(5)) * 60 + float(m.group(6))
                  for m in _DONE.finditer(log)}
