@@ -100,12 +100,18 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.C
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         child = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True, env=env)
-        _, status, usage = os.wait4(child.pid, 0)
+        try:
+            _, status, usage = os.wait4(child.pid, 0)
+        except BaseException:  # e.g. Ctrl-C: do not leave the run behind
+            child.kill()
+            child.wait()
+            raise
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         process = subprocess.CompletedProcess(cmd, child.returncode, out.read(), err.read())
-    process.max_rss_gb = usage.ru_maxrss / 1024**2
+    # ru_maxrss is in KiB on Linux, in bytes on macOS.
+    process.max_rss_gb = usage.ru_maxrss / (1024**3 if sys.platform == "darwin" else 1024**2)
     return process
 
 
