@@ -59,7 +59,6 @@ from datetime import datetime
 from pathlib import Path
 
 import netCDF4
-import yaml
 
 from smeval import runner
 
@@ -137,16 +136,14 @@ def read_once(recipe: dict) -> None:
     CMOR checks and fixes, save) and no diagnostic script.
     """
     groups: dict[tuple[str, str], dict] = {}
-    for diagnostic in recipe.get("diagnostics", {}).values():
-        for name, group in (diagnostic.get("variables") or {}).items():
-            short_name = group.get("short_name", name)
-            merged = groups.setdefault((short_name, group["mip"]), {
-                "short_name": short_name, "mip": group["mip"], "additional_datasets": []})
-            if "timerange" in group:
-                merged["timerange"] = group["timerange"]
-            for dataset in group.get("additional_datasets", []):
-                if dataset not in merged["additional_datasets"]:
-                    merged["additional_datasets"].append(dataset)
+    for short_name, group in runner.variable_groups(recipe):
+        merged = groups.setdefault((short_name, group["mip"]), {
+            "short_name": short_name, "mip": group["mip"], "additional_datasets": []})
+        if "timerange" in group:
+            merged["timerange"] = group["timerange"]
+        for dataset in group.get("additional_datasets", []):
+            if dataset not in merged["additional_datasets"]:
+                merged["additional_datasets"].append(dataset)
     recipe.pop("preprocessors", None)
     recipe["diagnostics"] = {"read_once": {
         "description": "Every input of recipe_soilmoisture.yml read once by ESMValCore (benchmark baseline).",
@@ -160,10 +157,14 @@ def run_recipe(root: Path, workdir: Path, baseline: bool = False, **config: obje
     present = runner.available(root)
     timerange = archive_years(root)
 
+    scripts: set[str] = set()
+
     def edit(recipe: dict) -> None:
         runner.restrict_to(recipe, present)
         if baseline:
             read_once(recipe)
+        scripts.update(f"{name}/{script}" for name, diagnostic in recipe["diagnostics"].items()
+                       for script in (diagnostic.get("scripts") or {}))
 
     workdir.mkdir(parents=True, exist_ok=True)
     recipe = runner.write_recipe(workdir / "recipe_soilmoisture.yml", timerange=timerange, edit=edit)
@@ -180,15 +181,8 @@ def run_recipe(root: Path, workdir: Path, baseline: bool = False, **config: obje
         "elapsed": elapsed,
         "peak_gb": process.max_rss_gb,
         "estimate": max(estimates, key=float) if estimates else "?",
-        "breakdown": breakdown(log.read_text(encoding="utf-8"), recipe_scripts(recipe)),
+        "breakdown": breakdown(log.read_text(encoding="utf-8"), scripts),
     }
-
-
-def recipe_scripts(recipe: Path) -> set[str]:
-    """Task names (``diagnostic/script``) of the diagnostic scripts of a recipe file."""
-    loaded = yaml.safe_load(recipe.read_text(encoding="utf-8"))
-    return {f"{name}/{script}" for name, diagnostic in loaded["diagnostics"].items()
-            for script in (diagnostic.get("scripts") or {})}
 
 
 _STAMP = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) UTC \[(\d+)\]"
@@ -214,14 +208,15 @@ def breakdown(log: str, scripts: set[str]) -> dict[str, float]:
     ``last_result``: from the last task's end in its worker to the main
     process having its result.
     """
+    completed = list(_DONE.finditer(log))
     durations = {m.group(3): int(m.group(4)) * 3600 + int(m.group(5)) * 60 + float(m.group(6))
-                 for m in _DONE.finditer(log)}
+                 for m in completed}
     running, done = _RUNNING.search(log), _ALL_DONE.search(log)
     if not durations or running is None or done is None:
         return {}
     processes = int(running.group(4) or 1)
     wall = _seconds(done.group(1)) - _seconds(running.group(1))
-    last_end = max(_seconds(m.group(1)) for m in _DONE.finditer(log))
+    last_end = max(_seconds(m.group(1)) for m in completed)
     busy = sum(durations.values())
     return {
         "preprocessing": sum(t for name, t in durations.items() if name not in scripts),
@@ -263,12 +258,11 @@ def main(argv: list[str] | None = None) -> int:
         run = run_recipe(root, workdir / f"run-{root.name}", **config)
         base = None if args.no_read_once else run_recipe(root, workdir / f"read-once-{root.name}", True, **config)
         elapsed = run["elapsed"]
-        rows.append((root.name, len(files), nbytes / 1e9, floor, base["elapsed"] if base else float("nan"),
-                     elapsed, elapsed / floor, elapsed / base["elapsed"] if base else float("nan"),
+        once = base["elapsed"] if base else float("nan")
+        rows.append((root.name, len(files), nbytes / 1e9, floor, once, elapsed, elapsed / floor, elapsed / once,
                      run["peak_gb"], run["estimate"]))
         print(f"{root.name}: {len(files)} files, {nbytes / 1e9:.2f} GB decoded; floor {floor:.1f} s; "
-              + (f"ESMValCore reading every input once {base['elapsed']:.1f} s "
-                 f"= {base['elapsed'] / floor:.1f} x floor; " if base else "")
+              + (f"ESMValCore reading every input once {once:.1f} s = {once / floor:.1f} x floor; " if base else "")
               + f"recipe {elapsed:.1f} s = {elapsed / floor:.1f} x floor; peak RSS of a process "
               f"{run['peak_gb']:.2f} GB (ESMValCore's estimate {run['estimate']} GB)", flush=True)
         if run["breakdown"]:

@@ -140,6 +140,13 @@ def available(archive: Path, obs6: Path | None = None) -> set[tuple[str, str]]:
     return found
 
 
+def variable_groups(recipe: dict):
+    """(short name, variable group) of every variable group of a loaded recipe."""
+    for diagnostic in recipe.get("diagnostics", {}).values():
+        for name, group in (diagnostic.get("variables") or {}).items():
+            yield group.get("short_name", name), group
+
+
 def restrict_to(recipe: dict, present: set[tuple[str, str]]) -> None:
     """Keep in each variable group only the data sets present in the archive.
 

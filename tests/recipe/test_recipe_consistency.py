@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
 
-from smeval.runner import RECIPE, ROOT
+from smeval.runner import RECIPE, ROOT, variable_groups
 from smeval.sample.catalogue import load_catalogue
 
 REFERENCES = {"ERA5", "ERA-Interim", "GLDAS-NOAH"}
@@ -18,16 +16,10 @@ def recipe():
     return yaml.safe_load(RECIPE.read_text())
 
 
-def _groups(recipe):
-    for diagnostic in recipe["diagnostics"].values():
-        for name, group in (diagnostic.get("variables") or {}).items():
-            yield group.get("short_name", name), group
-
-
 def test_every_variable_lists_exactly_the_models_of_table_1(recipe):
     # A model is listed under a variable if and only if Table 1 gives it members.
     catalogue = load_catalogue()
-    for short_name, group in _groups(recipe):
+    for short_name, group in variable_groups(recipe):
         listed = {d["dataset"] for d in group["additional_datasets"] if d["project"] == "CMIP6"}
         if short_name in ("sftlf", "areacella"):
             expected = set(catalogue.models)
@@ -43,7 +35,7 @@ def test_every_variable_lists_exactly_the_models_of_table_1(recipe):
 
 
 def test_models_take_every_member_and_references_are_obs6(recipe):
-    for _, group in _groups(recipe):
+    for _, group in variable_groups(recipe):
         for entry in group["additional_datasets"]:
             if entry["project"] == "CMIP6":
                 assert entry["ensemble"] == "*" and entry["exp"] == "historical"
@@ -54,7 +46,7 @@ def test_models_take_every_member_and_references_are_obs6(recipe):
 def test_every_model_has_its_catalogue_family(recipe):
     # The `family` facet is the recipe's family map (SPEC section 4); by default the catalogue's.
     families = load_catalogue().families
-    for _, group in _groups(recipe):
+    for _, group in variable_groups(recipe):
         for entry in group["additional_datasets"]:
             if entry["project"] == "CMIP6":
                 assert entry["family"] == families[entry["dataset"]], entry["dataset"]

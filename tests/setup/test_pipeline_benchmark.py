@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from smeval.runner import RECIPE, ROOT
+from smeval.runner import RECIPE, ROOT, variable_groups
 
 
 @pytest.fixture(scope="module")
@@ -22,12 +22,8 @@ def pipeline():
 
 def _inputs(recipe):
     """(project, dataset, short_name, mip) of every data set a recipe reads, with repeats."""
-    out = []
-    for diagnostic in recipe["diagnostics"].values():
-        for name, group in (diagnostic.get("variables") or {}).items():
-            for dataset in group.get("additional_datasets", []):
-                out.append((dataset["project"], dataset["dataset"], group.get("short_name", name), group["mip"]))
-    return out
+    return [(dataset["project"], dataset["dataset"], short_name, group["mip"])
+            for short_name, group in variable_groups(recipe) for dataset in group.get("additional_datasets", [])]
 
 
 def test_read_once_reads_every_input_of_the_recipe_exactly_once(pipeline):
