@@ -137,7 +137,12 @@ def _reorient(data: np.ndarray, lat, lon, lat_descending: bool, lon_0_360: bool)
 
 
 def _pack_int16(arr: np.ndarray):
-    """Pack as ECMWF's grib_to_netcdf does: int16, fill -32767."""
+    """Pack as ECMWF's grib_to_netcdf does: int16, fill -32767.
+
+    The range maps onto -32766 .. 32767 (65533 steps), so that no value takes
+    the fill value: for a land-sea mask 0..1 this gives exactly the
+    ``scale_factor`` and ``add_offset`` of ``realdata/era5``'s ``lsm``.
+    """
     finite = np.isfinite(arr)
     if finite.any():
         vmin, vmax = float(arr[finite].min()), float(arr[finite].max())
@@ -145,9 +150,10 @@ def _pack_int16(arr: np.ndarray):
         vmin = vmax = 0.0
     if vmax == vmin:
         scale = 1.0 if vmax == 0.0 else abs(vmax) * 1e-6
+        offset = vmin
     else:
-        scale = (vmax - vmin) / (2**16 - 2)
-    offset = vmin + (vmax - vmin) / 2.0
+        scale = (vmax - vmin) / (2**16 - 3)
+        offset = vmax - 32767 * scale
     packed = np.full(arr.shape, -32767, dtype=np.int16)
     packed[finite] = np.round((arr[finite] - offset) / scale).astype(np.int16)
     return packed, scale, offset

@@ -44,6 +44,28 @@ def test_era5_old_layout_matches_real_file(realdata, tmp_path):
         assert ds["time"][0] == ref["time"][0]  # 2010-01-01 00 UTC
 
 
+def test_old_layout_packing_keeps_every_value_and_matches_ecmwf(realdata, tmp_path):
+    # A land-sea mask of 0 and 1 (and a field with a single minimum): no value
+    # may be packed to the fill value -32767. ECMWF maps the range onto
+    # -32766..32767; the real file's lsm (0..1) fixes scale and offset.
+    lat = np.linspace(-90, 90, 37)
+    lon = np.arange(0, 360, 5.0)
+    lsm = np.zeros((1, 37, 72))
+    lsm[:, 10:20, 30:50] = 1.0
+    tp = np.linspace(0.0, 0.02, 37 * 72).reshape(1, 37, 72)
+    path = rf.write_era5_monthly(tmp_path / "x.nc", {"lsm": lsm, "tp": tp}, lat, lon,
+                                 [dt.datetime(2010, 1, 1)], layout="time")
+    with netCDF4.Dataset(path) as ds, netCDF4.Dataset(realdata / "era5" / "ERA5_example_downloaded_raw.nc") as ref:
+        for name, values in (("lsm", lsm), ("tp", tp)):
+            read = ds[name][:]
+            assert np.ma.count_masked(read) == 0, name
+            np.testing.assert_allclose(read, values[:, ::-1], atol=ds[name].scale_factor / 2 * 1.001)
+        np.testing.assert_allclose(ds["lsm"].scale_factor, ref["lsm"].scale_factor, rtol=1e-12)
+        np.testing.assert_allclose(ds["lsm"].add_offset, ref["lsm"].add_offset, rtol=1e-12)
+        ds.set_auto_maskandscale(False)
+        assert ds["lsm"][:].min() == -32766 and ds["lsm"][:].max() == 32767
+
+
 def test_era5_new_layout(tmp_path):
     lat = np.array([-45.0, 45.0])
     lon = np.array([-90.0, 90.0])
