@@ -1,8 +1,10 @@
 """Climatology and bias-ratio maps (Figs. 2-4 of Qiao et al. 2022).
 
-Input: each member's 1979-2014 climatology on the common grid (ESMValCore
-``climate_statistics`` then ``regrid``) of ``mrsos``, ``mrsol``, ``pr``,
-``evspsbl`` and ``mrros``. Output (docs/results.md): ``climatology_<var>.nc``
+Input: each member's 1979-2014 climatology on the common grid of ``mrsos``,
+``mrsol``, ``pr``, ``evspsbl`` and ``mrros``, written by the ancestor
+``regional_series`` scripts (their ``map_climatology`` option: ESMValCore
+``climate_statistics``, ``regrid`` and ``mask_landsea`` applied to the data
+read for the series). Output (docs/results.md): ``climatology_<var>.nc``
 with CMIP6-MMEM (members -> model -> family -> MMEM) and each reference,
 and ``bias_ratio_<var>.nc`` = (MMEM - reference) / MMEM per reference, for
 soil moisture (kg m-2; deep = 0-2 m from the layers of ``mrsol``) and for

@@ -25,6 +25,14 @@ deep_depth : float, default 2.0
     Depth (m) of the deep product.
 shallow_from_mrsol : bool, default true
     Derive shallow soil moisture from ``mrsol`` for data sets without ``mrsos``.
+map_climatology : mapping, optional
+    ``variables`` (CMOR short names) and ``preprocessor`` (ESMValCore
+    preprocessor functions and their settings, applied in order, e.g.
+    ``climate_statistics``, ``regrid``, ``mask_landsea``): for each member of
+    these variables, also write its climatology for the maps, computed from
+    the same read as the series, to
+    ``map_climatologies/<short_name>/<dataset>_<member>.nc``. A member whose
+    climatology fails is listed in ``excluded.csv``; its series are kept.
 """
 
 from __future__ import annotations

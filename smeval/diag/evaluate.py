@@ -30,6 +30,7 @@ from smeval.metrics.table import (
 )
 from smeval.sample.catalogue import load_catalogue
 
+from .climatology import CLIMATOLOGY_DIR
 from .provenance import record
 from .shared import ProvenanceLogger, atomic_write_text, family_of
 
@@ -48,6 +49,8 @@ def read_series(folders: list[Path]) -> tuple[list[RegionalSeries], dict[str, li
     excluded: list[pd.DataFrame] = []
     for folder in folders:
         for path in sorted(Path(folder).rglob("*.nc")):
+            if CLIMATOLOGY_DIR in path.relative_to(folder).parts:
+                continue  # the maps' climatologies, not series
             cube = iris.load_cube(str(path))
             attrs = cube.attributes
             if "smeval_variable" not in attrs:

@@ -27,6 +27,7 @@ from smeval.metrics.series import months_of
 from smeval.sample.catalogue import load_catalogue
 from smeval.variables import MAP_UNITS, VARIABLE_LABELS
 
+from .climatology import find_climatologies
 from .evaluate import DEFAULT_REFERENCES
 from .io import SYNTHETIC_ATTRIBUTE, is_synthetic, load_cube, save_cube
 from .provenance import record
@@ -46,9 +47,9 @@ def var_name(dataset: str) -> str:
     return dataset.replace("-", "_").replace(":", "_")
 
 
-def _ensemble_inputs(cfg: dict[str, Any]) -> tuple[dict[str, str], dict[str, int], list[str]]:
+def _ensemble_inputs(cfg: dict[str, Any], metadata) -> tuple[dict[str, str], dict[str, int], list[str]]:
     """Families (from the recipe's facets), native rows and references of the inputs."""
-    families = {meta["dataset"]: family_of(meta) for meta in cfg["input_data"].values()}
+    families = {meta["dataset"]: family_of(meta) for meta in metadata}
     n_lat = {name: m.grid.nlat for name, m in load_catalogue().models.items()}
     references = list(cfg.get("references", DEFAULT_REFERENCES))
     return families, n_lat, references
@@ -76,8 +77,14 @@ def _record(caption: str, ancestors, datasets, statistics, plot_type: str | None
 
 
 def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
-    """Write climatologies of references and CMIP6-MMEM, and bias ratios."""
-    families, n_lat, references = _ensemble_inputs(cfg)
+    """Write climatologies of references and CMIP6-MMEM, and bias ratios.
+
+    The inputs are each member's climatology on the common grid, written by
+    the regional-series scripts (the ancestors) from the same read as the
+    series (:mod:`smeval.diag.climatology`).
+    """
+    inputs = find_climatologies(cfg["ancestor_dirs"])
+    families, n_lat, references = _ensemble_inputs(cfg, [meta for _, meta, _ in inputs])
     shallow = float(cfg.get("shallow_depth", SHALLOW_DEPTH))
     deep = float(cfg.get("deep_depth", DEEP_DEPTH))
     from_mrsol = bool(cfg.get("shallow_from_mrsol", True))
@@ -87,12 +94,11 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
     # (variable, dataset) -> member -> 2-D field; and their files.
     fields: dict[tuple[str, str], dict[str, np.ndarray]] = defaultdict(dict)
     sources: dict[tuple[str, str], list[str]] = defaultdict(list)
-    has_mrsos = {m["dataset"] for m in cfg["input_data"].values() if m["short_name"] == "mrsos"}
+    has_mrsos = {m["dataset"] for _, m, _ in inputs if m["short_name"] == "mrsos"}
     template = None
     synthetic = False
     excluded: list[str] = []
-    for filename, meta in sorted(cfg["input_data"].items()):
-        cube = load_cube(filename)
+    for filename, meta, cube in inputs:
         template = template or cube
         synthetic |= is_synthetic(cube)
         dataset, member, short = meta["dataset"], str(meta.get("ensemble", "")), meta["short_name"]
@@ -194,7 +200,7 @@ def _monthly(cube: iris.cube.Cube, months: np.ndarray) -> np.ndarray:
 
 def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
     """Write the correlation of shallow soil moisture with P - E (Fig. 11)."""
-    families, _, references = _ensemble_inputs(cfg)
+    families, _, references = _ensemble_inputs(cfg, cfg["input_data"].values())
     alpha = 1.0 - float(cfg.get("significance_level", 0.95))
     effective_n = str(cfg.get("significance_method", "t-test")) == "effective-sample-size"
     period = cfg.get("period", "1979-2014")

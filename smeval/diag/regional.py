@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import Any
 
-import dask
 import iris.cube
 import numpy as np
 
@@ -70,13 +70,14 @@ def weights_for(
                     _field(areacella, shape), _field(sftlf, shape, 0.01))
 
 
-def regional_mean_series(cube: iris.cube.Cube, weights: RegionWeights) -> np.ndarray:
+def regional_mean_series(cube: iris.cube.Cube, weights: RegionWeights):
     """Area-weighted regional means (n_time, n_region) of a (time, lat, lon) cube.
 
-    Computed from the lazy data block by block; the result is small.
+    Lazy for lazy data: compute it with ``dask.compute`` together with the
+    other products of the same data, so that the data are read once, block by
+    block; the result is small.
     """
-    (values,) = dask.compute(regional_means(cube.core_data(), weights))
-    return np.asarray(values)
+    return regional_means(cube.core_data(), weights)
 
 
 def layer_bounds(cube: iris.cube.Cube) -> tuple[np.ndarray, int]:
@@ -94,23 +95,22 @@ def depth_series(
     weights: RegionWeights,
     depths: Mapping[str, float],
     dataset: str,
-) -> dict[str, np.ndarray | DepthNotReachedError]:
+) -> dict[str, Any]:
     """Regional means of the soil water of 0..D m (kg m-2) from layers, for several D.
 
-    ``depths`` maps a product name to its depth D (m). The layered data are
-    read once for all products. A product whose depth the layers do not
-    reach maps to the :class:`smeval.core.depth.DepthNotReachedError` that
-    says so (no extrapolation).
+    ``depths`` maps a product name to its depth D (m). The means are lazy for
+    lazy data, like :func:`regional_mean_series`: computed together, they read
+    the layers once. A product whose depth the layers do not reach maps to
+    the :class:`smeval.core.depth.DepthNotReachedError` that says so (no
+    extrapolation).
     """
     bounds, axis = layer_bounds(cube)
-    out: dict[str, np.ndarray | DepthNotReachedError] = {}
-    lazy = {}
+    out: dict[str, Any] = {}
     for name, depth in depths.items():
         try:
             column = normalise_depth(cube.core_data(), bounds, depth, axis=axis, dataset=dataset)
         except DepthNotReachedError as exc:
             out[name] = exc
             continue
-        lazy[name] = regional_means(column, weights)
-    out.update(zip(lazy, map(np.asarray, dask.compute(*lazy.values())), strict=True))
+        out[name] = regional_means(column, weights)
     return out

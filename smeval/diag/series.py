@@ -9,13 +9,17 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import dask
 import iris.cube
+import iris.exceptions
 import numpy as np
 
 from smeval.core.depth import DEEP_DEPTH, SHALLOW_DEPTH, DepthNotReachedError
 
+from .climatology import climatology_path, label
 from .io import load_cube, save_cube, series_cube
-from .provenance import record, series_record
+from .preprocess import MapClimatology
+from .provenance import period, record, series_record
 from .regional import depth_series, regional_mean_series, weights_for
 from .shared import ProvenanceLogger, atomic_write_text, family_of
 
@@ -68,6 +72,18 @@ class _Writer:
         self.provlog.log(out, record)
         self.written.append(out)
 
+    def write_climatology(self, meta: dict[str, Any], ancestor: str, cube: iris.cube.Cube) -> None:
+        out = climatology_path(self.cfg["work_dir"], meta)
+        save_cube(label(cube, meta, family_of(meta)), out)
+        member = f" member {meta['ensemble']}" if meta.get("ensemble") else ""
+        steps = ", ".join(self.cfg["map_climatology"]["preprocessor"])
+        self.provlog.log(out, record(
+            f"Climatology of {meta.get('long_name', meta['short_name'])} ({meta['short_name']}) of "
+            f"{meta['dataset']}{member}, {period(meta)}, for the maps: ESMValCore's {steps} applied to "
+            "the preprocessed data the regional series are read from.",
+            [ancestor], [meta["dataset"]], domains=["global"], statistics=["clim", "mean"]))
+        self.written.append(out)
+
     def exclude(self, meta: dict[str, Any], variable: str, reason: str) -> None:
         logger.warning("Excluding %s %s from %s: %s", meta["dataset"], _member(meta), variable, reason)
         self.excluded.append({"dataset": str(meta["dataset"]), "member": _member(meta),
@@ -85,11 +101,17 @@ def _fixed_fields(input_data: dict[str, dict]) -> dict[tuple[str, str], dict[str
 
 
 def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
-    """Write the regional series of every input; returns the files written."""
+    """Write the regional series of every input; returns the files written.
+
+    With the ``map_climatology`` option, the climatology of each member of
+    its variables is computed from the same read and written too (see
+    :mod:`smeval.diag.climatology`).
+    """
     regions = tuple(cfg["regions"]) if cfg.get("regions") else None
     shallow = float(cfg.get("shallow_depth", SHALLOW_DEPTH))
     deep = float(cfg.get("deep_depth", DEEP_DEPTH))
     from_mrsol = bool(cfg.get("shallow_from_mrsol", True))
+    maps = MapClimatology.from_options(cfg.get("map_climatology"))
     input_data = cfg["input_data"]
     fixed = _fixed_fields(input_data)
     has_mrsos = {_key(m) for m in input_data.values() if m["short_name"] == "mrsos"}
@@ -111,26 +133,37 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
                 depths = {"sm_deep": deep}
                 if from_mrsol and _key(meta) not in has_mrsos:
                     depths["sm_shallow"] = shallow
-                for variable, values in depth_series(cube, weights, depths, meta["dataset"]).items():
-                    if isinstance(values, DepthNotReachedError):
-                        writer.exclude(meta, variable, str(values))
-                        continue
-                    long_name = LONG_NAMES[variable].format(depths[variable])
-                    writer.write(meta, filename, variable, values, cube, weights, long_name)
+                products = depth_series(cube, weights, depths, meta["dataset"])
+                long_names = {v: LONG_NAMES[v].format(d) for v, d in depths.items()}
             else:
                 variable = "sm_shallow" if short_name == "mrsos" else short_name
-                long_name = (LONG_NAMES["sm_shallow"].format(shallow) if short_name == "mrsos"
-                             else str(meta.get("long_name", short_name)))
-                writer.write(meta, filename, variable, regional_mean_series(cube, weights),
-                             cube, weights, long_name)
+                products = {variable: regional_mean_series(cube, weights)}
+                long_names = {variable: (LONG_NAMES["sm_shallow"].format(shallow) if short_name == "mrsos"
+                                         else str(meta.get("long_name", short_name)))}
+            for variable, error in [(v, p) for v, p in products.items() if isinstance(p, DepthNotReachedError)]:
+                writer.exclude(meta, variable, str(error))
+                del products[variable]
+            climatology = None
+            if maps is not None and short_name in maps.variables:
+                try:
+                    climatology = maps.lazy(cube, filename)
+                except (ValueError, iris.exceptions.IrisError) as exc:
+                    writer.exclude(meta, f"{short_name} climatology (maps)", str(exc))
+            # One pass over the member's data for all its products.
+            values = dask.compute(*products.values(), None if climatology is None else climatology.core_data())
+            for (variable, _), series in zip(products.items(), values, strict=False):
+                writer.write(meta, filename, variable, np.asarray(series), cube, weights, long_names[variable])
+            if climatology is not None:
+                climatology.data = values[-1]
+                writer.write_climatology(meta, filename, climatology)
         evaluated = sorted(f for f, m in input_data.items() if m["short_name"] not in FX_NAMES)
         if not evaluated:
             logger.warning("No input data: no regional series written")
             return writer.written
         excluded = Path(cfg["work_dir"]) / "excluded.csv"
         _write_csv(excluded, writer.excluded, ["dataset", "member", "project", "variable", "reason"])
-        provlog.log(excluded, record("Data sets and members excluded from the regional series, and why.",
-                                     evaluated))
+        provlog.log(excluded, record("Data sets and members excluded from the regional series and the "
+                                     "maps' climatologies, and why.", evaluated))
     return writer.written
 
 

@@ -83,3 +83,106 @@ def test_correlation_refuses_a_multi_model_mean_without_family(tmp_path):
     cfg = {"input_data": {str(tmp_path / "mm.nc"): meta}, "work_dir": str(tmp_path), "run_dir": str(tmp_path)}
     with pytest.raises(ValueError, match="mm.nc.*without a `family` facet"):
         correlation_fields(cfg)
+
+
+#: The recipe's climatology steps (recipes/recipe_soilmoisture.yml).
+CLIMATOLOGY_STEPS = {
+    "climate_statistics": {"operator": "mean", "period": "full"},
+    "regrid": {"target_grid": "1.125x1.125", "scheme": {"reference": "smeval.regrid:AreaWeighted"}},
+    "mask_landsea": {"mask_out": "sea"},
+}
+
+
+def _mrsos(path, monthly_values):
+    lat = np.arange(-88.0, 90.0, 4.0)
+    lon = np.arange(0.0, 360.0, 5.0)
+    tp, tb = cmorio.monthly_time_axis(1980, 1980, "standard")
+    data = np.broadcast_to(np.asarray(monthly_values, float)[:, None, None], (12, len(lat), len(lon))).copy()
+    attrs = cmorio.cmip6_global_attributes(source_id="SHALLOW-1", institution_id="TEST",
+                                           variant_label="r1i1p1f1", grid_label="gn",
+                                           table_id="Lmon", variable_id="mrsos")
+    return cmorio.write_variable(path, data, project="CMIP6", mip="Lmon", short_name="mrsos", lat=lat,
+                                 lon=lon, time_points=tp, time_bounds=tb, attributes=attrs)
+
+
+def _series_cfg(tmp_path, inputs, steps=CLIMATOLOGY_STEPS, variables=("mrsos", "mrsol")):
+    for name in ("work", "run"):
+        (tmp_path / name).mkdir(exist_ok=True)
+    return {"input_data": inputs, "work_dir": str(tmp_path / "work"), "run_dir": str(tmp_path / "run"),
+            "shallow_from_mrsol": True,
+            "map_climatology": {"variables": list(variables), "preprocessor": steps}}
+
+
+def _meta(short_name, mip, **extra):
+    return {"dataset": "SHALLOW-1", "project": "CMIP6", "ensemble": "r1i1p1f1", "short_name": short_name,
+            "mip": mip, "timerange": "1980/1980", "long_name": "soil moisture", "units": "kg m-2", **extra}
+
+
+def test_map_climatology_from_the_same_read_weights_months_by_their_length(tmp_path):
+    # mrsos = k kg m-2 in month k of the leap year 1980: ESMValCore's mean over
+    # the full period weights each month by its days, sum(k * days_k) / 366;
+    # regridding a constant field keeps it; Natural Earth masks the sea.
+    days = np.array([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    months = np.arange(1.0, 13.0)
+    expected = float((months * days).sum() / days.sum())
+    path = _mrsos(tmp_path / "mrsos.nc", months)
+    written = write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsos", "Lmon", family="FAM")}))
+
+    from smeval.diag.climatology import find_climatologies
+
+    [(filename, meta, cube)] = find_climatologies([tmp_path / "work"])
+    assert filename in map(str, written)
+    assert meta == {"short_name": "mrsos", "dataset": "SHALLOW-1", "ensemble": "r1i1p1f1",
+                    "project": "CMIP6", "family": "FAM"}
+    assert cube.shape == (160, 320)
+    data = cube.data
+    land = ~np.ma.getmaskarray(data)
+    assert 0.2 < land.mean() < 0.4  # land only: about 30 % of the globe's cells
+    np.testing.assert_allclose(data[land], expected, rtol=1e-6)
+    assert abs(expected - months.mean()) > 1e-3  # the weighting is visible
+    # The series of the same read are written as before, and the metrics skip the maps' files.
+    from smeval.diag.evaluate import read_series
+
+    series, _, _ = read_series([tmp_path / "work"])
+    assert [s.variable for s in series] == ["sm_shallow"]
+    np.testing.assert_allclose(series[0].values[:, 0], months, rtol=1e-6)
+
+
+def test_map_climatology_of_layers_keeps_the_layers(tmp_path):
+    path = _mrsol(tmp_path / "mrsol.nc", [[0, 0.1], [0.1, 1.0], [1.0, 3.0]], [10.0, 40.0, 100.0])
+    write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsol", "Emon")}))
+    from smeval.diag.climatology import find_climatologies
+
+    [(_, meta, cube)] = find_climatologies([tmp_path / "work"])
+    assert meta["short_name"] == "mrsol" and cube.shape == (3, 160, 320)
+    land = ~np.ma.getmaskarray(cube.data[0])
+    for layer, value in enumerate([10.0, 40.0, 100.0]):
+        np.testing.assert_allclose(cube.data[layer][land], value, rtol=1e-6)
+
+
+def test_map_climatology_steps_are_checked_as_esmvalcore_checks_a_recipe():
+    import pytest
+
+    from smeval.diag.preprocess import MapClimatology
+
+    assert MapClimatology.from_options(None) is None
+    with pytest.raises(ValueError, match="map_climatology: Unknown preprocessor function 'climatology'"):
+        MapClimatology.from_options({"variables": ["pr"], "preprocessor": {"climatology": {}}})
+    with pytest.raises(ValueError, match=r"map_climatology: Invalid argument\(s\) \[schme\].*regrid"):
+        MapClimatology.from_options({"preprocessor": {"regrid": {"target_grid": "1x1", "schme": "linear"}}})
+    with pytest.raises(ValueError, match="`ensemble_statistics` cannot be applied to one member"):
+        MapClimatology.from_options({"preprocessor": {"ensemble_statistics": {"statistics": ["mean"]}}})
+    with pytest.raises(ValueError, match="names no ESMValCore preprocessor function"):
+        MapClimatology.from_options({"variables": ["pr"]})
+
+
+def test_map_climatology_that_keeps_time_is_reported_and_the_series_still_written(tmp_path):
+    # Steps that do not reduce time give no climatology: an exclusion row naming
+    # the file, and the series of the member are still written.
+    path = _mrsos(tmp_path / "mrsos.nc", np.arange(1.0, 13.0))
+    steps = {"regrid": CLIMATOLOGY_STEPS["regrid"]}
+    written = write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsos", "Lmon")}, steps=steps))
+    assert [p.parent.name for p in written] == ["sm_shallow"]
+    excluded = pd.read_csv(tmp_path / "work" / "excluded.csv")
+    [reason] = excluded.reason
+    assert "mrsos.nc" in reason and "12 time steps" in reason

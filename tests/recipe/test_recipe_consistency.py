@@ -97,3 +97,23 @@ def test_config_user_is_valid_for_esmvalcore(tmp_path):
     assert "quick" in out.stdout and "sample" in out.stdout
     # ESGF search is off: every data source is a local one.
     assert out.stdout.splitlines()[-1] == "['esmvalcore.io.local.LocalDataSource']"
+
+
+def test_map_climatologies_cover_the_maps_on_the_correlation_grid(recipe):
+    # The maps read each member's climatology from the series scripts: together
+    # they must give mrsos, mrsol, pr, evspsbl and mrros, with steps ESMValCore
+    # accepts, regridded exactly as the correlation fields are.
+    from smeval.diag.preprocess import MapClimatology
+
+    diagnostics = recipe["diagnostics"]
+    covered = set()
+    for name in ("soil_moisture", "water_budget"):
+        script = diagnostics[name]["scripts"]["regional_series"]
+        maps = MapClimatology.from_options(script["map_climatology"])
+        covered |= set(maps.variables)
+        assert set(maps.variables) <= set(diagnostics[name]["variables"]), name
+        assert maps.steps["regrid"] == recipe["preprocessors"]["ensemble_mean_common_grid"]["regrid"]
+        assert list(maps.steps)[0] == "climate_statistics"
+    assert covered == {"mrsos", "mrsol", "pr", "evspsbl", "mrros"}
+    assert set(diagnostics["maps"]["scripts"]["climatology_fields"]["ancestors"]) == {
+        "soil_moisture/regional_series", "water_budget/regional_series"}

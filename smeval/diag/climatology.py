@@ -1,0 +1,72 @@
+"""The maps' climatologies, computed from the read that gives the regional series.
+
+ESMValCore reads a variable group's input files anew for every group. A
+second group for the maps (``climate_statistics``, ``regrid``,
+``mask_landsea``) therefore read and decoded every member's monthly fields a
+second time, the largest single cost of a run on native grids. Instead, the
+regional-series script applies those same ESMValCore preprocessor functions,
+with the settings the recipe gives in its ``map_climatology`` option, to each
+member it reads anyway (:class:`smeval.diag.preprocess.MapClimatology`), and
+dask computes the series and the climatology in one pass over the data. What
+each function does is ESMValCore's; only the place it runs is ours.
+
+The climatologies are written one file per member under
+``<work_dir>/map_climatologies/<short_name>/``, with global attributes that
+name the data set, member, project and family; the maps diagnostic finds them
+in its ancestors' folders (:func:`find_climatologies`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import iris.cube
+
+from .io import load_cube
+
+#: Sub-folder of a series script's work folder that holds the climatologies.
+CLIMATOLOGY_DIR = "map_climatologies"
+#: Global attributes of a climatology file, and the metadata key each holds.
+ATTRIBUTES = {"smeval_map_variable": "short_name", "smeval_dataset": "dataset",
+              "smeval_member": "ensemble", "smeval_project": "project", "smeval_family": "family"}
+
+
+def climatology_path(work_dir: str | os.PathLike, meta: Mapping[str, Any]) -> Path:
+    """File of one member's climatology in a series script's work folder."""
+    name = "_".join(p for p in (str(meta["dataset"]), str(meta.get("ensemble") or "")) if p)
+    return Path(work_dir) / CLIMATOLOGY_DIR / str(meta["short_name"]) / f"{name}.nc"
+
+
+def label(cube: iris.cube.Cube, meta: Mapping[str, Any], family: str) -> iris.cube.Cube:
+    """Attach the data set's metadata to a climatology as attributes."""
+    values = {**meta, "family": family}
+    for attribute, key in ATTRIBUTES.items():
+        cube.attributes[attribute] = str(values.get(key) or "")
+    return cube
+
+
+def find_climatologies(folders) -> list[tuple[str, dict[str, str], iris.cube.Cube]]:
+    """Climatologies in the series folders ``folders``: (file, metadata, lazy cube).
+
+    The metadata (``short_name``, ``dataset``, ``ensemble``, ``project``,
+    ``family``) have the keys of ESMValCore's metadata of a preprocessed file.
+
+    Raises
+    ------
+    ValueError
+        If a file in a climatology folder lacks the attributes of one.
+    """
+    found = []
+    for folder in folders:
+        for path in sorted(Path(folder).glob(f"{CLIMATOLOGY_DIR}/*/*.nc")):
+            cube = load_cube(path)
+            missing = [a for a in ATTRIBUTES if a not in cube.attributes]
+            if missing:
+                msg = f"{path}: not a map climatology of smeval (no attribute {', '.join(missing)})"
+                raise ValueError(msg)
+            meta = {key: str(cube.attributes[a]) for a, key in ATTRIBUTES.items()}
+            found.append((str(path), meta, cube))
+    return found
