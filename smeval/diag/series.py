@@ -150,11 +150,12 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
                 except (ValueError, iris.exceptions.IrisError) as exc:
                     writer.exclude(meta, f"{short_name} climatology (maps)", str(exc))
             # One pass over the member's data for all its products.
-            values = dask.compute(*products.values(), None if climatology is None else climatology.core_data())
-            for (variable, _), series in zip(products.items(), values, strict=False):
+            *values, field = dask.compute(*products.values(),
+                                          None if climatology is None else climatology.core_data())
+            for variable, series in zip(products, values, strict=True):
                 writer.write(meta, filename, variable, np.asarray(series), cube, weights, long_names[variable])
             if climatology is not None:
-                climatology.data = values[-1]
+                climatology.data = field
                 writer.write_climatology(meta, filename, climatology)
         evaluated = sorted(f for f, m in input_data.items() if m["short_name"] not in FX_NAMES)
         if not evaluated:
