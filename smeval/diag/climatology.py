@@ -26,6 +26,7 @@ from typing import Any
 import iris.cube
 
 from .io import load_cube
+from .shared import family_of
 
 #: Sub-folder of a series script's work folder that holds the climatologies.
 CLIMATOLOGY_DIR = "map_climatologies"
@@ -34,15 +35,19 @@ ATTRIBUTES = {"smeval_map_variable": "short_name", "smeval_dataset": "dataset",
               "smeval_member": "ensemble", "smeval_project": "project", "smeval_family": "family"}
 
 
+def member_stem(meta: Mapping[str, Any]) -> str:
+    """``<dataset>_<member>`` (or ``<dataset>``): the file name of one member's product."""
+    return "_".join(p for p in (str(meta["dataset"]), str(meta.get("ensemble") or "")) if p)
+
+
 def climatology_path(work_dir: str | os.PathLike, meta: Mapping[str, Any]) -> Path:
     """File of one member's climatology in a series script's work folder."""
-    name = "_".join(p for p in (str(meta["dataset"]), str(meta.get("ensemble") or "")) if p)
-    return Path(work_dir) / CLIMATOLOGY_DIR / str(meta["short_name"]) / f"{name}.nc"
+    return Path(work_dir) / CLIMATOLOGY_DIR / str(meta["short_name"]) / f"{member_stem(meta)}.nc"
 
 
-def label(cube: iris.cube.Cube, meta: Mapping[str, Any], family: str) -> iris.cube.Cube:
-    """Attach the data set's metadata to a climatology as attributes."""
-    values = {**meta, "family": family}
+def label(cube: iris.cube.Cube, meta: Mapping[str, Any]) -> iris.cube.Cube:
+    """Attach the data set's metadata (family included) to a climatology as attributes."""
+    values = {**meta, "family": family_of(meta)}
     for attribute, key in ATTRIBUTES.items():
         cube.attributes[attribute] = str(values.get(key) or "")
     return cube

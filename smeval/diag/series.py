@@ -16,7 +16,7 @@ import numpy as np
 
 from smeval.core.depth import DEEP_DEPTH, SHALLOW_DEPTH, DepthNotReachedError
 
-from .climatology import climatology_path, label
+from .climatology import climatology_path, label, member_stem
 from .io import load_cube, save_cube, series_cube
 from .preprocess import MapClimatology
 from .provenance import period, record, series_record
@@ -56,10 +56,8 @@ class _Writer:
 
     def write(self, meta: dict[str, Any], ancestor: str, variable: str, values: np.ndarray,
               cube: iris.cube.Cube, weights, long_name: str) -> None:
-        member = _member(meta)
-        name = "_".join(p for p in (meta["dataset"], member) if p)
-        out = Path(self.cfg["work_dir"]) / variable / f"{name}.nc"
-        values_of = (meta["dataset"], meta["project"], member, variable,
+        out = Path(self.cfg["work_dir"]) / variable / f"{member_stem(meta)}.nc"
+        values_of = (meta["dataset"], meta["project"], _member(meta), variable,
                      np.int32(cube.coord("latitude").shape[0]), family_of(meta))
         attributes = dict(zip(SERIES_ATTRIBUTES, values_of, strict=True))
         series = series_cube(values, cube.coord("time"), weights.region_ids, cube,
@@ -72,11 +70,12 @@ class _Writer:
         self.provlog.log(out, record)
         self.written.append(out)
 
-    def write_climatology(self, meta: dict[str, Any], ancestor: str, cube: iris.cube.Cube) -> None:
+    def write_climatology(self, meta: dict[str, Any], ancestor: str, cube: iris.cube.Cube,
+                          maps: MapClimatology) -> None:
         out = climatology_path(self.cfg["work_dir"], meta)
-        save_cube(label(cube, meta, family_of(meta)), out)
+        save_cube(label(cube, meta), out)
         member = f" member {meta['ensemble']}" if meta.get("ensemble") else ""
-        steps = ", ".join(self.cfg["map_climatology"]["preprocessor"])
+        steps = ", ".join(maps.steps)
         self.provlog.log(out, record(
             f"Climatology of {meta.get('long_name', meta['short_name'])} ({meta['short_name']}) of "
             f"{meta['dataset']}{member}, {period(meta)}, for the maps: ESMValCore's {steps} applied to "
@@ -140,9 +139,8 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
                 products = {variable: regional_mean_series(cube, weights)}
                 long_names = {variable: (LONG_NAMES["sm_shallow"].format(shallow) if short_name == "mrsos"
                                          else str(meta.get("long_name", short_name)))}
-            for variable, error in [(v, p) for v, p in products.items() if isinstance(p, DepthNotReachedError)]:
-                writer.exclude(meta, variable, str(error))
-                del products[variable]
+            for variable in [v for v, p in products.items() if isinstance(p, DepthNotReachedError)]:
+                writer.exclude(meta, variable, str(products.pop(variable)))
             climatology = None
             if maps is not None and short_name in maps.variables:
                 try:
@@ -156,7 +154,7 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
                 writer.write(meta, filename, variable, np.asarray(series), cube, weights, long_names[variable])
             if climatology is not None:
                 climatology.data = field
-                writer.write_climatology(meta, filename, climatology)
+                writer.write_climatology(meta, filename, climatology, maps)
         evaluated = sorted(f for f, m in input_data.items() if m["short_name"] not in FX_NAMES)
         if not evaluated:
             logger.warning("No input data: no regional series written")

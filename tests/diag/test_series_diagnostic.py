@@ -15,31 +15,49 @@ from smeval import cmorio
 from smeval.diag.series import write_regional_series
 
 
-def _mrsol(path, bounds, values):
+def _write(path, short_name, mip, data, depth_bounds=None):
+    """A CMOR file of SHALLOW-1 on a 4 x 5 degree grid, 1980; ``data`` (time, [depth]) broadcast over the grid."""
     lat = np.arange(-88.0, 90.0, 4.0)
     lon = np.arange(0.0, 360.0, 5.0)
     tp, tb = cmorio.monthly_time_axis(1980, 1980, "standard")
-    data = np.broadcast_to(np.asarray(values, float)[None, :, None, None],
-                           (len(tp), len(values), len(lat), len(lon))).copy()
+    data = np.asarray(data, float)
+    data = np.broadcast_to(data.reshape(*data.shape, 1, 1), (*data.shape, len(lat), len(lon))).copy()
     attrs = cmorio.cmip6_global_attributes(source_id="SHALLOW-1", institution_id="TEST",
                                            variant_label="r1i1p1f1", grid_label="gn",
-                                           table_id="Emon", variable_id="mrsol")
-    return cmorio.write_variable(path, data, project="CMIP6", mip="Emon", short_name="mrsol", lat=lat,
-                                 lon=lon, time_points=tp, time_bounds=tb, depth_bounds=np.asarray(bounds),
-                                 attributes=attrs)
+                                           table_id=mip, variable_id=short_name)
+    extra = {} if depth_bounds is None else {"depth_bounds": np.asarray(depth_bounds)}
+    return cmorio.write_variable(path, data, project="CMIP6", mip=mip, short_name=short_name, lat=lat,
+                                 lon=lon, time_points=tp, time_bounds=tb, attributes=attrs, **extra)
+
+
+def _mrsol(path, bounds, values):
+    return _write(path, "mrsol", "Emon", np.tile(np.asarray(values, float), (12, 1)), bounds)
+
+
+def _mrsos(path, monthly_values):
+    return _write(path, "mrsos", "Lmon", monthly_values)
+
+
+def _meta(short_name, mip, **extra):
+    return {"dataset": "SHALLOW-1", "project": "CMIP6", "ensemble": "r1i1p1f1", "short_name": short_name,
+            "mip": mip, "timerange": "1980/1980", "long_name": "soil moisture", "units": "kg m-2", **extra}
+
+
+def _series_cfg(tmp_path, inputs, map_climatology=None):
+    for name in ("work", "run"):
+        (tmp_path / name).mkdir(exist_ok=True)
+    cfg = {"input_data": inputs, "work_dir": str(tmp_path / "work"), "run_dir": str(tmp_path / "run"),
+           "shallow_from_mrsol": True}
+    if map_climatology:
+        cfg["map_climatology"] = map_climatology
+    return cfg
 
 
 def test_shallow_layers_excluded_from_deep_but_give_shallow(tmp_path):
     # Layers 0-0.1, 0-0.5 and 0.5-1.5 m hold 10, 40, 100 kg m-2: 0-0.1 m is
     # 10 kg m-2 everywhere, and 2 m is never reached.
     path = _mrsol(tmp_path / "mrsol.nc", [[0, 0.1], [0.1, 0.5], [0.5, 1.5]], [10.0, 40.0, 100.0])
-    meta = {"dataset": "SHALLOW-1", "project": "CMIP6", "ensemble": "r1i1p1f1", "short_name": "mrsol",
-            "mip": "Emon", "timerange": "1980/1980", "long_name": "soil moisture", "units": "kg m-2"}
-    cfg = {"input_data": {str(path): meta}, "work_dir": str(tmp_path / "work"),
-           "run_dir": str(tmp_path / "run"), "shallow_from_mrsol": True}
-    (tmp_path / "work").mkdir()
-    (tmp_path / "run").mkdir()
-    written = write_regional_series(cfg)
+    written = write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsol", "Emon")}))
 
     assert [p.parent.name for p in written] == ["sm_shallow"]
     shallow = iris.load_cube(str(written[0]))
@@ -57,14 +75,7 @@ def test_series_carry_the_recipe_family_to_the_metrics(tmp_path):
     from smeval.diag.shared import family_of
 
     path = _mrsol(tmp_path / "mrsol.nc", [[0, 0.1], [0.1, 1.0], [1.0, 3.0]], [10.0, 40.0, 100.0])
-    meta = {"dataset": "SHALLOW-1", "project": "CMIP6", "ensemble": "r1i1p1f1", "short_name": "mrsol",
-            "mip": "Emon", "timerange": "1980/1980", "long_name": "soil moisture", "units": "kg m-2",
-            "family": "TESTFAM"}
-    cfg = {"input_data": {str(path): meta}, "work_dir": str(tmp_path / "work"),
-           "run_dir": str(tmp_path / "run"), "shallow_from_mrsol": True}
-    (tmp_path / "work").mkdir()
-    (tmp_path / "run").mkdir()
-    write_regional_series(cfg)
+    write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsol", "Emon", family="TESTFAM")}))
     series, _, _ = read_series([tmp_path / "work"])
     assert {s.variable for s in series} == {"sm_shallow", "sm_deep"}
     assert {s.family for s in series} == {"TESTFAM"}
@@ -91,31 +102,7 @@ CLIMATOLOGY_STEPS = {
     "regrid": {"target_grid": "1.125x1.125", "scheme": {"reference": "smeval.regrid:AreaWeighted"}},
     "mask_landsea": {"mask_out": "sea"},
 }
-
-
-def _mrsos(path, monthly_values):
-    lat = np.arange(-88.0, 90.0, 4.0)
-    lon = np.arange(0.0, 360.0, 5.0)
-    tp, tb = cmorio.monthly_time_axis(1980, 1980, "standard")
-    data = np.broadcast_to(np.asarray(monthly_values, float)[:, None, None], (12, len(lat), len(lon))).copy()
-    attrs = cmorio.cmip6_global_attributes(source_id="SHALLOW-1", institution_id="TEST",
-                                           variant_label="r1i1p1f1", grid_label="gn",
-                                           table_id="Lmon", variable_id="mrsos")
-    return cmorio.write_variable(path, data, project="CMIP6", mip="Lmon", short_name="mrsos", lat=lat,
-                                 lon=lon, time_points=tp, time_bounds=tb, attributes=attrs)
-
-
-def _series_cfg(tmp_path, inputs, steps=CLIMATOLOGY_STEPS, variables=("mrsos", "mrsol")):
-    for name in ("work", "run"):
-        (tmp_path / name).mkdir(exist_ok=True)
-    return {"input_data": inputs, "work_dir": str(tmp_path / "work"), "run_dir": str(tmp_path / "run"),
-            "shallow_from_mrsol": True,
-            "map_climatology": {"variables": list(variables), "preprocessor": steps}}
-
-
-def _meta(short_name, mip, **extra):
-    return {"dataset": "SHALLOW-1", "project": "CMIP6", "ensemble": "r1i1p1f1", "short_name": short_name,
-            "mip": mip, "timerange": "1980/1980", "long_name": "soil moisture", "units": "kg m-2", **extra}
+MAPS = {"variables": ["mrsos", "mrsol"], "preprocessor": CLIMATOLOGY_STEPS}
 
 
 def test_map_climatology_from_the_same_read_weights_months_by_their_length(tmp_path):
@@ -126,7 +113,8 @@ def test_map_climatology_from_the_same_read_weights_months_by_their_length(tmp_p
     months = np.arange(1.0, 13.0)
     expected = float((months * days).sum() / days.sum())
     path = _mrsos(tmp_path / "mrsos.nc", months)
-    written = write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsos", "Lmon", family="FAM")}))
+    written = write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsos", "Lmon", family="FAM")},
+                                                MAPS))
 
     from smeval.diag.climatology import find_climatologies
 
@@ -150,7 +138,7 @@ def test_map_climatology_from_the_same_read_weights_months_by_their_length(tmp_p
 
 def test_map_climatology_of_layers_keeps_the_layers(tmp_path):
     path = _mrsol(tmp_path / "mrsol.nc", [[0, 0.1], [0.1, 1.0], [1.0, 3.0]], [10.0, 40.0, 100.0])
-    write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsol", "Emon")}))
+    write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsol", "Emon")}, MAPS))
     from smeval.diag.climatology import find_climatologies
 
     [(_, meta, cube)] = find_climatologies([tmp_path / "work"])
@@ -180,8 +168,8 @@ def test_map_climatology_that_keeps_time_is_reported_and_the_series_still_writte
     # Steps that do not reduce time give no climatology: an exclusion row naming
     # the file, and the series of the member are still written.
     path = _mrsos(tmp_path / "mrsos.nc", np.arange(1.0, 13.0))
-    steps = {"regrid": CLIMATOLOGY_STEPS["regrid"]}
-    written = write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsos", "Lmon")}, steps=steps))
+    maps = {"variables": ["mrsos"], "preprocessor": {"regrid": CLIMATOLOGY_STEPS["regrid"]}}
+    written = write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsos", "Lmon")}, maps))
     assert [p.parent.name for p in written] == ["sm_shallow"]
     excluded = pd.read_csv(tmp_path / "work" / "excluded.csv")
     [reason] = excluded.reason
