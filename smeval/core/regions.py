@@ -19,6 +19,8 @@ import numpy as np
 
 #: Degrees in a full circle of longitude.
 FULL_CIRCLE = 360.0
+#: Rounding (degrees) up to which bounds 180 degrees apart still count as half a turn.
+HALF_TURN_TOL = 1e-9
 
 
 @dataclass(frozen=True)
@@ -156,7 +158,9 @@ def lon_arcs(lon_bounds) -> tuple[np.ndarray, np.ndarray]:
     Works for cell bounds in 0..360 or -180..180, in either order, and for
     cells that cross 0 or 180: a cell is the shorter arc between its two
     bounds (every real grid cell is narrower than 180 degrees), except that
-    bounds a whole turn apart make a full circle.
+    bounds a whole turn apart make a full circle. A cell half a turn wide
+    (two columns) runs east from its first bound, also when rounding makes
+    its bounds a hair more than 180 degrees apart.
 
     Returns
     -------
@@ -167,7 +171,7 @@ def lon_arcs(lon_bounds) -> tuple[np.ndarray, np.ndarray]:
     """
     lb = np.asarray(lon_bounds, dtype=np.float64)
     d = np.mod(lb[:, 1] - lb[:, 0], FULL_CIRCLE)
-    east_from_first = d <= FULL_CIRCLE / 2
+    east_from_first = d <= FULL_CIRCLE / 2 + HALF_TURN_TOL
     start = np.where(east_from_first, lb[:, 0], lb[:, 1])
     width = np.where(east_from_first, d, FULL_CIRCLE - d)
     full_turn = (d == 0) & (lb[:, 1] != lb[:, 0])

@@ -136,3 +136,13 @@ def test_fractions_of_a_partition_sum_to_one(dlat, dlon, lon0, lat_cut, lon_cut)
     ]
     total = sum(box_fraction(lat, lon, b) for b in boxes)
     np.testing.assert_allclose(total, 1.0, atol=1e-9)
+
+
+def test_a_half_turn_cell_runs_east_from_its_first_bound_despite_rounding():
+    from smeval.core.regions import lon_arcs
+
+    bounds = np.array([[-1e-5, 180.0 - 1e-5], [180.0 - 1e-5, 360.0 - 1e-5]])
+    assert np.mod(bounds[1, 1] - bounds[1, 0], 360.0) > 180.0  # the rounding that broke it
+    start, width = lon_arcs(bounds)
+    np.testing.assert_allclose(width, [180.0, 180.0])
+    np.testing.assert_allclose(start, [-1e-5, 180.0 - 1e-5], atol=1e-9)
