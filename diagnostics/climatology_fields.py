@@ -1,18 +1,19 @@
 """Climatology and bias-ratio maps (Figs. 2-4 of Qiao et al. 2022).
 
-Input: each member's 1979-2014 climatology on the common grid of ``mrsos``,
-``mrsol``, ``pr``, ``evspsbl`` and ``mrros``, written by the ancestor
-``regional_series`` scripts (their ``map_climatology`` option: ESMValCore
-``climate_statistics``, ``regrid`` and ``mask_landsea`` applied to the data
-read for the series). Output (docs/results.md): ``climatology_<var>.nc``
-with CMIP6-MMEM (members -> model -> family -> MMEM) and each reference,
-and ``bias_ratio_<var>.nc`` = (MMEM - reference) / MMEM per reference, for
-soil moisture (kg m-2; deep = 0-2 m from the layers of ``mrsol``) and for
-P, E, R, P - E and P - E - R (mm yr-1).
+Input: each member's 1979-2014 climatology on the common grid, written by
+the ancestor ``regional_series`` scripts (their ``map_climatology`` option:
+ESMValCore ``climate_statistics``, ``regrid`` and ``mask_landsea`` applied to
+the data read for the series): ``mrsos``, ``pr``, ``evspsbl`` and ``mrros``,
+and for ``mrsol`` its depth columns ``sm_deep`` (0-2 m) and, for models
+without ``mrsos``, ``sm_shallow`` (0-10 cm), as the series use them.
+Output (docs/results.md): ``climatology_<var>.nc`` with CMIP6-MMEM
+(members -> model -> family -> MMEM) and each reference, and
+``bias_ratio_<var>.nc`` = (MMEM - reference) / MMEM per reference, for soil
+moisture (kg m-2) and for P, E, R, P - E and P - E - R (mm yr-1).
 
 Script options (recipe)
 -----------------------
-references, shallow_depth, deep_depth, shallow_from_mrsol
+references
     As for the other diagnostics. Families are the models' ``family`` facets.
 bias_ratio_min : mapping, optional
     Variable -> |MMEM| below which the bias ratio is masked (kg m-2 for soil

@@ -31,8 +31,11 @@ map_climatology : mapping, optional
     ``climate_statistics``, ``regrid``, ``mask_landsea``): for each member of
     these variables, also write its climatology for the maps, computed from
     the same read as the series, to
-    ``map_climatologies/<short_name>/<dataset>_<member>.nc``. A member whose
-    climatology fails is listed in ``excluded.csv``; its series are kept.
+    ``map_climatologies/<short_name>/<dataset>_<member>.nc``. For ``mrsol``
+    the steps are applied to the depth columns the series are made of
+    (``sm_deep``, and ``sm_shallow`` when derived from ``mrsol``), which
+    become the ``<short_name>`` of their files. A member whose climatology
+    fails is listed in ``excluded.csv``; its series are kept.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ import iris.cube
 import numpy as np
 
 from smeval.core.correlation import gridpoint_correlation
-from smeval.core.depth import DEEP_DEPTH, SHALLOW_DEPTH, DepthNotReachedError, normalise_depth
 from smeval.core.ensemble import MMEM_ALL, hierarchical_means, streamed_mmem
 from smeval.core.fields import bias_ratio, flux_to_mm_per_year
 from smeval.metrics.series import months_of
@@ -31,7 +30,6 @@ from .climatology import find_climatologies
 from .evaluate import DEFAULT_REFERENCES
 from .io import SYNTHETIC_ATTRIBUTE, is_synthetic, load_cube, save_cube
 from .provenance import record
-from .regional import layer_bounds
 from .shared import ProvenanceLogger, family_of
 
 logger = logging.getLogger(__name__)
@@ -85,35 +83,18 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
     """
     inputs = find_climatologies(cfg["ancestor_dirs"])
     families, n_lat, references = _ensemble_inputs(cfg, [meta for _, meta, _ in inputs])
-    shallow = float(cfg.get("shallow_depth", SHALLOW_DEPTH))
-    deep = float(cfg.get("deep_depth", DEEP_DEPTH))
-    from_mrsol = bool(cfg.get("shallow_from_mrsol", True))
     thresholds = {**BIAS_RATIO_MIN, **(cfg.get("bias_ratio_min") or {})}
     period = cfg.get("period", "1979-2014")
 
     # (variable, dataset) -> member -> 2-D field; and their files.
     fields: dict[tuple[str, str], dict[str, np.ndarray]] = defaultdict(dict)
     sources: dict[tuple[str, str], list[str]] = defaultdict(list)
-    has_mrsos = {m["dataset"] for _, m, _ in inputs if m["short_name"] == "mrsos"}
     template = None
     synthetic = False
-    excluded: list[str] = []
     for filename, meta, cube in inputs:
         template = template or cube
         synthetic |= is_synthetic(cube)
         dataset, member, short = meta["dataset"], str(meta.get("ensemble", "")), meta["short_name"]
-        if short == "mrsol":
-            bounds, axis = layer_bounds(cube)
-            targets = [("sm_deep", deep)] + ([("sm_shallow", shallow)] if from_mrsol and dataset not in has_mrsos else [])
-            for variable, depth in targets:
-                try:
-                    value = normalise_depth(cube.data, bounds, depth, axis=axis, dataset=dataset)
-                except DepthNotReachedError as exc:
-                    excluded.append(str(exc))
-                    continue
-                fields[(variable, dataset)][member] = np.ma.filled(value.astype(float), np.nan)
-                sources[(variable, dataset)].append(filename)
-            continue
         variable = "sm_shallow" if short == "mrsos" else short
         data = np.ma.filled(np.ma.asarray(cube.data, dtype=float), np.nan)
         if short in FLUXES:
@@ -174,8 +155,6 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
                 f"Bias ratio (CMIP6-MMEM - reference) / CMIP6-MMEM of the {period} annual-mean "
                 f"{VARIABLE_LABELS[variable]} against {', '.join(sorted(refs))}; cells with |CMIP6-MMEM| < "
                 f"{thresholds[variable]:g} {MAP_UNITS[variable]} are masked.", ancestors, names, ["ratio"], "geo"))
-    for message in excluded:
-        logger.warning("Excluded from the maps: %s", message)
     return written
 
 

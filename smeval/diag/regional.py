@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+import iris.coords
 import iris.cube
 import numpy as np
 
@@ -90,21 +91,24 @@ def layer_bounds(cube: iris.cube.Cube) -> tuple[np.ndarray, int]:
     return bounds, cube.coord_dims(coord)[0]
 
 
-def depth_series(
+def depth_columns(
     cube: iris.cube.Cube,
-    weights: RegionWeights,
     depths: Mapping[str, float],
     dataset: str,
 ) -> dict[str, Any]:
-    """Regional means of the soil water of 0..D m (kg m-2) from layers, for several D.
+    """The soil water of 0..D m (kg m-2) from the layers of ``cube``, for several D.
 
-    ``depths`` maps a product name to its depth D (m). The means are lazy for
-    lazy data, like :func:`regional_mean_series`: computed together, they read
-    the layers once. A product whose depth the layers do not reach maps to
-    the :class:`smeval.core.depth.DepthNotReachedError` that says so (no
+    ``depths`` maps a product name (``sm_deep``) to its depth D (m). Each
+    product is a cube of ``cube`` without its layer axis, lazy for lazy data,
+    with a scalar depth coordinate bounded by 0 and D. Computed together, the
+    products and their regional means (:func:`regional_mean_series`) read the
+    layers once. A product whose depth the layers do not reach maps to the
+    :class:`smeval.core.depth.DepthNotReachedError` that says so (no
     extrapolation).
     """
     bounds, axis = layer_bounds(cube)
+    template = cube[(slice(None),) * axis + (0,)]
+    template.remove_coord(template.coord(axis="Z"))
     out: dict[str, Any] = {}
     for name, depth in depths.items():
         try:
@@ -112,5 +116,10 @@ def depth_series(
         except DepthNotReachedError as exc:
             out[name] = exc
             continue
-        out[name] = regional_means(column, weights)
+        product = template.copy(column)
+        product.var_name = name
+        product.add_aux_coord(iris.coords.AuxCoord(
+            depth / 2, bounds=[0.0, depth], standard_name="depth", long_name="depth", var_name="depth",
+            units="m", attributes={"positive": "down"}))
+        out[name] = product
     return out

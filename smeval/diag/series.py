@@ -20,7 +20,7 @@ from .climatology import climatology_path, label, member_stem
 from .io import load_cube, save_cube, series_cube
 from .preprocess import MapClimatology
 from .provenance import period, record, series_record
-from .regional import depth_series, regional_mean_series, weights_for
+from .regional import depth_columns, regional_mean_series, weights_for
 from .shared import ProvenanceLogger, atomic_write_text, family_of
 
 logger = logging.getLogger(__name__)
@@ -71,15 +71,15 @@ class _Writer:
         self.written.append(out)
 
     def write_climatology(self, meta: dict[str, Any], ancestor: str, cube: iris.cube.Cube,
-                          maps: MapClimatology) -> None:
+                          maps: MapClimatology, what: str, source: str) -> None:
+        """Write one member's climatology of ``what``, computed from ``source``."""
         out = climatology_path(self.cfg["work_dir"], meta)
         save_cube(label(cube, meta), out)
         member = f" member {meta['ensemble']}" if meta.get("ensemble") else ""
-        steps = ", ".join(maps.steps)
         self.provlog.log(out, record(
-            f"Climatology of {meta.get('long_name', meta['short_name'])} ({meta['short_name']}) of "
-            f"{meta['dataset']}{member}, {period(meta)}, for the maps: ESMValCore's {steps} applied to "
-            "the preprocessed data the regional series are read from.",
+            f"Climatology of {what} of {meta['dataset']}{member}, {period(meta)}, for the maps: "
+            f"ESMValCore's {', '.join(maps.steps)} applied to {source}, from the read that gives "
+            "the regional series.",
             [ancestor], [meta["dataset"]], domains=["global"], statistics=["clim", "mean"]))
         self.written.append(out)
 
@@ -132,29 +132,49 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
                 depths = {"sm_deep": deep}
                 if from_mrsol and _key(meta) not in has_mrsos:
                     depths["sm_shallow"] = shallow
-                products = depth_series(cube, weights, depths, meta["dataset"])
                 long_names = {v: LONG_NAMES[v].format(d) for v, d in depths.items()}
+                fields = depth_columns(cube, depths, meta["dataset"])
+                for variable in [v for v, f in fields.items() if isinstance(f, DepthNotReachedError)]:
+                    writer.exclude(meta, variable, str(fields.pop(variable)))
+                products = {v: regional_mean_series(f, weights) for v, f in fields.items()}
             else:
                 variable = "sm_shallow" if short_name == "mrsos" else short_name
+                fields = {short_name: cube}
                 products = {variable: regional_mean_series(cube, weights)}
                 long_names = {variable: (LONG_NAMES["sm_shallow"].format(shallow) if short_name == "mrsos"
                                          else str(meta.get("long_name", short_name)))}
-            for variable in [v for v, p in products.items() if isinstance(p, DepthNotReachedError)]:
-                writer.exclude(meta, variable, str(products.pop(variable)))
-            climatology = None
+            # The maps of mrsol are those of its depth columns: the
+            # climatology of a column is cheaper than that of its layers.
+            climatologies: dict[str, tuple[iris.cube.Cube, Any]] = {}
             if maps is not None and short_name in maps.variables:
-                try:
-                    climatology = maps.lazy(cube, filename)
-                except (ValueError, iris.exceptions.IrisError) as exc:
-                    writer.exclude(meta, f"{short_name} climatology (maps)", str(exc))
+                for name, field in fields.items():
+                    try:
+                        climatologies[name] = maps.lazy(field, filename)
+                    except (ValueError, iris.exceptions.IrisError) as exc:
+                        writer.exclude(meta, f"{name} climatology (maps)", str(exc))
             # One pass over the member's data for all its products.
-            *values, field = dask.compute(*products.values(),
-                                          None if climatology is None else climatology.core_data())
-            for variable, series in zip(products, values, strict=True):
+            values = dask.compute(*products.values(), *(c.core_data() for c, _ in climatologies.values()),
+                                  *(redo for _, redo in climatologies.values()))
+            for variable, series in zip(products, values[:len(products)], strict=True):
                 writer.write(meta, filename, variable, np.asarray(series), cube, weights, long_names[variable])
-            if climatology is not None:
+            n_clim = len(climatologies)
+            for (name, (climatology, _)), field, redo in zip(
+                    climatologies.items(), values[len(products):][:n_clim], values[len(products) + n_clim:],
+                    strict=True):
+                if redo:
+                    # Some cells are masked at some time steps only: ESMValCore
+                    # averages their valid steps on the masked data (one more read).
+                    logger.info("%s: cells masked at some time steps only; %s climatology from masked data",
+                                filename, name)
+                    climatology = maps.lazy(fields[name], filename, masked_arithmetic=True)[0]
+                    field = climatology.core_data()
                 climatology.data = field
-                writer.write_climatology(meta, filename, climatology, maps)
+                if name == short_name:
+                    what, source = f"{meta.get('long_name', short_name)} ({short_name})", "the preprocessed data"
+                else:
+                    what = f"{long_names[name]} ({name})"
+                    source = f"the soil water of that column computed from the layers of the preprocessed {short_name}"
+                writer.write_climatology({**meta, "short_name": name}, filename, climatology, maps, what, source)
         evaluated = sorted(f for f, m in input_data.items() if m["short_name"] not in FX_NAMES)
         if not evaluated:
             logger.warning("No input data: no regional series written")

@@ -105,13 +105,18 @@ CLIMATOLOGY_STEPS = {
 MAPS = {"variables": ["mrsos", "mrsol"], "preprocessor": CLIMATOLOGY_STEPS}
 
 
+def _month_weighted_mean(values):
+    """Mean of month k's ``values[k - 1]`` over the leap year 1980, weighted by days."""
+    days = np.array([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    return float((np.asarray(values) * days).sum() / days.sum())
+
+
 def test_map_climatology_from_the_same_read_weights_months_by_their_length(tmp_path):
     # mrsos = k kg m-2 in month k of the leap year 1980: ESMValCore's mean over
     # the full period weights each month by its days, sum(k * days_k) / 366;
     # regridding a constant field keeps it; Natural Earth masks the sea.
-    days = np.array([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
     months = np.arange(1.0, 13.0)
-    expected = float((months * days).sum() / days.sum())
+    expected = _month_weighted_mean(months)
     path = _mrsos(tmp_path / "mrsos.nc", months)
     written = write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsos", "Lmon", family="FAM")},
                                                 MAPS))
@@ -136,16 +141,67 @@ def test_map_climatology_from_the_same_read_weights_months_by_their_length(tmp_p
     np.testing.assert_allclose(series[0].values[:, 0], months, rtol=1e-6)
 
 
-def test_map_climatology_of_layers_keeps_the_layers(tmp_path):
-    path = _mrsol(tmp_path / "mrsol.nc", [[0, 0.1], [0.1, 1.0], [1.0, 3.0]], [10.0, 40.0, 100.0])
-    write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsol", "Emon")}, MAPS))
+def test_map_climatology_of_a_member_with_a_missing_month_averages_its_other_months(tmp_path):
+    # June is missing (masked) everywhere: the NaN route of the time mean would
+    # mask every cell, so the script redoes the climatology on the masked data,
+    # where ESMValCore averages the 11 other months, weighted by their days.
+    months = np.arange(1.0, 13.0)
+    with_gap = months.copy()
+    with_gap[5] = np.nan
+    path = _mrsos(tmp_path / "mrsos.nc", with_gap)
+    write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsos", "Lmon")}, MAPS))
     from smeval.diag.climatology import find_climatologies
 
-    [(_, meta, cube)] = find_climatologies([tmp_path / "work"])
-    assert meta["short_name"] == "mrsol" and cube.shape == (3, 160, 320)
-    land = ~np.ma.getmaskarray(cube.data[0])
-    for layer, value in enumerate([10.0, 40.0, 100.0]):
-        np.testing.assert_allclose(cube.data[layer][land], value, rtol=1e-6)
+    [(_, _, cube)] = find_climatologies([tmp_path / "work"])
+    data = cube.data
+    land = ~np.ma.getmaskarray(data)
+    assert 0.2 < land.mean() < 0.4
+    days = np.array([31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    expected = np.delete(months * days, 5).sum() / np.delete(days, 5).sum()
+    np.testing.assert_allclose(data[land], expected, rtol=1e-6)
+
+
+def test_map_climatology_of_mrsol_is_that_of_its_depth_columns(tmp_path):
+    # Layers 0-0.1, 0.1-1 and 1-3 m hold k x (10, 40, 100) kg m-2 in month k:
+    # 0-2 m holds k x (10 + 40 + 100 / 2) = 100 k and 0-0.1 m holds 10 k
+    # (no mrsos: shallow from the layers). The maps get the month-weighted
+    # mean of those columns, and the series of the same read are unchanged.
+    months = np.arange(1.0, 13.0)
+    path = _write(tmp_path / "mrsol.nc", "mrsol", "Emon", months[:, None] * [10.0, 40.0, 100.0],
+                  [[0, 0.1], [0.1, 1.0], [1.0, 3.0]])
+    written = write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsol", "Emon")}, MAPS))
+    from smeval.diag.climatology import find_climatologies
+
+    found = {meta["short_name"]: (filename, cube) for filename, meta, cube in find_climatologies([tmp_path / "work"])}
+    assert set(found) == {"sm_deep", "sm_shallow"}
+    for name, per_month in (("sm_deep", 100.0), ("sm_shallow", 10.0)):
+        filename, cube = found[name]
+        assert filename in map(str, written)
+        assert cube.shape == (160, 320) and cube.units == "kg m-2"
+        assert cube.coord("depth").bounds.tolist() == [[0.0, 2.0 if name == "sm_deep" else 0.1]]
+        land = ~np.ma.getmaskarray(cube.data)
+        assert 0.2 < land.mean() < 0.4
+        np.testing.assert_allclose(cube.data[land], per_month * _month_weighted_mean(months), rtol=1e-6)
+    from smeval.diag.evaluate import read_series
+
+    series = {s.variable: s.values[:, 0] for s in read_series([tmp_path / "work"])[0]}
+    np.testing.assert_allclose(series["sm_deep"], 100.0 * months, rtol=1e-6)
+    np.testing.assert_allclose(series["sm_shallow"], 10.0 * months, rtol=1e-6)
+
+
+def test_map_climatology_of_mrsol_with_mrsos_gives_the_deep_column_only(tmp_path):
+    # With mrsos, shallow soil moisture (series and map) is mrsos's own.
+    mrsol = _mrsol(tmp_path / "mrsol.nc", [[0, 0.1], [0.1, 1.0], [1.0, 3.0]], [10.0, 40.0, 100.0])
+    mrsos = _mrsos(tmp_path / "mrsos.nc", np.full(12, 7.0))
+    inputs = {str(mrsol): _meta("mrsol", "Emon"), str(mrsos): _meta("mrsos", "Lmon")}
+    write_regional_series(_series_cfg(tmp_path, inputs, MAPS))
+    from smeval.diag.climatology import find_climatologies
+
+    found = {meta["short_name"]: cube for _, meta, cube in find_climatologies([tmp_path / "work"])}
+    assert set(found) == {"sm_deep", "mrsos"}
+    for name, value in (("sm_deep", 100.0), ("mrsos", 7.0)):
+        data = found[name].data
+        np.testing.assert_allclose(data[~np.ma.getmaskarray(data)], value, rtol=1e-6)
 
 
 def test_map_climatology_steps_are_checked_as_esmvalcore_checks_a_recipe():
