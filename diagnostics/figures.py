@@ -10,8 +10,9 @@ metrics table.
 Script options (recipe)
 -----------------------
 figures : list of int, default 1-14
-    The paper's figure numbers this script draws (the recipe runs two
-    instances in parallel: the maps, and the figures of the metrics table).
+    The paper's figure numbers this script draws (the recipe runs three
+    instances, each as soon as its inputs exist: the figures of the metrics
+    table, the maps, and the correlation maps).
 figure_references : list of str, default [ERA5, GLDAS-NOAH]
     References shown in the Taylor diagrams, heat maps and counts (the
     paper's choice; the metrics table holds all references).

@@ -2,8 +2,8 @@
 
 ESMValCore runs this script last in the ``evaluation`` diagnostic. Its
 ancestors are ``skill/metrics`` (required: the metrics table),
-``skill/figures``, ``evaluation/figures_maps``, ``maps/climatology_fields`` and
-``correlation/correlation_fields``. It writes ``plot_dir/smeval_report.html``
+``skill/figures``, ``evaluation/figures_maps``, ``evaluation/figures_correlation``,
+``maps/climatology_fields`` and ``correlation/correlation_fields``. It writes ``plot_dir/smeval_report.html``
 and its provenance record. Link it from the run's ``index.html`` afterwards
 with ``smeval report link RUN_DIR`` (``make demo`` does it).
 

@@ -7,7 +7,7 @@ Where it comes from
 -------------------
 ``diagnostics/report.py`` (the last script of the recipe's ``evaluation``
 diagnostic, ancestors ``skill/metrics``, ``skill/figures``, ``evaluation/figures_maps``,
-``maps/climatology_fields`` and ``correlation/correlation_fields``) writes
+``evaluation/figures_correlation``, ``maps/climatology_fields`` and ``correlation/correlation_fields``) writes
 ``plot_dir/smeval_report.html`` (:data:`locate.REPORT_NAME`) with its
 provenance record. It reads only what docs/results.md names
 (:mod:`.inputs`): the metrics table and ``excluded.csv``, the provenance

@@ -128,9 +128,10 @@ FIGURES = [
 
 
 def test_every_figure_and_the_data_behind_it(e2e):
-    # Two instances of the figures script: the maps, and the metrics figures.
+    # Three instances of the figures script: the metrics figures, the maps, the correlation maps.
     records, found = {}, {}
-    for diagnostic, script in (("skill", "figures"), ("evaluation", "figures_maps")):
+    for diagnostic, script in (("skill", "figures"), ("evaluation", "figures_maps"),
+                               ("evaluation", "figures_correlation")):
         provenance = e2e["run"] / "run" / diagnostic / script / "diagnostic_provenance.yml"
         records.update(yaml.safe_load(provenance.read_text()))
         for png in (e2e["run"] / "plots" / diagnostic / script).glob("fig*.png"):
