@@ -71,8 +71,20 @@ class _Writer:
         self.written.append(out)
 
     def write_climatology(self, meta: dict[str, Any], ancestor: str, cube: iris.cube.Cube,
-                          maps: MapClimatology, what: str, source: str) -> None:
-        """Write one member's climatology of ``what``, computed from ``source``."""
+                          maps: MapClimatology, name: str, column: str | None = None) -> None:
+        """Write one member's climatology of ``name``.
+
+        ``column`` is the long name of a depth column made from the layers of
+        ``meta``'s variable (``name`` is then e.g. ``sm_deep``); None when the
+        climatology is of the variable itself.
+        """
+        short_name = meta["short_name"]
+        if column is None:
+            what, source = f"{meta.get('long_name', short_name)} ({short_name})", "the preprocessed data"
+        else:
+            what = f"{column} ({name})"
+            source = f"the soil water of that column computed from the layers of the preprocessed {short_name}"
+        meta = {**meta, "short_name": name}
         out = climatology_path(self.cfg["work_dir"], meta)
         save_cube(label(cube, meta), out)
         member = f" member {meta['ensemble']}" if meta.get("ensemble") else ""
@@ -153,28 +165,22 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
                     except (ValueError, iris.exceptions.IrisError) as exc:
                         writer.exclude(meta, f"{name} climatology (maps)", str(exc))
             # One pass over the member's data for all its products.
-            values = dask.compute(*products.values(), *(c.core_data() for c, _ in climatologies.values()),
-                                  *(redo for _, redo in climatologies.values()))
-            for variable, series in zip(products, values[:len(products)], strict=True):
-                writer.write(meta, filename, variable, np.asarray(series), cube, weights, long_names[variable])
-            n_clim = len(climatologies)
-            for (name, (climatology, _)), field, redo in zip(
-                    climatologies.items(), values[len(products):][:n_clim], values[len(products) + n_clim:],
-                    strict=True):
+            series, computed = dask.compute(products, {n: (c.core_data(), redo)
+                                                       for n, (c, redo) in climatologies.items()})
+            for variable, values in series.items():
+                writer.write(meta, filename, variable, np.asarray(values), cube, weights, long_names[variable])
+            for name, (field, redo) in computed.items():
+                climatology = climatologies[name][0]
                 if redo:
                     # Some cells are masked at some time steps only: ESMValCore
                     # averages their valid steps on the masked data (one more read).
                     logger.info("%s: cells masked at some time steps only; %s climatology from masked data",
                                 filename, name)
                     climatology = maps.lazy(fields[name], filename, masked_arithmetic=True)[0]
-                    field = climatology.core_data()
-                climatology.data = field
-                if name == short_name:
-                    what, source = f"{meta.get('long_name', short_name)} ({short_name})", "the preprocessed data"
                 else:
-                    what = f"{long_names[name]} ({name})"
-                    source = f"the soil water of that column computed from the layers of the preprocessed {short_name}"
-                writer.write_climatology({**meta, "short_name": name}, filename, climatology, maps, what, source)
+                    climatology.data = field
+                writer.write_climatology(meta, filename, climatology, maps, name,
+                                         None if name == short_name else long_names[name])
         evaluated = sorted(f for f, m in input_data.items() if m["short_name"] not in FX_NAMES)
         if not evaluated:
             logger.warning("No input data: no regional series written")
