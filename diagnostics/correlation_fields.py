@@ -1,15 +1,23 @@
 """Correlation maps of shallow soil moisture with P - E (Fig. 11 of Qiao et al. 2022).
 
-Input: monthly fields on the common grid: each model's ensemble mean
-(ESMValCore ``ensemble_statistics`` then ``regrid``) and each reference, of
-``mrsos``, ``pr`` and ``evspsbl``. Series are matched by (year, month), so
-model calendars do not matter. CMIP6-MMEM is the mean over families of the
-mean over each family's models, read one data set at a time. Output:
-``correlation_<dataset>.nc`` with ``r``, ``p_value`` and ``significant`` per
-grid cell.
+Input: the monthly fields that ESMValCore preprocessed for the regional
+series (ancestors ``soil_moisture/mrsos``, ``water_budget/pr`` and
+``water_budget/evspsbl``, one file per member), so that they are read and
+decoded once for both. The script applies the ESMValCore preprocessor
+functions of its ``preprocessor`` option to them, one data set at a time:
+each model's ensemble mean (``ensemble_statistics``), then ``regrid`` to the
+common grid; references are only regridded. Series are matched by (year,
+month), so model calendars do not matter. CMIP6-MMEM is the mean over
+families of the mean over each family's models, read one data set at a time.
+Output: ``correlation_<dataset>.nc`` with ``r``, ``p_value`` and
+``significant`` per grid cell, and ``excluded.csv`` if the steps could not
+combine a data set's members.
 
 Script options (recipe)
 -----------------------
+preprocessor : dict, default ensemble_statistics (mean), then regrid to 1.125 degrees
+    ESMValCore preprocessor functions and their settings, applied in order;
+    ``ensemble_statistics`` (one statistic) is the only multi-data-set step.
 significance_level : float, default 0.95
     Confidence level of the two-sided t test.
 significance_method : str, default "t-test"

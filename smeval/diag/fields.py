@@ -1,9 +1,11 @@
 """Maps on the common grid: climatologies, bias ratios and correlation maps.
 
 The work of ``diagnostics/climatology_fields.py`` (Figs. 2-4) and
-``diagnostics/correlation_fields.py`` (Fig. 11). Inputs are ESMValCore's
-preprocessed fields on the common grid: per-member 1979-2014 climatologies
-for the maps, per-model ensemble-mean monthly fields for the correlations.
+``diagnostics/correlation_fields.py`` (Fig. 11). Inputs are per-member
+1979-2014 climatologies on the common grid for the maps (written by the
+regional-series scripts), and for the correlations the monthly fields
+ESMValCore preprocessed for the regional series, of which each model's
+ensemble mean is taken and regridded here with ESMValCore's functions.
 Models are combined into CMIP6-MMEM with the hierarchical weighting of
 SPEC section 4; the results are written as NetCDF (docs/results.md).
 """
@@ -17,6 +19,7 @@ from typing import Any
 
 import iris
 import iris.cube
+import iris.exceptions
 import numpy as np
 
 from smeval.core.correlation import gridpoint_correlation
@@ -28,7 +31,8 @@ from smeval.variables import MAP_UNITS, VARIABLE_LABELS
 
 from .climatology import find_climatologies
 from .evaluate import DEFAULT_REFERENCES
-from .io import SYNTHETIC_ATTRIBUTE, is_synthetic, load_cube, save_cube
+from .io import EXCLUDED_COLUMNS, SYNTHETIC_ATTRIBUTE, is_synthetic, load_cube, save_cube, write_csv
+from .preprocess import EnsembleSteps
 from .provenance import record
 from .shared import ProvenanceLogger, family_of
 
@@ -177,29 +181,86 @@ def _monthly(cube: iris.cube.Cube, months: np.ndarray) -> np.ndarray:
     return out
 
 
-def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
-    """Write the correlation of shallow soil moisture with P - E (Fig. 11)."""
-    families, _, references = _ensemble_inputs(cfg, cfg["input_data"].values())
-    alpha = 1.0 - float(cfg.get("significance_level", 0.95))
-    effective_n = str(cfg.get("significance_method", "t-test")) == "effective-sample-size"
-    period = cfg.get("period", "1979-2014")
+#: CMOR variables of the correlation maps.
+CORRELATION_VARIABLES = ("mrsos", "pr", "evspsbl")
+#: The correlation maps' steps when the recipe gives none: ESMValCore's
+#: ensemble mean, then the common grid.
+CORRELATION_STEPS = {
+    "ensemble_statistics": {"statistics": ["mean"]},
+    "regrid": {"target_grid": "1.125x1.125", "scheme": {"reference": "smeval.regrid:AreaWeighted"}},
+}
 
-    cubes: dict[tuple[str, str], iris.cube.Cube] = {}
-    sources: dict[str, list[str]] = defaultdict(list)
-    for filename, meta in cfg["input_data"].items():
+
+def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
+    """Write the correlation of shallow soil moisture with P - E (Fig. 11).
+
+    The inputs are the monthly fields that the regional series read (the
+    ancestors ``soil_moisture/mrsos``, ``water_budget/pr`` and
+    ``water_budget/evspsbl``), so ESMValCore reads and decodes them once for
+    both. The recipe's ``preprocessor`` option (ESMValCore functions:
+    ``ensemble_statistics``, then ``regrid``) makes each model's ensemble
+    mean on the common grid, one model at a time; references are regridded.
+    A data set whose members the steps cannot combine is listed in
+    ``excluded.csv`` and left out of the maps.
+    """
+    inputs = {f: m for f, m in cfg["input_data"].items() if m.get("short_name") in CORRELATION_VARIABLES}
+    families, _, references = _ensemble_inputs(cfg, inputs.values())
+    steps = EnsembleSteps.from_options("correlation_fields", cfg.get("preprocessor") or CORRELATION_STEPS)
+
+    # (variable, data set) -> its members' files, in member order.
+    sources: dict[tuple[str, str], list[str]] = defaultdict(list)
+    meta_of: dict[str, dict[str, Any]] = {}
+    for filename, meta in sorted(inputs.items(), key=lambda item: str(item[1].get("ensemble", ""))):
         if "multi_model_statistics" in meta and not meta.get("family"):
             msg = (f"{filename}: multi-model mean of {meta['short_name']} without a `family` facet; "
                    "ESMValCore grouped every model without one together: give each model in the "
                    "recipe a `family`")
             raise ValueError(msg)
-        cubes[(meta["short_name"], meta["dataset"])] = load_cube(filename)
-        sources[meta["dataset"]].append(filename)
-    if not cubes:
-        logger.warning("No input fields: no correlation maps written")
-        return []
-    all_months = np.concatenate([months_of(c.coord("time")) for c in cubes.values()])
+        sources[(meta["short_name"], meta["dataset"])].append(filename)
+        meta_of[meta["dataset"]] = meta
+    excluded: list[dict[str, str]] = []
+    cubes: dict[tuple[str, str], iris.cube.Cube] = {}
+    complete = sorted(d for (v, d) in sources if v == "mrsos" and all((w, d) in sources for w in CORRELATION_VARIABLES))
+    for dataset in complete:
+        for variable in CORRELATION_VARIABLES:
+            files = sources[(variable, dataset)]
+            try:
+                # Lazy: the data are read when the maps need them, one data set at a time.
+                cubes[(variable, dataset)] = steps.apply([load_cube(f) for f in files],
+                                                         ensemble=dataset not in references)
+            except (ValueError, iris.exceptions.IrisError) as exc:
+                reason = f"correlation maps: {variable} of {len(files)} member(s) ({', '.join(files)}): {exc}"
+                logger.warning("Excluded %s from the correlation maps: %s", dataset, reason)
+                excluded.append({"dataset": dataset, "member": "", "project": str(meta_of[dataset].get("project", "")),
+                                 "variable": variable, "reason": reason})
+    complete = [d for d in complete if all((v, d) in cubes for v in CORRELATION_VARIABLES)]
+    work = Path(cfg["work_dir"])
+    written = []
+    with ProvenanceLogger(cfg) as provlog:
+        if excluded:
+            out = work / "excluded.csv"
+            write_csv(out, excluded, EXCLUDED_COLUMNS)
+            written.append(out)
+            provlog.log(out, _record("Data sets left out of the correlation maps, and why.",
+                                     [f for row in excluded for f in sources[(row["variable"], row["dataset"])]],
+                                     sorted({row["dataset"] for row in excluded}), ["corr"]))
+        if not complete:
+            logger.warning("No data set with mrsos, pr and evspsbl: no correlation maps written")
+            return written
+        written += _write_correlations(cfg, provlog, {v_d: c for v_d, c in cubes.items() if v_d[1] in complete},
+                                       sources, families, references)
+    return written
+
+
+def _write_correlations(cfg, provlog, cubes, sources, families, references) -> list[Path]:
+    """Correlation maps of the references and of CMIP6-MMEM from ``cubes``: (variable, data set) -> field."""
+    alpha = 1.0 - float(cfg.get("significance_level", 0.95))
+    effective_n = str(cfg.get("significance_method", "t-test")) == "effective-sample-size"
+    period = cfg.get("period", "1979-2014")
+    complete = sorted({d for _, d in cubes})
+    all_months = np.concatenate([months_of(cubes[(v, d)].coord("time")) for v in CORRELATION_VARIABLES for d in complete])
     months = np.arange(all_months.min(), all_months.max() + 1)
-    template = next(iter(cubes.values()))
+    template = cubes[("mrsos", complete[0])]
     synthetic = any(is_synthetic(c) for c in cubes.values())
 
     def soil(dataset):
@@ -210,45 +271,41 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
         flux -= _monthly(cubes[("evspsbl", dataset)], months)
         return flux
 
-    complete = sorted(d for (v, d) in cubes if v == "mrsos"
-                      and ("pr", d) in cubes and ("evspsbl", d) in cubes)
     models = [d for d in complete if d not in references]
     # Loaders, so that one data set's fields at a time are in memory.
     pairs: dict[str, Any] = {d: (lambda d=d: (soil(d), pme(d))) for d in complete if d in references}
     if models:
-        # The inputs are ESMValCore's model means (or family means, if the
-        # recipe adds multi_model_statistics grouped by `family`); either way
-        # the MMEM is the mean over families. Monthly fields on the common
-        # grid are large (432 x 160 x 320 each): one input at a time.
+        # Each model's ensemble mean; the MMEM is the mean over families.
+        # Monthly fields on the common grid are large (432 x 160 x 320 each):
+        # one input at a time.
         sm = streamed_mmem({m: (lambda m=m: soil(m)) for m in models}, families)
         flux = streamed_mmem({m: (lambda m=m: pme(m)) for m in models}, families)
         pairs[MMEM_ALL] = lambda: (sm, flux)
     written = []
     work = Path(cfg["work_dir"])
-    with ProvenanceLogger(cfg) as provlog:
-        for name, load in pairs.items():
-            x, y = load()
-            result = gridpoint_correlation(x, y, alpha=alpha, effective_n=effective_n)
-            out_cubes = iris.cube.CubeList([
-                _field_cube(result.R, template, name, "1", "correlation of shallow soil moisture with P - E", synthetic),
-                _field_cube(result.p_value, template, name, "1", "two-sided p-value of the correlation", synthetic),
-                _field_cube(result.significant.astype(float), template, name, "1",
-                            f"significant at the {100 * (1 - alpha):g} % level", synthetic),
-            ])
-            for cube, short in zip(out_cubes, ("r", "p_value", "significant"), strict=True):
-                cube.var_name = short
-            out = save_cube(out_cubes, work / f"correlation_{name}.nc")
-            written.append(out)
-            used = models if name == MMEM_ALL else [name]
-            method = ("effective sample size from lag-1 autocorrelation (Bretherton et al. 1999)"
-                      if effective_n else "n - 2 degrees of freedom")
-            what = name
-            if name == MMEM_ALL:
-                family_names = sorted({families[m] for m in models})
-                what = f"{name} (mean over the {len(family_names)} family means of {', '.join(family_names)})"
-            provlog.log(out, _record(
-                f"Correlation of monthly shallow soil moisture with P - E of {what}, {period}, per grid cell "
-                f"on the common 1.125 degree grid; two-sided t test at the {100 * (1 - alpha):g} % level with "
-                f"{method}.", [f for d in used for f in sources[d]], used,
-                ["corr"], "geo", extra_references=["bretherton99jc"] if effective_n else []))
+    for name, load in pairs.items():
+        x, y = load()
+        result = gridpoint_correlation(x, y, alpha=alpha, effective_n=effective_n)
+        out_cubes = iris.cube.CubeList([
+            _field_cube(result.R, template, name, "1", "correlation of shallow soil moisture with P - E", synthetic),
+            _field_cube(result.p_value, template, name, "1", "two-sided p-value of the correlation", synthetic),
+            _field_cube(result.significant.astype(float), template, name, "1",
+                        f"significant at the {100 * (1 - alpha):g} % level", synthetic),
+        ])
+        for cube, short in zip(out_cubes, ("r", "p_value", "significant"), strict=True):
+            cube.var_name = short
+        out = save_cube(out_cubes, work / f"correlation_{name}.nc")
+        written.append(out)
+        used = models if name == MMEM_ALL else [name]
+        method = ("effective sample size from lag-1 autocorrelation (Bretherton et al. 1999)"
+                  if effective_n else "n - 2 degrees of freedom")
+        what = name
+        if name == MMEM_ALL:
+            family_names = sorted({families[m] for m in models})
+            what = f"{name} (mean over the {len(family_names)} family means of {', '.join(family_names)})"
+        provlog.log(out, _record(
+            f"Correlation of monthly shallow soil moisture with P - E of {what}, {period}, per grid cell "
+            f"on the common 1.125 degree grid; two-sided t test at the {100 * (1 - alpha):g} % level with "
+            f"{method}.", [f for d in used for v in CORRELATION_VARIABLES for f in sources[(v, d)]], used,
+            ["corr"], "geo", extra_references=["bretherton99jc"] if effective_n else []))
     return written

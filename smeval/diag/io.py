@@ -7,6 +7,8 @@ cubes, and writes small results (series, tables) atomically.
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from pathlib import Path
 
@@ -17,6 +19,10 @@ import numpy as np
 
 from smeval.cmorio import SYNTHETIC_ATTRIBUTE, atomic_output
 
+from .shared import atomic_write_text
+
+#: Columns of an ``excluded.csv``: what was left out, and why.
+EXCLUDED_COLUMNS = ["dataset", "member", "project", "variable", "reason"]
 
 
 def load_cube(filename: str | os.PathLike) -> iris.cube.Cube:
@@ -87,3 +93,12 @@ def series_cube(
                        if is_synthetic(template) else {}), **(attributes or {})},
     )
     return cube
+
+
+def write_csv(path: Path, rows: list[dict[str, str]], columns: list[str]) -> None:
+    """Write ``rows`` as CSV with the header ``columns``, atomically."""
+    buffer = io.StringIO()
+    out = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    out.writeheader()
+    out.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())

@@ -1,10 +1,11 @@
 """ESMValCore preprocessor steps applied by a diagnostic script to data it reads.
 
-Used for the maps' climatologies (:mod:`smeval.diag.climatology`): the steps
-and their settings come from the recipe and are checked as ESMValCore checks
-a recipe's preprocessor; each is ESMValCore's own function (a time mean runs
-on NaN-filled data when that gives ESMValCore's result exactly: see
-:meth:`MapClimatology.lazy`).
+Used for the maps' climatologies (:mod:`smeval.diag.climatology`) and the
+correlation maps' monthly fields (:func:`smeval.diag.fields.correlation_fields`):
+the steps and their settings come from the recipe and are checked as
+ESMValCore checks a recipe's preprocessor; each is ESMValCore's own function
+(a time mean runs on NaN-filled data when that gives ESMValCore's result
+exactly: see :meth:`MapClimatology.lazy`).
 
 ESMValCore is imported here at module level on purpose: imported lazily from
 inside a function, a failed optional import deep in it (``requests_cache``
@@ -53,20 +54,7 @@ class MapClimatology:
         """
         if not options:
             return None
-        steps = {str(k): dict(v or {}) for k, v in (options.get("preprocessor") or {}).items()}
-        if not steps:
-            msg = "map_climatology: `preprocessor` names no ESMValCore preprocessor function"
-            raise ValueError(msg)
-        fixed = set(esmvalcore_preprocessor.INITIAL_STEPS) | set(esmvalcore_preprocessor.FINAL_STEPS)
-        for step in steps:
-            if step in esmvalcore_preprocessor.MULTI_MODEL_FUNCTIONS or step in fixed:
-                msg = (f"map_climatology: `{step}` cannot be applied to one member's data here "
-                       "(multi-model, loading or saving step)")
-                raise ValueError(msg)
-        try:
-            esmvalcore_preprocessor.check_preprocessor_settings(steps)
-        except ValueError as exc:
-            raise ValueError(f"map_climatology: {exc}") from exc
+        steps = _checked_steps("map_climatology", options.get("preprocessor"), multi_model=())
         return cls(tuple(str(v) for v in options.get("variables") or ()), steps)
 
     def lazy(self, cube: iris.cube.Cube, filename: str,
@@ -115,3 +103,99 @@ def _nan_route_applies(cube: iris.cube.Cube, step: str, settings: Mapping[str, A
     return (step == "climate_statistics" and settings.get("operator", "mean") == "mean"
             and str(settings.get("period", "full")).lower() == "full" and cube.has_lazy_data()
             and np.issubdtype(cube.dtype, np.floating) and len(cube.coord_dims("time")) == 1)
+
+
+#: The one multi-data-set step that :class:`EnsembleSteps` applies: to one model's members.
+ENSEMBLE_STEP = "ensemble_statistics"
+
+
+@dataclass(frozen=True)
+class EnsembleSteps:
+    """ESMValCore preprocessor steps that turn one model's members into one field.
+
+    The steps of a recipe preprocessor such as ``{ensemble_statistics:
+    {statistics: [mean]}, regrid: {...}}`` (``custom_order: true``), applied
+    in order to the members of one data set: ``ensemble_statistics`` to all
+    of them at once, every other step to each. A reference data set (one
+    field, no ensemble) skips ``ensemble_statistics``.
+
+    Attributes
+    ----------
+    steps : dict
+        ESMValCore preprocessor function name -> its settings.
+    """
+
+    steps: dict[str, dict[str, Any]]
+
+    @classmethod
+    def from_options(cls, option: str, steps: Mapping[str, Any] | None) -> EnsembleSteps:
+        """The steps of the script option ``option``, checked.
+
+        Raises
+        ------
+        ValueError
+            If a step is not an ESMValCore preprocessor function, is a loading,
+            saving or multi-data-set step other than ``ensemble_statistics``,
+            its settings do not fit the function, or ``ensemble_statistics``
+            asks for other than one statistic.
+        """
+        checked = _checked_steps(option, steps, multi_model=(ENSEMBLE_STEP,))
+        statistics = checked.get(ENSEMBLE_STEP, {}).get("statistics", [None])
+        if len(statistics) != 1:
+            msg = (f"{option}: `{ENSEMBLE_STEP}` must give one statistic (one field per data set), "
+                   f"not {statistics}")
+            raise ValueError(msg)
+        return cls(checked)
+
+    def apply(self, cubes: list[iris.cube.Cube], ensemble: bool = True) -> iris.cube.Cube:
+        """The steps applied to ``cubes``, the members of one data set (lazy where they are).
+
+        With ``ensemble=False`` (a reference) ``ensemble_statistics`` is
+        skipped and ``cubes`` must be one cube.
+
+        Raises
+        ------
+        ValueError
+            If the steps leave more than one cube.
+        """
+        for step, settings in self.steps.items():
+            if step == ENSEMBLE_STEP:
+                if ensemble:
+                    statistics = esmvalcore_preprocessor.ensemble_statistics(
+                        cubes, output_products=None, **settings)
+                    cubes = list(statistics.values())
+            else:
+                function = getattr(esmvalcore_preprocessor, step)
+                cubes = [function(cube, **settings) for cube in cubes]
+        if len(cubes) != 1:
+            msg = (f"{len(cubes)} fields where one was expected: the steps ({', '.join(self.steps)}) "
+                   f"must reduce the members to one" + ("" if ensemble else " (a reference has no ensemble)"))
+            raise ValueError(msg)
+        return cubes[0]
+
+
+def _checked_steps(option: str, steps: Mapping[str, Any] | None,
+                   multi_model: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """ESMValCore preprocessor steps of a script option, checked as ESMValCore checks a recipe's.
+
+    Only the multi-data-set functions named in ``multi_model`` are accepted;
+    loading and saving steps never are.
+    """
+    checked = {str(k): dict(v or {}) for k, v in (steps or {}).items()}
+    if not checked:
+        msg = f"{option}: `preprocessor` names no ESMValCore preprocessor function"
+        raise ValueError(msg)
+    fixed = set(esmvalcore_preprocessor.INITIAL_STEPS) | set(esmvalcore_preprocessor.FINAL_STEPS)
+    for step in checked:
+        if (step in esmvalcore_preprocessor.MULTI_MODEL_FUNCTIONS and step not in multi_model) or step in fixed:
+            allowed = f"of the multi-data-set steps only {', '.join(multi_model)}" if multi_model else "no multi-model"
+            msg = (f"{option}: `{step}` cannot be applied to one member's data here "
+                   f"({allowed}, and no loading or saving step)")
+            raise ValueError(msg)
+    try:
+        # ESMValCore fills in the products of a multi-data-set step itself.
+        esmvalcore_preprocessor.check_preprocessor_settings(
+            {k: {**v, "output_products": None} if k in multi_model else v for k, v in checked.items()})
+    except ValueError as exc:
+        raise ValueError(f"{option}: {exc}") from exc
+    return checked

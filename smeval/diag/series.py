@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from collections import defaultdict
 from pathlib import Path
@@ -17,11 +15,11 @@ import numpy as np
 from smeval.core.depth import DEEP_DEPTH, SHALLOW_DEPTH, DepthNotReachedError
 
 from .climatology import climatology_path, label, member_stem
-from .io import load_cube, save_cube, series_cube
+from .io import EXCLUDED_COLUMNS, load_cube, save_cube, series_cube, write_csv
 from .preprocess import MapClimatology
 from .provenance import period, record, series_record
 from .regional import depth_columns, regional_mean_series, weights_for
-from .shared import ProvenanceLogger, atomic_write_text, family_of
+from .shared import ProvenanceLogger, family_of
 
 logger = logging.getLogger(__name__)
 
@@ -186,15 +184,8 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
             logger.warning("No input data: no regional series written")
             return writer.written
         excluded = Path(cfg["work_dir"]) / "excluded.csv"
-        _write_csv(excluded, writer.excluded, ["dataset", "member", "project", "variable", "reason"])
+        write_csv(excluded, writer.excluded, EXCLUDED_COLUMNS)
         provlog.log(excluded, record("Data sets and members excluded from the regional series and the "
                                      "maps' climatologies, and why.", evaluated))
     return writer.written
 
-
-def _write_csv(path: Path, rows: list[dict[str, str]], columns: list[str]) -> None:
-    buffer = io.StringIO()
-    out = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    out.writeheader()
-    out.writerows(rows)
-    atomic_write_text(path, buffer.getvalue())

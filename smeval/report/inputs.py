@@ -208,13 +208,17 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
     for col in ("family", "resolution_group", "kind"):
         if col in table:
             table[col] = table[col].fillna("")
-    excluded_path = metrics_dir / "excluded.csv"
-    excluded = pd.DataFrame(columns=EXCLUDED_COLUMNS)
-    if excluded_path.is_file() and excluded_path.stat().st_size:
-        try:
-            excluded = pd.read_csv(excluded_path, dtype=str, keep_default_na=False)
-        except pd.errors.EmptyDataError:
-            pass
+    # What the metrics left out (the series' exclusions included), then what
+    # other ancestors (the correlation maps) left out.
+    frames = []
+    for work in [metrics_dir, *(d for d in ancestor_dirs if d != metrics_dir)]:
+        excluded_path = work / "excluded.csv"
+        if excluded_path.is_file() and excluded_path.stat().st_size:
+            try:
+                frames.append(pd.read_csv(excluded_path, dtype=str, keep_default_na=False))
+            except pd.errors.EmptyDataError:
+                pass
+    excluded = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EXCLUDED_COLUMNS)
     metrics_settings = read_settings(metrics_dir)
 
     by_stem: dict[tuple[str, str], list[tuple[Path, dict[str, Any]]]] = {}

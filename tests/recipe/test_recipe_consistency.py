@@ -25,13 +25,15 @@ def test_every_variable_lists_exactly_the_models_of_table_1(recipe):
             expected = set(catalogue.models)
         else:
             expected = {m for m, e in catalogue.models.items() if e.members.get(short_name, 0) > 0}
-            if group.get("preprocessor", "").startswith("ensemble_mean"):
-                # correlation maps: models with mrsos, pr and evspsbl
-                expected = {m for m, e in catalogue.models.items()
-                            if all(e.members.get(v, 0) > 0 for v in ("mrsos", "pr", "evspsbl"))}
-            elif group.get("preprocessor", "") in ("common_grid", "common_grid_land"):
-                expected = set()
         assert listed == expected, short_name
+
+
+def test_the_recipe_reads_every_input_once(recipe):
+    # ESMValCore reads a variable group's files anew for every group: the
+    # series, the maps' climatologies and the correlation maps share one read.
+    inputs = [(d["project"], d["dataset"], short_name, group["mip"])
+              for short_name, group in variable_groups(recipe) for d in group["additional_datasets"]]
+    assert len(inputs) == len(set(inputs))
 
 
 def test_models_take_every_member_and_references_are_obs6(recipe):
@@ -112,8 +114,30 @@ def test_map_climatologies_cover_the_maps_on_the_correlation_grid(recipe):
         maps = MapClimatology.from_options(script["map_climatology"])
         covered |= set(maps.variables)
         assert set(maps.variables) <= set(diagnostics[name]["variables"]), name
-        assert maps.steps["regrid"] == recipe["preprocessors"]["ensemble_mean_common_grid"]["regrid"]
+        assert maps.steps["regrid"] == recipe["script_options"]["common_grid"]
         assert list(maps.steps)[0] == "climate_statistics"
     assert covered == {"mrsos", "mrsol", "pr", "evspsbl", "mrros"}
     assert set(diagnostics["maps"]["scripts"]["climatology_fields"]["ancestors"]) == {
         "soil_moisture/regional_series", "water_budget/regional_series"}
+
+
+def test_correlation_reads_the_series_fields_and_regrids_each_model_mean_to_the_common_grid(recipe):
+    # No second read: the correlation script's inputs are the series' own
+    # preprocessed mrsos, pr and evspsbl (pr and evspsbl land only), and its
+    # ESMValCore steps are the ensemble mean, then the maps' common grid.
+    from smeval.diag.fields import CORRELATION_STEPS
+    from smeval.diag.preprocess import EnsembleSteps
+
+    diagnostics = recipe["diagnostics"]
+    script = diagnostics["correlation"]["scripts"]["correlation_fields"]
+    assert not diagnostics["correlation"].get("variables")
+    assert set(script["ancestors"]) == {"soil_moisture/mrsos", "water_budget/pr", "water_budget/evspsbl"}
+    for ancestor in script["ancestors"]:
+        diagnostic, group = ancestor.split("/")
+        preprocessor = recipe["preprocessors"][diagnostics[diagnostic]["variables"][group]["preprocessor"]]
+        assert ("mask_landsea" in preprocessor) == (group != "mrsos"), ancestor
+    steps = EnsembleSteps.from_options("correlation_fields", script["preprocessor"])
+    assert list(steps.steps) == ["ensemble_statistics", "regrid"]
+    assert steps.steps["regrid"] == recipe["script_options"]["common_grid"]
+    # The script's default steps are the recipe's.
+    assert steps.steps == CORRELATION_STEPS

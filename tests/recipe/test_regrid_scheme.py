@@ -16,9 +16,9 @@ from smeval.runner import RECIPE
 
 @pytest.fixture(scope="module")
 def common_grid():
-    """The ``regrid`` options of the recipe's common-grid preprocessor."""
+    """The recipe's common grid: the ``regrid`` options of the maps and the correlation maps."""
     recipe = yaml.safe_load(RECIPE.read_text())
-    options = recipe["preprocessors"]["common_grid"]["regrid"]
+    options = recipe["script_options"]["common_grid"]
     assert options["scheme"]["reference"] == "smeval.regrid:AreaWeighted"
     return options
 

@@ -198,9 +198,15 @@ def make_run(root: Path, synthetic: bool = True, evil: bool = False, with_figure
         "1979-2014 annual-mean climatology of shallow soil moisture.", [session / "preproc" / "x.nc"])})
     corr_dir = work / "correlation" / "correlation_fields"
     corr = _write_nc(corr_dir / "correlation_ERA5.nc", synthetic)
-    _esmvalcore_files(corr)
-    _dump(run / "correlation" / "correlation_fields", {str(corr): _record(
-        "Correlation of shallow soil moisture with P - E of ERA5.", [session / "preproc" / "y.nc"])})
+    pd.DataFrame([{"dataset": "MIROC6", "member": "", "project": "CMIP6", "variable": "pr",
+                   "reason": "correlation maps: members on different grids"}]).to_csv(
+        corr_dir / "excluded.csv", index=False)
+    for f in (corr, corr_dir / "excluded.csv"):
+        _esmvalcore_files(f)
+    _dump(run / "correlation" / "correlation_fields", {
+        str(corr): _record("Correlation of shallow soil moisture with P - E of ERA5.", [session / "preproc" / "y.nc"]),
+        str(corr_dir / "excluded.csv"): _record("Data sets left out of the correlation maps, and why.",
+                                                [session / "preproc" / "y.nc"])})
     ancestors = [metrics_dir, maps_dir, corr_dir]
     # Figures.
     figures_work = work / "evaluation" / "figures"

@@ -145,6 +145,8 @@ def test_summary_in_page(fake_run):
             "counts", "excluded", "software", "references"} <= page.ids
     # The counts of Fig. 14 and the exclusions.
     assert "layers reach only 1.5 m" in text and "CAMS-CSM1-0" in text
+    # The correlation maps' exclusions too.
+    assert "correlation maps: members on different grids" in text
     assert "recipe_soilmoisture_filled.yml" in text
     # The PDF of a figure (in plots/.../pdf/) is linked from its PNG's caption.
     assert 'href="../figures/pdf/fig12_tss_sm_shallow.pdf"' in text

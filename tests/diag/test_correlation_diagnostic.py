@@ -1,0 +1,156 @@
+"""The correlation-map diagnostic on planted members (Fig. 11).
+
+Its inputs are the monthly fields preprocessed for the regional series, one
+file per member. Each model's members are averaged and regridded by the
+recipe's ESMValCore steps, the models are averaged over families, and the
+correlation of soil moisture with P - E is taken per grid cell. The fields
+below are uniform in space, so every cell of the common grid must hold the
+correlation of the planted series, computed here with scipy.
+"""
+
+from __future__ import annotations
+
+import iris
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from scipy import stats
+
+from smeval import cmorio
+from smeval.diag.fields import correlation_fields
+
+#: Months of the planted series: 1980-1982.
+N_MONTHS = 36
+#: The recipe's steps (recipes/recipe_soilmoisture.yml, correlation_fields).
+STEPS = {"ensemble_statistics": {"statistics": ["mean"]},
+         "regrid": {"target_grid": "1.125x1.125", "scheme": {"reference": "smeval.regrid:AreaWeighted"}}}
+UNITS = {"mrsos": "kg m-2", "pr": "kg m-2 s-1", "evspsbl": "kg m-2 s-1"}
+MIPS = {"mrsos": "Lmon", "pr": "Amon", "evspsbl": "Amon"}
+
+
+def _write(path, dataset, member, short_name, series, step=4.0):
+    """A CMOR file of ``dataset`` on a global ``step``-degree grid, 1980-1982; ``series`` uniform in space."""
+    lat = np.arange(-90.0 + step / 2, 90.0, step)
+    lon = np.arange(0.0, 360.0, step)
+    tp, tb = cmorio.monthly_time_axis(1980, 1982, "standard")
+    data = np.broadcast_to(np.asarray(series, float)[:, None, None], (N_MONTHS, len(lat), len(lon))).copy()
+    attrs = cmorio.cmip6_global_attributes(source_id=dataset, institution_id="TEST", variant_label=member,
+                                           grid_label="gn", table_id=MIPS[short_name], variable_id=short_name)
+    return cmorio.write_variable(path, data, project="CMIP6", mip=MIPS[short_name], short_name=short_name,
+                                 lat=lat, lon=lon, time_points=tp, time_bounds=tb, attributes=attrs)
+
+
+def _inputs(tmp_path, planted):
+    """Write ``planted``: (dataset, family, project, member) -> {variable: series}; return the input metadata."""
+    inputs = {}
+    for (dataset, family, project, member), variables in planted.items():
+        for short_name, series in variables.items():
+            path = _write(tmp_path / "in" / f"{short_name}_{dataset}_{member}.nc", dataset, member or "r1i1p1f1",
+                          short_name, series, step=variables.get("step", 4.0)) if short_name != "step" else None
+            if path is None:
+                continue
+            meta = {"dataset": dataset, "project": project, "short_name": short_name, "mip": MIPS[short_name],
+                    "units": UNITS[short_name], "family": family, "filename": str(path)}
+            if member:
+                meta["ensemble"] = member
+            inputs[str(path)] = meta
+    for name in ("work", "run"):
+        (tmp_path / name).mkdir(exist_ok=True)
+    return {"input_data": inputs, "work_dir": str(tmp_path / "work"), "run_dir": str(tmp_path / "run"),
+            "preprocessor": STEPS, "references": ["ERA5"]}
+
+
+def _r_everywhere(path, var_name="r"):
+    cube = {c.var_name: c for c in iris.load(str(path))}[var_name]
+    assert cube.shape == (160, 320)  # the common 1.125 degree grid
+    data = np.ma.filled(cube.data.astype(float), np.nan)
+    assert np.isfinite(data).all()
+    return data
+
+
+def test_members_are_averaged_before_the_correlation_and_models_over_families(tmp_path):
+    rng = np.random.default_rng(7)
+    a, b, c = (rng.normal(size=(3, N_MONTHS)) for _ in range(3))  # (mrsos, pr, evspsbl) of three models
+    ref = rng.normal(size=(3, N_MONTHS))
+    spread = rng.normal(size=(3, N_MONTHS))
+    sm0 = 50.0  # kg m-2; fluxes in kg m-2 s-1 of the size of real ones
+    flux = 1e-5
+
+    def model(x, sign):
+        # Members x + spread and x - spread: their mean is x, each one alone is not.
+        return {"mrsos": sm0 + x[0] + sign * spread[0], "pr": flux * (3 + x[1] + sign * spread[1]),
+                "evspsbl": flux * (1 + x[2] + sign * spread[2])}
+
+    planted = {
+        ("MODEL-A", "FAM1", "CMIP6", "r1i1p1f1"): model(a, 1), ("MODEL-A", "FAM1", "CMIP6", "r2i1p1f1"): model(a, -1),
+        ("MODEL-C", "FAM1", "CMIP6", "r1i1p1f1"): {**model(c, 0), "step": 5.0},  # one member, another grid
+        ("MODEL-B", "FAM2", "CMIP6", "r1i1p1f1"): model(b, 1), ("MODEL-B", "FAM2", "CMIP6", "r2i1p1f1"): model(b, -1),
+        ("ERA5", "ERA5", "OBS6", ""): {"mrsos": sm0 + ref[0], "pr": flux * (3 + ref[1]), "evspsbl": flux * (1 + ref[2])},
+    }
+    written = correlation_fields(_inputs(tmp_path, planted))
+    work = tmp_path / "work"
+    assert sorted(p.name for p in written) == ["correlation_CMIP6-MMEM.nc", "correlation_ERA5.nc"]
+
+    # ERA5: the reference is only regridded.
+    expected = stats.pearsonr(ref[0], ref[1] - ref[2]).statistic
+    np.testing.assert_allclose(_r_everywhere(work / "correlation_ERA5.nc"), expected, atol=2e-5)
+    # CMIP6-MMEM: mean over families of the mean over each family's models of
+    # each model's ensemble mean: ((A + C) / 2 + B) / 2.
+    mmem = ((a + c) / 2 + b) / 2
+    expected = stats.pearsonr(mmem[0], mmem[1] - mmem[2]).statistic
+    got = _r_everywhere(work / "correlation_CMIP6-MMEM.nc")
+    np.testing.assert_allclose(got, expected, atol=2e-5)
+    # Not what averaging the models without families, or member r1 alone, gives.
+    flat = (a + b + c) / 3
+    assert abs(expected - stats.pearsonr(flat[0], flat[1] - flat[2]).statistic) > 1e-3
+    members_r1 = ((a + spread + c) / 2 + b + spread) / 2
+    assert abs(expected - stats.pearsonr(members_r1[0], members_r1[1] - members_r1[2]).statistic) > 1e-3
+    # The p-value is the t test's with n - 2 degrees of freedom.
+    p_value = _r_everywhere(work / "correlation_CMIP6-MMEM.nc", "p_value")
+    np.testing.assert_allclose(p_value, stats.pearsonr(mmem[0], mmem[1] - mmem[2]).pvalue, rtol=1e-3, atol=1e-6)
+    # Provenance names each member's files.
+    provenance = yaml.safe_load((tmp_path / "run" / "diagnostic_provenance.yml").read_text())
+    record = provenance[str(work / "correlation_CMIP6-MMEM.nc")]
+    assert len(record["ancestors"]) == 3 * 5  # three variables of five model members
+    assert not (work / "excluded.csv").exists()
+
+
+def test_a_model_whose_members_cannot_be_combined_is_listed_and_left_out(tmp_path):
+    rng = np.random.default_rng(3)
+    a, b = (rng.normal(size=(3, N_MONTHS)) for _ in range(2))
+
+    def model(x):
+        return {"mrsos": 50 + x[0], "pr": 1e-5 * (3 + x[1]), "evspsbl": 1e-5 * (1 + x[2])}
+
+    planted = {
+        ("MODEL-A", "FAM1", "CMIP6", "r1i1p1f1"): model(a),
+        # Two members on different grids: ESMValCore's ensemble mean refuses them.
+        ("MODEL-B", "FAM2", "CMIP6", "r1i1p1f1"): model(b),
+        ("MODEL-B", "FAM2", "CMIP6", "r2i1p1f1"): {**model(b), "step": 5.0},
+        ("ERA5", "ERA5", "OBS6", ""): model(b),
+    }
+    written = correlation_fields(_inputs(tmp_path, planted))
+    work = tmp_path / "work"
+    assert {p.name for p in written} == {"correlation_CMIP6-MMEM.nc", "correlation_ERA5.nc", "excluded.csv"}
+    excluded = pd.read_csv(work / "excluded.csv")
+    assert set(excluded.dataset) == {"MODEL-B"}
+    assert set(excluded.variable) == {"mrsos", "pr", "evspsbl"}
+    assert all("correlation maps" in r and "r2i1p1f1" in r for r in excluded.reason)
+    # The MMEM is MODEL-A's alone.
+    expected = stats.pearsonr(a[0], a[1] - a[2]).statistic
+    np.testing.assert_allclose(_r_everywhere(work / "correlation_CMIP6-MMEM.nc"), expected, atol=2e-5)
+
+
+def test_correlation_steps_are_checked_as_esmvalcore_checks_a_recipe():
+    from smeval.diag.preprocess import EnsembleSteps
+
+    with pytest.raises(ValueError, match="correlation_fields: `multi_model_statistics` cannot be applied"):
+        EnsembleSteps.from_options("correlation_fields", {"multi_model_statistics": {
+            "span": "overlap", "statistics": ["mean"]}, **STEPS})
+    with pytest.raises(ValueError, match="one statistic"):
+        EnsembleSteps.from_options("correlation_fields", {"ensemble_statistics": {"statistics": ["mean", "median"]}})
+    with pytest.raises(ValueError, match=r"correlation_fields: Invalid argument\(s\) \[statistic\]"):
+        EnsembleSteps.from_options("correlation_fields", {"ensemble_statistics": {"statistic": ["mean"]}})
+    with pytest.raises(ValueError, match="correlation_fields: `load` cannot be applied"):
+        EnsembleSteps.from_options("correlation_fields", {"load": {}})
