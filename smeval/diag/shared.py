@@ -144,6 +144,9 @@ def run_diagnostic(argv: list[str] | None = None) -> Iterator[dict[str, Any]]:
         level=str(cfg.get("log_level", "info")).upper(),
         stream=sys.stdout,
     )
+    # matplotlib's PDF backend has fontTools log every glyph subset it embeds
+    # at INFO: hundreds of lines per figure script that bury ours.
+    logging.getLogger("fontTools").setLevel(max(logging.WARNING, logging.getLogger().level))
     logger.info("Starting diagnostic script %s with configuration:\n%s",
                 cfg.get("script"), yaml.safe_dump({k: v for k, v in cfg.items() if k not in {"input_data", "ancestor_dirs"}}))
     yield cfg

@@ -147,6 +147,10 @@ def test_every_figure_and_the_data_behind_it(e2e):
     for stem in ("fig07_taylor_hemispheres_sm_shallow", "fig12_tss_sm_shallow", "fig14_tss_counts"):
         pdf = found[stem][0].parent / "pdf" / f"{stem}.pdf"
         assert pdf.read_bytes()[:4] == b"%PDF"
+    # Writing the PDFs leaves the script's log to the script (fontTools logs
+    # each embedded glyph subset at INFO).
+    log = (e2e["run"] / "run" / "skill" / "figures" / "log.txt").read_text()
+    assert "End of diagnostic script" in log and "fontTools" not in log
 
 
 def test_heat_map_data_are_the_metrics_table(e2e):
