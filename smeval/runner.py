@@ -147,6 +147,12 @@ def variable_groups(recipe: dict):
             yield group.get("short_name", name), group
 
 
+def recipe_inputs(recipe: dict) -> list[tuple[str, str, str, str]]:
+    """(project, dataset, short name, MIP table) of every data set each variable group reads, with repeats."""
+    return [(dataset["project"], dataset["dataset"], short_name, group["mip"])
+            for short_name, group in variable_groups(recipe) for dataset in group.get("additional_datasets", [])]
+
+
 def restrict_to(recipe: dict, present: set[tuple[str, str]]) -> None:
     """Keep in each variable group only the data sets present in the archive.
 

@@ -31,6 +31,7 @@ from smeval.metrics.table import (
 from smeval.sample.catalogue import load_catalogue
 
 from .climatology import CLIMATOLOGY_DIR
+from .io import EXCLUDED_COLUMNS
 from .provenance import record
 from .shared import ProvenanceLogger, atomic_write_text, family_of
 
@@ -136,7 +137,7 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
 
     table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
     cycle = pd.concat(cycles, ignore_index=True) if cycles else pd.DataFrame()
-    excluded_all = pd.concat([*excluded, pd.DataFrame(missing_refs)], ignore_index=True) if (excluded or missing_refs) else pd.DataFrame(columns=["dataset", "member", "project", "variable", "reason"])
+    excluded_all = pd.concat([*excluded, pd.DataFrame(missing_refs)], ignore_index=True) if (excluded or missing_refs) else pd.DataFrame(columns=EXCLUDED_COLUMNS)
 
     work = Path(cfg["work_dir"])
     out = {

@@ -209,7 +209,6 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
 
     # (variable, data set) -> its members' files, in member order.
     sources: dict[tuple[str, str], list[str]] = defaultdict(list)
-    meta_of: dict[str, dict[str, Any]] = {}
     for filename, meta in sorted(inputs.items(), key=lambda item: str(item[1].get("ensemble", ""))):
         if "multi_model_statistics" in meta and not meta.get("family"):
             msg = (f"{filename}: multi-model mean of {meta['short_name']} without a `family` facet; "
@@ -217,7 +216,6 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
                    "recipe a `family`")
             raise ValueError(msg)
         sources[(meta["short_name"], meta["dataset"])].append(filename)
-        meta_of[meta["dataset"]] = meta
     excluded: list[dict[str, str]] = []
     cubes: dict[tuple[str, str], iris.cube.Cube] = {}
     complete = sorted(d for (v, d) in sources if v == "mrsos" and all((w, d) in sources for w in CORRELATION_VARIABLES))
@@ -231,7 +229,7 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
             except (ValueError, iris.exceptions.IrisError) as exc:
                 reason = f"correlation maps: {variable} of {len(files)} member(s) ({', '.join(files)}): {exc}"
                 logger.warning("Excluded %s from the correlation maps: %s", dataset, reason)
-                excluded.append({"dataset": dataset, "member": "", "project": str(meta_of[dataset].get("project", "")),
+                excluded.append({"dataset": dataset, "member": "", "project": str(inputs[files[0]].get("project", "")),
                                  "variable": variable, "reason": reason})
     complete = [d for d in complete if all((v, d) in cubes for v in CORRELATION_VARIABLES)]
     work = Path(cfg["work_dir"])

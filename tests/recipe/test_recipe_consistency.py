@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from smeval.runner import RECIPE, ROOT, variable_groups
+from smeval.runner import RECIPE, ROOT, recipe_inputs, variable_groups
 from smeval.sample.catalogue import load_catalogue
 
 REFERENCES = {"ERA5", "ERA-Interim", "GLDAS-NOAH"}
@@ -31,8 +31,7 @@ def test_every_variable_lists_exactly_the_models_of_table_1(recipe):
 def test_the_recipe_reads_every_input_once(recipe):
     # ESMValCore reads a variable group's files anew for every group: the
     # series, the maps' climatologies and the correlation maps share one read.
-    inputs = [(d["project"], d["dataset"], short_name, group["mip"])
-              for short_name, group in variable_groups(recipe) for d in group["additional_datasets"]]
+    inputs = recipe_inputs(recipe)
     assert len(inputs) == len(set(inputs))
 
 

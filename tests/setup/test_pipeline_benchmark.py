@@ -9,7 +9,7 @@ import sys
 import pytest
 import yaml
 
-from smeval.runner import RECIPE, ROOT, variable_groups
+from smeval.runner import RECIPE, ROOT, recipe_inputs
 
 
 @pytest.fixture(scope="module")
@@ -20,22 +20,16 @@ def pipeline():
     return module
 
 
-def _inputs(recipe):
-    """(project, dataset, short_name, mip) of every data set a recipe reads, with repeats."""
-    return [(dataset["project"], dataset["dataset"], short_name, group["mip"])
-            for short_name, group in variable_groups(recipe) for dataset in group.get("additional_datasets", [])]
-
-
 def test_read_once_reads_every_input_of_the_recipe_exactly_once(pipeline):
     recipe = yaml.safe_load(RECIPE.read_text())
-    wanted = set(_inputs(recipe))
+    wanted = set(recipe_inputs(recipe))
     # The recipe reads each input once (test_recipe_consistency); a second
     # diagnostic reading mrsos again must not make the baseline read it twice.
     again = recipe["diagnostics"]["soil_moisture"]["variables"]["mrsos"]
     recipe["diagnostics"]["again"] = {"variables": {"mrsos_again": {**again, "short_name": "mrsos"}}}
-    assert len(_inputs(recipe)) > len(wanted)
+    assert len(recipe_inputs(recipe)) > len(wanted)
     pipeline.read_once(recipe)
-    got = _inputs(recipe)
+    got = recipe_inputs(recipe)
     assert sorted(got) == sorted(wanted)
     (diagnostic,) = recipe["diagnostics"].values()
     assert diagnostic["scripts"] is None
