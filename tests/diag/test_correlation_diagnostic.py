@@ -17,7 +17,7 @@ import pytest
 import yaml
 from scipy import stats
 
-from smeval import cmorio
+from diag_helpers import write_uniform
 from smeval.diag.fields import correlation_fields
 
 #: Months of the planted series: 1980-1982.
@@ -29,27 +29,18 @@ UNITS = {"mrsos": "kg m-2", "pr": "kg m-2 s-1", "evspsbl": "kg m-2 s-1"}
 MIPS = {"mrsos": "Lmon", "pr": "Amon", "evspsbl": "Amon"}
 
 
-def _write(path, dataset, member, short_name, series, step=4.0):
-    """A CMOR file of ``dataset`` on a global ``step``-degree grid, 1980-1982; ``series`` uniform in space."""
-    lat = np.arange(-90.0 + step / 2, 90.0, step)
-    lon = np.arange(0.0, 360.0, step)
-    tp, tb = cmorio.monthly_time_axis(1980, 1982, "standard")
-    data = np.broadcast_to(np.asarray(series, float)[:, None, None], (N_MONTHS, len(lat), len(lon))).copy()
-    attrs = cmorio.cmip6_global_attributes(source_id=dataset, institution_id="TEST", variant_label=member,
-                                           grid_label="gn", table_id=MIPS[short_name], variable_id=short_name)
-    return cmorio.write_variable(path, data, project="CMIP6", mip=MIPS[short_name], short_name=short_name,
-                                 lat=lat, lon=lon, time_points=tp, time_bounds=tb, attributes=attrs)
-
-
 def _inputs(tmp_path, planted):
-    """Write ``planted``: (dataset, family, project, member) -> {variable: series}; return the input metadata."""
+    """Write ``planted``: (dataset, family, project, member) -> {variable: series} (and ``step``, the
+    grid spacing in degrees, default 4); return the script's settings."""
     inputs = {}
     for (dataset, family, project, member), variables in planted.items():
+        variables = dict(variables)
+        step = variables.pop("step", 4.0)
         for short_name, series in variables.items():
-            path = _write(tmp_path / "in" / f"{short_name}_{dataset}_{member}.nc", dataset, member or "r1i1p1f1",
-                          short_name, series, step=variables.get("step", 4.0)) if short_name != "step" else None
-            if path is None:
-                continue
+            path = write_uniform(tmp_path / "in" / f"{short_name}_{dataset}_{member}.nc", dataset=dataset,
+                                 member=member or "r1i1p1f1", short_name=short_name, mip=MIPS[short_name],
+                                 series=series, years=(1980, 1982), lat=np.arange(-90.0 + step / 2, 90.0, step),
+                                 lon=np.arange(0.0, 360.0, step))
             meta = {"dataset": dataset, "project": project, "short_name": short_name, "mip": MIPS[short_name],
                     "units": UNITS[short_name], "family": family, "filename": str(path)}
             if member:

@@ -7,27 +7,25 @@ recipe's `family` facet, the family map of the metrics."""
 
 from __future__ import annotations
 
+import iris
 import numpy as np
 import pandas as pd
-import iris
+import pytest
 
-from smeval import cmorio
+from diag_helpers import write_uniform
+from smeval.diag.climatology import find_climatologies
+from smeval.diag.evaluate import read_series
+from smeval.diag.fields import correlation_fields
+from smeval.diag.preprocess import MapClimatology
 from smeval.diag.series import write_regional_series
+from smeval.diag.shared import family_of
 
 
 def _write(path, short_name, mip, data, depth_bounds=None):
     """A CMOR file of SHALLOW-1 on a 4 x 5 degree grid, 1980; ``data`` (time, [depth]) broadcast over the grid."""
-    lat = np.arange(-88.0, 90.0, 4.0)
-    lon = np.arange(0.0, 360.0, 5.0)
-    tp, tb = cmorio.monthly_time_axis(1980, 1980, "standard")
-    data = np.asarray(data, float)
-    data = np.broadcast_to(data.reshape(*data.shape, 1, 1), (*data.shape, len(lat), len(lon))).copy()
-    attrs = cmorio.cmip6_global_attributes(source_id="SHALLOW-1", institution_id="TEST",
-                                           variant_label="r1i1p1f1", grid_label="gn",
-                                           table_id=mip, variable_id=short_name)
-    extra = {} if depth_bounds is None else {"depth_bounds": np.asarray(depth_bounds)}
-    return cmorio.write_variable(path, data, project="CMIP6", mip=mip, short_name=short_name, lat=lat,
-                                 lon=lon, time_points=tp, time_bounds=tb, attributes=attrs, **extra)
+    return write_uniform(path, dataset="SHALLOW-1", member="r1i1p1f1", short_name=short_name, mip=mip,
+                         series=data, years=(1980, 1980), lat=np.arange(-88.0, 90.0, 4.0),
+                         lon=np.arange(0.0, 360.0, 5.0), depth_bounds=depth_bounds)
 
 
 def _mrsol(path, bounds, values):
@@ -71,9 +69,6 @@ def test_shallow_layers_excluded_from_deep_but_give_shallow(tmp_path):
 def test_series_carry_the_recipe_family_to_the_metrics(tmp_path):
     # The `family` facet of the recipe travels with the series file; without a
     # facet the catalogue's family (or the data set's own name) is used.
-    from smeval.diag.evaluate import read_series
-    from smeval.diag.shared import family_of
-
     path = _mrsol(tmp_path / "mrsol.nc", [[0, 0.1], [0.1, 1.0], [1.0, 3.0]], [10.0, 40.0, 100.0])
     write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsol", "Emon", family="TESTFAM")}))
     series, _, _ = read_series([tmp_path / "work"])
@@ -85,9 +80,7 @@ def test_series_carry_the_recipe_family_to_the_metrics(tmp_path):
 
 def test_correlation_refuses_a_multi_model_mean_without_family(tmp_path):
     # ESMValCore groups every model without a `family` facet into one mean: refuse it, naming the file.
-    import pytest
 
-    from smeval.diag.fields import correlation_fields
 
     meta = {"dataset": "MultiModelMean", "project": "CMIP6", "short_name": "mrsos",
             "multi_model_statistics": "MultiModelMean"}
@@ -125,7 +118,6 @@ def test_map_climatology_from_the_same_read_weights_months_by_their_length(tmp_p
     written = write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsos", "Lmon", family="FAM")},
                                                 MAPS))
 
-    from smeval.diag.climatology import find_climatologies
 
     [(filename, meta, cube)] = find_climatologies([tmp_path / "work"])
     assert filename in map(str, written)
@@ -138,8 +130,6 @@ def test_map_climatology_from_the_same_read_weights_months_by_their_length(tmp_p
     np.testing.assert_allclose(data[land], expected, rtol=1e-6)
     assert abs(expected - months.mean()) > 1e-3  # the weighting is visible
     # The series of the same read are written as before, and the metrics skip the maps' files.
-    from smeval.diag.evaluate import read_series
-
     series, _, _ = read_series([tmp_path / "work"])
     assert [s.variable for s in series] == ["sm_shallow"]
     np.testing.assert_allclose(series[0].values[:, 0], months, rtol=1e-6)
@@ -154,7 +144,6 @@ def test_map_climatology_of_a_member_with_a_missing_month_averages_its_other_mon
     with_gap[5] = np.nan
     path = _mrsos(tmp_path / "mrsos.nc", with_gap)
     write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsos", "Lmon")}, MAPS))
-    from smeval.diag.climatology import find_climatologies
 
     [(_, _, cube)] = find_climatologies([tmp_path / "work"])
     data = cube.data
@@ -172,7 +161,6 @@ def test_map_climatology_of_mrsol_is_that_of_its_depth_columns(tmp_path):
     path = _write(tmp_path / "mrsol.nc", "mrsol", "Emon", months[:, None] * [10.0, 40.0, 100.0],
                   [[0, 0.1], [0.1, 1.0], [1.0, 3.0]])
     written = write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsol", "Emon")}, MAPS))
-    from smeval.diag.climatology import find_climatologies
 
     found = {meta["short_name"]: (filename, cube) for filename, meta, cube in find_climatologies([tmp_path / "work"])}
     assert set(found) == {"sm_deep", "sm_shallow"}
@@ -184,7 +172,6 @@ def test_map_climatology_of_mrsol_is_that_of_its_depth_columns(tmp_path):
         land = ~np.ma.getmaskarray(cube.data)
         assert 0.2 < land.mean() < 0.4
         np.testing.assert_allclose(cube.data[land], per_month * _month_weighted_mean(months), rtol=1e-6)
-    from smeval.diag.evaluate import read_series
 
     series = {s.variable: s.values[:, 0] for s in read_series([tmp_path / "work"])[0]}
     np.testing.assert_allclose(series["sm_deep"], 100.0 * months, rtol=1e-6)
@@ -197,7 +184,6 @@ def test_map_climatology_of_mrsol_with_mrsos_gives_the_deep_column_only(tmp_path
     mrsos = _mrsos(tmp_path / "mrsos.nc", np.full(12, 7.0))
     inputs = {str(mrsol): _meta("mrsol", "Emon"), str(mrsos): _meta("mrsos", "Lmon")}
     write_regional_series(_series_cfg(tmp_path, inputs, MAPS))
-    from smeval.diag.climatology import find_climatologies
 
     found = {meta["short_name"]: cube for _, meta, cube in find_climatologies([tmp_path / "work"])}
     assert set(found) == {"sm_deep", "mrsos"}
@@ -207,9 +193,7 @@ def test_map_climatology_of_mrsol_with_mrsos_gives_the_deep_column_only(tmp_path
 
 
 def test_map_climatology_steps_are_checked_as_esmvalcore_checks_a_recipe():
-    import pytest
 
-    from smeval.diag.preprocess import MapClimatology
 
     assert MapClimatology.from_options(None) is None
     with pytest.raises(ValueError, match="map_climatology: Unknown preprocessor function 'climatology'"):
