@@ -49,6 +49,7 @@ task, file and product are the same in both)::
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import re
 import subprocess
@@ -59,10 +60,17 @@ from datetime import datetime
 from pathlib import Path
 
 import netCDF4
+import pandas as pd
+import shapely.geometry
+import shapely.ops
+import yaml
 
 from smeval import runner
+from smeval.core import regions
 
 REFERENCES = ("ERA5", "ERA-Interim", "GLDAS")
+#: The same job with ESMValCore's stock preprocessors only (issue #18).
+PEER_RECIPE = Path(__file__).with_name("peer_recipe.yml")
 
 
 def smeval(*args: str) -> None:
@@ -152,22 +160,69 @@ def read_once(recipe: dict) -> None:
     }}
 
 
-def run_recipe(root: Path, workdir: Path, baseline: bool = False, **config: object) -> dict:
-    """Run the recipe (or, with ``baseline``, its read-once form) on ``root``; returns the measurements."""
+def write_peer_regions(path: Path) -> Path:
+    """The 13 regions, NH and SH of smeval.core.regions as GeoJSON polygons for ``extract_shape``.
+
+    NH leaves out Greenland (its boxes, as holes) and SH Antarctica (south of
+    60 S), as smeval's domain does; each feature's ``name`` is the region id.
+    """
+    box = shapely.geometry.box
+    greenland = shapely.ops.unary_union([box(b.lon_min, b.lat_min, b.lon_max, b.lat_max)
+                                         for b in regions.GREENLAND_BOXES])
+    features = []
+    for region in regions.ALL_REGIONS:
+        b = region.box
+        shape = box(b.lon_min, max(b.lat_min, regions.ANTARCTICA_BOX.lat_max), b.lon_max, b.lat_max)
+        features.append({"type": "Feature", "properties": {"name": region.id},
+                         "geometry": shapely.geometry.mapping(shape.difference(greenland))})
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    return path
+
+
+def peer_edit(recipe: dict, present: set[tuple[str, str]], shapefile: Path) -> None:
+    """Fill the peer recipe's data sets from recipe_soilmoisture.yml (same per variable) and its shapefile."""
+    ours = yaml.safe_load(runner.RECIPE.read_text(encoding="utf-8"))
+    runner.restrict_to(ours, present)
+    datasets: dict[str, list[dict]] = {}
+    for short_name, group in runner.variable_groups(ours):
+        datasets.setdefault(short_name, []).extend(
+            d for d in group.get("additional_datasets", []) if d not in datasets.get(short_name, []))
+    for diagnostic in recipe["diagnostics"].values():
+        variables = diagnostic["variables"]
+        for name in list(variables):
+            short_name = variables[name].get("short_name", name)
+            if datasets.get(short_name):
+                variables[name]["additional_datasets"] = datasets[short_name]
+            else:
+                del variables[name]
+    for steps in recipe["preprocessors"].values():
+        if "extract_shape" in steps:
+            steps["extract_shape"]["shapefile"] = str(shapefile)
+
+
+def run_recipe(root: Path, workdir: Path, baseline: bool = False, peer: bool = False, **config: object) -> dict:
+    """Run the recipe (``baseline``: its read-once form; ``peer``: benchmarks/peer_recipe.yml) on ``root``.
+
+    Returns the measurements, and ``metrics``: the run's metrics.csv (None for the baseline).
+    """
     present = runner.available(root)
     timerange = archive_years(root)
 
     scripts: set[str] = set()
+    workdir.mkdir(parents=True, exist_ok=True)
 
     def edit(recipe: dict) -> None:
-        runner.restrict_to(recipe, present)
+        if peer:
+            peer_edit(recipe, present, write_peer_regions(workdir / "peer_regions.geojson"))
+        else:
+            runner.restrict_to(recipe, present)
         if baseline:
             read_once(recipe)
         scripts.update(f"{name}/{script}" for name, diagnostic in recipe["diagnostics"].items()
                        for script in (diagnostic.get("scripts") or {}))
 
-    workdir.mkdir(parents=True, exist_ok=True)
-    recipe = runner.write_recipe(workdir / "recipe_soilmoisture.yml", timerange=timerange, edit=edit)
+    source = PEER_RECIPE if peer else runner.RECIPE
+    recipe = runner.write_recipe(workdir / source.name, timerange=timerange, edit=edit, source=source)
     config_dir = runner.write_config(workdir / "config", root, workdir / "output", **config)
     start = time.perf_counter()
     process = runner.run_recipe(recipe, config_dir, check=False)
@@ -176,8 +231,11 @@ def run_recipe(root: Path, workdir: Path, baseline: bool = False, **config: obje
         print(process.stdout[-3000:], process.stderr[-3000:])
         raise SystemExit(f"esmvaltool failed (exit {process.returncode})")
     estimates = re.findall(r"Maximum memory used \(estimate\): ([0-9.]+) GB", process.stdout)
-    log = runner.latest_run_dir(workdir / "output", recipe.name) / "run" / "main_log_debug.txt"
+    run_dir = runner.latest_run_dir(workdir / "output", recipe.name)
+    log = run_dir / "run" / "main_log_debug.txt"
+    metrics = next(iter(sorted((run_dir / "work").glob("*/metrics/metrics.csv"))), None)
     return {
+        "metrics": metrics,
         "elapsed": elapsed,
         "peak_gb": process.max_rss_gb,
         "estimate": max(estimates, key=float) if estimates else "?",
@@ -228,6 +286,34 @@ def breakdown(log: str, scripts: set[str]) -> dict[str, float]:
     }
 
 
+def compare_tss(ours: Path, peer: Path) -> pd.DataFrame:
+    """Median and maximum |TSS(smeval) - TSS(peer)| per variable and region.
+
+    Over every model and ensemble mean against every reference that both
+    metrics tables hold (the peer has no shallow soil moisture from mrsol,
+    so those models are compared for deep soil moisture only).
+    """
+    keys = ["dataset", "reference", "variable", "region"]
+    tables = [pd.read_csv(path).query("statistic == 'TSS' and kind in ('model', 'mmem')")[[*keys, "value"]]
+              for path in (ours, peer)]
+    both = tables[0].merge(tables[1], on=keys, suffixes=("_smeval", "_peer")).dropna()
+    both["abs_dtss"] = (both["value_smeval"] - both["value_peer"]).abs()
+    return (both.groupby(["variable", "region"], sort=False)["abs_dtss"]
+            .agg(median="median", max="max", n="size").reset_index())
+
+
+def report_peer(run: dict, peer: dict, floor: float) -> None:
+    """Print the peer recipe's time and memory beside the recipe's, and the |dTSS| table."""
+    print(f"  peer recipe {peer['elapsed']:.1f} s = {peer['elapsed'] / floor:.1f} x floor = "
+          f"{peer['elapsed'] / run['elapsed']:.2f} x smeval's recipe; peak RSS {peer['peak_gb']:.2f} GB", flush=True)
+    if peer["breakdown"]:
+        print("  peer time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in peer["breakdown"].items()), flush=True)
+    if run["metrics"] and peer["metrics"]:
+        table = compare_tss(run["metrics"], peer["metrics"])
+        print("  |TSS(smeval) - TSS(peer)| per variable and region (models and MMEMs, every reference):")
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"), flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -244,6 +330,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="ESMValCore's max_parallel_tasks (default: config-user.yml's)")
     parser.add_argument("--no-read-once", action="store_true",
                         help="skip the baseline run in which ESMValCore only reads every input once")
+    parser.add_argument("--peer", action="store_true",
+                        help="also run benchmarks/peer_recipe.yml (stock ESMValCore preprocessors) on the same "
+                             "archive: its time against the recipe's and the floor, and |dTSS| per region")
     args = parser.parse_args(argv)
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
@@ -270,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         if base and base["breakdown"]:
             print("  read-once time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in base["breakdown"].items()),
                   flush=True)
+        if args.peer:
+            report_peer(run, run_recipe(root, workdir / f"peer-{root.name}", peer=True, **config), floor)
     print("\narchive | files | GB decoded | floor s | read-once s | recipe s | x floor | x read-once "
           "| peak RSS GB | ESMValCore GB")
     for row in rows:

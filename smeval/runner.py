@@ -49,13 +49,13 @@ def write_config(
     return config_dir
 
 
-def write_recipe(path: Path, timerange: str | None = None, edit=None) -> Path:
-    """Copy the recipe to ``path``, changing every ``timerange`` if given.
+def write_recipe(path: Path, timerange: str | None = None, edit=None, source: Path = RECIPE) -> Path:
+    """Copy the recipe (or ``source``) to ``path``, changing every ``timerange`` if given.
 
     ``edit`` may be a callable that changes the loaded recipe dict in place
     (e.g. to restrict the data sets of a test).
     """
-    recipe = yaml.safe_load(RECIPE.read_text(encoding="utf-8"))
+    recipe = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
     if timerange:
         for diagnostic in recipe.get("diagnostics", {}).values():
             for variable in (diagnostic.get("variables") or {}).values():
