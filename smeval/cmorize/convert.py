@@ -28,12 +28,13 @@ for every field.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as _dt
 import getpass
 import os
-import shutil
 import socket
 import tempfile
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,11 +46,14 @@ from tqdm import tqdm
 from smeval import cmorio
 from smeval.core.depth import WATER_DENSITY, layer_weights
 
-from . import readers
+from . import _signals, _staging, readers
 from ._stream import write_monthly
 from .errors import (
     CMORizeError,
+    CMORizeWarning,
+    EmptyOutputError,
     MissingVariableError,
+    OutputFolderError,
     TimeGapError,
     UnsupportedInputError,
 )
@@ -128,6 +132,9 @@ class Options:
     variables: Sequence[str] | None = None
     allow_partial_months: bool = False
     min_valid_days: int = 10
+    #: Write a variable whose every value is missing (refused by default; an
+    #: empty file never replaces an existing one).
+    allow_empty: bool = False
     progress: bool = True
     #: Raw files kept open at a time (see :func:`.readers.keep_open`).
     max_open_files: int = 8
@@ -510,22 +517,73 @@ def cmorize(dataset: str, raw_dir: str | os.PathLike, out_dir: str | os.PathLike
     raw_names = sorted({r for v in wanted for r in recipes[v].raw}
                        | ({"lsm"} if dataset in ("ERA5", "ERA-Interim") else set()))
 
-    workdir = Path(tempfile.mkdtemp(prefix="smeval-cmorize-grib-"))
+    created = _make_out_dir(out_dir, dataset)
     try:
-        # Raw files stay open across months and variables (a few at a time).
-        with readers.keep_open(max_open=opts.max_open_files):
+        with contextlib.ExitStack() as stack:
+            # Staging on the output's file system, so that moving into place is atomic.
+            staging = _enter_staging(stack, out_dir, STAGING_PREFIX, dataset, "output folder")
+            # Raw files stay open across months and variables (a few at a time).
+            stack.enter_context(readers.keep_open(max_open=opts.max_open_files))
             return _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts,
-                            workdir)
+                            staging, stack)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        _remove_if_empty(created)
 
 
-def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, workdir):
-    # Inventory (headers only; GRIB decoded into workdir).
+#: Staging folders: ``OUT/.smeval-cmorize-*`` and ``$TMPDIR/smeval-cmorize-grib-*``.
+STAGING_PREFIX = ".smeval-cmorize-"
+GRIB_STAGING_PREFIX = "smeval-cmorize-grib-"
+
+
+def _make_out_dir(out_dir: Path, dataset: str) -> list[Path]:
+    """Create ``out_dir`` (and missing parents); return the folders created."""
+    created = []
+    try:
+        for folder in reversed([out_dir, *out_dir.parents]):
+            if not folder.exists():
+                folder.mkdir()
+                created.append(folder)
+        if not out_dir.is_dir():
+            raise NotADirectoryError(f"{out_dir} is not a folder")
+    except (OSError, ValueError) as exc:
+        _remove_if_empty(created)
+        raise OutputFolderError(f"cannot use the output folder --out {str(out_dir)!r}: "
+                                f"{_reason(exc)}", dataset=dataset, files=[out_dir]) from exc
+    return created
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    """Remove the folders this run created if they stayed empty (deepest first)."""
+    for folder in reversed(folders):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _enter_staging(stack: contextlib.ExitStack, parent: Path, prefix: str, dataset: str,
+                   role: str) -> Path:
+    """A locked staging folder in ``parent`` (see :mod:`._staging`), removed with ``stack``."""
+    try:
+        return stack.enter_context(_staging.staging_dir(parent, prefix))
+    except (OSError, ValueError) as exc:
+        raise OutputFolderError(f"cannot write in the {role} {str(parent)!r}: {_reason(exc)}",
+                                dataset=dataset, files=[parent]) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """An OS error's reason without the repeated path ("Permission denied")."""
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, staging,
+             stack):
+    # Inventory (headers only; GRIB decoded into a staging folder of $TMPDIR).
     if dataset in ("ERA5", "ERA-Interim"):
         nc_files = _find(raw_dir, ["*.nc", "*.nc4"])
         grib_files = _find(raw_dir, ["*.grb", "*.grib", "*.grb1", "*.grb2", "*.grib2"])
         store = readers.scan_ecmwf_netcdf(nc_files, raw_names, dataset)
+        workdir = (_enter_staging(stack, Path(tempfile.gettempdir()), GRIB_STAGING_PREFIX,
+                                  dataset, "temporary folder (TMPDIR)")
+                   if grib_files else None)
         for name, var in readers.scan_ecmwf_grib(grib_files, raw_names, dataset,
                                                  workdir).items():
             if name in store:
@@ -576,43 +634,109 @@ def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, 
 
     synthetic = next((v.synthetic for v in store.values() if v.synthetic), None)
     total = sum(len(p[2]) if p[2] else 1 for p in plans)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".smeval-cmorize-", dir=out_dir))
     written: list[tuple[Path, Path]] = []
-    try:
-        with tqdm(total=total, desc=f"cmorize {dataset}", unit="month",
-                  disable=not opts.progress) as bar:
-            land = None
-            if lsm_var is not None:
-                # ECMWF: "grid boxes where this parameter has a value above 0.5
-                # can be comprised of a mixture of land and inland water but not
-                # ocean" (ERA5 parameter 172, land-sea mask); soil and land
-                # fluxes are masked where lsm <= 0.5.
-                land = lsm_var.records[0].read() > 0.5
-            for recipe, monthlies, months in plans:
-                bar.set_postfix_str(recipe.short_name)
-                path = _convert_one(info, dataset, recipe, monthlies, months, store, land,
-                                    staging, synthetic, version_note, bar, opts)
-                final = cmorio.obs6_path(
-                    out_dir, dataset=info.name, mip=MIPS[recipe.short_name],
-                    short_name=recipe.short_name, tier=info.tier, type=info.type,
-                    version=info.version, time_range=None if months is None else
-                    f"{months[0][0]:04d}{months[0][1]:02d}-{months[-1][0]:04d}{months[-1][1]:02d}",
-                )
-                written.append((path, final))
-        for tmp, final in written:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with tqdm(total=total, desc=f"cmorize {dataset}", unit="month",
+              disable=not opts.progress) as bar:
+        land = None
+        if lsm_var is not None:
+            # ECMWF: "grid boxes where this parameter has a value above 0.5
+            # can be comprised of a mixture of land and inland water but not
+            # ocean" (ERA5 parameter 172, land-sea mask); soil and land
+            # fluxes are masked where lsm <= 0.5.
+            land = lsm_var.records[0].read() > 0.5
+        for recipe, monthlies, months in plans:
+            bar.set_postfix_str(recipe.short_name)
+            path, n_valid = _convert_one(info, dataset, recipe, monthlies, months, store, land,
+                                         staging, synthetic, version_note, bar, opts)
+            final = cmorio.obs6_path(
+                out_dir, dataset=info.name, mip=MIPS[recipe.short_name],
+                short_name=recipe.short_name, tier=info.tier, type=info.type,
+                version=info.version, time_range=None if months is None else
+                f"{months[0][0]:04d}{months[0][1]:02d}-{months[-1][0]:04d}{months[-1][1]:02d}",
+            )
+            if n_valid == 0:
+                _refuse_empty(dataset, recipe, final, opts)
+            written.append((path, final))
+    _move_into_place(written, dataset)
+    for _, final in written:
+        _report_other_periods(final, dataset)
     return [final for _, final in written]
+
+
+def _refuse_empty(dataset: str, recipe: Recipe, final: Path, opts: Options) -> None:
+    """An all-missing variable: an error, unless allowed and no file would be replaced."""
+    what = ("no cell has a land fraction above 0 % (no land at all)"
+            if recipe.short_name == "sftlf" else "every value is missing")
+    files = [final]
+    if not opts.allow_empty:
+        hint = (f" (no cell has {opts.min_valid_days} days with a retrieval in any month; "
+                "see --min-valid-days)" if dataset == "ESACCI-SM" else "")
+        raise EmptyOutputError(f"{what} in the converted {recipe.short_name}{hint}; nothing "
+                               "was written (--allow-empty writes it anyway)",
+                               dataset=dataset, variable=recipe.short_name, files=files)
+    if final.exists():
+        raise EmptyOutputError(f"{what} in the converted {recipe.short_name}; it would "
+                               "replace the existing file, which --allow-empty never does: "
+                               "remove that file first", dataset=dataset,
+                               variable=recipe.short_name, files=files)
+    warnings.warn(CMORizeWarning(f"{dataset} {recipe.short_name}: {what}; written as "
+                                 f"asked (--allow-empty): {final}"), stacklevel=2)
+
+
+def _move_into_place(written: list[tuple[Path, Path]], dataset: str) -> None:
+    """Move every staged file to its final path, or none.
+
+    Folders are made and checked first; a signal (SIGINT/SIGTERM) that
+    arrives meanwhile is held back until every file is in place.
+    """
+    _signals.check()                      # a signal whose raise was lost
+    try:
+        for _, final in written:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            if final.is_dir():
+                raise IsADirectoryError(21, "Is a directory", str(final))
+    except (OSError, ValueError) as exc:
+        raise OutputFolderError(f"cannot write {str(final)!r}: {_reason(exc)}",
+                                dataset=dataset, files=[final]) from exc
+    try:
+        with _signals.deferred():
+            for tmp, final in written:
+                os.replace(tmp, final)
+    except _signals.Interrupted as exc:
+        if exc.held:
+            exc.written = [final for _, final in written]
+        raise
+
+
+def _report_other_periods(final: Path, dataset: str) -> None:
+    """Warn about files of the same variable, table and version for other periods.
+
+    ESMValCore selects OBS6 files by facets and time range: a file of another
+    period (e.g. from an earlier conversion of other years) would be read
+    together with the new one, with overlapping or mixed months. OBS6 names
+    are ``OBS6_{dataset}_{type}_{version}_{mip}_{short_name}[_{period}]``
+    (facets free of ``_``), so the name without its period identifies them.
+    """
+    parts = final.stem.split("_")
+    if len(parts) != 7:
+        return                                   # a fixed field has no period
+    base = "_".join(parts[:6])
+    for other in sorted(final.parent.glob(f"{base}*.nc")):
+        other_parts = other.stem.split("_")
+        if other != final and other_parts[:6] == parts[:6] and len(other_parts) <= 7:
+            warnings.warn(CMORizeWarning(
+                f"{other} holds another period of {dataset} {parts[5]} ({parts[4]}) than the "
+                f"file just written ({final.name}); ESMValCore would read both: remove the "
+                "one you do not want"), stacklevel=2)
 
 
 def _convert_one(info: DatasetInfo, dataset: str, recipe: Recipe,
                  monthlies: dict[str, Monthly] | None, months: list[tuple[int, int]] | None,
                  store: dict[str, readers.RawVariable], land: np.ndarray | None,
                  staging: Path, synthetic: str | None, version_note: str, bar,
-                 opts: Options) -> Path:
+                 opts: Options) -> tuple[Path, int]:
+    """Write one CMOR variable into ``staging``; return its path and its number
+    of valid values (see :func:`_n_valid`)."""
     short_name = recipe.short_name
     first = store[recipe.raw[0]]
     lat, lon = first.lat, first.lon
@@ -664,29 +788,50 @@ def _convert_one(info: DatasetInfo, dataset: str, recipe: Recipe,
     if months is None:
         # A fixed field: one 2-D array, small.
         fields = {name: store[name].records[0].read() for name in recipe.raw}
-        data = np.ma.masked_invalid(recipe.combine(fields))
+        values = recipe.combine(fields)
         del fields
         bar.update(1)
-        return cmorio.write_variable(
-            target, data, project="OBS6", mip=MIPS[short_name], short_name=short_name,
-            lat=lat, lon=lon, land_mask=land_mask, attributes=attrs, **kwargs,
+        path = cmorio.write_variable(
+            target, np.ma.masked_invalid(values), project="OBS6", mip=MIPS[short_name],
+            short_name=short_name, lat=lat, lon=lon, land_mask=land_mask, attributes=attrs,
+            **kwargs,
         )
+        _signals.check()
+        return path, _n_valid(short_name, values, land_mask)
+
+    n_valid = 0
 
     def monthly_fields():
         # One month at a time: read (all raw variables of the month together),
         # combine, hand over to the writer, forget.
+        nonlocal n_valid
         wanted = {name: monthlies[name] for name in recipe.raw}
         for month in months:
             field_ = recipe.combine(read_months_together(wanted, month))
+            n_valid += _n_valid(short_name, field_, land_mask)
             yield field_
             bar.update(1)
+            _signals.check()   # a Ctrl-C whose raise was lost stops here
 
     time_points, time_bounds = _time_axis(months)
-    return write_monthly(
+    path = write_monthly(
         target, monthly_fields(), time_points=time_points, time_bounds=time_bounds,
         short_name=short_name, land_mask=land_mask, project="OBS6", mip=MIPS[short_name],
         lat=lat, lon=lon, attributes=attrs, **kwargs,
     )
+    return path, n_valid
+
+
+def _n_valid(short_name: str, values: np.ndarray, land_mask: np.ndarray | None) -> int:
+    """Values the file will hold: finite and on land (if masked); for ``sftlf``,
+    cells with some land (a land fraction of 0 % everywhere is no land at all,
+    e.g. GLDAS whose soil moisture is all fill)."""
+    valid = np.isfinite(values)
+    if land_mask is not None:
+        valid &= np.asarray(land_mask, bool)
+    if short_name == "sftlf":
+        valid &= np.where(valid, values, 0.0) > 0.0
+    return int(valid.sum())
 
 
 def _safe_user() -> str:
