@@ -24,9 +24,13 @@ Variables: mrsos (0-10 cm), mrsol (native layers), pr, evspsbl (positive
 upward), mrros, snm, sftlf; ESACCI-SM gives mrsos only.
 
 Inputs (RAW is searched recursively):
-  ERA5, ERA-Interim  CDS monthly-means NetCDF (old 'time' or new 'valid_time'
-                     layout) with swvl1-4, tp, e, sro, smlt, lsm; ERA-Interim
-                     also GRIB (regular or reduced Gaussian grid).
+  ERA5, ERA-Interim  CDS NetCDF (old 'time' or new 'valid_time' layout) or GRIB
+                     (regular or reduced Gaussian grid) with swvl1-4, tp, e,
+                     sro, smlt, lsm: monthly means, or sub-monthly fields
+                     averaged to months (accumulations de-accumulated: ERA5
+                     hourly, ERA-Interim 3/6-hourly forecast steps). 'ro' is
+                     total runoff and is refused for mrros (surface runoff,
+                     'sro').
   GLDAS              GLDAS_NOAH025_M.A*.020.nc4 (monthly) and/or
                      GLDAS_NOAH025_3H.A*.021.nc4 (3-hourly, averaged to months).
   ESACCI-SM          ESACCI-SOILMOISTURE-L3S-SSMV-*-YYYYMMDD000000-fv*.nc daily.

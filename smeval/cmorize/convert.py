@@ -12,9 +12,15 @@ Entry point: :func:`cmorize`. For each CMOR variable the converter
 3. checks that the months are contiguous (no gap) within the requested years;
 4. converts to CMOR units and sign conventions (each conversion is stated
    next to the code, with its source);
-5. writes into a staging folder; only when every variable succeeded are the
-   files moved (``os.replace``) into ``OUT/Tier{tier}/{dataset}/``. A
-   failure leaves no output file.
+5. refuses a variable whose every value is missing (unless
+   ``allow_empty``; an empty file never replaces an existing one);
+6. writes into a staging folder (``OUT/.smeval-cmorize-*``, locked while
+   the run lives, removed by the next run if a crash left it: :mod:`._staging`);
+   only when every variable succeeded are the files moved (``os.replace``)
+   into ``OUT/Tier{tier}/{dataset}/``, with SIGINT/SIGTERM held back meanwhile
+   (:mod:`._signals`). A failure or an interrupt leaves no output file; a file
+   of the same variable for another period is reported (:class:`CMORizeWarning`),
+   since ESMValCore would read both.
 
 Memory: data are streamed. Each variable is converted and written one month
 at a time (:func:`._stream.write_monthly`: :func:`smeval.cmorio.write_variable`
@@ -210,16 +216,11 @@ def _month_seconds(year: int, month: int) -> float:
 
 
 def monthly_means(var: readers.RawVariable, dataset: str, opts: Options,
-                  require_monthly: bool = False, daily_min_valid: int | None = None
-                  ) -> Monthly:
+                  daily_min_valid: int | None = None) -> Monthly:
     """Group the records of ``var`` by calendar month and check completeness.
 
     Parameters
     ----------
-    require_monthly
-        The variable must already be a monthly mean (one record per month);
-        used for ECMWF accumulations whose unit conversion assumes a monthly
-        mean of daily accumulations.
     daily_min_valid
         ESA CCI rule: average the daily records of a month per cell where at
         least this many days are valid; missing days are allowed.
@@ -230,12 +231,6 @@ def monthly_means(var: readers.RawVariable, dataset: str, opts: Options,
     months = sorted(by_month)
     notes: list[str] = []
     all_monthly = all(r.monthly for r in var.records)
-    if require_monthly and not all_monthly:
-        raise UnsupportedInputError(
-            "this accumulated variable must be given as monthly means of daily "
-            "accumulations (CDS 'monthly_averaged_reanalysis', MARS stream moda/mdfa); "
-            "sub-monthly accumulations are not supported",
-            dataset=dataset, variable=var.name, files=var.files)
     if all_monthly:
         for m, recs in by_month.items():
             if len(recs) > 1:
@@ -248,7 +243,7 @@ def monthly_means(var: readers.RawVariable, dataset: str, opts: Options,
             raise TimeGapError("duplicate time steps", dataset=dataset, variable=var.name,
                                files=var.files)
         diffs = np.diff([s.timestamp() for s in stamps])
-        step = float(diffs.min()) if diffs.size else None
+        step = var.step_seconds or (float(diffs.min()) if diffs.size else None)
         for m in months:
             n = len(by_month[m])
             expected = _month_seconds(*m) / step if step else None
@@ -272,6 +267,71 @@ def monthly_means(var: readers.RawVariable, dataset: str, opts: Options,
         return mean.result()
 
     return Monthly(months, read_month, notes, dict(by_month), daily_min_valid)
+
+
+#: How sub-monthly ECMWF accumulations accumulate, per data set: ERA5 (CDS
+#: hourly data) over the hour ending at the validity time ("ERA5: How to
+#: calculate accumulations", confluence.ecmwf.int/pages/viewpage.action?pageId=
+#: 197702790); ERA-Interim forecasts from 00 and 12 UTC since their start,
+#: steps up to 12 h (Berrisford et al. 2011, ERA report series 1, section 5.2;
+#: the 3-hourly fields the ECMWF web API wrote), so each step is the
+#: difference of two consecutive validity times of one forecast.
+ACCUMULATION_HOURS = {"ERA5": 1, "ERA-Interim": None}
+
+
+def accumulation_rates(var: readers.RawVariable, dataset: str) -> readers.RawVariable:
+    """Sub-monthly ECMWF accumulations (m) as mean rates (m day-1) per interval.
+
+    Monthly means of daily accumulations (already m day-1) are returned as
+    they are. Otherwise each record becomes the rate over its accumulation
+    interval, stamped at the interval's start (so 00 UTC of day 1, which
+    closes the previous day's last hour, counts for the previous month):
+    ERA5 ``value / 1 h``, ERA-Interim ``(value(t) - value(t_prev)) / (t -
+    t_prev)`` within one forecast (``t_prev`` the forecast's start at the
+    first step). The unit conversions of :func:`ecmwf_recipes` then apply.
+    """
+    if all(r.monthly for r in var.records):
+        return var
+    recs = sorted(var.records, key=lambda r: r.time)
+    if len({r.time for r in recs}) != len(recs):
+        raise TimeGapError("duplicate time steps", dataset=dataset, variable=var.name,
+                           files=var.files)
+    hours = ACCUMULATION_HOURS[dataset]
+    out, lengths = [], set()
+    for k, rec in enumerate(recs):
+        if hours is not None:                       # ERA5: fixed 1-hour accumulations
+            start, prev = rec.time - _dt.timedelta(hours=hours), None
+        else:                                       # ERA-Interim: since 00/12 UTC
+            base = _forecast_start(rec.time)
+            prev = recs[k - 1] if k and recs[k - 1].time > base else None
+            start = prev.time if prev else base
+        length = (rec.time - start).total_seconds()
+        lengths.add(length)
+        out.append(readers.Record(start, rec.path, _rate_reader(rec, prev, length), False))
+    if len(lengths) > 1:
+        raise UnsupportedInputError(
+            f"accumulation intervals of different lengths ({sorted(x / 3600 for x in lengths)}"
+            " h): give every step of the forecasts, or monthly means",
+            dataset=dataset, variable=var.name, files=var.files)
+    return readers.RawVariable(var.name, var.units, var.lat, var.lon, out, var.synthetic,
+                               var.grid_note, step_seconds=lengths.pop())
+
+
+def _forecast_start(t: _dt.datetime) -> _dt.datetime:
+    """Start of the ERA-Interim forecast (00 or 12 UTC) whose step ends at ``t``."""
+    day = _dt.datetime(t.year, t.month, t.day)
+    since = (t - day).total_seconds()
+    if since == 0:
+        return day - _dt.timedelta(hours=12)       # step 12 of the previous 12 UTC run
+    return day if since <= 12 * 3600 else day + _dt.timedelta(hours=12)
+
+
+def _rate_reader(rec: readers.Record, prev: readers.Record | None, seconds: float):
+    def read() -> np.ndarray:
+        acc = rec.read() if prev is None else rec.read() - prev.read()
+        return acc * (SECONDS_PER_DAY / seconds)    # m per interval -> m day-1
+
+    return read
 
 
 def _select_months(monthlies: dict[str, Monthly], dataset: str, short_name: str,
@@ -324,7 +384,10 @@ class Recipe:
     note: str
     depth_bounds: np.ndarray | None = None
     land_only: bool = False
-    require_monthly: bool = False
+    #: ECMWF accumulation: monthly means of daily accumulations (m day-1) are
+    #: used as they are; sub-monthly ones are turned into rates first
+    #: (:func:`accumulation_rates`).
+    accumulated: bool = False
 
 
 def _layer_mass(volumetric: np.ndarray, top: float, bottom: float) -> np.ndarray:
@@ -375,23 +438,30 @@ def ecmwf_recipes() -> dict[str, Recipe]:
                         "mrsol = swvlk * layer thickness (0.07, 0.21, 0.72, 1.89 m) * 1000 kg m-3",
                         depth_bounds=ECMWF_LAYERS, land_only=True),
         "pr": Recipe("pr", ["tp"], {"tp": "m"}, lambda f: f["tp"] * per_day,
-                     "pr = tp [m day-1] * 1000 / 86400", require_monthly=True),
+                     "pr = tp [m day-1] * 1000 / 86400", accumulated=True),
         # ECMWF convention: downward fluxes positive, so 'e' is negative for
         # evaporation (ERA5 parameter 182 'Evaporation', codes.ecmwf.int/grib/
         # param-db/182); CMOR evspsbl is positive for water leaving the surface.
         "evspsbl": Recipe("evspsbl", ["e"], {"e": "m"}, lambda f: -f["e"] * per_day,
                           "evspsbl = -e [m day-1] * 1000 / 86400 (sign flipped: ECMWF e < 0 "
-                          "for evaporation)", require_monthly=True),
+                          "for evaporation)", accumulated=True),
         "mrros": Recipe("mrros", ["sro"], {"sro": "m"}, lambda f: f["sro"] * per_day,
                         "mrros = sro [m day-1] * 1000 / 86400", land_only=True,
-                        require_monthly=True),
+                        accumulated=True),
         "snm": Recipe("snm", ["smlt"], {"smlt": "m"}, lambda f: f["smlt"] * per_day,
                       "snm = smlt [m day-1] * 1000 / 86400", land_only=True,
-                      require_monthly=True),
+                      accumulated=True),
         # lsm is a fraction 0-1 ("(0 - 1)"); CMOR sftlf is in %.
         "sftlf": Recipe("sftlf", ["lsm"], {"lsm": "1"}, lambda f: f["lsm"] * 100.0,
                         "sftlf = lsm * 100 %"),
     }
+
+
+#: Raw variables users may offer instead of a needed one, and why they are refused.
+NOT_A_SUBSTITUTE = {
+    "sro": {"ro": "the input has 'ro', total runoff (surface + sub-surface, ERA5 parameter "
+                  "205), which is not CMOR mrros (surface runoff, 'sro', parameter 8)"},
+}
 
 
 def gldas_recipes() -> dict[str, Recipe]:
@@ -514,8 +584,10 @@ def cmorize(dataset: str, raw_dir: str | os.PathLike, out_dir: str | os.PathLike
     if unknown:
         raise CMORizeError(f"cannot make {unknown} from {dataset}; it provides {list(recipes)}",
                            dataset=dataset, variable=",".join(unknown))
-    raw_names = sorted({r for v in wanted for r in recipes[v].raw}
-                       | ({"lsm"} if dataset in ("ERA5", "ERA-Interim") else set()))
+    raw_names = {r for v in wanted for r in recipes[v].raw}
+    if dataset in ("ERA5", "ERA-Interim"):
+        raw_names |= {"lsm"} | {alt for r in raw_names for alt in NOT_A_SUBSTITUTE.get(r, {})}
+    raw_names = sorted(raw_names)
 
     created = _make_out_dir(out_dir, dataset)
     try:
@@ -612,17 +684,20 @@ def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, 
         recipe = recipes[short_name]
         for name in recipe.raw:
             if name not in store:
+                hint = "".join(f"; {why}" for alt, why in NOT_A_SUBSTITUTE.get(name, {}).items()
+                               if alt in store)
                 raise MissingVariableError(
                     f"raw variable {name!r} (needed for {short_name}) is in none of the "
-                    f"{len(searched)} input files; use --variables to convert fewer variables",
-                    dataset=dataset, variable=name, files=searched)
+                    f"{len(searched)} input files{hint}; use --variables to convert fewer "
+                    "variables", dataset=dataset, variable=name, files=searched)
             readers.check_units(store[name], recipe.units[name], dataset)
         if short_name == "sftlf":
             plans.append((recipe, None, None))
             continue
         monthlies = {
-            name: monthly_means(store[name], dataset, opts, recipe.require_monthly,
-                                opts.min_valid_days if dataset == "ESACCI-SM" else None)
+            name: monthly_means(
+            accumulation_rates(store[name], dataset) if recipe.accumulated else store[name],
+            dataset, opts, opts.min_valid_days if dataset == "ESACCI-SM" else None)
             for name in recipe.raw
         }
         files = sorted({f for n in recipe.raw for f in store[n].files})
