@@ -52,6 +52,7 @@ class Interrupted(BaseException):
 class _State:
     signum: int | None = None
     active: bool = False
+    holding: bool = False
 
 
 _STATE = _State()
@@ -64,15 +65,15 @@ def received() -> int | None:
 
 def check() -> None:
     """Raise :class:`Interrupted` if a signal was received (a lost raise included)."""
-    if _STATE.signum is not None:
+    if _STATE.active and _STATE.signum is not None:
         raise Interrupted(_STATE.signum)
 
 
 def _handler(signum, frame) -> None:
-    first = _STATE.signum is None
-    if first:
+    if _STATE.signum is None:
         _STATE.signum = signum
-        raise Interrupted(signum)
+        if not _STATE.holding:
+            raise Interrupted(signum)
 
 
 @contextlib.contextmanager
@@ -85,7 +86,7 @@ def interrupts_guarded() -> Iterator[None]:
         yield
         return
     previous = {s: signal.getsignal(s) for s in HANDLED}
-    _STATE.signum, _STATE.active = None, True
+    _STATE.signum, _STATE.active, _STATE.holding = None, True, False
     try:
         for s in HANDLED:
             signal.signal(s, _handler)
@@ -93,30 +94,30 @@ def interrupts_guarded() -> Iterator[None]:
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
-        _STATE.active = False
+        _STATE.signum, _STATE.active, _STATE.holding = None, False, False
 
 
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
     """Hold SIGINT/SIGTERM back during the block.
 
-    A signal that arrived meanwhile is taken after the block and raised as
-    ``Interrupted(held=True)`` (when the block completed) so that the caller
-    knows the block's work is done.
+    The handler only records a signal that arrives meanwhile; it is raised
+    after the block, as ``Interrupted(held=True)`` when the block completed,
+    so that the caller knows the block's work is done. (Blocking the signals
+    with ``pthread_sigmask`` would not do: it blocks them for one thread
+    only, and the kernel hands a process's signal to any thread, e.g.
+    tqdm's monitor.)
     """
-    if not _STATE.active or threading.current_thread() is not threading.main_thread():
+    if not _STATE.active:
         yield
         return
-    signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED)
+    held_before = _STATE.signum
+    _STATE.holding = True
     completed = False
     try:
         yield
         completed = True
     finally:
-        pending = signal.sigpending() & set(HANDLED)
-        signum = signal.sigwait(pending) if pending else None   # consumes it
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED)
-    if signum is not None and _STATE.signum is None:
-        _STATE.signum = signum          # recorded even when the block failed
-        if completed:
-            raise Interrupted(signum, held=True)
+        _STATE.holding = False
+    if completed and held_before is None and _STATE.signum is not None:
+        raise Interrupted(_STATE.signum, held=True)

@@ -102,21 +102,23 @@ def run(args: argparse.Namespace) -> int:
         allow_empty=args.allow_empty,
         progress=not args.no_progress,
     )
-    written = []
+    written, error = [], None
     try:
-        with _signals.interrupts_guarded(), warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", CMORizeWarning)
-            try:
-                written = cmorize(args.dataset, args.raw, args.out, opts)
-            except CMORizeError as exc:
-                _signals.check()        # a signal lost inside the failing code comes first
-                return _error(str(exc), 1)
-            _signals.check()            # a signal whose raise was lost after the move
+        with _signals.interrupts_guarded():
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", CMORizeWarning)
+                try:
+                    written = cmorize(args.dataset, args.raw, args.out, opts)
+                except CMORizeError as exc:
+                    error = exc
             _print_warnings(caught)
+            _signals.check()            # a signal whose raise was lost comes first
     except _signals.Interrupted as exc:
         return _interrupted(exc.signum, exc.written or written)
     except KeyboardInterrupt:          # before the handler was installed
-        return _interrupted(2, written)
+        return _interrupted(signal.SIGINT, written)
+    if error is not None:
+        return _error(str(error), 1)
     for path in written:
         print(path)
     return 0
@@ -128,9 +130,12 @@ def _error(message: str, code: int) -> int:
 
 
 def _print_warnings(caught) -> None:
+    """Ours as one line each; other libraries' as Python would have shown them."""
     for w in caught:
         if issubclass(w.category, CMORizeWarning):
             print(f"smeval cmorize: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 def _interrupted(signum: int, written) -> int:

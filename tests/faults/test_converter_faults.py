@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 from smeval import cli
-from smeval.cmorize import _staging
+from smeval.cmorize import _signals, _staging
 from smeval.cmorize import rawformats as rf
 
 LAT = np.array([-30.0, 30.0])
@@ -256,6 +256,47 @@ def test_stale_grib_staging_in_tmpdir_is_removed(tmp_path, realdata, capsys, mon
                                  tmp_path / "out", "--variables", "sftlf")
     assert code == 0, err
     assert list(tmpdir.iterdir()) == []                  # stale one and this run's removed
+
+
+# ---------------------------------------------------------------------------
+# signals in this process: a swallowed raise, a signal during the move
+# ---------------------------------------------------------------------------
+
+
+class _SwallowsSignal:
+    """Receives SIGINT inside ``__del__``, where Python ignores exceptions."""
+
+    def __del__(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(10_000):             # the handler runs here; its raise is ignored
+            pass
+
+
+# the point of the test: Python reports the raise in __del__ as "ignored"
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_sigint_raised_where_python_ignores_it_is_not_lost():
+    with _signals.interrupts_guarded():
+        _SwallowsSignal()                   # deleted at once: "Exception ignored in ..."
+        assert _signals.received() == signal.SIGINT
+        with pytest.raises(_signals.Interrupted) as exc:
+            _signals.check()                # the converter's checkpoints
+    assert exc.value.exit_code == 130
+    _signals.check()                        # outside the guard: nothing left over
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # restored
+
+
+def test_signal_during_the_move_is_held_until_every_file_is_moved(tmp_path):
+    moved = []
+    with _signals.interrupts_guarded():
+        with pytest.raises(_signals.Interrupted) as exc:
+            with _signals.deferred():
+                for k in range(3):
+                    os.kill(os.getpid(), signal.SIGTERM)
+                    for _ in range(10_000):
+                        pass
+                    moved.append(k)
+    assert moved == [0, 1, 2]
+    assert exc.value.held and exc.value.exit_code == 143
 
 
 # ---------------------------------------------------------------------------
