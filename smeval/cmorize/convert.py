@@ -694,10 +694,11 @@ def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, 
         if short_name == "sftlf":
             plans.append((recipe, None, None))
             continue
+        esacci_min = opts.min_valid_days if dataset == "ESACCI-SM" else None
         monthlies = {
-            name: monthly_means(
-            accumulation_rates(store[name], dataset) if recipe.accumulated else store[name],
-            dataset, opts, opts.min_valid_days if dataset == "ESACCI-SM" else None)
+            name: monthly_means(accumulation_rates(store[name], dataset)
+                                if recipe.accumulated else store[name],
+                                dataset, opts, esacci_min)
             for name in recipe.raw
         }
         files = sorted({f for n in recipe.raw for f in store[n].files})
@@ -730,7 +731,8 @@ def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, 
                 f"{months[0][0]:04d}{months[0][1]:02d}-{months[-1][0]:04d}{months[-1][1]:02d}",
             )
             if n_valid == 0:
-                _refuse_empty(dataset, recipe, final, opts)
+                _refuse_empty(dataset, recipe, final,
+                              sorted({f for n in recipe.raw for f in store[n].files}), opts)
             written.append((path, final))
     _move_into_place(written, dataset)
     for _, final in written:
@@ -738,22 +740,22 @@ def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, 
     return [final for _, final in written]
 
 
-def _refuse_empty(dataset: str, recipe: Recipe, final: Path, opts: Options) -> None:
+def _refuse_empty(dataset: str, recipe: Recipe, final: Path, raw_files: list[Path],
+                  opts: Options) -> None:
     """An all-missing variable: an error, unless allowed and no file would be replaced."""
     what = ("no cell has a land fraction above 0 % (no land at all)"
             if recipe.short_name == "sftlf" else "every value is missing")
-    files = [final]
     if not opts.allow_empty:
         hint = (f" (no cell has {opts.min_valid_days} days with a retrieval in any month; "
                 "see --min-valid-days)" if dataset == "ESACCI-SM" else "")
         raise EmptyOutputError(f"{what} in the converted {recipe.short_name}{hint}; nothing "
                                "was written (--allow-empty writes it anyway)",
-                               dataset=dataset, variable=recipe.short_name, files=files)
+                               dataset=dataset, variable=recipe.short_name, files=raw_files)
     if final.exists():
         raise EmptyOutputError(f"{what} in the converted {recipe.short_name}; it would "
-                               "replace the existing file, which --allow-empty never does: "
-                               "remove that file first", dataset=dataset,
-                               variable=recipe.short_name, files=files)
+                               f"replace the existing file {final}, which --allow-empty never "
+                               "does: remove that file first", dataset=dataset,
+                               variable=recipe.short_name, files=raw_files)
     warnings.warn(CMORizeWarning(f"{dataset} {recipe.short_name}: {what}; written as "
                                  f"asked (--allow-empty): {final}"), stacklevel=2)
 

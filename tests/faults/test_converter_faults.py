@@ -143,10 +143,12 @@ def test_esacci_too_few_days_is_refused_and_keeps_the_good_file(tmp_path, capsys
     assert code == 1 and stdout == ""
     assert "every value is missing" in line and "--min-valid-days" in line
     assert "--allow-empty" in line and "ESACCI-SM" in line and "'mrsos'" in line
+    assert "ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20050601000000" in line   # the raw files
     assert _sha(good) == before
     # --allow-empty never replaces an existing file either
     code, _, err = _cmorize(capsys, "ESACCI-SM", "--raw", raw, "--out", out, "--allow-empty")
-    assert code == 1 and "would replace the existing file" in _one_error_line(err)
+    line = _one_error_line(err)
+    assert code == 1 and f"would replace the existing file {good}" in line
     assert _sha(good) == before
     assert [p.name for p in out.rglob("*") if p.name.startswith(".")] == []
 
