@@ -8,7 +8,9 @@
   (used by the tests and the sample-archive generator);
 - :mod:`.errors`: ``CMORizeError`` and its subclasses;
 - :mod:`.cli`: the ``smeval cmorize`` command;
-- :mod:`._stream`: month-by-month writing of a CMOR file.
+- :mod:`._stream`: month-by-month writing of a CMOR file;
+- :mod:`._staging`: locked staging folders, removed by the next run after a crash;
+- :mod:`._signals`: SIGINT/SIGTERM handling (never lost, never half-applied).
 
 Files are written with :func:`smeval.cmorio.write_variable`; time series are
 streamed month by month (:mod:`._stream`), so memory does not grow with the

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import warnings
 
-from .errors import CMORizeError
+from . import _signals
+from .errors import CMORizeError, CMORizeWarning
 
 #: Command-line names of the data sets.
 DATASET_CHOICES = ("ERA5", "ERA-Interim", "GLDAS", "ESACCI-SM")
@@ -21,13 +24,25 @@ Variables: mrsos (0-10 cm), mrsol (native layers), pr, evspsbl (positive
 upward), mrros, snm, sftlf; ESACCI-SM gives mrsos only.
 
 Inputs (RAW is searched recursively):
-  ERA5, ERA-Interim  CDS monthly-means NetCDF (old 'time' or new 'valid_time'
-                     layout) with swvl1-4, tp, e, sro, smlt, lsm; ERA-Interim
-                     also GRIB (regular or reduced Gaussian grid).
+  ERA5, ERA-Interim  CDS NetCDF (old 'time' or new 'valid_time' layout) or GRIB
+                     (regular or reduced Gaussian grid) with swvl1-4, tp, e,
+                     sro, smlt, lsm: monthly means, or sub-monthly fields
+                     averaged to months (accumulations de-accumulated: ERA5
+                     hourly, ERA-Interim 3/6-hourly forecast steps). 'ro' is
+                     total runoff and is refused for mrros (surface runoff,
+                     'sro').
   GLDAS              GLDAS_NOAH025_M.A*.020.nc4 (monthly) and/or
                      GLDAS_NOAH025_3H.A*.021.nc4 (3-hourly, averaged to months).
   ESACCI-SM          ESACCI-SOILMOISTURE-L3S-SSMV-*-YYYYMMDD000000-fv*.nc daily.
-Nothing is written unless every requested variable converts.
+Nothing is written unless every requested variable converts. A variable whose
+every value is missing (e.g. ESA CCI months with fewer than --min-valid-days
+days, GLDAS whose top layer is all fill) is an error unless --allow-empty,
+and never replaces an existing file. A file of the same variable for another
+period in the output folder is reported (ESMValCore would read both).
+Interrupts: Ctrl-C (exit 130) and SIGTERM (exit 143) remove the partial
+output; files are moved into place all together or not at all. Staging
+folders left by a killed run (OUT/.smeval-cmorize-*,
+$TMPDIR/smeval-cmorize-grib-*) are removed by the next run.
 Memory: each variable is read, converted and written one month at a time,
 so memory use is a few monthly fields, whatever the period and resolution."""
 
@@ -60,18 +75,23 @@ def register(subparsers) -> None:
     parser.add_argument("--min-valid-days", type=int, default=10, metavar="N",
                         help="ESACCI-SM: minimum number of days with a retrieval for a "
                              "cell's monthly mean (default: %(default)s)")
+    parser.add_argument("--allow-empty", action="store_true",
+                        help="write a variable whose every value is missing instead of "
+                             "failing (an existing file is never replaced by an empty one)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run ``smeval cmorize``; returns the exit code (0 success, 1 bad input)."""
+    """Run ``smeval cmorize``; returns the exit code.
+
+    0 success, 1 bad input, 2 bad options, 128 + signal number when
+    interrupted (130 SIGINT, 143 SIGTERM).
+    """
     from .convert import Options, cmorize
 
     if args.start is not None and args.end is not None and args.start > args.end:
-        print(f"smeval cmorize: error: --start {args.start} is after --end {args.end}",
-              file=sys.stderr)
-        return 2
+        return _error(f"--start {args.start} is after --end {args.end}", 2)
     opts = Options(
         start=args.start,
         end=args.end,
@@ -79,13 +99,52 @@ def run(args: argparse.Namespace) -> int:
         if args.variables else None,
         allow_partial_months=args.allow_partial_months,
         min_valid_days=args.min_valid_days,
+        allow_empty=args.allow_empty,
         progress=not args.no_progress,
     )
+    written, error = [], None
     try:
-        written = cmorize(args.dataset, args.raw, args.out, opts)
-    except CMORizeError as exc:
-        print(f"smeval cmorize: error: {exc}", file=sys.stderr)
-        return 1
+        with _signals.interrupts_guarded():
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", CMORizeWarning)
+                try:
+                    written = cmorize(args.dataset, args.raw, args.out, opts)
+                except CMORizeError as exc:
+                    error = exc
+            _print_warnings(caught)
+            _signals.check()            # a signal whose raise was lost comes first
+    except _signals.Interrupted as exc:
+        return _interrupted(exc.signum, exc.written or written)
+    except KeyboardInterrupt:          # before the handler was installed
+        return _interrupted(signal.SIGINT, written)
+    if error is not None:
+        return _error(str(error), 1)
     for path in written:
         print(path)
     return 0
+
+
+def _error(message: str, code: int) -> int:
+    print(f"smeval cmorize: error: {message}", file=sys.stderr)
+    return code
+
+
+def _print_warnings(caught) -> None:
+    """Ours as one line each; other libraries' as Python would have shown them."""
+    for w in caught:
+        if issubclass(w.category, CMORizeWarning):
+            print(f"smeval cmorize: warning: {w.message}", file=sys.stderr)
+        else:
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
+def _interrupted(signum: int, written) -> int:
+    name = signal.Signals(signum).name
+    for path in written:
+        print(path)
+    if written:
+        what = f"after its {len(written)} file(s) were moved into place (they are complete)"
+    else:
+        what = "nothing was written, partial files removed"
+    print(f"smeval cmorize: interrupted by {name}: {what}", file=sys.stderr)
+    return 128 + signum

@@ -12,9 +12,15 @@ Entry point: :func:`cmorize`. For each CMOR variable the converter
 3. checks that the months are contiguous (no gap) within the requested years;
 4. converts to CMOR units and sign conventions (each conversion is stated
    next to the code, with its source);
-5. writes into a staging folder; only when every variable succeeded are the
-   files moved (``os.replace``) into ``OUT/Tier{tier}/{dataset}/``. A
-   failure leaves no output file.
+5. refuses a variable whose every value is missing (unless
+   ``allow_empty``; an empty file never replaces an existing one);
+6. writes into a staging folder (``OUT/.smeval-cmorize-*``, locked while
+   the run lives, removed by the next run if a crash left it: :mod:`._staging`);
+   only when every variable succeeded are the files moved (``os.replace``)
+   into ``OUT/Tier{tier}/{dataset}/``, with SIGINT/SIGTERM held back meanwhile
+   (:mod:`._signals`). A failure or an interrupt leaves no output file; a file
+   of the same variable for another period is reported (:class:`CMORizeWarning`),
+   since ESMValCore would read both.
 
 Memory: data are streamed. Each variable is converted and written one month
 at a time (:func:`._stream.write_monthly`: :func:`smeval.cmorio.write_variable`
@@ -28,12 +34,13 @@ for every field.
 from __future__ import annotations
 
 import calendar
+import contextlib
 import datetime as _dt
 import getpass
 import os
-import shutil
 import socket
 import tempfile
+import warnings
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,11 +52,14 @@ from tqdm import tqdm
 from smeval import cmorio
 from smeval.core.depth import WATER_DENSITY, layer_weights
 
-from . import readers
+from . import _signals, _staging, readers
 from ._stream import write_monthly
 from .errors import (
     CMORizeError,
+    CMORizeWarning,
+    EmptyOutputError,
     MissingVariableError,
+    OutputFolderError,
     TimeGapError,
     UnsupportedInputError,
 )
@@ -128,6 +138,9 @@ class Options:
     variables: Sequence[str] | None = None
     allow_partial_months: bool = False
     min_valid_days: int = 10
+    #: Write a variable whose every value is missing (refused by default; an
+    #: empty file never replaces an existing one).
+    allow_empty: bool = False
     progress: bool = True
     #: Raw files kept open at a time (see :func:`.readers.keep_open`).
     max_open_files: int = 8
@@ -203,16 +216,11 @@ def _month_seconds(year: int, month: int) -> float:
 
 
 def monthly_means(var: readers.RawVariable, dataset: str, opts: Options,
-                  require_monthly: bool = False, daily_min_valid: int | None = None
-                  ) -> Monthly:
+                  daily_min_valid: int | None = None) -> Monthly:
     """Group the records of ``var`` by calendar month and check completeness.
 
     Parameters
     ----------
-    require_monthly
-        The variable must already be a monthly mean (one record per month);
-        used for ECMWF accumulations whose unit conversion assumes a monthly
-        mean of daily accumulations.
     daily_min_valid
         ESA CCI rule: average the daily records of a month per cell where at
         least this many days are valid; missing days are allowed.
@@ -223,12 +231,6 @@ def monthly_means(var: readers.RawVariable, dataset: str, opts: Options,
     months = sorted(by_month)
     notes: list[str] = []
     all_monthly = all(r.monthly for r in var.records)
-    if require_monthly and not all_monthly:
-        raise UnsupportedInputError(
-            "this accumulated variable must be given as monthly means of daily "
-            "accumulations (CDS 'monthly_averaged_reanalysis', MARS stream moda/mdfa); "
-            "sub-monthly accumulations are not supported",
-            dataset=dataset, variable=var.name, files=var.files)
     if all_monthly:
         for m, recs in by_month.items():
             if len(recs) > 1:
@@ -241,7 +243,7 @@ def monthly_means(var: readers.RawVariable, dataset: str, opts: Options,
             raise TimeGapError("duplicate time steps", dataset=dataset, variable=var.name,
                                files=var.files)
         diffs = np.diff([s.timestamp() for s in stamps])
-        step = float(diffs.min()) if diffs.size else None
+        step = var.step_seconds or (float(diffs.min()) if diffs.size else None)
         for m in months:
             n = len(by_month[m])
             expected = _month_seconds(*m) / step if step else None
@@ -265,6 +267,71 @@ def monthly_means(var: readers.RawVariable, dataset: str, opts: Options,
         return mean.result()
 
     return Monthly(months, read_month, notes, dict(by_month), daily_min_valid)
+
+
+#: How sub-monthly ECMWF accumulations accumulate, per data set: ERA5 (CDS
+#: hourly data) over the hour ending at the validity time ("ERA5: How to
+#: calculate accumulations", confluence.ecmwf.int/pages/viewpage.action?pageId=
+#: 197702790); ERA-Interim forecasts from 00 and 12 UTC since their start,
+#: steps up to 12 h (Berrisford et al. 2011, ERA report series 1, section 5.2;
+#: the 3-hourly fields the ECMWF web API wrote), so each step is the
+#: difference of two consecutive validity times of one forecast.
+ACCUMULATION_HOURS = {"ERA5": 1, "ERA-Interim": None}
+
+
+def accumulation_rates(var: readers.RawVariable, dataset: str) -> readers.RawVariable:
+    """Sub-monthly ECMWF accumulations (m) as mean rates (m day-1) per interval.
+
+    Monthly means of daily accumulations (already m day-1) are returned as
+    they are. Otherwise each record becomes the rate over its accumulation
+    interval, stamped at the interval's start (so 00 UTC of day 1, which
+    closes the previous day's last hour, counts for the previous month):
+    ERA5 ``value / 1 h``, ERA-Interim ``(value(t) - value(t_prev)) / (t -
+    t_prev)`` within one forecast (``t_prev`` the forecast's start at the
+    first step). The unit conversions of :func:`ecmwf_recipes` then apply.
+    """
+    if all(r.monthly for r in var.records):
+        return var
+    recs = sorted(var.records, key=lambda r: r.time)
+    if len({r.time for r in recs}) != len(recs):
+        raise TimeGapError("duplicate time steps", dataset=dataset, variable=var.name,
+                           files=var.files)
+    hours = ACCUMULATION_HOURS[dataset]
+    out, lengths = [], set()
+    for k, rec in enumerate(recs):
+        if hours is not None:                       # ERA5: fixed 1-hour accumulations
+            start, prev = rec.time - _dt.timedelta(hours=hours), None
+        else:                                       # ERA-Interim: since 00/12 UTC
+            base = _forecast_start(rec.time)
+            prev = recs[k - 1] if k and recs[k - 1].time > base else None
+            start = prev.time if prev else base
+        length = (rec.time - start).total_seconds()
+        lengths.add(length)
+        out.append(readers.Record(start, rec.path, _rate_reader(rec, prev, length), False))
+    if len(lengths) > 1:
+        raise UnsupportedInputError(
+            f"accumulation intervals of different lengths ({sorted(x / 3600 for x in lengths)}"
+            " h): give every step of the forecasts, or monthly means",
+            dataset=dataset, variable=var.name, files=var.files)
+    return readers.RawVariable(var.name, var.units, var.lat, var.lon, out, var.synthetic,
+                               var.grid_note, step_seconds=lengths.pop())
+
+
+def _forecast_start(t: _dt.datetime) -> _dt.datetime:
+    """Start of the ERA-Interim forecast (00 or 12 UTC) whose step ends at ``t``."""
+    day = _dt.datetime(t.year, t.month, t.day)
+    since = (t - day).total_seconds()
+    if since == 0:
+        return day - _dt.timedelta(hours=12)       # step 12 of the previous 12 UTC run
+    return day if since <= 12 * 3600 else day + _dt.timedelta(hours=12)
+
+
+def _rate_reader(rec: readers.Record, prev: readers.Record | None, seconds: float):
+    def read() -> np.ndarray:
+        acc = rec.read() if prev is None else rec.read() - prev.read()
+        return acc * (SECONDS_PER_DAY / seconds)    # m per interval -> m day-1
+
+    return read
 
 
 def _select_months(monthlies: dict[str, Monthly], dataset: str, short_name: str,
@@ -317,7 +384,10 @@ class Recipe:
     note: str
     depth_bounds: np.ndarray | None = None
     land_only: bool = False
-    require_monthly: bool = False
+    #: ECMWF accumulation: monthly means of daily accumulations (m day-1) are
+    #: used as they are; sub-monthly ones are turned into rates first
+    #: (:func:`accumulation_rates`).
+    accumulated: bool = False
 
 
 def _layer_mass(volumetric: np.ndarray, top: float, bottom: float) -> np.ndarray:
@@ -368,23 +438,30 @@ def ecmwf_recipes() -> dict[str, Recipe]:
                         "mrsol = swvlk * layer thickness (0.07, 0.21, 0.72, 1.89 m) * 1000 kg m-3",
                         depth_bounds=ECMWF_LAYERS, land_only=True),
         "pr": Recipe("pr", ["tp"], {"tp": "m"}, lambda f: f["tp"] * per_day,
-                     "pr = tp [m day-1] * 1000 / 86400", require_monthly=True),
+                     "pr = tp [m day-1] * 1000 / 86400", accumulated=True),
         # ECMWF convention: downward fluxes positive, so 'e' is negative for
         # evaporation (ERA5 parameter 182 'Evaporation', codes.ecmwf.int/grib/
         # param-db/182); CMOR evspsbl is positive for water leaving the surface.
         "evspsbl": Recipe("evspsbl", ["e"], {"e": "m"}, lambda f: -f["e"] * per_day,
                           "evspsbl = -e [m day-1] * 1000 / 86400 (sign flipped: ECMWF e < 0 "
-                          "for evaporation)", require_monthly=True),
+                          "for evaporation)", accumulated=True),
         "mrros": Recipe("mrros", ["sro"], {"sro": "m"}, lambda f: f["sro"] * per_day,
                         "mrros = sro [m day-1] * 1000 / 86400", land_only=True,
-                        require_monthly=True),
+                        accumulated=True),
         "snm": Recipe("snm", ["smlt"], {"smlt": "m"}, lambda f: f["smlt"] * per_day,
                       "snm = smlt [m day-1] * 1000 / 86400", land_only=True,
-                      require_monthly=True),
+                      accumulated=True),
         # lsm is a fraction 0-1 ("(0 - 1)"); CMOR sftlf is in %.
         "sftlf": Recipe("sftlf", ["lsm"], {"lsm": "1"}, lambda f: f["lsm"] * 100.0,
                         "sftlf = lsm * 100 %"),
     }
+
+
+#: Raw variables users may offer instead of a needed one, and why they are refused.
+NOT_A_SUBSTITUTE = {
+    "sro": {"ro": "the input has 'ro', total runoff (surface + sub-surface, ERA5 parameter "
+                  "205), which is not CMOR mrros (surface runoff, 'sro', parameter 8)"},
+}
 
 
 def gldas_recipes() -> dict[str, Recipe]:
@@ -507,25 +584,78 @@ def cmorize(dataset: str, raw_dir: str | os.PathLike, out_dir: str | os.PathLike
     if unknown:
         raise CMORizeError(f"cannot make {unknown} from {dataset}; it provides {list(recipes)}",
                            dataset=dataset, variable=",".join(unknown))
-    raw_names = sorted({r for v in wanted for r in recipes[v].raw}
-                       | ({"lsm"} if dataset in ("ERA5", "ERA-Interim") else set()))
+    raw_names = {r for v in wanted for r in recipes[v].raw}
+    if dataset in ("ERA5", "ERA-Interim"):
+        raw_names |= {"lsm"} | {alt for r in raw_names for alt in NOT_A_SUBSTITUTE.get(r, {})}
+    raw_names = sorted(raw_names)
 
-    workdir = Path(tempfile.mkdtemp(prefix="smeval-cmorize-grib-"))
+    created = _make_out_dir(out_dir, dataset)
     try:
-        # Raw files stay open across months and variables (a few at a time).
-        with readers.keep_open(max_open=opts.max_open_files):
+        with contextlib.ExitStack() as stack:
+            # Staging on the output's file system, so that moving into place is atomic.
+            staging = _enter_staging(stack, out_dir, STAGING_PREFIX, dataset, "output folder")
+            # Raw files stay open across months and variables (a few at a time).
+            stack.enter_context(readers.keep_open(max_open=opts.max_open_files))
             return _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts,
-                            workdir)
+                            staging, stack)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        _remove_if_empty(created)
 
 
-def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, workdir):
-    # Inventory (headers only; GRIB decoded into workdir).
+#: Staging folders: ``OUT/.smeval-cmorize-*`` and ``$TMPDIR/smeval-cmorize-grib-*``.
+STAGING_PREFIX = ".smeval-cmorize-"
+GRIB_STAGING_PREFIX = "smeval-cmorize-grib-"
+
+
+def _make_out_dir(out_dir: Path, dataset: str) -> list[Path]:
+    """Create ``out_dir`` (and missing parents); return the folders created."""
+    created = []
+    try:
+        for folder in reversed([out_dir, *out_dir.parents]):
+            if not folder.exists():
+                folder.mkdir()
+                created.append(folder)
+        if not out_dir.is_dir():
+            raise NotADirectoryError(f"{out_dir} is not a folder")
+    except (OSError, ValueError) as exc:
+        _remove_if_empty(created)
+        raise OutputFolderError(f"cannot use the output folder --out {str(out_dir)!r}: "
+                                f"{_reason(exc)}", dataset=dataset, files=[out_dir]) from exc
+    return created
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    """Remove the folders this run created if they stayed empty (deepest first)."""
+    for folder in reversed(folders):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
+def _enter_staging(stack: contextlib.ExitStack, parent: Path, prefix: str, dataset: str,
+                   role: str) -> Path:
+    """A locked staging folder in ``parent`` (see :mod:`._staging`), removed with ``stack``."""
+    try:
+        return stack.enter_context(_staging.staging_dir(parent, prefix))
+    except (OSError, ValueError) as exc:
+        raise OutputFolderError(f"cannot write in the {role} {str(parent)!r}: {_reason(exc)}",
+                                dataset=dataset, files=[parent]) from exc
+
+
+def _reason(exc: BaseException) -> str:
+    """An OS error's reason without the repeated path ("Permission denied")."""
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, staging,
+             stack):
+    # Inventory (headers only; GRIB decoded into a staging folder of $TMPDIR).
     if dataset in ("ERA5", "ERA-Interim"):
         nc_files = _find(raw_dir, ["*.nc", "*.nc4"])
         grib_files = _find(raw_dir, ["*.grb", "*.grib", "*.grb1", "*.grb2", "*.grib2"])
         store = readers.scan_ecmwf_netcdf(nc_files, raw_names, dataset)
+        workdir = (_enter_staging(stack, Path(tempfile.gettempdir()), GRIB_STAGING_PREFIX,
+                                  dataset, "temporary folder (TMPDIR)")
+                   if grib_files else None)
         for name, var in readers.scan_ecmwf_grib(grib_files, raw_names, dataset,
                                                  workdir).items():
             if name in store:
@@ -554,17 +684,21 @@ def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, 
         recipe = recipes[short_name]
         for name in recipe.raw:
             if name not in store:
+                hint = "".join(f"; {why}" for alt, why in NOT_A_SUBSTITUTE.get(name, {}).items()
+                               if alt in store)
                 raise MissingVariableError(
                     f"raw variable {name!r} (needed for {short_name}) is in none of the "
-                    f"{len(searched)} input files; use --variables to convert fewer variables",
-                    dataset=dataset, variable=name, files=searched)
+                    f"{len(searched)} input files{hint}; use --variables to convert fewer "
+                    "variables", dataset=dataset, variable=name, files=searched)
             readers.check_units(store[name], recipe.units[name], dataset)
         if short_name == "sftlf":
             plans.append((recipe, None, None))
             continue
+        esacci_min = opts.min_valid_days if dataset == "ESACCI-SM" else None
         monthlies = {
-            name: monthly_means(store[name], dataset, opts, recipe.require_monthly,
-                                opts.min_valid_days if dataset == "ESACCI-SM" else None)
+            name: monthly_means(accumulation_rates(store[name], dataset)
+                                if recipe.accumulated else store[name],
+                                dataset, opts, esacci_min)
             for name in recipe.raw
         }
         files = sorted({f for n in recipe.raw for f in store[n].files})
@@ -576,43 +710,110 @@ def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, 
 
     synthetic = next((v.synthetic for v in store.values() if v.synthetic), None)
     total = sum(len(p[2]) if p[2] else 1 for p in plans)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".smeval-cmorize-", dir=out_dir))
     written: list[tuple[Path, Path]] = []
-    try:
-        with tqdm(total=total, desc=f"cmorize {dataset}", unit="month",
-                  disable=not opts.progress) as bar:
-            land = None
-            if lsm_var is not None:
-                # ECMWF: "grid boxes where this parameter has a value above 0.5
-                # can be comprised of a mixture of land and inland water but not
-                # ocean" (ERA5 parameter 172, land-sea mask); soil and land
-                # fluxes are masked where lsm <= 0.5.
-                land = lsm_var.records[0].read() > 0.5
-            for recipe, monthlies, months in plans:
-                bar.set_postfix_str(recipe.short_name)
-                path = _convert_one(info, dataset, recipe, monthlies, months, store, land,
-                                    staging, synthetic, version_note, bar, opts)
-                final = cmorio.obs6_path(
-                    out_dir, dataset=info.name, mip=MIPS[recipe.short_name],
-                    short_name=recipe.short_name, tier=info.tier, type=info.type,
-                    version=info.version, time_range=None if months is None else
-                    f"{months[0][0]:04d}{months[0][1]:02d}-{months[-1][0]:04d}{months[-1][1]:02d}",
-                )
-                written.append((path, final))
-        for tmp, final in written:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(tmp, final)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with tqdm(total=total, desc=f"cmorize {dataset}", unit="month",
+              disable=not opts.progress) as bar:
+        land = None
+        if lsm_var is not None:
+            # ECMWF: "grid boxes where this parameter has a value above 0.5
+            # can be comprised of a mixture of land and inland water but not
+            # ocean" (ERA5 parameter 172, land-sea mask); soil and land
+            # fluxes are masked where lsm <= 0.5.
+            land = lsm_var.records[0].read() > 0.5
+        for recipe, monthlies, months in plans:
+            bar.set_postfix_str(recipe.short_name)
+            path, n_valid = _convert_one(info, dataset, recipe, monthlies, months, store, land,
+                                         staging, synthetic, version_note, bar, opts)
+            final = cmorio.obs6_path(
+                out_dir, dataset=info.name, mip=MIPS[recipe.short_name],
+                short_name=recipe.short_name, tier=info.tier, type=info.type,
+                version=info.version, time_range=None if months is None else
+                f"{months[0][0]:04d}{months[0][1]:02d}-{months[-1][0]:04d}{months[-1][1]:02d}",
+            )
+            if n_valid == 0:
+                _refuse_empty(dataset, recipe, final,
+                              sorted({f for n in recipe.raw for f in store[n].files}), opts)
+            written.append((path, final))
+    _move_into_place(written, dataset)
+    for _, final in written:
+        _report_other_periods(final, dataset)
     return [final for _, final in written]
+
+
+def _refuse_empty(dataset: str, recipe: Recipe, final: Path, raw_files: list[Path],
+                  opts: Options) -> None:
+    """An all-missing variable: an error, unless allowed and no file would be replaced."""
+    what = ("no cell has a land fraction above 0 % (no land at all)"
+            if recipe.short_name == "sftlf" else "every value is missing")
+    if not opts.allow_empty:
+        hint = (f" (no cell has {opts.min_valid_days} days with a retrieval in any month; "
+                "see --min-valid-days)" if dataset == "ESACCI-SM" else "")
+        raise EmptyOutputError(f"{what} in the converted {recipe.short_name}{hint}; nothing "
+                               "was written (--allow-empty writes it anyway)",
+                               dataset=dataset, variable=recipe.short_name, files=raw_files)
+    if final.exists():
+        raise EmptyOutputError(f"{what} in the converted {recipe.short_name}; it would "
+                               f"replace the existing file {final}, which --allow-empty never "
+                               "does: remove that file first", dataset=dataset,
+                               variable=recipe.short_name, files=raw_files)
+    warnings.warn(CMORizeWarning(f"{dataset} {recipe.short_name}: {what}; written as "
+                                 f"asked (--allow-empty): {final}"), stacklevel=2)
+
+
+def _move_into_place(written: list[tuple[Path, Path]], dataset: str) -> None:
+    """Move every staged file to its final path, or none.
+
+    Folders are made and checked first; a signal (SIGINT/SIGTERM) that
+    arrives meanwhile is held back until every file is in place.
+    """
+    _signals.check()                      # a signal whose raise was lost
+    try:
+        for _, final in written:
+            final.parent.mkdir(parents=True, exist_ok=True)
+            if final.is_dir():
+                raise IsADirectoryError(21, "Is a directory", str(final))
+    except (OSError, ValueError) as exc:
+        raise OutputFolderError(f"cannot write {str(final)!r}: {_reason(exc)}",
+                                dataset=dataset, files=[final]) from exc
+    try:
+        with _signals.deferred():
+            for tmp, final in written:
+                os.replace(tmp, final)
+    except _signals.Interrupted as exc:
+        if exc.held:
+            exc.written = [final for _, final in written]
+        raise
+
+
+def _report_other_periods(final: Path, dataset: str) -> None:
+    """Warn about files of the same variable, table and version for other periods.
+
+    ESMValCore selects OBS6 files by facets and time range: a file of another
+    period (e.g. from an earlier conversion of other years) would be read
+    together with the new one, with overlapping or mixed months. OBS6 names
+    are ``OBS6_{dataset}_{type}_{version}_{mip}_{short_name}[_{period}]``
+    (facets free of ``_``), so the name without its period identifies them.
+    """
+    parts = final.stem.split("_")
+    if len(parts) != 7:
+        return                                   # a fixed field has no period
+    base = "_".join(parts[:6])
+    for other in sorted(final.parent.glob(f"{base}*.nc")):
+        other_parts = other.stem.split("_")
+        if other != final and other_parts[:6] == parts[:6] and len(other_parts) <= 7:
+            warnings.warn(CMORizeWarning(
+                f"{other} holds another period of {dataset} {parts[5]} ({parts[4]}) than the "
+                f"file just written ({final.name}); ESMValCore would read both: remove the "
+                "one you do not want"), stacklevel=2)
 
 
 def _convert_one(info: DatasetInfo, dataset: str, recipe: Recipe,
                  monthlies: dict[str, Monthly] | None, months: list[tuple[int, int]] | None,
                  store: dict[str, readers.RawVariable], land: np.ndarray | None,
                  staging: Path, synthetic: str | None, version_note: str, bar,
-                 opts: Options) -> Path:
+                 opts: Options) -> tuple[Path, int]:
+    """Write one CMOR variable into ``staging``; return its path and its number
+    of valid values (see :func:`_n_valid`)."""
     short_name = recipe.short_name
     first = store[recipe.raw[0]]
     lat, lon = first.lat, first.lon
@@ -664,29 +865,50 @@ def _convert_one(info: DatasetInfo, dataset: str, recipe: Recipe,
     if months is None:
         # A fixed field: one 2-D array, small.
         fields = {name: store[name].records[0].read() for name in recipe.raw}
-        data = np.ma.masked_invalid(recipe.combine(fields))
+        values = recipe.combine(fields)
         del fields
         bar.update(1)
-        return cmorio.write_variable(
-            target, data, project="OBS6", mip=MIPS[short_name], short_name=short_name,
-            lat=lat, lon=lon, land_mask=land_mask, attributes=attrs, **kwargs,
+        path = cmorio.write_variable(
+            target, np.ma.masked_invalid(values), project="OBS6", mip=MIPS[short_name],
+            short_name=short_name, lat=lat, lon=lon, land_mask=land_mask, attributes=attrs,
+            **kwargs,
         )
+        _signals.check()
+        return path, _n_valid(short_name, values, land_mask)
+
+    n_valid = 0
 
     def monthly_fields():
         # One month at a time: read (all raw variables of the month together),
         # combine, hand over to the writer, forget.
+        nonlocal n_valid
         wanted = {name: monthlies[name] for name in recipe.raw}
         for month in months:
             field_ = recipe.combine(read_months_together(wanted, month))
+            n_valid += _n_valid(short_name, field_, land_mask)
             yield field_
             bar.update(1)
+            _signals.check()   # a Ctrl-C whose raise was lost stops here
 
     time_points, time_bounds = _time_axis(months)
-    return write_monthly(
+    path = write_monthly(
         target, monthly_fields(), time_points=time_points, time_bounds=time_bounds,
         short_name=short_name, land_mask=land_mask, project="OBS6", mip=MIPS[short_name],
         lat=lat, lon=lon, attributes=attrs, **kwargs,
     )
+    return path, n_valid
+
+
+def _n_valid(short_name: str, values: np.ndarray, land_mask: np.ndarray | None) -> int:
+    """Values the file will hold: finite and on land (if masked); for ``sftlf``,
+    cells with some land (a land fraction of 0 % everywhere is no land at all,
+    e.g. GLDAS whose soil moisture is all fill)."""
+    valid = np.isfinite(values)
+    if land_mask is not None:
+        valid &= np.asarray(land_mask, bool)
+    if short_name == "sftlf":
+        valid &= np.where(valid, values, 0.0) > 0.0
+    return int(valid.sum())
 
 
 def _safe_user() -> str:

@@ -50,3 +50,15 @@ class GridError(CMORizeError):
 
 class UnsupportedInputError(CMORizeError):
     """The input is readable but not a product the converter can use."""
+
+
+class OutputFolderError(CMORizeError):
+    """The output folder (``--out``) or a staging folder cannot be created or written."""
+
+
+class EmptyOutputError(CMORizeError):
+    """A converted variable has no valid value (refused unless ``allow_empty``)."""
+
+
+class CMORizeWarning(UserWarning):
+    """A problem the conversion reports but that does not stop it."""

@@ -62,6 +62,9 @@ class RawVariable:
     synthetic: str | None = None
     #: Grid note, e.g. how a reduced Gaussian grid was made regular.
     grid_note: str = ""
+    #: Seconds each record stands for, when not the spacing of the records
+    #: (accumulations over 1 h sampled every 6 h); None: the spacing.
+    step_seconds: float | None = None
 
     @property
     def files(self) -> list[Path]:

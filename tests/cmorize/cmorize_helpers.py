@@ -36,10 +36,25 @@ def load_obs6(out: Path, *, dataset: str, mip: str, short_name: str, tier: int =
                   version=version, tier=tier)
     if timerange:
         facets["timerange"] = timerange
+    return load_dataset(out, facets, dirname_template="Tier{tier}/{dataset}",
+                        filename_template="{project}_{dataset}_{type}_{version}_{mip}_"
+                                          "{short_name}[_.]*nc")
+
+
+def load_dataset(root: Path, facets: dict, *, dirname_template: str,
+                 filename_template: str):
+    """Load one data set through ESMValCore's ``Dataset.load`` in a child process.
+
+    ``root`` is the rootpath of ``facets["project"]``, with the given
+    templates; returns ``(cube, messages)`` as :func:`load_obs6`.
+    """
+    data = {"local": {"type": "esmvalcore.io.local.LocalDataSource", "rootpath": str(root),
+                      "dirname_template": dirname_template,
+                      "filename_template": filename_template}}
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "cube.pkl"
         proc = subprocess.run(
-            [sys.executable, "-c", _LOADER, str(out), json.dumps(facets), str(result)],
+            [sys.executable, "-c", _LOADER, json.dumps(data), json.dumps(facets), str(result)],
             capture_output=True, text=True, check=False,
         )
         if proc.returncode != 0 or not result.exists():
@@ -54,15 +69,11 @@ import json, logging, os, pickle, sys, warnings
 from esmvalcore.config import CFG
 from esmvalcore.dataset import Dataset
 
-out, facets, result = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3]
+data, facets, result = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
 code = 1
 try:
     session = CFG.start_session("smeval-cmorize-test")
-    session["projects"]["OBS6"]["data"] = {"local": {
-        "type": "esmvalcore.io.local.LocalDataSource", "rootpath": out,
-        "dirname_template": "Tier{tier}/{dataset}",
-        "filename_template": "{project}_{dataset}_{type}_{version}_{mip}_{short_name}[_.]*nc",
-    }}
+    session["projects"][facets["project"]]["data"] = data
     ds = Dataset(**facets)
     ds.session = session
     records = []

@@ -27,7 +27,9 @@ MONTHS = [dt.datetime(1990, m, 1) for m in range(1, 7)]
 
 def _era(raw, names=("swvl1", "swvl2", "lsm"), months=MONTHS):
     shape = (len(months), LAT.size, LON.size)
-    rf.write_era5_monthly(raw / "era5.nc", {n: np.full(shape, 0.3) for n in names},
+    # lsm 0.7: land (an all-ocean grid would leave mrsos all missing, refused)
+    rf.write_era5_monthly(raw / "era5.nc",
+                          {n: np.full(shape, 0.7 if n == "lsm" else 0.3) for n in names},
                           LAT, LON, months)
 
 

@@ -13,7 +13,7 @@ import pytest
 from smeval.cmorize import rawformats as rf
 from smeval.cmorize import readers
 from smeval.cmorize.convert import Options, cmorize
-from smeval.cmorize.errors import MissingVariableError, TimeGapError, UnsupportedInputError
+from smeval.cmorize.errors import MissingVariableError, TimeGapError
 
 from cmorize_helpers import load_obs6
 
@@ -190,16 +190,26 @@ def test_real_era5_subdaily_month_is_incomplete(realdata, tmp_path):
     np.testing.assert_allclose(out[::-1], swvl1.mean(axis=0) * 100.0, atol=2e-3)
 
 
-def test_accumulations_must_be_monthly_means(tmp_path):
+def test_subsampled_hourly_accumulations_are_incomplete_months(tmp_path):
+    """ERA5 hourly tp sampled every 6 h: each value is the hour ending at its time."""
     raw = tmp_path / "raw"
     raw.mkdir()
     times = [dt.datetime(1979, 1, 1, h) for h in (0, 6, 12, 18)]
-    rf.write_era5_monthly(raw / "tp.nc", {"tp": np.ones((4, 4, 4))}, LAT, LON, times)
+    tp = np.stack([np.full((4, 4), v) for v in (0.004, 0.001, 0.002, 0.003)])  # m per hour
+    rf.write_era5_monthly(raw / "tp.nc", {"tp": tp}, LAT, LON, times)
     with netCDF4.Dataset(raw / "tp.nc", "a") as ds:
         ds["valid_time"][:] = netCDF4.date2num(times, ds["valid_time"].units,
                                                ds["valid_time"].calendar)
-    with pytest.raises(UnsupportedInputError, match="monthly means of daily accumulations"):
+    # 00 UTC closes 1978-12-31's last hour: it counts for December
+    with pytest.raises(TimeGapError, match=r"1978-12 has 1 of 744 time steps \(step 1 h\)"):
         cmorize("ERA5", raw, tmp_path / "out", Options(variables=["pr"], progress=False))
+    files = cmorize("ERA5", raw, tmp_path / "out",
+                    Options(variables=["pr"], allow_partial_months=True, progress=False))
+    assert files[0].name == "OBS6_ERA5_reanaly_1_Amon_pr_197812-197901.nc"
+    with netCDF4.Dataset(files[0]) as ds:
+        pr = ds["pr"][:, 0, 0]
+    # m per hour x 1000 kg m-3 / 3600 s: Dec 0.004 m, Jan mean of 0.001, 0.002, 0.003 m
+    np.testing.assert_allclose(pr, [0.004 / 3.6, 0.002 / 3.6], rtol=1e-4)
 
 
 def test_reduced_to_regular_interpolates_along_rows():
