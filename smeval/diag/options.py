@@ -63,6 +63,11 @@ def option_names(cls: type) -> list[str]:
     return [f.name for f in dataclasses.fields(cls)]
 
 
+def as_settings(options: Any) -> dict[str, Any]:
+    """The options as a settings mapping (name -> value, defaults filled in)."""
+    return {name: getattr(options, name) for name in option_names(type(options))}
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """`` (did you mean `x`?)`` for the closest of ``choices``, or ``""``."""
     close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
@@ -152,11 +157,14 @@ def check_choices(script: str, name: str, values: Iterable[str], choices: Iterab
         raise OptionsError(f"{script}: option `{name}` has unknown value {hints}; known: {', '.join(choices)}")
 
 
-def check_references(script: str, references: Iterable[str], present: Mapping[str, str]) -> None:
+def check_references(script: str, references: Iterable[str], present: Mapping[str, str],
+                     strict: bool = True) -> None:
     """Every reference must be a data set of the run, and an observation or reanalysis.
 
     ``present`` maps the data set names of the run to their projects. An
-    empty ``present`` (a script without data inputs) checks nothing.
+    empty ``present`` (a script without data inputs) checks nothing. With
+    ``strict=False`` (a script that sees only some of the run's variables) a
+    reference absent from ``present`` is only logged.
 
     Raises
     ------
@@ -166,6 +174,17 @@ def check_references(script: str, references: Iterable[str], present: Mapping[st
     """
     if not present:
         return
+    try:
+        _check_references(script, references, present)
+    except OptionsError as exc:
+        if not strict and not all(ref in present for ref in references):
+            logger.warning("%s", exc)
+            return
+        announce(str(exc))
+        raise
+
+
+def _check_references(script: str, references: Iterable[str], present: Mapping[str, str]) -> None:
     for ref in references:
         if ref not in present:
             obs = [d for d, p in present.items() if p in OBS_PROJECTS]

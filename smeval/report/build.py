@@ -5,12 +5,15 @@ from __future__ import annotations
 import importlib.metadata
 import math
 import platform
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 from markupsafe import Markup
 
+from smeval.diag.evaluate import MetricsOptions
+from smeval.diag.options import OptionsError, check_range, option, parse_options
 from smeval.metrics.table import REGION_IDS, tss_matrix
 from smeval.variables import variable_label
 
@@ -28,6 +31,27 @@ EXTRA_REGIONS = ("NH", "SH")
 KIND_ORDER = {"model": 0, "family": 1, "mmem": 2}
 #: Column headers of the count tables.
 SHORT_LABELS = {"sm_shallow": "shallow", "sm_deep": "deep"}
+
+
+@dataclass(frozen=True)
+class ReportOptions(MetricsOptions):
+    """Options of ``diagnostics/report.py`` (see its docstring).
+
+    The evaluation options it shares with the metrics script are checked
+    here; where the recipe omits one, the report takes the metrics script's.
+    """
+
+    SCRIPT: ClassVar[str] = "report"
+    ranking_references: tuple[str, ...] = option(("ERA5", "GLDAS-NOAH"), "references of rankings and counts")
+    n_top: int = option(3, "best and weakest models named in the summary")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_range(self.SCRIPT, "n_top", self.n_top, 1, low_open=False)
+        extra = [r for r in self.ranking_references if r not in self.references]
+        if extra:
+            raise OptionsError(f"report: option `ranking_references` has {', '.join(extra)}, which option "
+                               f"`references` ({', '.join(self.references)}) does not evaluate")
 
 
 def versions() -> dict[str, str]:
@@ -235,6 +259,7 @@ def write_report(cfg: dict[str, Any]) -> Path:
     """The report diagnostic: write the page and its provenance record; returns the page."""
     from smeval.diag.shared import ProvenanceLogger
 
+    parse_options(ReportOptions, cfg, ReportOptions.SCRIPT)
     out, run = build_report(cfg["ancestor_dirs"], Path(cfg["plot_dir"]), cfg)
     period = report_period(cfg, run.metrics_settings)
     with ProvenanceLogger(cfg) as provlog:
