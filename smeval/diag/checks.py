@@ -17,12 +17,13 @@ or 86400):
   3.5e-3 kg m-2 s-1);
 - evaporation ``evspsbl``: -1e-3 to 1e-3 kg m-2 s-1 (86 mm per day either
   way; negative is condensation, SPEC section 1 sign convention);
-- surface runoff ``mrros`` and snow melt ``snm``: -1e-3 (resp. -1e-6) to
+- surface runoff ``mrros`` and snow melt ``snm``: -1e-3 (resp. -1e-4) to
   5e-3 kg m-2 s-1, bounded by precipitation; some land models write small
   negative runoff.
 
-The lower bounds of soil water and precipitation allow round-off below zero
-(-1 % of the upper bound, -1e-6 kg m-2 s-1).
+The lower bounds allow the small negative values of numerical schemes (-1 %
+of the upper bound for soil water; -1e-4 kg m-2 s-1, -8.6 mm per day, for
+precipitation and snow melt) but not a flipped sign in a wet region.
 """
 
 from __future__ import annotations
@@ -60,10 +61,10 @@ class PlausibleRange:
 
 #: Plausible ranges of the fluxes (kg m-2 s-1, monthly means); soil water: :func:`plausible_range`.
 PLAUSIBLE = {
-    "pr": PlausibleRange(-1e-6, 5e-3, "kg m-2 s-1", "432 mm/day; wettest month on record 3.5e-3"),
+    "pr": PlausibleRange(-1e-4, 5e-3, "kg m-2 s-1", "432 mm/day; wettest month on record 3.5e-3"),
     "evspsbl": PlausibleRange(-1e-3, 1e-3, "kg m-2 s-1", "86 mm/day either way"),
     "mrros": PlausibleRange(-1e-3, 5e-3, "kg m-2 s-1", "bounded by precipitation"),
-    "snm": PlausibleRange(-1e-6, 5e-3, "kg m-2 s-1", "bounded by precipitation"),
+    "snm": PlausibleRange(-1e-4, 5e-3, "kg m-2 s-1", "bounded by precipitation"),
 }
 #: Depth (m) of the soil column of ``mrsos`` (CMOR: 0-10 cm).
 MRSOS_DEPTH = 0.1
