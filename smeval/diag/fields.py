@@ -243,6 +243,14 @@ def _monthly(cube: iris.cube.Cube, months: np.ndarray) -> np.ndarray:
     return out
 
 
+def _refuse_familyless_mean(filename: str, meta: dict[str, Any]) -> None:
+    if "multi_model_statistics" in meta and not meta.get("family"):
+        msg = (f"{filename}: multi-model mean of {meta['short_name']} without a `family` facet; "
+               "ESMValCore grouped every model without one together: give each model in the "
+               "recipe a `family`")
+        raise ValueError(msg)
+
+
 def sampled_problem(filename: str, short_name: str, n_steps: int = 3) -> str | None:
     """Why a member's monthly field is unusable, from its units and ``n_steps`` time steps, or None.
 
@@ -296,7 +304,8 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
               if m["dataset"] in references or is_model(m["dataset"], m.get("project", ""), references)}
     excluded: list[dict[str, str]] = []
     excluded_files: list[str] = []
-    for filename, meta in list(inputs.items()):
+    for filename, meta in sorted(inputs.items()):
+        _refuse_familyless_mean(filename, meta)
         problem = sampled_problem(filename, meta["short_name"])
         if problem:
             logger.warning("Excluded %s %s from the correlation maps: %s", meta["dataset"], filename, problem)
@@ -310,11 +319,6 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
     # (variable, data set) -> its members' files, in member order.
     sources: dict[tuple[str, str], list[str]] = defaultdict(list)
     for filename, meta in sorted(inputs.items(), key=lambda item: str(item[1].get("ensemble", ""))):
-        if "multi_model_statistics" in meta and not meta.get("family"):
-            msg = (f"{filename}: multi-model mean of {meta['short_name']} without a `family` facet; "
-                   "ESMValCore grouped every model without one together: give each model in the "
-                   "recipe a `family`")
-            raise ValueError(msg)
         sources[(meta["short_name"], meta["dataset"])].append(filename)
     cubes: dict[tuple[str, str], iris.cube.Cube] = {}
     complete = sorted(d for (v, d) in sources if v == "mrsos" and all((w, d) in sources for w in CORRELATION_VARIABLES))
