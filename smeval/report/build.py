@@ -172,6 +172,7 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
                                   for name, r in rank.iterrows()]})
 
     excluded = run.excluded.fillna("").astype(str).to_dict("records")
+    member_columns, member_rows = member_table(run.members)
     outputs = [{"script": o.script, "caption": o.caption, **_link(linker, o.path),
                 "citation": linker.citation(o.path)} for o in run.outputs]
     citation_files = []
@@ -210,6 +211,8 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
             for idx, row in by_model.iterrows()]},
         "top5": top5,
         "excluded": excluded,
+        "member_columns": [{"id": v, "label": variable_label(v)} for v in member_columns],
+        "member_rows": member_rows,
         "metrics_files": [_link(linker, run.metrics_dir / n) for n in
                           ("metrics.csv", "metrics_cmec.json", "ranking.csv", "annual_cycle.csv", "excluded.csv")
                           if (run.metrics_dir / n).is_file()],
@@ -223,6 +226,25 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
         "css": Markup((templates / "report.css").read_text(encoding="utf-8")),
         "js": Markup((templates / "report.js").read_text(encoding="utf-8")),
     }
+
+
+def member_table(members: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
+    """Variables (columns) and one row per model of the member counts (``members.csv``).
+
+    A cell holds the number of members in the model's mean, with their ids
+    as a tooltip; empty where the model has no such variable in the run.
+    """
+    if members.empty:
+        return [], []
+    columns = [v for v in (*summary.SOIL_MOISTURE, *sorted(set(members["variable"]))) if v in set(members["variable"])]
+    columns = list(dict.fromkeys(columns))
+    rows = []
+    for dataset, group in members.groupby("dataset", sort=True):
+        by_variable = {r.variable: r for r in group.itertuples(index=False)}
+        rows.append({"dataset": str(dataset), "family": str(group["family"].iloc[0]), "cells": [
+            {"n": int(by_variable[v].n_members), "members": str(by_variable[v].members)} if v in by_variable
+            else {"n": "", "members": ""} for v in columns]})
+    return columns, rows
 
 
 def report_record(run: RunInputs, period: str) -> dict[str, Any]:
