@@ -72,11 +72,16 @@ def check_options(recipe: dict, result: CheckResult) -> None:
                 continue
             where = f"{diagnostic_name}/{script_name}"
             try:
-                options = parse_options(cls, settings, where, announce_errors=False)
-                if hasattr(options, "references"):
-                    check_references(where, options.references, projects)
+                parse_options(cls, settings, where, announce_errors=False)
             except OptionsError as exc:
                 result.add(STOPS_RUN, f"recipe option: {exc}")
+            # Checked even when another option is wrong, so that every problem shows at once.
+            references = settings.get("references", getattr(cls, "__dataclass_fields__", {}).get("references"))
+            if isinstance(references, list):
+                try:
+                    check_references(where, references, projects, announce_errors=False)
+                except OptionsError as exc:
+                    result.add(STOPS_RUN, f"recipe option: {exc}")
 
 
 def check_inputs(recipe: dict, config_dir: Path, result: CheckResult) -> None:

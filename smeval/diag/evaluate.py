@@ -37,6 +37,7 @@ from .io import EXCLUDED_COLUMNS
 from .options import OBS_PROJECTS, OptionsError, check_range, check_references, is_model, option, parse_options
 from .provenance import record
 from .shared import ProvenanceLogger, atomic_write_text, family_of
+from .skipped import skipped_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +114,13 @@ def read_series(folders: list[Path]) -> tuple[list[RegionalSeries], dict[str, li
     return series, files, excluded
 
 
+def _skipped_by_esmvalcore(work_dir: Path) -> list[dict[str, str]]:
+    """Inputs ESMValCore skipped in this run (its main log), for ``excluded.csv``."""
+    if work_dir.parent.parent.name != "work":  # not in a run folder <session>/work/<diagnostic>/<script>
+        return []
+    return skipped_inputs(work_dir.parents[2])
+
+
 def _with_expected_units(series: list[RegionalSeries]) -> tuple[list[RegionalSeries], list[dict[str, str]]]:
     """The series in the units of their variable, and exclusion rows of the others (smeval.diag.checks)."""
     kept, rows = [], []
@@ -158,8 +166,9 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
     models_here, not_models = split_models({s.dataset: s.project for s in all_series}, references, "metrics")
     all_series, wrong_units = _with_expected_units(all_series)
     all_series = [s for s in all_series if s.dataset in references or s.dataset in models_here]
-    if not_models or wrong_units:
-        excluded.append(pd.DataFrame(not_models + wrong_units, columns=EXCLUDED_COLUMNS))
+    skipped = _skipped_by_esmvalcore(Path(cfg["work_dir"]))
+    if not_models or wrong_units or skipped:
+        excluded.append(pd.DataFrame(not_models + wrong_units + skipped, columns=EXCLUDED_COLUMNS))
     # The recipe's family facets, carried by the series files.
     families = {s.dataset: family_of({"dataset": s.dataset, "family": s.family}) for s in all_series}
     first = min(int(s.months.min()) for s in all_series)

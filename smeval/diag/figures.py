@@ -65,7 +65,9 @@ class FiguresOptions(MetricsOptions):
         bad = sorted(set(self.figures) - set(ALL_FIGURES))
         if bad:
             raise OptionsError(f"figures: option `figures` has {bad}; the paper's figures are 1-14")
-        extra = [r for r in self.figure_references if r not in self.references]
+        # The default names the paper's references; it is filtered to those of the run where used.
+        explicit = self.figure_references != type(self).__dataclass_fields__["figure_references"].default
+        extra = [r for r in self.figure_references if r not in self.references] if explicit else []
         if extra:
             raise OptionsError(f"figures: option `figure_references` has {', '.join(extra)}, which option "
                                f"`references` ({', '.join(self.references)}) does not evaluate")

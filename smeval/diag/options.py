@@ -158,7 +158,7 @@ def check_choices(script: str, name: str, values: Iterable[str], choices: Iterab
 
 
 def check_references(script: str, references: Iterable[str], present: Mapping[str, str],
-                     strict: bool = True) -> None:
+                     strict: bool = True, announce_errors: bool = True) -> None:
     """Every reference must be a data set of the run, and an observation or reanalysis.
 
     ``present`` maps the data set names of the run to their projects. An
@@ -180,7 +180,8 @@ def check_references(script: str, references: Iterable[str], present: Mapping[st
         if not strict and not all(ref in present for ref in references):
             logger.warning("%s", exc)
             return
-        announce(str(exc))
+        if announce_errors:
+            announce(str(exc))
         raise
 
 

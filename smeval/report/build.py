@@ -48,7 +48,9 @@ class ReportOptions(MetricsOptions):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_range(self.SCRIPT, "n_top", self.n_top, 1, low_open=False)
-        extra = [r for r in self.ranking_references if r not in self.references]
+        # The default names the paper's references; it is filtered to those of the run where used.
+        explicit = self.ranking_references != type(self).__dataclass_fields__["ranking_references"].default
+        extra = [r for r in self.ranking_references if r not in self.references] if explicit else []
         if extra:
             raise OptionsError(f"report: option `ranking_references` has {', '.join(extra)}, which option "
                                f"`references` ({', '.join(self.references)}) does not evaluate")
