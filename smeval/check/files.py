@@ -52,9 +52,11 @@ def inspect_file(path: Path, short_name: str) -> FileReport:
             report.problems.append((STOPS_RUN, f"{problem} (ESMValCore's CMOR check stops the run; "
                                                "under --check_level=relaxed smeval excludes the member)"))
         report.problems += _grid_bounds(nc, var)
-        report.problems += _layers(nc, var) if short_name == "mrsol" else []
+        layers = _layers(nc, var) if short_name == "mrsol" else []
+        report.problems += layers
         time_axis = _time_months(nc, var, report)
-        report.problems += _sample(var, short_name, time_axis, nc)
+        # With unusable layers, their values cannot be judged per layer.
+        report.problems += _sample(var, short_name, time_axis, nc, per_layer=not layers)
     return report
 
 
@@ -111,7 +113,8 @@ def _time_months(nc: netCDF4.Dataset, var, report: FileReport) -> int | None:
     return var.dimensions.index("time")
 
 
-def _sample(var, short_name: str, time_axis: int | None, nc: netCDF4.Dataset) -> list[tuple[str, str]]:
+def _sample(var, short_name: str, time_axis: int | None, nc: netCDF4.Dataset,
+            per_layer: bool = True) -> list[tuple[str, str]]:
     """Plausible values and some valid value, in the first, middle and last time steps."""
     n = var.shape[time_axis] if time_axis is not None else 1
     steps = sorted({0, n // 2, n - 1}) if time_axis is not None and n else [None]
@@ -123,6 +126,8 @@ def _sample(var, short_name: str, time_axis: int | None, nc: netCDF4.Dataset) ->
     valid = data.compressed().astype(np.float64)
     summary = (valid.size, valid.min() if valid.size else np.inf, valid.max() if valid.size else -np.inf)
     if short_name == "mrsol":
+        if not per_layer and valid.size:
+            return []
         return _layer_values(var, blocks, time_axis, nc) if valid.size else [
             (EXCLUDED, "all sampled values are missing (first, middle and last time steps)")]
     if not valid.size:
