@@ -8,6 +8,8 @@ file's header and three time steps of its values, and the options of every
 diagnostic script. Prints one table of all problems, with what the run would
 do with each (stop, exclude, skip, keep). ``--write-recipe OUT`` writes the
 recipe restricted to the usable inputs, with the reason for each exclusion.
+``--resume-from RUN_DIR`` also reports whether that earlier run finished and
+whether its preproc/ folder, which ``--resume_from`` reuses, is still there.
 Exit status: 0 when nothing would stop or change the run, 1 otherwise, 2 for
 bad arguments. Run it from the repository root, as esmvaltool.
 """
@@ -49,6 +51,8 @@ def _check(args: argparse.Namespace) -> int:
             shutil.copy(config, Path(tmp) / "config-user.yml")
             config = Path(tmp)
         result = core.run_check(config, recipe)
+    if args.resume_from:
+        core.check_resume(Path(args.resume_from), result)
     print(core.format_table(result.rows))
     n_errors = len(result.errors)
     print(f"\n{len(result.entries)} data set entries, {result.n_files} files checked in {result.seconds:.1f} s: "
@@ -69,4 +73,7 @@ def register(subparsers) -> None:
     parser.add_argument("recipe", metavar="RECIPE", help="the recipe (a path, or a name in recipes/)")
     parser.add_argument("--write-recipe", metavar="OUT",
                         help="write the recipe restricted to the usable inputs, with the reason for each exclusion")
+    parser.add_argument("--resume-from", metavar="RUN_DIR",
+                        help="also say what `esmvaltool run --resume_from RUN_DIR` would reuse of that run "
+                             "(an incomplete run, or one without preproc/, reuses little or nothing)")
     parser.set_defaults(func=_check)

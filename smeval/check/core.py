@@ -25,6 +25,8 @@ from smeval.diag.options import OptionsError, check_references, parse_options
 from .files import EXCLUDED, KEPT, SKIPPED, STOPS_RUN, inspect_file
 from .inputs import Entry, expand, recipe_entries, start_session
 
+#: What ``--resume_from`` does with a run whose preprocessed files are gone.
+NOT_REUSED = "not reused"
 #: Columns of the table of problems.
 COLUMNS = ("in the run", "dataset", "member", "variable", "problem", "file")
 
@@ -40,7 +42,7 @@ class CheckResult:
 
     @property
     def errors(self) -> list[dict[str, str]]:
-        return [r for r in self.rows if r["in the run"] != KEPT]
+        return [r for r in self.rows if r["in the run"] not in {KEPT, NOT_REUSED}]
 
     def add(self, consequence: str, problem: str, dataset: str = "", member: str = "", variable: str = "",
             file: str = "") -> None:
@@ -131,6 +133,23 @@ def run_check(config_dir: Path, recipe_path: Path) -> CheckResult:
     check_inputs(recipe, config_dir, result)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def check_resume(run_dir: Path, result: CheckResult) -> None:
+    """What ``esmvaltool run --resume_from RUN_DIR`` would reuse of an earlier run."""
+    from smeval.report.locate import state_problem  # noqa: PLC0415
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "run").is_dir():
+        result.add(STOPS_RUN, f"--resume_from {run_dir}: not an esmvaltool run folder (no run/)")
+        return
+    problem = state_problem(run_dir)
+    if problem:
+        result.add(KEPT, f"--resume_from: {problem}; ESMValCore reuses only the tasks it finished")
+    if not (run_dir / "preproc").is_dir():
+        result.add(NOT_REUSED, f"--resume_from {run_dir}: the run has no preproc/ folder (removed after a "
+                               "successful run when remove_preproc_dir is true): nothing of it would be "
+                               "reused, every input is read and preprocessed again")
 
 
 def _excluded_keys(result: CheckResult) -> dict[tuple[str, str, str], str]:
