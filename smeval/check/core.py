@@ -12,11 +12,11 @@ from __future__ import annotations
 import copy
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from smeval.diag.checks import missing_months
@@ -50,8 +50,8 @@ class CheckResult:
                           "problem": problem, "file": file})
 
 
-def _script_options() -> dict[str, tuple[str, Callable[..., Any]]]:
-    """Script file name -> (script name, its options dataclass)."""
+def _script_options() -> dict[str, type]:
+    """Script file name -> its options dataclass."""
     from smeval.diag.evaluate import MetricsOptions  # noqa: PLC0415
     from smeval.diag.fields import ClimatologyOptions, CorrelationOptions  # noqa: PLC0415
     from smeval.diag.figures import FiguresOptions  # noqa: PLC0415
@@ -78,7 +78,7 @@ def check_options(recipe: dict, result: CheckResult) -> None:
             except OptionsError as exc:
                 result.add(STOPS_RUN, f"recipe option: {exc}")
             # Checked even when another option is wrong, so that every problem shows at once.
-            references = settings.get("references", getattr(cls, "__dataclass_fields__", {}).get("references"))
+            references = settings.get("references")
             if isinstance(references, list):
                 try:
                     check_references(where, references, projects, announce_errors=False)
@@ -115,8 +115,6 @@ def _check_member(entry: Entry, member, inspected: dict, result: CheckResult) ->
         for consequence, problem in report.problems:
             result.add(consequence, problem, file=str(path), **where)
     timerange = entry.facets.get("timerange")
-    import numpy as np  # noqa: PLC0415
-
     joined = np.concatenate(months) if months else np.zeros(0, dtype=int)
     if timerange and joined.size and not member.coverage:
         gap = missing_months(joined, timerange)
