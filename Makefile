@@ -1,7 +1,8 @@
 # smeval: the two set-up commands of the README.
 #
 #   make demo   set up .venv, generate the sample archive (once), CMORize its
-#               reanalyses (once), run recipe_soilmoisture.yml, print the report path
+#               reanalyses (once), check the recipe and archive (smeval check),
+#               run recipe_soilmoisture.yml, print the report path
 #   make test   set up .venv and run the whole test suite
 #
 # Both find a Python >= 3.12 themselves (PATH or pyenv) and reuse what exists.
@@ -47,6 +48,7 @@ $(CONFIG_DIR)/config-user.yml: config-user.yml
 	@cp config-user.yml $@
 
 demo: venv sample $(CONFIG_DIR)/config-user.yml
+	$(VENV)/bin/smeval check $(CONFIG_DIR) $(RECIPE)
 	$(VENV)/bin/esmvaltool run --config_dir=$(CONFIG_DIR) $(RECIPE)
 	@$(PY) -m smeval.report.locate $(OUTPUT) $(RECIPE)
 

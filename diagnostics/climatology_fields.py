@@ -13,14 +13,18 @@ moisture (kg m-2) and for P, E, R, P - E and P - E - R (mm yr-1).
 
 Script options (recipe)
 -----------------------
-references
-    As for the other diagnostics. Families are the models' ``family`` facets.
 bias_ratio_min : mapping, optional
     Variable -> |MMEM| below which the bias ratio is masked (kg m-2 for soil
     moisture, mm yr-1 for fluxes). Defaults: sm_shallow 1, sm_deep 10, pr 10,
     evspsbl 10, mrros 5, pme 10, pmer 10.
 period : str, default "1979-2014"
     Period named in captions.
+references, r0, tss_threshold, high_resolution_min_nlat
+    The evaluation options of the metrics script (the recipe passes them to
+    every evaluation script). Families are the models' ``family`` facets.
+
+Options are checked before any data is read (unknown keys, ranges); an
+error is one line in the terminal of ``esmvaltool``.
 """
 
 from smeval.diag.fields import climatology_fields

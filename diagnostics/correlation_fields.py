@@ -23,8 +23,14 @@ significance_level : float, default 0.95
 significance_method : str, default "t-test"
     ``t-test`` (n - 2 degrees of freedom) or ``effective-sample-size``
     (n from the lag-1 autocorrelations, Bretherton et al. 1999).
-references, period
-    As for the other diagnostics. Families are the models' ``family`` facets.
+references, r0, tss_threshold, high_resolution_min_nlat, period
+    The evaluation options of the metrics script (the recipe passes them to
+    every evaluation script). Families are the models' ``family`` facets.
+
+Options are checked before any data is read (unknown keys, ranges); an
+error is one line in the terminal of ``esmvaltool``. Members whose units or
+sampled values (first, middle and last time steps) fail the checks of the
+regional series are left out, in ``excluded.csv``.
 """
 
 from smeval.diag.fields import correlation_fields

@@ -16,8 +16,14 @@ figures : list of int, default 1-14
 figure_references : list of str, default [ERA5, GLDAS-NOAH]
     References shown in the Taylor diagrams, heat maps and counts (the
     paper's choice; the metrics table holds all references).
-tss_threshold, r0, period, significance_level
-    As for the other diagnostics (used in captions and counts).
+significance_level : float, default 0.95
+    Confidence level named in the correlation maps' captions.
+references, r0, tss_threshold, high_resolution_min_nlat, period
+    The evaluation options of the metrics script (used in captions and
+    counts; ``figure_references`` must be among ``references``).
+
+Options are checked before any data is read (unknown keys, ranges); an
+error is one line in the terminal of ``esmvaltool``.
 """
 
 from smeval.diag.figures import write_figures

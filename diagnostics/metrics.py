@@ -16,6 +16,16 @@ tss_threshold : float, default 0.6
     A model "reproduces" a region when TSS exceeds it.
 high_resolution_min_nlat : int, default 160
     Native latitude rows from which a model is in the high-resolution group.
+period : str, default "1979-2014"
+    Period named in captions.
+
+Options are checked before any data is read: unknown keys (with the closest
+name), ranges (0 < tss_threshold < 1, -1 < r0 <= 1); every reference must
+be an observation data set of the run. An observation data set that is not
+a reference is never evaluated as a model (listed in ``excluded.csv``);
+series in other units than their variable's are excluded too. Inputs that
+ESMValCore skipped (``skip_nonexistent``) are listed with its reason, and
+``members.csv`` counts the members of each model and variable.
 
 Families are the ``family`` facets of the models in the recipe, carried by
 the series files (a model without one: the catalogue's family).

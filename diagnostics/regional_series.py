@@ -14,6 +14,14 @@ both hemispheres as a (time, region) NetCDF file, with provenance:
 
 Data sets whose layers do not reach a depth, or that fail to load, are
 listed with the reason in ``excluded.csv``; the run goes on without them.
+So are members whose units are not their variable's, whose values leave the
+plausible range (smeval/diag/checks.py), that have no valid value, or whose
+time axis misses months of the variable's ``timerange``.
+
+Options are checked before any data is read (unknown keys, region ids,
+``0 < shallow_depth < deep_depth``; ``shallow_depth`` must be 0.1 m when
+``mrsos`` is read, as ``mrsos`` is 0-10 cm); an error is one line in the
+terminal of ``esmvaltool``.
 
 Script options (recipe)
 -----------------------

@@ -21,6 +21,12 @@ period : str, default: that of the metrics script
     Period named in the report, e.g. "1979-2014".
 r0 : float, default: that of the metrics script (1)
     R0 of the TSS, as named in the report.
+references, high_resolution_min_nlat
+    The evaluation options of the metrics script (``ranking_references``
+    must be among ``references``).
+
+Options are checked before the report is built; an error is one line in
+the terminal of ``esmvaltool``.
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import iris
 import numpy as np
@@ -30,10 +31,13 @@ from smeval.metrics.table import (
 )
 from smeval.sample.catalogue import load_catalogue
 
+from .checks import units_problem
 from .climatology import CLIMATOLOGY_DIR
 from .io import EXCLUDED_COLUMNS
+from .options import OBS_PROJECTS, OptionsError, check_range, check_references, is_model, option, parse_options
 from .provenance import record
 from .shared import ProvenanceLogger, atomic_write_text, family_of
+from .skipped import skipped_inputs
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +45,41 @@ logger = logging.getLogger(__name__)
 DEFAULT_REFERENCES = ("ERA5", "ERA-Interim", "GLDAS-NOAH")
 #: CMIP6 variable each evaluated variable comes from.
 SOURCE = {"sm_shallow": "mrsos (or mrsol)", "sm_deep": "mrsol"}
+
+
+@dataclass(frozen=True)
+class MetricsOptions:
+    """Options of ``diagnostics/metrics.py``, shared by the scripts of the evaluation (see its docstring)."""
+
+    #: Name of the script in error messages.
+    SCRIPT: ClassVar[str] = "metrics"
+    references: tuple[str, ...] = option(DEFAULT_REFERENCES, "reference data sets")
+    r0: float = option(1.0, "R0 of the Taylor skill score", "1")
+    tss_threshold: float = option(0.6, "TSS above which a model reproduces a region", "1")
+    high_resolution_min_nlat: int = option(160, "native latitude rows from which a model is high resolution")
+    period: str = option("1979-2014", "period named in captions")
+
+    def __post_init__(self) -> None:
+        script = self.SCRIPT
+        if not self.references:
+            raise OptionsError(f"{script}: option `references` names no data set")
+        check_range(script, "r0", self.r0, -1.0, 1.0, high_open=False)
+        check_range(script, "tss_threshold", self.tss_threshold, 0.0, 1.0)
+        check_range(script, "high_resolution_min_nlat", self.high_resolution_min_nlat, 0.0)
+
+
+def split_models(datasets: dict[str, str], references, script: str) -> tuple[list[str], list[dict[str, str]]]:
+    """The models among ``datasets`` (name -> project), and exclusion rows of observations that are no reference.
+
+    A data set of an observation project (OBS, OBS6, obs4MIPs, ...) that is
+    not among ``references`` is never evaluated as a model.
+    """
+    models = sorted(d for d, p in datasets.items() if is_model(d, p, references))
+    rows = [{"dataset": d, "member": "", "project": p, "variable": "",
+             "reason": f"{script}: an observation data set ({p}) that is not among the references "
+                       f"({', '.join(references)}): not evaluated as a model"}
+            for d, p in sorted(datasets.items()) if p in OBS_PROJECTS and d not in references]
+    return models, rows
 
 
 def read_series(folders: list[Path]) -> tuple[list[RegionalSeries], dict[str, list[str]], list[pd.DataFrame]]:
@@ -75,20 +114,63 @@ def read_series(folders: list[Path]) -> tuple[list[RegionalSeries], dict[str, li
     return series, files, excluded
 
 
+def _skipped_by_esmvalcore(work_dir: Path) -> list[dict[str, str]]:
+    """Inputs ESMValCore skipped in this run (its main log), for ``excluded.csv``."""
+    if work_dir.parent.parent.name != "work":  # not in a run folder <session>/work/<diagnostic>/<script>
+        return []
+    return skipped_inputs(work_dir.parents[2])
+
+
+def _with_expected_units(series: list[RegionalSeries]) -> tuple[list[RegionalSeries], list[dict[str, str]]]:
+    """The series in the units of their variable, and exclusion rows of the others (smeval.diag.checks)."""
+    kept, rows = [], []
+    for s in series:
+        problem = units_problem(s.units, s.variable)
+        if problem:
+            rows.append({"dataset": s.dataset, "member": s.member, "project": s.project, "variable": s.variable,
+                         "reason": f"metrics: {problem}"})
+        else:
+            kept.append(s)
+    return kept, rows
+
+
+#: Columns of ``members.csv``.
+MEMBER_COLUMNS = ["dataset", "family", "variable", "n_members", "members"]
+
+
+def member_counts(series: list[RegionalSeries], references) -> pd.DataFrame:
+    """Members of each model and variable that enter the model means (``members.csv``)."""
+    members: dict[tuple[str, str], set[str]] = defaultdict(set)
+    families = {}
+    for s in series:
+        if s.dataset not in references:
+            members[(s.dataset, s.variable)].add(s.member)
+            families[s.dataset] = family_of({"dataset": s.dataset, "family": s.family})
+    rows = [{"dataset": d, "family": families[d], "variable": v, "n_members": len(m),
+             "members": " ".join(sorted(m))} for (d, v), m in sorted(members.items())]
+    return pd.DataFrame(rows, columns=MEMBER_COLUMNS)
+
+
 def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
     """Compute and write the metrics products; returns them by name."""
-    references = list(cfg.get("references", DEFAULT_REFERENCES))
-    r0 = float(cfg.get("r0", 1.0))
-    threshold = float(cfg.get("tss_threshold", 0.6))
-    min_nlat = int(cfg.get("high_resolution_min_nlat", 160))
+    options = parse_options(MetricsOptions, cfg, "metrics")
+    references = list(options.references)
+    r0, threshold, min_nlat = options.r0, options.tss_threshold, options.high_resolution_min_nlat
     catalogue = load_catalogue()
 
     all_series, files, excluded = read_series(cfg["ancestor_dirs"])
-    # The recipe's family facets, carried by the series files.
-    families = {s.dataset: family_of({"dataset": s.dataset, "family": s.family}) for s in all_series}
     if not all_series:
         msg = f"no regional series found in {', '.join(map(str, cfg['ancestor_dirs']))}"
         raise FileNotFoundError(msg)
+    check_references("metrics", references, {s.dataset: s.project for s in all_series})
+    models_here, not_models = split_models({s.dataset: s.project for s in all_series}, references, "metrics")
+    all_series, wrong_units = _with_expected_units(all_series)
+    all_series = [s for s in all_series if s.dataset in references or s.dataset in models_here]
+    skipped = _skipped_by_esmvalcore(Path(cfg["work_dir"]))
+    if not_models or wrong_units or skipped:
+        excluded.append(pd.DataFrame(not_models + wrong_units + skipped, columns=EXCLUDED_COLUMNS))
+    # The recipe's family facets, carried by the series files.
+    families = {s.dataset: family_of({"dataset": s.dataset, "family": s.family}) for s in all_series}
     first = min(int(s.months.min()) for s in all_series)
     last = max(int(s.months.max()) for s in all_series)
     months = np.arange(first, last + 1)
@@ -146,6 +228,7 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
         "annual_cycle": work / "annual_cycle.csv",
         "ranking": work / "ranking.csv",
         "excluded": work / "excluded.csv",
+        "members": work / "members.csv",
     }
     atomic_write_text(out["metrics"], table.to_csv(index=False))
     atomic_write_text(out["metrics_json"], json.dumps(to_nested_json(table), indent=1, allow_nan=False,
@@ -159,6 +242,7 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
             ranks.append(rank.reset_index().rename(columns={"index": "dataset"}).assign(variable=variable))
     atomic_write_text(out["ranking"], (pd.concat(ranks, ignore_index=True) if ranks else pd.DataFrame()).to_csv(index=False))
     atomic_write_text(out["excluded"], excluded_all.to_csv(index=False))
+    atomic_write_text(out["members"], member_counts(all_series, references).to_csv(index=False))
 
     ancestors = sorted({f for fs in files.values() for f in fs})
     datasets = sorted(files)
@@ -172,6 +256,7 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
         "ranking": (f"Models ranked by the number of regions with TSS > {threshold:g}, summed over "
                     f"{', '.join(references)}, {period}."),
         "excluded": "Data sets excluded from parts of the evaluation, and why.",
+        "members": "Number of members of each model and variable that entered its model mean.",
     }
     with ProvenanceLogger(cfg) as provlog:
         for name, path in out.items():

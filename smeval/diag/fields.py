@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, ClassVar
 
+import dask
+import dask.array as da
 import iris
 import iris.cube
 import iris.exceptions
@@ -29,9 +33,11 @@ from smeval.metrics.series import months_of
 from smeval.sample.catalogue import load_catalogue
 from smeval.variables import MAP_UNITS, VARIABLE_LABELS
 
+from .checks import lazy_value_summary, units_problem, value_problem
 from .climatology import find_climatologies
-from .evaluate import DEFAULT_REFERENCES
+from .evaluate import MetricsOptions
 from .io import EXCLUDED_COLUMNS, SYNTHETIC_ATTRIBUTE, is_synthetic, load_cube, save_cube, write_csv
+from .options import check_choices, check_range, check_references, is_model, option, parse_options
 from .preprocess import EnsembleSteps
 from .provenance import record
 from .shared import ProvenanceLogger, family_of
@@ -42,19 +48,70 @@ logger = logging.getLogger(__name__)
 FLUXES = ("pr", "evspsbl", "mrros")
 #: Default |MMEM| below which a bias ratio is masked, per variable (its units:
 #: kg m-2 for soil moisture, mm yr-1 for fluxes).
-BIAS_RATIO_MIN = {"sm_shallow": 1.0, "sm_deep": 10.0, "pr": 10.0, "evspsbl": 10.0,
-                  "mrros": 5.0, "pme": 10.0, "pmer": 10.0}
+BIAS_RATIO_MIN = MappingProxyType({"sm_shallow": 1.0, "sm_deep": 10.0, "pr": 10.0, "evspsbl": 10.0,
+                                   "mrros": 5.0, "pme": 10.0, "pmer": 10.0})
+#: Significance tests of the correlation maps.
+SIGNIFICANCE_METHODS = ("t-test", "effective-sample-size")
+
+
+@dataclass(frozen=True)
+class ClimatologyOptions(MetricsOptions):
+    """Options of ``diagnostics/climatology_fields.py`` (see its docstring)."""
+
+    SCRIPT: ClassVar[str] = "climatology_fields"
+    bias_ratio_min: dict[str, float] = option(BIAS_RATIO_MIN, "|MMEM| below which a bias ratio is masked",
+                                              "kg m-2 (soil moisture), mm yr-1 (fluxes)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choices(self.SCRIPT, "bias_ratio_min", self.bias_ratio_min, BIAS_RATIO_MIN)
+        for variable, value in self.bias_ratio_min.items():
+            check_range(self.SCRIPT, f"bias_ratio_min: {variable}", value, 0.0, low_open=False)
+
+
+@dataclass(frozen=True)
+class CorrelationOptions(MetricsOptions):
+    """Options of ``diagnostics/correlation_fields.py`` (see its docstring)."""
+
+    SCRIPT: ClassVar[str] = "correlation_fields"
+    preprocessor: dict[str, Any] = option(MappingProxyType({}), "ESMValCore steps: ensemble mean, regrid")
+    significance_level: float = option(0.95, "confidence level of the two-sided t test", "1")
+    significance_method: str = option("t-test", "t-test or effective-sample-size")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_range(self.SCRIPT, "significance_level", self.significance_level, 0.0, 1.0)
+        check_choices(self.SCRIPT, "significance_method", [self.significance_method], SIGNIFICANCE_METHODS)
+
+
 def var_name(dataset: str) -> str:
     """NetCDF variable name of a data set's field (``-`` is not portable)."""
     return dataset.replace("-", "_").replace(":", "_")
 
 
-def _ensemble_inputs(cfg: dict[str, Any], metadata) -> tuple[dict[str, str], dict[str, int], list[str]]:
-    """Families (from the recipe's facets), native rows and references of the inputs."""
+def _ensemble_inputs(options: MetricsOptions, metadata) -> tuple[dict[str, str], dict[str, int], list[str]]:
+    """Families (from the recipe's facets), native rows and references of the inputs.
+
+    Raises
+    ------
+    OptionsError
+        If a reference is not among the inputs' data sets, or is a model.
+    """
+    metadata = list(metadata)
     families = {meta["dataset"]: family_of(meta) for meta in metadata}
     n_lat = {name: m.grid.nlat for name, m in load_catalogue().models.items()}
-    references = list(cfg.get("references", DEFAULT_REFERENCES))
+    references = list(options.references)
+    # The metrics script, which sees every variable, refuses a reference absent from the run.
+    check_references(options.SCRIPT, references, {m["dataset"]: str(m.get("project", "")) for m in metadata},
+                     strict=False)
     return families, n_lat, references
+
+
+def _usable(meta: dict[str, Any], cube: iris.cube.Cube, references, units_of: str | None = None) -> str | None:
+    """Why an input of the maps is left out (not a model nor a reference; wrong units), or None."""
+    if not (meta["dataset"] in references or is_model(meta["dataset"], meta.get("project", ""), references)):
+        return "an observation data set that is not among the references: not evaluated as a model"
+    return units_problem(cube.units, units_of or meta["short_name"])
 
 
 def _field_cube(data, template: iris.cube.Cube, name: str, units: str, long_name: str,
@@ -85,10 +142,11 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
     the regional-series scripts (the ancestors) from the same read as the
     series (:mod:`smeval.diag.climatology`).
     """
+    options = parse_options(ClimatologyOptions, cfg, ClimatologyOptions.SCRIPT)
     inputs = find_climatologies(cfg["ancestor_dirs"])
-    families, n_lat, references = _ensemble_inputs(cfg, [meta for _, meta, _ in inputs])
-    thresholds = {**BIAS_RATIO_MIN, **(cfg.get("bias_ratio_min") or {})}
-    period = cfg.get("period", "1979-2014")
+    families, n_lat, references = _ensemble_inputs(options, [meta for _, meta, _ in inputs])
+    thresholds = {**BIAS_RATIO_MIN, **options.bias_ratio_min}
+    period = options.period
 
     # (variable, dataset) -> member -> 2-D field; and their files.
     fields: dict[tuple[str, str], dict[str, np.ndarray]] = defaultdict(dict)
@@ -96,6 +154,10 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
     template = None
     synthetic = False
     for filename, meta, cube in inputs:
+        problem = _usable(meta, cube, references)
+        if problem:
+            logger.warning("Left out of the maps: %s: %s", filename, problem)
+            continue
         template = template or cube
         synthetic |= is_synthetic(cube)
         dataset, member, short = meta["dataset"], str(meta.get("ensemble", "")), meta["short_name"]
@@ -181,6 +243,36 @@ def _monthly(cube: iris.cube.Cube, months: np.ndarray) -> np.ndarray:
     return out
 
 
+def _refuse_familyless_mean(filename: str, meta: dict[str, Any]) -> None:
+    if "multi_model_statistics" in meta and not meta.get("family"):
+        msg = (f"{filename}: multi-model mean of {meta['short_name']} without a `family` facet; "
+               "ESMValCore grouped every model without one together: give each model in the "
+               "recipe a `family`")
+        raise ValueError(msg)
+
+
+def sampled_problem(filename: str, short_name: str, n_steps: int = 3) -> str | None:
+    """Why a member's monthly field is unusable, from its units and ``n_steps`` time steps, or None.
+
+    The same checks as the regional series (:mod:`smeval.diag.checks`), on
+    the first, middle and last time steps only: a unit error or an empty
+    member shows in any of them, and the whole field is read once, later,
+    for the maps.
+    """
+    try:
+        cube = load_cube(filename)
+        problem = units_problem(cube.units, short_name)
+        if problem or not cube.coords("time", dim_coords=True):
+            return problem
+        axis = cube.coord_dims("time")[0]
+        n_time = cube.shape[axis]
+        steps = sorted({0, n_time // 2, n_time - 1})[:n_steps]
+        sample = da.take(cube.lazy_data(), steps, axis=axis)
+        return value_problem(dask.compute(lazy_value_summary(sample))[0], short_name)
+    except (OSError, ValueError, iris.exceptions.IrisError) as exc:
+        return f"failed to load {filename}: {exc}"
+
+
 #: CMOR variables of the correlation maps.
 CORRELATION_VARIABLES = ("mrsos", "pr", "evspsbl")
 #: The correlation maps' steps when the recipe gives none: ESMValCore's
@@ -203,20 +295,31 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
     A data set whose members the steps cannot combine is listed in
     ``excluded.csv`` and left out of the maps.
     """
+    options = parse_options(CorrelationOptions, cfg, CorrelationOptions.SCRIPT)
     inputs = {f: m for f, m in cfg["input_data"].items() if m.get("short_name") in CORRELATION_VARIABLES}
-    families, _, references = _ensemble_inputs(cfg, inputs.values())
-    steps = EnsembleSteps.from_options("correlation_fields", cfg.get("preprocessor") or CORRELATION_STEPS)
+    families, _, references = _ensemble_inputs(options, inputs.values())
+    # Observations that are no reference never become models; members with
+    # wrong units or implausible values are left out, as the series do.
+    inputs = {f: m for f, m in inputs.items()
+              if m["dataset"] in references or is_model(m["dataset"], m.get("project", ""), references)}
+    excluded: list[dict[str, str]] = []
+    excluded_files: list[str] = []
+    for filename, meta in sorted(inputs.items()):
+        _refuse_familyless_mean(filename, meta)
+        problem = sampled_problem(filename, meta["short_name"])
+        if problem:
+            logger.warning("Excluded %s %s from the correlation maps: %s", meta["dataset"], filename, problem)
+            excluded.append({"dataset": meta["dataset"], "member": str(meta.get("ensemble", "")),
+                             "project": str(meta.get("project", "")), "variable": meta["short_name"],
+                             "reason": f"correlation maps: {problem}"})
+            excluded_files.append(filename)
+            del inputs[filename]
+    steps = EnsembleSteps.from_options("correlation_fields", options.preprocessor or CORRELATION_STEPS)
 
     # (variable, data set) -> its members' files, in member order.
     sources: dict[tuple[str, str], list[str]] = defaultdict(list)
     for filename, meta in sorted(inputs.items(), key=lambda item: str(item[1].get("ensemble", ""))):
-        if "multi_model_statistics" in meta and not meta.get("family"):
-            msg = (f"{filename}: multi-model mean of {meta['short_name']} without a `family` facet; "
-                   "ESMValCore grouped every model without one together: give each model in the "
-                   "recipe a `family`")
-            raise ValueError(msg)
         sources[(meta["short_name"], meta["dataset"])].append(filename)
-    excluded: list[dict[str, str]] = []
     cubes: dict[tuple[str, str], iris.cube.Cube] = {}
     complete = sorted(d for (v, d) in sources if v == "mrsos" and all((w, d) in sources for w in CORRELATION_VARIABLES))
     for dataset in complete:
@@ -240,7 +343,8 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
             write_csv(out, excluded, EXCLUDED_COLUMNS)
             written.append(out)
             provlog.log(out, _record("Data sets left out of the correlation maps, and why.",
-                                     [f for row in excluded for f in sources[(row["variable"], row["dataset"])]],
+                                     excluded_files + [f for row in excluded
+                                                       for f in sources.get((row["variable"], row["dataset"]), [])],
                                      sorted({row["dataset"] for row in excluded}), ["corr"]))
         if not complete:
             logger.warning("No data set with mrsos, pr and evspsbl: no correlation maps written")
@@ -252,9 +356,10 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
 
 def _write_correlations(cfg, provlog, cubes, sources, families, references) -> list[Path]:
     """Correlation maps of the references and of CMIP6-MMEM from ``cubes``: (variable, data set) -> field."""
-    alpha = 1.0 - float(cfg.get("significance_level", 0.95))
-    effective_n = str(cfg.get("significance_method", "t-test")) == "effective-sample-size"
-    period = cfg.get("period", "1979-2014")
+    options = parse_options(CorrelationOptions, cfg, CorrelationOptions.SCRIPT)
+    alpha = 1.0 - options.significance_level
+    effective_n = options.significance_method == "effective-sample-size"
+    period = options.period
     complete = sorted({d for _, d in cubes})
     all_months = np.concatenate([months_of(cubes[(v, d)].coord("time")) for v in CORRELATION_VARIABLES for d in complete])
     months = np.arange(all_months.min(), all_months.max() + 1)

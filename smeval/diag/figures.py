@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import iris
 import matplotlib
@@ -34,6 +35,8 @@ from smeval.metrics.table import (  # noqa: E402
 )
 
 from smeval.variables import MAP_UNITS, VARIABLE_LABELS  # noqa: E402
+from .evaluate import MetricsOptions  # noqa: E402
+from .options import OptionsError, as_settings, check_range, option, parse_options  # noqa: E402
 from .provenance import record  # noqa: E402
 from .shared import ProvenanceLogger, atomic_write_text  # noqa: E402
 
@@ -46,6 +49,29 @@ METRICS_FIGURES = {5, 6, 7, 8, 9, 10, 12, 13, 14}
 FLUX_LABELS = {"pr": "P", "evspsbl": "E", "mrros": "R (surface runoff)", "pme": "P - E", "pmer": "P - E - R"}
 #: The 8 Northern Hemisphere regions of Fig. 9.
 NH_REGIONS = tuple(r.id for r in REGIONS if r.box.lat_min >= 0)
+
+
+@dataclass(frozen=True)
+class FiguresOptions(MetricsOptions):
+    """Options of ``diagnostics/figures.py`` (see its docstring)."""
+
+    SCRIPT: ClassVar[str] = "figures"
+    figures: tuple[int, ...] = option(ALL_FIGURES, "the paper's figure numbers to draw")
+    figure_references: tuple[str, ...] = option(("ERA5", "GLDAS-NOAH"), "references of Figs. 7-10, 12-14")
+    significance_level: float = option(0.95, "confidence level of the correlation maps' stippling", "1")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        bad = sorted(set(self.figures) - set(ALL_FIGURES))
+        if bad:
+            raise OptionsError(f"figures: option `figures` has {bad}; the paper's figures are 1-14")
+        # The default names the paper's references; it is filtered to those of the run where used.
+        explicit = self.figure_references != type(self).__dataclass_fields__["figure_references"].default
+        extra = [r for r in self.figure_references if r not in self.references] if explicit else []
+        if extra:
+            raise OptionsError(f"figures: option `figure_references` has {', '.join(extra)}, which option "
+                               f"`references` ({', '.join(self.references)}) does not evaluate")
+        check_range(self.SCRIPT, "significance_level", self.significance_level, 0.0, 1.0)
 
 
 class _Figures:
@@ -131,6 +157,7 @@ def _fields(path: Path | None) -> dict[str, iris.cube.Cube]:
 
 def write_figures(cfg: dict[str, Any]) -> list[Path]:
     """Draw every figure that the available results support; returns the files."""
+    cfg = {**cfg, **as_settings(parse_options(FiguresOptions, cfg, FiguresOptions.SCRIPT))}
     folders = [Path(p) for p in cfg["ancestor_dirs"]]
     metrics_path = _find(folders, "metrics.csv")
     wanted = {int(n) for n in cfg.get("figures", ALL_FIGURES)}

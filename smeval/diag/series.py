@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import dask
@@ -13,9 +15,13 @@ import iris.exceptions
 import numpy as np
 
 from smeval.core.depth import DEEP_DEPTH, SHALLOW_DEPTH, DepthNotReachedError
+from smeval.core.regions import ALL_REGIONS
+from smeval.metrics.series import months_of
 
+from .checks import MRSOS_DEPTH, lazy_value_summary, missing_months, units_problem, value_problem
 from .climatology import climatology_path, label, member_stem
 from .io import EXCLUDED_COLUMNS, load_cube, save_cube, series_cube, write_csv
+from .options import OptionsError, announce, check_choices, check_range, option, parse_options
 from .preprocess import MapClimatology
 from .provenance import period, record, series_record
 from .regional import depth_columns, regional_mean_series, weights_for
@@ -33,6 +39,46 @@ LONG_NAMES = {
     "sm_shallow": "shallow soil moisture (0-{:g} m)",
     "sm_deep": "deep soil moisture (0-{:g} m)",
 }
+
+
+@dataclass(frozen=True)
+class SeriesOptions:
+    """Options of ``diagnostics/regional_series.py`` (see its docstring); depths in m."""
+
+    regions: tuple[str, ...] = option(tuple(r.id for r in ALL_REGIONS), "region ids")
+    shallow_depth: float = option(SHALLOW_DEPTH, "depth of the shallow product from mrsol", "m")
+    deep_depth: float = option(DEEP_DEPTH, "depth of the deep product", "m")
+    shallow_from_mrsol: bool = option(True, "shallow soil moisture from mrsol without mrsos")
+    map_climatology: dict[str, Any] = option(MappingProxyType({}), "variables and preprocessor steps of the maps")
+
+    def __post_init__(self) -> None:
+        script = "regional_series"
+        check_choices(script, "regions", self.regions, [r.id for r in ALL_REGIONS])
+        check_range(script, "shallow_depth", self.shallow_depth, 0.0, units="m")
+        check_range(script, "deep_depth", self.deep_depth, 0.0, units="m")
+        if self.shallow_depth >= self.deep_depth:
+            raise OptionsError(f"{script}: option `shallow_depth` ({self.shallow_depth:g} m) must be less than "
+                               f"`deep_depth` ({self.deep_depth:g} m)")
+
+
+def series_options(cfg: dict[str, Any]) -> SeriesOptions:
+    """The checked options of a regional_series script, consistent with its inputs.
+
+    Raises
+    ------
+    OptionsError
+        If an option is wrong, or ``shallow_depth`` differs from the 0-0.1 m
+        of ``mrsos`` while ``mrsos`` is among the inputs (the shallow series
+        of the two would mean different columns).
+    """
+    options = parse_options(SeriesOptions, cfg, "regional_series")
+    short_names = {m.get("short_name") for m in cfg.get("input_data", {}).values()}
+    if "mrsos" in short_names and abs(options.shallow_depth - MRSOS_DEPTH) > 1e-9:
+        msg = (f"regional_series: option `shallow_depth` is {options.shallow_depth:g} m, but mrsos (an input) "
+               f"is the soil water of 0-{MRSOS_DEPTH:g} m: shallow series would mix both columns")
+        announce(msg)
+        raise OptionsError(msg)
+    return options
 
 
 def _member(meta: dict[str, Any]) -> str:
@@ -114,13 +160,12 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
 
     With the ``map_climatology`` option, the climatology of each member of
     its variables is computed from the same read and written too (see
-    :mod:`smeval.diag.climatology`).
+    :mod:`smeval.diag.climatology`). A member with wrong units, implausible
+    values, no valid value, missing months or unusable soil layers is
+    excluded with the reason (:mod:`smeval.diag.checks`).
     """
-    regions = tuple(cfg["regions"]) if cfg.get("regions") else None
-    shallow = float(cfg.get("shallow_depth", SHALLOW_DEPTH))
-    deep = float(cfg.get("deep_depth", DEEP_DEPTH))
-    from_mrsol = bool(cfg.get("shallow_from_mrsol", True))
-    maps = MapClimatology.from_options(cfg.get("map_climatology"))
+    options = series_options(cfg)
+    maps = MapClimatology.from_options(options.map_climatology or None)
     input_data = cfg["input_data"]
     fixed = _fixed_fields(input_data)
     has_mrsos = {_key(m) for m in input_data.values() if m["short_name"] == "mrsos"}
@@ -128,57 +173,8 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
     with ProvenanceLogger(cfg) as provlog:
         writer = _Writer(cfg, provlog)
         for filename, meta in sorted(input_data.items()):
-            short_name = meta["short_name"]
-            if short_name in FX_NAMES:
-                continue
-            try:
-                cube = load_cube(filename)
-                fx = fixed.get(_key(meta), {})
-                weights = weights_for(cube, regions, fx.get("areacella"), fx.get("sftlf"))
-            except (OSError, ValueError) as exc:
-                writer.exclude(meta, short_name, f"failed to load {filename}: {exc}")
-                continue
-            if short_name == "mrsol":
-                depths = {"sm_deep": deep}
-                if from_mrsol and _key(meta) not in has_mrsos:
-                    depths["sm_shallow"] = shallow
-                long_names = {v: LONG_NAMES[v].format(d) for v, d in depths.items()}
-                fields = depth_columns(cube, depths, meta["dataset"])
-                for variable in [v for v, f in fields.items() if isinstance(f, DepthNotReachedError)]:
-                    writer.exclude(meta, variable, str(fields.pop(variable)))
-                products = {v: regional_mean_series(f, weights) for v, f in fields.items()}
-            else:
-                variable = "sm_shallow" if short_name == "mrsos" else short_name
-                fields = {short_name: cube}
-                products = {variable: regional_mean_series(cube, weights)}
-                long_names = {variable: (LONG_NAMES["sm_shallow"].format(shallow) if short_name == "mrsos"
-                                         else str(meta.get("long_name", short_name)))}
-            # The maps of mrsol are those of its depth columns: the
-            # climatology of a column is cheaper than that of its layers.
-            climatologies: dict[str, tuple[iris.cube.Cube, Any]] = {}
-            if maps is not None and short_name in maps.variables:
-                for name, field in fields.items():
-                    try:
-                        climatologies[name] = maps.lazy(field, filename)
-                    except (ValueError, iris.exceptions.IrisError) as exc:
-                        writer.exclude(meta, f"{name} climatology (maps)", str(exc))
-            # One pass over the member's data for all its products.
-            series, computed = dask.compute(products, {n: (c.core_data(), redo)
-                                                       for n, (c, redo) in climatologies.items()})
-            for variable, values in series.items():
-                writer.write(meta, filename, variable, np.asarray(values), cube, weights, long_names[variable])
-            for name, (field, redo) in computed.items():
-                climatology = climatologies[name][0]
-                if redo:
-                    # Some cells are masked at some time steps only: ESMValCore
-                    # averages their valid steps on the masked data (one more read).
-                    logger.info("%s: cells masked at some time steps only; %s climatology from masked data",
-                                filename, name)
-                    climatology = maps.lazy(fields[name], filename, masked_arithmetic=True)[0]
-                else:
-                    climatology.data = field
-                writer.write_climatology(meta, filename, climatology, maps, name,
-                                         None if name == short_name else long_names[name])
+            if meta["short_name"] not in FX_NAMES:
+                _member_products(filename, meta, options, maps, fixed, _key(meta) in has_mrsos, writer)
         evaluated = sorted(f for f, m in input_data.items() if m["short_name"] not in FX_NAMES)
         if not evaluated:
             logger.warning("No input data: no regional series written")
@@ -189,3 +185,74 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
                                      "maps' climatologies, and why.", evaluated))
     return writer.written
 
+
+def _member_fields(cube, meta, options: SeriesOptions, with_mrsos: bool, writer: _Writer):
+    """(fields, depths, long names) of one member: the cube itself, or mrsol's depth columns."""
+    short_name = meta["short_name"]
+    if short_name != "mrsol":
+        variable = "sm_shallow" if short_name == "mrsos" else short_name
+        long_name = (LONG_NAMES["sm_shallow"].format(MRSOS_DEPTH) if short_name == "mrsos"
+                     else str(meta.get("long_name", short_name)))
+        return {short_name: cube}, {short_name: None}, {short_name: (variable, long_name)}
+    depths = {"sm_deep": options.deep_depth}
+    if options.shallow_from_mrsol and not with_mrsos:
+        depths["sm_shallow"] = options.shallow_depth
+    fields = depth_columns(cube, depths, meta["dataset"])
+    for variable in [v for v, f in fields.items() if isinstance(f, DepthNotReachedError)]:
+        writer.exclude(meta, variable, str(fields.pop(variable)))
+    return fields, depths, {v: (v, LONG_NAMES[v].format(d)) for v, d in depths.items()}
+
+
+def _member_products(filename: str, meta: dict[str, Any], options: SeriesOptions, maps, fixed,
+                     with_mrsos: bool, writer: _Writer) -> None:
+    """Regional series (and map climatologies) of one member, or its exclusion with the reason."""
+    short_name = meta["short_name"]
+    try:
+        cube = load_cube(filename)
+        problem = units_problem(cube.units, short_name)
+        gap = missing_months(months_of(cube.coord("time")), meta.get("timerange"))
+        problem = problem or (f"time axis: {gap}" if gap else None)
+        if problem:
+            writer.exclude(meta, short_name, problem)
+            return
+        fx = fixed.get(_key(meta), {})
+        weights = weights_for(cube, options.regions, fx.get("areacella"), fx.get("sftlf"))
+        fields, depths, names = _member_fields(cube, meta, options, with_mrsos, writer)
+    except (OSError, ValueError, iris.exceptions.IrisError) as exc:
+        writer.exclude(meta, short_name, f"failed to load {filename}: {exc}")
+        return
+    products = {name: regional_mean_series(field, weights) for name, field in fields.items()}
+    summaries = {name: lazy_value_summary(field.core_data()) for name, field in fields.items()}
+    # The maps of mrsol are those of its depth columns: the
+    # climatology of a column is cheaper than that of its layers.
+    climatologies: dict[str, tuple[iris.cube.Cube, Any]] = {}
+    if maps is not None and short_name in maps.variables:
+        for name, field in fields.items():
+            try:
+                climatologies[name] = maps.lazy(field, filename)
+            except (ValueError, iris.exceptions.IrisError) as exc:
+                writer.exclude(meta, f"{name} climatology (maps)", str(exc))
+    # One pass over the member's data for all its products.
+    series, computed, summaries = dask.compute(
+        products, {n: (c.core_data(), redo) for n, (c, redo) in climatologies.items()}, summaries)
+    for name in list(series):
+        problem = value_problem(summaries[name], name, depths.get(name))
+        if problem:
+            writer.exclude(meta, names[name][0], problem)
+            series.pop(name)
+            computed.pop(name, None)
+    for name, values in series.items():
+        variable, long_name = names[name]
+        writer.write(meta, filename, variable, np.asarray(values), cube, weights, long_name)
+    for name, (field, redo) in computed.items():
+        climatology = climatologies[name][0]
+        if redo:
+            # Some cells are masked at some time steps only: ESMValCore
+            # averages their valid steps on the masked data (one more read).
+            logger.info("%s: cells masked at some time steps only; %s climatology from masked data",
+                        filename, name)
+            climatology = maps.lazy(fields[name], filename, masked_arithmetic=True)[0]
+        else:
+            climatology.data = field
+        writer.write_climatology(meta, filename, climatology, maps, name,
+                                 None if name == short_name else names[name][1])

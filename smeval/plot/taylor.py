@@ -71,9 +71,15 @@ def taylor_points(metrics: pd.DataFrame, variable: str, region: str, reference: 
     return wide.reset_index(drop=True)
 
 
+#: Largest radius (standardised sigma) of a diagram: points beyond it are
+#: drawn on its edge with their value, so that one wild data set neither
+#: squeezes the others into a corner nor costs an arc and a tick per unit.
+SIGMA_CAP = 4.0
+
+
 def nice_rmax(sigmas, minimum: float = 1.5) -> float:
-    """Radius of the diagram: a round number above every sigma (and >= *minimum*)."""
-    top = max([minimum] + [1.08 * s for s in np.ravel(sigmas) if np.isfinite(s)])
+    """Radius of the diagram: a round number above every sigma (and >= *minimum*), at most :data:`SIGMA_CAP`."""
+    top = min(SIGMA_CAP, max([minimum] + [1.08 * s for s in np.ravel(sigmas) if np.isfinite(s)]))
     step = 0.25 if top <= 2 else 0.5 if top <= 4 else 1.0
     return float(np.ceil(top / step) * step)
 
@@ -224,7 +230,10 @@ def plot_points(ax, points: pd.DataFrame, color_by: str = "dataset", numbers: di
         if color_by == "group" and row.dataset not in MMEMS:
             color = GROUP_COLOURS.get(getattr(row, "resolution_group", None), "0.5")
         big = row.dataset in MMEMS
-        x, y = to_xy(row.R, row.sigma)
+        rmax = ax.get_ylim()[1]
+        outside = np.isfinite(row.sigma) and row.sigma > rmax
+        # Beyond the edge: on the edge at its correlation's angle, with its sigma written.
+        x, y = to_xy(row.R, min(row.sigma, rmax) if np.isfinite(row.sigma) else row.sigma)
         (line,) = ax.plot([x], [y], linestyle="none",
                           marker=st.marker, markersize=st.markersize if big else 5,
                           markerfacecolor=color,
@@ -233,6 +242,9 @@ def plot_points(ax, points: pd.DataFrame, color_by: str = "dataset", numbers: di
                           markeredgewidth=0.6, zorder=st.zorder + 1, label=row.dataset,
                           gid="point", clip_on=False)
         lines.append(line)
+        if outside:
+            ax.annotate(f"\u03c3={row.sigma:.3g}", (x, y), xytext=(4, -7), textcoords="offset points",
+                        fontsize=5, color="firebrick", zorder=8, gid="outlier", annotation_clip=False)
         if numbers and row.dataset in numbers:
             ax.annotate(str(numbers[row.dataset]), (x, y),
                         xytext=(3, 2), textcoords="offset points", fontsize=5, zorder=8)

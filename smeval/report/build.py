@@ -5,12 +5,15 @@ from __future__ import annotations
 import importlib.metadata
 import math
 import platform
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 from markupsafe import Markup
 
+from smeval.diag.evaluate import MetricsOptions
+from smeval.diag.options import OptionsError, check_range, option, parse_options
 from smeval.metrics.table import REGION_IDS, tss_matrix
 from smeval.variables import variable_label
 
@@ -28,6 +31,29 @@ EXTRA_REGIONS = ("NH", "SH")
 KIND_ORDER = {"model": 0, "family": 1, "mmem": 2}
 #: Column headers of the count tables.
 SHORT_LABELS = {"sm_shallow": "shallow", "sm_deep": "deep"}
+
+
+@dataclass(frozen=True)
+class ReportOptions(MetricsOptions):
+    """Options of ``diagnostics/report.py`` (see its docstring).
+
+    The evaluation options it shares with the metrics script are checked
+    here; where the recipe omits one, the report takes the metrics script's.
+    """
+
+    SCRIPT: ClassVar[str] = "report"
+    ranking_references: tuple[str, ...] = option(("ERA5", "GLDAS-NOAH"), "references of rankings and counts")
+    n_top: int = option(3, "best and weakest models named in the summary")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_range(self.SCRIPT, "n_top", self.n_top, 1, low_open=False)
+        # The default names the paper's references; it is filtered to those of the run where used.
+        explicit = self.ranking_references != type(self).__dataclass_fields__["ranking_references"].default
+        extra = [r for r in self.ranking_references if r not in self.references] if explicit else []
+        if extra:
+            raise OptionsError(f"report: option `ranking_references` has {', '.join(extra)}, which option "
+                               f"`references` ({', '.join(self.references)}) does not evaluate")
 
 
 def versions() -> dict[str, str]:
@@ -148,6 +174,7 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
                                   for name, r in rank.iterrows()]})
 
     excluded = run.excluded.fillna("").astype(str).to_dict("records")
+    member_columns, member_rows = member_table(run.members)
     outputs = [{"script": o.script, "caption": o.caption, **_link(linker, o.path),
                 "citation": linker.citation(o.path)} for o in run.outputs]
     citation_files = []
@@ -186,6 +213,8 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
             for idx, row in by_model.iterrows()]},
         "top5": top5,
         "excluded": excluded,
+        "member_columns": [{"id": v, "label": variable_label(v)} for v in member_columns],
+        "member_rows": member_rows,
         "metrics_files": [_link(linker, run.metrics_dir / n) for n in
                           ("metrics.csv", "metrics_cmec.json", "ranking.csv", "annual_cycle.csv", "excluded.csv")
                           if (run.metrics_dir / n).is_file()],
@@ -199,6 +228,25 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
         "css": Markup((templates / "report.css").read_text(encoding="utf-8")),
         "js": Markup((templates / "report.js").read_text(encoding="utf-8")),
     }
+
+
+def member_table(members: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]]:
+    """Variables (columns) and one row per model of the member counts (``members.csv``).
+
+    A cell holds the number of members in the model's mean, with their ids
+    as a tooltip; empty where the model has no such variable in the run.
+    """
+    if members.empty:
+        return [], []
+    columns = [v for v in (*summary.SOIL_MOISTURE, *sorted(set(members["variable"]))) if v in set(members["variable"])]
+    columns = list(dict.fromkeys(columns))
+    rows = []
+    for dataset, group in members.groupby("dataset", sort=True):
+        by_variable = {r.variable: r for r in group.itertuples(index=False)}
+        rows.append({"dataset": str(dataset), "family": str(group["family"].iloc[0]), "cells": [
+            {"n": int(by_variable[v].n_members), "members": str(by_variable[v].members)} if v in by_variable
+            else {"n": "", "members": ""} for v in columns]})
+    return columns, rows
 
 
 def report_record(run: RunInputs, period: str) -> dict[str, Any]:
@@ -235,6 +283,7 @@ def write_report(cfg: dict[str, Any]) -> Path:
     """The report diagnostic: write the page and its provenance record; returns the page."""
     from smeval.diag.shared import ProvenanceLogger
 
+    parse_options(ReportOptions, cfg, ReportOptions.SCRIPT)
     out, run = build_report(cfg["ancestor_dirs"], Path(cfg["plot_dir"]), cfg)
     period = report_period(cfg, run.metrics_settings)
     with ProvenanceLogger(cfg) as provlog:

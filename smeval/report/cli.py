@@ -19,6 +19,10 @@ def _link(args: argparse.Namespace) -> int:
     if not run.is_dir():
         print(f"error: {run} is not a folder", file=sys.stderr)
         return 2
+    problem = locate.state_problem(run)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     report = locate.find_report(run)
     if report is None:
         print(f"error: no {locate.REPORT_NAME} under {run}/plots (did the report diagnostic run?)", file=sys.stderr)

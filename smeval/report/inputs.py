@@ -128,6 +128,8 @@ class RunInputs:
     scanned_files: int
     filled_recipe: Path | None
     ancestor_products: list[Path]
+    #: ``members.csv`` of the metrics: members of each model and variable in its mean.
+    members: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _netcdf_synthetic(path: Path) -> str | None:
@@ -275,7 +277,16 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
         metrics_settings=metrics_settings, figures=figures, outputs=outputs,
         references=sorted(references), synthetic_files=synthetic, scanned_files=scanned,
         filled_recipe=filled[0] if filled else None, ancestor_products=products,
+        members=_read_members(metrics_dir),
     )
+
+
+def _read_members(metrics_dir: Path) -> pd.DataFrame:
+    """``members.csv`` of the metrics script (empty for a run written before it existed)."""
+    path = metrics_dir / "members.csv"
+    if not path.is_file() or not path.stat().st_size:
+        return pd.DataFrame()
+    return pd.read_csv(path, dtype={"dataset": str, "variable": str, "members": str}, keep_default_na=False)
 
 
 class Linker:

@@ -32,6 +32,40 @@ def latest_run(output_dir: Path, recipe: str = "recipe_soilmoisture.yml") -> Pat
     return runs[-1] if runs else None
 
 
+#: Lines of ESMValCore's ``run/main_log.txt`` that end a run.
+SUCCESS_LINE = "Run was successful"
+FAILURE_LINE = "Program terminated abnormally"
+
+
+def run_state(run_dir: Path) -> str:
+    """``complete``, ``failed``, ``incomplete`` or ``unknown``: how a run ended, from ESMValCore's main log.
+
+    ESMValCore writes "Run was successful" as the last line of a finished
+    run. Without it (killed with SIGTERM or SIGKILL, interrupted, or still
+    running) the run is ``incomplete``: its ``work/`` may hold CSV files that
+    look complete but are not. A folder without ``run/main_log.txt`` is
+    ``unknown``.
+    """
+    log = Path(run_dir) / "run" / "main_log.txt"
+    if not log.is_file():
+        return "unknown"
+    text = log.read_text(encoding="utf-8", errors="replace")
+    if SUCCESS_LINE in text:
+        return "complete"
+    return "failed" if FAILURE_LINE in text else "incomplete"
+
+
+def state_problem(run_dir: Path) -> str | None:
+    """Why a run's outputs must not be trusted (failed or incomplete run), or None."""
+    state = run_state(run_dir)
+    if state == "incomplete":
+        return (f"the run {run_dir} is incomplete: its run/main_log.txt does not end with "
+                f"'{SUCCESS_LINE}' (interrupted, killed or still running); its outputs may be partial")
+    if state == "failed":
+        return f"the run {run_dir} failed (see {Path(run_dir) / 'run' / 'main_log.txt'}); its outputs may be partial"
+    return None
+
+
 def find_report(run_dir: Path) -> Path | None:
     """smeval's report of a run, or None."""
     ours = sorted(Path(run_dir).glob(f"plots/**/{REPORT_NAME}"))
@@ -98,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     run = latest_run(output_dir, recipe)
     if run is None:
         print(f"error: no run of {recipe} in {output_dir}", file=sys.stderr)
+        return 1
+    problem = state_problem(run)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 1
     report = report_path(run)
     if report is None:

@@ -157,7 +157,8 @@ def test_map_climatology_of_mrsol_is_that_of_its_depth_columns(tmp_path):
     # 0-2 m holds k x (10 + 40 + 100 / 2) = 100 k and 0-0.1 m holds 10 k
     # (no mrsos: shallow from the layers). The maps get the month-weighted
     # mean of those columns, and the series of the same read are unchanged.
-    months = np.arange(1.0, 13.0)
+    # k runs 0.5, 1, ..., 6: at most 60 kg m-2 in 0-0.1 m, a plausible value.
+    months = np.arange(1.0, 13.0) / 2
     path = _write(tmp_path / "mrsol.nc", "mrsol", "Emon", months[:, None] * [10.0, 40.0, 100.0],
                   [[0, 0.1], [0.1, 1.0], [1.0, 3.0]])
     written = write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsol", "Emon")}, MAPS))
