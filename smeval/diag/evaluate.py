@@ -19,6 +19,7 @@ import iris
 import numpy as np
 import pandas as pd
 
+from smeval.core.bootstrap import BootstrapOptions, block_indices, year_counts
 from smeval.metrics.series import RegionalSeries, months_of
 from smeval.metrics.table import (
     COLUMNS,
@@ -28,6 +29,8 @@ from smeval.metrics.table import (
     taylor_table,
     to_nested_json,
 )
+from smeval.metrics.uncertainty import RANKING_COLUMNS, variable_uncertainty
+from smeval.report.summary import DEFAULT_RANKING_REFERENCES
 from smeval.sample.catalogue import load_catalogue
 
 from .climatology import CLIMATOLOGY_DIR
@@ -81,6 +84,8 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
     r0 = float(cfg.get("r0", 1.0))
     threshold = float(cfg.get("tss_threshold", 0.6))
     min_nlat = int(cfg.get("high_resolution_min_nlat", 160))
+    boot = BootstrapOptions.from_options(cfg.get("bootstrap"))
+    ranking_refs = list(cfg.get("ranking_references", DEFAULT_RANKING_REFERENCES))
     catalogue = load_catalogue()
 
     all_series, files, excluded = read_series(cfg["ancestor_dirs"])
@@ -93,12 +98,15 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
     last = max(int(s.months.max()) for s in all_series)
     months = np.arange(first, last + 1)
     region_ids = all_series[0].region_ids
+    # One draw of resampled years for every series of the run (SPEC section 8).
+    n_years = int(months[-1] // 12 - months[0] // 12 + 1)
+    counts = year_counts(block_indices(n_years, boot.block_years, boot.resamples, boot.seed), n_years)
 
     by_variable: dict[str, list[RegionalSeries]] = defaultdict(list)
     for s in all_series:
         by_variable[s.variable].append(s)
 
-    tables, cycles = [], []
+    tables, cycles, robust = [], [], []
     missing_refs: list[dict[str, str]] = []
     # A model evaluated for some variable but absent from another is reported.
     all_models = {s.dataset for s in all_series if s.dataset not in references}
@@ -128,6 +136,11 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
             continue
         series, info, _ = ensemble_series(models, months, region_ids, families, n_lat, min_nlat)
         tables.append(taylor_table(series, info, refs, variable, region_ids, r0=r0))
+        if refs:
+            sure = variable_uncertainty(series, info, refs, variable, region_ids, months, counts, boot,
+                                        ranking_refs, threshold, r0)
+            tables.append(sure.rows)
+            robust.append(sure.ranking)
         units = items[0].units
         kinds = {name: kind for name, (kind, _, _) in info.items()}
         cycle_series = {k: v for k, v in series.items() if info[k][0] != "family"}
@@ -145,6 +158,7 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
         "metrics_json": work / "metrics_cmec.json",
         "annual_cycle": work / "annual_cycle.csv",
         "ranking": work / "ranking.csv",
+        "robust_ranking": work / "robust_ranking.csv",
         "excluded": work / "excluded.csv",
     }
     atomic_write_text(out["metrics"], table.to_csv(index=False))
@@ -159,6 +173,8 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
             ranks.append(rank.reset_index().rename(columns={"index": "dataset"}).assign(variable=variable))
     atomic_write_text(out["ranking"], (pd.concat(ranks, ignore_index=True) if ranks else pd.DataFrame()).to_csv(index=False))
     atomic_write_text(out["excluded"], excluded_all.to_csv(index=False))
+    robust_table = pd.concat(robust, ignore_index=True) if robust else pd.DataFrame(columns=RANKING_COLUMNS)
+    atomic_write_text(out["robust_ranking"], robust_table.to_csv(index=False))
 
     ancestors = sorted({f for fs in files.values() for f in fs})
     datasets = sorted(files)
@@ -166,12 +182,21 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
     captions = {
         "metrics": (f"Taylor statistics (R, sigma, E', TSS with R0 = {r0:g}) of every CMIP6 model, family mean "
                     f"and multi-model ensemble mean against {', '.join(references)}, per region, "
-                    f"regional-mean monthly series {period}: the tidy metrics table."),
+                    f"regional-mean monthly series {period}, each reference against the others (kind "
+                    f"reference), {100 * boot.level:g} % intervals (<statistic>_ci_low/_ci_high) from "
+                    f"{boot.resamples} moving-block bootstrap resamples of whole years ({boot.block_years}-year "
+                    f"blocks, seed {boot.seed}) and TSS(CMIP6-MMEM-high) - TSS(CMIP6-MMEM-low): the tidy "
+                    "metrics table."),
         "metrics_json": f"The metrics table nested by data set, reference, variable, region and statistic, {period}.",
         "annual_cycle": f"Mean annual cycles of the regional-mean series of models, ensemble means and references, {period}.",
         "ranking": (f"Models ranked by the number of regions with TSS > {threshold:g}, summed over "
                     f"{', '.join(references)}, {period}."),
         "excluded": "Data sets excluded from parts of the evaluation, and why.",
+        "robust_ranking": (f"Robust ranking of the models: rank by the number of regions with TSS > {threshold:g} "
+                           f"summed over {', '.join(ranking_refs)} (ties by mean TSS), the fraction of "
+                           f"{boot.resamples} moving-block bootstrap resamples ({boot.block_years}-year blocks, "
+                           f"seed {boot.seed}) in which the model is in the top {boot.top}, and its "
+                           f"{100 * boot.level:g} % rank interval, {period}."),
     }
     with ProvenanceLogger(cfg) as provlog:
         for name, path in out.items():
