@@ -169,7 +169,11 @@ def gridpoint_correlation(
     return CorrelationResult(R=r, p_value=p, significant=significant, n=n, n_eff=n_eff)
 
 
-def benjamini_hochberg(p_values, alpha: float = 0.10) -> np.ndarray:
+#: Default controlled false discovery rate of the correlation maps (Wilks 2016; SPEC section 8).
+DEFAULT_FDR_ALPHA = 0.10
+
+
+def benjamini_hochberg(p_values, alpha: float = DEFAULT_FDR_ALPHA) -> np.ndarray:
     """Cells that survive Benjamini-Hochberg control of the false discovery rate.
 
     Field significance of a correlation map (SPEC section 8; Benjamini and

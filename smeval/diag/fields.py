@@ -22,7 +22,7 @@ import iris.cube
 import iris.exceptions
 import numpy as np
 
-from smeval.core.correlation import gridpoint_correlation
+from smeval.core.correlation import DEFAULT_FDR_ALPHA, benjamini_hochberg, gridpoint_correlation
 from smeval.core.ensemble import MMEM_ALL, hierarchical_means, streamed_mmem
 from smeval.core.fields import bias_ratio, flux_to_mm_per_year
 from smeval.metrics.series import months_of
@@ -254,6 +254,7 @@ def _write_correlations(cfg, provlog, cubes, sources, families, references) -> l
     """Correlation maps of the references and of CMIP6-MMEM from ``cubes``: (variable, data set) -> field."""
     alpha = 1.0 - float(cfg.get("significance_level", 0.95))
     effective_n = str(cfg.get("significance_method", "t-test")) == "effective-sample-size"
+    fdr_alpha = cfg.get("fdr_alpha", DEFAULT_FDR_ALPHA)
     period = cfg.get("period", "1979-2014")
     complete = sorted({d for _, d in cubes})
     all_months = np.concatenate([months_of(cubes[(v, d)].coord("time")) for v in CORRELATION_VARIABLES for d in complete])
@@ -292,18 +293,42 @@ def _write_correlations(cfg, provlog, cubes, sources, families, references) -> l
         ])
         for cube, short in zip(out_cubes, ("r", "p_value", "significant"), strict=True):
             cube.var_name = short
+        method = ("effective sample size from lag-1 autocorrelation (Bretherton et al. 1999)"
+                  if effective_n else "n - 2 degrees of freedom")
+        test = f"two-sided t test at the {100 * (1 - alpha):g} % level with {method}"
+        out_cubes[2].attributes["smeval_significance"] = f"each cell alone: {test}"
+        if fdr_alpha is not None:
+            out_cubes.append(_fdr_cube(result.p_value, float(fdr_alpha), template, name, synthetic, method))
+            test = out_cubes[-1].attributes["smeval_significance"]
         out = save_cube(out_cubes, work / f"correlation_{name}.nc")
         written.append(out)
         used = models if name == MMEM_ALL else [name]
-        method = ("effective sample size from lag-1 autocorrelation (Bretherton et al. 1999)"
-                  if effective_n else "n - 2 degrees of freedom")
         what = name
         if name == MMEM_ALL:
             family_names = sorted({families[m] for m in models})
             what = f"{name} (mean over the {len(family_names)} family means of {', '.join(family_names)})"
         provlog.log(out, _record(
             f"Correlation of monthly shallow soil moisture with P - E of {what}, {period}, per grid cell "
-            f"on the common 1.125 degree grid; two-sided t test at the {100 * (1 - alpha):g} % level with "
-            f"{method}.", [f for d in used for v in CORRELATION_VARIABLES for f in sources[(v, d)]], used,
-            ["corr"], "geo", extra_references=["bretherton99jc"] if effective_n else []))
+            f"on the common 1.125 degree grid; significance: {test}.",
+            [f for d in used for v in CORRELATION_VARIABLES for f in sources[(v, d)]], used,
+            ["corr"], "geo", extra_references=(["bretherton99jc"] if effective_n else [])
+            + ([] if fdr_alpha is None else list(FDR_REFERENCES))))
     return written
+
+
+#: Citations of the false discovery rate control.
+FDR_REFERENCES = ("benjamini95jrssb", "wilks16bams")
+
+
+def _fdr_cube(p_value, fdr_alpha: float, template, name: str, synthetic: bool, method: str) -> iris.cube.Cube:
+    """0/1 field of the cells that survive Benjamini-Hochberg at ``fdr_alpha`` over all land cells (var ``significant_fdr``)."""
+    survives = benjamini_hochberg(p_value, fdr_alpha)
+    tested = int(np.isfinite(p_value).sum())
+    cube = _field_cube(survives.astype(float), template, name, "1",
+                       f"survives Benjamini-Hochberg control of the false discovery rate at {fdr_alpha:g}", synthetic)
+    cube.var_name = "significant_fdr"
+    cube.attributes["smeval_significance"] = (
+        f"Benjamini-Hochberg control of the false discovery rate at alpha_FDR = {fdr_alpha:g} (Wilks 2016) over "
+        f"the p-values of all {tested} land cells, from the two-sided t test with {method}; "
+        f"{int(survives.sum())} cells survive")
+    return cube

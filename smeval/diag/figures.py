@@ -255,20 +255,31 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
                      [data], ["CMIP6-MMEM", *main_refs], "taylor", statistics=("corr", "stddev", "rmsd"))
 
         # Fig. 11: correlation maps.
-        corr, sig, corr_files = {}, {}, []
+        corr, sig, corr_files, methods = {}, {}, [], {}
         for dataset in ("ERA5", "GLDAS-NOAH", "ERA-Interim", "CMIP6-MMEM"):
             path = _find(folders, f"correlation_{dataset}.nc")
             if path is None:
                 continue
             cubes = {c.var_name: c for c in iris.load(str(path))}
-            corr[dataset], sig[dataset] = cubes["r"], cubes["significant"]
+            # Cells that survive the false discovery rate control, where the
+            # correlation script applied it; else each cell's own test.
+            mask = cubes.get("significant_fdr", cubes["significant"])
+            corr[dataset], sig[dataset] = cubes["r"], mask
+            methods[dataset] = str(mask.attributes.get(
+                "smeval_significance",
+                f"two-sided t test at the {100 * float(cfg.get('significance_level', 0.95)):g} % level"))
             corr_files.append(path)
         if corr:
+            fdr = any(c.var_name == "significant_fdr" for c in sig.values())
             fig.make("fig11_correlation_sm_pme", "Fig. 11", "maps",
                      f"Correlation of monthly shallow soil moisture with P - E ({period}) of {', '.join(corr)}, "
-                     "per grid cell on the common 1.125 degree grid; stippling marks correlations significant "
-                     f"at the {100 * float(cfg.get('significance_level', 0.95)):g} % level (two-sided t test).",
-                     lambda stem: plot.plot_correlation_maps(corr, sig, stem, period=period),
+                     "per grid cell on the common 1.125 degree grid; stippling marks the significant cells ("
+                     + "; ".join(f"{d}: {m}" for d, m in methods.items()) + ").",
+                     lambda stem: plot.plot_correlation_maps(
+                         corr, sig, stem, period=period,
+                         title=(f"Correlation of monthly shallow soil moisture with P $-$ E, {period}; dots: "
+                                "significant after false discovery rate control (Benjamini-Hochberg)")
+                         if fdr else None),
                      corr_files, list(corr), "geo", statistics=("corr",))
 
         # Figs. 12-13: TSS heat maps; Fig. 14: counts and ranking.
