@@ -5,7 +5,7 @@ descends from, forms the member -> model -> family -> CMIP6-MMEM means (and
 MMEM-high, MMEM-low), computes R, sigma, E' and TSS of every model, family
 and ensemble mean against every reference, in every region, and writes
 ``metrics.csv`` (tidy), ``metrics_cmec.json`` (nested, CMEC style),
-``annual_cycle.csv``, ``ranking.csv`` and ``excluded.csv``.
+``annual_cycle.csv``, ``ranking.csv``, ``robust_ranking.csv`` and ``excluded.csv``.
 
 Script options (recipe)
 -----------------------
@@ -16,6 +16,19 @@ tss_threshold : float, default 0.6
     A model "reproduces" a region when TSS exceeds it.
 high_resolution_min_nlat : int, default 160
     Native latitude rows from which a model is in the high-resolution group.
+bootstrap : dict, default {level: 0.90, block_years: 2, resamples: 1000, seed: 20220201, top: 5}
+    Moving-block bootstrap over whole years (SPEC section 8;
+    ``smeval.core.bootstrap.BootstrapOptions``): level of the percentile
+    intervals, block length in years, number of resamples, seed, and the
+    size of the top of the robust ranking.
+ranking_references : list of str, default [ERA5, GLDAS-NOAH]
+    References summed over in the robust ranking.
+
+Besides the point statistics, the table has each reference against every
+other (kind ``reference``), the intervals ``<statistic>_ci_low`` /
+``_ci_high`` and TSS(CMIP6-MMEM-high) - TSS(CMIP6-MMEM-low) (kind
+``difference``); ``robust_ranking.csv`` has each model's P(top five) and rank
+interval (docs/results.md).
 
 Families are the ``family`` facets of the models in the recipe, carried by
 the series files (a model without one: the catalogue's family).
