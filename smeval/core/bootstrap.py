@@ -170,7 +170,7 @@ def yearly_sums(model, reference) -> np.ndarray:
 
     Returns
     -------
-    numpy.ndarray, shape (n_years, ..., 6)
+    numpy.ndarray, shape (n_years, 6, ...)
         ``(n, sum m, sum r, sum m^2, sum r^2, sum m r)`` of each year, after
         centring each series on its mean over the paired months (units of
         the inputs, squared for the last three).
@@ -182,17 +182,17 @@ def yearly_sums(model, reference) -> np.ndarray:
         m = np.where(both, m - np.where(both, m, 0.0).sum(axis=(-2, -1), keepdims=True) / n_all, 0.0)
         r = np.where(both, r - np.where(both, r, 0.0).sum(axis=(-2, -1), keepdims=True) / n_all, 0.0)
     sums = np.stack([both.sum(axis=-1).astype(np.float64), m.sum(axis=-1), r.sum(axis=-1),
-                     (m * m).sum(axis=-1), (r * r).sum(axis=-1), (m * r).sum(axis=-1)], axis=-1)
-    return np.moveaxis(sums, -2, 0)
+                     (m * m).sum(axis=-1), (r * r).sum(axis=-1), (m * r).sum(axis=-1)])   # (6, ..., Y)
+    return np.moveaxis(sums, -1, 0)
 
 
-def statistics_from_sums(sums: np.ndarray, r0: float = 1.0) -> dict[str, np.ndarray]:
-    """R, sigma, E' and TSS from summed moments ``(n, Sm, Sr, Smm, Srr, Smr)`` on the last axis.
+def statistics_from_sums(sums: np.ndarray, r0: float = 1.0, axis: int = 0) -> dict[str, np.ndarray]:
+    """R, sigma, E' and TSS from summed moments ``(n, Sm, Sr, Smm, Srr, Smr)`` along ``axis``.
 
-    Returns a dict of dimensionless arrays (the shape of ``sums`` without its
-    last axis); NaN where fewer than two months or a variance is not positive.
+    Returns a dict of dimensionless arrays (the shape of ``sums`` without
+    ``axis``); NaN where fewer than two months or a variance is not positive.
     """
-    n, sm, sr, smm, srr, smr = np.moveaxis(sums, -1, 0)
+    n, sm, sr, smm, srr, smr = np.moveaxis(sums, axis, 0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_m, mean_r = sm / n, sr / n
         var_m = smm / n - mean_m**2
@@ -223,9 +223,9 @@ def bootstrap_taylor(model, reference, counts: np.ndarray, r0: float = 1.0) -> d
     dict of str to numpy.ndarray, each of shape (B, ...)
         The statistics (dimensionless) of every resample.
     """
-    sums = yearly_sums(model, reference)                       # (Y, ..., 6)
-    resampled = np.tensordot(np.asarray(counts, np.float64), sums, axes=(1, 0))  # (B, ..., 6)
-    return statistics_from_sums(resampled, r0)
+    sums = yearly_sums(model, reference)                                          # (Y, 6, ...)
+    resampled = np.tensordot(np.asarray(counts, np.float64), sums, axes=(1, 0))  # (B, 6, ...)
+    return statistics_from_sums(resampled, r0, axis=1)
 
 
 def percentile_interval(samples, level: float = 0.90, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -235,16 +235,17 @@ def percentile_interval(samples, level: float = 0.90, axis: int = 0) -> tuple[np
     quantiles (linear interpolation, numpy's default), in the units of
     ``samples``; NaN where every resample is NaN.
     """
-    samples = np.asarray(samples, dtype=np.float64)
+    # Resamples last and contiguous: partitioning along a strided axis is slow.
+    samples = np.ascontiguousarray(np.moveaxis(np.asarray(samples, dtype=np.float64), axis, -1))
     q = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
     missing = np.isnan(samples)
     if not missing.any():
-        low, high = np.quantile(samples, q, axis=axis)
+        low, high = np.quantile(samples, q, axis=-1)
         return low, high
-    all_nan = missing.all(axis=axis)
+    all_nan = missing.all(axis=-1)
     # nanquantile warns on all-NaN slices; give them NaN without the noise.
-    filled = np.where(np.expand_dims(all_nan, axis), 0.0, samples)
-    low, high = np.nanquantile(filled, q, axis=axis)
+    filled = np.where(all_nan[..., None], 0.0, samples)
+    low, high = np.nanquantile(filled, q, axis=-1)
     return np.where(all_nan, np.nan, low), np.where(all_nan, np.nan, high)
 
 
