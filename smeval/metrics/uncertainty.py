@@ -18,6 +18,7 @@ statistic comes from the same resampled years, drawn once per run.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -153,8 +154,9 @@ def _robust_ranking(series, references, samples, names, refs, models, ranked_ref
     boot = samples["TSS"][:, d][:, :, f][:, :, :, regions]                             # (B, M, F, R)
     ranks = bootstrap_ranks(np.moveaxis(boot, 2, 3), threshold)
     summary = rank_summary(ranks, options.top, options.level)
-    with np.errstate(invalid="ignore"):
-        mean_tss = np.nanmean(np.nanmean(point[0], axis=1), axis=1) if point.size else np.array([])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a model without any TSS: NaN, as in ranking()
+        mean_tss = np.nanmean(np.nanmean(point[0], axis=1), axis=1)
     frame = pd.DataFrame({
         "dataset": models,
         "variable": variable,
