@@ -29,8 +29,11 @@ POINT_STATISTICS = ("R", "sigma", "E'", "TSS", "n_months")
 CI_LOW, CI_HIGH = "_ci_low", "_ci_high"
 #: Interval rows written per (dataset, reference, region) (smeval.metrics.uncertainty).
 INTERVAL_STATISTICS = tuple(f"{s}{end}" for s in ("R", "sigma", "E'", "TSS") for end in (CI_LOW, CI_HIGH))
+#: TSS(CMIP6-MMEM-high) - TSS(CMIP6-MMEM-low), a statistic of its own: it is not a skill score (it may be < 0).
+TSS_DIFFERENCE = "TSS_difference"
 #: Every statistic of the table.
-STATISTICS = POINT_STATISTICS + INTERVAL_STATISTICS
+STATISTICS = POINT_STATISTICS + INTERVAL_STATISTICS + (TSS_DIFFERENCE, TSS_DIFFERENCE + CI_LOW,
+                                                       TSS_DIFFERENCE + CI_HIGH)
 #: The 13 regions of the paper, in SPEC order (heat maps and counts use these).
 REGION_IDS = tuple(r.id for r in REGIONS)
 #: Prefix of family-mean data set names.

@@ -7,9 +7,9 @@ Rows added to the tidy metrics table (docs/results.md), per variable:
 * ``<stat>_ci_low`` / ``<stat>_ci_high`` for R, sigma, E' and TSS of every
   row (models, families, MMEMs, references): the percentile interval of the
   moving-block bootstrap over years (:mod:`smeval.core.bootstrap`);
-* kind ``difference``, dataset ``CMIP6-MMEM-high-minus-low``: TSS(MMEM-high)
-  - TSS(MMEM-low) per reference and region with its interval (the paper's
-  resolution claim).
+* kind ``difference``, dataset ``CMIP6-MMEM-high-minus-low``, statistic
+  ``TSS_difference``: TSS(MMEM-high) - TSS(MMEM-low) per reference and
+  region with its interval (the paper's resolution claim).
 
 and a robust ranking: each model's paper-style rank, the fraction of
 resamples in which it is in the top five, and its rank interval. Every
@@ -37,7 +37,7 @@ from smeval.core.bootstrap import (
 from smeval.core.ensemble import MMEM_HIGH, MMEM_LOW
 from smeval.core.taylor import taylor_statistics
 
-from .table import CI_HIGH, CI_LOW, COLUMNS, REGION_IDS, taylor_table, tidy
+from .table import CI_HIGH, CI_LOW, COLUMNS, REGION_IDS, TSS_DIFFERENCE, taylor_table, tidy
 
 #: Data set name of the resolution difference TSS(MMEM-high) - TSS(MMEM-low).
 RESOLUTION_DIFFERENCE = "CMIP6-MMEM-high-minus-low"
@@ -134,7 +134,7 @@ def _resolution_rows(series, references, samples, names, refs, region_ids, varia
     point = (taylor_statistics(series[MMEM_HIGH][None], ref, r0).TSS
              - taylor_statistics(series[MMEM_LOW][None], ref, r0).TSS)                 # (F, R)
     low, high = percentile_interval(samples["TSS"][:, hi] - samples["TSS"][:, lo], options.level)
-    values = {"TSS": point[None], "TSS" + CI_LOW: low[None], "TSS" + CI_HIGH: high[None]}
+    values = {TSS_DIFFERENCE: point[None], TSS_DIFFERENCE + CI_LOW: low[None], TSS_DIFFERENCE + CI_HIGH: high[None]}
     return tidy(values, [RESOLUTION_DIFFERENCE], refs, region_ids,
                 {RESOLUTION_DIFFERENCE: ("difference", "", "high-low")}, variable)
 

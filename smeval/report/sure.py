@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from smeval.core.bootstrap import BootstrapOptions
-from smeval.metrics.table import CI_HIGH, CI_LOW, REGION_IDS, reference_agreement, tss_matrix
+from smeval.metrics.table import CI_HIGH, CI_LOW, REGION_IDS, TSS_DIFFERENCE, reference_agreement, tss_matrix
 from smeval.metrics.uncertainty import RESOLUTION_DIFFERENCE
 from smeval.variables import variable_label
 
@@ -74,11 +74,11 @@ def straddling(table: pd.DataFrame, variable: str, reference: str, threshold: fl
 def resolution(table: pd.DataFrame, variable: str, reference: str) -> dict[str, Any] | None:
     """TSS(MMEM-high) - TSS(MMEM-low) per region with its interval and verdict."""
     regions = _regions(table, variable, reference)
-    point = tss_matrix(table, variable, reference, kind="difference", regions=regions)
+    point = tss_matrix(table, variable, reference, "difference", regions, TSS_DIFFERENCE)
     if RESOLUTION_DIFFERENCE not in point.index:
         return None
-    low = tss_matrix(table, variable, reference, "difference", regions, "TSS" + CI_LOW).loc[RESOLUTION_DIFFERENCE]
-    high = tss_matrix(table, variable, reference, "difference", regions, "TSS" + CI_HIGH).loc[RESOLUTION_DIFFERENCE]
+    low, high = (tss_matrix(table, variable, reference, "difference", regions, TSS_DIFFERENCE + end)
+                 .loc[RESOLUTION_DIFFERENCE] for end in (CI_LOW, CI_HIGH))
     rows = []
     for r in regions:
         verdict = ("high better" if low[r] > 0 else "low better" if high[r] < 0

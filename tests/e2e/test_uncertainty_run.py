@@ -43,7 +43,7 @@ def test_uncertainty_rows_ranking_and_fdr_mask_are_written(e2e):
         zip(refs.dataset, refs.reference))
     assert not (refs.dataset == refs.reference).any()
     diff = table[table.dataset == "CMIP6-MMEM-high-minus-low"]
-    assert set(diff.statistic) == {"TSS", "TSS_ci_low", "TSS_ci_high"}
+    assert set(diff.statistic) == {"TSS_difference", "TSS_difference_ci_low", "TSS_difference_ci_high"}
     robust = pd.read_csv(work / "robust_ranking.csv")
     models = set(table[(table.kind == "model") & (table.variable == "sm_shallow")].dataset)
     assert set(robust[robust.variable == "sm_shallow"].dataset) == models

@@ -98,14 +98,17 @@ def test_intervals_are_the_bootstrap_percentiles_of_every_row(result):
 def test_resolution_difference_is_high_minus_low_with_interval(result):
     t = result["table"]
     diff = t[t.dataset == RESOLUTION_DIFFERENCE]
-    assert set(diff.kind) == {"difference"} and set(diff.statistic) == {"TSS", "TSS_ci_low", "TSS_ci_high"}
+    assert set(diff.kind) == {"difference"}
+    assert set(diff.statistic) == {"TSS_difference", "TSS_difference_ci_low", "TSS_difference_ci_high"}
+    # Not a TSS row: every TSS of the table stays in [0, 1].
+    assert t[t.statistic == "TSS"].value.between(0, 1).all()
     for ref in REFS:
         high = tss_matrix(t, "sm_shallow", ref, kind="mmem", regions=REGION_IDS).loc["CMIP6-MMEM-high"]
         low = tss_matrix(t, "sm_shallow", ref, kind="mmem", regions=REGION_IDS).loc["CMIP6-MMEM-low"]
-        got = tss_matrix(t, "sm_shallow", ref, kind="difference", regions=REGION_IDS).loc[RESOLUTION_DIFFERENCE]
+        got = tss_matrix(t, "sm_shallow", ref, "difference", REGION_IDS, "TSS_difference").loc[RESOLUTION_DIFFERENCE]
         np.testing.assert_allclose(got, high - low, atol=1e-12)
-        lo = tss_matrix(t, "sm_shallow", ref, "difference", REGION_IDS, "TSS_ci_low").iloc[0]
-        hi = tss_matrix(t, "sm_shallow", ref, "difference", REGION_IDS, "TSS_ci_high").iloc[0]
+        lo = tss_matrix(t, "sm_shallow", ref, "difference", REGION_IDS, "TSS_difference_ci_low").iloc[0]
+        hi = tss_matrix(t, "sm_shallow", ref, "difference", REGION_IDS, "TSS_difference_ci_high").iloc[0]
         assert np.all(lo <= hi)
 
 
@@ -132,5 +135,5 @@ def test_reference_agreement_flags_and_cmec_json(result):
     nested = to_nested_json(t)
     assert nested["DIMENSIONS"]["dimensions"]["statistic"] == list(STATISTICS)
     assert "TSS_ci_low" in nested["RESULTS"]["M-LO"]["ERA5"]["sm_shallow"]["SIB"]
-    assert "TSS" in nested["RESULTS"][RESOLUTION_DIFFERENCE]["ERA5"]["sm_shallow"]["SIB"]
+    assert "TSS_difference" in nested["RESULTS"][RESOLUTION_DIFFERENCE]["ERA5"]["sm_shallow"]["SIB"]
     assert "R" in nested["RESULTS"]["ERA-Interim"]["ERA5"]["sm_shallow"]["SIB"]

@@ -38,7 +38,8 @@ def _add_uncertainty(info) -> None:
                  _row("ERA-Interim", "reference", "ERA5", region, "TSS", 0.95)]
         low, high = (0.05, 0.35) if region == "SIB" else (-0.1, 0.3)
         rows += [_row("CMIP6-MMEM-high-minus-low", "difference", "ERA5", region, s, v)
-                 for s, v in (("TSS", 0.2), ("TSS_ci_low", low), ("TSS_ci_high", high))]
+                 for s, v in (("TSS_difference", 0.2), ("TSS_difference_ci_low", low),
+                              ("TSS_difference_ci_high", high))]
     table = pd.concat([pd.read_csv(metrics_dir / "metrics.csv"), pd.DataFrame(rows)], ignore_index=True)
     table.to_csv(metrics_dir / "metrics.csv", index=False)
     pd.DataFrame({
