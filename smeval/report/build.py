@@ -211,7 +211,7 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
 def report_record(run: RunInputs, period: str) -> dict[str, Any]:
     """Provenance record of the report page."""
     ancestors = [str(p) for p in run.ancestor_products
-                 if p.name in {"metrics.csv", "excluded.csv"} or p.suffix.lower() in {".png", ".nc"}]
+                 if p.name in {"metrics.csv", "robust_ranking.csv", "excluded.csv"} or p.suffix.lower() in {".png", ".nc"}]
     return {
         "caption": (f"HTML report of the evaluation of CMIP6 soil moisture against "
                     f"{', '.join(summary.ordered_references(run.table))}"
