@@ -298,7 +298,9 @@ def _write_correlations(cfg, provlog, cubes, sources, families, references) -> l
         test = f"two-sided t test at the {100 * (1 - alpha):g} % level with {method}"
         out_cubes[2].attributes["smeval_significance"] = f"each cell alone: {test}"
         if fdr_alpha is not None:
-            out_cubes.append(_fdr_cube(result.p_value, float(fdr_alpha), template, name, synthetic, method))
+            out_cubes.append(_fdr_cube(result.p_value, float(fdr_alpha), template, name, synthetic,
+                                       f"{method}; {int(result.significant.sum())} cells significant one by one "
+                                       f"at the {100 * (1 - alpha):g} % level"))
             test = out_cubes[-1].attributes["smeval_significance"]
         out = save_cube(out_cubes, work / f"correlation_{name}.nc")
         written.append(out)
@@ -321,7 +323,10 @@ FDR_REFERENCES = ("benjamini95jrssb", "wilks16bams")
 
 
 def _fdr_cube(p_value, fdr_alpha: float, template, name: str, synthetic: bool, method: str) -> iris.cube.Cube:
-    """0/1 field of the cells that survive Benjamini-Hochberg at ``fdr_alpha`` over all land cells (var ``significant_fdr``)."""
+    """0/1 field of the cells that survive Benjamini-Hochberg at ``fdr_alpha`` over all land cells (var ``significant_fdr``).
+
+    ``method`` describes the t test of the p-values (for the attribute ``smeval_significance``).
+    """
     survives = benjamini_hochberg(p_value, fdr_alpha)
     tested = int(np.isfinite(p_value).sum())
     cube = _field_cube(survives.astype(float), template, name, "1",

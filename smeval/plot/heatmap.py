@@ -103,7 +103,7 @@ def draw_tss_matrix(ax, matrix: pd.DataFrame, threshold: float = 0.6, cmap="YlGn
             continue
         rows, cols = np.nonzero(mask.reindex_like(matrix).fillna(False).to_numpy(dtype=bool))
         if len(rows):
-            ax.plot(cols + dx, rows + dy, linestyle="none", marker=marker, markersize=2.2,
+            ax.plot(cols + dx, rows + dy, linestyle="none", marker=marker, markersize=2.8,
                     color="#d95f02", markeredgecolor="black", markeredgewidth=0.3, gid=gid, zorder=4)
     ax.set_xticks(range(ncols), labels=list(matrix.columns), rotation=45, ha="right",
                   rotation_mode="anchor")
@@ -169,12 +169,13 @@ def plot_tss_heatmap(metrics: pd.DataFrame, variable: str, out_stem,
         cb = fig.colorbar(mesh, cax=fig.add_subplot(gs[0, -1]))
         cb.set_label("Taylor skill score TSS (1)")
         cb.ax.axhline(threshold, color="black", linewidth=1.0)
-        marks = ""
-        if any(p[1] is not None for p in panels):
-            marks = ("\ntriangle: interval contains the threshold; dot: closer to the reference than "
-                     "another reference is; ref: rows: the other references")
+        if any(p[1] is not None or p[2] is not None for p in panels):
+            # Below the region labels (the PNG is cut to its tight bounding box).
+            fig.text(0.5, -0.15, "triangle: the bootstrap interval of TSS contains the threshold; dot: the model "
+                     "agrees with the reference better than another reference does; rows 'ref:': the other "
+                     "references against the reference", ha="center", va="top", fontsize=7, gid="marks_legend")
         fig.suptitle(f"TSS of monthly regional-mean {variable_label(variable)}, {period}; "
-                     f"bold, outlined: TSS > {threshold:g}{marks}")
+                     f"bold, outlined: TSS > {threshold:g}")
         return savefig(fig, out_stem, pdf=True)
 
 

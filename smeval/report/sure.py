@@ -24,6 +24,8 @@ from smeval.variables import variable_label
 
 #: File of the robust ranking in the metrics folder.
 ROBUST_RANKING = "robust_ranking.csv"
+#: Fewer years than this, and the report warns that the intervals are not to be trusted.
+FEW_YEARS = 10
 #: Variables the section speaks of.
 SOIL_MOISTURE = ("sm_shallow", "sm_deep")
 
@@ -105,8 +107,11 @@ def robust_ranking(path: Path, variable: str) -> dict[str, Any] | None:
     sure = list(inside[inside.p_top >= 0.95].dataset)
     unsure = list(frame[(frame.rank_ci_low <= top) & (frame.rank_ci_high > top)].dataset)
     best = list(frame[frame.rank_ci_low == 1].dataset)
+    # Neighbours in the ranking whose rank intervals overlap.
+    ties = [f"{a.dataset} and {b.dataset}" for (_, a), (_, b) in zip(frame.iterrows(), frame.iloc[1:].iterrows())
+            if b.rank_ci_low <= a.rank_ci_high]
     return {"variable": variable, "label": variable_label(variable), "top": top, "rows": rows, "sure": sure,
-            "unsure": unsure, "best": best, "level": f"{100 * float(frame.level.iloc[0]):g}",
+            "unsure": unsure, "best": best, "ties": ties, "level": f"{100 * float(frame.level.iloc[0]):g}",
             "references": str(frame.references.iloc[0])}
 
 
@@ -126,6 +131,9 @@ def how_sure(table: pd.DataFrame, metrics_dir: Path, metrics_settings: dict[str,
             "ranking": robust_ranking(Path(metrics_dir) / ROBUST_RANKING, variable),
         })
     has_intervals = table.statistic.astype(str).str.endswith(CI_LOW).any()
+    months = table.loc[table.statistic == "n_months", "value"]
+    n_years = int(np.ceil(months.max() / 12)) if len(months) and np.isfinite(months.max()) else 0
     return {"available": bool(has_intervals), "level": f"{100 * options.level:g}", "resamples": options.resamples,
+            "n_years": n_years, "few_years": 0 < n_years < FEW_YEARS,
             "block_years": options.block_years, "seed": options.seed, "threshold": f"{threshold:g}",
             "variables": variables, "fig11": fig11_caption}

@@ -57,3 +57,13 @@ def test_uncertainty_rows_ranking_and_fdr_mask_are_written(e2e):
     assert np.all(p[fdr > 0.5] <= 0.10)
     assert "Benjamini-Hochberg" in cubes["significant_fdr"].attributes["smeval_significance"]
     assert single.shape == fdr.shape
+
+
+def test_report_says_how_sure_and_warns_of_few_years(e2e):
+    html = (e2e["run"] / "plots" / "evaluation" / "report" / "smeval_report.html").read_text()
+    assert "How sure are we?" in html
+    # The e2e archive has 3 years: the report says the intervals are not to be trusted.
+    assert "This run has only 3 years" in html
+    for element in ("robust-sm_shallow", "resolution-sm_shallow-ERA5", "sure-spread-sm_shallow-ERA5",
+                    "sure-straddle-sm_deep-GLDAS-NOAH", "sure-fdr"):
+        assert f'id="{element}"' in html, element

@@ -76,6 +76,8 @@ def test_how_sure_section_has_the_known_numbers(tmp_path):
     assert "In the top 2 in at least 95 % of the resamples: A." in ranking
     assert "cannot tell whether B, C belong to the top 2" in ranking
     assert "Only A has rank 1 in its interval." in ranking
+    assert "neighbours in the ranking that cannot: B and C." in ranking
+    assert "This run has only" not in page  # 432 months: 36 years
     robust = page[page.index('id="robust-sm_shallow"'):]
     robust = robust[:robust.index("</table>")]
     assert re.search(r"<td class=\"num\">2</td><td>B</td><td class=\"num\">6</td><td class=\"num\">0.45</td>"
