@@ -180,3 +180,17 @@ def test_fdr_can_be_switched_off(tmp_path):
     correlation_fields(cfg)
     names = {c.var_name for c in iris.load(str(tmp_path / "work" / "correlation_ERA5.nc"))}
     assert names == {"r", "p_value", "significant"}
+
+
+def test_fdr_on_the_p_values_of_the_effective_sample_size_test(tmp_path):
+    # Combined with the effective-sample-size test, BH takes that test's
+    # p-values (larger than the plain test's for persistent series).
+    cfg, _ = _era5_only(tmp_path, 0.3, seed=8)
+    cfg.update(fdr_alpha=0.1, significance_method="effective-sample-size")
+    correlation_fields(cfg)
+    cubes = {c.var_name: c for c in iris.load(str(tmp_path / "work" / "correlation_ERA5.nc"))}
+    p = np.ma.filled(cubes["p_value"].data.astype(float), np.nan)
+    fdr = np.ma.filled(cubes["significant_fdr"].data.astype(float), np.nan)
+    tested = np.isfinite(p)
+    np.testing.assert_array_equal(fdr[tested], np.where(p[tested] <= 0.1, 1.0, 0.0))  # equal p: all or none
+    assert "Bretherton" in cubes["significant_fdr"].attributes["smeval_significance"]
