@@ -9,8 +9,9 @@ each model's ensemble mean (``ensemble_statistics``), then ``regrid`` to the
 common grid; references are only regridded. Series are matched by (year,
 month), so model calendars do not matter. CMIP6-MMEM is the mean over
 families of the mean over each family's models, read one data set at a time.
-Output: ``correlation_<dataset>.nc`` with ``r``, ``p_value`` and
-``significant`` per grid cell, and ``excluded.csv`` if the steps could not
+Output: ``correlation_<dataset>.nc`` with ``r``, ``p_value``,
+``significant`` (each cell's own test) and ``significant_fdr`` (the cells
+that survive the false discovery rate control) per grid cell, and ``excluded.csv`` if the steps could not
 combine a data set's members.
 
 Script options (recipe)
@@ -23,6 +24,10 @@ significance_level : float, default 0.95
 significance_method : str, default "t-test"
     ``t-test`` (n - 2 degrees of freedom) or ``effective-sample-size``
     (n from the lag-1 autocorrelations, Bretherton et al. 1999).
+fdr_alpha : float or null, default 0.10
+    Field significance: Benjamini-Hochberg control of the false discovery
+    rate at this alpha_FDR over the p-values of all land cells of a map
+    (Wilks 2016), written as ``significant_fdr``; null leaves it out.
 references, r0, tss_threshold, high_resolution_min_nlat, period
     The evaluation options of the metrics script (the recipe passes them to
     every evaluation script). Families are the models' ``family`` facets.

@@ -5,7 +5,7 @@ descends from, forms the member -> model -> family -> CMIP6-MMEM means (and
 MMEM-high, MMEM-low), computes R, sigma, E' and TSS of every model, family
 and ensemble mean against every reference, in every region, and writes
 ``metrics.csv`` (tidy), ``metrics_cmec.json`` (nested, CMEC style),
-``annual_cycle.csv``, ``ranking.csv`` and ``excluded.csv``.
+``annual_cycle.csv``, ``ranking.csv``, ``robust_ranking.csv`` and ``excluded.csv``.
 
 Script options (recipe)
 -----------------------
@@ -18,6 +18,13 @@ high_resolution_min_nlat : int, default 160
     Native latitude rows from which a model is in the high-resolution group.
 period : str, default "1979-2014"
     Period named in captions.
+bootstrap : dict, default {level: 0.90, block_years: 2, resamples: 1000, seed: 20220201, top: 5}
+    Moving-block bootstrap over whole years (SPEC section 8;
+    ``smeval.core.bootstrap.BootstrapOptions``): level of the percentile
+    intervals, block length in years, number of resamples, seed, and the
+    size of the top of the robust ranking.
+ranking_references : list of str, default [ERA5, GLDAS-NOAH]
+    References summed over in the robust ranking.
 
 Options are checked before any data is read: unknown keys (with the closest
 name), ranges (0 < tss_threshold < 1, -1 < r0 <= 1); every reference must
@@ -26,6 +33,12 @@ a reference is never evaluated as a model (listed in ``excluded.csv``);
 series in other units than their variable's are excluded too. Inputs that
 ESMValCore skipped (``skip_nonexistent``) are listed with its reason, and
 ``members.csv`` counts the members of each model and variable.
+
+Besides the point statistics, the table has each reference against every
+other (kind ``reference``), the intervals ``<statistic>_ci_low`` /
+``_ci_high`` and TSS(CMIP6-MMEM-high) - TSS(CMIP6-MMEM-low) (kind
+``difference``); ``robust_ranking.csv`` has each model's P(top five) and rank
+interval (docs/results.md).
 
 Families are the ``family`` facets of the models in the recipe, carried by
 the series files (a model without one: the catalogue's family).

@@ -167,3 +167,45 @@ def gridpoint_correlation(
     p = t_test_pvalue(r, n_eff)
     significant = np.isfinite(p) & (p < alpha)
     return CorrelationResult(R=r, p_value=p, significant=significant, n=n, n_eff=n_eff)
+
+
+#: Default controlled false discovery rate of the correlation maps (Wilks 2016; SPEC section 8).
+DEFAULT_FDR_ALPHA = 0.10
+
+
+def benjamini_hochberg(p_values, alpha: float = DEFAULT_FDR_ALPHA) -> np.ndarray:
+    """Cells that survive Benjamini-Hochberg control of the false discovery rate.
+
+    Field significance of a correlation map (SPEC section 8; Benjamini and
+    Hochberg 1995, J. R. Stat. Soc. B 57, 289-300; Wilks 2016, BAMS 97,
+    2263-2273, doi:10.1175/BAMS-D-15-00267.1): sort the m finite p-values,
+    p_(1) <= ... <= p_(m), find the largest k with ``p_(k) <= (k / m) alpha``
+    and reject the k smallest. Any test's p-values will do (the plain or the
+    effective-sample-size t test of :func:`gridpoint_correlation`).
+
+    Parameters
+    ----------
+    p_values : array_like
+        p-values (dimensionless, 0..1), any shape; NaN (e.g. sea or a
+        constant series) is not a test and does not count in m.
+    alpha : float, default 0.10
+        Controlled false discovery rate alpha_FDR (Wilks 2016 recommends 0.10
+        for the 0.05 level of single tests).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Shape of *p_values*; True where the null hypothesis is rejected.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    finite = np.isfinite(p)
+    tested = np.sort(p[finite])
+    m = tested.size
+    if m == 0:
+        return np.zeros(p.shape, dtype=bool)
+    below = tested <= alpha * np.arange(1, m + 1) / m
+    if not below.any():
+        return np.zeros(p.shape, dtype=bool)
+    cutoff = tested[np.flatnonzero(below)[-1]]
+    # Ties with p_(k) are rejected too: they are among the k smallest.
+    return finite & (np.where(finite, p, np.inf) <= cutoff)

@@ -14,12 +14,14 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 import iris
 import numpy as np
 import pandas as pd
 
+from smeval.core.bootstrap import BootstrapOptions, block_indices, year_counts
 from smeval.metrics.series import RegionalSeries, months_of
 from smeval.metrics.table import (
     COLUMNS,
@@ -29,6 +31,8 @@ from smeval.metrics.table import (
     taylor_table,
     to_nested_json,
 )
+from smeval.metrics.uncertainty import RANKING_COLUMNS, variable_uncertainty
+from smeval.report.summary import DEFAULT_RANKING_REFERENCES
 from smeval.sample.catalogue import load_catalogue
 
 from .checks import units_problem
@@ -48,8 +52,8 @@ SOURCE = {"sm_shallow": "mrsos (or mrsol)", "sm_deep": "mrsol"}
 
 
 @dataclass(frozen=True)
-class MetricsOptions:
-    """Options of ``diagnostics/metrics.py``, shared by the scripts of the evaluation (see its docstring)."""
+class EvaluationOptions:
+    """Options shared by the scripts of the evaluation (``evaluation_options`` of the recipe)."""
 
     #: Name of the script in error messages.
     SCRIPT: ClassVar[str] = "metrics"
@@ -66,6 +70,27 @@ class MetricsOptions:
         check_range(script, "r0", self.r0, -1.0, 1.0, high_open=False)
         check_range(script, "tss_threshold", self.tss_threshold, 0.0, 1.0)
         check_range(script, "high_resolution_min_nlat", self.high_resolution_min_nlat, 0.0)
+
+
+@dataclass(frozen=True)
+class MetricsOptions(EvaluationOptions):
+    """Options of ``diagnostics/metrics.py`` (see its docstring)."""
+
+    bootstrap: dict[str, Any] = option(MappingProxyType({}), "moving-block bootstrap: level, block_years, "
+                                       "resamples, seed, top (defaults: smeval.core.bootstrap.BootstrapOptions)")
+    ranking_references: tuple[str, ...] = option(DEFAULT_RANKING_REFERENCES, "references of the robust ranking")
+
+    @property
+    def bootstrap_options(self) -> BootstrapOptions:
+        """The checked ``bootstrap`` mapping, missing keys at their defaults."""
+        return BootstrapOptions.from_options(dict(self.bootstrap))
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        try:
+            self.bootstrap_options  # noqa: B018 - checks the mapping now, before any data is read
+        except (TypeError, ValueError) as err:
+            raise OptionsError(f"{self.SCRIPT}: option `bootstrap`: {err}") from None
 
 
 def split_models(datasets: dict[str, str], references, script: str) -> tuple[list[str], list[dict[str, str]]]:
@@ -156,6 +181,8 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
     options = parse_options(MetricsOptions, cfg, "metrics")
     references = list(options.references)
     r0, threshold, min_nlat = options.r0, options.tss_threshold, options.high_resolution_min_nlat
+    boot = options.bootstrap_options
+    ranking_refs = list(options.ranking_references)
     catalogue = load_catalogue()
 
     all_series, files, excluded = read_series(cfg["ancestor_dirs"])
@@ -175,12 +202,15 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
     last = max(int(s.months.max()) for s in all_series)
     months = np.arange(first, last + 1)
     region_ids = all_series[0].region_ids
+    # One draw of resampled years for every series of the run (SPEC section 8).
+    n_years = int(months[-1] // 12 - months[0] // 12 + 1)
+    counts = year_counts(block_indices(n_years, boot.block_years, boot.resamples, boot.seed), n_years)
 
     by_variable: dict[str, list[RegionalSeries]] = defaultdict(list)
     for s in all_series:
         by_variable[s.variable].append(s)
 
-    tables, cycles = [], []
+    tables, cycles, robust = [], [], []
     missing_refs: list[dict[str, str]] = []
     # A model evaluated for some variable but absent from another is reported.
     all_models = {s.dataset for s in all_series if s.dataset not in references}
@@ -210,6 +240,11 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
             continue
         series, info, _ = ensemble_series(models, months, region_ids, families, n_lat, min_nlat)
         tables.append(taylor_table(series, info, refs, variable, region_ids, r0=r0))
+        if refs:
+            sure = variable_uncertainty(series, info, refs, variable, region_ids, months, counts, boot,
+                                        ranking_refs, threshold, r0)
+            tables.append(sure.rows)
+            robust.append(sure.ranking)
         units = items[0].units
         kinds = {name: kind for name, (kind, _, _) in info.items()}
         cycle_series = {k: v for k, v in series.items() if info[k][0] != "family"}
@@ -227,6 +262,7 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
         "metrics_json": work / "metrics_cmec.json",
         "annual_cycle": work / "annual_cycle.csv",
         "ranking": work / "ranking.csv",
+        "robust_ranking": work / "robust_ranking.csv",
         "excluded": work / "excluded.csv",
         "members": work / "members.csv",
     }
@@ -243,6 +279,8 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
     atomic_write_text(out["ranking"], (pd.concat(ranks, ignore_index=True) if ranks else pd.DataFrame()).to_csv(index=False))
     atomic_write_text(out["excluded"], excluded_all.to_csv(index=False))
     atomic_write_text(out["members"], member_counts(all_series, references).to_csv(index=False))
+    robust_table = pd.concat(robust, ignore_index=True) if robust else pd.DataFrame(columns=RANKING_COLUMNS)
+    atomic_write_text(out["robust_ranking"], robust_table.to_csv(index=False))
 
     ancestors = sorted({f for fs in files.values() for f in fs})
     datasets = sorted(files)
@@ -250,13 +288,22 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
     captions = {
         "metrics": (f"Taylor statistics (R, sigma, E', TSS with R0 = {r0:g}) of every CMIP6 model, family mean "
                     f"and multi-model ensemble mean against {', '.join(references)}, per region, "
-                    f"regional-mean monthly series {period}: the tidy metrics table."),
+                    f"regional-mean monthly series {period}, each reference against the others (kind "
+                    f"reference), {100 * boot.level:g} % intervals (<statistic>_ci_low/_ci_high) from "
+                    f"{boot.resamples} moving-block bootstrap resamples of whole years ({boot.block_years}-year "
+                    f"blocks, seed {boot.seed}) and TSS(CMIP6-MMEM-high) - TSS(CMIP6-MMEM-low): the tidy "
+                    "metrics table."),
         "metrics_json": f"The metrics table nested by data set, reference, variable, region and statistic, {period}.",
         "annual_cycle": f"Mean annual cycles of the regional-mean series of models, ensemble means and references, {period}.",
         "ranking": (f"Models ranked by the number of regions with TSS > {threshold:g}, summed over "
                     f"{', '.join(references)}, {period}."),
         "excluded": "Data sets excluded from parts of the evaluation, and why.",
         "members": "Number of members of each model and variable that entered its model mean.",
+        "robust_ranking": (f"Robust ranking of the models: rank by the number of regions with TSS > {threshold:g} "
+                           f"summed over {', '.join(ranking_refs)} (ties by mean TSS), the fraction of "
+                           f"{boot.resamples} moving-block bootstrap resamples ({boot.block_years}-year blocks, "
+                           f"seed {boot.seed}) in which the model is in the top {boot.top}, and its "
+                           f"{100 * boot.level:g} % rank interval, {period}."),
     }
     with ProvenanceLogger(cfg) as provlog:
         for name, path in out.items():

@@ -26,7 +26,7 @@ import iris.cube
 import iris.exceptions
 import numpy as np
 
-from smeval.core.correlation import gridpoint_correlation
+from smeval.core.correlation import DEFAULT_FDR_ALPHA, benjamini_hochberg, gridpoint_correlation
 from smeval.core.ensemble import MMEM_ALL, hierarchical_means, streamed_mmem
 from smeval.core.fields import bias_ratio, flux_to_mm_per_year
 from smeval.metrics.series import months_of
@@ -35,7 +35,7 @@ from smeval.variables import MAP_UNITS, VARIABLE_LABELS
 
 from .checks import lazy_value_summary, units_problem, value_problem
 from .climatology import find_climatologies
-from .evaluate import MetricsOptions
+from .evaluate import EvaluationOptions
 from .io import EXCLUDED_COLUMNS, SYNTHETIC_ATTRIBUTE, is_synthetic, load_cube, save_cube, write_csv
 from .options import check_choices, check_range, check_references, is_model, option, parse_options
 from .preprocess import EnsembleSteps
@@ -55,7 +55,7 @@ SIGNIFICANCE_METHODS = ("t-test", "effective-sample-size")
 
 
 @dataclass(frozen=True)
-class ClimatologyOptions(MetricsOptions):
+class ClimatologyOptions(EvaluationOptions):
     """Options of ``diagnostics/climatology_fields.py`` (see its docstring)."""
 
     SCRIPT: ClassVar[str] = "climatology_fields"
@@ -70,17 +70,21 @@ class ClimatologyOptions(MetricsOptions):
 
 
 @dataclass(frozen=True)
-class CorrelationOptions(MetricsOptions):
+class CorrelationOptions(EvaluationOptions):
     """Options of ``diagnostics/correlation_fields.py`` (see its docstring)."""
 
     SCRIPT: ClassVar[str] = "correlation_fields"
     preprocessor: dict[str, Any] = option(MappingProxyType({}), "ESMValCore steps: ensemble mean, regrid")
     significance_level: float = option(0.95, "confidence level of the two-sided t test", "1")
     significance_method: str = option("t-test", "t-test or effective-sample-size")
+    fdr_alpha: float | None = option(DEFAULT_FDR_ALPHA, "Benjamini-Hochberg alpha_FDR over a map's land cells "
+                                     "(null: none)", "1")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_range(self.SCRIPT, "significance_level", self.significance_level, 0.0, 1.0)
+        if self.fdr_alpha is not None:
+            check_range(self.SCRIPT, "fdr_alpha", self.fdr_alpha, 0.0, 1.0)
         check_choices(self.SCRIPT, "significance_method", [self.significance_method], SIGNIFICANCE_METHODS)
 
 
@@ -89,7 +93,7 @@ def var_name(dataset: str) -> str:
     return dataset.replace("-", "_").replace(":", "_")
 
 
-def _ensemble_inputs(options: MetricsOptions, metadata) -> tuple[dict[str, str], dict[str, int], list[str]]:
+def _ensemble_inputs(options: EvaluationOptions, metadata) -> tuple[dict[str, str], dict[str, int], list[str]]:
     """Families (from the recipe's facets), native rows and references of the inputs.
 
     Raises
@@ -360,6 +364,7 @@ def _write_correlations(cfg, provlog, cubes, sources, families, references) -> l
     alpha = 1.0 - options.significance_level
     effective_n = options.significance_method == "effective-sample-size"
     period = options.period
+    fdr_alpha = options.fdr_alpha
     complete = sorted({d for _, d in cubes})
     all_months = np.concatenate([months_of(cubes[(v, d)].coord("time")) for v in CORRELATION_VARIABLES for d in complete])
     months = np.arange(all_months.min(), all_months.max() + 1)
@@ -397,18 +402,47 @@ def _write_correlations(cfg, provlog, cubes, sources, families, references) -> l
         ])
         for cube, short in zip(out_cubes, ("r", "p_value", "significant"), strict=True):
             cube.var_name = short
+        method = ("effective sample size from lag-1 autocorrelation (Bretherton et al. 1999)"
+                  if effective_n else "n - 2 degrees of freedom")
+        test = f"two-sided t test at the {100 * (1 - alpha):g} % level with {method}"
+        out_cubes[2].attributes["smeval_significance"] = f"each cell alone: {test}"
+        if fdr_alpha is not None:
+            out_cubes.append(_fdr_cube(result.p_value, float(fdr_alpha), template, name, synthetic,
+                                       f"{method}; {int(result.significant.sum())} cells significant one by one "
+                                       f"at the {100 * (1 - alpha):g} % level"))
+            test = out_cubes[-1].attributes["smeval_significance"]
         out = save_cube(out_cubes, work / f"correlation_{name}.nc")
         written.append(out)
         used = models if name == MMEM_ALL else [name]
-        method = ("effective sample size from lag-1 autocorrelation (Bretherton et al. 1999)"
-                  if effective_n else "n - 2 degrees of freedom")
         what = name
         if name == MMEM_ALL:
             family_names = sorted({families[m] for m in models})
             what = f"{name} (mean over the {len(family_names)} family means of {', '.join(family_names)})"
         provlog.log(out, _record(
             f"Correlation of monthly shallow soil moisture with P - E of {what}, {period}, per grid cell "
-            f"on the common 1.125 degree grid; two-sided t test at the {100 * (1 - alpha):g} % level with "
-            f"{method}.", [f for d in used for v in CORRELATION_VARIABLES for f in sources[(v, d)]], used,
-            ["corr"], "geo", extra_references=["bretherton99jc"] if effective_n else []))
+            f"on the common 1.125 degree grid; significance: {test}.",
+            [f for d in used for v in CORRELATION_VARIABLES for f in sources[(v, d)]], used,
+            ["corr"], "geo", extra_references=(["bretherton99jc"] if effective_n else [])
+            + ([] if fdr_alpha is None else list(FDR_REFERENCES))))
     return written
+
+
+#: Citations of the false discovery rate control.
+FDR_REFERENCES = ("benjamini95jrssb", "wilks16bams")
+
+
+def _fdr_cube(p_value, fdr_alpha: float, template, name: str, synthetic: bool, method: str) -> iris.cube.Cube:
+    """0/1 field of the cells that survive Benjamini-Hochberg at ``fdr_alpha`` over all land cells (var ``significant_fdr``).
+
+    ``method`` describes the t test of the p-values (for the attribute ``smeval_significance``).
+    """
+    survives = benjamini_hochberg(p_value, fdr_alpha)
+    tested = int(np.isfinite(p_value).sum())
+    cube = _field_cube(survives.astype(float), template, name, "1",
+                       f"survives Benjamini-Hochberg control of the false discovery rate at {fdr_alpha:g}", synthetic)
+    cube.var_name = "significant_fdr"
+    cube.attributes["smeval_significance"] = (
+        f"Benjamini-Hochberg control of the false discovery rate at alpha_FDR = {fdr_alpha:g} (Wilks 2016) over "
+        f"the p-values of all {tested} land cells, from the two-sided t test with {method}; "
+        f"{int(survives.sum())} cells survive")
+    return cube

@@ -35,7 +35,7 @@ from smeval.metrics.table import (  # noqa: E402
 )
 
 from smeval.variables import MAP_UNITS, VARIABLE_LABELS  # noqa: E402
-from .evaluate import MetricsOptions  # noqa: E402
+from .evaluate import EvaluationOptions  # noqa: E402
 from .options import OptionsError, as_settings, check_range, option, parse_options  # noqa: E402
 from .provenance import record  # noqa: E402
 from .shared import ProvenanceLogger, atomic_write_text  # noqa: E402
@@ -52,7 +52,7 @@ NH_REGIONS = tuple(r.id for r in REGIONS if r.box.lat_min >= 0)
 
 
 @dataclass(frozen=True)
-class FiguresOptions(MetricsOptions):
+class FiguresOptions(EvaluationOptions):
     """Options of ``diagnostics/figures.py`` (see its docstring)."""
 
     SCRIPT: ClassVar[str] = "figures"
@@ -233,12 +233,17 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
                      [data], sorted(set(part.dataset)), "seas", statistics=("mean", "clim"))
 
         def taylor_data(name, variable=None, regions=None):
-            rows = metrics[metrics.statistic.isin(["R", "sigma", "E'", "TSS"])]
+            rows = metrics[metrics.statistic.isin(["R", "sigma", "E'", "TSS", *plot.taylor.INTERVAL_COLUMNS])]
             if variable:
                 rows = rows[rows.variable == variable]
             if regions:
                 rows = rows[rows.region.isin(regions)]
             return fig.data(name, rows, [metrics_path])
+
+        sure_taylor = ""
+        if (metrics.kind == "reference").any():
+            sure_taylor = (" White stars: the other references against the diagram's reference; lines through the "
+                           "ensemble means and stars: bootstrap intervals of sigma (radial) and R (arc).")
 
         # Figs. 7-8: hemispheres, resolution groups.
         for number, variable in (("07", "sm_shallow"), ("08", "sm_deep")):
@@ -249,7 +254,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             fig.make(name, f"Fig. {int(number)}", "taylor",
                      f"Standardised Taylor diagrams of regional-mean monthly {VARIABLE_LABELS[variable]} ({period}) "
                      f"over Northern- and Southern-Hemisphere land, high- and low-resolution models, against "
-                     f"{', '.join(main_refs)}, with CMIP6-MMEM, CMIP6-MMEM-high and CMIP6-MMEM-low.",
+                     f"{', '.join(main_refs)}, with CMIP6-MMEM, CMIP6-MMEM-high and CMIP6-MMEM-low.{sure_taylor}",
                      lambda stem, v=variable: plot.plot_taylor_hemispheres(metrics, v, stem, references=main_refs,
                                                                            period=period),
                      [data], models + main_refs, "taylor", statistics=("corr", "stddev", "rmsd"))
@@ -261,7 +266,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             fig.make(name, "Fig. 9", "taylor",
                      f"Standardised Taylor diagrams of regional-mean monthly shallow soil moisture ({period}) in "
                      f"the 8 Northern-Hemisphere regions against {', '.join(main_refs)}: every model and the "
-                     "ensemble means.",
+                     f"ensemble means.{sure_taylor}",
                      lambda stem: plot.plot_taylor_regions(metrics, "sm_shallow", stem, regions=NH_REGIONS,
                                                            references=main_refs, period=period),
                      [data], models + main_refs, "taylor", statistics=("corr", "stddev", "rmsd"))
@@ -282,35 +287,52 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
                      [data], ["CMIP6-MMEM", *main_refs], "taylor", statistics=("corr", "stddev", "rmsd"))
 
         # Fig. 11: correlation maps.
-        corr, sig, corr_files = {}, {}, []
+        corr, sig, corr_files, methods = {}, {}, [], {}
         for dataset in ("ERA5", "GLDAS-NOAH", "ERA-Interim", "CMIP6-MMEM"):
             path = _find(folders, f"correlation_{dataset}.nc")
             if path is None:
                 continue
             cubes = {c.var_name: c for c in iris.load(str(path))}
-            corr[dataset], sig[dataset] = cubes["r"], cubes["significant"]
+            # Cells that survive the false discovery rate control, where the
+            # correlation script applied it; else each cell's own test.
+            mask = cubes.get("significant_fdr", cubes["significant"])
+            corr[dataset], sig[dataset] = cubes["r"], mask
+            methods[dataset] = str(mask.attributes.get(
+                "smeval_significance",
+                f"two-sided t test at the {100 * float(cfg.get('significance_level', 0.95)):g} % level"))
             corr_files.append(path)
         if corr:
+            fdr = any(c.var_name == "significant_fdr" for c in sig.values())
             fig.make("fig11_correlation_sm_pme", "Fig. 11", "maps",
                      f"Correlation of monthly shallow soil moisture with P - E ({period}) of {', '.join(corr)}, "
-                     "per grid cell on the common 1.125 degree grid; stippling marks correlations significant "
-                     f"at the {100 * float(cfg.get('significance_level', 0.95)):g} % level (two-sided t test).",
-                     lambda stem: plot.plot_correlation_maps(corr, sig, stem, period=period),
+                     "per grid cell on the common 1.125 degree grid; stippling marks the significant cells ("
+                     + "; ".join(f"{d}: {m}" for d, m in methods.items()) + ").",
+                     lambda stem: plot.plot_correlation_maps(
+                         corr, sig, stem, period=period,
+                         title=(f"Correlation of monthly shallow soil moisture with P $-$ E, {period}; dots: "
+                                "significant after false discovery rate control (Benjamini-Hochberg)")
+                         if fdr else None),
                      corr_files, list(corr), "geo", statistics=("corr",))
 
         # Figs. 12-13: TSS heat maps; Fig. 14: counts and ranking.
+        sure_heatmap = ""
+        if (metrics.kind == "reference").any() or metrics.statistic.astype(str).str.endswith("_ci_low").any():
+            sure_heatmap = (f" Triangles: the bootstrap interval of TSS contains {threshold:g} (uncertain whether the "
+                            "model reproduces the region); dots: the model agrees with the reference better than "
+                            "another reference does; rows 'ref:': the other references against the reference.")
         per_region, per_model, ranks = {}, {}, {}
         for number, variable in (("12", "sm_shallow"), ("13", "sm_deep")):
             if variable not in set(metrics.variable):
                 continue
             name = f"fig{number}_tss_{variable}"
-            tss = metrics[(metrics.statistic == "TSS") & (metrics.variable == variable) & (metrics.kind == "model")
-                          & metrics.region.isin(REGION_IDS)]
+            # The TSS of the models, its interval and the other references' TSS (the figure's marks).
+            tss = metrics[metrics.statistic.isin(["TSS", "TSS_ci_low", "TSS_ci_high"]) & (metrics.variable == variable)
+                          & metrics.kind.isin(["model", "reference"]) & metrics.region.isin(REGION_IDS)]
             data = fig.data(name, tss, [metrics_path])
             fig.make(name, f"Fig. {int(number)}", "skill",
                      f"Taylor skill score (R0 = {cfg.get('r0', 1.0)}) of regional-mean monthly "
                      f"{VARIABLE_LABELS[variable]} ({period}) of each model in each of the 13 regions against "
-                     f"{', '.join(main_refs)}; framed cells: TSS > {threshold:g}.",
+                     f"{', '.join(main_refs)}; framed cells: TSS > {threshold:g}.{sure_heatmap}",
                      lambda stem, v=variable: plot.plot_tss_heatmap(metrics, v, stem, references=main_refs,
                                                                     threshold=threshold, period=period),
                      [data], models + main_refs, "portrait", statistics=("other",))

@@ -110,6 +110,11 @@ def _convert(script: str, name: str, value: Any, kind: Any) -> Any:
     return value
 
 
+def _takes_none(kind: Any) -> bool:
+    """True if the type hint ``kind`` admits None (``X | None``)."""
+    return typing.get_origin(kind) in (typing.Union, types.UnionType) and type(None) in typing.get_args(kind)
+
+
 def parse_options(cls: type, cfg: Mapping[str, Any], script: str, announce_errors: bool = True):
     """The options dataclass ``cls`` of ``script`` from its settings ``cfg``, checked.
 
@@ -127,8 +132,9 @@ def parse_options(cls: type, cfg: Mapping[str, Any], script: str, announce_error
             hints = "; ".join(f"`{key}`{did_you_mean(key, names)}" for key in unknown)
             raise OptionsError(f"{script}: unknown option {hints}; its options are {', '.join(names)}")
         hints_of = typing.get_type_hints(cls)
+        # null means "the default", except for options that take null (e.g. fdr_alpha: null = off).
         values = {name: _convert(script, name, cfg[name], hints_of[name])
-                  for name in names if name in cfg and cfg[name] is not None}
+                  for name in names if name in cfg and (cfg[name] is not None or _takes_none(hints_of[name]))}
         return cls(**values)
     except OptionsError as exc:
         if announce_errors:

@@ -23,8 +23,17 @@ from .series import RegionalSeries
 #: Columns of the metrics table, in order.
 COLUMNS = ["dataset", "kind", "family", "resolution_group", "reference", "variable",
            "region", "statistic", "value", "units"]
-#: Statistics written per (dataset, reference, region).
-STATISTICS = ("R", "sigma", "E'", "TSS", "n_months")
+#: Point statistics written per (dataset, reference, region).
+POINT_STATISTICS = ("R", "sigma", "E'", "TSS", "n_months")
+#: Suffixes of the bootstrap interval of a statistic (SPEC section 8), e.g. ``TSS_ci_low``.
+CI_LOW, CI_HIGH = "_ci_low", "_ci_high"
+#: Interval rows written per (dataset, reference, region) (smeval.metrics.uncertainty).
+INTERVAL_STATISTICS = tuple(f"{s}{end}" for s in ("R", "sigma", "E'", "TSS") for end in (CI_LOW, CI_HIGH))
+#: TSS(CMIP6-MMEM-high) - TSS(CMIP6-MMEM-low), a statistic of its own: it is not a skill score (it may be < 0).
+TSS_DIFFERENCE = "TSS_difference"
+#: Every statistic of the table.
+STATISTICS = POINT_STATISTICS + INTERVAL_STATISTICS + (TSS_DIFFERENCE, TSS_DIFFERENCE + CI_LOW,
+                                                       TSS_DIFFERENCE + CI_HIGH)
 #: The 13 regions of the paper, in SPEC order (heat maps and counts use these).
 REGION_IDS = tuple(r.id for r in REGIONS)
 #: Prefix of family-mean data set names.
@@ -91,16 +100,27 @@ def taylor_table(
     stats = taylor_statistics(model, ref, r0=r0)
     values = {"R": stats.R, "sigma": stats.sigma, "E'": stats.E, "TSS": stats.TSS,
               "n_months": stats.n.astype(float)}
+    return tidy(values, names, refs, region_ids, info, variable)
+
+
+def tidy(values: Mapping[str, np.ndarray], names: Sequence[str], refs: Sequence[str],
+         region_ids: Sequence[str], info: Mapping[str, tuple[str, str, str]], variable: str) -> pd.DataFrame:
+    """Tidy rows of statistics given as (dataset, reference, region) arrays.
+
+    ``values`` maps statistic names to arrays of shape (len(names),
+    len(refs), len(region_ids)); ``info`` maps each name to (kind, family,
+    resolution_group).
+    """
     d_idx, f_idx, r_idx = np.meshgrid(np.arange(len(names)), np.arange(len(refs)),
                                       np.arange(len(region_ids)), indexing="ij")
     frames = []
-    for stat in STATISTICS:
+    for stat, value in values.items():
         frames.append(pd.DataFrame({
             "dataset": np.asarray(names, dtype=object)[d_idx.ravel()],
             "reference": np.asarray(refs, dtype=object)[f_idx.ravel()],
             "region": np.asarray(region_ids, dtype=object)[r_idx.ravel()],
             "statistic": stat,
-            "value": values[stat].ravel(),
+            "value": np.asarray(value, dtype=np.float64).ravel(),
         }))
     table = pd.concat(frames, ignore_index=True)
     table["kind"] = table["dataset"].map(lambda n: info[n][0])
@@ -141,12 +161,25 @@ def select(table: pd.DataFrame, **where) -> pd.DataFrame:
 
 
 def tss_matrix(table: pd.DataFrame, variable: str, reference: str, kind: str = "model",
-               regions: Sequence[str] = REGION_IDS) -> pd.DataFrame:
-    """TSS of each data set of ``kind`` (rows, sorted) in each region (columns)."""
-    rows = select(table, variable=variable, reference=reference, statistic="TSS", kind=kind,
+               regions: Sequence[str] = REGION_IDS, statistic: str = "TSS") -> pd.DataFrame:
+    """TSS (or ``statistic``, e.g. ``TSS_ci_low``) of each data set of ``kind`` (rows, sorted) in each region."""
+    rows = select(table, variable=variable, reference=reference, statistic=statistic, kind=kind,
                   region=list(regions))
     matrix = rows.pivot(index="dataset", columns="region", values="value")
     return matrix.reindex(columns=list(regions)).sort_index()
+
+
+def reference_agreement(table: pd.DataFrame, variable: str, reference: str,
+                        regions: Sequence[str] = REGION_IDS) -> pd.Series:
+    """Observational spread: the lowest TSS of another reference against ``reference``, per region.
+
+    Where a model's TSS against ``reference`` exceeds it, the model agrees
+    with that reference better than another reference does: its skill cannot
+    be told apart from observational uncertainty there (SPEC section 8).
+    NaN where no other reference was evaluated.
+    """
+    matrix = tss_matrix(table, variable, reference, kind="reference", regions=regions)
+    return matrix.min(axis=0).reindex(list(regions))
 
 
 def count_models_above(table: pd.DataFrame, variable: str, reference: str, threshold: float = 0.6,

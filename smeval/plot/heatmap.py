@@ -8,6 +8,15 @@ operation here is a pandas pivot.
 
 Cell (row i, column j) is centred at (x=j, y=i); its text artist has ``gid``
 ``"tss"`` and its outline (a Rectangle) ``gid`` ``"above"``.
+
+How sure (SPEC section 8), where the table has the rows: a small triangle
+(``gid`` ``"straddles"``) marks a cell whose bootstrap interval
+(``TSS_ci_low`` .. ``TSS_ci_high``) contains the threshold, so that whether
+the model reproduces the region is uncertain; a small dot (``gid``
+``"within_obs"``) a cell where the model agrees with the reference better
+than another reference does (its skill cannot be told apart from the
+observational spread); rows ``ref: <name>`` below a line show the TSS of
+the other references against the panel's reference.
 """
 
 from __future__ import annotations
@@ -19,14 +28,20 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
 
-from smeval.metrics.table import REGION_IDS
+from smeval.metrics.table import CI_HIGH, CI_LOW, REGION_IDS, reference_agreement
 from smeval.variables import variable_label
 
 from .style import RC, new_figure, reference_label, savefig
 
 
+#: Row label prefix of the reference-vs-reference rows.
+REFERENCE_ROW = "ref: "
+#: Order of the reference rows (others after these, by name).
+REFERENCE_ORDER = ("ERA5", "ERA-Interim", "GLDAS-NOAH")
+
+
 def tss_pivot(metrics: pd.DataFrame, variable: str, reference: str, models=None,
-              regions=REGION_IDS) -> pd.DataFrame:
+              regions=REGION_IDS, statistic: str = "TSS") -> pd.DataFrame:
     """TSS as a (model x region) frame from the tidy metrics table.
 
     Parameters
@@ -38,7 +53,7 @@ def tss_pivot(metrics: pd.DataFrame, variable: str, reference: str, models=None,
         Row order (default: the models in the order they appear).
     """
     sel = metrics[(metrics["variable"] == variable) & (metrics["reference"] == reference)
-                  & (metrics["statistic"] == "TSS")]
+                  & (metrics["statistic"] == statistic)]
     if "kind" in sel and models is None:
         sel = sel[sel["kind"] == "model"]
     wide = sel.pivot_table(index="dataset", columns="region", values="value", aggfunc="first")
@@ -48,12 +63,17 @@ def tss_pivot(metrics: pd.DataFrame, variable: str, reference: str, models=None,
 
 
 def draw_tss_matrix(ax, matrix: pd.DataFrame, threshold: float = 0.6, cmap="YlGnBu",
-                    norm=None, value_fontsize: float = 6.5):
+                    norm=None, value_fontsize: float = 6.5, straddles: pd.DataFrame | None = None,
+                    within_obs: pd.DataFrame | None = None):
     """Draw a (model x region) TSS frame on *ax*; return the image for a colour bar.
 
     Cell (i, j) is centred at x = j, y = i; its value is printed with two
     decimals (``gid`` ``"tss"``; ``"-"`` with ``gid`` ``"missing"`` where NaN),
     and cells with TSS > *threshold* are bold and outlined (``gid`` ``"above"``).
+    Optional boolean frames of the same shape mark cells whose interval
+    straddles the threshold (a triangle in the upper right corner, ``gid``
+    ``"straddles"``) and cells within the observational spread (a dot in the
+    lower left corner, ``gid`` ``"within_obs"``).
     """
     cmap = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
     norm = norm or matplotlib.colors.Normalize(0.0, 1.0)
@@ -77,6 +97,14 @@ def draw_tss_matrix(ax, matrix: pd.DataFrame, threshold: float = 0.6, cmap="YlGn
             if above:
                 ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#e31a1c",
                                        linewidth=1.2, gid="above", zorder=3))
+    for mask, (dx, dy), marker, gid in ((straddles, (0.33, -0.3), "v", "straddles"),
+                                        (within_obs, (-0.33, 0.3), "o", "within_obs")):
+        if mask is None:
+            continue
+        rows, cols = np.nonzero(mask.reindex_like(matrix).fillna(False).to_numpy(dtype=bool))
+        if len(rows):
+            ax.plot(cols + dx, rows + dy, linestyle="none", marker=marker, markersize=2.8,
+                    color="#d95f02", markeredgecolor="black", markeredgewidth=0.3, gid=gid, zorder=4)
     ax.set_xticks(range(ncols), labels=list(matrix.columns), rotation=45, ha="right",
                   rotation_mode="anchor")
     ax.set_yticks(range(nrows), labels=list(matrix.index))
@@ -116,7 +144,10 @@ def plot_tss_heatmap(metrics: pd.DataFrame, variable: str, out_stem,
     """
     cmap = matplotlib.colormaps[cmap]
     norm = matplotlib.colors.Normalize(0.0, 1.0)
-    matrices = [tss_pivot(metrics, variable, ref, models, regions) for ref in references]
+    panels = [uncertainty_panel(metrics, variable, ref, references, models, regions, threshold)
+              for ref in references]
+    matrices = [p[0] for p in panels]
+    n_models = len(tss_pivot(metrics, variable, references[0], models, regions)) if references else 0
     nrows = max(len(m) for m in matrices) if matrices else 0
     ncols = len(regions)
     fs = 5.5 if nrows > 20 else 6.5
@@ -127,7 +158,9 @@ def plot_tss_heatmap(metrics: pd.DataFrame, variable: str, out_stem,
         mesh = None
         for k, (ref, matrix) in enumerate(zip(references, matrices)):
             ax = fig.add_subplot(gs[0, k])
-            mesh = draw_tss_matrix(ax, matrix, threshold, cmap, norm, fs)
+            mesh = draw_tss_matrix(ax, matrix, threshold, cmap, norm, fs, *panels[k][1:])
+            if len(matrix) > n_models:
+                ax.axhline(n_models - 0.5, color="black", linewidth=1.0, gid="reference_rows")
             ax.set_title(f"({chr(ord('a') + k)}) vs {reference_label(ref)}")
             if k:
                 ax.tick_params(labelleft=False)
@@ -136,6 +169,48 @@ def plot_tss_heatmap(metrics: pd.DataFrame, variable: str, out_stem,
         cb = fig.colorbar(mesh, cax=fig.add_subplot(gs[0, -1]))
         cb.set_label("Taylor skill score TSS (1)")
         cb.ax.axhline(threshold, color="black", linewidth=1.0)
+        if any(p[1] is not None or p[2] is not None for p in panels):
+            # Below the region labels (the PNG is cut to its tight bounding box).
+            fig.text(0.5, -0.15, "triangle: the bootstrap interval of TSS contains the threshold; dot: the model "
+                     "agrees with the reference better than another reference does; rows 'ref:': the other "
+                     "references against the reference", ha="center", va="top", fontsize=7, gid="marks_legend")
         fig.suptitle(f"TSS of monthly regional-mean {variable_label(variable)}, {period}; "
                      f"bold, outlined: TSS > {threshold:g}")
         return savefig(fig, out_stem, pdf=True)
+
+
+def uncertainty_panel(metrics: pd.DataFrame, variable: str, reference: str, references, models=None,
+                      regions=REGION_IDS, threshold: float = 0.6):
+    """One panel's TSS rows with the reference rows, and its two masks (SPEC section 8).
+
+    Returns ``(matrix, straddles, within_obs)``: the (model x region) TSS
+    frame followed, if the table has reference rows, by rows ``ref: <name>``
+    (the TSS of every reference of the table, and of ``references``, against
+    ``reference``; NaN for itself); ``straddles`` is True where ``TSS_ci_low <= threshold <
+    TSS_ci_high``; ``within_obs`` where a model's TSS exceeds the lowest TSS
+    of another reference against ``reference``. The masks are None when the
+    table has no such rows.
+    """
+    matrix = tss_pivot(metrics, variable, reference, models, regions)
+    models = list(matrix.index)
+    has_refs = "kind" in metrics and (metrics["kind"] == "reference").any()
+    if has_refs:
+        refs = metrics[(metrics["kind"] == "reference") & (metrics["variable"] == variable)
+                       & (metrics["reference"] == reference) & (metrics["statistic"] == "TSS")]
+        wide = refs.pivot_table(index="dataset", columns="region", values="value", aggfunc="first")
+        every = set(metrics.loc[(metrics["kind"] == "reference") & (metrics["variable"] == variable), "dataset"])
+        order = list(references) + sorted(every - set(references))
+        order.sort(key=lambda r: (REFERENCE_ORDER.index(r) if r in REFERENCE_ORDER else len(REFERENCE_ORDER)))
+        wide = wide.reindex(index=order, columns=list(regions))
+        wide.index = [REFERENCE_ROW + r for r in wide.index]
+        matrix = pd.concat([matrix, wide])
+    straddles = within_obs = None
+    if (metrics["statistic"] == "TSS" + CI_LOW).any():
+        low = tss_pivot(metrics, variable, reference, models, regions, "TSS" + CI_LOW)
+        high = tss_pivot(metrics, variable, reference, models, regions, "TSS" + CI_HIGH)
+        straddles = ((low <= threshold) & (high > threshold)).reindex(matrix.index).fillna(False)
+    if has_refs:
+        agree = reference_agreement(metrics, variable, reference, regions)
+        within = matrix.loc[models].gt(agree, axis=1)
+        within_obs = within.reindex(matrix.index).fillna(False)
+    return matrix, straddles, within_obs

@@ -13,6 +13,13 @@ nothing here computes a statistic. Points are Line2D artists labelled with
 the data set name (``gid`` ``"point"``), E' contours have ``gid`` ``"E'"``
 and their value in ``line.get_label()``, so tests and callers can read the
 geometry back.
+
+How sure (SPEC section 8), where the table has the rows: each other
+reference against the diagram's reference is a white star (``gid``
+``"reference_point"``, labelled with its name), and the bootstrap intervals
+of the ensemble means and of those stars are drawn as a radial segment
+(sigma interval at the point's R) and an arc (R interval at the point's
+sigma), ``gid`` ``"interval"``.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ from .style import GROUP_COLOURS, MMEMS, RC, dataset_style, new_figure, referenc
 
 #: Correlations labelled on the arc (non-negative half).
 R_TICKS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+#: Interval statistics of the table a diagram can show (SPEC section 8).
+INTERVAL_COLUMNS = ("R_ci_low", "R_ci_high", "sigma_ci_low", "sigma_ci_high")
 #: The 8 NH regions of Fig. 9, in the paper's order.
 NH_REGIONS = ("SIB", "M-AS", "TIB", "L-AS", "EUR", "WNA", "ENA", "NA-WA")
 
@@ -49,17 +58,18 @@ def taylor_points(metrics: pd.DataFrame, variable: str, region: str, reference: 
     Returns
     -------
     DataFrame with columns dataset, R, sigma (dimensionless), plus kind,
-    resolution_group and family where the table has them.
+    resolution_group and family, and the interval columns
+    :data:`INTERVAL_COLUMNS`, where the table has them.
     """
     sel = metrics[(metrics["variable"] == variable) & (metrics["region"] == region)
                   & (metrics["reference"] == reference)
-                  & (metrics["statistic"].isin(["R", "sigma"]))]
+                  & (metrics["statistic"].isin(["R", "sigma", *INTERVAL_COLUMNS]))]
     wide = sel.pivot_table(index="dataset", columns="statistic", values="value",
                            aggfunc="first")
     for col in ("R", "sigma"):
         if col not in wide:
             wide[col] = np.nan
-    wide = wide[["R", "sigma"]].dropna()
+    wide = wide[["R", "sigma", *(c for c in INTERVAL_COLUMNS if c in wide)]].dropna(subset=["R", "sigma"])
     meta = [c for c in ("kind", "resolution_group", "family") if c in sel]
     if meta:
         wide = wide.join(sel.groupby("dataset")[meta].first())
@@ -251,6 +261,57 @@ def plot_points(ax, points: pd.DataFrame, color_by: str = "dataset", numbers: di
     return lines
 
 
+def plot_intervals(ax, points: pd.DataFrame, color: str | None = None) -> list[Line2D]:
+    """Draw the bootstrap intervals of *points* that have them (columns :data:`INTERVAL_COLUMNS`).
+
+    The sigma interval is a radial segment at the point's R, the R interval
+    an arc at the point's sigma (``gid`` ``"interval"``); returns the lines.
+    """
+    lines = []
+    if not set(INTERVAL_COLUMNS) <= set(points.columns):
+        return lines
+    for row in points.itertuples(index=False):
+        lo_r, hi_r, lo_s, hi_s = (getattr(row, c) for c in INTERVAL_COLUMNS)
+        if not np.all(np.isfinite([lo_r, hi_r, lo_s, hi_s])):
+            continue
+        c = color or dataset_style(row.dataset, getattr(row, "family", None)).color
+        radial = to_xy([row.R, row.R], [lo_s, hi_s])
+        arc = to_xy(np.linspace(lo_r, hi_r, 25), np.full(25, row.sigma))
+        for x, y in (radial, arc):
+            (line,) = ax.plot(x, y, color=c, linewidth=0.9, alpha=0.85, zorder=5, gid="interval",
+                              solid_capstyle="butt", clip_on=False)
+            lines.append(line)
+    return lines
+
+
+def plot_reference_points(ax, points: pd.DataFrame) -> list[Line2D]:
+    """Other references against the diagram's reference: white stars with their names and intervals."""
+    lines = []
+    for row in points.itertuples(index=False):
+        x, y = to_xy(row.R, row.sigma)
+        (line,) = ax.plot([x], [y], linestyle="none", marker="*", markersize=8, markerfacecolor="white",
+                          markeredgecolor="black", markeredgewidth=0.7, zorder=7, label=row.dataset,
+                          gid="reference_point", clip_on=False)
+        ax.annotate(reference_label(row.dataset), (x, y), xytext=(3, -6), textcoords="offset points",
+                    fontsize=5, zorder=8)
+        lines.append(line)
+    plot_intervals(ax, points, color="black")
+    return lines
+
+
+def _split_references(points: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rows that are not references, rows of kind ``reference``)."""
+    if "kind" not in points:
+        return points, points.iloc[:0]
+    is_ref = (points["kind"] == "reference").to_numpy()
+    return points[~is_ref].reset_index(drop=True), points[is_ref].reset_index(drop=True)
+
+
+#: Legend entry of the reference-vs-reference stars.
+REFERENCE_HANDLE = dict(linestyle="none", marker="*", markersize=7, markerfacecolor="white",
+                        markeredgecolor="black", label="other reference (vs this one)")
+
+
 def _legend_handles(datasets, color_by="dataset", groups=None, numbers=None):
     handles = []
     for d in datasets:
@@ -309,16 +370,16 @@ def plot_taylor_hemispheres(metrics: pd.DataFrame, variable: str, out_stem,
     """
     models = metrics[metrics["kind"] == "model"]
     group_of = models.groupby("dataset")["resolution_group"].first().to_dict()
-    panels = {}
+    panels, ref_panels = {}, {}
     for g in groups:
         keep = [d for d, gg in group_of.items() if gg == g] + list(MMEMS)
         for h in hemispheres:
             for ref in references:
-                pts = taylor_points(metrics, variable, h, ref)
+                pts, ref_panels[(g, h, ref)] = _split_references(taylor_points(metrics, variable, h, ref))
                 pts = pts[pts["dataset"].isin(keep)]
                 order = [d for d in pts["dataset"] if d not in MMEMS] + [m for m in MMEMS if m in set(pts["dataset"])]
                 panels[(g, h, ref)] = pts.set_index("dataset").loc[order].reset_index()
-    rmax, negative = _figure_scale(panels.values())
+    rmax, negative = _figure_scale([*panels.values(), *ref_panels.values()])
     all_models = sorted(group_of, key=str.lower)
     numbers = {d: i for i, d in enumerate(all_models, start=1)}
     nrows, ncols = len(groups) * len(hemispheres), len(references)
@@ -332,6 +393,9 @@ def plot_taylor_hemispheres(metrics: pd.DataFrame, variable: str, out_stem,
                 ax = taylor_axes(fig, gs[i, j], rmax, negative, reference=reference_label(ref),
                                  sigma_label=i == nrows - 1)
                 plot_points(ax, panels[(g, h, ref)], "group", numbers)
+                mmem = panels[(g, h, ref)]
+                plot_intervals(ax, mmem[mmem["dataset"].isin(MMEMS)])
+                plot_reference_points(ax, ref_panels[(g, h, ref)])
                 set_title(ax, f"({chr(ord('a') + k)}) {g}-resolution models, {h}, "
                              f"vs {reference_label(ref)}", fontsize=8)
                 k += 1
@@ -340,6 +404,8 @@ def plot_taylor_hemispheres(metrics: pd.DataFrame, variable: str, out_stem,
         handles += [Line2D([], [], linestyle="none", marker="s", markersize=6,
                            markerfacecolor=GROUP_COLOURS[g], markeredgecolor="none",
                            label=f"{g}-resolution model") for g in groups]
+        if any(len(p) for p in ref_panels.values()):
+            handles.append(Line2D([], [], **REFERENCE_HANDLE))
         fig.legend(handles=handles, loc="center left", bbox_to_anchor=(0.92, 0.5),
                    frameon=False, fontsize=6)
         fig.suptitle(f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
@@ -362,7 +428,9 @@ def plot_taylor_regions(metrics: pd.DataFrame, variable: str, out_stem,
         datasets = models + [m for m in MMEMS if m in set(metrics["dataset"])]
     panels = {(ref, reg): taylor_points(metrics, variable, reg, ref, datasets)
               for ref in references for reg in regions}
-    rmax, negative = _figure_scale(panels.values())
+    ref_panels = {key: _split_references(taylor_points(metrics, variable, key[1], key[0]))[1]
+                  for key in panels}
+    rmax, negative = _figure_scale([*panels.values(), *ref_panels.values()])
     ncols = 4
     rows_per_ref = -(-len(regions) // ncols)
     nrows = rows_per_ref * len(references)
@@ -376,9 +444,15 @@ def plot_taylor_regions(metrics: pd.DataFrame, variable: str, out_stem,
                 ax = taylor_axes(fig, gs[i, j], rmax, negative, reference=reference_label(ref),
                                  sigma_label=i == nrows - 1)
                 plot_points(ax, panels[(ref, reg)])
+                pts = panels[(ref, reg)]
+                plot_intervals(ax, pts[pts["dataset"].isin(MMEMS)])
+                plot_reference_points(ax, ref_panels[(ref, reg)])
                 set_title(ax, f"({chr(ord('a') + a)}{k + 1}) {reg} vs {reference_label(ref)}",
                              fontsize=8)
-        fig.legend(handles=_legend_handles(datasets), loc="center left",
+        handles = _legend_handles(datasets)
+        if any(len(p) for p in ref_panels.values()):
+            handles.append(Line2D([], [], **REFERENCE_HANDLE))
+        fig.legend(handles=handles, loc="center left",
                    bbox_to_anchor=(0.91, 0.5), frameon=False, fontsize=6)
         fig.suptitle(f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
                      f"Northern Hemisphere regions: (a) vs {reference_label(references[0])}"

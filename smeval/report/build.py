@@ -12,12 +12,13 @@ from typing import Any, ClassVar
 import pandas as pd
 from markupsafe import Markup
 
-from smeval.diag.evaluate import MetricsOptions
+from smeval.diag.evaluate import EvaluationOptions
 from smeval.diag.options import OptionsError, check_range, option, parse_options
 from smeval.metrics.table import REGION_IDS, tss_matrix
 from smeval.variables import variable_label
 
 from . import summary
+from .sure import how_sure
 from .inputs import FIGURE_GROUPS, Linker, RunInputs, read_run
 from .locate import REPORT_NAME
 from .render import render
@@ -28,13 +29,15 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "reports"
 BIBTEX_DIR = Path(__file__).resolve().parents[2] / "references"
 #: Hemispheres shown after the 13 regions in the TSS table.
 EXTRA_REGIONS = ("NH", "SH")
-KIND_ORDER = {"model": 0, "family": 1, "mmem": 2}
+KIND_ORDER = {"model": 0, "family": 1, "mmem": 2, "reference": 3}
+#: Kinds of the table that are not skill scores of a data set (left out of the TSS table).
+NOT_SCORES = ("difference",)
 #: Column headers of the count tables.
 SHORT_LABELS = {"sm_shallow": "shallow", "sm_deep": "deep"}
 
 
 @dataclass(frozen=True)
-class ReportOptions(MetricsOptions):
+class ReportOptions(EvaluationOptions):
     """Options of ``diagnostics/report.py`` (see its docstring).
 
     The evaluation options it shares with the metrics script are checked
@@ -76,8 +79,8 @@ def _fmt(value: float) -> str:
 
 
 def ordered_kinds(table: pd.DataFrame) -> list[str]:
-    """The kinds of the table: models, families, MMEMs, then any other."""
-    return sorted(set(table["kind"]), key=lambda k: (KIND_ORDER.get(k, 9), k))
+    """The kinds of the table: models, families, MMEMs, references, then any other but differences."""
+    return sorted(set(table["kind"]) - set(NOT_SCORES), key=lambda k: (KIND_ORDER.get(k, 9), k))
 
 
 def report_period(cfg: dict[str, Any], metrics_settings: dict[str, Any]) -> str:
@@ -173,6 +176,8 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
                                    "regions_above": int(r["regions_above"]), "mean_tss": _fmt(float(r["mean_tss"]))}
                                   for name, r in rank.iterrows()]})
 
+    fig11 = next((f.caption for f in run.figures if f.label == "Fig. 11"), None)
+    sure = how_sure(table, run.metrics_dir, metrics_settings, threshold, refs_rank, fig11)
     excluded = run.excluded.fillna("").astype(str).to_dict("records")
     member_columns, member_rows = member_table(run.members)
     outputs = [{"script": o.script, "caption": o.caption, **_link(linker, o.path),
@@ -212,11 +217,13 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
             {"name": str(idx), "values": ["" if pd.isna(v) else int(v) for v in row]}
             for idx, row in by_model.iterrows()]},
         "top5": top5,
+        "sure": sure,
         "excluded": excluded,
         "member_columns": [{"id": v, "label": variable_label(v)} for v in member_columns],
         "member_rows": member_rows,
         "metrics_files": [_link(linker, run.metrics_dir / n) for n in
-                          ("metrics.csv", "metrics_cmec.json", "ranking.csv", "annual_cycle.csv", "excluded.csv")
+                          ("metrics.csv", "metrics_cmec.json", "ranking.csv", "robust_ranking.csv", "annual_cycle.csv",
+                           "excluded.csv")
                           if (run.metrics_dir / n).is_file()],
         "outputs": outputs,
         "citation_files": citation_files,
@@ -252,7 +259,7 @@ def member_table(members: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]
 def report_record(run: RunInputs, period: str) -> dict[str, Any]:
     """Provenance record of the report page."""
     ancestors = [str(p) for p in run.ancestor_products
-                 if p.name in {"metrics.csv", "excluded.csv"} or p.suffix.lower() in {".png", ".nc"}]
+                 if p.name in {"metrics.csv", "robust_ranking.csv", "excluded.csv"} or p.suffix.lower() in {".png", ".nc"}]
     return {
         "caption": (f"HTML report of the evaluation of CMIP6 soil moisture against "
                     f"{', '.join(summary.ordered_references(run.table))}"

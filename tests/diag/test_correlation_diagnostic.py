@@ -145,3 +145,52 @@ def test_correlation_steps_are_checked_as_esmvalcore_checks_a_recipe():
         EnsembleSteps.from_options("correlation_fields", {"ensemble_statistics": {"statistic": ["mean"]}})
     with pytest.raises(ValueError, match="correlation_fields: `load` cannot be applied"):
         EnsembleSteps.from_options("correlation_fields", {"load": {}})
+
+
+def _era5_only(tmp_path, strength, seed=4):
+    rng = np.random.default_rng(seed)
+    x, noise = rng.normal(size=(2, N_MONTHS))
+    planted = {("ERA5", "ERA5", "OBS6", ""): {"mrsos": 50 + x, "pr": 1e-5 * (3 + strength * x + noise),
+                                             "evspsbl": 1e-5 * (1 + 0 * x)}}
+    return _inputs(tmp_path, planted), stats.pearsonr(x, strength * x + noise).pvalue
+
+
+@pytest.mark.parametrize("strength", [1.0, 0.05])
+def test_fdr_mask_of_the_correlation_map(tmp_path, strength):
+    # Every cell has the same series, so the m p-values are equal: BH rejects
+    # all of them if p <= alpha_FDR and none otherwise (k = m or 0).
+    cfg, p = _era5_only(tmp_path, strength)
+    cfg["fdr_alpha"] = 0.1
+    correlation_fields(cfg)
+    cubes = {c.var_name: c for c in iris.load(str(tmp_path / "work" / "correlation_ERA5.nc"))}
+    fdr = np.ma.filled(cubes["significant_fdr"].data.astype(float), np.nan)
+    tested = np.isfinite(np.ma.filled(cubes["p_value"].data.astype(float), np.nan))
+    assert (strength == 1.0) == (p <= 0.1)
+    np.testing.assert_array_equal(fdr[tested], 1.0 if p <= 0.1 else 0.0)
+    method = cubes["significant_fdr"].attributes["smeval_significance"]
+    assert "Benjamini-Hochberg" in method and "alpha_FDR = 0.1" in method and f"all {tested.sum()} land cells" in method
+    record = yaml.safe_load((tmp_path / "run" / "diagnostic_provenance.yml").read_text())
+    entry = record[str(tmp_path / "work" / "correlation_ERA5.nc")]
+    assert "Benjamini-Hochberg" in entry["caption"] and "wilks16bams" in entry["references"]
+
+
+def test_fdr_can_be_switched_off(tmp_path):
+    cfg, _ = _era5_only(tmp_path, 1.0)
+    cfg["fdr_alpha"] = None
+    correlation_fields(cfg)
+    names = {c.var_name for c in iris.load(str(tmp_path / "work" / "correlation_ERA5.nc"))}
+    assert names == {"r", "p_value", "significant"}
+
+
+def test_fdr_on_the_p_values_of_the_effective_sample_size_test(tmp_path):
+    # Combined with the effective-sample-size test, BH takes that test's
+    # p-values (larger than the plain test's for persistent series).
+    cfg, _ = _era5_only(tmp_path, 0.3, seed=8)
+    cfg.update(fdr_alpha=0.1, significance_method="effective-sample-size")
+    correlation_fields(cfg)
+    cubes = {c.var_name: c for c in iris.load(str(tmp_path / "work" / "correlation_ERA5.nc"))}
+    p = np.ma.filled(cubes["p_value"].data.astype(float), np.nan)
+    fdr = np.ma.filled(cubes["significant_fdr"].data.astype(float), np.nan)
+    tested = np.isfinite(p)
+    np.testing.assert_array_equal(fdr[tested], np.where(p[tested] <= 0.1, 1.0, 0.0))  # equal p: all or none
+    assert "Bretherton" in cubes["significant_fdr"].attributes["smeval_significance"]

@@ -1,0 +1,173 @@
+"""How sure are we? Observational spread, intervals and robust rankings (SPEC section 8).
+
+Rows added to the tidy metrics table (docs/results.md), per variable:
+
+* kind ``reference``: every reference against every other reference
+  (dataset = the reference playing the model), statistics as for models;
+* ``<stat>_ci_low`` / ``<stat>_ci_high`` for R, sigma, E' and TSS of every
+  row (models, families, MMEMs, references): the percentile interval of the
+  moving-block bootstrap over years (:mod:`smeval.core.bootstrap`);
+* kind ``difference``, dataset ``CMIP6-MMEM-high-minus-low``, statistic
+  ``TSS_difference``: TSS(MMEM-high) - TSS(MMEM-low) per reference and
+  region with its interval (the paper's resolution claim).
+
+and a robust ranking: each model's paper-style rank, the fraction of
+resamples in which it is in the top five, and its rank interval. Every
+statistic comes from the same resampled years, drawn once per run.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from smeval.core.bootstrap import (
+    BOOTSTRAP_STATISTICS,
+    BootstrapOptions,
+    bootstrap_ranks,
+    bootstrap_taylor,
+    calendar_years,
+    percentile_interval,
+    rank_summary,
+)
+from smeval.core.ensemble import MMEM_HIGH, MMEM_LOW
+from smeval.core.taylor import taylor_statistics
+
+from .table import CI_HIGH, CI_LOW, COLUMNS, REGION_IDS, TSS_DIFFERENCE, taylor_table, tidy
+
+#: Data set name of the resolution difference TSS(MMEM-high) - TSS(MMEM-low).
+RESOLUTION_DIFFERENCE = "CMIP6-MMEM-high-minus-low"
+#: Columns of robust_ranking.csv.
+RANKING_COLUMNS = ["dataset", "variable", "rank", "regions_above", "mean_tss", "p_top", "rank_ci_low",
+                   "rank_ci_high", "top", "level", "references"]
+
+
+@dataclass
+class Uncertainty:
+    """The uncertainty products of one variable.
+
+    Attributes
+    ----------
+    rows : DataFrame
+        Reference rows, interval rows and resolution-difference rows
+        (columns :data:`smeval.metrics.table.COLUMNS`).
+    ranking : DataFrame
+        Robust ranking of the models (:data:`RANKING_COLUMNS`).
+    """
+
+    rows: pd.DataFrame
+    ranking: pd.DataFrame
+
+
+def _interval_values(samples: Mapping[str, np.ndarray], level: float) -> dict[str, np.ndarray]:
+    out = {}
+    for stat in BOOTSTRAP_STATISTICS:
+        low, high = percentile_interval(samples[stat], level)
+        out[stat + CI_LOW], out[stat + CI_HIGH] = low, high
+    return out
+
+
+def variable_uncertainty(
+    series: Mapping[str, np.ndarray],
+    info: Mapping[str, tuple[str, str, str]],
+    references: Mapping[str, np.ndarray],
+    variable: str,
+    region_ids: tuple[str, ...],
+    months: np.ndarray,
+    counts: np.ndarray,
+    options: BootstrapOptions,
+    ranking_references: Sequence[str],
+    threshold: float = 0.6,
+    r0: float = 1.0,
+) -> Uncertainty:
+    """Reference rows, bootstrap intervals, resolution difference and robust ranking of one variable.
+
+    Parameters
+    ----------
+    series, info, references, variable, region_ids
+        As for :func:`smeval.metrics.table.taylor_table` (arrays
+        (n_region, n_months) on the month axis ``months``).
+    months : numpy.ndarray of int
+        ``year * 12 + month - 1`` of each step.
+    counts : numpy.ndarray, shape (B, n_years)
+        Times each calendar year of ``months`` is in each resample, shared
+        by every series of the run (:func:`smeval.core.bootstrap.year_counts`).
+    options : BootstrapOptions
+        Level and size of the top of the ranking.
+    ranking_references : sequence of str
+        References summed over in the ranking (the paper's: ERA5, GLDAS-NOAH).
+    threshold, r0 : float
+        TSS threshold of the ranking; R0 of the skill score.
+    """
+    names, refs = list(series), list(references)
+    ref_years = calendar_years(np.stack([references[r] for r in refs]), months)   # (F, R, Y, 12)
+    model_years = calendar_years(np.stack([series[n] for n in names]), months)     # (D, R, Y, 12)
+    samples = bootstrap_taylor(model_years[:, None], ref_years[None], counts, r0)  # (B, D, F, R)
+    rows = [tidy(_interval_values(samples, options.level), names, refs, region_ids, info, variable)]
+
+    # Observational spread: each reference against every other one.
+    ref_info = {r: ("reference", "", "") for r in refs}
+    ref_rows = taylor_table(references, ref_info, references, variable, region_ids, r0=r0)
+    ref_samples = bootstrap_taylor(ref_years[:, None], ref_years[None], counts, r0)
+    ref_rows = pd.concat([ref_rows, tidy(_interval_values(ref_samples, options.level), refs, refs, region_ids,
+                                         ref_info, variable)], ignore_index=True)
+    rows.append(ref_rows[ref_rows.dataset != ref_rows.reference])
+
+    if MMEM_HIGH in names and MMEM_LOW in names:
+        rows.append(_resolution_rows(series, references, samples, names, refs, region_ids, variable, options, r0))
+
+    models = sorted(n for n in names if info[n][0] == "model")
+    ranked_refs = [r for r in ranking_references if r in refs]
+    ranking = _robust_ranking(series, references, samples, names, refs, models, ranked_refs, region_ids,
+                              variable, options, threshold, r0)
+    return Uncertainty(pd.concat(rows, ignore_index=True)[COLUMNS], ranking)
+
+
+def _resolution_rows(series, references, samples, names, refs, region_ids, variable, options, r0):
+    """TSS(MMEM-high) - TSS(MMEM-low) with its interval, per reference and region."""
+    hi, lo = names.index(MMEM_HIGH), names.index(MMEM_LOW)
+    ref = np.stack([references[r] for r in refs])
+    point = (taylor_statistics(series[MMEM_HIGH][None], ref, r0).TSS
+             - taylor_statistics(series[MMEM_LOW][None], ref, r0).TSS)                 # (F, R)
+    low, high = percentile_interval(samples["TSS"][:, hi] - samples["TSS"][:, lo], options.level)
+    values = {TSS_DIFFERENCE: point[None], TSS_DIFFERENCE + CI_LOW: low[None], TSS_DIFFERENCE + CI_HIGH: high[None]}
+    return tidy(values, [RESOLUTION_DIFFERENCE], refs, region_ids,
+                {RESOLUTION_DIFFERENCE: ("difference", "", "high-low")}, variable)
+
+
+def _robust_ranking(series, references, samples, names, refs, models, ranked_refs, region_ids, variable,
+                    options, threshold, r0) -> pd.DataFrame:
+    """Paper-style rank, P(top), rank interval of every model (SPEC section 8)."""
+    regions = [i for i, r in enumerate(region_ids) if r in REGION_IDS]
+    if not models or not ranked_refs or not regions:
+        return pd.DataFrame(columns=RANKING_COLUMNS)
+    d = [names.index(m) for m in models]
+    f = [refs.index(r) for r in ranked_refs]
+    model = np.stack([series[m] for m in models])[:, None]
+    ref = np.stack([references[r] for r in ranked_refs])[None]
+    point = taylor_statistics(model, ref, r0).TSS[:, :, regions]                      # (M, F, R)
+    point = np.moveaxis(point, 1, 2)[None]                                            # (1, M, R, F)
+    boot = samples["TSS"][:, d][:, :, f][:, :, :, regions]                             # (B, M, F, R)
+    ranks = bootstrap_ranks(np.moveaxis(boot, 2, 3), threshold)
+    summary = rank_summary(ranks, options.top, options.level)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a model without any TSS: NaN, as in ranking()
+        mean_tss = np.nanmean(np.nanmean(point[0], axis=1), axis=1)
+    frame = pd.DataFrame({
+        "dataset": models,
+        "variable": variable,
+        "rank": bootstrap_ranks(point, threshold)[0],
+        "regions_above": (point[0] > threshold).sum(axis=(1, 2)),
+        "mean_tss": mean_tss,
+        "p_top": summary["p_top"],
+        "rank_ci_low": summary["rank_low"],
+        "rank_ci_high": summary["rank_high"],
+        "top": options.top,
+        "level": options.level,
+        "references": " ".join(ranked_refs),
+    })
+    return frame.sort_values("rank", kind="stable").reset_index(drop=True)[RANKING_COLUMNS]
