@@ -19,6 +19,7 @@ import iris
 import numpy as np
 import pandas as pd
 
+import smeval
 from smeval.metrics.series import RegionalSeries, months_of
 from smeval.metrics.table import (
     COLUMNS,
@@ -26,8 +27,8 @@ from smeval.metrics.table import (
     ensemble_series,
     ranking,
     taylor_table,
-    to_nested_json,
 )
+from smeval.metrics.cmec import metric_bundle
 from smeval.sample.catalogue import load_catalogue
 
 from .climatology import CLIMATOLOGY_DIR
@@ -148,8 +149,9 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
         "excluded": work / "excluded.csv",
     }
     atomic_write_text(out["metrics"], table.to_csv(index=False))
-    atomic_write_text(out["metrics_json"], json.dumps(to_nested_json(table), indent=1, allow_nan=False,
-                                                       default=str))
+    bundle = metric_bundle(table, provenance={"software": f"smeval {smeval.__version__}", "table": "metrics.csv",
+                                              "r0": r0})
+    atomic_write_text(out["metrics_json"], json.dumps(bundle, indent=1, allow_nan=False))
     atomic_write_text(out["annual_cycle"], cycle.to_csv(index=False))
     ranks = []
     for variable in sorted(table["variable"].unique()) if len(table) else []:
@@ -167,7 +169,8 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
         "metrics": (f"Taylor statistics (R, sigma, E', TSS with R0 = {r0:g}) of every CMIP6 model, family mean "
                     f"and multi-model ensemble mean against {', '.join(references)}, per region, "
                     f"regional-mean monthly series {period}: the tidy metrics table."),
-        "metrics_json": f"The metrics table nested by data set, reference, variable, region and statistic, {period}.",
+        "metrics_json": (f"The metrics table as a CMEC metric bundle, nested by data set, reference, variable, "
+                         f"region and statistic, {period}."),
         "annual_cycle": f"Mean annual cycles of the regional-mean series of models, ensemble means and references, {period}.",
         "ranking": (f"Models ranked by the number of regions with TSS > {threshold:g}, summed over "
                     f"{', '.join(references)}, {period}."),
