@@ -1,0 +1,112 @@
+"""smeval's Climate-REF provider run end to end on the tiny archive of tests/e2e/conftest.py.
+
+Everything is Climate-REF's own: its CMIP6 data catalogue of the archive's
+files, its solver applying the diagnostic's data requirements, its
+``ExecutionDefinition``, ``ref.toml`` loaded by its ``Config``, and its CMEC
+validators and controlled vocabulary. The diagnostic really runs
+``esmvaltool``; nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import math
+from importlib.metadata import entry_points
+from importlib.resources import files
+from pathlib import Path
+
+import attrs
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def ref_config(e2e, tmp_path_factory):
+    """A Climate-REF configuration folder whose ref.toml enables smeval's provider."""
+    root = tmp_path_factory.mktemp("ref")
+    (root / "ref.toml").write_text(
+        '[[diagnostic_providers]]\nprovider = "smeval.ref:provider"\n\n'
+        f'[diagnostic_providers.config]\nreference_dir = "{e2e["archive"] / "OBS6"}"\n')
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("REF_CONFIGURATION", str(root))
+        from climate_ref.config import Config
+
+        yield Config.load(root / "ref.toml")
+
+
+@pytest.fixture(scope="module")
+def skill_run(e2e, ref_config):
+    from climate_ref.datasets.cmip6 import CMIP6DatasetAdapter
+    from climate_ref.solver import solve_executions
+    from climate_ref_core.datasets import SourceDatasetType
+
+    (provider_entry,) = [e for e in entry_points(group="climate-ref.providers") if e.name == "smeval"]
+    provider = provider_entry.load()
+    provider.configure(ref_config)
+    assert provider.reference_folder() == e2e["archive"] / "OBS6"
+    catalog = CMIP6DatasetAdapter(config=ref_config).find_local_datasets(e2e["archive"] / "CMIP6")
+    diagnostic = provider.get("soil-moisture-skill")
+    executions = {dict(x.datasets[SourceDatasetType.CMIP6].selector)["source_id"]: x
+                  for x in solve_executions({SourceDatasetType.CMIP6: catalog}, diagnostic, provider)}
+    execution = executions["PLANTED-1"]
+    definition = execution.build_execution_definition(ref_config.paths.results)
+    definition = attrs.evolve(definition, output_directory=definition.output_directory.parent / "planted")
+    result = diagnostic.run(definition)
+    return {"executions": executions, "definition": definition, "result": result, "catalog": catalog}
+
+
+def test_solver_groups_one_execution_per_model_with_mrsos(e2e, skill_run):
+    with_mrsos = {dataset for dataset, variable in e2e["present"] if variable == "mrsos"} | {"PLANTED-1"}
+    with_mrsos -= {"ERA5", "ERA-Interim", "GLDAS-NOAH"}
+    assert set(skill_run["executions"]) == with_mrsos
+    # Each execution holds the model's soil moisture and its fixed fields.
+    datasets = skill_run["executions"]["PLANTED-1"].datasets["cmip6"].datasets
+    assert {"mrsos", "sftlf", "areacella"} <= set(datasets["variable_id"])
+
+
+def test_execution_result_points_at_valid_bundles_and_the_report(skill_run):
+    from climate_ref_core.pycmec.metric import CMECMetric
+    from climate_ref_core.pycmec.output import CMECOutput
+
+    result, definition = skill_run["result"], skill_run["definition"]
+    assert result.successful
+    CMECMetric.load_from_json(result.to_output_path(result.metric_bundle_filename))
+    output = CMECOutput.load_from_json(result.to_output_path(result.output_bundle_filename))
+    assert output.index.endswith("plots/evaluation/report/smeval_report.html")
+    assert list(output.html) == [output.index]
+    for entry in [*output.html.values(), *output.plots.values(), *output.data.values()]:
+        assert (definition.output_directory / entry.filename).is_file(), entry.filename
+        assert entry.long_name
+    assert any(name.endswith("fig12_tss_sm_shallow.png") for name in output.plots)
+    assert any(name.endswith("metrics.csv") for name in output.data)
+
+
+def test_planted_statistics_come_out_of_the_metric_bundle(e2e, skill_run):
+    from climate_ref_core.pycmec.controlled_vocabulary import CV
+    from climate_ref_core.pycmec.metric import CMECMetric
+
+    result = skill_run["result"]
+    metric = CMECMetric.load_from_json(result.to_output_path(result.metric_bundle_filename))
+    cv = CV.load_from_file(files("climate_ref_core").joinpath("pycmec", "cv_cmip7_aft.yaml"))
+    cv.validate_metrics(metric)  # what Climate-REF checks before storing the values
+    values = {}
+    for value in metric.iter_results():
+        d = value.dimensions
+        if (d["experiment_id"], d["source_id"], d["reference_source_id"], d["variable_id"]) == \
+                ("historical", "PLANTED-1", "ERA5", "sm_shallow"):
+            values[(d["region"], d["statistic"])] = value.value
+    for region, expected in e2e["planted"]["regions"].items():
+        for stat in ("R", "sigma", "E'", "TSS"):
+            got = values[(region, stat)]
+            assert not math.isnan(got) and got == pytest.approx(expected[stat], abs=0.02), (region, stat)
+
+
+def test_recipe_reads_only_the_executions_files(skill_run):
+    import yaml
+
+    recipe = yaml.safe_load(next(Path(skill_run["definition"].output_directory).glob("recipe_smeval_*.yml"))
+                            .read_text())
+    assert set(recipe["diagnostics"]) == {"soil_moisture", "skill", "evaluation"}
+    models = {d["dataset"] for group in recipe["diagnostics"]["soil_moisture"]["variables"].values()
+              for d in group["additional_datasets"] if d["project"] == "CMIP6"}
+    assert models == {"PLANTED-1"}
