@@ -71,12 +71,17 @@ def common_years(datasets: pd.DataFrame, period: tuple[int, int] = PERIOD) -> tu
     timed = datasets.dropna(subset=["start_time", "end_time"])
     start, end = period
     for _, group in timed.groupby("instance_id"):
-        start = max(start, pd.Timestamp(str(group["start_time"].min())).year)
-        end = min(end, pd.Timestamp(str(group["end_time"].max())).year)
+        start = max(start, min(_year(t) for t in group["start_time"]))
+        end = min(end, max(_year(t) for t in group["end_time"]))
     if start > end:
         msg = f"the data sets of this execution share no year of {period[0]}-{period[1]}"
         raise ValueError(msg)
     return start, end
+
+
+def _year(time: Any) -> int:
+    """Year of a catalogue time: a datetime or cftime object, or its ISO text (any calendar)."""
+    return int(time.year) if hasattr(time, "year") else int(str(time).strip()[:4])
 
 
 def missing_references(obs6: Path, needs: Mapping[str, Iterable[str]]) -> str | None:

@@ -110,3 +110,24 @@ def test_recipe_reads_only_the_executions_files(skill_run):
     models = {d["dataset"] for group in recipe["diagnostics"]["soil_moisture"]["variables"].values()
               for d in group["additional_datasets"] if d["project"] == "CMIP6"}
     assert models == {"PLANTED-1"}
+
+
+def test_recipe_run_writes_valid_cmec_bundles(e2e):
+    # The plain `esmvaltool run` of the recipe (no Climate-REF) writes both bundles.
+    import json
+
+    import pandas as pd
+    from climate_ref_core.pycmec.metric import CMECMetric
+    from climate_ref_core.pycmec.output import CMECOutput
+
+    run = e2e["run"]
+    metrics = run / "work" / "skill" / "metrics"
+    metric = CMECMetric.load_from_json(metrics / "metrics_cmec.json")
+    table = pd.read_csv(metrics / "metrics.csv")
+    assert sum(1 for _ in metric.iter_results()) == len(table)
+    output = CMECOutput.model_validate(json.loads((run / "work" / "evaluation" / "report" / "cmec_output.json")
+                                                  .read_text()))
+    assert (run / output.index).is_file() and output.index.endswith("smeval_report.html")
+    figures = {p.relative_to(run).as_posix() for p in run.glob("plots/*/*/fig*.png")}
+    assert figures and figures <= set(output.plots)
+    assert all((run / name).is_file() for name in [*output.plots, *output.data])

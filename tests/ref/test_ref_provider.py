@@ -128,6 +128,12 @@ def test_common_years_of_the_execution():
         "start_time": ["1970-01-16", "1990-01-16", "1981-01-16", None],
         "end_time": ["1989-12-16", "2014-12-16", "2010-12-16", None]})
     assert ref_recipe.common_years(datasets) == (1981, 2010)
+    # Catalogue times of a 360-day calendar (30 February) as cftime objects.
+    import cftime
+
+    cal360 = datasets.assign(start_time=[cftime.Datetime360Day(1980, 2, 30), None, "1981-01-16", None],
+                             end_time=[cftime.Datetime360Day(2012, 2, 30), None, "2010-12-16", None])
+    assert ref_recipe.common_years(cal360) == (1981, 2010)
     with pytest.raises(ValueError, match="share no year"):
         ref_recipe.common_years(datasets.assign(start_time=["2015-01-01"] * 3 + [None]))
 
