@@ -73,10 +73,14 @@ class SmevalProvider(CommandLineDiagnosticProvider):
         except MissingReferenceData as exc:
             logger.error(str(exc))
             return False
-        problems = [p for d in self.diagnostics() if (p := missing_references(folder, d.references))]
-        for problem in dict.fromkeys(problems):
+        needs: dict[str, set[str]] = {}
+        for diagnostic in self.diagnostics():
+            for reference, variables in diagnostic.references.items():
+                needs.setdefault(reference, set()).update(variables)
+        problem = missing_references(folder, needs)
+        if problem:
             logger.error(f"smeval: {problem}")
-        return not problems
+        return problem is None
 
     def run(self, cmd: Iterable[str]) -> None:
         """Run ``cmd`` (``esmvaltool run ...``) from the source checkout; raise if it fails."""

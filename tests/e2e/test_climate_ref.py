@@ -131,3 +131,55 @@ def test_recipe_run_writes_valid_cmec_bundles(e2e):
     figures = {p.relative_to(run).as_posix() for p in run.glob("plots/*/*/fig*.png")}
     assert figures and figures <= set(output.plots)
     assert all((run / name).is_file() for name in [*output.plots, *output.data])
+
+
+@pytest.fixture(scope="module")
+def ref_cli(e2e, tmp_path_factory):
+    """The `ref` command line, offline: ingest the archive's CMIP6 files, solve and run one execution."""
+    import os
+    import subprocess
+    import sys
+
+    root = tmp_path_factory.mktemp("ref-cli")
+    (root / "ref.toml").write_text(
+        '[[diagnostic_providers]]\nprovider = "smeval.ref:provider"\n\n'
+        f'[diagnostic_providers.config]\nreference_dir = "{e2e["archive"] / "OBS6"}"\n')
+    env = {**os.environ, "REF_CONFIGURATION": str(root), "PYTHONWARNINGS": "ignore"}
+    ref = str(Path(sys.executable).with_name("ref"))
+    commands = [
+        [ref, "datasets", "ingest", "--source-type", "cmip6", str(e2e["archive"] / "CMIP6")],
+        [ref, "solve", "--provider", "smeval", "--diagnostic", "soil-moisture-pme-correlation",
+         "--dataset-filter", "source_id=MPI-ESM1-2-LR", "--limit", "1", "--timeout", "3000"],
+    ]
+    for cmd in commands:
+        process = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
+        assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    return root
+
+
+def test_ref_command_line_runs_the_correlation_and_stores_its_values(ref_cli):
+    import sqlite3
+
+    import pandas as pd
+    from climate_ref_core.pycmec.output import CMECOutput
+
+    (execution,) = ref_cli.glob("results/smeval/soil-moisture-pme-correlation/*/*/")
+    output = CMECOutput.load_from_json(execution / "output.json")
+    names = [*output.plots, *output.data]
+    assert any(n.endswith("fig11_correlation_sm_pme.png") for n in names)
+    assert any(n.endswith("correlation_CMIP6-MMEM.nc") for n in names)
+    # Climate-REF validated the metric bundle against its vocabulary and stored
+    # every value of the run's metrics table, NaN as NULL.
+    (metrics_csv,) = execution.glob("executions/*/work/skill/metrics/metrics.csv")
+    table = pd.read_csv(metrics_csv)
+    assert {"pr", "evspsbl", "mrros", "snm", "sm_shallow"} <= set(table.variable)
+    with sqlite3.connect(ref_cli / "db" / "climate_ref.db") as db:
+        stored = pd.read_sql("select experiment_id, source_id, reference_source_id, variable_id, region, "
+                             "statistic, value from metric_value where type = 'SCALAR'", db)
+    assert set(stored.experiment_id) == {"historical"}
+    merged = table.merge(stored, left_on=["dataset", "reference", "variable", "region", "statistic"],
+                         right_on=["source_id", "reference_source_id", "variable_id", "region", "statistic"],
+                         suffixes=("_csv", "_ref"))
+    assert len(merged) == len(table) == len(stored)
+    assert ((merged.value_csv - merged.value_ref).abs() < 1e-12).sum() + merged.value_csv.isna().sum() == len(merged)
+    assert (merged.value_csv.isna() == merged.value_ref.isna()).all()

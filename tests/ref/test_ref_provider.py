@@ -151,3 +151,24 @@ def test_output_bundle_paths_move_under_the_execution(tmp_path):
                                                                  "long_name": "r", "description": ""}}
     assert out["provenance"]["log"] == "executions/recipe_x/run/main_log.txt"
     assert Path(out["index"]).parts[0] == "executions"
+
+
+def test_ref_providers_setup_names_the_missing_files_and_commands(tmp_path):
+    # The `ref` command line, offline: setting the provider up checks the
+    # reference folder of ref.toml and fails with one line per problem.
+    import os
+    import subprocess
+    import sys
+
+    obs6 = tmp_path / "OBS6"
+    (tmp_path / "ref.toml").write_text(
+        f'[[diagnostic_providers]]\nprovider = "smeval.ref:provider"\n\n'
+        f'[diagnostic_providers.config]\nreference_dir = "{obs6}"\n')
+    ref = str(Path(sys.executable).with_name("ref"))
+    process = subprocess.run([ref, "--log-level", "warning", "providers", "setup", "--provider", "smeval"],
+                             env={**os.environ, "REF_CONFIGURATION": str(tmp_path), "COLUMNS": "400"},
+                             capture_output=True, text=True, timeout=300)
+    assert process.returncode == 1
+    (line,) = [x for x in (process.stdout + process.stderr).splitlines() if "reference data missing" in x]
+    assert f"missing in {obs6}: ERA5 evspsbl, mrsol, mrsos, pr, sftlf;" in line
+    assert f"`smeval cmorize ERA-Interim --raw RAW_ERA_INTERIM --out {obs6}`" in line
