@@ -31,17 +31,10 @@ from smeval.report.bundle import METRIC_BUNDLE, OUTPUT_BUNDLE
 from smeval.variables import CMOR_TABLES
 
 from . import recipe as ref_recipe
+from .recipe import CMIP7_BRANDED
 
 #: Folder of the esmvaltool runs inside an execution's output directory.
 EXECUTIONS = "executions"
-#: CMIP7 branded variables of the CMIP6 variables (Climate-REF's CMIP6 -> CMIP7
-#: map, climate_ref_core/data/cmip6_cmip7_variable_map.json); mrros and snm have none.
-CMIP7_BRANDED = {
-    "mrsos": "mrsol_tavg-d10cm-hxy-lnd",
-    "mrsol": "mrsol_tavg-sl-hxy-lnd",
-    "pr": "pr_tavg-u-hxy-u",
-    "evspsbl": "evspsbl_tavg-u-hxy-u",
-}
 #: Executions group a model's members of one experiment.
 GROUP_BY = {SourceDatasetType.CMIP6: ("source_id", "experiment_id"),
             SourceDatasetType.CMIP7: ("source_id", "experiment_id")}
@@ -82,7 +75,7 @@ class SmevalDiagnostic(CommandLineDiagnostic):
     required: ClassVar[tuple[str, ...]]
     scripts: ClassVar[Mapping[str, Mapping[str, Mapping[str, Any]]]]
     references: ClassVar[Mapping[str, tuple[str, ...]]]
-    facets = ("source_id", "reference_source_id", "variable_id", "region", "statistic")
+    facets = ("experiment_id", "source_id", "reference_source_id", "variable_id", "region", "statistic")
 
     def __init__(self) -> None:
         super().__init__()

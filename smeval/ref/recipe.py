@@ -32,6 +32,16 @@ FACETS = {
               "exp": "experiment_id", "grid": "grid_label", "branding_suffix": "branding_suffix",
               "region": "region", "frequency": "frequency"},
 }
+#: CMIP7 branded variables of the CMIP6 variables (Climate-REF's CMIP6 -> CMIP7
+#: map, climate_ref_core/data/cmip6_cmip7_variable_map.json); mrros and snm have none.
+CMIP7_BRANDED = {
+    "mrsos": "mrsol_tavg-d10cm-hxy-lnd",
+    "mrsol": "mrsol_tavg-sl-hxy-lnd",
+    "pr": "pr_tavg-u-hxy-u",
+    "evspsbl": "evspsbl_tavg-u-hxy-u",
+    "sftlf": "sftlf_ti-u-hxy-u",
+    "areacella": "areacella_ti-u-hxy-u",
+}
 #: Reanalysis name in the recipe -> the name ``smeval cmorize`` takes.
 CMORIZE_NAMES = {"ERA5": "ERA5", "ERA-Interim": "ERA-Interim", "GLDAS-NOAH": "GLDAS"}
 #: Years of the evaluation (the recipe's timerange).
@@ -53,7 +63,14 @@ def link_files(datasets: pd.DataFrame, root: Path) -> None:
 
 
 def recipe_datasets(datasets: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
-    """Variable -> the recipe entries of the execution's data sets (one per instance id)."""
+    """Variable group (CMIP6 name) -> the recipe entries of the execution's data sets, one per instance id.
+
+    A CMIP7 entry goes to the group of its branded variable's CMIP6 name
+    (``mrsol_tavg-d10cm-hxy-lnd`` to ``mrsos``) and carries its realm as
+    ``mip``, as climate-ref-esmvaltool writes CMIP7 entries (untested here:
+    no CMIP7 file was at hand).
+    """
+    cmip6_name = {branded: name for name, branded in CMIP7_BRANDED.items()}
     out: dict[str, list[dict[str, Any]]] = {}
     for instance_id, group in datasets.groupby("instance_id", sort=True):
         parts = str(instance_id).split(".")
@@ -62,7 +79,11 @@ def recipe_datasets(datasets: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
         entry = {"project": project, "activity": parts[1]}
         entry.update({facet: str(first[column]) for facet, column in FACETS[project].items()
                       if column in group and pd.notna(first[column])})
-        out.setdefault(str(first["variable_id"]), []).append(entry)
+        variable = str(first["variable_id"])
+        if project == "CMIP7":
+            entry["short_name"], entry["mip"] = variable, str(first["realm"])
+            variable = cmip6_name.get(str(first["branded_variable"]), variable)
+        out.setdefault(variable, []).append(entry)
     return out
 
 

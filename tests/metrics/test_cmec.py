@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from smeval.metrics.cmec import metric_bundle
 from smeval.metrics.table import COLUMNS
 
-CV_FILE = "climate_ref_core/pycmec/cv_cmip7_aft.yaml"
 KEYS = ["dataset", "reference", "variable", "region", "statistic"]
 STATS = ["R", "sigma", "E'", "TSS", "n_months"]
 
@@ -101,7 +100,7 @@ def test_dimension_names_are_in_climate_refs_vocabulary(synthetic):
     # Climate-REF refuses values whose dimensions its controlled vocabulary lacks.
     from importlib.resources import files
 
-    cv = CV.load_from_file(files("climate_ref_core").joinpath(CV_FILE.split("/", 1)[1]))
+    cv = CV.load_from_file(files("climate_ref_core").joinpath("pycmec", "cv_cmip7_aft.yaml"))
     cv.validate_metrics(CMECMetric.model_validate(metric_bundle(synthetic)))
 
 

@@ -172,3 +172,22 @@ def test_ref_providers_setup_names_the_missing_files_and_commands(tmp_path):
     (line,) = [x for x in (process.stdout + process.stderr).splitlines() if "reference data missing" in x]
     assert f"missing in {obs6}: ERA5 evspsbl, mrsol, mrsos, pr, sftlf;" in line
     assert f"`smeval cmorize ERA-Interim --raw RAW_ERA_INTERIM --out {obs6}`" in line
+
+
+def test_recipe_entries_from_the_catalogue():
+    rows = pd.DataFrame([
+        {"instance_id": "CMIP6.CMIP.MPI-M.M.historical.r2i1p1f1.Lmon.mrsos.gn.v1", "source_id": "M",
+         "member_id": "r2i1p1f1", "institution_id": "MPI-M", "experiment_id": "historical", "grid_label": "gn",
+         "variable_id": "mrsos"},
+        {"instance_id": "CMIP7.CMIP.X.N.historical.r1i1p1f1.glb.mon.mrsol.tavg-d10cm-hxy-lnd.gn.v2",
+         "source_id": "N", "variant_label": "r1i1p1f1", "institution_id": "X", "experiment_id": "historical",
+         "grid_label": "gn", "variable_id": "mrsol", "branded_variable": "mrsol_tavg-d10cm-hxy-lnd",
+         "branding_suffix": "tavg-d10cm-hxy-lnd", "region": "glb", "frequency": "mon", "realm": "land"},
+    ])
+    entries = ref_recipe.recipe_datasets(rows)
+    assert list(entries) == ["mrsos"]
+    cmip6, cmip7 = entries["mrsos"]
+    assert cmip6 == {"project": "CMIP6", "activity": "CMIP", "dataset": "M", "ensemble": "r2i1p1f1",
+                     "institute": "MPI-M", "exp": "historical", "grid": "gn"}
+    assert cmip7["project"] == "CMIP7" and cmip7["short_name"] == "mrsol" and cmip7["mip"] == "land"
+    assert cmip7["branding_suffix"] == "tavg-d10cm-hxy-lnd" and cmip7["ensemble"] == "r1i1p1f1"
