@@ -35,6 +35,8 @@ from .recipe import CMIP7_BRANDED
 
 #: Folder of the esmvaltool runs inside an execution's output directory.
 EXECUTIONS = "executions"
+#: Fixed fields added to each model's files (land fraction, cell area).
+FIXED_FIELDS = ("sftlf", "areacella")
 #: Executions group a model's members of one experiment.
 GROUP_BY = {SourceDatasetType.CMIP6: ("source_id", "experiment_id"),
             SourceDatasetType.CMIP7: ("source_id", "experiment_id")}
@@ -56,8 +58,7 @@ def _requirement(source: SourceDatasetType, variables: tuple[str, ...], required
         group_by=GROUP_BY[source],
         constraints=(
             RequireFacets(column, needed),
-            AddSupplementaryDataset.from_defaults("sftlf", source),
-            AddSupplementaryDataset.from_defaults("areacella", source),
+            *(AddSupplementaryDataset.from_defaults(field, source) for field in FIXED_FIELDS),
         ),
     )
 
@@ -103,7 +104,7 @@ class SmevalDiagnostic(CommandLineDiagnostic):
         present = runner.obs6_present(obs6)
 
         def edit(recipe: dict[str, Any]) -> None:
-            ref_recipe.edit_recipe(recipe, self.scripts, self.variables + ("sftlf", "areacella"), entries, present)
+            ref_recipe.edit_recipe(recipe, self.scripts, self.variables + FIXED_FIELDS, entries, present)
 
         path = definition.to_output_path(f"recipe_smeval_{self.slug.replace('-', '_')}.yml")
         definition.to_output_path(None).mkdir(parents=True, exist_ok=True)
