@@ -4,7 +4,7 @@ Reads the regional series written by the ``regional_series`` scripts it
 descends from, forms the member -> model -> family -> CMIP6-MMEM means (and
 MMEM-high, MMEM-low), computes R, sigma, E' and TSS of every model, family
 and ensemble mean against every reference, in every region, and writes
-``metrics.csv`` (tidy), ``metrics_cmec.json`` (nested, CMEC style),
+``metrics.csv`` (tidy), ``metrics_cmec.json`` (its CMEC metric bundle),
 ``annual_cycle.csv``, ``ranking.csv`` and ``excluded.csv``.
 
 Script options (recipe)
