@@ -4,8 +4,8 @@ Reads the regional series written by the ``regional_series`` scripts it
 descends from, forms the member -> model -> family -> CMIP6-MMEM means (and
 MMEM-high, MMEM-low), computes R, sigma, E' and TSS of every model, family
 and ensemble mean against every reference, in every region, and writes
-``metrics.csv`` (tidy), ``metrics_cmec.json`` (nested, CMEC style),
-``annual_cycle.csv``, ``ranking.csv``, ``robust_ranking.csv`` and ``excluded.csv``.
+``metrics.csv`` (tidy), ``metrics_cmec.json`` (its CMEC metric bundle),
+``annual_cycle.csv``, ``ranking.csv``, ``robust_ranking.csv``, ``excluded.csv`` and ``members.csv``.
 
 Script options (recipe)
 -----------------------

@@ -3,8 +3,10 @@
 ESMValCore runs this script last in the ``evaluation`` diagnostic. Its
 ancestors are ``skill/metrics`` (required: the metrics table),
 ``skill/figures``, ``evaluation/figures_maps``, ``evaluation/figures_correlation``,
-``maps/climatology_fields`` and ``correlation/correlation_fields``. It writes ``plot_dir/smeval_report.html``
-and its provenance record. Link it from the run's ``index.html`` afterwards
+``maps/climatology_fields`` and ``correlation/correlation_fields``. It writes ``plot_dir/smeval_report.html``,
+its provenance record and the run's CMEC output bundle
+``work_dir/cmec_output.json`` (the report, every figure and data file of the
+run with its caption; smeval/report/bundle.py). Link it from the run's ``index.html`` afterwards
 with ``smeval report link RUN_DIR`` (``make demo`` does it).
 
 Script options (recipe)

@@ -55,7 +55,7 @@ MSG
     rm -f "$STAMP"
 fi
 
-want=$(sha256sum pyproject.toml tools/esmpy-standin/pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(sha256sum pyproject.toml setup.py tools/esmpy-standin/pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
     echo "smeval: installing the project and its test dependencies into $VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip

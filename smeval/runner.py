@@ -80,12 +80,16 @@ def run_recipe(recipe: Path, config_dir: Path, extra_args: list[str] | None = No
     set of any process of the run (esmvaltool, its workers and the
     diagnostic scripts), from ``wait4``.
     """
-    exe = Path(sys.executable).with_name("esmvaltool")
-    cmd = [str(exe), "run", f"--config_dir={config_dir}", str(recipe), *(extra_args or [])]
+    cmd = [str(esmvaltool_executable()), "run", f"--config_dir={config_dir}", str(recipe), *(extra_args or [])]
     process = run_measured(cmd, ROOT, {**os.environ, "PYTHONWARNINGS": "ignore"})
     if check:
         process.check_returncode()
     return process
+
+
+def esmvaltool_executable() -> Path:
+    """The ``esmvaltool`` command of this Python environment."""
+    return Path(sys.executable).with_name("esmvaltool")
 
 
 def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -131,7 +135,13 @@ def available(archive: Path, obs6: Path | None = None) -> set[tuple[str, str]]:
         # CMIP6/<activity>/<institute>/<dataset>/<exp>/<member>/<mip>/<variable>
         if path.is_dir():
             found.add((path.parts[-5], path.name))
-    for path in Path(obs6 if obs6 is not None else archive / "OBS6").glob("Tier*/*/OBS6_*.nc"):
+    return found | obs6_present(obs6 if obs6 is not None else archive / "OBS6")
+
+
+def obs6_present(obs6: Path) -> set[tuple[str, str]]:
+    """(dataset, short_name) pairs of the OBS6 files in ``obs6`` (``Tier*/<dataset>/OBS6_*.nc``)."""
+    found = set()
+    for path in Path(obs6).glob("Tier*/*/OBS6_*.nc"):
         dataset = path.parent.name
         rest = path.name[len(f"OBS6_{dataset}_"):].split("_")
         # <type>_<version>_<mip>_<short_name>[_<timerange>].nc

@@ -31,6 +31,18 @@ VARIABLE_LABELS = {
     "pmer": "P - E - R",
 }
 
+#: Units of the regional-mean monthly series of the results variables.
+SERIES_UNITS = {
+    "sm_shallow": "kg m-2",
+    "sm_deep": "kg m-2",
+    "pr": "kg m-2 s-1",
+    "evspsbl": "kg m-2 s-1",
+    "mrros": "kg m-2 s-1",
+    "snm": "kg m-2 s-1",
+    "pme": "kg m-2 s-1",
+    "pmer": "kg m-2 s-1",
+}
+
 #: Units of the climatology maps (fluxes are converted to mm per year).
 MAP_UNITS = {
     "sm_shallow": "kg m-2",

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from smeval.core.bootstrap import BootstrapOptions, block_indices, year_counts
+import smeval
 from smeval.metrics.series import RegionalSeries, months_of
 from smeval.metrics.table import (
     COLUMNS,
@@ -29,10 +30,10 @@ from smeval.metrics.table import (
     ensemble_series,
     ranking,
     taylor_table,
-    to_nested_json,
 )
 from smeval.metrics.uncertainty import RANKING_COLUMNS, variable_uncertainty
 from smeval.report.summary import DEFAULT_RANKING_REFERENCES
+from smeval.metrics.cmec import metric_bundle
 from smeval.sample.catalogue import load_catalogue
 
 from .checks import units_problem
@@ -267,8 +268,9 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
         "members": work / "members.csv",
     }
     atomic_write_text(out["metrics"], table.to_csv(index=False))
-    atomic_write_text(out["metrics_json"], json.dumps(to_nested_json(table), indent=1, allow_nan=False,
-                                                       default=str))
+    bundle = metric_bundle(table, provenance={"software": f"smeval {smeval.__version__}", "table": "metrics.csv",
+                                              "r0": r0})
+    atomic_write_text(out["metrics_json"], json.dumps(bundle, indent=1, allow_nan=False))
     atomic_write_text(out["annual_cycle"], cycle.to_csv(index=False))
     ranks = []
     for variable in sorted(table["variable"].unique()) if len(table) else []:
@@ -293,7 +295,8 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
                     f"{boot.resamples} moving-block bootstrap resamples of whole years ({boot.block_years}-year "
                     f"blocks, seed {boot.seed}) and TSS(CMIP6-MMEM-high) - TSS(CMIP6-MMEM-low): the tidy "
                     "metrics table."),
-        "metrics_json": f"The metrics table nested by data set, reference, variable, region and statistic, {period}.",
+        "metrics_json": (f"The metrics table as a CMEC metric bundle, nested by data set, reference, variable, "
+                         f"region and statistic, {period}."),
         "annual_cycle": f"Mean annual cycles of the regional-mean series of models, ensemble means and references, {period}.",
         "ranking": (f"Models ranked by the number of regions with TSS > {threshold:g}, summed over "
                     f"{', '.join(references)}, {period}."),

@@ -216,25 +216,3 @@ def ranking(table: pd.DataFrame, variable: str, references: Sequence[str], thres
     out = out.sort_values(["regions_above", "mean_tss"], ascending=[False, False])
     out["rank"] = np.arange(1, len(out) + 1)
     return out
-
-
-def to_nested_json(table: pd.DataFrame) -> dict:
-    """The table nested dataset -> reference -> variable -> region -> statistic (CMEC style)."""
-    results: dict = {}
-    for row in table.itertuples(index=False):
-        value = None if pd.isna(row.value) else float(row.value)
-        (results.setdefault(row.dataset, {}).setdefault(row.reference, {})
-         .setdefault(row.variable, {}).setdefault(row.region, {}))[row.statistic] = value
-    return {
-        "DIMENSIONS": {
-            "json_structure": ["dataset", "reference", "variable", "region", "statistic"],
-            "dimensions": {
-                "dataset": sorted(table["dataset"].unique().tolist()),
-                "reference": sorted(table["reference"].unique().tolist()),
-                "variable": sorted(table["variable"].unique().tolist()),
-                "region": list(dict.fromkeys(table["region"].tolist())),
-                "statistic": list(STATISTICS),
-            },
-        },
-        "RESULTS": results,
-    }

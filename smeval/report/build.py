@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import math
 import platform
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from smeval.variables import variable_label
 
 from . import summary
 from .sure import how_sure
+from .bundle import METRIC_BUNDLE, OUTPUT_BUNDLE, output_bundle
 from .inputs import FIGURE_GROUPS, Linker, RunInputs, read_run
 from .locate import REPORT_NAME
 from .render import render
@@ -286,13 +288,32 @@ def build_report(ancestor_dirs: list[Path], plot_dir: Path, cfg: dict[str, Any] 
     return out, run
 
 
+def run_output_bundle(run: RunInputs, report: Path, caption: str) -> dict[str, Any]:
+    """The CMEC output bundle of the run: the report, every figure and data file (:mod:`.bundle`)."""
+    metric_json = run.metrics_dir / METRIC_BUNDLE
+    table = run.table
+    return output_bundle(
+        run.session, report, caption, metric_json if metric_json.is_file() else None,
+        environment=versions(),
+        modeldata=sorted(set(table.loc[table["kind"] == "model", "dataset"])),
+        obsdata=summary.ordered_references(table),
+    )
+
+
 def write_report(cfg: dict[str, Any]) -> Path:
-    """The report diagnostic: write the page and its provenance record; returns the page."""
-    from smeval.diag.shared import ProvenanceLogger
+    """The report diagnostic: write the page, its provenance record and the run's CMEC output bundle.
+
+    The output bundle goes to ``work_dir/cmec_output.json``; the report runs
+    last, so every other script's outputs are recorded by then. Returns the page.
+    """
+    from smeval.diag.shared import ProvenanceLogger, atomic_write_text
 
     parse_options(ReportOptions, cfg, ReportOptions.SCRIPT)
     out, run = build_report(cfg["ancestor_dirs"], Path(cfg["plot_dir"]), cfg)
     period = report_period(cfg, run.metrics_settings)
+    record = report_record(run, period)
     with ProvenanceLogger(cfg) as provlog:
-        provlog.log(out, report_record(run, period))
+        provlog.log(out, record)
+    bundle = run_output_bundle(run, out, record["caption"])
+    atomic_write_text(Path(cfg["work_dir"]) / OUTPUT_BUNDLE, json.dumps(bundle, indent=1))
     return out

@@ -18,8 +18,8 @@ from smeval.metrics.table import (
     ranking,
     taylor_table,
     tss_matrix,
-    to_nested_json,
 )
+from smeval.metrics.cmec import metric_bundle
 
 MONTHS = month_index((1979, 1), (1981, 12))
 REGIONS = REGION_IDS
@@ -102,11 +102,11 @@ def test_queries_are_consistent(inputs):
 
 def test_nested_json_holds_the_same_numbers(inputs):
     table, _, _ = _table(inputs)
-    nested = to_nested_json(table)
+    nested = metric_bundle(table)
     row = table.iloc[7]
     value = nested["RESULTS"][row.dataset][row.reference][row.variable][row.region][row.statistic]
     assert value == pytest.approx(row.value, nan_ok=True)
-    assert nested["DIMENSIONS"]["json_structure"][0] == "dataset"
+    assert nested["DIMENSIONS"]["json_structure"][0] == "source_id"
 
 
 def test_series_alignment_by_calendar_month():
