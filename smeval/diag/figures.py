@@ -172,7 +172,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
                      f"(CMIP6-MMEM - reference) / CMIP6-MMEM against {', '.join(bias)}.",
                      lambda stem, c=clim, b=bias, v=variable: plot.plot_climatology_bias(
                          c, b, VARIABLE_LABELS[v], MAP_UNITS[v], stem, period=period),
-                     [p for p in (clim_path, bias_path) if p], list(clim), "geo", statistics=("clim", "ratio"))
+                     [p for p in (clim_path, bias_path) if p], list(clim), "geo", statistics=("clim", "diff"))
 
         # Fig. 4: the water budget of CMIP6-MMEM and its bias ratios.
         clim4, bias4, used = {}, {}, []
@@ -190,7 +190,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
                      "CMIP6-MMEM, land only; (b)-(d) their bias ratios (CMIP6-MMEM - reference) / CMIP6-MMEM "
                      "against each reanalysis.",
                      lambda stem: plot.plot_flux_maps(clim4, bias4, "mm yr-1", stem, period=period),
-                     used, ["CMIP6-MMEM", *main_refs], "geo", statistics=("clim", "ratio"))
+                     used, ["CMIP6-MMEM", *main_refs], "geo", statistics=("clim", "diff"))
 
         # Figs. 5-6: regional annual cycles.
         for number, variable in (("05", "sm_shallow"), ("06", "sm_deep")):

@@ -215,7 +215,7 @@ def report_record(run: RunInputs, period: str) -> dict[str, Any]:
         "references": [k for k in run.references if (BIBTEX_DIR / f"{k}.bibtex").is_file()] or ["qiao22jcli"],
         "domains": ["reg"],
         "realms": ["land"],
-        "themes": ["soil"],
+        "themes": ["phys"],
         "plot_types": ["other"],
         "statistics": ["corr", "stddev", "rmsd"],
     }
