@@ -36,6 +36,7 @@ from smeval.metrics.table import (  # noqa: E402
 from smeval.variables import MAP_UNITS, VARIABLE_LABELS  # noqa: E402
 from .provenance import record  # noqa: E402
 from .shared import ProvenanceLogger, atomic_write_text  # noqa: E402
+from .standalone import output_file_types  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +93,9 @@ class _Figures:
             logger.warning("Skipping %s (%s): %s", name, figure, exc)
             return
         # PNG and PDF of one figure share a stem, and ESMValCore names the
-        # provenance file after the stem: keep the PDFs in their own folder.
-        paths = [_pdf_apart(p) if p.suffix == ".pdf" else p for p in paths]
+        # provenance file after the stem: keep the PDFs (and any other type
+        # of output_file_type) in their own folder.
+        paths = [p if p.suffix == ".png" else _apart(p) for p in paths]
         for path in (d for d in data if d in self.upstream):
             self.provlog.log(path, record(data_caption or f"Data behind {figure}: {caption}",
                                           self.upstream[path], datasets, statistics=statistics))
@@ -107,9 +109,9 @@ class _Figures:
         self.written += paths
 
 
-def _pdf_apart(path: Path) -> Path:
-    """Move a PDF into the ``pdf`` folder beside it; returns the new path."""
-    target = path.parent / "pdf" / path.name
+def _apart(path: Path) -> Path:
+    """Move a figure into the folder of its type beside it (``pdf/``); returns the new path."""
+    target = path.parent / path.suffix.lstrip(".") / path.name
     target.parent.mkdir(exist_ok=True)
     path.replace(target)
     return target
@@ -146,7 +148,9 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
     main_refs = [r for r in cfg.get("figure_references", ["ERA5", "GLDAS-NOAH"]) if r in set(metrics.reference)]
     models = sorted(set(select(metrics, kind="model").dataset))
 
-    with ProvenanceLogger(cfg) as provlog:
+    # Every figure in each type of ESMValCore's output_file_type, besides the
+    # PNG of the report and the PDFs of the Taylor diagrams and heat maps.
+    with ProvenanceLogger(cfg) as provlog, plot.style.also_save_as(output_file_types(cfg)):
         fig = _Figures(cfg, provlog)
         period = fig.period
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import csv
 import hashlib
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -123,3 +124,37 @@ def test_vocabulary_is_esmvaltools(beside):
         for tag, value in ours[section].items():
             assert upstream[section].get(tag) == value, (section, tag)
 
+
+
+def _script_settings(e2e, folder: Path) -> Path:
+    """The metrics script's settings.yml of the standalone run, writing into ``folder``."""
+    settings = yaml.safe_load((e2e["run"] / "run" / "skill" / "metrics" / "settings.yml").read_text())
+    for key in ("run_dir", "work_dir", "plot_dir"):
+        settings[key] = str(folder / key)
+    Path(settings["run_dir"]).mkdir(parents=True)
+    path = folder / "run_dir" / "settings.yml"
+    path.write_text(yaml.safe_dump(settings))
+    return path
+
+
+@pytest.mark.parametrize("chosen", ["esmvaltool.diag_scripts.shared", "smeval.diag.standalone"])
+def test_same_script_through_both_interfaces(e2e, beside, tmp_path, chosen):
+    # The metrics script, run by hand as ESMValCore runs it, in the
+    # environment with esmvaltool: through ESMValTool's interface (default
+    # there) and through smeval's (SMEVAL_DIAG_INTERFACE=smeval).
+    settings = _script_settings(e2e, tmp_path)
+    env = {**os.environ, "SMEVAL_DIAG_INTERFACE": "smeval" if chosen.startswith("smeval") else ""}
+    python = beside["venv"] / "bin" / "python"
+    process = subprocess.run([str(python), str(runner.ROOT / "diagnostics" / "metrics.py"), str(settings)],
+                             capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    assert f"Diagnostic interface: {chosen}" in process.stdout + process.stderr
+    work = tmp_path / "work_dir"
+    assert (work / "metrics.csv").read_bytes() == _metrics(e2e["run"]).read_bytes()
+    records = yaml.safe_load((tmp_path / "run_dir" / "diagnostic_provenance.yml").read_text())
+    ours = yaml.safe_load((e2e["run"] / "run" / "skill" / "metrics" / "diagnostic_provenance.yml").read_text())
+    assert {Path(k).name: v for k, v in records.items()} == {Path(k).name: v for k, v in ours.items()}
+    # Run again over its output: refused as ESMValTool refuses, unless forced.
+    again = subprocess.run([str(python), str(runner.ROOT / "diagnostics" / "metrics.py"), str(settings)],
+                           capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert again.returncode != 0 and "-f or --force" in again.stderr
