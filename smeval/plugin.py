@@ -30,29 +30,17 @@ not, so :func:`activate` stops the run at once with one line that says so.
 from __future__ import annotations
 
 import multiprocessing
+import sys
 from pathlib import Path
 
 import yaml
 
-#: The folder that holds smeval's config-references.yml, references/, recipes/ and diagnostics/.
-_SOURCE_ROOT = Path(__file__).resolve().parents[1]
+from smeval import resources
 
 
 def resource_root() -> Path:
-    """The folder of smeval's tags, references, recipes and diagnostic scripts.
-
-    That is the source tree smeval is installed from (``pip install -e``).
-
-    Raises
-    ------
-    FileNotFoundError
-        If this installation of smeval has no such folder.
-    """
-    if (_SOURCE_ROOT / "config-references.yml").is_file() and (_SOURCE_ROOT / "diagnostics").is_dir():
-        return _SOURCE_ROOT
-    msg = (f"smeval: no config-references.yml and diagnostics/ beside the package in {_SOURCE_ROOT}; "
-           "install smeval from its source folder with 'pip install -e .' (or 'make venv')")
-    raise FileNotFoundError(msg)
+    """The folder of smeval's tags, references, recipes and diagnostic scripts (:func:`smeval.resources.root`)."""
+    return resources.root()
 
 
 def smeval_tags() -> dict[str, dict]:
@@ -168,7 +156,11 @@ class SmevalCommand:
     """
 
     def __init__(self) -> None:
-        activate()
+        try:
+            activate()
+        except FileNotFoundError as exc:
+            # Other recipes still run; smeval's would stop at its first tag.
+            print(exc, file=sys.stderr)  # noqa: T201
 
     def paths(self) -> None:
         """Print where ESMValCore finds recipes, scripts, references and tags."""

@@ -12,6 +12,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from smeval.metrics.table import REGION_IDS, tss_matrix
+from smeval import resources
 from smeval.variables import variable_label
 
 from . import summary
@@ -19,10 +20,10 @@ from .inputs import FIGURE_GROUPS, Linker, RunInputs, read_run
 from .locate import REPORT_NAME
 from .render import render
 
-#: Folder of the jinja2 templates (top-level ``reports/`` of the repository).
-TEMPLATES = Path(__file__).resolve().parents[2] / "reports"
+#: Folder of the jinja2 templates (top-level ``reports/`` of the repository, or of the install).
+TEMPLATES = resources.folder("reports")
 #: Folder of the bibtex files of smeval's references.
-BIBTEX_DIR = Path(__file__).resolve().parents[2] / "references"
+BIBTEX_DIR = resources.folder("references")
 #: Hemispheres shown after the 13 regions in the TSS table.
 EXTRA_REGIONS = ("NH", "SH")
 KIND_ORDER = {"model": 0, "family": 1, "mmem": 2}
