@@ -11,6 +11,10 @@ SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 
 VENV     ?= .venv
+# A second environment with ESMValTool's `esmvaltool` package beside smeval,
+# as ESMValTool users have it (tests/e2e/test_beside_esmvaltool.py uses it).
+VENV_ESMVALTOOL ?= .venv-esmvaltool
+ESMVALTOOL_VERSION ?= 2.15.0
 PY       := $(VENV)/bin/python
 SAMPLE   ?= sample_data
 OUTPUT   ?= esmvaltool_output
@@ -22,14 +26,18 @@ PYTEST_OPTS ?=
 CONFIG_DIR := build/esmvaltool-config
 REFERENCES := ERA5 ERA-Interim GLDAS
 
-.PHONY: demo test venv sample clean-sample help
+.PHONY: demo test venv venv-esmvaltool sample clean-sample help
 
 help:
 	@echo "make demo   run recipe_soilmoisture.yml on the embedded sample archive"
 	@echo "make test   run the test suite"
+	@echo "make venv-esmvaltool   a second environment with esmvaltool $(ESMVALTOOL_VERSION) beside smeval"
 
 venv:
 	@scripts/bootstrap.sh $(VENV)
+
+venv-esmvaltool:
+	@SMEVAL_WITH_ESMVALTOOL=$(ESMVALTOOL_VERSION) scripts/bootstrap.sh $(VENV_ESMVALTOOL)
 
 # The archive is generated once (reanalyses in their distributors' formats),
 # then CMORized by smeval's converters; the stamp marks a complete archive.

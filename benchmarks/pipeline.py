@@ -31,11 +31,20 @@ This script
 With ``--members 1 2`` it repeats steps 1-5 for archives with at most 1 and
 2 members per model, to show how time and peak memory grow with members.
 
+With ``--dask local_distributed`` (a profile of ``config-user.yml``'s
+``dask:`` section) it also runs the recipe on that Dask cluster, beside the
+threaded run on the same archive, and reports both wall times, their ratio
+and the peak resident memory of each Dask worker process (sampled every
+0.2 s). The diagnostic scripts record their work on the cluster as Dask
+performance reports in ``<workdir>/performance-<profile>/`` (kept as
+artefacts of the benchmark).
+
 Examples::
 
     .venv/bin/python benchmarks/pipeline.py --scale tiny
     .venv/bin/python benchmarks/pipeline.py --scale default --workdir /tmp/bench
     .venv/bin/python benchmarks/pipeline.py --scale tiny --members 1 2
+    .venv/bin/python benchmarks/pipeline.py --scale tiny --dask local_distributed --no-read-once
 
 The data-proportional part of the cost is the slope between two archives of
 the same models and period at different resolutions (the fixed costs per
@@ -51,22 +60,26 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
 
 import netCDF4
 import pandas as pd
+import psutil
 import shapely.geometry
 import shapely.ops
 import yaml
 
 from smeval import runner
 from smeval.core import regions
+from smeval.diag.shared import PERFORMANCE_REPORT_ENV
 
 REFERENCES = ("ERA5", "ERA-Interim", "GLDAS")
 #: The same job with ESMValCore's stock preprocessors only (issue #18).
@@ -243,6 +256,59 @@ def run_recipe(root: Path, workdir: Path, baseline: bool = False, peer: bool = F
     }
 
 
+class WorkerMemory:
+    """Peak resident memory (GB) of each Dask worker process below this one, sampled in a thread.
+
+    Dask's worker processes are started with multiprocessing's ``spawn``;
+    ESMValCore's own task processes are forked and are not counted.
+    """
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.peaks: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        me = psutil.Process()
+        while not self._stop.wait(self.interval):
+            for proc in me.children(recursive=True):
+                try:
+                    if any("spawn_main" in part for part in proc.cmdline()):
+                        rss = proc.memory_info().rss / 1e9
+                        self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0.0), rss)
+                except psutil.Error:  # ended between listing and reading
+                    continue
+
+    def __enter__(self) -> WorkerMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def dask_profile(name: str) -> dict:
+    """The ``dask:`` section of config-user.yml with ``use`` set to the profile ``name``."""
+    dask = yaml.safe_load((runner.ROOT / "config-user.yml").read_text(encoding="utf-8"))["dask"]
+    if name not in dask["profiles"]:
+        raise SystemExit(f"--dask {name}: config-user.yml's dask: profiles has only {', '.join(dask['profiles'])}")
+    return {**dask, "use": name}
+
+
+def run_on_cluster(root: Path, workdir: Path, profile: str, **config: object) -> dict:
+    """Run the recipe with the Dask profile ``profile``, recording performance reports and worker memory."""
+    reports = workdir / f"performance-{profile}"
+    os.environ[PERFORMANCE_REPORT_ENV] = str(reports)
+    try:
+        with WorkerMemory() as memory:
+            run = run_recipe(root, workdir / f"run-{profile}-{root.name}", dask=dask_profile(profile), **config)
+    finally:
+        del os.environ[PERFORMANCE_REPORT_ENV]
+    return {**run, "worker_peaks_gb": sorted(memory.peaks.values(), reverse=True), "reports": reports}
+
+
 _STAMP = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) UTC \[(\d+)\]"
 _DONE = re.compile(_STAMP + r".*Successfully completed task (\S+) \(priority \d+\) in (\d+):(\d\d):([0-9.]+)", re.M)
 _PROVENANCE = re.compile(r"Collecting provenance of task (\S+) took ([0-9.]+) seconds")
@@ -312,6 +378,18 @@ def report_peer(run: dict, peer: dict, floor: float) -> None:
         table = compare_tss(run["metrics"], peer["metrics"])
         print("  |TSS(smeval) - TSS(peer)| per variable and region (models and MMEMs, every reference):")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"), flush=True)
+def print_cluster_run(cluster: dict, threaded: dict, profile: str) -> None:
+    """One line comparing the run on the Dask cluster with the threaded run."""
+    peaks = cluster["worker_peaks_gb"]
+    workers = (f"{len(peaks)} Dask worker processes, peak RSS per worker "
+               + ", ".join(f"{p:.2f}" for p in peaks) + " GB") if peaks else "no Dask worker process seen"
+    print(f"  dask profile {profile}: recipe {cluster['elapsed']:.1f} s against {threaded['elapsed']:.1f} s "
+          f"threaded (ratio {cluster['elapsed'] / threaded['elapsed']:.2f}); {workers}; peak RSS of a process "
+          f"{cluster['peak_gb']:.2f} GB (threaded {threaded['peak_gb']:.2f} GB); performance reports in "
+          f"{cluster['reports']}", flush=True)
+    if cluster["breakdown"]:
+        print("  cluster time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in cluster["breakdown"].items()),
+              flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -333,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--peer", action="store_true",
                         help="also run benchmarks/peer_recipe.yml (stock ESMValCore preprocessors) on the same "
                              "archive: its time against the recipe's and the floor, and |dTSS| per region")
+    parser.add_argument("--dask", metavar="PROFILE",
+                        help="also run on this Dask profile of config-user.yml (e.g. local_distributed) "
+                             "and compare with the threaded run")
     args = parser.parse_args(argv)
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
@@ -361,6 +442,8 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
         if args.peer:
             report_peer(run, run_recipe(root, workdir / f"peer-{root.name}", peer=True, **config), floor)
+        if args.dask:
+            print_cluster_run(run_on_cluster(root, workdir, args.dask, **config), run, args.dask)
     print("\narchive | files | GB decoded | floor s | read-once s | recipe s | x floor | x read-once "
           "| peak RSS GB | ESMValCore GB")
     for row in rows:

@@ -2,13 +2,19 @@
 # Create (or reuse) the project's virtual environment and install smeval.
 #
 #   scripts/bootstrap.sh [VENV_DIR]       (default: .venv)
+#   SMEVAL_WITH_ESMVALTOOL=2.15.0 scripts/bootstrap.sh .venv-esmvaltool
+#                                         (the same, plus that esmvaltool)
 #
 # - finds a Python >= 3.12: $SMEVAL_PYTHON, then python3.13/python3.12/python3
 #   on PATH, then the versions pyenv holds; each candidate is *run* to prove it
 #   works (a pyenv shim for a version pyenv does not select fails when run);
 # - creates the venv if missing and installs the project with its test extra;
 #   an unchanged pyproject.toml is not reinstalled (stamp file in the venv);
-# - installs smeval's ESMPy stand-in only when `import esmpy` fails.
+# - installs smeval's ESMPy stand-in only when `import esmpy` fails;
+# - with $SMEVAL_WITH_ESMVALTOOL set to a version, also installs that
+#   `esmvaltool` (ESMValTool's diagnostics package) from PyPI, through the
+#   wheel folder $SMEVAL_WHEELS (default ~/.cache/smeval-wheels, outside the
+#   repository) so that a rebuild downloads nothing.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -55,12 +61,23 @@ MSG
     rm -f "$STAMP"
 fi
 
-want=$(sha256sum pyproject.toml setup.py tools/esmpy-standin/pyproject.toml | sha256sum | cut -d' ' -f1)
+ESMVALTOOL=${SMEVAL_WITH_ESMVALTOOL:-}
+WHEELS=${SMEVAL_WHEELS:-$HOME/.cache/smeval-wheels}
+want=$( (sha256sum pyproject.toml setup.py tools/esmpy-standin/pyproject.toml; echo "esmvaltool=$ESMVALTOOL") | sha256sum | cut -d' ' -f1)
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$want" ]; then
     echo "smeval: installing the project and its test dependencies into $VENV"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
     "$VENV/bin/python" -m pip install --quiet -e ".[test]"
     scripts/install-esmpy-standin.sh "$VENV/bin/python"
+    if [ -n "$ESMVALTOOL" ]; then
+        echo "smeval: installing esmvaltool==$ESMVALTOOL into $VENV (wheels cached in $WHEELS)"
+        mkdir -p "$WHEELS"
+        ls "$WHEELS"/esmvaltool-"$ESMVALTOOL"-*.whl >/dev/null 2>&1 \
+            || "$VENV/bin/python" -m pip download --quiet --no-deps --dest "$WHEELS" "esmvaltool==$ESMVALTOOL"
+        "$VENV/bin/python" -m pip install --quiet --find-links "$WHEELS" "esmvaltool==$ESMVALTOOL"
+        "$VENV/bin/python" -c 'import esmvaltool.diag_scripts.shared' \
+            || { echo "error: the environment in $VENV does not import esmvaltool.diag_scripts.shared" >&2; exit 1; }
+    fi
     "$VENV/bin/python" -c 'import esmvalcore.preprocessor, smeval' \
         || { echo "error: the environment in $VENV does not import esmvalcore.preprocessor" >&2; exit 1; }
     echo "$want" > "$STAMP"

@@ -73,15 +73,17 @@ def write_recipe(path: Path, timerange: str | None = None, edit=None, source: Pa
 
 
 def run_recipe(recipe: Path, config_dir: Path, extra_args: list[str] | None = None,
-               check: bool = True) -> subprocess.CompletedProcess:
-    """Run ``esmvaltool run`` from the repository root; returns the process.
+               check: bool = True, venv: Path | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """Run ``esmvaltool run`` (default: from the repository root); returns the process.
 
-    The returned process also carries ``max_rss_gb``: the largest resident
-    set of any process of the run (esmvaltool, its workers and the
+    ``venv`` is the environment whose ``esmvaltool`` runs (default: this
+    one). The returned process also carries ``max_rss_gb``: the largest
+    resident set of any process of the run (esmvaltool, its workers and the
     diagnostic scripts), from ``wait4``.
     """
-    cmd = [str(esmvaltool_executable()), "run", f"--config_dir={config_dir}", str(recipe), *(extra_args or [])]
-    process = run_measured(cmd, ROOT, {**os.environ, "PYTHONWARNINGS": "ignore"})
+    exe = Path(venv) / "bin" / "esmvaltool" if venv else esmvaltool_executable()
+    cmd = [str(exe), "run", f"--config_dir={config_dir}", str(recipe), *(extra_args or [])]
+    process = run_measured(cmd, cwd, {**os.environ, "PYTHONWARNINGS": "ignore"})
     if check:
         process.check_returncode()
     return process

@@ -134,8 +134,8 @@ def _field_cube(data, template: iris.cube.Cube, name: str, units: str, long_name
 
 def _record(caption: str, ancestors, datasets, statistics, plot_type: str | None = None,
             extra_references=()) -> dict:
-    """Record of a field on the common grid (global domain, soil and hydrology)."""
-    return record(caption, ancestors, datasets, domains=["global"], themes=["soil", "hydro"],
+    """Record of a field on the common grid (global domain)."""
+    return record(caption, ancestors, datasets, domains=["global"],
                   statistics=statistics, plot_type=plot_type, extra_references=extra_references)
 
 
@@ -224,7 +224,7 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
             provlog.log(out, _record(
                 f"Bias ratio (CMIP6-MMEM - reference) / CMIP6-MMEM of the {period} annual-mean "
                 f"{VARIABLE_LABELS[variable]} against {', '.join(sorted(refs))}; cells with |CMIP6-MMEM| < "
-                f"{thresholds[variable]:g} {MAP_UNITS[variable]} are masked.", ancestors, names, ["ratio"], "geo"))
+                f"{thresholds[variable]:g} {MAP_UNITS[variable]} are masked.", ancestors, names, ["diff"], "geo"))
     return written
 
 

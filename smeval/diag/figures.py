@@ -39,6 +39,7 @@ from .evaluate import EvaluationOptions  # noqa: E402
 from .options import OptionsError, as_settings, check_range, option, parse_options  # noqa: E402
 from .provenance import record  # noqa: E402
 from .shared import ProvenanceLogger, atomic_write_text  # noqa: E402
+from .standalone import output_file_types  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
@@ -118,8 +119,9 @@ class _Figures:
             logger.warning("Skipping %s (%s): %s", name, figure, exc)
             return
         # PNG and PDF of one figure share a stem, and ESMValCore names the
-        # provenance file after the stem: keep the PDFs in their own folder.
-        paths = [_pdf_apart(p) if p.suffix == ".pdf" else p for p in paths]
+        # provenance file after the stem: keep the PDFs (and any other type
+        # of output_file_type) in their own folder.
+        paths = [p if p.suffix == ".png" else _apart(p) for p in paths]
         for path in (d for d in data if d in self.upstream):
             self.provlog.log(path, record(data_caption or f"Data behind {figure}: {caption}",
                                           self.upstream[path], datasets, statistics=statistics))
@@ -133,9 +135,9 @@ class _Figures:
         self.written += paths
 
 
-def _pdf_apart(path: Path) -> Path:
-    """Move a PDF into the ``pdf`` folder beside it; returns the new path."""
-    target = path.parent / "pdf" / path.name
+def _apart(path: Path) -> Path:
+    """Move a figure into the folder of its type beside it (``pdf/``); returns the new path."""
+    target = path.parent / path.suffix.lstrip(".") / path.name
     target.parent.mkdir(exist_ok=True)
     path.replace(target)
     return target
@@ -173,7 +175,9 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
     main_refs = [r for r in cfg.get("figure_references", ["ERA5", "GLDAS-NOAH"]) if r in set(metrics.reference)]
     models = sorted(set(select(metrics, kind="model").dataset))
 
-    with ProvenanceLogger(cfg) as provlog:
+    # Every figure in each type of ESMValCore's output_file_type, besides the
+    # PNG of the report and the PDFs of the Taylor diagrams and heat maps.
+    with ProvenanceLogger(cfg) as provlog, plot.style.also_save_as(output_file_types(cfg)):
         fig = _Figures(cfg, provlog)
         period = fig.period
 
@@ -199,7 +203,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
                      f"(CMIP6-MMEM - reference) / CMIP6-MMEM against {', '.join(bias)}.",
                      lambda stem, c=clim, b=bias, v=variable: plot.plot_climatology_bias(
                          c, b, VARIABLE_LABELS[v], MAP_UNITS[v], stem, period=period),
-                     [p for p in (clim_path, bias_path) if p], list(clim), "geo", statistics=("clim", "ratio"))
+                     [p for p in (clim_path, bias_path) if p], list(clim), "geo", statistics=("clim", "diff"))
 
         # Fig. 4: the water budget of CMIP6-MMEM and its bias ratios.
         clim4, bias4, used = {}, {}, []
@@ -217,7 +221,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
                      "CMIP6-MMEM, land only; (b)-(d) their bias ratios (CMIP6-MMEM - reference) / CMIP6-MMEM "
                      "against each reanalysis.",
                      lambda stem: plot.plot_flux_maps(clim4, bias4, "mm yr-1", stem, period=period),
-                     used, ["CMIP6-MMEM", *main_refs], "geo", statistics=("clim", "ratio"))
+                     used, ["CMIP6-MMEM", *main_refs], "geo", statistics=("clim", "diff"))
 
         # Figs. 5-6: regional annual cycles.
         for number, variable in (("05", "sm_shallow"), ("06", "sm_deep")):

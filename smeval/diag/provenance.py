@@ -43,7 +43,7 @@ def record(
     datasets=(),
     *,
     domains=("reg",),
-    themes=("soil",),
+    themes=("phys",),
     statistics=(),
     plot_type: str | None = None,
     extra_references=(),

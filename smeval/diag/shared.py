@@ -1,25 +1,35 @@
-"""What every smeval diagnostic script needs from ESMValCore's interface.
+"""The interface of smeval's diagnostic scripts to ESMValCore: one adapter.
 
-ESMValCore runs a diagnostic as ``python script.py <run_dir>/settings.yml``.
-The settings name the preprocessed files (``input_files``: the
-``metadata.yml`` of each preprocessed variable group) and the output folders.
+ESMValCore runs a diagnostic as ``python script.py <run_dir>/settings.yml``
+(options ``-f``, ``-i``, ``-n``, ``-l``). The settings name the preprocessed
+files (``input_files``: the ``metadata.yml`` of each preprocessed variable
+group, and the work folders of ancestor scripts) and the output folders.
 After the script, ESMValCore reads ``<run_dir>/diagnostic_provenance.yml``,
-which maps every output file to its provenance record. This module is the
-small, dependency-free equivalent of ESMValTool's ``diag_scripts.shared`` that
-smeval needs (the ``esmvaltool`` package is deliberately not a dependency).
+which maps every output file to its provenance record.
+
+When the ``esmvaltool`` package is importable, the scripts use ESMValTool's
+own ``esmvaltool.diag_scripts.shared`` (``run_diagnostic``,
+``ProvenanceLogger``, ``select_metadata``, ``group_metadata``,
+``save_figure``, ``save_data``, ``get_diagnostic_filename``); without it,
+smeval's equivalent with the same semantics, :mod:`smeval.diag.standalone`
+(``SMEVAL_DIAG_INTERFACE=smeval`` chooses it in any case). Each script's
+code is the same with both: this module adds only what smeval needs on top
+(checked provenance records, ``ancestor_dirs``, quiet fontTools).
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
+import importlib.util
 import logging
 import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import yaml
 
 from smeval.cmorio import atomic_output
 
@@ -27,41 +37,68 @@ logger = logging.getLogger(__name__)
 
 #: Keys every provenance record of smeval must have.
 REQUIRED_RECORD_KEYS = ("caption", "ancestors", "authors", "references")
+#: Environment variable that, set to ``smeval``, chooses smeval's interface even beside ESMValTool.
+INTERFACE_ENV = "SMEVAL_DIAG_INTERFACE"
+#: Environment variable naming a folder for Dask performance reports of the scripts' work.
+PERFORMANCE_REPORT_ENV = "SMEVAL_DASK_PERFORMANCE_REPORT"
 
 
-def load_settings(settings_file: str | os.PathLike) -> dict[str, Any]:
-    """Read ``settings.yml`` and the metadata of every preprocessed file.
+def interface() -> ModuleType:
+    """``esmvaltool.diag_scripts.shared`` if ``esmvaltool`` is importable, else :mod:`smeval.diag.standalone`."""
+    if os.environ.get(INTERFACE_ENV) != "smeval" and importlib.util.find_spec("esmvaltool") is not None:
+        return importlib.import_module("esmvaltool.diag_scripts.shared")
+    return importlib.import_module("smeval.diag.standalone")
 
-    Returns the settings with two extra keys: ``input_data``, a mapping of
-    each preprocessed file name to its metadata (dataset, short_name, ...),
-    and ``ancestor_dirs``, the work folders of ancestor diagnostic scripts.
+
+def select_metadata(metadata: list[dict], **attributes) -> list[dict]:
+    """The metadata records with all ``attributes`` (the interface's ``select_metadata``)."""
+    return interface().select_metadata(metadata, **attributes)
+
+
+def group_metadata(metadata: list[dict], attribute: str, sort=None) -> dict:
+    """Metadata records grouped by ``attribute`` (the interface's ``group_metadata``)."""
+    return interface().group_metadata(metadata, attribute, sort=sort)
+
+
+def get_diagnostic_filename(basename: str, cfg: dict, extension: str = "nc") -> str:
+    """``work_dir/<basename>.<extension>`` (the interface's ``get_diagnostic_filename``)."""
+    return interface().get_diagnostic_filename(basename, cfg, extension=extension)
+
+
+def save_figure(basename: str, provenance: dict, cfg: dict, figure=None, close: bool = True, **kwargs) -> None:
+    """The interface's ``save_figure``: every type of ``output_file_type``, with provenance."""
+    interface().save_figure(basename, checked_record(provenance), cfg, figure=figure, close=close, **kwargs)
+
+
+def save_data(basename: str, provenance: dict, cfg: dict, cube, **kwargs) -> None:
+    """The interface's ``save_data``: ``work_dir/<basename>.nc`` with provenance."""
+    interface().save_data(basename, checked_record(provenance), cfg, cube, **kwargs)
+
+
+def checked_record(record: dict[str, Any], filename: str = "an output") -> dict[str, Any]:
+    """A copy of a provenance record with sorted, unique ancestors.
+
+    Raises
+    ------
+    ValueError
+        If the record lacks a required key or has no ancestors.
     """
-    settings_file = Path(settings_file)
-    with settings_file.open(encoding="utf-8") as file:
-        cfg = yaml.safe_load(file)
-    input_data: dict[str, dict[str, Any]] = {}
-    ancestor_dirs: list[Path] = []
-    for item in cfg.get("input_files", []):
-        path = Path(item)
-        if path.is_dir():
-            # The work folder of an ancestor diagnostic script.
-            ancestor_dirs.append(path)
-        elif path.name == "metadata.yml":
-            with path.open(encoding="utf-8") as file:
-                input_data.update(yaml.safe_load(file) or {})
-    cfg["input_data"] = input_data
-    cfg["ancestor_dirs"] = ancestor_dirs
-    for key in ("run_dir", "work_dir", "plot_dir"):
-        if key in cfg:
-            Path(cfg[key]).mkdir(parents=True, exist_ok=True)
-    return cfg
+    missing = [key for key in REQUIRED_RECORD_KEYS if not record.get(key)]
+    if missing:
+        msg = f"Provenance record of {filename} lacks {', '.join(missing)}"
+        raise ValueError(msg)
+    record = dict(record)
+    record["ancestors"] = sorted({str(a) for a in record["ancestors"]})
+    return record
 
 
 class ProvenanceLogger:
-    """Collect provenance records and write ``diagnostic_provenance.yml``.
+    """The interface's ``ProvenanceLogger``, with smeval's checks of each record.
 
-    Use as a context manager; records are written when the block ends, merged
-    with records an earlier run of the same task wrote.
+    Use as a context manager; records are written to
+    ``run_dir/diagnostic_provenance.yml`` when the block ends, kept with those
+    of earlier blocks of the same script. A second record of one file is an
+    error (``KeyError``), as in ESMValTool.
 
     Examples
     --------
@@ -70,40 +107,19 @@ class ProvenanceLogger:
     """
 
     def __init__(self, cfg: dict[str, Any]) -> None:
-        self.path = Path(cfg["run_dir"]) / "diagnostic_provenance.yml"
-        self.records: dict[str, dict[str, Any]] = {}
+        self._logger = interface().ProvenanceLogger(cfg)
 
     def __enter__(self) -> ProvenanceLogger:
-        if self.path.is_file():
-            self.records = yaml.safe_load(self.path.read_text(encoding="utf-8")) or {}
+        self._logger.__enter__()
         return self
 
     def log(self, filename: str | os.PathLike, record: dict[str, Any]) -> None:
-        """Record the provenance of an output file.
-
-        Raises
-        ------
-        ValueError
-            If the record lacks a required key or has no ancestors.
-        """
+        """Record the provenance of an output file (see :func:`checked_record`)."""
         filename = str(Path(filename).absolute())
-        missing = [key for key in REQUIRED_RECORD_KEYS if not record.get(key)]
-        if missing:
-            msg = f"Provenance record of {filename} lacks {', '.join(missing)}"
-            raise ValueError(msg)
-        record = dict(record)
-        record["ancestors"] = sorted({str(a) for a in record["ancestors"]})
-        self.records[filename] = record
+        self._logger.log(filename, checked_record(record, filename))
 
     def __exit__(self, *exc_info: object) -> None:
-        atomic_write_text(self.path, yaml.dump(self.records, Dumper=_NoAliasDumper, sort_keys=True))
-
-
-class _NoAliasDumper(yaml.SafeDumper):
-    """Writes repeated lists in full instead of YAML anchors and aliases."""
-
-    def ignore_aliases(self, data: object) -> bool:
-        return True
+        self._logger.__exit__(*exc_info)
 
 
 def family_of(meta: dict[str, Any]) -> str:
@@ -128,26 +144,49 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 @contextlib.contextmanager
 def run_diagnostic(argv: list[str] | None = None) -> Iterator[dict[str, Any]]:
-    """Set up logging and yield the configuration of a diagnostic script.
+    """The interface's ``run_diagnostic``: yields the configuration of a diagnostic script.
 
-    The script is called by ESMValCore as ``script.py settings.yml``.
+    ``argv`` (default ``sys.argv``) is ``[script, settings.yml, options...]``.
+    Besides the interface's keys (``input_data``: metadata of each
+    preprocessed file), the configuration has ``ancestor_dirs``: the work
+    folders of ancestor scripts.
     """
-    argv = sys.argv if argv is None else argv
-    if len(argv) != 2 or argv[1] in {"-h", "--help"}:
-        print(f"usage: {Path(argv[0]).name} SETTINGS_YML\n\n"
-              "A diagnostic of smeval; ESMValCore runs it with the settings.yml "
-              "it writes for this script (see recipes/recipe_soilmoisture.yml).")
-        raise SystemExit(0 if len(argv) == 2 else 2)
-    cfg = load_settings(argv[1])
-    logging.basicConfig(
-        format="%(asctime)s [%(process)d] %(levelname)-8s %(name)s: %(message)s",
-        level=str(cfg.get("log_level", "info")).upper(),
-        stream=sys.stdout,
-    )
-    # matplotlib's PDF backend has fontTools log every glyph subset it embeds
-    # at INFO: hundreds of lines per figure script that bury ours.
-    logging.getLogger("fontTools").setLevel(max(logging.WARNING, logging.getLogger().level))
-    logger.info("Starting diagnostic script %s with configuration:\n%s",
-                cfg.get("script"), yaml.safe_dump({k: v for k, v in cfg.items() if k not in {"input_data", "ancestor_dirs"}}))
-    yield cfg
-    logger.info("End of diagnostic script %s", cfg.get("script"))
+    if argv is not None:
+        sys.argv = list(argv)
+    chosen = interface()
+    with chosen.run_diagnostic() as cfg:
+        cfg["ancestor_dirs"] = [Path(p) for p in cfg.get("input_files", []) if Path(p).is_dir()]
+        # matplotlib's PDF backend has fontTools log every glyph subset it
+        # embeds at INFO: hundreds of lines per figure script that bury ours.
+        logging.getLogger("fontTools").setLevel(max(logging.WARNING, logging.getLogger().level))
+        logger.info("Diagnostic interface: %s", chosen.__name__)
+        with _on_cluster(cfg):
+            yield cfg
+
+
+@contextlib.contextmanager
+def _on_cluster(cfg: dict[str, Any]) -> Iterator[None]:
+    """Log the Dask cluster the script computes on; record its work if asked.
+
+    With ``$SMEVAL_DASK_PERFORMANCE_REPORT`` set to a folder, the script's
+    work on the cluster is recorded there as Dask's performance report
+    ``<diagnostic>_<script>.html`` (benchmarks/pipeline.py --dask).
+    """
+    client = None
+    if cfg.get("scheduler_address"):
+        import distributed  # noqa: PLC0415 - only with a cluster
+
+        with contextlib.suppress(ValueError):  # -n / no_distributed: no client
+            client = distributed.default_client()
+    if client is None:
+        yield
+        return
+    logger.info("Dask: computing on the distributed scheduler at %s", client.scheduler.address)
+    folder = os.environ.get(PERFORMANCE_REPORT_ENV)
+    if not folder:
+        yield
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    name = f"{Path(cfg['run_dir']).parent.name}_{cfg['script']}.html"
+    with distributed.performance_report(filename=str(Path(folder) / name)):
+        yield

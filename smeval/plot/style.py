@@ -19,7 +19,9 @@ scope; :func:`new_figure` applies the rcParams of :data:`RC`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,20 +174,38 @@ def new_figure(width: float, height: float, **kwargs) -> Figure:
         return Figure(figsize=(width, height), dpi=DPI, **kwargs)
 
 
-def savefig(fig: Figure, stem, pdf: bool = False, clear: bool = True) -> list[Path]:
-    """Write *fig* to ``<stem>.png`` (and ``<stem>.pdf``); return the paths.
+#: File types every figure is also written as (see :func:`also_save_as`).
+_ALSO_AS: list[str] = []
 
-    Parent directories are created. With *clear* (default) the figure is
-    cleared afterwards, so its artists are freed even if someone keeps a
-    reference to it.
+
+@contextlib.contextmanager
+def also_save_as(types) -> Iterator[None]:
+    """Within the block, :func:`savefig` also writes every figure as each of ``types``.
+
+    The diagnostics pass ESMValCore's ``output_file_type`` (e.g. ``pdf``);
+    the PNG is always written (the HTML report shows it).
+    """
+    before = list(_ALSO_AS)
+    _ALSO_AS[:] = [str(t).lower() for t in types]
+    try:
+        yield
+    finally:
+        _ALSO_AS[:] = before
+
+
+def savefig(fig: Figure, stem, pdf: bool = False, clear: bool = True) -> list[Path]:
+    """Write *fig* to ``<stem>.png`` (and ``<stem>.pdf``, and the types of :func:`also_save_as`).
+
+    Returns the paths. Parent directories are created. With *clear*
+    (default) the figure is cleared afterwards, so its artists are freed
+    even if someone keeps a reference to it.
     """
     stem = Path(stem)
     if stem.suffix in (".png", ".pdf"):
         stem = stem.with_suffix("")
     stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".png")]
-    if pdf:
-        paths.append(stem.with_suffix(".pdf"))
+    types = ["png", *(["pdf"] if pdf else []), *_ALSO_AS]
+    paths = [stem.with_suffix(f".{t}") for t in dict.fromkeys(types)]
     with matplotlib.rc_context(RC):
         for path in paths:
             fig.savefig(path, dpi=DPI, bbox_inches="tight")

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from smeval.diag.evaluate import EvaluationOptions
 from smeval.diag.options import OptionsError, check_range, option, parse_options
 from smeval.metrics.table import REGION_IDS, tss_matrix
+from smeval import resources
 from smeval.variables import variable_label
 
 from . import summary
@@ -25,10 +26,10 @@ from .inputs import FIGURE_GROUPS, Linker, RunInputs, read_run
 from .locate import REPORT_NAME
 from .render import render
 
-#: Folder of the jinja2 templates (top-level ``reports/`` of the repository).
-TEMPLATES = Path(__file__).resolve().parents[2] / "reports"
+#: Folder of the jinja2 templates (top-level ``reports/`` of the repository, or of the install).
+TEMPLATES = resources.folder("reports")
 #: Folder of the bibtex files of smeval's references.
-BIBTEX_DIR = Path(__file__).resolve().parents[2] / "references"
+BIBTEX_DIR = resources.folder("references")
 #: Hemispheres shown after the 13 regions in the TSS table.
 EXTRA_REGIONS = ("NH", "SH")
 KIND_ORDER = {"model": 0, "family": 1, "mmem": 2, "reference": 3}
@@ -272,7 +273,7 @@ def report_record(run: RunInputs, period: str) -> dict[str, Any]:
         "references": [k for k in run.references if (BIBTEX_DIR / f"{k}.bibtex").is_file()] or ["qiao22jcli"],
         "domains": ["reg"],
         "realms": ["land"],
-        "themes": ["soil"],
+        "themes": ["phys"],
         "plot_types": ["other"],
         "statistics": ["corr", "stddev", "rmsd"],
     }

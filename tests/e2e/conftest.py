@@ -63,4 +63,6 @@ def e2e(tmp_path_factory):
         "archive": archive,
         "planted": planted,
         "present": present,
+        "recipe": recipe,
+        "root": root,
     }
