@@ -91,3 +91,48 @@ def test_run_measured_sees_the_memory_of_grandchildren(tmp_path, mib):
     assert stdout == str(float(mib * 2**20 // 8))
     assert stderr == "to stderr"
     assert mib / 1024 < float(max_rss_gb) < (mib + 200) / 1024
+
+
+def test_peer_regions_are_smeval_regions_by_area(pipeline, tmp_path):
+    # The peer's GeoJSON polygons cover the same area as smeval's boxes after
+    # its exclusions: planar degree-areas worked by hand from SPEC section 3.
+    import json
+
+    import shapely.geometry
+
+    from smeval.core.regions import ALL_REGIONS, GREENLAND_BOXES
+
+    features = json.loads(pipeline.write_peer_regions(tmp_path / "regions.geojson").read_text())["features"]
+    assert [f["properties"]["name"] for f in features] == [r.id for r in ALL_REGIONS]
+    shapes = {f["properties"]["name"]: shapely.geometry.shape(f["geometry"]) for f in features}
+    assert shapes["TIB"].area == pytest.approx(8 * 25)  # 30-38 N, 75-100 E
+    assert shapes["SH"].area == pytest.approx(60 * 360)  # 60 S-0, Antarctica left out
+    greenland = sum((b.lat_max - b.lat_min) * (b.lon_max - b.lon_min) for b in GREENLAND_BOXES)
+    assert shapes["NH"].area == pytest.approx(90 * 360 - greenland)  # Greenland's boxes are disjoint
+
+
+def test_peer_recipe_takes_the_recipes_data_sets_per_variable(pipeline, tmp_path):
+    present = {("MPI-ESM1-2-LR", "mrsos"), ("MPI-ESM1-2-LR", "mrsol"), ("ERA5", "mrsos"), ("ERA5", "pr")}
+    peer = yaml.safe_load(pipeline.PEER_RECIPE.read_text())
+    pipeline.peer_edit(peer, present, tmp_path / "regions.geojson")
+    groups = {name: [d["dataset"] for d in group["additional_datasets"]]
+              for diagnostic in peer["diagnostics"].values() for name, group in diagnostic["variables"].items()}
+    assert groups == {"mrsos": ["MPI-ESM1-2-LR", "ERA5"], "mrsol": ["MPI-ESM1-2-LR"], "pr": ["ERA5"],
+                      "mrsos_clim": ["MPI-ESM1-2-LR", "ERA5"], "mrsol_clim": ["MPI-ESM1-2-LR"], "pr_clim": ["ERA5"]}
+    shapefiles = {steps["extract_shape"]["shapefile"] for steps in peer["preprocessors"].values()
+                  if "extract_shape" in steps}
+    assert shapefiles == {str(tmp_path / "regions.geojson")}
+
+
+def test_peer_tss_differences_per_region(pipeline, tmp_path):
+    # |dTSS| over the rows both tables hold: median and maximum per variable and region.
+    import pandas as pd
+
+    def table(values):
+        return pd.DataFrame([{"dataset": d, "kind": "model", "reference": "ERA5", "variable": "sm_shallow",
+                              "region": "TIB", "statistic": "TSS", "value": v} for d, v in values.items()])
+
+    table({"A": 0.5, "B": 0.7, "C": 0.9, "D": 0.1}).to_csv(tmp_path / "ours.csv", index=False)
+    table({"A": 0.6, "B": 0.4, "C": 0.9}).to_csv(tmp_path / "peer.csv", index=False)
+    (row,) = pipeline.compare_tss(tmp_path / "ours.csv", tmp_path / "peer.csv").to_dict("records")
+    assert row["n"] == 3 and row["median"] == pytest.approx(0.1) and row["max"] == pytest.approx(0.3)
