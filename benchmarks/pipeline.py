@@ -149,6 +149,15 @@ def archive_years(root: Path) -> str:
     return f"{min(years)}/{max(years)}"
 
 
+def datasets_by_variable(recipe: dict) -> dict[tuple[str, str], list[dict]]:
+    """The union of the data sets of a recipe's variable groups per (short name, MIP table), first seen first."""
+    union: dict[tuple[str, str], list[dict]] = {}
+    for short_name, group in runner.variable_groups(recipe):
+        kept = union.setdefault((short_name, group["mip"]), [])
+        kept.extend(d for d in group.get("additional_datasets", []) if d not in kept)
+    return union
+
+
 def read_once(recipe: dict) -> None:
     """Turn ``recipe`` (in place) into one that makes ESMValCore read each of its inputs once.
 
@@ -156,15 +165,12 @@ def read_once(recipe: dict) -> None:
     union of its data sets, with ESMValCore's default preprocessing (load,
     CMOR checks and fixes, save) and no diagnostic script.
     """
-    groups: dict[tuple[str, str], dict] = {}
-    for short_name, group in runner.variable_groups(recipe):
-        merged = groups.setdefault((short_name, group["mip"]), {
-            "short_name": short_name, "mip": group["mip"], "additional_datasets": []})
-        if "timerange" in group:
-            merged["timerange"] = group["timerange"]
-        for dataset in group.get("additional_datasets", []):
-            if dataset not in merged["additional_datasets"]:
-                merged["additional_datasets"].append(dataset)
+    timeranges = {(short_name, group["mip"]): group["timerange"]
+                  for short_name, group in runner.variable_groups(recipe) if "timerange" in group}
+    groups = {(short_name, mip): {"short_name": short_name, "mip": mip, "additional_datasets": datasets,
+                                  **({"timerange": timeranges[short_name, mip]} if (short_name, mip) in timeranges
+                                     else {})}
+              for (short_name, mip), datasets in datasets_by_variable(recipe).items()}
     recipe.pop("preprocessors", None)
     recipe["diagnostics"] = {"read_once": {
         "description": "Every input of recipe_soilmoisture.yml read once by ESMValCore (benchmark baseline).",
@@ -196,16 +202,13 @@ def peer_edit(recipe: dict, present: set[tuple[str, str]], shapefile: Path) -> N
     """Fill the peer recipe's data sets from recipe_soilmoisture.yml (same per variable) and its shapefile."""
     ours = yaml.safe_load(runner.RECIPE.read_text(encoding="utf-8"))
     runner.restrict_to(ours, present)
-    datasets: dict[str, list[dict]] = {}
-    for short_name, group in runner.variable_groups(ours):
-        datasets.setdefault(short_name, []).extend(
-            d for d in group.get("additional_datasets", []) if d not in datasets.get(short_name, []))
+    datasets = datasets_by_variable(ours)
     for diagnostic in recipe["diagnostics"].values():
         variables = diagnostic["variables"]
         for name in list(variables):
-            short_name = variables[name].get("short_name", name)
-            if datasets.get(short_name):
-                variables[name]["additional_datasets"] = datasets[short_name]
+            key = (variables[name].get("short_name", name), variables[name]["mip"])
+            if datasets.get(key):
+                variables[name]["additional_datasets"] = datasets[key]
             else:
                 del variables[name]
     for steps in recipe["preprocessors"].values():
@@ -352,6 +355,12 @@ def breakdown(log: str, scripts: set[str]) -> dict[str, float]:
     }
 
 
+def print_breakdown(label: str, breakdown: dict[str, float]) -> None:
+    """One line of where a run's time went (:func:`breakdown`), if the log gave it."""
+    if breakdown:
+        print(f"  {label} time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in breakdown.items()), flush=True)
+
+
 def compare_tss(ours: Path, peer: Path) -> pd.DataFrame:
     """Median and maximum |TSS(smeval) - TSS(peer)| per variable and region.
 
@@ -372,12 +381,13 @@ def report_peer(run: dict, peer: dict, floor: float) -> None:
     """Print the peer recipe's time and memory beside the recipe's, and the |dTSS| table."""
     print(f"  peer recipe {peer['elapsed']:.1f} s = {peer['elapsed'] / floor:.1f} x floor = "
           f"{peer['elapsed'] / run['elapsed']:.2f} x smeval's recipe; peak RSS {peer['peak_gb']:.2f} GB", flush=True)
-    if peer["breakdown"]:
-        print("  peer time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in peer["breakdown"].items()), flush=True)
+    print_breakdown("peer", peer["breakdown"])
     if run["metrics"] and peer["metrics"]:
         table = compare_tss(run["metrics"], peer["metrics"])
         print("  |TSS(smeval) - TSS(peer)| per variable and region (models and MMEMs, every reference):")
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"), flush=True)
+
+
 def print_cluster_run(cluster: dict, threaded: dict, profile: str) -> None:
     """One line comparing the run on the Dask cluster with the threaded run."""
     peaks = cluster["worker_peaks_gb"]
@@ -387,9 +397,7 @@ def print_cluster_run(cluster: dict, threaded: dict, profile: str) -> None:
           f"threaded (ratio {cluster['elapsed'] / threaded['elapsed']:.2f}); {workers}; peak RSS of a process "
           f"{cluster['peak_gb']:.2f} GB (threaded {threaded['peak_gb']:.2f} GB); performance reports in "
           f"{cluster['reports']}", flush=True)
-    if cluster["breakdown"]:
-        print("  cluster time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in cluster["breakdown"].items()),
-              flush=True)
+    print_breakdown("cluster", cluster["breakdown"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -435,11 +443,9 @@ def main(argv: list[str] | None = None) -> int:
               + (f"ESMValCore reading every input once {once:.1f} s = {once / floor:.1f} x floor; " if base else "")
               + f"recipe {elapsed:.1f} s = {elapsed / floor:.1f} x floor; peak RSS of a process "
               f"{run['peak_gb']:.2f} GB (ESMValCore's estimate {run['estimate']} GB)", flush=True)
-        if run["breakdown"]:
-            print("  recipe time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in run["breakdown"].items()), flush=True)
-        if base and base["breakdown"]:
-            print("  read-once time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in base["breakdown"].items()),
-                  flush=True)
+        print_breakdown("recipe", run["breakdown"])
+        if base:
+            print_breakdown("read-once", base["breakdown"])
         if args.peer:
             report_peer(run, run_recipe(root, workdir / f"peer-{root.name}", peer=True, **config), floor)
         if args.dask:
