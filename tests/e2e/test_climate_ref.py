@@ -20,13 +20,18 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 
+def _ref_configuration(root: Path, archive: Path) -> Path:
+    """Write into ``root`` a ref.toml enabling smeval's provider on the archive's observations."""
+    (root / "ref.toml").write_text(
+        '[[diagnostic_providers]]\nprovider = "smeval.ref:provider"\n\n'
+        f'[diagnostic_providers.config]\nreference_dir = "{archive / "OBS6"}"\n')
+    return root
+
+
 @pytest.fixture(scope="module")
 def ref_config(e2e, tmp_path_factory):
     """A Climate-REF configuration folder whose ref.toml enables smeval's provider."""
-    root = tmp_path_factory.mktemp("ref")
-    (root / "ref.toml").write_text(
-        '[[diagnostic_providers]]\nprovider = "smeval.ref:provider"\n\n'
-        f'[diagnostic_providers.config]\nreference_dir = "{e2e["archive"] / "OBS6"}"\n')
+    root = _ref_configuration(tmp_path_factory.mktemp("ref"), e2e["archive"])
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("REF_CONFIGURATION", str(root))
         from climate_ref.config import Config
@@ -140,10 +145,7 @@ def ref_cli(e2e, tmp_path_factory):
     import subprocess
     import sys
 
-    root = tmp_path_factory.mktemp("ref-cli")
-    (root / "ref.toml").write_text(
-        '[[diagnostic_providers]]\nprovider = "smeval.ref:provider"\n\n'
-        f'[diagnostic_providers.config]\nreference_dir = "{e2e["archive"] / "OBS6"}"\n')
+    root = _ref_configuration(tmp_path_factory.mktemp("ref-cli"), e2e["archive"])
     env = {**os.environ, "REF_CONFIGURATION": str(root), "PYTHONWARNINGS": "ignore"}
     ref = str(Path(sys.executable).with_name("ref"))
     commands = [
