@@ -104,9 +104,14 @@ def variable_uncertainty(
         TSS threshold of the ranking; R0 of the skill score.
     """
     names, refs = list(series), list(references)
-    ref_years = calendar_years(np.stack([references[r] for r in refs]), months)   # (F, R, Y, 12)
-    model_years = calendar_years(np.stack([series[n] for n in names]), months)     # (D, R, Y, 12)
+    model = np.stack([series[n] for n in names])                                   # (D, R, T)
+    ref = np.stack([references[r] for r in refs])                                  # (F, R, T)
+    ref_years = calendar_years(ref, months)                                        # (F, R, Y, 12)
+    model_years = calendar_years(model, months)                                    # (D, R, Y, 12)
     samples = bootstrap_taylor(model_years[:, None], ref_years[None], counts, r0)  # (B, D, F, R)
+    # The point TSS of every data set against every reference, computed once
+    # for the resolution difference and the ranking.
+    point_tss = taylor_statistics(model[:, None], ref[None], r0).TSS               # (D, F, R)
     rows = [tidy(_interval_values(samples, options.level), names, refs, region_ids, info, variable)]
 
     # Observational spread: each reference against every other one.
@@ -118,38 +123,34 @@ def variable_uncertainty(
     rows.append(ref_rows[ref_rows.dataset != ref_rows.reference])
 
     if MMEM_HIGH in names and MMEM_LOW in names:
-        rows.append(_resolution_rows(series, references, samples, names, refs, region_ids, variable, options, r0))
+        rows.append(_resolution_rows(point_tss, samples, names, refs, region_ids, variable, options))
 
     models = sorted(n for n in names if info[n][0] == "model")
     ranked_refs = [r for r in ranking_references if r in refs]
-    ranking = _robust_ranking(series, references, samples, names, refs, models, ranked_refs, region_ids,
-                              variable, options, threshold, r0)
+    ranking = _robust_ranking(point_tss, samples, names, refs, models, ranked_refs, region_ids,
+                              variable, options, threshold)
     return Uncertainty(pd.concat(rows, ignore_index=True)[COLUMNS], ranking)
 
 
-def _resolution_rows(series, references, samples, names, refs, region_ids, variable, options, r0):
+def _resolution_rows(point_tss, samples, names, refs, region_ids, variable, options):
     """TSS(MMEM-high) - TSS(MMEM-low) with its interval, per reference and region."""
     hi, lo = names.index(MMEM_HIGH), names.index(MMEM_LOW)
-    ref = np.stack([references[r] for r in refs])
-    point = (taylor_statistics(series[MMEM_HIGH][None], ref, r0).TSS
-             - taylor_statistics(series[MMEM_LOW][None], ref, r0).TSS)                 # (F, R)
+    point = point_tss[hi] - point_tss[lo]                                             # (F, R)
     low, high = percentile_interval(samples["TSS"][:, hi] - samples["TSS"][:, lo], options.level)
     values = {TSS_DIFFERENCE: point[None], TSS_DIFFERENCE + CI_LOW: low[None], TSS_DIFFERENCE + CI_HIGH: high[None]}
     return tidy(values, [RESOLUTION_DIFFERENCE], refs, region_ids,
                 {RESOLUTION_DIFFERENCE: ("difference", "", "high-low")}, variable)
 
 
-def _robust_ranking(series, references, samples, names, refs, models, ranked_refs, region_ids, variable,
-                    options, threshold, r0) -> pd.DataFrame:
+def _robust_ranking(point_tss, samples, names, refs, models, ranked_refs, region_ids, variable,
+                    options, threshold) -> pd.DataFrame:
     """Paper-style rank, P(top), rank interval of every model (SPEC section 8)."""
     regions = [i for i, r in enumerate(region_ids) if r in REGION_IDS]
     if not models or not ranked_refs or not regions:
         return pd.DataFrame(columns=RANKING_COLUMNS)
     d = [names.index(m) for m in models]
     f = [refs.index(r) for r in ranked_refs]
-    model = np.stack([series[m] for m in models])[:, None]
-    ref = np.stack([references[r] for r in ranked_refs])[None]
-    point = taylor_statistics(model, ref, r0).TSS[:, :, regions]                      # (M, F, R)
+    point = point_tss[d][:, f][:, :, regions]                                         # (M, F, R)
     point = np.moveaxis(point, 1, 2)[None]                                            # (1, M, R, F)
     boot = samples["TSS"][:, d][:, :, f][:, :, :, regions]                             # (B, M, F, R)
     ranks = bootstrap_ranks(np.moveaxis(boot, 2, 3), threshold)
