@@ -92,7 +92,12 @@ class BootstrapOptions:
     @property
     def quantiles(self) -> tuple[float, float]:
         """Lower and upper quantiles of the interval, e.g. (0.05, 0.95)."""
-        return (1.0 - self.level) / 2.0, (1.0 + self.level) / 2.0
+        return interval_quantiles(self.level)
+
+
+def interval_quantiles(level: float) -> tuple[float, float]:
+    """Lower and upper quantiles of the central interval at ``level``, e.g. (0.05, 0.95) at 0.90."""
+    return (1.0 - level) / 2.0, (1.0 + level) / 2.0
 
 
 def block_indices(n_years: int, block_years: int, resamples: int, seed: int | np.random.Generator
@@ -237,7 +242,7 @@ def percentile_interval(samples, level: float = 0.90, axis: int = 0) -> tuple[np
     """
     # Resamples last and contiguous: partitioning along a strided axis is slow.
     samples = np.ascontiguousarray(np.moveaxis(np.asarray(samples, dtype=np.float64), axis, -1))
-    q = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
+    q = interval_quantiles(level)
     missing = np.isnan(samples)
     if not missing.any():
         low, high = np.quantile(samples, q, axis=-1)
@@ -296,6 +301,6 @@ def rank_summary(ranks: np.ndarray, top: int = 5, level: float = 0.90) -> dict[s
         quantiles, taken from the resampled ranks: the inverted empirical
         distribution, so they are whole ranks).
     """
-    q = [(1.0 - level) / 2.0, (1.0 + level) / 2.0]
+    q = interval_quantiles(level)
     low, high = np.quantile(ranks, q, axis=0, method="inverted_cdf")
     return {"p_top": (ranks <= top).mean(axis=0), "rank_low": low.astype(int), "rank_high": high.astype(int)}
