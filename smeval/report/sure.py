@@ -91,12 +91,12 @@ def resolution(table: pd.DataFrame, variable: str, reference: str) -> dict[str, 
     return {"reference": reference, "rows": rows, "count": count}
 
 
-def robust_ranking(path: Path, variable: str) -> dict[str, Any] | None:
-    """The paper-style ranking beside P(top) and the rank interval; who cannot be told apart."""
-    if not path.is_file():
-        return None
-    frame = pd.read_csv(path)
-    frame = frame[frame.variable == variable].sort_values("rank")
+def robust_ranking(ranking: pd.DataFrame, variable: str) -> dict[str, Any] | None:
+    """The paper-style ranking beside P(top) and the rank interval; who cannot be told apart.
+
+    ``ranking`` is the content of robust_ranking.csv (every variable).
+    """
+    frame = ranking[ranking.variable == variable].sort_values("rank")
     if frame.empty:
         return None
     top = int(frame.top.iloc[0])
@@ -119,6 +119,8 @@ def how_sure(table: pd.DataFrame, metrics_dir: Path, metrics_settings: dict[str,
              references: Sequence[str], fig11_caption: str | None) -> dict[str, Any]:
     """Context of the report section "How sure are we?"."""
     options = BootstrapOptions.from_options(metrics_settings.get("bootstrap"))
+    ranking_csv = Path(metrics_dir) / ROBUST_RANKING
+    ranking = pd.read_csv(ranking_csv) if ranking_csv.is_file() else pd.DataFrame(columns=["variable", "rank"])
     variables = []
     for variable in (v for v in SOIL_MOISTURE if v in set(table.variable)):
         per_ref = [(observational_spread(table, variable, ref), straddling(table, variable, ref, threshold),
@@ -128,7 +130,7 @@ def how_sure(table: pd.DataFrame, metrics_dir: Path, metrics_settings: dict[str,
             "spread": [s for s, _, _ in per_ref if s],
             "straddle": [c for _, c, _ in per_ref if c],
             "resolution": [r for _, _, r in per_ref if r],
-            "ranking": robust_ranking(Path(metrics_dir) / ROBUST_RANKING, variable),
+            "ranking": robust_ranking(ranking, variable),
         })
     has_intervals = table.statistic.astype(str).str.endswith(CI_LOW).any()
     months = table.loc[table.statistic == "n_months", "value"]
