@@ -74,11 +74,15 @@ def taylor_points(metrics: pd.DataFrame, variable: str, region: str, reference: 
     if meta:
         wide = wide.join(sel.groupby("dataset")[meta].first())
     wide = wide.reset_index()
-    if datasets is not None:
-        order = {d: i for i, d in enumerate(datasets)}
-        wide = wide[wide["dataset"].isin(order)].copy()
-        wide = wide.iloc[np.argsort([order[d] for d in wide["dataset"]], kind="stable")]
-    return wide.reset_index(drop=True)
+    return wide if datasets is None else _keep(wide, datasets)
+
+
+def _keep(points: pd.DataFrame, datasets) -> pd.DataFrame:
+    """The rows of *points* whose data set is one of *datasets*, in that order."""
+    order = {d: i for i, d in enumerate(datasets)}
+    points = points[points["dataset"].isin(order)]
+    points = points.iloc[np.argsort([order[d] for d in points["dataset"]], kind="stable")]
+    return points.reset_index(drop=True)
 
 
 #: Largest radius (standardised sigma) of a diagram: points beyond it are
@@ -426,10 +430,9 @@ def plot_taylor_regions(metrics: pd.DataFrame, variable: str, out_stem,
     if datasets is None:
         models = sorted(metrics.loc[metrics["kind"] == "model", "dataset"].unique(), key=str.lower)
         datasets = models + [m for m in MMEMS if m in set(metrics["dataset"])]
-    panels = {(ref, reg): taylor_points(metrics, variable, reg, ref, datasets)
-              for ref in references for reg in regions}
-    ref_panels = {key: _split_references(taylor_points(metrics, variable, key[1], key[0]))[1]
-                  for key in panels}
+    every = {(ref, reg): taylor_points(metrics, variable, reg, ref) for ref in references for reg in regions}
+    panels = {key: _keep(points, datasets) for key, points in every.items()}
+    ref_panels = {key: _split_references(points)[1] for key, points in every.items()}
     rmax, negative = _figure_scale([*panels.values(), *ref_panels.values()])
     ncols = 4
     rows_per_ref = -(-len(regions) // ncols)
