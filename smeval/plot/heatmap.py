@@ -147,7 +147,8 @@ def plot_tss_heatmap(metrics: pd.DataFrame, variable: str, out_stem,
     panels = [uncertainty_panel(metrics, variable, ref, references, models, regions, threshold)
               for ref in references]
     matrices = [p[0] for p in panels]
-    n_models = len(tss_pivot(metrics, variable, references[0], models, regions)) if references else 0
+    # The model rows of the first panel, before its reference rows (as drawn by uncertainty_panel).
+    n_models = sum(not str(row).startswith(REFERENCE_ROW) for row in matrices[0].index) if matrices else 0
     nrows = max(len(m) for m in matrices) if matrices else 0
     ncols = len(regions)
     fs = 5.5 if nrows > 20 else 6.5
