@@ -139,9 +139,11 @@ def _statistic_entries(table: pd.DataFrame, numeric: list[str], attributes: dict
     return entries
 
 
-def _dimension_entries(table: pd.DataFrame, numeric: list[str], descriptive: list[str]) -> dict[str, dict]:
-    """Every value of every dimension with its attributes, keyed by table column."""
-    owners = {col: _owner(table, col) for col in descriptive}
+def _dimension_entries(table: pd.DataFrame, numeric: list[str], owners: dict[str, str | None]) -> dict[str, dict]:
+    """Every value of every dimension with its attributes, keyed by table column.
+
+    ``owners`` maps each descriptive column to the dimension it describes (:func:`_owner`).
+    """
     entries: dict[str, dict] = {}
     for key in DIMENSIONS:
         owned = {col: col for col, owner in owners.items() if owner == key}
@@ -185,10 +187,11 @@ def metric_bundle(table: pd.DataFrame, provenance: dict[str, Any] | None = None)
         that are NaN are ``null``.
     """
     numeric, descriptive = _columns(table)
-    entries = _dimension_entries(table, numeric, descriptive)
+    owners = {col: _owner(table, col) for col in descriptive}
+    entries = _dimension_entries(table, numeric, owners)
     outer = list(DIMENSIONS)[:-1]
     results = _nest([list(entries[key]) for key in outer])
-    leftover = [col for col in descriptive if _owner(table, col) is None]
+    leftover = [col for col, owner in owners.items() if owner is None]
     for row in table.itertuples(index=False):
         row = row._asdict()
         leaf = results
