@@ -94,14 +94,14 @@ class SmevalDiagnostic(CommandLineDiagnostic):
     def write_recipe(self, definition: ExecutionDefinition) -> Path:
         """Link the input files and write the recipe of this execution; returns its path."""
         obs6 = self.provider.reference_folder()
-        problem = ref_recipe.missing_references(obs6, self.references)
+        present = runner.obs6_present(obs6)
+        problem = ref_recipe.missing_references(obs6, self.references, present)
         if problem:
             raise ref_recipe.MissingReferenceData(f"smeval {self.slug}: {problem}")
-        source, datasets = self._datasets(definition)
+        _, datasets = self._datasets(definition)
         ref_recipe.link_files(datasets, definition.to_output_path("climate_data"))
         start, end = ref_recipe.common_years(datasets)
         entries = ref_recipe.recipe_datasets(datasets)
-        present = runner.obs6_present(obs6)
 
         def edit(recipe: dict[str, Any]) -> None:
             ref_recipe.edit_recipe(recipe, self.scripts, self.variables + FIXED_FIELDS, entries, present)

@@ -105,13 +105,16 @@ def _year(time: Any) -> int:
     return int(time.year) if hasattr(time, "year") else int(str(time).strip()[:4])
 
 
-def missing_references(obs6: Path, needs: Mapping[str, Iterable[str]]) -> str | None:
+def missing_references(obs6: Path, needs: Mapping[str, Iterable[str]],
+                       present: set[tuple[str, str]] | None = None) -> str | None:
     """One line naming the reanalysis files missing from ``obs6`` and the commands that make them.
 
     ``needs`` maps each reanalysis (recipe name) to the variables the
-    diagnostic reads from it. Returns None if nothing is missing.
+    diagnostic reads from it; ``present`` is :func:`smeval.runner.obs6_present`
+    of ``obs6`` if the caller has it already. Returns None if nothing is missing.
     """
-    present = runner.obs6_present(obs6)
+    if present is None:
+        present = runner.obs6_present(obs6)
     missing = {ref: sorted(v for v in variables if (ref, v) not in present) for ref, variables in needs.items()}
     missing = {ref: variables for ref, variables in missing.items() if variables}
     if not missing:
