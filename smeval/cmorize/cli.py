@@ -114,9 +114,9 @@ def run(args: argparse.Namespace) -> int:
             _print_warnings(caught)
             _signals.check()            # a signal whose raise was lost comes first
     except _signals.Interrupted as exc:
-        return _interrupted(exc.signum, exc.written or written)
+        return _interrupted(exc, exc.written or written)
     except KeyboardInterrupt:          # before the handler was installed
-        return _interrupted(signal.SIGINT, written)
+        return _interrupted(_signals.Interrupted(signal.SIGINT), written)
     if error is not None:
         return _error(str(error), 1)
     for path in written:
@@ -138,13 +138,12 @@ def _print_warnings(caught) -> None:
             warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
-def _interrupted(signum: int, written) -> int:
-    name = signal.Signals(signum).name
+def _interrupted(exc: _signals.Interrupted, written) -> int:
     for path in written:
         print(path)
     if written:
         what = f"after its {len(written)} file(s) were moved into place (they are complete)"
     else:
         what = "nothing was written, partial files removed"
-    print(f"smeval cmorize: interrupted by {name}: {what}", file=sys.stderr)
-    return 128 + signum
+    print(f"smeval cmorize: {exc}: {what}", file=sys.stderr)
+    return exc.exit_code
