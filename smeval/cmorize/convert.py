@@ -701,7 +701,7 @@ def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, 
                                 dataset, opts, esacci_min)
             for name in recipe.raw
         }
-        files = sorted({f for n in recipe.raw for f in store[n].files})
+        files = _raw_files(recipe, store)
         months = _select_months(monthlies, dataset, short_name, files, opts)
         plans.append((recipe, monthlies, months))
     lsm_var = store.get("lsm")
@@ -731,13 +731,17 @@ def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, 
                 f"{months[0][0]:04d}{months[0][1]:02d}-{months[-1][0]:04d}{months[-1][1]:02d}",
             )
             if n_valid == 0:
-                _refuse_empty(dataset, recipe, final,
-                              sorted({f for n in recipe.raw for f in store[n].files}), opts)
+                _refuse_empty(dataset, recipe, final, _raw_files(recipe, store), opts)
             written.append((path, final))
     _move_into_place(written, dataset)
     for _, final in written:
         _report_other_periods(final, dataset)
     return [final for _, final in written]
+
+
+def _raw_files(recipe: Recipe, store: dict[str, readers.RawVariable]) -> list[Path]:
+    """The raw files ``recipe`` reads, sorted (for error messages and ``history``)."""
+    return sorted({f for n in recipe.raw for f in store[n].files})
 
 
 def _refuse_empty(dataset: str, recipe: Recipe, final: Path, raw_files: list[Path],
@@ -840,7 +844,7 @@ def _convert_one(info: DatasetInfo, dataset: str, recipe: Recipe,
     land_mask = land if (recipe.land_only and land is not None
                          and land.shape == (lat.size, lon.size)) else None
 
-    files = sorted({f for n in recipe.raw for f in store[n].files})
+    files = _raw_files(recipe, store)
     history = (f"{_dt.datetime.now(_dt.UTC):%Y-%m-%dT%H:%M:%SZ} smeval cmorize {dataset}: "
                f"converted from {len(files)} file(s), e.g. {files[0].name}")
     extra = {
