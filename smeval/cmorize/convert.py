@@ -646,9 +646,14 @@ def _reason(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc)
 
 
-def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, staging,
-             stack):
-    # Inventory (headers only; GRIB decoded into a staging folder of $TMPDIR).
+def _inventory(dataset: str, info: DatasetInfo, raw_names: list[str], raw_dir: Path,
+               stack: contextlib.ExitStack):
+    """The raw variables found under ``raw_dir`` (headers only; GRIB decoded into a
+    staging folder of $TMPDIR, removed with ``stack``).
+
+    Returns ``(store, searched, info, version_note)``: ESA CCI's product
+    version replaces ``info.version``.
+    """
     if dataset in ("ERA5", "ERA-Interim"):
         nc_files = _find(raw_dir, ["*.nc", "*.nc4"])
         grib_files = _find(raw_dir, ["*.grb", "*.grib", "*.grb1", "*.grb2", "*.grib2"])
@@ -677,6 +682,13 @@ def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, 
     if not searched:
         raise MissingVariableError(f"no input files found under {raw_dir}", dataset=dataset,
                                    variable=",".join(raw_names), files=[raw_dir])
+    return store, searched, info, version_note
+
+
+def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, staging,
+             stack):
+    store, searched, info, version_note = _inventory(dataset, info, raw_names, raw_dir,
+                                                     stack)
 
     # Check every requested variable before computing anything.
     plans = []
