@@ -16,7 +16,7 @@ command itself calls :func:`activate`, which changes nothing on disk:
 - smeval's tags (``config-references.yml``) are added to ESMValCore's tags
   where a section lacks them; a tag the installed file has is never replaced;
 - the lookups of recipes, diagnostic scripts and references fall back to
-  smeval's folders (:func:`resource_root`) for a file the first folder lacks;
+  smeval's folders (:func:`smeval.resources.root`) for a file the first folder lacks;
 - ESMValCore's check of the ``dask:`` section, when the tasks start, also
   reports a cluster type that is not installed and a ``scheduler_address``
   nobody listens at, in one line (:mod:`smeval.dask_config`).
@@ -38,14 +38,9 @@ import yaml
 from smeval import resources
 
 
-def resource_root() -> Path:
-    """The folder of smeval's tags, references, recipes and diagnostic scripts (:func:`smeval.resources.root`)."""
-    return resources.root()
-
-
 def smeval_tags() -> dict[str, dict]:
     """smeval's provenance tags: section -> tag -> value."""
-    with (resource_root() / "config-references.yml").open(encoding="utf-8") as file:
+    with (resources.root() / "config-references.yml").open(encoding="utf-8") as file:
         return yaml.safe_load(file) or {}
 
 
@@ -73,16 +68,16 @@ def _with_fallbacks(diagnostics_class: type) -> type:
     class WithSmeval(diagnostics_class):
         @property
         def recipes(self) -> Path:
-            return _FallbackDir(self.path / "recipes", resource_root() / "recipes")
+            return _FallbackDir(self.path / "recipes", resources.root() / "recipes")
 
         @property
         def references(self) -> Path:
-            return _FallbackDir(self.path / "references", resource_root() / "references")
+            return _FallbackDir(self.path / "references", resources.root() / "references")
 
         @property
         def scripts(self) -> Path:
             # Scripts are named in the recipe as diagnostics/<name>.py.
-            return _FallbackDir(self.path / "diag_scripts", resource_root())
+            return _FallbackDir(self.path / "diag_scripts", resources.root())
 
     return WithSmeval
 
@@ -167,5 +162,5 @@ class SmevalCommand:
         from esmvalcore.config._diagnostics import DIAGNOSTICS, TAGS  # noqa: PLC0415
 
         print(f"diagnostics root: {DIAGNOSTICS.path}")  # noqa: T201
-        print(f"smeval folder (fallback): {resource_root()}")  # noqa: T201
-        print(f"tags: {TAGS.source_file or 'none'} + {resource_root() / 'config-references.yml'}")  # noqa: T201
+        print(f"smeval folder (fallback): {resources.root()}")  # noqa: T201
+        print(f"tags: {TAGS.source_file or 'none'} + {resources.root() / 'config-references.yml'}")  # noqa: T201
