@@ -16,7 +16,7 @@ import cftime
 import netCDF4
 import numpy as np
 
-from smeval.diag.checks import plausible_range, units_problem, value_problem
+from smeval.diag.checks import lazy_value_summary, plausible_range, units_problem, value_problem
 
 #: What the run does with an input of each problem: the consequence column of the table.
 STOPS_RUN = "stops the run"
@@ -122,16 +122,11 @@ def _sample(var, short_name: str, time_axis: int | None, nc: netCDF4.Dataset,
         blocks = [np.ma.masked_invalid(var[:] if step is None else var[_at(var, time_axis, step)]) for step in steps]
     except (OSError, RuntimeError, IndexError) as exc:
         return [(STOPS_RUN, f"data unreadable (truncated file?): {exc}")]
-    data = np.ma.concatenate([b.ravel() for b in blocks])
-    valid = data.compressed().astype(np.float64)
-    summary = (valid.size, valid.min() if valid.size else np.inf, valid.max() if valid.size else -np.inf)
-    if short_name == "mrsol":
-        if not per_layer and valid.size:
-            return []
-        return _layer_values(var, blocks, time_axis, nc) if valid.size else [
-            (EXCLUDED, "all sampled values are missing (first, middle and last time steps)")]
-    if not valid.size:
+    summary = lazy_value_summary(np.ma.concatenate([b.ravel() for b in blocks]))
+    if not summary[0]:
         return [(EXCLUDED, "all sampled values are missing (first, middle and last time steps)")]
+    if short_name == "mrsol":
+        return _layer_values(var, blocks, time_axis, nc) if per_layer else []
     problem = value_problem(summary, short_name)
     return [(EXCLUDED, f"{problem} (sampled time steps)")] if problem else []
 
