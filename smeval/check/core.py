@@ -155,7 +155,7 @@ def _excluded_keys(result: CheckResult) -> dict[tuple[str, str, str], str]:
     out: dict[tuple[str, str, str], str] = {}
     for row in result.errors:
         if row["dataset"]:
-            out.setdefault((row["dataset"], row["variable"], row["member"]), f"{row['problem']}")
+            out.setdefault((row["dataset"], row["variable"], row["member"]), row["problem"])
     return out
 
 
@@ -218,8 +218,8 @@ def _drop_empty_groups(recipe: dict, reasons: list[str]) -> None:
                 script["ancestors"] = [a for a in script["ancestors"] if a not in removed]
             # A reference without any data left is no reference of the scripts either.
             for key in ("references", "figure_references", "ranking_references"):
-                if key in script and any(r not in left for r in script[key]):
-                    gone = [r for r in script[key] if r not in left]
+                gone = [r for r in script.get(key) or [] if r not in left]
+                if gone:
                     script[key] = [r for r in script[key] if r in left]
                     reasons.append(f"`{key}` without {', '.join(gone)} (no usable data)")
 
