@@ -34,7 +34,7 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 #: Keys ESMValCore writes into every script's settings.yml (and those
-#: ``smeval.diag.shared.load_settings`` adds): never "unknown".
+#: the interfaces' ``run_diagnostic`` add, :mod:`smeval.diag.shared`): never "unknown".
 ESMVALCORE_KEYS = frozenset({
     "recipe", "version", "script", "run_dir", "plot_dir", "work_dir", "input_files", "log_level",
     "output_file_type", "auxiliary_data_dir", "profile_diagnostic", "scheduler_address",
