@@ -353,14 +353,14 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
         if not complete:
             logger.warning("No data set with mrsos, pr and evspsbl: no correlation maps written")
             return written
-        written += _write_correlations(cfg, provlog, {v_d: c for v_d, c in cubes.items() if v_d[1] in complete},
-                                       sources, families, references)
+        complete_cubes = {v_d: c for v_d, c in cubes.items() if v_d[1] in complete}
+        written += _write_correlations(cfg, options, provlog, complete_cubes, sources, families, references)
     return written
 
 
-def _write_correlations(cfg, provlog, cubes, sources, families, references) -> list[Path]:
+def _write_correlations(cfg, options: CorrelationOptions, provlog, cubes, sources, families,
+                        references) -> list[Path]:
     """Correlation maps of the references and of CMIP6-MMEM from ``cubes``: (variable, data set) -> field."""
-    options = parse_options(CorrelationOptions, cfg, CorrelationOptions.SCRIPT)
     alpha = 1.0 - options.significance_level
     effective_n = options.significance_method == "effective-sample-size"
     period = options.period
