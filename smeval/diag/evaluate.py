@@ -190,8 +190,9 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
     if not all_series:
         msg = f"no regional series found in {', '.join(map(str, cfg['ancestor_dirs']))}"
         raise FileNotFoundError(msg)
-    check_references("metrics", references, {s.dataset: s.project for s in all_series})
-    models_here, not_models = split_models({s.dataset: s.project for s in all_series}, references, "metrics")
+    projects = {s.dataset: s.project for s in all_series}
+    check_references("metrics", references, projects)
+    models_here, not_models = split_models(projects, references, "metrics")
     all_series, wrong_units = _with_expected_units(all_series)
     all_series = [s for s in all_series if s.dataset in references or s.dataset in models_here]
     skipped = _skipped_by_esmvalcore(Path(cfg["work_dir"]))
