@@ -83,13 +83,13 @@ class _Figures:
         self.provlog = provlog
         self.plot_dir = Path(cfg["plot_dir"])
         self.work_dir = Path(cfg["work_dir"])
-        self.period = str(cfg.get("period", "1979-2014"))
-        self.references_all = list(cfg.get("references", ["ERA5", "ERA-Interim", "GLDAS-NOAH"]))
+        self.period = str(cfg["period"])
+        self.references_all = list(cfg["references"])
         self.written: list[Path] = []
         #: Data file written here -> the files it was derived from.
         self.upstream: dict[Path, list[Path]] = {}
         #: Figure numbers this script draws (option ``figures``).
-        self.wanted = {int(n) for n in cfg.get("figures", ALL_FIGURES)}
+        self.wanted = {int(n) for n in cfg["figures"]}
 
     def wants(self, name: str) -> bool:
         """True if figure ``figNN_...`` is one this script draws."""
@@ -162,7 +162,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
     cfg = {**cfg, **as_settings(parse_options(FiguresOptions, cfg, FiguresOptions.SCRIPT))}
     folders = [Path(p) for p in cfg["ancestor_dirs"]]
     metrics_path = _find(folders, "metrics.csv")
-    wanted = {int(n) for n in cfg.get("figures", ALL_FIGURES)}
+    wanted = {int(n) for n in cfg["figures"]}
     if metrics_path is None and wanted & METRICS_FIGURES:
         msg = f"no metrics.csv among the ancestors {folders}, needed by Figs. {sorted(wanted & METRICS_FIGURES)}"
         raise FileNotFoundError(msg)
@@ -171,8 +171,8 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
     anchor = metrics_path or next(iter(sorted(p for f in folders for p in f.rglob("*.nc"))), None)
     cycles_path = _find(folders, "annual_cycle.csv")
     cycles = pd.read_csv(cycles_path) if cycles_path else pd.DataFrame()
-    threshold = float(cfg.get("tss_threshold", 0.6))
-    main_refs = [r for r in cfg.get("figure_references", ["ERA5", "GLDAS-NOAH"]) if r in set(metrics.reference)]
+    threshold = float(cfg["tss_threshold"])
+    main_refs = [r for r in cfg["figure_references"] if r in set(metrics.reference)]
     models = sorted(set(select(metrics, kind="model").dataset))
 
     # Every figure in each type of ESMValCore's output_file_type, besides the
@@ -303,7 +303,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             corr[dataset], sig[dataset] = cubes["r"], mask
             methods[dataset] = str(mask.attributes.get(
                 "smeval_significance",
-                f"two-sided t test at the {100 * float(cfg.get('significance_level', 0.95)):g} % level"))
+                f"two-sided t test at the {100 * cfg['significance_level']:g} % level"))
             corr_files.append(path)
         if corr:
             fdr = any(c.var_name == "significant_fdr" for c in sig.values())
@@ -334,7 +334,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
                           & metrics.kind.isin(["model", "reference"]) & metrics.region.isin(REGION_IDS)]
             data = fig.data(name, tss, [metrics_path])
             fig.make(name, f"Fig. {int(number)}", "skill",
-                     f"Taylor skill score (R0 = {cfg.get('r0', 1.0)}) of regional-mean monthly "
+                     f"Taylor skill score (R0 = {cfg['r0']}) of regional-mean monthly "
                      f"{VARIABLE_LABELS[variable]} ({period}) of each model in each of the 13 regions against "
                      f"{', '.join(main_refs)}; framed cells: TSS > {threshold:g}.{sure_heatmap}",
                      lambda stem, v=variable: plot.plot_tss_heatmap(metrics, v, stem, references=main_refs,
