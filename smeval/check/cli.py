@@ -22,8 +22,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from smeval import resources
+
 #: Where a recipe named without a folder is looked for (as esmvaltool does from the repository root).
-RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+RECIPES = resources.folder("recipes")
 
 
 def _recipe_path(name: str) -> Path | None:
