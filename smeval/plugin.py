@@ -19,7 +19,10 @@ command itself calls :func:`activate`, which changes nothing on disk:
   smeval's folders (:func:`smeval.resources.root`) for a file the first folder lacks;
 - ESMValCore's check of the ``dask:`` section, when the tasks start, also
   reports a cluster type that is not installed and a ``scheduler_address``
-  nobody listens at, in one line (:mod:`smeval.dask_config`).
+  nobody listens at, in one line (:mod:`smeval.dask_config`);
+- provenance documents that ESMValCore restored from their files stay out
+  of the pickles that carry tasks and results between its processes
+  (:mod:`smeval.provenance_transfer`).
 
 ESMValCore's task processes are forked from the command's process and inherit
 this; where the platform's default start method is ``forkserver`` the server
@@ -35,7 +38,7 @@ from pathlib import Path
 
 import yaml
 
-from smeval import resources
+from smeval import provenance_transfer, resources
 
 
 def smeval_tags() -> dict[str, dict]:
@@ -106,6 +109,7 @@ def activate() -> None:
     diagnostics.__class__ = _with_fallbacks(type(diagnostics))
     type(diagnostics).smeval_fallbacks = True
     _check_dask_profiles()
+    provenance_transfer.install()
 
 
 def _check_dask_profiles() -> None:

@@ -32,6 +32,8 @@ TEMPLATES = resources.folder("reports")
 BIBTEX_DIR = resources.folder("references")
 #: Hemispheres shown after the 13 regions in the TSS table.
 EXTRA_REGIONS = ("NH", "SH")
+#: Tables of the metrics script that the page shows (its ancestors besides the figures).
+REPORT_TABLES = frozenset({"metrics.csv", "robust_ranking.csv", "excluded.csv", "members.csv"})
 KIND_ORDER = {"model": 0, "family": 1, "mmem": 2, "reference": 3}
 #: Kinds of the table that are not skill scores of a data set (left out of the TSS table).
 NOT_SCORES = ("difference",)
@@ -261,8 +263,12 @@ def member_table(members: pd.DataFrame) -> tuple[list[str], list[dict[str, Any]]
 
 def report_record(run: RunInputs, period: str) -> dict[str, Any]:
     """Provenance record of the report page."""
+    # The files the page is directly made from: the figures it shows and the
+    # tables it reads. The map fields (.nc) reach its lineage through the
+    # figures drawn from them; naming them too would only make ESMValCore
+    # read their (equal) lineage again, 18 more documents.
     ancestors = [str(p) for p in run.ancestor_products
-                 if p.name in {"metrics.csv", "robust_ranking.csv", "excluded.csv"} or p.suffix.lower() in {".png", ".nc"}]
+                 if p.name in REPORT_TABLES or p.suffix.lower() == ".png"]
     return {
         "caption": (f"HTML report of the evaluation of CMIP6 soil moisture against "
                     f"{', '.join(summary.ordered_references(run.table))}"
