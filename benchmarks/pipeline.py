@@ -62,6 +62,7 @@ import json
 import multiprocessing
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -239,7 +240,10 @@ def run_recipe(root: Path, workdir: Path, baseline: bool = False, peer: bool = F
 
     source = PEER_RECIPE if peer else runner.RECIPE
     recipe = runner.write_recipe(workdir / source.name, timerange=timerange, edit=edit, source=source)
-    config_dir = runner.write_config(workdir / "config", root, workdir / "output", **config)
+    # preproc/ only grows during a run: kept to the end, its size is its peak.
+    config_dir = runner.write_config(workdir / "config", root, workdir / "output",
+                                     **{"remove_preproc_dir": False, **config})
+    load_before = os.getloadavg()[0]
     start = time.perf_counter()
     process = runner.run_recipe(recipe, config_dir, check=False)
     elapsed = time.perf_counter() - start
@@ -250,13 +254,24 @@ def run_recipe(root: Path, workdir: Path, baseline: bool = False, peer: bool = F
     run_dir = runner.latest_run_dir(workdir / "output", recipe.name)
     log = run_dir / "run" / "main_log_debug.txt"
     metrics = next(iter(sorted((run_dir / "work").glob("*/metrics/metrics.csv"))), None)
+    preproc_gb = folder_gb(run_dir / "preproc")
+    shutil.rmtree(run_dir / "preproc", ignore_errors=True)  # as ESMValCore would have
     return {
         "metrics": metrics,
         "elapsed": elapsed,
+        "cpu": process.cpu_seconds,
+        # Other work on the machine stretches the wall time: say how much there was.
+        "load": (load_before, os.getloadavg()[1]),
+        "preproc_gb": preproc_gb,
         "peak_gb": process.max_rss_gb,
         "estimate": max(estimates, key=float) if estimates else "?",
         "breakdown": breakdown(log.read_text(encoding="utf-8"), scripts),
     }
+
+
+def folder_gb(folder: Path) -> float:
+    """Size of the files under ``folder`` in GB (0 if it does not exist)."""
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e9
 
 
 class WorkerMemory:
@@ -443,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
               + (f"ESMValCore reading every input once {once:.1f} s = {once / floor:.1f} x floor; " if base else "")
               + f"recipe {elapsed:.1f} s = {elapsed / floor:.1f} x floor; peak RSS of a process "
               f"{run['peak_gb']:.2f} GB (ESMValCore's estimate {run['estimate']} GB)", flush=True)
+        print(f"  recipe CPU {run['cpu']:.1f} s (all its processes); load average {run['load'][0]:.1f} before, "
+              f"{run['load'][1]:.1f} over the last 5 min of the run; preproc/ {run['preproc_gb']:.2f} GB", flush=True)
         print_breakdown("recipe", run["breakdown"])
         if base:
             print_breakdown("read-once", base["breakdown"])

@@ -95,7 +95,7 @@ def esmvaltool_executable() -> Path:
 
 
 def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
-    """Run ``cmd`` capturing its output; the result carries ``max_rss_gb``.
+    """Run ``cmd`` capturing its output; the result carries ``max_rss_gb`` and ``cpu_seconds``.
 
     ``max_rss_gb`` is the largest resident set of the process or of any of
     its descendants that it waited for (Linux ``wait4``), in GiB; unlike
@@ -118,6 +118,9 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.C
         process = subprocess.CompletedProcess(cmd, child.returncode, out.read(), err.read())
     # ru_maxrss is in KiB on Linux, in bytes on macOS.
     process.max_rss_gb = usage.ru_maxrss / (1024**3 if sys.platform == "darwin" else 1024**2)
+    # CPU time of the command and its waited-for descendants: unlike the wall
+    # time, barely changed by other work on the machine.
+    process.cpu_seconds = usage.ru_utime + usage.ru_stime
     return process
 
 
