@@ -195,19 +195,19 @@ def climate_mean(cube: iris.cube.Cube) -> iris.cube.Cube:
     """The time mean of ``cube`` over its full period, weighted by the length of each time step.
 
     The result of ESMValCore's ``climate_statistics(cube, operator='mean',
-    period='full')``::
+    period='full')``, masked values left out::
 
-        mean_j = sum_t d_t x_tj / sum_t d_t     (t: time steps where x_tj is valid)
+        mean_j = sum_t d_t x_tj / sum_t d_t     (t: the time steps where x_tj is valid)
 
-    with ``d_t`` the length of time step ``t`` (from the time bounds). It is
-    computed in one pass without masked arithmetic, which is several times
-    slower in dask: ESMValCore's function runs on the data with masked
-    points as NaN, which gives its result bit for bit where a cell is valid
-    at every time step or at none. Where a cell is masked at some time steps
-    only, NaN would spread, so there the mean above is taken over the valid
-    steps from the same blocks (equal to ESMValCore's to rounding) and chosen
-    per cell. Data that are not lazy floats go to ESMValCore's function
-    unchanged.
+    with ``d_t`` the length of time step ``t`` (from the time bounds), in one
+    pass over the data without masked arithmetic (dask's masked average, which
+    ESMValCore's mean uses, cost about three times the reading of the data on
+    real files): the two sums are taken over plain arrays, the data with
+    masked and non-finite values set to 0 and their validity as weights. A
+    cell masked at some time steps only is averaged over its valid steps in
+    the same pass. Equal to ESMValCore's result to float32 rounding (the sums
+    are accumulated in float64, as ESMValCore's are). Data that are not lazy
+    floats go to ESMValCore's function unchanged.
 
     Parameters
     ----------
@@ -217,22 +217,26 @@ def climate_mean(cube: iris.cube.Cube) -> iris.cube.Cube:
     Returns
     -------
     iris.cube.Cube
-        The mean, in the units of ``cube``, without a time axis (a scalar
-        time coordinate spanning the period); lazy for lazy data; masked
-        where a cell has no valid time step.
+        The mean, in the units and float type of ``cube``, without a time axis
+        (ESMValCore's scalar time coordinate spanning the period, and its
+        cell method); lazy for lazy data; masked where a cell has no valid
+        time step.
     """
     settings = {"operator": "mean", "period": "full"}
     if not (cube.has_lazy_data() and np.issubdtype(cube.dtype, np.floating) and len(cube.coord_dims("time")) == 1):
         return esmvalcore_preprocessor.climate_statistics(cube, **settings)
     data = cube.core_data()
     axis = cube.coord_dims("time")[0]
-    mask = da.ma.getmaskarray(data) | ~da.isfinite(da.ma.filled(data, 0))
-    result = esmvalcore_preprocessor.climate_statistics(cube.copy(da.ma.filled(data, np.nan)), **settings)
-    fast = result.core_data()
-    partial = mask.any(axis=axis) & ~mask.all(axis=axis)
-    exact = _valid_steps_mean(da.ma.filled(data, 0), mask, _time_lengths(cube), axis).astype(fast.dtype)
-    chosen = da.where(partial, exact, fast)
-    return result.copy(da.ma.masked_invalid(chosen))
+    shape = [1] * data.ndim
+    shape[axis] = -1
+    lengths = _time_lengths(cube).reshape(shape)
+    values = da.ma.getdata(data)
+    valid = ~da.ma.getmaskarray(data) & da.isfinite(values)
+    total = da.where(valid, values * lengths, 0.0).sum(axis=axis, dtype=np.float64)
+    length = (valid * lengths).sum(axis=axis)
+    mean = da.ma.masked_where(length == 0, total / da.where(length > 0, length, 1.0)).astype(cube.dtype)
+    # ESMValCore's metadata (scalar time, cell method); its lazy data are never computed.
+    return esmvalcore_preprocessor.climate_statistics(cube, **settings).copy(mean)
 
 
 def _time_lengths(cube: iris.cube.Cube) -> np.ndarray:
@@ -242,13 +246,3 @@ def _time_lengths(cube: iris.cube.Cube) -> np.ndarray:
         msg = f"{cube.var_name}: the time coordinate has no bounds; time steps cannot be weighted by their length"
         raise ValueError(msg)
     return np.abs(np.diff(np.asarray(time.bounds, dtype=np.float64), axis=-1))[:, 0]
-
-
-def _valid_steps_mean(filled, mask, lengths: np.ndarray, axis: int):
-    """``sum_t d_t x_t / sum_t d_t`` over the valid steps (NaN where none), from plain arrays."""
-    shape = [1] * filled.ndim
-    shape[axis] = lengths.size
-    weights = da.where(mask, 0.0, lengths.reshape(shape))
-    total = (filled.astype(np.float64) * weights).sum(axis=axis)
-    length = weights.sum(axis=axis)
-    return da.where(length > 0, total / da.where(length > 0, length, 1.0), np.nan)
