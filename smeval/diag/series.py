@@ -247,7 +247,7 @@ def with_fixed_fields(cube: iris.cube.Cube, fx: dict[str, iris.cube.Cube]) -> ir
 def _branches(cube, depths, options: SeriesOptions, maps: bool) -> tuple[dict, dict, dict]:
     """Lazy (fields, series, climatologies) of one member's products, or the error of a product."""
     before_means = {k: v for k, v in options.series_steps.items() if k != "box_means"}
-    if not depths or next(iter(depths.values())) is None:
+    if all(depth is None for depth in depths.values()):
         before_means.pop("soil_column", None)  # a variable without layers
     fields, series, climatologies = {}, {}, {}
     for name, depth in depths.items():
@@ -295,14 +295,7 @@ def _member_products(filename: str, meta: dict[str, Any], options: SeriesOptions
     except (OSError, ValueError, iris.exceptions.IrisError) as exc:
         writer.exclude(meta, short_name, f"failed to load {filename}: {exc}")
         return
-    for name in [n for n, f in fields.items() if isinstance(f, DepthNotReachedError)]:
-        writer.exclude(meta, names[name][0], f"{meta['dataset']}: {fields.pop(name)}")
-    for name in [n for n, c in climatologies.items() if isinstance(c, Exception) or _keeps_time(c)]:
-        failed = climatologies.pop(name)
-        reason = failed if isinstance(failed, Exception) else (
-            f"{filename}: map_steps leave {failed.coord('time').shape[0]} time steps; the steps "
-            f"({', '.join(options.map_steps)}) must reduce time to one climatology")
-        writer.exclude(meta, f"{name} climatology (maps)", str(reason))
+    _exclude_failed(filename, meta, names, fields, climatologies, writer)
     summaries = {name: lazy_value_summary(field.core_data()) for name, field in fields.items()}
     # One pass over the member's data for all its products.
     values, computed, summaries = dask.compute(
@@ -323,6 +316,19 @@ def _member_products(filename: str, meta: dict[str, Any], options: SeriesOptions
         climatology.data = data
         writer.write_climatology(meta, filename, climatology, options.map_steps, name,
                                  None if name == short_name else names[name][1])
+
+
+def _exclude_failed(filename: str, meta: dict[str, Any], names, fields: dict, climatologies: dict,
+                    writer: _Writer) -> None:
+    """Remove (and list as excluded) the products whose depth is not reached and the failed climatologies."""
+    for name in [n for n, f in fields.items() if isinstance(f, DepthNotReachedError)]:
+        writer.exclude(meta, names[name][0], f"{meta['dataset']}: {fields.pop(name)}")
+    for name in [n for n, c in climatologies.items() if isinstance(c, Exception) or _keeps_time(c)]:
+        failed = climatologies.pop(name)
+        reason = failed if isinstance(failed, Exception) else (
+            f"{filename}: map_steps leave {failed.coord('time').shape[0]} time steps; they must reduce "
+            "time to one climatology")
+        writer.exclude(meta, f"{name} climatology (maps)", str(reason))
 
 
 def _keeps_time(cube: iris.cube.Cube) -> bool:
