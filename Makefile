@@ -3,7 +3,8 @@
 #   make demo   set up .venv, generate the sample archive (once), CMORize its
 #               reanalyses (once), check the recipe and archive (smeval check),
 #               run recipe_soilmoisture.yml, print the report path
-#   make test   set up .venv and run the whole test suite
+#   make test   set up .venv, lint the recipes (yamllint, ESMValTool's rules in
+#               .yamllint) and run the whole test suite
 #
 # Both find a Python >= 3.12 themselves (PATH or pyenv) and reuse what exists.
 
@@ -26,11 +27,11 @@ PYTEST_OPTS ?=
 CONFIG_DIR := build/esmvaltool-config
 REFERENCES := ERA5 ERA-Interim GLDAS
 
-.PHONY: demo test venv venv-esmvaltool sample clean-sample help
+.PHONY: demo test lint-recipes venv venv-esmvaltool sample clean-sample help
 
 help:
 	@echo "make demo   run recipe_soilmoisture.yml on the embedded sample archive"
-	@echo "make test   run the test suite"
+	@echo "make test   lint the recipes and run the test suite"
 	@echo "make venv-esmvaltool   a second environment with esmvaltool $(ESMVALTOOL_VERSION) beside smeval"
 
 venv:
@@ -60,7 +61,13 @@ demo: venv sample $(CONFIG_DIR)/config-user.yml
 	$(VENV)/bin/esmvaltool run --config_dir=$(CONFIG_DIR) $(RECIPE)
 	@$(PY) -m smeval.report.locate $(OUTPUT) $(RECIPE)
 
-test: venv
+# Recipes linted as ESMValTool lints its own: any finding fails `make test`.
+YAMLLINT_FILES := recipes/ $(wildcard benchmarks/*.yml)
+
+lint-recipes: venv
+	$(PY) -m yamllint --strict -c .yamllint $(YAMLLINT_FILES)
+
+test: venv lint-recipes
 	$(PY) -m pytest $(PYTEST_OPTS)
 
 clean-sample:

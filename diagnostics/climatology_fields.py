@@ -1,8 +1,8 @@
 """Climatology and bias-ratio maps (Figs. 2-4 of Qiao et al. 2022).
 
 Input: each member's 1979-2014 climatology on the common grid, written by
-the ancestor ``regional_series`` scripts (their ``map_climatology`` option:
-ESMValCore ``climate_statistics``, ``regrid`` and ``mask_landsea`` applied to
+the ancestor ``regional_series`` scripts (their ``map_steps`` option:
+``climate_mean``, ESMValCore's ``regrid`` and ``mask_landsea`` applied to
 the data read for the series): ``mrsos``, ``pr``, ``evspsbl`` and ``mrros``,
 and for ``mrsol`` its depth columns ``sm_deep`` (0-2 m) and, for models
 without ``mrsos``, ``sm_shallow`` (0-10 cm), as the series use them.

@@ -3,8 +3,8 @@
 Input: the monthly fields that ESMValCore preprocessed for the regional
 series (ancestors ``soil_moisture/mrsos``, ``water_budget/pr`` and
 ``water_budget/evspsbl``, one file per member), so that they are read and
-decoded once for both. The script applies the ESMValCore preprocessor
-functions of its ``preprocessor`` option to them, one data set at a time:
+decoded once for both. The script applies the steps of its
+``correlation_steps`` option to them, one data set at a time:
 each model's ensemble mean (``ensemble_statistics``), then ``regrid`` to the
 common grid; references are only regridded. Series are matched by (year,
 month), so model calendars do not matter. CMIP6-MMEM is the mean over
@@ -16,9 +16,11 @@ combine a data set's members.
 
 Script options (recipe)
 -----------------------
-preprocessor : dict, default ensemble_statistics (mean), then regrid to 1.125 degrees
-    ESMValCore preprocessor functions and their settings, applied in order;
+correlation_steps : dict, default ensemble_statistics (mean), then regrid to 1.125 degrees
+    The correlation branch: preprocessor functions (of ESMValCore or
+    ``smeval.preprocessor``) and their options, applied in order;
     ``ensemble_statistics`` (one statistic) is the only multi-data-set step.
+    Checked against the functions' signatures before any data is read.
 significance_level : float, default 0.95
     Confidence level of the two-sided t test.
 significance_method : str, default "t-test"

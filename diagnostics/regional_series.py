@@ -33,17 +33,30 @@ deep_depth : float, default 2.0
     Depth (m) of the deep product.
 shallow_from_mrsol : bool, default true
     Derive shallow soil moisture from ``mrsol`` for data sets without ``mrsos``.
-map_climatology : mapping, optional
-    ``variables`` (CMOR short names) and ``preprocessor`` (ESMValCore
-    preprocessor functions and their settings, applied in order, e.g.
-    ``climate_statistics``, ``regrid``, ``mask_landsea``): for each member of
-    these variables, also write its climatology for the maps, computed from
-    the same read as the series, to
-    ``map_climatologies/<short_name>/<dataset>_<member>.nc``. For ``mrsol``
-    the steps are applied to the depth columns the series are made of
-    (``sm_deep``, and ``sm_shallow`` when derived from ``mrsol``), which
-    become the ``<short_name>`` of their files. A member whose climatology
-    fails is listed in ``excluded.csv``; its series are kept.
+series_steps : mapping, default soil_column, box_means
+    The series branch: preprocessor steps (functions of
+    ``smeval.preprocessor`` or ESMValCore's) and their options, applied in
+    order to each member; must include ``soil_column`` (applied to layered
+    variables only, ``depth`` set by the script from ``shallow_depth`` and
+    ``deep_depth``) and end with ``box_means`` (``regions`` set by the script
+    from ``regions``; weights from ``areacella`` and ``sftlf``).
+map_variables : list of str, optional
+    CMOR short names whose members also get a climatology for the maps,
+    written to ``map_climatologies/<short_name>/<dataset>_<member>.nc``. For
+    ``mrsol`` these are its depth columns (``sm_deep``, and ``sm_shallow``
+    when derived from ``mrsol``), which become the ``<short_name>`` of their
+    files. A member whose climatology fails is listed in ``excluded.csv``;
+    its series are kept.
+map_steps : mapping, optional
+    The map branch: steps applied in order to the field that ``box_means``
+    averages (e.g. ``climate_mean``, ``regrid``, ``mask_landsea``); they must
+    reduce time to one climatology. Computed from the same read as the
+    series, in one ``dask.compute``.
+
+Every step and option is checked against the functions' signatures before
+any data is read; an unknown step or option, or a missing one, is one line
+naming the recipe key (e.g. ``soil_moisture/regional_series: map_steps:
+regrid: unknown option 'targt_grid' (accepted: ...)``).
 """
 
 from __future__ import annotations

@@ -49,6 +49,18 @@ def write_config(
     return config_dir
 
 
+class _RecipeDumper(yaml.SafeDumper):
+    """YAML as ESMValTool's yamllint rules want it: list items indented under their key."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False):  # noqa: ARG002 - PyYAML's signature
+        return super().increase_indent(flow, False)
+
+
+def dump_recipe(recipe: dict, width: int = 120) -> str:
+    """``recipe`` as YAML text that passes the repository's ``.yamllint`` (ESMValTool's recipe rules)."""
+    return yaml.dump(recipe, Dumper=_RecipeDumper, sort_keys=False, width=width, allow_unicode=True)
+
+
 def write_recipe(path: Path, timerange: str | None = None, edit=None, source: Path = RECIPE) -> Path:
     """Copy the recipe (or ``source``) to ``path``, changing every ``timerange`` if given.
 
@@ -68,7 +80,7 @@ def write_recipe(path: Path, timerange: str | None = None, edit=None, source: Pa
     if edit is not None:
         edit(recipe)
     path = Path(path)
-    path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
+    path.write_text(dump_recipe(recipe), encoding="utf-8")
     return path
 
 

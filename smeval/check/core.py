@@ -21,6 +21,7 @@ import yaml
 
 from smeval.diag.checks import missing_months
 from smeval.diag.options import OptionsError, check_references, parse_options
+from smeval.runner import dump_recipe
 
 from .files import EXCLUDED, KEPT, SKIPPED, STOPS_RUN, inspect_file
 from .inputs import Entry, expand, recipe_entries, start_session
@@ -235,8 +236,7 @@ def write_restricted_recipe(recipe_path: Path, result: CheckResult, out: Path) -
     documentation = restricted.setdefault("documentation", {})
     documentation["description"] = str(documentation.get("description", "")).rstrip() + "\n\n" + note
     header = "".join(f"# {line}\n" for line in note.splitlines())
-    text = f"# Written by smeval check from {Path(recipe_path).name}\n{header}" + yaml.safe_dump(
-        restricted, sort_keys=False, width=120)
+    text = f"# Written by smeval check from {Path(recipe_path).name}\n{header}" + dump_recipe(restricted)
     atomic_write_text(Path(out), text)
     return Path(out)
 

@@ -4,11 +4,11 @@ ESMValCore reads a variable group's input files anew for every group. A
 second group for the maps (``climate_statistics``, ``regrid``,
 ``mask_landsea``) therefore read and decoded every member's monthly fields a
 second time, the largest single cost of a run on native grids. Instead, the
-regional-series script applies those same ESMValCore preprocessor functions,
-with the settings the recipe gives in its ``map_climatology`` option, to each
-member it reads anyway (:class:`smeval.diag.preprocess.MapClimatology`), and
-dask computes the series and the climatology in one pass over the data. What
-each function does is ESMValCore's; only the place it runs is ours.
+regional-series script applies the steps the recipe gives in its
+``map_steps`` option (``climate_mean``, ESMValCore's ``climate_statistics``
+mean in one pass; ESMValCore's ``regrid`` and ``mask_landsea``) to each
+member it reads anyway (:func:`smeval.diag.preprocess.apply_steps`), and
+dask computes the series and the climatology in one pass over the data.
 
 The climatologies are written one file per member under
 ``<work_dir>/map_climatologies/<short_name>/``, with global attributes that

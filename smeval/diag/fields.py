@@ -37,7 +37,7 @@ from .checks import lazy_value_summary, units_problem, value_problem
 from .climatology import find_climatologies
 from .evaluate import EvaluationOptions
 from .io import EXCLUDED_COLUMNS, SYNTHETIC_ATTRIBUTE, is_synthetic, load_cube, save_cube, write_csv
-from .options import check_choices, check_range, check_references, is_model, option, parse_options
+from .options import check_choices, check_range, check_references, is_model, option, parse_options, recipe_key
 from .preprocess import EnsembleSteps
 from .provenance import record
 from .shared import ProvenanceLogger, family_of
@@ -69,12 +69,21 @@ class ClimatologyOptions(EvaluationOptions):
             check_range(self.SCRIPT, f"bias_ratio_min: {variable}", value, 0.0, low_open=False)
 
 
+#: The correlation maps' steps when the recipe gives none: ESMValCore's
+#: ensemble mean, then the common grid.
+CORRELATION_STEPS = MappingProxyType({
+    "ensemble_statistics": {"statistics": ["mean"]},
+    "regrid": {"target_grid": "1.125x1.125", "scheme": {"reference": "smeval.regrid:AreaWeighted"}},
+})
+
+
 @dataclass(frozen=True)
 class CorrelationOptions(EvaluationOptions):
     """Options of ``diagnostics/correlation_fields.py`` (see its docstring)."""
 
     SCRIPT: ClassVar[str] = "correlation_fields"
-    preprocessor: dict[str, Any] = option(MappingProxyType({}), "ESMValCore steps: ensemble mean, regrid")
+    correlation_steps: dict[str, Any] = option(CORRELATION_STEPS, "steps of the correlation branch, in order: "
+                                               "ensemble mean, regrid", check=EnsembleSteps.check)
     significance_level: float = option(0.95, "confidence level of the two-sided t test", "1")
     significance_method: str = option("t-test", "t-test or effective-sample-size")
     fdr_alpha: float | None = option(DEFAULT_FDR_ALPHA, "Benjamini-Hochberg alpha_FDR over a map's land cells "
@@ -279,27 +288,19 @@ def sampled_problem(filename: str, short_name: str, n_steps: int = 3) -> str | N
 
 #: CMOR variables of the correlation maps.
 CORRELATION_VARIABLES = ("mrsos", "pr", "evspsbl")
-#: The correlation maps' steps when the recipe gives none: ESMValCore's
-#: ensemble mean, then the common grid.
-CORRELATION_STEPS = {
-    "ensemble_statistics": {"statistics": ["mean"]},
-    "regrid": {"target_grid": "1.125x1.125", "scheme": {"reference": "smeval.regrid:AreaWeighted"}},
-}
-
-
 def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
     """Write the correlation of shallow soil moisture with P - E (Fig. 11).
 
     The inputs are the monthly fields that the regional series read (the
     ancestors ``soil_moisture/mrsos``, ``water_budget/pr`` and
     ``water_budget/evspsbl``), so ESMValCore reads and decodes them once for
-    both. The recipe's ``preprocessor`` option (ESMValCore functions:
+    both. The recipe's ``correlation_steps`` option (ESMValCore functions:
     ``ensemble_statistics``, then ``regrid``) makes each model's ensemble
     mean on the common grid, one model at a time; references are regridded.
     A data set whose members the steps cannot combine is listed in
     ``excluded.csv`` and left out of the maps.
     """
-    options = parse_options(CorrelationOptions, cfg, CorrelationOptions.SCRIPT)
+    options = parse_options(CorrelationOptions, cfg, recipe_key(cfg, CorrelationOptions.SCRIPT))
     inputs = {f: m for f, m in cfg["input_data"].items() if m.get("short_name") in CORRELATION_VARIABLES}
     families, _, references = _ensemble_inputs(options, inputs.values())
     # Observations that are no reference never become models; members with
@@ -318,7 +319,7 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
                              "reason": f"correlation maps: {problem}"})
             excluded_files.append(filename)
             del inputs[filename]
-    steps = EnsembleSteps.from_options("correlation_fields", options.preprocessor or CORRELATION_STEPS)
+    steps = EnsembleSteps(options.correlation_steps)
 
     # (variable, data set) -> its members' files, in member order.
     sources: dict[tuple[str, str], list[str]] = defaultdict(list)

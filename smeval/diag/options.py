@@ -9,6 +9,9 @@ script's ``settings.yml``:
 - a key that is neither an option of the script nor one ESMValCore writes
   itself is an error, with the closest option name as a suggestion;
 - each value is converted to the field's type (a wrong type is an error);
+- an option with a ``check`` (e.g. the preprocessor steps of a branch,
+  :func:`smeval.diag.preprocess.check_steps`) is checked with the name of
+  the script in the recipe;
 - the dataclass's ``__post_init__`` checks ranges and consistency.
 
 ESMValCore pipes a diagnostic script's output into its ``log.txt`` and shows
@@ -51,11 +54,16 @@ class OptionsError(ValueError):
     """A script option is unknown, of the wrong type, out of range or inconsistent (one line)."""
 
 
-def option(default: Any, doc: str = "", units: str = "") -> Any:
-    """A dataclass field with its default, a short description and its units."""
+def option(default: Any, doc: str = "", units: str = "", check=None) -> Any:
+    """A dataclass field with its default, a short description and its units.
+
+    ``check(where, value)``, if given, checks the value before the dataclass
+    is built (``where`` names the script and option, e.g.
+    ``soil_moisture/regional_series: map_steps``) and raises OptionsError.
+    """
     if isinstance(default, (list, dict, set)):
         raise TypeError("use an immutable default (tuple or MappingProxy)")
-    return dataclasses.field(default=default, metadata={"doc": doc, "units": units})
+    return dataclasses.field(default=default, metadata={"doc": doc, "units": units, "check": check})
 
 
 def option_names(cls: type) -> list[str]:
@@ -135,11 +143,20 @@ def parse_options(cls: type, cfg: Mapping[str, Any], script: str, announce_error
         # null means "the default", except for options that take null (e.g. fdr_alpha: null = off).
         values = {name: _convert(script, name, cfg[name], hints_of[name])
                   for name in names if name in cfg and (cfg[name] is not None or _takes_none(hints_of[name]))}
+        for field in dataclasses.fields(cls):
+            if field.metadata.get("check") is not None:
+                field.metadata["check"](f"{script}: {field.name}", values.get(field.name, field.default))
         return cls(**values)
     except OptionsError as exc:
         if announce_errors:
             announce(str(exc))
         raise
+
+
+def recipe_key(cfg: Mapping[str, Any], script: str) -> str:
+    """``<diagnostic>/<script>`` of the recipe for a script's settings (from its run folder), else ``script``."""
+    run_dir = cfg.get("run_dir")
+    return f"{Path(run_dir).parent.name}/{Path(run_dir).name}" if run_dir else script
 
 
 def check_range(script: str, name: str, value: float, low: float | None = None, high: float | None = None,

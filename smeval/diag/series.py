@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
 import dask
+import iris.coords
 import iris.cube
 import iris.exceptions
 import numpy as np
@@ -17,14 +19,14 @@ import numpy as np
 from smeval.core.depth import DEEP_DEPTH, SHALLOW_DEPTH, DepthNotReachedError
 from smeval.core.regions import ALL_REGIONS
 from smeval.metrics.series import months_of
+from smeval.preprocessor import box_means
 
 from .checks import MRSOS_DEPTH, lazy_value_summary, missing_months, units_problem, value_problem
 from .climatology import climatology_path, label, member_stem
 from .io import EXCLUDED_COLUMNS, load_cube, save_cube, series_cube, write_csv
-from .options import OptionsError, announce, check_choices, check_range, option, parse_options
-from .preprocess import MapClimatology
+from .options import OptionsError, announce, check_choices, check_range, option, parse_options, recipe_key
+from .preprocess import apply_steps, check_steps
 from .provenance import period, record, series_record
-from .regional import depth_columns, regional_mean_series, weights_for
 from .shared import ProvenanceLogger, family_of
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,18 @@ LONG_NAMES = {
 }
 
 
+#: The series branch when the recipe gives none: the depth column (layered
+#: variables only), then the regional means.
+SERIES_STEPS = MappingProxyType({"soil_column": None, "box_means": None})
+#: Options of the series steps that the script sets: the depth of each
+#: product (``shallow_depth``, ``deep_depth``) and the regions (``regions``).
+SERIES_SUPPLIED = MappingProxyType({"soil_column": ("depth",), "box_means": ("regions",)})
+
+
+def _check_series_steps(where: str, steps) -> None:
+    check_steps(where, steps, SERIES_SUPPLIED, required=tuple(SERIES_STEPS), last="box_means")
+
+
 @dataclass(frozen=True)
 class SeriesOptions:
     """Options of ``diagnostics/regional_series.py`` (see its docstring); depths in m."""
@@ -49,7 +63,11 @@ class SeriesOptions:
     shallow_depth: float = option(SHALLOW_DEPTH, "depth of the shallow product from mrsol", "m")
     deep_depth: float = option(DEEP_DEPTH, "depth of the deep product", "m")
     shallow_from_mrsol: bool = option(True, "shallow soil moisture from mrsol without mrsos")
-    map_climatology: dict[str, Any] = option(MappingProxyType({}), "variables and preprocessor steps of the maps")
+    series_steps: dict[str, Any] = option(SERIES_STEPS, "steps of the series branch, in order (soil_column, "
+                                          "..., box_means)", check=_check_series_steps)
+    map_variables: tuple[str, ...] = option((), "CMOR variables whose members' climatologies the maps need")
+    map_steps: dict[str, Any] = option(MappingProxyType({}), "steps of the map branch, in order, from the "
+                                       "field before box_means", check=check_steps)
 
     def __post_init__(self) -> None:
         script = "regional_series"
@@ -59,6 +77,8 @@ class SeriesOptions:
         if self.shallow_depth >= self.deep_depth:
             raise OptionsError(f"{script}: option `shallow_depth` ({self.shallow_depth:g} m) must be less than "
                                f"`deep_depth` ({self.deep_depth:g} m)")
+        if self.map_variables and not self.map_steps:
+            raise OptionsError(f"{script}: option `map_variables` is set but `map_steps` names no step")
 
 
 def series_options(cfg: dict[str, Any]) -> SeriesOptions:
@@ -71,7 +91,7 @@ def series_options(cfg: dict[str, Any]) -> SeriesOptions:
         of ``mrsos`` while ``mrsos`` is among the inputs (the shallow series
         of the two would mean different columns).
     """
-    options = parse_options(SeriesOptions, cfg, "regional_series")
+    options = parse_options(SeriesOptions, cfg, recipe_key(cfg, "regional_series"))
     short_names = {m.get("short_name") for m in cfg.get("input_data", {}).values()}
     if "mrsos" in short_names and abs(options.shallow_depth - MRSOS_DEPTH) > 1e-9:
         msg = (f"regional_series: option `shallow_depth` is {options.shallow_depth:g} m, but mrsos (an input) "
@@ -99,23 +119,23 @@ class _Writer:
         self.written: list[Path] = []
 
     def write(self, meta: dict[str, Any], ancestor: str, variable: str, values: np.ndarray,
-              cube: iris.cube.Cube, weights, long_name: str) -> None:
+              cube: iris.cube.Cube, region_ids: tuple[str, ...], long_name: str) -> None:
         out = Path(self.cfg["work_dir"]) / variable / f"{member_stem(meta)}.nc"
         values_of = (meta["dataset"], meta["project"], _member(meta), variable,
                      np.int32(cube.coord("latitude").shape[0]), family_of(meta))
         attributes = dict(zip(SERIES_ATTRIBUTES, values_of, strict=True))
-        series = series_cube(values, cube.coord("time"), weights.region_ids, cube,
+        series = series_cube(values, cube.coord("time"), region_ids, cube,
                              f"regional mean of {long_name}", attributes)
         if variable.startswith("sm_"):
             series.var_name = variable
             series.standard_name = "mass_content_of_water_in_soil_layer"
         save_cube(series, out)
-        record = series_record({**meta, "long_name": long_name}, ancestor, weights.region_ids)
+        record = series_record({**meta, "long_name": long_name}, ancestor, region_ids)
         self.provlog.log(out, record)
         self.written.append(out)
 
     def write_climatology(self, meta: dict[str, Any], ancestor: str, cube: iris.cube.Cube,
-                          maps: MapClimatology, name: str, column: str | None = None) -> None:
+                          steps: Iterable[str], name: str, column: str | None = None) -> None:
         """Write one member's climatology of ``name``.
 
         ``column`` is the long name of a depth column made from the layers of
@@ -134,7 +154,7 @@ class _Writer:
         member = f" member {meta['ensemble']}" if meta.get("ensemble") else ""
         self.provlog.log(out, record(
             f"Climatology of {what} of {meta['dataset']}{member}, {period(meta)}, for the maps: "
-            f"ESMValCore's {', '.join(maps.steps)} applied to {source}, from the read that gives "
+            f"the steps {', '.join(steps)} applied to {source}, from the read that gives "
             "the regional series.",
             [ancestor], [meta["dataset"]], domains=["global"], statistics=["clim", "mean"]))
         self.written.append(out)
@@ -158,14 +178,14 @@ def _fixed_fields(input_data: dict[str, dict]) -> dict[tuple[str, str], dict[str
 def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
     """Write the regional series of every input; returns the files written.
 
-    With the ``map_climatology`` option, the climatology of each member of
-    its variables is computed from the same read and written too (see
-    :mod:`smeval.diag.climatology`). A member with wrong units, implausible
-    values, no valid value, missing months or unusable soil layers is
-    excluded with the reason (:mod:`smeval.diag.checks`).
+    Each member is read once: its series branch (``series_steps``) and, for
+    the ``map_variables``, its map branch (``map_steps``, from the field the
+    series average) are computed together (see :mod:`smeval.diag.climatology`).
+    A member with wrong units, implausible values, no valid value, missing
+    months or unusable soil layers is excluded with the reason
+    (:mod:`smeval.diag.checks`).
     """
     options = series_options(cfg)
-    maps = MapClimatology.from_options(options.map_climatology or None)
     input_data = cfg["input_data"]
     fixed = _fixed_fields(input_data)
     has_mrsos = {_key(m) for m in input_data.values() if m["short_name"] == "mrsos"}
@@ -174,7 +194,7 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
         writer = _Writer(cfg, provlog)
         for filename, meta in sorted(input_data.items()):
             if meta["short_name"] not in FX_NAMES:
-                _member_products(filename, meta, options, maps, fixed, _key(meta) in has_mrsos, writer)
+                _member_products(filename, meta, options, fixed, _key(meta) in has_mrsos, writer)
         evaluated = sorted(f for f, m in input_data.items() if m["short_name"] not in FX_NAMES)
         if not evaluated:
             logger.warning("No input data: no regional series written")
@@ -186,27 +206,82 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
     return writer.written
 
 
-def _member_fields(cube, meta, options: SeriesOptions, with_mrsos: bool, writer: _Writer):
-    """(fields, depths, long names) of one member: the cube itself, or mrsol's depth columns."""
+def _products(meta, options: SeriesOptions, with_mrsos: bool) -> tuple[dict, dict]:
+    """(depths, (variable, long name)) of one member's products; depth None: not a layered variable."""
     short_name = meta["short_name"]
     if short_name != "mrsol":
         variable = "sm_shallow" if short_name == "mrsos" else short_name
         long_name = (LONG_NAMES["sm_shallow"].format(MRSOS_DEPTH) if short_name == "mrsos"
                      else str(meta.get("long_name", short_name)))
-        return {short_name: cube}, {short_name: None}, {short_name: (variable, long_name)}
+        return {short_name: None}, {short_name: (variable, long_name)}
     depths = {"sm_deep": options.deep_depth}
     if options.shallow_from_mrsol and not with_mrsos:
         depths["sm_shallow"] = options.shallow_depth
-    fields = depth_columns(cube, depths, meta["dataset"])
-    for variable in [v for v, f in fields.items() if isinstance(f, DepthNotReachedError)]:
-        writer.exclude(meta, variable, str(fields.pop(variable)))
-    return fields, depths, {v: (v, LONG_NAMES[v].format(d)) for v, d in depths.items()}
+    return depths, {v: (v, LONG_NAMES[v].format(d)) for v, d in depths.items()}
 
 
-def _member_products(filename: str, meta: dict[str, Any], options: SeriesOptions, maps, fixed,
+def with_fixed_fields(cube: iris.cube.Cube, fx: dict[str, iris.cube.Cube]) -> iris.cube.Cube:
+    """``cube`` with the data set's cell areas and land fraction attached, as ``box_means`` reads them.
+
+    Raises
+    ------
+    ValueError
+        If a fixed field is not on the grid of ``cube``.
+    """
+    grid = cube.shape[-2:]
+    for name, cube_fx in fx.items():
+        if cube_fx.shape != grid:
+            raise ValueError(f"{cube_fx.var_name}: fixed field has shape {cube_fx.shape}, the data grid is {grid}")
+    dims = (cube.coord_dims("latitude")[0], cube.coord_dims("longitude")[0])
+    if "areacella" in fx:
+        cube.add_cell_measure(iris.coords.CellMeasure(
+            fx["areacella"].data, standard_name="cell_area", var_name="areacella",
+            units=fx["areacella"].units, measure="area"), dims)
+    if "sftlf" in fx:
+        cube.add_ancillary_variable(iris.coords.AncillaryVariable(
+            fx["sftlf"].data, standard_name="land_area_fraction", var_name="sftlf",
+            units=fx["sftlf"].units), dims)
+    return cube
+
+
+def _branches(cube, depths, options: SeriesOptions, maps: bool) -> tuple[dict, dict, dict]:
+    """Lazy (fields, series, climatologies) of one member's products, or the error of a product."""
+    before_means = {k: v for k, v in options.series_steps.items() if k != "box_means"}
+    if all(depth is None for depth in depths.values()):
+        before_means.pop("soil_column", None)  # a variable without layers
+    fields, series, climatologies = {}, {}, {}
+    for name, depth in depths.items():
+        try:
+            fields[name] = apply_steps(cube, before_means, {"soil_column": {"depth": depth}})
+        except DepthNotReachedError as exc:
+            fields[name] = exc
+            continue
+        if depth is not None:
+            fields[name].var_name = name
+        series[name] = box_means(fields[name], regions=options.regions, **(options.series_steps["box_means"] or {}))
+        if maps:
+            try:
+                climatologies[name] = apply_steps(_without_supplementaries(fields[name]), options.map_steps)
+            except (ValueError, iris.exceptions.IrisError) as exc:
+                climatologies[name] = exc
+    return fields, series, climatologies
+
+
+def _without_supplementaries(cube: iris.cube.Cube) -> iris.cube.Cube:
+    """A copy of ``cube`` (sharing its data) without the native grid's cell measures and ancillaries."""
+    cube = cube.copy(cube.core_data())
+    for measure in cube.cell_measures():
+        cube.remove_cell_measure(measure)
+    for ancillary in cube.ancillary_variables():
+        cube.remove_ancillary_variable(ancillary)
+    return cube
+
+
+def _member_products(filename: str, meta: dict[str, Any], options: SeriesOptions, fixed,
                      with_mrsos: bool, writer: _Writer) -> None:
     """Regional series (and map climatologies) of one member, or its exclusion with the reason."""
     short_name = meta["short_name"]
+    depths, names = _products(meta, options, with_mrsos)
     try:
         cube = load_cube(filename)
         problem = units_problem(cube.units, short_name)
@@ -215,44 +290,48 @@ def _member_products(filename: str, meta: dict[str, Any], options: SeriesOptions
         if problem:
             writer.exclude(meta, short_name, problem)
             return
-        fx = fixed.get(_key(meta), {})
-        weights = weights_for(cube, options.regions, fx.get("areacella"), fx.get("sftlf"))
-        fields, depths, names = _member_fields(cube, meta, options, with_mrsos, writer)
+        cube = with_fixed_fields(cube, fixed.get(_key(meta), {}))
+        fields, series, climatologies = _branches(cube, depths, options, short_name in options.map_variables)
     except (OSError, ValueError, iris.exceptions.IrisError) as exc:
         writer.exclude(meta, short_name, f"failed to load {filename}: {exc}")
         return
-    products = {name: regional_mean_series(field, weights) for name, field in fields.items()}
+    _exclude_failed(filename, meta, names, fields, climatologies, writer)
     summaries = {name: lazy_value_summary(field.core_data()) for name, field in fields.items()}
-    # The maps of mrsol are those of its depth columns: the
-    # climatology of a column is cheaper than that of its layers.
-    climatologies: dict[str, tuple[iris.cube.Cube, Any]] = {}
-    if maps is not None and short_name in maps.variables:
-        for name, field in fields.items():
-            try:
-                climatologies[name] = maps.lazy(field, filename)
-            except (ValueError, iris.exceptions.IrisError) as exc:
-                writer.exclude(meta, f"{name} climatology (maps)", str(exc))
     # One pass over the member's data for all its products.
-    series, computed, summaries = dask.compute(
-        products, {n: (c.core_data(), redo) for n, (c, redo) in climatologies.items()}, summaries)
-    for name in list(series):
+    values, computed, summaries = dask.compute(
+        {n: c.core_data() for n, c in series.items()}, {n: c.core_data() for n, c in climatologies.items()},
+        summaries)
+    for name in list(values):
         problem = value_problem(summaries[name], name, depths.get(name))
         if problem:
             writer.exclude(meta, names[name][0], problem)
-            series.pop(name)
+            values.pop(name)
             computed.pop(name, None)
-    for name, values in series.items():
+    for name, series_values in values.items():
         variable, long_name = names[name]
-        writer.write(meta, filename, variable, np.asarray(values), cube, weights, long_name)
-    for name, (field, redo) in computed.items():
-        climatology = climatologies[name][0]
-        if redo:
-            # Some cells are masked at some time steps only: ESMValCore
-            # averages their valid steps on the masked data (one more read).
-            logger.info("%s: cells masked at some time steps only; %s climatology from masked data",
-                        filename, name)
-            climatology = maps.lazy(fields[name], filename, masked_arithmetic=True)[0]
-        else:
-            climatology.data = field
-        writer.write_climatology(meta, filename, climatology, maps, name,
+        region_ids = tuple(series[name].coord("region").points)
+        writer.write(meta, filename, variable, np.asarray(series_values), cube, region_ids, long_name)
+    for name, data in computed.items():
+        climatology = climatologies[name]
+        climatology.data = data
+        writer.write_climatology(meta, filename, climatology, options.map_steps, name,
                                  None if name == short_name else names[name][1])
+
+
+def _exclude_failed(filename: str, meta: dict[str, Any], names, fields: dict, climatologies: dict,
+                    writer: _Writer) -> None:
+    """Remove (and list as excluded) the products whose depth is not reached and the failed climatologies."""
+    for name in [n for n, f in fields.items() if isinstance(f, DepthNotReachedError)]:
+        writer.exclude(meta, names[name][0], f"{meta['dataset']}: {fields.pop(name)}")
+    for name in [n for n, c in climatologies.items() if isinstance(c, Exception) or _keeps_time(c)]:
+        failed = climatologies.pop(name)
+        reason = failed if isinstance(failed, Exception) else (
+            f"{filename}: map_steps leave {failed.coord('time').shape[0]} time steps; they must reduce "
+            "time to one climatology")
+        writer.exclude(meta, f"{name} climatology (maps)", str(reason))
+
+
+def _keeps_time(cube: iris.cube.Cube) -> bool:
+    """True if a climatology still has more than one time step."""
+    time = cube.coords("time", dim_coords=True)
+    return bool(time) and time[0].shape[0] > 1

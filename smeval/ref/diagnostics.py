@@ -164,7 +164,7 @@ class SoilMoistureSkill(SmevalDiagnostic):
     variables = ("mrsos", "mrsol")
     required = ("mrsos",)
     scripts = {
-        "soil_moisture": {"regional_series": {"map_climatology": None}},
+        "soil_moisture": {"regional_series": {"map_variables": None, "map_steps": None}},
         "skill": {"metrics": {}, "figures": {"figures": [5, 6, 7, 8, 9, 12, 13, 14]}},
         "evaluation": {"report": {}},
     }
@@ -179,8 +179,8 @@ class SoilMoisturePMinusECorrelation(SmevalDiagnostic):
     variables = ("mrsos", "pr", "evspsbl", "mrros", "snm")
     required = ("mrsos", "pr", "evspsbl")
     scripts = {
-        "soil_moisture": {"regional_series": {"map_climatology": None}},
-        "water_budget": {"regional_series": {"map_climatology": None}},
+        "soil_moisture": {"regional_series": {"map_variables": None, "map_steps": None}},
+        "water_budget": {"regional_series": {"map_variables": None, "map_steps": None}},
         "skill": {"metrics": {}, "figures": {"figures": [10]}},
         "correlation": {"correlation_fields": {}},
         "evaluation": {"figures_correlation": {}, "report": {}},

@@ -49,7 +49,7 @@ def _inputs(tmp_path, planted):
     for name in ("work", "run"):
         (tmp_path / name).mkdir(exist_ok=True)
     return {"input_data": inputs, "work_dir": str(tmp_path / "work"), "run_dir": str(tmp_path / "run"),
-            "preprocessor": STEPS, "references": ["ERA5"]}
+            "correlation_steps": STEPS, "references": ["ERA5"]}
 
 
 def _r_everywhere(path, var_name="r"):
@@ -133,18 +133,31 @@ def test_a_model_whose_members_cannot_be_combined_is_listed_and_left_out(tmp_pat
     np.testing.assert_allclose(_r_everywhere(work / "correlation_CMIP6-MMEM.nc"), expected, atol=2e-5)
 
 
-def test_correlation_steps_are_checked_as_esmvalcore_checks_a_recipe():
-    from smeval.diag.preprocess import EnsembleSteps
+def test_correlation_steps_are_checked_from_the_signatures_before_any_data_is_read(tmp_path):
+    # The input file does not exist: the steps fail first, one line naming the recipe key.
+    from smeval.diag.options import OptionsError
 
-    with pytest.raises(ValueError, match="correlation_fields: `multi_model_statistics` cannot be applied"):
-        EnsembleSteps.from_options("correlation_fields", {"multi_model_statistics": {
-            "span": "overlap", "statistics": ["mean"]}, **STEPS})
-    with pytest.raises(ValueError, match="one statistic"):
-        EnsembleSteps.from_options("correlation_fields", {"ensemble_statistics": {"statistics": ["mean", "median"]}})
-    with pytest.raises(ValueError, match=r"correlation_fields: Invalid argument\(s\) \[statistic\]"):
-        EnsembleSteps.from_options("correlation_fields", {"ensemble_statistics": {"statistic": ["mean"]}})
-    with pytest.raises(ValueError, match="correlation_fields: `load` cannot be applied"):
-        EnsembleSteps.from_options("correlation_fields", {"load": {}})
+    cfg = {"input_data": {str(tmp_path / "absent.nc"): {"dataset": "ERA5", "short_name": "mrsos"}},
+           "work_dir": str(tmp_path), "run_dir": str(tmp_path / "run" / "correlation" / "correlation_fields")}
+
+    def error(steps):
+        with pytest.raises(OptionsError) as info:
+            correlation_fields({**cfg, "correlation_steps": steps})
+        return str(info.value)
+
+    where = "correlation/correlation_fields: correlation_steps"
+    assert error({"multi_model_statistics": {"span": "overlap", "statistics": ["mean"]}, **STEPS}) == (
+        f"{where}: multi_model_statistics: works on 'products', not on one cube: loading, saving and "
+        "multi-data-set steps cannot be applied to one member's data (here only ensemble_statistics)")
+    assert error({"ensemble_statistics": {"statistics": ["mean", "median"]}}) == (
+        f"{where}: ensemble_statistics: must give one statistic (one field per data set), not ['mean', 'median']")
+    assert error({"ensemble_statistics": {"statistic": ["mean"]}}).startswith(
+        f"{where}: ensemble_statistics: unknown option 'statistic' (did you mean `statistics`?) (accepted: "
+        "statistics, span, ignore_scalar_coords)")
+    assert error({"ensemble_statistics": {}}) == f"{where}: ensemble_statistics: missing option 'statistics'"
+    assert error({"regrid": {"targt_grid": "1x1", "scheme": "linear"}}).startswith(
+        f"{where}: regrid: unknown option 'targt_grid' (did you mean `target_grid`?)")
+    assert "load: works on 'file'" in error({"load": {}})
 
 
 def _era5_only(tmp_path, strength, seed=4):

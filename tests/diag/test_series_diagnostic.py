@@ -16,7 +16,8 @@ from diag_helpers import write_uniform
 from smeval.diag.climatology import find_climatologies
 from smeval.diag.evaluate import read_series
 from smeval.diag.fields import correlation_fields
-from smeval.diag.preprocess import MapClimatology
+from smeval.diag.options import OptionsError
+from smeval.diag.series import series_options
 from smeval.diag.series import write_regional_series
 from smeval.diag.shared import family_of
 
@@ -41,14 +42,12 @@ def _meta(short_name, mip, **extra):
             "mip": mip, "timerange": "1980/1980", "long_name": "soil moisture", "units": "kg m-2", **extra}
 
 
-def _series_cfg(tmp_path, inputs, map_climatology=None):
+def _series_cfg(tmp_path, inputs, maps=None):
     for name in ("work", "run"):
         (tmp_path / name).mkdir(exist_ok=True)
     cfg = {"input_data": inputs, "work_dir": str(tmp_path / "work"), "run_dir": str(tmp_path / "run"),
            "shallow_from_mrsol": True}
-    if map_climatology:
-        cfg["map_climatology"] = map_climatology
-    return cfg
+    return {**cfg, **(maps or {})}
 
 
 def test_shallow_layers_excluded_from_deep_but_give_shallow(tmp_path):
@@ -89,13 +88,13 @@ def test_correlation_refuses_a_multi_model_mean_without_family(tmp_path):
         correlation_fields(cfg)
 
 
-#: The recipe's climatology steps (recipes/recipe_soilmoisture.yml).
+#: The recipe's map steps (recipes/recipe_soilmoisture.yml).
 CLIMATOLOGY_STEPS = {
-    "climate_statistics": {"operator": "mean", "period": "full"},
+    "climate_mean": {},
     "regrid": {"target_grid": "1.125x1.125", "scheme": {"reference": "smeval.regrid:AreaWeighted"}},
     "mask_landsea": {"mask_out": "sea"},
 }
-MAPS = {"variables": ["mrsos", "mrsol"], "preprocessor": CLIMATOLOGY_STEPS}
+MAPS = {"map_variables": ["mrsos", "mrsol"], "map_steps": CLIMATOLOGY_STEPS}
 
 
 #: Days of the months of the leap year 1980.
@@ -193,25 +192,47 @@ def test_map_climatology_of_mrsol_with_mrsos_gives_the_deep_column_only(tmp_path
         np.testing.assert_allclose(data[~np.ma.getmaskarray(data)], value, rtol=1e-6)
 
 
-def test_map_climatology_steps_are_checked_as_esmvalcore_checks_a_recipe():
+def test_map_and_series_steps_are_checked_from_the_signatures_before_any_data_is_read():
+    # No input_data at all: the steps fail before a file is opened, in one line naming the recipe key.
+    cfg = {"run_dir": "/out/run/soil_moisture/regional_series"}
 
+    def error(**options):
+        with pytest.raises(OptionsError) as info:
+            series_options({**cfg, **options})
+        assert "\n" not in str(info.value)
+        return str(info.value)
 
-    assert MapClimatology.from_options(None) is None
-    with pytest.raises(ValueError, match="map_climatology: Unknown preprocessor function 'climatology'"):
-        MapClimatology.from_options({"variables": ["pr"], "preprocessor": {"climatology": {}}})
-    with pytest.raises(ValueError, match=r"map_climatology: Invalid argument\(s\) \[schme\].*regrid"):
-        MapClimatology.from_options({"preprocessor": {"regrid": {"target_grid": "1x1", "schme": "linear"}}})
-    with pytest.raises(ValueError, match="`ensemble_statistics` cannot be applied to one member"):
-        MapClimatology.from_options({"preprocessor": {"ensemble_statistics": {"statistics": ["mean"]}}})
-    with pytest.raises(ValueError, match="names no ESMValCore preprocessor function"):
-        MapClimatology.from_options({"variables": ["pr"]})
+    assert error(map_variables=["pr"], map_steps={"climate_statistic": {}}) == (
+        "soil_moisture/regional_series: map_steps: unknown step 'climate_statistic' (did you mean "
+        "`climate_statistics`?); a step is a function of smeval.preprocessor or esmvalcore.preprocessor")
+    message = error(map_steps={"regrid": {"target_grid": "1x1", "schme": "linear"}})
+    assert message.startswith("soil_moisture/regional_series: map_steps: regrid: unknown option 'schme' "
+                              "(did you mean `scheme`?) (accepted: target_grid, scheme, lat_offset")
+    assert error(map_steps={"regrid": {"target_grid": "1x1"}}) == (
+        "soil_moisture/regional_series: map_steps: regrid: missing option 'scheme'")
+    assert "ensemble_statistics: works on 'products', not on one cube" in error(
+        map_steps={"ensemble_statistics": {"statistics": ["mean"]}})
+    assert "map_steps: load: works on 'file'" in error(map_steps={"load": {}})
+    assert "option `map_variables` is set but `map_steps` names no step" in error(map_variables=["pr"])
+    assert "series_steps: soil_column: option 'depth' is set by the script" in error(
+        series_steps={"soil_column": {"depth": 1.0}, "box_means": {}})
+    assert "series_steps: the last step must be box_means" in error(
+        series_steps={"box_means": {}, "soil_column": {}})
+    assert "series_steps: the steps must include soil_column" in error(series_steps={"box_means": {}})
+    assert "series_steps: box_means: unknown option 'exclude'" in error(
+        series_steps={"soil_column": {}, "box_means": {"exclude": False}})
+    # The recipe's own steps, and ESMValCore's climate_statistics, pass.
+    options = series_options({**cfg, **MAPS})
+    assert list(options.map_steps) == ["climate_mean", "regrid", "mask_landsea"]
+    assert list(options.series_steps) == ["soil_column", "box_means"]
+    series_options({**cfg, "map_steps": {"climate_statistics": {"operator": "mean", "period": "full"}}})
 
 
 def test_map_climatology_that_keeps_time_is_reported_and_the_series_still_written(tmp_path):
     # Steps that do not reduce time give no climatology: an exclusion row naming
     # the file, and the series of the member are still written.
     path = _mrsos(tmp_path / "mrsos.nc", np.arange(1.0, 13.0))
-    maps = {"variables": ["mrsos"], "preprocessor": {"regrid": CLIMATOLOGY_STEPS["regrid"]}}
+    maps = {"map_variables": ["mrsos"], "map_steps": {"regrid": CLIMATOLOGY_STEPS["regrid"]}}
     written = write_regional_series(_series_cfg(tmp_path, {str(path): _meta("mrsos", "Lmon")}, maps))
     assert [p.parent.name for p in written] == ["sm_shallow"]
     excluded = pd.read_csv(tmp_path / "work" / "excluded.csv")

@@ -111,3 +111,54 @@ def test_the_check_finds_every_bad_option_of_a_recipe_at_once():
     # GLDAS is no data set of the recipe: the closest observation is named.
     assert "reference `GLDAS` of option `references` is not a data set of this run (did you mean `GLDAS-NOAH`?)" in problems
     assert all(r["in the run"] == "stops the run" for r in result.rows)
+
+
+def _edited_recipe(tmp_path, edit) -> dict:
+    """The repository's recipe, changed by ``edit`` and written to (and read back from) ``tmp_path``."""
+    recipe = yaml.safe_load((ROOT / "recipes" / "recipe_soilmoisture.yml").read_text(encoding="utf-8"))
+    edit(recipe)
+    path = tmp_path / "recipe_soilmoisture.yml"
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(("branch", "step", "change", "expected"), [
+    ("map_steps", "regrid", {"targt_grid": "1x1"},
+     "soil_moisture/regional_series: map_steps: regrid: unknown option 'targt_grid' (did you mean `target_grid`?) "
+     "(accepted: target_grid, scheme, lat_offset, lon_offset, cache_weights, use_src_coords)"),
+    ("map_steps", "mask_landsea", {"mask_out": None},
+     "soil_moisture/regional_series: map_steps: mask_landsea: missing option 'mask_out'"),
+    ("series_steps", "box_means", {"regoins": ["EUR"]},
+     "soil_moisture/regional_series: series_steps: box_means: unknown option 'regoins' (accepted: "
+     "exclude_ice_sheets)"),
+])
+def test_a_typo_in_a_recipe_step_is_one_line_naming_the_recipe_key(tmp_path, branch, step, change, expected):
+    def edit(recipe):
+        script = recipe["diagnostics"]["soil_moisture"]["scripts"]["regional_series"]
+        steps = {k: dict(v or {}) for k, v in script[branch].items()}  # not the anchor shared with water_budget
+        steps[step] = {k: v for k, v in {**steps[step], **change}.items() if v is not None}
+        script[branch] = steps
+
+    recipe = _edited_recipe(tmp_path, edit)
+    # `smeval check` finds it ...
+    result = CheckResult()
+    check_options(recipe, result)
+    assert [r["problem"] for r in result.rows] == [f"recipe option: {expected}"]
+    # ... and so does the script, before it reads any data (no input_data at all).
+    settings = {**recipe["diagnostics"]["soil_moisture"]["scripts"]["regional_series"],
+                "run_dir": str(tmp_path / "run" / "soil_moisture" / "regional_series")}
+    with pytest.raises(OptionsError) as info:
+        series_options(settings)
+    assert str(info.value) == expected
+
+
+def test_an_unknown_step_in_the_correlation_branch_is_named(tmp_path):
+    def edit(recipe):
+        script = recipe["diagnostics"]["correlation"]["scripts"]["correlation_fields"]
+        script["correlation_steps"] = {"ensemble_mean": {}, **script["correlation_steps"]}
+
+    result = CheckResult()
+    check_options(_edited_recipe(tmp_path, edit), result)
+    assert [r["problem"] for r in result.rows] == [
+        "recipe option: correlation/correlation_fields: correlation_steps: unknown step 'ensemble_mean' (did you "
+        "mean `ensemble_statistics`?); a step is a function of smeval.preprocessor or esmvalcore.preprocessor"]

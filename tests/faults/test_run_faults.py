@@ -116,7 +116,7 @@ def test_a_bad_option_is_one_line_in_the_terminal(tiny_archive, tmp_path):
         diagnostic["variables"]["mrsos"]["additional_datasets"] = [
             d for d in diagnostic["variables"]["mrsos"]["additional_datasets"] if d["dataset"] in {"MIROC6", "ERA5"}]
         diagnostic["scripts"]["regional_series"]["regions"] = ["EUR", "EUROPE"]
-        diagnostic["scripts"]["regional_series"].pop("map_climatology")
+        diagnostic["scripts"]["regional_series"].pop("map_variables")
         recipe["diagnostics"] = {"soil_moisture": diagnostic}
 
     recipe, config = case_recipe(tmp_path, tiny_archive, edit=edit)

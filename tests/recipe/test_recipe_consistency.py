@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from smeval.diag.options import parse_options
 from smeval.runner import RECIPE, ROOT, recipe_inputs, variable_groups
 from smeval.sample.catalogue import load_catalogue
 
@@ -102,19 +103,20 @@ def test_config_user_is_valid_for_esmvalcore(tmp_path):
 
 def test_map_climatologies_cover_the_maps_on_the_correlation_grid(recipe):
     # The maps read each member's climatology from the series scripts: together
-    # they must give mrsos, mrsol, pr, evspsbl and mrros, with steps ESMValCore
-    # accepts, regridded exactly as the correlation fields are.
-    from smeval.diag.preprocess import MapClimatology
+    # they must give mrsos, mrsol, pr, evspsbl and mrros, with steps whose
+    # signatures fit, regridded exactly as the correlation fields are.
+    from smeval.diag.series import SeriesOptions
 
     diagnostics = recipe["diagnostics"]
     covered = set()
     for name in ("soil_moisture", "water_budget"):
         script = diagnostics[name]["scripts"]["regional_series"]
-        maps = MapClimatology.from_options(script["map_climatology"])
-        covered |= set(maps.variables)
-        assert set(maps.variables) <= set(diagnostics[name]["variables"]), name
-        assert maps.steps["regrid"] == recipe["script_options"]["common_grid"]
-        assert list(maps.steps)[0] == "climate_statistics"
+        options = parse_options(SeriesOptions, script, f"{name}/regional_series", announce_errors=False)
+        covered |= set(options.map_variables)
+        assert set(options.map_variables) <= set(diagnostics[name]["variables"]), name
+        assert options.map_steps["regrid"] == recipe["script_options"]["common_grid"]
+        assert list(options.map_steps) == ["climate_mean", "regrid", "mask_landsea"]
+        assert list(options.series_steps) == ["soil_column", "box_means"]
     assert covered == {"mrsos", "mrsol", "pr", "evspsbl", "mrros"}
     assert set(diagnostics["maps"]["scripts"]["climatology_fields"]["ancestors"]) == {
         "soil_moisture/regional_series", "water_budget/regional_series"}
@@ -123,9 +125,8 @@ def test_map_climatologies_cover_the_maps_on_the_correlation_grid(recipe):
 def test_correlation_reads_the_series_fields_and_regrids_each_model_mean_to_the_common_grid(recipe):
     # No second read: the correlation script's inputs are the series' own
     # preprocessed mrsos, pr and evspsbl (pr and evspsbl land only), and its
-    # ESMValCore steps are the ensemble mean, then the maps' common grid.
-    from smeval.diag.fields import CORRELATION_STEPS
-    from smeval.diag.preprocess import EnsembleSteps
+    # steps are ESMValCore's ensemble mean, then the maps' common grid.
+    from smeval.diag.fields import CORRELATION_STEPS, CorrelationOptions
 
     diagnostics = recipe["diagnostics"]
     script = diagnostics["correlation"]["scripts"]["correlation_fields"]
@@ -135,8 +136,18 @@ def test_correlation_reads_the_series_fields_and_regrids_each_model_mean_to_the_
         diagnostic, group = ancestor.split("/")
         preprocessor = recipe["preprocessors"][diagnostics[diagnostic]["variables"][group]["preprocessor"]]
         assert ("mask_landsea" in preprocessor) == (group != "mrsos"), ancestor
-    steps = EnsembleSteps.from_options("correlation_fields", script["preprocessor"])
-    assert list(steps.steps) == ["ensemble_statistics", "regrid"]
-    assert steps.steps["regrid"] == recipe["script_options"]["common_grid"]
+    steps = parse_options(CorrelationOptions, script, "correlation/correlation_fields",
+                          announce_errors=False).correlation_steps
+    assert list(steps) == ["ensemble_statistics", "regrid"]
+    assert steps["regrid"] == recipe["script_options"]["common_grid"]
     # The script's default steps are the recipe's.
-    assert steps.steps == CORRELATION_STEPS
+    assert steps == dict(CORRELATION_STEPS)
+
+
+def test_no_script_option_is_named_like_an_esmvalcore_key(recipe):
+    # `preprocessor`, `variables`, `additional_datasets`, ... belong to ESMValCore's recipe schema.
+    esmvalcore_keys = {"preprocessor", "preprocessors", "variables", "additional_datasets", "datasets",
+                       "scripts", "description", "themes", "realms", "custom_order"}
+    for diagnostic in recipe["diagnostics"].values():
+        for script in (diagnostic.get("scripts") or {}).values():
+            assert not esmvalcore_keys & set(script), script["script"]

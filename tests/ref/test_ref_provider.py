@@ -115,7 +115,7 @@ def test_restricted_recipe_is_consistent(provider, slug):
         names |= {f"{name}/{s}" for s in diag.get("scripts") or {}}
     for name, diag in recipe["diagnostics"].items():
         for script in (diag.get("scripts") or {}).values():
-            assert "map_climatology" not in script
+            assert "map_variables" not in script and "map_steps" not in script
             for ancestor in script.get("ancestors", []):
                 assert (ancestor if "/" in ancestor else f"{name}/{ancestor}") in names, ancestor
     short_names = {g for d in recipe["diagnostics"].values() for g in (d.get("variables") or {})}
