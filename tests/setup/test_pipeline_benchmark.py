@@ -136,3 +136,36 @@ def test_peer_tss_differences_per_region(pipeline, tmp_path):
     table({"A": 0.6, "B": 0.4, "C": 0.9}).to_csv(tmp_path / "peer.csv", index=False)
     (row,) = pipeline.compare_tss(tmp_path / "ours.csv", tmp_path / "peer.csv").to_dict("records")
     assert row["n"] == 3 and row["median"] == pytest.approx(0.1) and row["max"] == pytest.approx(0.3)
+
+
+def test_provenance_profile_replays_a_task(tmp_path, capsys):
+    # A finished run in miniature: a metrics table with its provenance (as the
+    # metrics task leaves it) and a figure task whose record names it.
+    from esmvalcore._provenance import TrackedFile
+    from prov.model import ProvDocument
+
+    spec = importlib.util.spec_from_file_location("provenance_profile", ROOT / "benchmarks" / "provenance_profile.py")
+    profile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(profile)
+    run = tmp_path / "recipe_soilmoisture_20260101_000000"
+    (run / "run" / "skill" / "figures").mkdir(parents=True)
+    metrics = run / "work" / "metrics.csv"
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text("a,b\n")
+    doc = ProvDocument()
+    doc.add_namespace("task", "https://www.esmvaltool.org/task")
+    tracked = TrackedFile(metrics, {"caption": "metrics"}, [])
+    tracked.initialize_provenance(doc.activity("task:skill/metrics"))
+    tracked.save_provenance()
+    figure = run / "plots" / "fig12.png"
+    figure.parent.mkdir(parents=True)
+    figure.write_bytes(b"\x89PNG")
+    record = {str(figure.with_suffix(".csv")): {"caption": "data", "ancestors": [str(metrics)]}}
+    figure.with_suffix(".csv").write_text("x\n")
+    (run / "run" / "skill" / "figures" / "diagnostic_provenance.yml").write_text(yaml.safe_dump(record))
+    assert profile.main([str(run), "skill/figures"]) == 0
+    out = capsys.readouterr().out
+    assert "skill/figures: 1 outputs recorded" in out
+    assert "with smeval.provenance_transfer" in out
+    assert figure.with_suffix(".csv").read_text() == "x\n"  # the run itself is not changed
+    assert not figure.with_name("fig12_provenance.xml").exists()
