@@ -396,6 +396,9 @@ def report_peer(run: dict, peer: dict, floor: float) -> None:
     """Print the peer recipe's time and memory beside the recipe's, and the |dTSS| table."""
     print(f"  peer recipe {peer['elapsed']:.1f} s = {peer['elapsed'] / floor:.1f} x floor = "
           f"{peer['elapsed'] / run['elapsed']:.2f} x smeval's recipe; peak RSS {peer['peak_gb']:.2f} GB", flush=True)
+    print(f"  peer CPU {peer['cpu']:.1f} s = {peer['cpu'] / run['cpu']:.2f} x smeval's recipe's {run['cpu']:.1f} s; "
+          f"load average {peer['load'][0]:.1f} before, {peer['load'][1]:.1f} at the end; "
+          f"preproc/ {peer['preproc_gb']:.2f} GB (smeval's recipe {run['preproc_gb']:.2f} GB)", flush=True)
     print_breakdown("peer", peer["breakdown"])
     if run["metrics"] and peer["metrics"]:
         table = compare_tss(run["metrics"], peer["metrics"])
