@@ -19,7 +19,9 @@ command itself calls :func:`activate`, which changes nothing on disk:
   smeval's folders (:func:`smeval.resources.root`) for a file the first folder lacks;
 - ESMValCore's check of the ``dask:`` section, when the tasks start, also
   reports a cluster type that is not installed and a ``scheduler_address``
-  nobody listens at, in one line (:mod:`smeval.dask_config`).
+  nobody listens at, in one line (:mod:`smeval.dask_config`);
+- for ``esmvaltool run``, SIGTERM and SIGINT end every process of the run,
+  not only the ``esmvaltool`` process (:mod:`smeval.interrupts`).
 
 ESMValCore's task processes are forked from the command's process and inherit
 this; where the platform's default start method is ``forkserver`` the server
@@ -35,7 +37,7 @@ from pathlib import Path
 
 import yaml
 
-from smeval import resources
+from smeval import interrupts, resources
 
 
 def smeval_tags() -> dict[str, dict]:
@@ -156,6 +158,8 @@ class SmevalCommand:
         except FileNotFoundError as exc:
             # Other recipes still run; smeval's would stop at its first tag.
             print(exc, file=sys.stderr)  # noqa: T201
+        if sys.argv[1:2] == ["run"]:
+            interrupts.install()
 
     def paths(self) -> None:
         """Print where ESMValCore finds recipes, scripts, references and tags."""

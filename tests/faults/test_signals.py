@@ -1,0 +1,202 @@
+"""A signal to the ``esmvaltool run`` pid alone ends every process of the run (issue 19, point 5; smeval.interrupts).
+
+The two real runs (marked ``e2e``) start ``esmvaltool run`` on the tiny
+archive in a session of its own, wait until one of smeval's diagnostic
+scripts runs, send SIGTERM or SIGINT to the ``esmvaltool`` pid only (not the
+process group) and check that no process of the run is left. The other
+tests check the parent-death signals with small Python processes, no
+ESMValCore run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from smeval import interrupts, runner
+from smeval.report import locate
+
+from .conftest import case_recipe
+
+#: Seconds after the signal by which every process of the run must have ended.
+ENDED_WITHIN_S = 20
+#: Seconds the run may take to reach its first diagnostic script.
+SCRIPT_STARTS_WITHIN_S = 300
+
+
+def _script_running(run: psutil.Process) -> bool:
+    """True once one of smeval's diagnostic scripts is a process of the run."""
+    return any(_is_script(process) for process in run.children(recursive=True))
+
+
+def _is_script(process: psutil.Process) -> bool:
+    """True if ``process`` runs one of smeval's diagnostic scripts (``diagnostics/<name>.py``)."""
+    try:
+        return any(part.endswith(".py") and "/diagnostics/" in part for part in process.cmdline())
+    except psutil.Error:
+        return False
+
+
+def _wait_for(condition, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} within {timeout_s} s"
+        time.sleep(0.2)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_to_the_main_pid_ends_every_process_of_the_run(tiny_archive, tmp_path, signum):
+    recipe, config = case_recipe(tmp_path, tiny_archive)
+    cmd = [str(runner.esmvaltool_executable()), "run", f"--config_dir={config}", str(recipe)]
+    with (tmp_path / "stdout.txt").open("w") as out, (tmp_path / "stderr.txt").open("w") as err:
+        # A session of its own: the signal reaches only the pid it is sent to,
+        # and the clean-up below can reach every process of the run.
+        main = subprocess.Popen(cmd, cwd=runner.ROOT, stdout=out, stderr=err, start_new_session=True,
+                                env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    try:
+        run = psutil.Process(main.pid)
+        _wait_for(lambda: _script_running(run) or main.poll() is not None, SCRIPT_STARTS_WITHIN_S,
+                  "diagnostic script")
+        assert main.poll() is None, (tmp_path / "stdout.txt").read_text()[-3000:]
+        processes = run.children(recursive=True)
+        scripts = [process for process in processes if _is_script(process)]
+        os.kill(main.pid, signum)
+        signalled = time.monotonic()
+        # Popen reaps the main process (its exit status); psutil watches the others.
+        main.wait(timeout=ENDED_WITHIN_S)
+        _, alive = psutil.wait_procs(processes, timeout=max(0.0, ENDED_WITHIN_S - (time.monotonic() - signalled)))
+        took = time.monotonic() - signalled
+    finally:
+        with_leftovers = _kill_session(main.pid)
+        main.wait()
+    stderr = (tmp_path / "stderr.txt").read_text()
+    assert not alive, f"alive {ENDED_WITHIN_S} s after {signum.name}: {[p.pid for p in alive]}\n{stderr[-3000:]}"
+    assert not with_leftovers
+    # The run had a pool of workers and a script (the scenario of the issue).
+    assert len(processes) >= 3, processes
+    assert scripts, processes
+    assert main.returncode == 128 + signum, stderr[-3000:]
+    run_dir = runner.latest_run_dir(tmp_path / "output", recipe.name)
+    [line] = [line for line in stderr.splitlines() if "interrupted by" in line]
+    assert line == (f"smeval: esmvaltool run interrupted by {signum.name}: all its processes were ended; "
+                    f"the run folder {run_dir} is incomplete")
+    assert "Traceback" not in stderr
+    assert locate.run_state(run_dir) == "incomplete"
+    assert locate.main([str(tmp_path / "output"), recipe.name]) == 1
+    assert f"interrupted by {signum.name}" in (run_dir / "run" / "main_log.txt").read_text()
+    print(f"{signum.name}: esmvaltool and {len(processes)} processes ended in {took:.1f} s")  # noqa: T201 - shown with -s
+
+
+def _kill_session(pid: int) -> list[int]:
+    """SIGKILL every process left in the session of ``pid``; returns their pids (none if all went)."""
+    left = [p.pid for p in psutil.process_iter() if _session(p) == pid]
+    for other in left:
+        try:
+            os.kill(other, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return [other for other in left if other != pid]
+
+
+def _session(process: psutil.Process) -> int | None:
+    try:
+        return os.getsid(process.pid)
+    except OSError:
+        return None
+
+
+PARENT = textwrap.dedent("""
+    import os, subprocess, sys, time
+    os.environ[{env!r}] = str(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", {child!r}])
+    print(child.pid, flush=True)
+    time.sleep(600)
+""")
+
+CHILD = textwrap.dedent("""
+    import time
+    from smeval.interrupts import die_with_parent
+    die_with_parent()
+    print("armed", flush=True)
+    time.sleep(600)
+""")
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG) is Linux only")
+
+
+@linux_only
+def test_a_script_dies_with_its_parent_killed_outright():
+    """What one of smeval's diagnostic scripts does when its ESMValCore worker gets SIGKILL."""
+    parent = subprocess.Popen([sys.executable, "-c", PARENT.format(env=interrupts.RUN_ENV, child=CHILD)],
+                              stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        # The child writes to the parent's standard output too.
+        lines = sorted(parent.stdout.readline().strip() for _ in range(2))
+        assert lines[1] == "armed", lines
+        child = psutil.Process(int(lines[0]))
+        parent.kill()
+        parent.wait()
+        _, alive = psutil.wait_procs([child], timeout=10)
+        assert not alive
+    finally:
+        _kill_session(parent.pid)
+
+
+def test_a_script_whose_run_has_gone_stops_and_one_outside_a_run_goes_on():
+    code = "from smeval.interrupts import die_with_parent; die_with_parent(); print('went on')"
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    stopped = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={**os.environ, interrupts.RUN_ENV: str(dead.pid)})
+    if sys.platform.startswith("linux"):
+        assert stopped.returncode == 1
+        assert stopped.stderr.strip() == (f"smeval: the esmvaltool run (process {dead.pid}) that started this "
+                                          "process has ended")
+    outside = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env={k: v for k, v in os.environ.items() if k != interrupts.RUN_ENV})
+    assert (outside.returncode, outside.stdout) == (0, "went on\n")
+
+
+RUN = textwrap.dedent("""
+    import multiprocessing, subprocess, sys, time
+    from smeval import interrupts
+
+    def task(_):
+        # As ESMValCore's DiagnosticTask: a worker starts a script and polls it.
+        script = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        print(script.pid, flush=True)
+        while script.poll() is None:
+            time.sleep(0.01)
+
+    if __name__ == "__main__":
+        interrupts.install()
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            pool.map(task, range(2))
+""")
+
+
+@linux_only
+def test_the_workers_and_their_scripts_die_with_a_main_process_killed_outright(tmp_path):
+    """SIGKILL to the main pid: its forked workers get SIGTERM from Linux and end their scripts first."""
+    (tmp_path / "run.py").write_text(RUN)
+    main = subprocess.Popen([sys.executable, str(tmp_path / "run.py")], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        scripts = [psutil.Process(int(main.stdout.readline())) for _ in range(2)]
+        processes = psutil.Process(main.pid).children(recursive=True)
+        assert len(processes) == 4 and set(scripts) <= set(processes)
+        main.kill()
+        main.wait()
+        _, alive = psutil.wait_procs(processes, timeout=10)
+        assert not alive
+    finally:
+        _kill_session(main.pid)
