@@ -25,7 +25,9 @@ process and inherit it):
    :data:`GRACE_S`) and one line says that the run was interrupted. If
    unwinding takes longer than :data:`HARD_STOP_S` (a worker killed while it
    held the pool's queue lock makes ``Pool.terminate`` wait for ever), or on
-   a second signal, every process of the run is killed at once.
+   a second signal, every process of the run is killed at once. Where
+   Python ignores the exception (raised inside a gc callback or
+   ``__del__``), it is raised again (``sys.unraisablehook``).
 2. In a process forked from it (pool workers, the Manager's server), the
    same signals first end that process's own children, the diagnostic
    script a worker started, then the process exits. Each forked process
@@ -44,6 +46,7 @@ script) stays ignored.
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import contextlib
 import ctypes
@@ -54,6 +57,7 @@ import signal
 import sys
 import threading
 import time
+from multiprocessing import resource_tracker
 from pathlib import Path
 
 import psutil
@@ -73,6 +77,12 @@ _PR_SET_PDEATHSIG = 1
 _main_pid: int | None = None
 #: The first signal the ``esmvaltool run`` process received, or None.
 _received: int | None = None
+#: Set when Python ignored an :class:`Interrupted` (:func:`_on_unraisable`); :func:`_watch` raises it again.
+_ignored = False
+#: True while the signal is raised again after :data:`_ignored` (then it is no second signal).
+_raising_again = False
+#: ``sys.unraisablehook`` before :func:`install`.
+_previous_unraisablehook = sys.__unraisablehook__
 #: Held by whoever says that the run was interrupted (at exit or the hard stop): said once.
 _announcing = threading.Lock()
 
@@ -90,7 +100,7 @@ def install() -> None:
 
     Must run in the main thread, before ESMValCore forks its workers.
     """
-    global _main_pid  # noqa: PLW0603 - one run per process
+    global _main_pid, _previous_unraisablehook  # noqa: PLW0603 - one run per process
     if _main_pid == os.getpid() or threading.current_thread() is not threading.main_thread():
         return
     _main_pid = os.getpid()
@@ -98,6 +108,7 @@ def install() -> None:
     for signum in SIGNALS:
         if signal.getsignal(signum) not in (signal.SIG_IGN, None):
             signal.signal(signum, _on_signal)
+    _previous_unraisablehook, sys.unraisablehook = sys.unraisablehook, _on_unraisable
     os.register_at_fork(after_in_child=_after_fork)
     atexit.register(_at_exit)
 
@@ -122,17 +133,60 @@ def die_with_parent() -> None:
 
 
 def _on_signal(signum: int, frame) -> None:  # noqa: ARG001 - signal handler signature
-    global _received  # noqa: PLW0603
+    global _received, _raising_again  # noqa: PLW0603
     if os.getpid() != _main_pid:
-        # A worker (forked): its script first, then itself. Raising (not
-        # os._exit) releases the pool's queue lock a worker holds while idle.
+        # A forked process (worker): its script first, then itself. Raising
+        # (not os._exit) releases the pool's queue lock a worker holds while idle.
         _end_processes(_descendants())
-        raise SystemExit(128 + signum)
-    if _received is not None:
-        _hard_stop()
-    _received = signum
-    threading.Thread(target=_hard_stop, args=(HARD_STOP_S,), name="smeval-hard-stop", daemon=True).start()
+        # Should a library swallow the exception (a bare ``except:``), the
+        # process still ends: os._exit is what SIGTERM's default does.
+        threading.Thread(target=_exit_after, args=(GRACE_S, 128 + signum), daemon=True).start()
+        raise Interrupted(signum)
+    if _raising_again:
+        _raising_again = False
+    elif _received is not None:
+        _hard_stop()  # a second signal
+    else:
+        _received = signum
+        threading.Thread(target=_watch, name="smeval-interrupt", daemon=True).start()
     raise Interrupted(signum)
+
+
+def _exit_after(delay_s: float, status: int) -> None:
+    time.sleep(delay_s)
+    os._exit(status)
+
+
+def _on_unraisable(unraisable) -> None:
+    """``sys.unraisablehook``: Python ignored an :class:`Interrupted` (raised in a gc callback or ``__del__``).
+
+    Distributed's gc callback runs often; a signal handled inside it would be
+    lost. A forked process exits at once (its children are ended already);
+    in the ``esmvaltool`` process, :func:`_watch` raises it again.
+    """
+    global _ignored  # noqa: PLW0603
+    if not isinstance(unraisable.exc_value, Interrupted):
+        _previous_unraisablehook(unraisable)
+    elif os.getpid() != _main_pid:
+        os._exit(unraisable.exc_value.code)
+    else:
+        _ignored = True
+
+
+def _watch() -> None:
+    """In the ``esmvaltool`` process after the first signal: raise it again where Python ignored it; hard stop.
+
+    From this thread, not from the hook: raised inside the hook, it would be
+    ignored again.
+    """
+    global _ignored, _raising_again  # noqa: PLW0603
+    deadline = time.monotonic() + HARD_STOP_S
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if _ignored:
+            _ignored, _raising_again = False, True
+            _thread.interrupt_main(_received)
+    _hard_stop()
 
 
 def _after_fork() -> None:
@@ -152,9 +206,8 @@ def _at_exit() -> None:
     _announce()
 
 
-def _hard_stop(delay_s: float = 0.0) -> None:
-    """Kill every process of the run after ``delay_s`` seconds, report and exit (status 128 + signal)."""
-    time.sleep(delay_s)
+def _hard_stop() -> None:
+    """Kill every process of the run, report and exit (status 128 + signal)."""
     for process in _descendants():
         with contextlib.suppress(psutil.Error):
             process.kill()
@@ -163,8 +216,15 @@ def _hard_stop(delay_s: float = 0.0) -> None:
 
 
 def _descendants() -> list[psutil.Process]:
+    """This process's descendants, less multiprocessing's resource tracker.
+
+    The tracker (started by spawned processes, e.g. of a Dask LocalCluster)
+    ignores SIGTERM and SIGINT and ends by itself once this process has
+    ended, after removing what the run leaked (semaphores, shared memory).
+    """
+    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
     try:
-        return psutil.Process().children(recursive=True)
+        return [p for p in psutil.Process().children(recursive=True) if p.pid != tracker]
     except psutil.Error:
         return []
 

@@ -200,3 +200,118 @@ def test_the_workers_and_their_scripts_die_with_a_main_process_killed_outright(t
         assert not alive
     finally:
         _kill_session(main.pid)
+
+
+STUBBORN = textwrap.dedent("""
+    import subprocess, sys, time
+    from smeval import interrupts
+
+    interrupts.HARD_STOP_S = float(sys.argv[1])
+    interrupts.install()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    try:
+        print(child.pid, flush=True)
+        time.sleep(600)
+    except SystemExit:
+        # Unwinding that never ends (as Pool.terminate waiting for a lock a killed worker held).
+        print("stuck", flush=True)
+        time.sleep(600)
+""")
+
+
+@pytest.mark.parametrize(("hard_stop_s", "signals"), [(1.0, 1), (600.0, 2)], ids=["deadline", "second-signal"])
+def test_unwinding_that_hangs_is_cut_short(tmp_path, hard_stop_s, signals):
+    """After HARD_STOP_S seconds, or at a second signal, every process is killed and the run exits 143."""
+    (tmp_path / "stubborn.py").write_text(STUBBORN)
+    main = subprocess.Popen([sys.executable, str(tmp_path / "stubborn.py"), str(hard_stop_s)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        child = psutil.Process(int(main.stdout.readline()))
+        main.send_signal(signal.SIGTERM)
+        assert main.stdout.readline() == "stuck\n"
+        if signals == 2:
+            main.send_signal(signal.SIGTERM)
+        _, err = main.communicate(timeout=60)
+        _, alive = psutil.wait_procs([child], timeout=10)
+    finally:
+        _kill_session(main.pid)
+    assert main.returncode == 143
+    assert not alive
+    assert err == ("smeval: esmvaltool run interrupted by SIGTERM: all its processes were ended; "
+                   "no run folder had been created\n")
+
+
+IGNORED = textwrap.dedent("""
+    import time
+    from smeval import interrupts
+
+    interrupts.HARD_STOP_S = 600.0  # only raising the signal again can end this in time
+    interrupts.install()
+
+    class Slow:
+        def __del__(self):
+            print("in __del__", flush=True)
+            start = time.monotonic()
+            while time.monotonic() - start < 5:
+                pass
+
+    slow = Slow()
+    del slow
+    start = time.monotonic()
+    while time.monotonic() - start < 600:
+        pass
+    print("finished", flush=True)
+""")
+
+
+def test_a_signal_python_ignores_in_del_is_raised_again(tmp_path):
+    """Interrupted raised inside ``__del__`` (or a gc callback) is ignored by Python; it must not be lost."""
+    (tmp_path / "ignored.py").write_text(IGNORED)
+    main = subprocess.Popen([sys.executable, str(tmp_path / "ignored.py")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert main.stdout.readline() == "in __del__\n"
+        main.send_signal(signal.SIGTERM)
+        out, err = main.communicate(timeout=60)
+    finally:
+        _kill_session(main.pid)
+    assert main.returncode == 143, err
+    assert "finished" not in out
+    assert "Exception ignored" not in err
+    assert "interrupted by SIGTERM" in err
+
+
+SWALLOWING = textwrap.dedent("""
+    import multiprocessing, time
+    from smeval import interrupts
+
+    def task(_):
+        try:
+            print("working", flush=True)
+            time.sleep(600)
+        except BaseException:
+            pass  # a library's bare except: swallows the worker's Interrupted
+        time.sleep(600)
+
+    if __name__ == "__main__":
+        interrupts.HARD_STOP_S = 600.0  # only the worker's own exit can end this in time
+        interrupts.install()
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            pool.map(task, [0])
+""")
+
+
+def test_a_worker_that_swallows_the_signal_still_ends(tmp_path):
+    (tmp_path / "swallowing.py").write_text(SWALLOWING)
+    main = subprocess.Popen([sys.executable, str(tmp_path / "swallowing.py")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert main.stdout.readline() == "working\n"
+        [worker] = psutil.Process(main.pid).children()
+        main.send_signal(signal.SIGTERM)
+        _, err = main.communicate(timeout=60)
+        _, alive = psutil.wait_procs([worker], timeout=10)
+    finally:
+        _kill_session(main.pid)
+    assert main.returncode == 143, err
+    assert not alive
