@@ -33,7 +33,9 @@ process and inherit it):
    script a worker started, then the process exits. Each forked process
    also asks Linux to send it SIGTERM when the ``esmvaltool`` process dies
    (``prctl(PR_SET_PDEATHSIG)``), so even SIGKILL of that pid takes the
-   workers, and through 1-2 their scripts, with it.
+   workers, and through them their scripts, with it. A worker that does
+   not end within :data:`GRACE_S` of its signal (a library swallowed the
+   exception) exits outright.
 3. smeval's diagnostic scripts call :func:`die_with_parent` (through
    ``smeval.diag.shared.run_diagnostic``): they ask the same for their parent
    worker, so a worker killed by SIGKILL takes its script with it, and a

@@ -1,11 +1,12 @@
 """A signal to the ``esmvaltool run`` pid alone ends every process of the run (issue 19, point 5; smeval.interrupts).
 
-The two real runs (marked ``e2e``) start ``esmvaltool run`` on the tiny
+The real runs (marked ``e2e``: SIGTERM and SIGINT without ESMValTool,
+SIGTERM beside it; about 15 s each) start ``esmvaltool run`` on the tiny
 archive in a session of its own, wait until one of smeval's diagnostic
-scripts runs, send SIGTERM or SIGINT to the ``esmvaltool`` pid only (not the
+scripts runs, send the signal to the ``esmvaltool`` pid only (not the
 process group) and check that no process of the run is left. The other
-tests check the parent-death signals with small Python processes, no
-ESMValCore run.
+tests check the parent-death signals, the hard stop and lost exceptions
+with small Python processes, no ESMValCore run.
 """
 
 from __future__ import annotations
@@ -52,15 +53,32 @@ def _wait_for(condition, timeout_s: float, what: str) -> None:
         time.sleep(0.2)
 
 
+@pytest.fixture(scope="session")
+def esmvaltool_venv() -> Path:
+    """The environment with the esmvaltool package beside smeval (the one tests/e2e/test_beside_esmvaltool.py uses)."""
+    venv = runner.ROOT / ".venv-esmvaltool"
+    process = subprocess.run(["make", "--no-print-directory", "venv-esmvaltool", f"VENV_ESMVALTOOL={venv}"],
+                             cwd=runner.ROOT, capture_output=True, text=True)
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    return venv
+
+
 @pytest.mark.e2e
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_to_the_main_pid_ends_every_process_of_the_run(tiny_archive, tmp_path, signum):
+@pytest.mark.parametrize(("signum", "beside_esmvaltool"),
+                         [(signal.SIGTERM, False), (signal.SIGINT, False), (signal.SIGTERM, True)],
+                         ids=["SIGTERM", "SIGINT", "SIGTERM-beside-ESMValTool"])
+def test_a_signal_to_the_main_pid_ends_every_process_of_the_run(tiny_archive, tmp_path, request, signum,
+                                                                beside_esmvaltool):
     recipe, config = case_recipe(tmp_path, tiny_archive)
-    cmd = [str(runner.esmvaltool_executable()), "run", f"--config_dir={config}", str(recipe)]
+    if beside_esmvaltool:  # the plugin loaded beside ESMValTool's own commands, run from another folder
+        exe, cwd = request.getfixturevalue("esmvaltool_venv") / "bin" / "esmvaltool", tmp_path
+    else:
+        exe, cwd = runner.esmvaltool_executable(), runner.ROOT
+    cmd = [str(exe), "run", f"--config_dir={config}", str(recipe)]
     with (tmp_path / "stdout.txt").open("w") as out, (tmp_path / "stderr.txt").open("w") as err:
         # A session of its own: the signal reaches only the pid it is sent to,
         # and the clean-up below can reach every process of the run.
-        main = subprocess.Popen(cmd, cwd=runner.ROOT, stdout=out, stderr=err, start_new_session=True,
+        main = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, start_new_session=True,
                                 env={**os.environ, "PYTHONWARNINGS": "ignore"})
     try:
         run = psutil.Process(main.pid)
@@ -92,7 +110,10 @@ def test_a_signal_to_the_main_pid_ends_every_process_of_the_run(tiny_archive, tm
     assert "Traceback" not in stderr
     assert locate.run_state(run_dir) == "incomplete"
     assert locate.main([str(tmp_path / "output"), recipe.name]) == 1
-    assert f"interrupted by {signum.name}" in (run_dir / "run" / "main_log.txt").read_text()
+    main_log = (run_dir / "run" / "main_log.txt").read_text()
+    assert f"interrupted by {signum.name}" in main_log
+    # ESMValCore lists the packages of the esmvaltool command (ESMValTool when installed).
+    assert ("] ESMValTool: " in main_log) == beside_esmvaltool
     print(f"{signum.name}: esmvaltool and {len(processes)} processes ended in {took:.1f} s")  # noqa: T201 - shown with -s
 
 
