@@ -19,9 +19,7 @@ command itself calls :func:`activate`, which changes nothing on disk:
   smeval's folders (:func:`smeval.resources.root`) for a file the first folder lacks;
 - ESMValCore's check of the ``dask:`` section, when the tasks start, also
   reports a cluster type that is not installed and a ``scheduler_address``
-  nobody listens at, in one line (:mod:`smeval.dask_config`);
-- for ``esmvaltool run``, SIGTERM and SIGINT end every process of the run,
-  not only the ``esmvaltool`` process (:mod:`smeval.interrupts`).
+  nobody listens at, in one line (:mod:`smeval.dask_config`).
 
 ESMValCore's task processes are forked from the command's process and inherit
 this; where the platform's default start method is ``forkserver`` the server
@@ -37,7 +35,7 @@ from pathlib import Path
 
 import yaml
 
-from smeval import interrupts, resources
+from smeval import resources
 
 
 def smeval_tags() -> dict[str, dict]:
@@ -149,7 +147,9 @@ class SmevalCommand:
 
     Loading it (the esmvaltool command does, at start) lets ESMValCore find
     smeval's recipes, diagnostic scripts, provenance tags and citations from
-    any folder, with or without ESMValTool installed.
+    any folder, with or without ESMValTool installed; for ``esmvaltool run``,
+    SIGTERM and SIGINT then end every process of the run, not only the
+    ``esmvaltool`` process (:mod:`smeval.interrupts`).
     """
 
     def __init__(self) -> None:
@@ -159,6 +159,8 @@ class SmevalCommand:
             # Other recipes still run; smeval's would stop at its first tag.
             print(exc, file=sys.stderr)  # noqa: T201
         if sys.argv[1:2] == ["run"]:
+            from smeval import interrupts  # noqa: PLC0415 - only the run command needs it
+
             interrupts.install()
 
     def paths(self) -> None:
