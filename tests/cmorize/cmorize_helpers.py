@@ -20,6 +20,19 @@ def checksums(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def _obs6_facets(dataset: str, mip: str, short_name: str, tier: int = 3, type: str = "reanaly",
+                 version: str = "1", timerange: str | None = None) -> dict:
+    facets = dict(short_name=short_name, mip=mip, project="OBS6", dataset=dataset, type=type,
+                  version=version, tier=tier)
+    if timerange:
+        facets["timerange"] = timerange
+    return facets
+
+
+_OBS6_TEMPLATES = {"dirname_template": "Tier{tier}/{dataset}",
+                   "filename_template": "{project}_{dataset}_{type}_{version}_{mip}_{short_name}[_.]*nc"}
+
+
 def load_obs6(out: Path, *, dataset: str, mip: str, short_name: str, tier: int = 3,
               type: str = "reanaly", version: str = "1", timerange: str | None = None):
     """Load a converted variable through ESMValCore (CMOR checks on).
@@ -32,13 +45,19 @@ def load_obs6(out: Path, *, dataset: str, mip: str, short_name: str, tier: int =
     exit (see ``smeval/cmorize/_gribworker.py``), which would turn a passing
     pytest run into a crash.
     """
-    facets = dict(short_name=short_name, mip=mip, project="OBS6", dataset=dataset, type=type,
-                  version=version, tier=tier)
-    if timerange:
-        facets["timerange"] = timerange
-    return load_dataset(out, facets, dirname_template="Tier{tier}/{dataset}",
-                        filename_template="{project}_{dataset}_{type}_{version}_{mip}_"
-                                          "{short_name}[_.]*nc")
+    facets = _obs6_facets(dataset, mip, short_name, tier, type, version, timerange)
+    return load_dataset(out, facets, **_OBS6_TEMPLATES)
+
+
+def load_obs6_variables(out: Path, dataset: str, variables: list[tuple[str, str, str | None]]) -> dict:
+    """:func:`load_obs6` of each ``(mip, short_name, timerange)`` of ``dataset``, with one ESMValCore import.
+
+    Returns ``{(mip, short_name): (cube, messages)}``; each load is as
+    separate from the others as in :func:`load_obs6` (see :func:`load_datasets`).
+    """
+    facets = [_obs6_facets(dataset, mip, short, timerange=timerange) for mip, short, timerange in variables]
+    loaded = load_datasets(out, facets, **_OBS6_TEMPLATES)
+    return {(mip, short): result for (mip, short, _), result in zip(variables, loaded)}
 
 
 def load_dataset(root: Path, facets: dict, *, dirname_template: str,
@@ -48,30 +67,44 @@ def load_dataset(root: Path, facets: dict, *, dirname_template: str,
     ``root`` is the rootpath of ``facets["project"]``, with the given
     templates; returns ``(cube, messages)`` as :func:`load_obs6`.
     """
+    return load_datasets(root, [facets], dirname_template=dirname_template,
+                         filename_template=filename_template)[0]
+
+
+def load_datasets(root: Path, facets: list[dict], *, dirname_template: str,
+                  filename_template: str) -> list:
+    """:func:`load_dataset` of each of ``facets``; a list of ``(cube, messages)``.
+
+    One child process imports ESMValCore (seconds), then forks a fresh
+    process for each load: no load sees the state an earlier one left (a
+    warning shown once, a cache), exactly as with one process per load.
+    """
     data = {"local": {"type": "esmvalcore.io.local.LocalDataSource", "rootpath": str(root),
                       "dirname_template": dirname_template,
                       "filename_template": filename_template}}
     with tempfile.TemporaryDirectory() as tmp:
-        result = Path(tmp) / "cube.pkl"
+        results = [Path(tmp) / f"cube{i}.pkl" for i in range(len(facets))]
+        requests = [[f, str(r)] for f, r in zip(facets, results)]
         proc = subprocess.run(
-            [sys.executable, "-c", _LOADER, json.dumps(data), json.dumps(facets), str(result)],
-            capture_output=True, text=True, check=False,
+            [sys.executable, "-c", _LOADER, json.dumps(data), json.dumps(requests)],
+            capture_output=True, text=True, check=False, timeout=300 + 120 * len(facets),
         )
-        if proc.returncode != 0 or not result.exists():
-            raise AssertionError(f"ESMValCore load failed ({proc.returncode}):\n{proc.stderr}")
-        with open(result, "rb") as f:
-            cube, messages = pickle.load(f)
-    return cube, messages
+        loaded = []
+        for one, result in zip(facets, results):
+            if proc.returncode != 0 or not result.exists():
+                raise AssertionError(f"ESMValCore load of {one} failed ({proc.returncode}):\n{proc.stderr}")
+            with open(result, "rb") as f:
+                loaded.append(pickle.load(f))
+    return loaded
 
 
 _LOADER = """
-import json, logging, os, pickle, sys, warnings
+import json, logging, os, pickle, sys, traceback, warnings
 from esmvalcore.config import CFG
 from esmvalcore.dataset import Dataset
 
-data, facets, result = json.loads(sys.argv[1]), json.loads(sys.argv[2]), sys.argv[3]
-code = 1
-try:
+
+def load(data, facets, result):
     session = CFG.start_session("smeval-cmorize-test")
     session["projects"][facets["project"]]["data"] = data
     ds = Dataset(**facets)
@@ -87,12 +120,28 @@ try:
     messages = [str(w.message) for w in caught] + [r.getMessage() for r in records]
     with open(result, "wb") as f:
         pickle.dump((cube, messages), f)
-    code = 0
-except BaseException:
-    import traceback
-    traceback.print_exc()
-finally:
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+
+
+# The only threads here are the idle native pools the imports start (BLAS);
+# forking them is what multiprocessing's default "fork" does with numpy loaded.
+warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+data, requests = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+failed = 0
+for facets, result in requests:
+    pid = os.fork()
+    if pid == 0:  # a fresh copy of this process, in which nothing was loaded yet
+        code = 1
+        try:
+            load(data, facets, result)
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+    failed |= os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(1 if failed else 0)
 """

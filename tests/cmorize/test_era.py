@@ -15,7 +15,7 @@ from smeval.cmorize import readers
 from smeval.cmorize.convert import Options, cmorize
 from smeval.cmorize.errors import MissingVariableError, TimeGapError
 
-from cmorize_helpers import load_obs6
+from cmorize_helpers import load_obs6, load_obs6_variables
 
 LAT = np.array([-60.0, -20.0, 20.0, 60.0])
 LON = np.array([-135.0, -45.0, 45.0, 135.0])  # written by ECMWF as 45..315
@@ -75,9 +75,11 @@ def test_known_answers_and_esmvalcore_load(tmp_path, layout, dataset):
         ("Lmon", "mrros"): 1e-5,
         ("LImon", "snm"): 2e-5,
     }
+    # Every variable through ESMValCore, each load in a fresh process, one import of it.
+    loaded = load_obs6_variables(out, dataset, [(mip, short, "1979/1980") for mip, short in expected]
+                                 + [("Emon", "mrsol", "1979/1980"), ("fx", "sftlf", None)])
     for (mip, short), value in expected.items():
-        cube, messages = load_obs6(out, dataset=dataset, mip=mip, short_name=short,
-                                   timerange="1979/1980")
+        cube, messages = loaded[mip, short]
         assert cube.shape == (13, 4, 4)
         assert not [m for m in messages if "unit" in m.lower()], messages
         np.testing.assert_allclose(_value(cube, 20, 45), value, rtol=rtol)
@@ -89,22 +91,20 @@ def test_known_answers_and_esmvalcore_load(tmp_path, layout, dataset):
             assert np.ma.is_masked(_value(cube, -60, -135)), "lsm 0.2 is ocean"
         else:
             assert not np.ma.is_masked(_value(cube, -60, -135))
-    cube, messages = load_obs6(out, dataset=dataset, mip="Lmon", short_name="mrsos",
-                               timerange="1979/1980")
+    cube, messages = loaded["Lmon", "mrsos"]
     depth = cube.coord("depth")
     assert depth.points.tolist() == [0.05] and depth.bounds.tolist() == [[0.0, 0.1]]
     assert cube.coord("latitude").points.tolist() == [-60, -20, 20, 60]
     assert cube.coord("longitude").points.tolist() == [45, 135, 225, 315]
     assert cube.coord("longitude").has_bounds() and cube.coord("latitude").has_bounds()
-    cube, messages = load_obs6(out, dataset=dataset, mip="Emon", short_name="mrsol",
-                               timerange="1979/1980")
+    cube, messages = loaded["Emon", "mrsol"]
     assert not [m for m in messages if "unit" in m.lower()], messages
     depth = cube.coord("depth")
     assert depth.var_name == "depth"
     np.testing.assert_allclose(depth.bounds, [[0, 0.07], [0.07, 0.28], [0.28, 1.0], [1.0, 2.89]])
     np.testing.assert_allclose(
         _value(cube, 20, 45)[0], [0.3 * 70, 0.2 * 210, 0.25 * 720, 0.35 * 1890], rtol=rtol)
-    cube, messages = load_obs6(out, dataset=dataset, mip="fx", short_name="sftlf")
+    cube, messages = loaded["fx", "sftlf"]
     np.testing.assert_allclose(_value(cube, 20, 45), 70.0, rtol=rtol)
     assert str(cube.units) == "%"
 

@@ -8,7 +8,7 @@ import shutil
 import netCDF4
 import numpy as np
 import pytest
-from cmorize_helpers import load_obs6
+from cmorize_helpers import load_obs6, load_obs6_variables
 
 from smeval.cmorize import rawformats as rf
 from smeval.cmorize.convert import Options, cmorize
@@ -58,20 +58,21 @@ def test_gldas_monthly_known_answers(tmp_path):
     }
     expected = {("Lmon", "mrsos"): 25.0, ("Amon", "pr"): 3e-5, ("Amon", "evspsbl"): 2e-5,
                 ("Lmon", "mrros"): 0.54 / 10800, ("LImon", "snm"): 0.108 / 10800}
+    # Every variable through ESMValCore, each load in a fresh process, one import of it.
+    loaded = load_obs6_variables(out, "GLDAS-NOAH", [(mip, short, "2000/2000") for mip, short in expected]
+                                 + [("Emon", "mrsol", "2000/2000"), ("fx", "sftlf", None)])
     for (mip, short), value in expected.items():
-        cube, messages = load_obs6(out, dataset="GLDAS-NOAH", mip=mip, short_name=short,
-                                   timerange="2000/2000")
+        cube, messages = loaded[mip, short]
         assert not [m for m in messages if "unit" in m.lower()], messages
         assert cube.shape == (12, 4, 4)
         np.testing.assert_allclose(_value(cube, 15, 30), value, rtol=1e-6)
         assert np.ma.is_masked(_value(cube, -45, -150))
         assert cube.attributes["synthetic"] == "yes: smeval sample archive"
-    cube, _ = load_obs6(out, dataset="GLDAS-NOAH", mip="Emon", short_name="mrsol",
-                        timerange="2000/2000")
+    cube, _ = loaded["Emon", "mrsol"]
     np.testing.assert_allclose(cube.coord("depth").bounds,
                                [[0, 0.1], [0.1, 0.4], [0.4, 1.0], [1.0, 2.0]])
     np.testing.assert_allclose(_value(cube, 15, 30)[0], [25, 60, 110, 200], rtol=1e-6)
-    cube, _ = load_obs6(out, dataset="GLDAS-NOAH", mip="fx", short_name="sftlf")
+    cube, _ = loaded["fx", "sftlf"]
     assert _value(cube, 15, 30) == 100.0 and _value(cube, -45, -150) == 0.0
 
 
