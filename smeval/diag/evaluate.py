@@ -34,7 +34,7 @@ from smeval.metrics.table import (
 from smeval.metrics.uncertainty import RANKING_COLUMNS, variable_uncertainty
 from smeval.report.summary import DEFAULT_RANKING_REFERENCES
 from smeval.metrics.cmec import metric_bundle
-from smeval.sample.catalogue import load_catalogue
+from smeval.catalogue import load_catalogue
 
 from .checks import units_problem
 from .climatology import CLIMATOLOGY_DIR

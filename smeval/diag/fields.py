@@ -30,7 +30,7 @@ from smeval.core.correlation import DEFAULT_FDR_ALPHA, benjamini_hochberg, gridp
 from smeval.core.ensemble import MMEM_ALL, hierarchical_means, streamed_mmem
 from smeval.core.fields import bias_ratio, flux_to_mm_per_year
 from smeval.metrics.series import months_of
-from smeval.sample.catalogue import load_catalogue
+from smeval.catalogue import load_catalogue
 from smeval.variables import MAP_UNITS, VARIABLE_LABELS
 
 from .checks import lazy_value_summary, units_problem, value_problem

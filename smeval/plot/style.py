@@ -55,7 +55,7 @@ REFERENCES = ("ERA5", "ERA-Interim", "GLDAS-NOAH")
 MMEMS = (MMEM_ALL, MMEM_HIGH, MMEM_LOW)
 
 #: The models of Table 1 and their parent families (as in
-#: ``smeval/sample/catalogue.yml``; a test checks they agree).
+#: ``smeval/catalogue.yml``; a test checks they agree).
 MODEL_FAMILIES = {
     "ACCESS-CM2": "ACCESS", "ACCESS-ESM1-5": "ACCESS",
     "BCC-CSM2-MR": "BCC", "BCC-ESM1": "BCC",
