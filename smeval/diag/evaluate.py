@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from smeval.core.bootstrap import BootstrapOptions, block_indices, year_counts
+from smeval.core.ensemble import HIGH_RESOLUTION_MIN_NLAT
 import smeval
 from smeval.metrics.series import RegionalSeries, months_of
 from smeval.metrics.table import (
@@ -32,9 +33,9 @@ from smeval.metrics.table import (
     taylor_table,
 )
 from smeval.metrics.uncertainty import RANKING_COLUMNS, variable_uncertainty
-from smeval.report.summary import DEFAULT_RANKING_REFERENCES
 from smeval.metrics.cmec import metric_bundle
 from smeval.catalogue import load_catalogue
+from smeval import defaults, outputs
 
 from .checks import units_problem
 from .climatology import CLIMATOLOGY_DIR
@@ -46,8 +47,6 @@ from .skipped import skipped_inputs
 
 logger = logging.getLogger(__name__)
 
-#: Default references (SPEC section 1).
-DEFAULT_REFERENCES = ("ERA5", "ERA-Interim", "GLDAS-NOAH")
 #: CMIP6 variable each evaluated variable comes from.
 SOURCE = {"sm_shallow": "mrsos (or mrsol)", "sm_deep": "mrsol"}
 
@@ -58,11 +57,11 @@ class EvaluationOptions:
 
     #: Name of the script in error messages.
     SCRIPT: ClassVar[str] = "metrics"
-    references: tuple[str, ...] = option(DEFAULT_REFERENCES, "reference data sets")
-    r0: float = option(1.0, "R0 of the Taylor skill score", "1")
-    tss_threshold: float = option(0.6, "TSS above which a model reproduces a region", "1")
-    high_resolution_min_nlat: int = option(160, "native latitude rows from which a model is high resolution")
-    period: str = option("1979-2014", "period named in captions")
+    references: tuple[str, ...] = option(defaults.REFERENCES, "reference data sets")
+    r0: float = option(defaults.R0, "R0 of the Taylor skill score", "1")
+    tss_threshold: float = option(defaults.TSS_THRESHOLD, "TSS above which a model reproduces a region", "1")
+    high_resolution_min_nlat: int = option(HIGH_RESOLUTION_MIN_NLAT, "native latitude rows from which a model is high resolution")
+    period: str = option(defaults.PERIOD, "period named in captions")
 
     def __post_init__(self) -> None:
         script = self.SCRIPT
@@ -79,7 +78,7 @@ class MetricsOptions(EvaluationOptions):
 
     bootstrap: dict[str, Any] = option(MappingProxyType({}), "moving-block bootstrap: level, block_years, "
                                        "resamples, seed, top (defaults: smeval.core.bootstrap.BootstrapOptions)")
-    ranking_references: tuple[str, ...] = option(DEFAULT_RANKING_REFERENCES, "references of the robust ranking")
+    ranking_references: tuple[str, ...] = option(defaults.FIGURE_REFERENCES, "references of the robust ranking")
 
     @property
     def bootstrap_options(self) -> BootstrapOptions:
@@ -135,7 +134,7 @@ def read_series(folders: list[Path]) -> tuple[list[RegionalSeries], dict[str, li
                 family=str(attrs.get("smeval_family", "")),
             ))
             files[series[-1].dataset].append(str(path))
-        for path in sorted(Path(folder).rglob("excluded.csv")):
+        for path in sorted(Path(folder).rglob(outputs.EXCLUDED)):
             excluded.append(pd.read_csv(path, dtype=str, keep_default_na=False))
     return series, files, excluded
 
@@ -260,16 +259,16 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
 
     work = Path(cfg["work_dir"])
     out = {
-        "metrics": work / "metrics.csv",
-        "metrics_json": work / "metrics_cmec.json",
-        "annual_cycle": work / "annual_cycle.csv",
-        "ranking": work / "ranking.csv",
-        "robust_ranking": work / "robust_ranking.csv",
-        "excluded": work / "excluded.csv",
-        "members": work / "members.csv",
+        "metrics": work / outputs.METRICS,
+        "metrics_json": work / outputs.METRIC_BUNDLE,
+        "annual_cycle": work / outputs.ANNUAL_CYCLE,
+        "ranking": work / outputs.RANKING,
+        "robust_ranking": work / outputs.ROBUST_RANKING,
+        "excluded": work / outputs.EXCLUDED,
+        "members": work / outputs.MEMBERS,
     }
     atomic_write_text(out["metrics"], table.to_csv(index=False))
-    bundle = metric_bundle(table, provenance={"software": f"smeval {smeval.__version__}", "table": "metrics.csv",
+    bundle = metric_bundle(table, provenance={"software": f"smeval {smeval.__version__}", "table": outputs.METRICS,
                                               "r0": r0})
     atomic_write_text(out["metrics_json"], json.dumps(bundle, indent=1, allow_nan=False))
     atomic_write_text(out["annual_cycle"], cycle.to_csv(index=False))

@@ -31,6 +31,7 @@ from smeval.core.ensemble import MMEM_ALL, hierarchical_means, streamed_mmem
 from smeval.core.fields import bias_ratio, flux_to_mm_per_year
 from smeval.metrics.series import months_of
 from smeval.catalogue import load_catalogue
+from smeval import defaults, outputs
 from smeval.variables import MAP_UNITS, VARIABLE_LABELS
 
 from .checks import lazy_value_summary, units_problem, value_problem
@@ -73,7 +74,7 @@ class ClimatologyOptions(EvaluationOptions):
 #: ensemble mean, then the common grid.
 CORRELATION_STEPS = MappingProxyType({
     "ensemble_statistics": {"statistics": ["mean"]},
-    "regrid": {"target_grid": "1.125x1.125", "scheme": {"reference": "smeval.regrid:AreaWeighted"}},
+    "regrid": {"target_grid": defaults.COMMON_GRID, "scheme": {"reference": "smeval.regrid:AreaWeighted"}},
 })
 
 
@@ -344,7 +345,7 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
     written = []
     with ProvenanceLogger(cfg) as provlog:
         if excluded:
-            out = work / "excluded.csv"
+            out = work / outputs.EXCLUDED
             write_csv(out, excluded, EXCLUDED_COLUMNS)
             written.append(out)
             provlog.log(out, _record("Data sets left out of the correlation maps, and why.",

@@ -23,8 +23,8 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 
-from smeval import plot  # noqa: E402
-from smeval.core.regions import REGIONS  # noqa: E402
+from smeval import defaults, outputs, plot  # noqa: E402
+from smeval.core.regions import HEMISPHERE_IDS, REGIONS  # noqa: E402
 from smeval.metrics.table import (  # noqa: E402
     COLUMNS,
     REGION_IDS,
@@ -58,7 +58,7 @@ class FiguresOptions(EvaluationOptions):
 
     SCRIPT: ClassVar[str] = "figures"
     figures: tuple[int, ...] = option(ALL_FIGURES, "the paper's figure numbers to draw")
-    figure_references: tuple[str, ...] = option(("ERA5", "GLDAS-NOAH"), "references of Figs. 7-10, 12-14")
+    figure_references: tuple[str, ...] = option(defaults.FIGURE_REFERENCES, "references of Figs. 7-10, 12-14")
     significance_level: float = option(0.95, "confidence level of the correlation maps' stippling", "1")
 
     def __post_init__(self) -> None:
@@ -161,7 +161,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
     """Draw every figure that the available results support; returns the files."""
     cfg = {**cfg, **as_settings(parse_options(FiguresOptions, cfg, FiguresOptions.SCRIPT))}
     folders = [Path(p) for p in cfg["ancestor_dirs"]]
-    metrics_path = _find(folders, "metrics.csv")
+    metrics_path = _find(folders, outputs.METRICS)
     wanted = {int(n) for n in cfg["figures"]}
     if metrics_path is None and wanted & METRICS_FIGURES:
         msg = f"no metrics.csv among the ancestors {folders}, needed by Figs. {sorted(wanted & METRICS_FIGURES)}"
@@ -169,7 +169,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
     metrics = pd.read_csv(metrics_path) if metrics_path else pd.DataFrame(columns=COLUMNS)
     # Any upstream file can stand as the ancestor of the region table.
     anchor = metrics_path or next(iter(sorted(p for f in folders for p in f.rglob("*.nc"))), None)
-    cycles_path = _find(folders, "annual_cycle.csv")
+    cycles_path = _find(folders, outputs.ANNUAL_CYCLE)
     cycles = pd.read_csv(cycles_path) if cycles_path else pd.DataFrame()
     threshold = float(cfg["tss_threshold"])
     main_refs = [r for r in cfg["figure_references"] if r in set(metrics.reference)]
@@ -254,7 +254,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             if variable not in set(metrics.variable):
                 continue
             name = f"fig{number}_taylor_hemispheres_{variable}"
-            data = taylor_data(name, variable, ["NH", "SH"])
+            data = taylor_data(name, variable, list(HEMISPHERE_IDS))
             fig.make(name, f"Fig. {int(number)}", "taylor",
                      f"Standardised Taylor diagrams of regional-mean monthly {VARIABLE_LABELS[variable]} ({period}) "
                      f"over Northern- and Southern-Hemisphere land, high- and low-resolution models, against "

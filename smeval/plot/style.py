@@ -28,6 +28,7 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure
 
+from smeval import defaults
 from smeval.core.ensemble import MMEM_ALL, MMEM_HIGH, MMEM_LOW
 
 #: Resolution of every PNG (dots per inch).
@@ -50,7 +51,7 @@ RC = {
 }
 
 #: The reanalyses.
-REFERENCES = ("ERA5", "ERA-Interim", "GLDAS-NOAH")
+REFERENCES = defaults.REFERENCES
 #: The multi-model ensemble means (SPEC section 4).
 MMEMS = (MMEM_ALL, MMEM_HIGH, MMEM_LOW)
 
