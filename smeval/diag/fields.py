@@ -40,7 +40,7 @@ from .evaluate import EvaluationOptions
 from .io import EXCLUDED_COLUMNS, SYNTHETIC_ATTRIBUTE, is_synthetic, load_cube, save_cube, write_csv
 from .options import check_choices, check_range, check_references, is_model, option, parse_options, recipe_key
 from .preprocess import EnsembleSteps
-from .provenance import record
+from .provenance import grid_spacing, record
 from .shared import ProvenanceLogger, family_of
 
 logger = logging.getLogger(__name__)
@@ -221,7 +221,7 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
             written.append(out)
             provlog.log(out, _record(
                 f"{period} annual-mean climatology of {VARIABLE_LABELS[variable]} ({MAP_UNITS[variable]}) of "
-                f"{', '.join(names)} on the common 1.125 degree grid, land only; CMIP6-MMEM is the mean "
+                f"{', '.join(names)} on the common {grid_spacing(template)} degree grid, land only; CMIP6-MMEM is the mean "
                 f"over model families of {len(models)} models.", ancestors, names, ["clim", "mean"], "geo"))
             if mmem is None or not refs:
                 continue
@@ -422,7 +422,7 @@ def _write_correlations(cfg, options: CorrelationOptions, provlog, cubes, source
             what = f"{name} (mean over the {len(family_names)} family means of {', '.join(family_names)})"
         provlog.log(out, _record(
             f"Correlation of monthly shallow soil moisture with P - E of {what}, {period}, per grid cell "
-            f"on the common 1.125 degree grid; significance: {test}.",
+            f"on the common {grid_spacing(out_cubes[-1])} degree grid; significance: {test}.",
             [f for d in used for v in CORRELATION_VARIABLES for f in sources[(v, d)]], used,
             ["corr"], "geo", extra_references=(["bretherton99jc"] if effective_n else [])
             + ([] if fdr_alpha is None else list(FDR_REFERENCES))))

@@ -37,7 +37,7 @@ from smeval.metrics.table import (  # noqa: E402
 from smeval.variables import MAP_UNITS, VARIABLE_LABELS  # noqa: E402
 from .evaluate import EvaluationOptions  # noqa: E402
 from .options import OptionsError, as_settings, check_range, option, parse_options  # noqa: E402
-from .provenance import record  # noqa: E402
+from .provenance import grid_spacing, record  # noqa: E402
 from .shared import ProvenanceLogger, atomic_write_text  # noqa: E402
 from .standalone import output_file_types  # noqa: E402
 
@@ -186,9 +186,9 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             [(r.id, r.name, r.box.lat_min, r.box.lat_max, r.box.lon_min, r.box.lon_max) for r in REGIONS],
             columns=["region", "name", "lat_min", "lat_max", "lon_min", "lon_max"]), [anchor])
         fig.make("fig01_regions", "Fig. 1", "regions",
-                 "The 13 evaluation regions of Qiao et al. (2022), Fig. 1 (longitudes east positive).",
+                 f"The {len(REGIONS)} evaluation regions of Qiao et al. (2022), Fig. 1 (longitudes east positive).",
                  lambda stem: plot.plot_regions(stem), [regions_csv], [], "geo",
-                 data_caption="Boxes of the 13 evaluation regions (degrees north, degrees east).")
+                 data_caption=f"Boxes of the {len(REGIONS)} evaluation regions (degrees north, degrees east).")
 
         # Figs. 2-3: soil-moisture climatologies and bias ratios.
         for number, variable in (("02", "sm_shallow"), ("03", "sm_deep")):
@@ -199,7 +199,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
                 continue
             fig.make(f"fig{number}_climatology_{variable}", f"Fig. {int(number)}", "maps",
                      f"(a) {period} annual-mean {VARIABLE_LABELS[variable]} ({MAP_UNITS[variable]}) of "
-                     f"{', '.join(clim)} on the common 1.125 degree grid, land only; (b) bias ratio "
+                     f"{', '.join(clim)} on the common {grid_spacing(next(iter(clim.values())))} degree grid, land only; (b) bias ratio "
                      f"(CMIP6-MMEM - reference) / CMIP6-MMEM against {', '.join(bias)}.",
                      lambda stem, c=clim, b=bias, v=variable: plot.plot_climatology_bias(
                          c, b, VARIABLE_LABELS[v], MAP_UNITS[v], stem, period=period),
@@ -232,7 +232,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             refs_here = sorted(set(part[part.kind == "reference"].dataset))
             fig.make(f"fig{number}_annual_cycle_{variable}", f"Fig. {int(number)}", "annual_cycles",
                      f"Mean annual cycle ({period}) of regional-mean {VARIABLE_LABELS[variable]} (kg m-2) in each of "
-                     f"the 13 regions: every model (thin), CMIP6-MMEM (thick) and {', '.join(refs_here)}.",
+                     f"the {len(REGION_IDS)} regions: every model (thin), CMIP6-MMEM (thick) and {', '.join(refs_here)}.",
                      lambda stem, p=part, v=variable: plot.plot_annual_cycles(p, v, stem, period=period),
                      [data], sorted(set(part.dataset)), "seas", statistics=("mean", "clim"))
 
@@ -309,7 +309,8 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             fdr = any(c.var_name == "significant_fdr" for c in sig.values())
             fig.make("fig11_correlation_sm_pme", "Fig. 11", "maps",
                      f"Correlation of monthly shallow soil moisture with P - E ({period}) of {', '.join(corr)}, "
-                     "per grid cell on the common 1.125 degree grid; stippling marks the significant cells ("
+                     f"per grid cell on the common {grid_spacing(next(iter(corr.values())))} degree grid; stippling marks the "
+                     "significant cells ("
                      + "; ".join(f"{d}: {m}" for d, m in methods.items()) + ").",
                      lambda stem: plot.plot_correlation_maps(
                          corr, sig, stem, period=period,
@@ -335,7 +336,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             data = fig.data(name, tss, [metrics_path])
             fig.make(name, f"Fig. {int(number)}", "skill",
                      f"Taylor skill score (R0 = {cfg['r0']}) of regional-mean monthly "
-                     f"{VARIABLE_LABELS[variable]} ({period}) of each model in each of the 13 regions against "
+                     f"{VARIABLE_LABELS[variable]} ({period}) of each model in each of the {len(REGION_IDS)} regions against "
                      f"{', '.join(main_refs)}; framed cells: TSS > {threshold:g}.{sure_heatmap}",
                      lambda stem, v=variable: plot.plot_tss_heatmap(metrics, v, stem, references=main_refs,
                                                                     threshold=threshold, period=period),
