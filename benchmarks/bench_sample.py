@@ -63,7 +63,7 @@ def model_values(name: str, members: int | None = None, months: int = MONTHS) ->
 
 def reanalysis_values(months: int = MONTHS) -> dict[str, int]:
     """Values of each reanalysis on its distributor's grid (6 variables, mrsol's layers)."""
-    from smeval.sample.catalogue import load_catalogue
+    from smeval.catalogue import load_catalogue
     from smeval.sample.generate import SCALES, reanalysis_grid
 
     out = {}
@@ -75,7 +75,7 @@ def reanalysis_values(months: int = MONTHS) -> dict[str, int]:
 
 def estimate(measured_models, seconds: float, size: int, seconds_per_member: float,
              members: int | None) -> None:
-    from smeval.sample.catalogue import load_catalogue
+    from smeval.catalogue import load_catalogue
 
     cat = load_catalogue()
     runs_m = values_m = 0

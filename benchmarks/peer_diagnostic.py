@@ -23,7 +23,7 @@ import yaml
 from smeval.diag.shared import family_of
 from smeval.metrics.series import RegionalSeries, months_of
 from smeval.metrics.table import COLUMNS, ensemble_series, taylor_table
-from smeval.sample.catalogue import load_catalogue
+from smeval.catalogue import load_catalogue
 
 #: The peer's CMIP6 variable -> smeval's evaluated variable.
 EVALUATED = {"mrsos": "sm_shallow", "mrsol": "sm_deep"}

@@ -8,8 +8,10 @@ Subpackages
 -----------
 core
     The science: pure numpy/scipy functions (no I/O, no plotting).
+catalogue
+    The model catalogue (Tables 1 and 2 of the paper, ``catalogue.yml``).
 sample
-    The model catalogue and the generator of the embedded sample archive.
+    The generator of the embedded sample archive.
 cmorize
     Converters of ERA5, ERA-Interim, GLDAS-Noah and ESA CCI SM to CMOR/OBS6.
 diag

@@ -39,6 +39,8 @@ from typing import Any
 
 import numpy as np
 
+from smeval.defaults import TSS_THRESHOLD
+
 from ._arrays import as_float_nan
 from .taylor import taylor_skill_score
 
@@ -254,7 +256,7 @@ def percentile_interval(samples, level: float = 0.90, axis: int = 0) -> tuple[np
     return np.where(all_nan, np.nan, low), np.where(all_nan, np.nan, high)
 
 
-def bootstrap_ranks(tss, threshold: float = 0.6) -> np.ndarray:
+def bootstrap_ranks(tss, threshold: float = TSS_THRESHOLD) -> np.ndarray:
     """Ranks of models by the paper's criterion in each resample (SPEC section 8).
 
     Parameters

@@ -95,6 +95,9 @@ HEMISPHERES: tuple[Region, ...] = (
     _region("SH", "Southern Hemisphere land", -90, 0, -180, 180),
 )
 
+#: Ids of the hemispheres, shown after the regions in tables and Taylor diagrams.
+HEMISPHERE_IDS = tuple(r.id for r in HEMISPHERES)
+
 #: Every region the diagnostics evaluate, in output order.
 ALL_REGIONS: tuple[Region, ...] = REGIONS + HEMISPHERES
 

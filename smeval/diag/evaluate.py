@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from smeval.core.bootstrap import BootstrapOptions, block_indices, year_counts
+from smeval.core.ensemble import HIGH_RESOLUTION_MIN_NLAT
 import smeval
 from smeval.metrics.series import RegionalSeries, months_of
 from smeval.metrics.table import (
@@ -32,9 +33,9 @@ from smeval.metrics.table import (
     taylor_table,
 )
 from smeval.metrics.uncertainty import RANKING_COLUMNS, variable_uncertainty
-from smeval.report.summary import DEFAULT_RANKING_REFERENCES
 from smeval.metrics.cmec import metric_bundle
-from smeval.sample.catalogue import load_catalogue
+from smeval.catalogue import load_catalogue
+from smeval import defaults, outputs
 
 from .checks import units_problem
 from .climatology import CLIMATOLOGY_DIR
@@ -46,8 +47,6 @@ from .skipped import skipped_inputs
 
 logger = logging.getLogger(__name__)
 
-#: Default references (SPEC section 1).
-DEFAULT_REFERENCES = ("ERA5", "ERA-Interim", "GLDAS-NOAH")
 #: CMIP6 variable each evaluated variable comes from.
 SOURCE = {"sm_shallow": "mrsos (or mrsol)", "sm_deep": "mrsol"}
 
@@ -58,11 +57,11 @@ class EvaluationOptions:
 
     #: Name of the script in error messages.
     SCRIPT: ClassVar[str] = "metrics"
-    references: tuple[str, ...] = option(DEFAULT_REFERENCES, "reference data sets")
-    r0: float = option(1.0, "R0 of the Taylor skill score", "1")
-    tss_threshold: float = option(0.6, "TSS above which a model reproduces a region", "1")
-    high_resolution_min_nlat: int = option(160, "native latitude rows from which a model is high resolution")
-    period: str = option("1979-2014", "period named in captions")
+    references: tuple[str, ...] = option(defaults.REFERENCES, "reference data sets")
+    r0: float = option(defaults.R0, "R0 of the Taylor skill score", "1")
+    tss_threshold: float = option(defaults.TSS_THRESHOLD, "TSS above which a model reproduces a region", "1")
+    high_resolution_min_nlat: int = option(HIGH_RESOLUTION_MIN_NLAT, "native latitude rows from which a model is high resolution")
+    period: str = option(defaults.PERIOD, "period named in captions")
 
     def __post_init__(self) -> None:
         script = self.SCRIPT
@@ -79,7 +78,7 @@ class MetricsOptions(EvaluationOptions):
 
     bootstrap: dict[str, Any] = option(MappingProxyType({}), "moving-block bootstrap: level, block_years, "
                                        "resamples, seed, top (defaults: smeval.core.bootstrap.BootstrapOptions)")
-    ranking_references: tuple[str, ...] = option(DEFAULT_RANKING_REFERENCES, "references of the robust ranking")
+    ranking_references: tuple[str, ...] = option(defaults.FIGURE_REFERENCES, "references of the robust ranking")
 
     @property
     def bootstrap_options(self) -> BootstrapOptions:
@@ -135,7 +134,7 @@ def read_series(folders: list[Path]) -> tuple[list[RegionalSeries], dict[str, li
                 family=str(attrs.get("smeval_family", "")),
             ))
             files[series[-1].dataset].append(str(path))
-        for path in sorted(Path(folder).rglob("excluded.csv")):
+        for path in sorted(Path(folder).rglob(outputs.EXCLUDED)):
             excluded.append(pd.read_csv(path, dtype=str, keep_default_na=False))
     return series, files, excluded
 
@@ -177,15 +176,20 @@ def member_counts(series: list[RegionalSeries], references) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=MEMBER_COLUMNS)
 
 
-def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
-    """Compute and write the metrics products; returns them by name."""
-    options = parse_options(MetricsOptions, cfg, "metrics")
-    references = list(options.references)
-    r0, threshold, min_nlat = options.r0, options.tss_threshold, options.high_resolution_min_nlat
-    boot = options.bootstrap_options
-    ranking_refs = list(options.ranking_references)
-    catalogue = load_catalogue()
+#: The metrics script's products: name -> file name (in its work folder).
+METRICS_PRODUCTS = MappingProxyType({
+    "metrics": outputs.METRICS,
+    "metrics_json": outputs.METRIC_BUNDLE,
+    "annual_cycle": outputs.ANNUAL_CYCLE,
+    "ranking": outputs.RANKING,
+    "robust_ranking": outputs.ROBUST_RANKING,
+    "excluded": outputs.EXCLUDED,
+    "members": outputs.MEMBERS,
+})
 
+
+def _evaluated_series(cfg: dict[str, Any], references: list[str]):
+    """The ancestors' series of the references and models, their files and the exclusions so far."""
     all_series, files, excluded = read_series(cfg["ancestor_dirs"])
     if not all_series:
         msg = f"no regional series found in {', '.join(map(str, cfg['ancestor_dirs']))}"
@@ -198,97 +202,103 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
     skipped = _skipped_by_esmvalcore(Path(cfg["work_dir"]))
     if not_models or wrong_units or skipped:
         excluded.append(pd.DataFrame(not_models + wrong_units + skipped, columns=EXCLUDED_COLUMNS))
+    return all_series, files, excluded
+
+
+def _absent_models(by_variable: dict[str, list[RegionalSeries]], references: list[str],
+                   excluded: list[pd.DataFrame]) -> list[dict[str, str]]:
+    """Rows of ``excluded.csv`` for a model evaluated for some variable but absent from another."""
+    all_models = {s.dataset for items in by_variable.values() for s in items if s.dataset not in references}
+    already = {(row["dataset"], row["variable"]) for frame in excluded for _, row in frame.iterrows()}
+    rows = []
+    for variable, items in sorted(by_variable.items()):
+        for model in sorted(all_models - {s.dataset for s in items}):
+            if (model, variable) not in already:
+                rows.append({"dataset": model, "member": "", "project": "CMIP6", "variable": variable,
+                             "reason": f"no {SOURCE.get(variable, variable)} data in this run "
+                                       "(not provided by the model, or not in the archive)"})
+    return rows
+
+
+def _split_variable(items: list[RegionalSeries], references: list[str], months: np.ndarray,
+                    region_ids: tuple[str, ...]):
+    """The members by model, the reference series on ``months`` and each model's native latitude rows."""
+    catalogue = load_catalogue()
+    models: dict[str, list[RegionalSeries]] = defaultdict(list)
+    refs: dict[str, np.ndarray] = {}
+    n_lat: dict[str, int] = {}
+    for s in items:
+        if s.dataset in references:
+            refs[s.dataset] = s.on(months, region_ids)
+        else:
+            models[s.dataset].append(s)
+            entry = catalogue.models.get(s.dataset)
+            n_lat[s.dataset] = entry.grid.nlat if entry else s.native_nlat
+    return models, refs, n_lat
+
+
+def _variable_metrics(variable: str, items: list[RegionalSeries], options: MetricsOptions, run: dict[str, Any],
+                      missing_refs: list[dict[str, str]]):
+    """Metrics rows, robust ranking (or None) and annual cycles of one variable; None if it has no model.
+
+    ``run`` holds what every variable shares: ``months``, ``region_ids``,
+    ``families`` and the bootstrap's year ``counts``. A reference without a
+    series of this variable is appended to ``missing_refs``.
+    """
+    references, months, region_ids = list(options.references), run["months"], run["region_ids"]
+    models, refs, n_lat = _split_variable(items, references, months, region_ids)
+    for ref in references:
+        if ref not in refs:
+            missing_refs.append({"dataset": ref, "member": "", "project": "OBS6", "variable": variable,
+                                 "reason": f"no {variable} series of this reference in the run"})
+    if not models:
+        return None
+    series, info, _ = ensemble_series(models, months, region_ids, run["families"], n_lat,
+                                      options.high_resolution_min_nlat)
+    tables, robust = [taylor_table(series, info, refs, variable, region_ids, r0=options.r0)], None
+    if refs:
+        sure = variable_uncertainty(series, info, refs, variable, region_ids, months, run["counts"],
+                                    options.bootstrap_options, list(options.ranking_references),
+                                    options.tss_threshold, options.r0)
+        tables.append(sure.rows)
+        robust = sure.ranking
+    kinds = {name: kind for name, (kind, _, _) in info.items()}
+    cycle_series = {k: v for k, v in series.items() if info[k][0] != "family"}
+    cycle_series.update(refs)
+    kinds.update({r: "reference" for r in refs})
+    cycle = annual_cycle_table(cycle_series, kinds, months, variable, items[0].units, region_ids)
+    return tables, robust, cycle
+
+
+def _run_frame(all_series: list[RegionalSeries], boot: BootstrapOptions) -> dict[str, Any]:
+    """What every variable shares: months, region ids, families and one draw of resampled years."""
     # The recipe's family facets, carried by the series files.
     families = {s.dataset: family_of({"dataset": s.dataset, "family": s.family}) for s in all_series}
     first = min(int(s.months.min()) for s in all_series)
     last = max(int(s.months.max()) for s in all_series)
     months = np.arange(first, last + 1)
-    region_ids = all_series[0].region_ids
     # One draw of resampled years for every series of the run (SPEC section 8).
     n_years = int(months[-1] // 12 - months[0] // 12 + 1)
     counts = year_counts(block_indices(n_years, boot.block_years, boot.resamples, boot.seed), n_years)
+    return {"months": months, "region_ids": all_series[0].region_ids, "families": families, "counts": counts}
 
-    by_variable: dict[str, list[RegionalSeries]] = defaultdict(list)
-    for s in all_series:
-        by_variable[s.variable].append(s)
 
-    tables, cycles, robust = [], [], []
-    missing_refs: list[dict[str, str]] = []
-    # A model evaluated for some variable but absent from another is reported.
-    all_models = {s.dataset for s in all_series if s.dataset not in references}
-    already = {(row["dataset"], row["variable"]) for frame in excluded for _, row in frame.iterrows()}
-    for variable, items in sorted(by_variable.items()):
-        for model in sorted(all_models - {s.dataset for s in items}):
-            if (model, variable) not in already:
-                missing_refs.append({"dataset": model, "member": "", "project": "CMIP6", "variable": variable,
-                                     "reason": f"no {SOURCE.get(variable, variable)} data in this run "
-                                               "(not provided by the model, or not in the archive)"})
-    for variable, items in sorted(by_variable.items()):
-        models: dict[str, list[RegionalSeries]] = defaultdict(list)
-        refs: dict[str, np.ndarray] = {}
-        n_lat: dict[str, int] = {}
-        for s in items:
-            if s.dataset in references:
-                refs[s.dataset] = s.on(months, region_ids)
-            else:
-                models[s.dataset].append(s)
-                entry = catalogue.models.get(s.dataset)
-                n_lat[s.dataset] = entry.grid.nlat if entry else s.native_nlat
-        for ref in references:
-            if ref not in refs:
-                missing_refs.append({"dataset": ref, "member": "", "project": "OBS6", "variable": variable,
-                                     "reason": f"no {variable} series of this reference in the run"})
-        if not models:
-            continue
-        series, info, _ = ensemble_series(models, months, region_ids, families, n_lat, min_nlat)
-        tables.append(taylor_table(series, info, refs, variable, region_ids, r0=r0))
-        if refs:
-            sure = variable_uncertainty(series, info, refs, variable, region_ids, months, counts, boot,
-                                        ranking_refs, threshold, r0)
-            tables.append(sure.rows)
-            robust.append(sure.ranking)
-        units = items[0].units
-        kinds = {name: kind for name, (kind, _, _) in info.items()}
-        cycle_series = {k: v for k, v in series.items() if info[k][0] != "family"}
-        cycle_series.update(refs)
-        kinds.update({r: "reference" for r in refs})
-        cycles.append(annual_cycle_table(cycle_series, kinds, months, variable, units, region_ids))
-
-    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
-    cycle = pd.concat(cycles, ignore_index=True) if cycles else pd.DataFrame()
-    excluded_all = pd.concat([*excluded, pd.DataFrame(missing_refs)], ignore_index=True) if (excluded or missing_refs) else pd.DataFrame(columns=EXCLUDED_COLUMNS)
-
-    work = Path(cfg["work_dir"])
-    out = {
-        "metrics": work / "metrics.csv",
-        "metrics_json": work / "metrics_cmec.json",
-        "annual_cycle": work / "annual_cycle.csv",
-        "ranking": work / "ranking.csv",
-        "robust_ranking": work / "robust_ranking.csv",
-        "excluded": work / "excluded.csv",
-        "members": work / "members.csv",
-    }
-    atomic_write_text(out["metrics"], table.to_csv(index=False))
-    bundle = metric_bundle(table, provenance={"software": f"smeval {smeval.__version__}", "table": "metrics.csv",
-                                              "r0": r0})
-    atomic_write_text(out["metrics_json"], json.dumps(bundle, indent=1, allow_nan=False))
-    atomic_write_text(out["annual_cycle"], cycle.to_csv(index=False))
+def _ranking_table(table: pd.DataFrame, references: list[str], threshold: float) -> pd.DataFrame:
+    """``ranking.csv``: every variable's ranking against the references it has."""
     ranks = []
     for variable in sorted(table["variable"].unique()) if len(table) else []:
         refs_here = [r for r in references if r in set(table[table.variable == variable].reference)]
         rank = ranking(table, variable, refs_here, threshold)
         if len(rank):
             ranks.append(rank.reset_index().rename(columns={"index": "dataset"}).assign(variable=variable))
-    atomic_write_text(out["ranking"], (pd.concat(ranks, ignore_index=True) if ranks else pd.DataFrame()).to_csv(index=False))
-    atomic_write_text(out["excluded"], excluded_all.to_csv(index=False))
-    atomic_write_text(out["members"], member_counts(all_series, references).to_csv(index=False))
-    robust_table = pd.concat(robust, ignore_index=True) if robust else pd.DataFrame(columns=RANKING_COLUMNS)
-    atomic_write_text(out["robust_ranking"], robust_table.to_csv(index=False))
+    return pd.concat(ranks, ignore_index=True) if ranks else pd.DataFrame()
 
-    ancestors = sorted({f for fs in files.values() for f in fs})
-    datasets = sorted(files)
-    period = f"{months[0] // 12}-{months[-1] // 12}"
-    captions = {
+
+def _metrics_captions(options: MetricsOptions, period: str) -> dict[str, str]:
+    """Provenance caption of each product of :data:`METRICS_PRODUCTS`."""
+    r0, threshold, boot = options.r0, options.tss_threshold, options.bootstrap_options
+    references, ranking_refs = list(options.references), list(options.ranking_references)
+    return {
         "metrics": (f"Taylor statistics (R, sigma, E', TSS with R0 = {r0:g}) of every CMIP6 model, family mean "
                     f"and multi-model ensemble mean against {', '.join(references)}, per region, "
                     f"regional-mean monthly series {period}, each reference against the others (kind "
@@ -309,9 +319,62 @@ def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
                            f"seed {boot.seed}) in which the model is in the top {boot.top}, and its "
                            f"{100 * boot.level:g} % rank interval, {period}."),
     }
+
+
+def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True) if frames else empty
+
+
+def write_metrics(cfg: dict[str, Any]) -> dict[str, Path]:
+    """Compute and write the metrics products; returns them by name."""
+    options = parse_options(MetricsOptions, cfg, "metrics")
+    references = list(options.references)
+    all_series, files, excluded = _evaluated_series(cfg, references)
+    run = _run_frame(all_series, options.bootstrap_options)
+    by_variable: dict[str, list[RegionalSeries]] = defaultdict(list)
+    for s in all_series:
+        by_variable[s.variable].append(s)
+    missing_refs = _absent_models(by_variable, references, excluded)
+    tables, cycles, robust = [], [], []
+    for variable, items in sorted(by_variable.items()):
+        done = _variable_metrics(variable, items, options, run, missing_refs)
+        if done is not None:
+            tables += done[0]
+            robust += [] if done[1] is None else [done[1]]
+            cycles.append(done[2])
+    table = _concat(tables, pd.DataFrame(columns=COLUMNS))
+    products = {
+        "metrics": table.to_csv(index=False),
+        "metrics_json": json.dumps(metric_bundle(table, provenance={
+            "software": f"smeval {smeval.__version__}", "table": outputs.METRICS, "r0": options.r0}),
+            indent=1, allow_nan=False),
+        "annual_cycle": _concat(cycles, pd.DataFrame()).to_csv(index=False),
+        "ranking": _ranking_table(table, references, options.tss_threshold).to_csv(index=False),
+        "excluded": _concat([*excluded, pd.DataFrame(missing_refs)] if (excluded or missing_refs) else [],
+                            pd.DataFrame(columns=EXCLUDED_COLUMNS)).to_csv(index=False),
+        "members": member_counts(all_series, references).to_csv(index=False),
+        "robust_ranking": _concat(robust, pd.DataFrame(columns=RANKING_COLUMNS)).to_csv(index=False),
+    }
+    return _write_products(cfg, products, files, _metrics_captions(options, _period(run["months"])), len(table))
+
+
+def _period(months: np.ndarray) -> str:
+    """'1979-2014' style period of a month index (months since year 0)."""
+    return f"{months[0] // 12}-{months[-1] // 12}"
+
+
+def _write_products(cfg: dict[str, Any], products: dict[str, str], files: dict[str, list[str]],
+                    captions: dict[str, str], n_rows: int) -> dict[str, Path]:
+    """Write each product atomically in the work folder, then its provenance; returns the paths by name."""
+    work = Path(cfg["work_dir"])
+    out = {name: work / file_name for name, file_name in METRICS_PRODUCTS.items()}
+    for name, path in out.items():
+        atomic_write_text(path, products[name])
+    ancestors = sorted({f for fs in files.values() for f in fs})
+    datasets = sorted(files)
     with ProvenanceLogger(cfg) as provlog:
         for name, path in out.items():
             provlog.log(path, record(captions[name], ancestors, datasets, extra_references=["taylor01jgr"],
                                      statistics=["corr", "stddev", "rmsd"]))
-    logger.info("Metrics of %d rows for %d data sets written to %s", len(table), len(datasets), work)
+    logger.info("Metrics of %d rows for %d data sets written to %s", n_rows, len(datasets), work)
     return out

@@ -30,7 +30,8 @@ from smeval.core.correlation import DEFAULT_FDR_ALPHA, benjamini_hochberg, gridp
 from smeval.core.ensemble import MMEM_ALL, hierarchical_means, streamed_mmem
 from smeval.core.fields import bias_ratio, flux_to_mm_per_year
 from smeval.metrics.series import months_of
-from smeval.sample.catalogue import load_catalogue
+from smeval.catalogue import load_catalogue
+from smeval import defaults, outputs
 from smeval.variables import MAP_UNITS, VARIABLE_LABELS
 
 from .checks import lazy_value_summary, units_problem, value_problem
@@ -39,7 +40,7 @@ from .evaluate import EvaluationOptions
 from .io import EXCLUDED_COLUMNS, SYNTHETIC_ATTRIBUTE, is_synthetic, load_cube, save_cube, write_csv
 from .options import check_choices, check_range, check_references, is_model, option, parse_options, recipe_key
 from .preprocess import EnsembleSteps
-from .provenance import record
+from .provenance import grid_spacing, record
 from .shared import ProvenanceLogger, family_of
 
 logger = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class ClimatologyOptions(EvaluationOptions):
 #: ensemble mean, then the common grid.
 CORRELATION_STEPS = MappingProxyType({
     "ensemble_statistics": {"statistics": ["mean"]},
-    "regrid": {"target_grid": "1.125x1.125", "scheme": {"reference": "smeval.regrid:AreaWeighted"}},
+    "regrid": {"target_grid": defaults.COMMON_GRID, "scheme": {"reference": "smeval.regrid:AreaWeighted"}},
 })
 
 
@@ -220,7 +221,7 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
             written.append(out)
             provlog.log(out, _record(
                 f"{period} annual-mean climatology of {VARIABLE_LABELS[variable]} ({MAP_UNITS[variable]}) of "
-                f"{', '.join(names)} on the common 1.125 degree grid, land only; CMIP6-MMEM is the mean "
+                f"{', '.join(names)} on the common {grid_spacing(template)} degree grid, land only; CMIP6-MMEM is the mean "
                 f"over model families of {len(models)} models.", ancestors, names, ["clim", "mean"], "geo"))
             if mmem is None or not refs:
                 continue
@@ -344,7 +345,7 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
     written = []
     with ProvenanceLogger(cfg) as provlog:
         if excluded:
-            out = work / "excluded.csv"
+            out = work / outputs.EXCLUDED
             write_csv(out, excluded, EXCLUDED_COLUMNS)
             written.append(out)
             provlog.log(out, _record("Data sets left out of the correlation maps, and why.",
@@ -421,7 +422,7 @@ def _write_correlations(cfg, options: CorrelationOptions, provlog, cubes, source
             what = f"{name} (mean over the {len(family_names)} family means of {', '.join(family_names)})"
         provlog.log(out, _record(
             f"Correlation of monthly shallow soil moisture with P - E of {what}, {period}, per grid cell "
-            f"on the common 1.125 degree grid; significance: {test}.",
+            f"on the common {grid_spacing(out_cubes[-1])} degree grid; significance: {test}.",
             [f for d in used for v in CORRELATION_VARIABLES for f in sources[(v, d)]], used,
             ["corr"], "geo", extra_references=(["bretherton99jc"] if effective_n else [])
             + ([] if fdr_alpha is None else list(FDR_REFERENCES))))

@@ -23,8 +23,8 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 
-from smeval import plot  # noqa: E402
-from smeval.core.regions import REGIONS  # noqa: E402
+from smeval import defaults, outputs, plot  # noqa: E402
+from smeval.core.regions import HEMISPHERE_IDS, REGIONS  # noqa: E402
 from smeval.metrics.table import (  # noqa: E402
     COLUMNS,
     REGION_IDS,
@@ -37,7 +37,7 @@ from smeval.metrics.table import (  # noqa: E402
 from smeval.variables import MAP_UNITS, VARIABLE_LABELS  # noqa: E402
 from .evaluate import EvaluationOptions  # noqa: E402
 from .options import OptionsError, as_settings, check_range, option, parse_options  # noqa: E402
-from .provenance import record  # noqa: E402
+from .provenance import grid_spacing, record  # noqa: E402
 from .shared import ProvenanceLogger, atomic_write_text  # noqa: E402
 from .standalone import output_file_types  # noqa: E402
 
@@ -58,7 +58,7 @@ class FiguresOptions(EvaluationOptions):
 
     SCRIPT: ClassVar[str] = "figures"
     figures: tuple[int, ...] = option(ALL_FIGURES, "the paper's figure numbers to draw")
-    figure_references: tuple[str, ...] = option(("ERA5", "GLDAS-NOAH"), "references of Figs. 7-10, 12-14")
+    figure_references: tuple[str, ...] = option(defaults.FIGURE_REFERENCES, "references of Figs. 7-10, 12-14")
     significance_level: float = option(0.95, "confidence level of the correlation maps' stippling", "1")
 
     def __post_init__(self) -> None:
@@ -161,7 +161,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
     """Draw every figure that the available results support; returns the files."""
     cfg = {**cfg, **as_settings(parse_options(FiguresOptions, cfg, FiguresOptions.SCRIPT))}
     folders = [Path(p) for p in cfg["ancestor_dirs"]]
-    metrics_path = _find(folders, "metrics.csv")
+    metrics_path = _find(folders, outputs.METRICS)
     wanted = {int(n) for n in cfg["figures"]}
     if metrics_path is None and wanted & METRICS_FIGURES:
         msg = f"no metrics.csv among the ancestors {folders}, needed by Figs. {sorted(wanted & METRICS_FIGURES)}"
@@ -169,7 +169,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
     metrics = pd.read_csv(metrics_path) if metrics_path else pd.DataFrame(columns=COLUMNS)
     # Any upstream file can stand as the ancestor of the region table.
     anchor = metrics_path or next(iter(sorted(p for f in folders for p in f.rglob("*.nc"))), None)
-    cycles_path = _find(folders, "annual_cycle.csv")
+    cycles_path = _find(folders, outputs.ANNUAL_CYCLE)
     cycles = pd.read_csv(cycles_path) if cycles_path else pd.DataFrame()
     threshold = float(cfg["tss_threshold"])
     main_refs = [r for r in cfg["figure_references"] if r in set(metrics.reference)]
@@ -186,9 +186,9 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             [(r.id, r.name, r.box.lat_min, r.box.lat_max, r.box.lon_min, r.box.lon_max) for r in REGIONS],
             columns=["region", "name", "lat_min", "lat_max", "lon_min", "lon_max"]), [anchor])
         fig.make("fig01_regions", "Fig. 1", "regions",
-                 "The 13 evaluation regions of Qiao et al. (2022), Fig. 1 (longitudes east positive).",
+                 f"The {len(REGIONS)} evaluation regions of Qiao et al. (2022), Fig. 1 (longitudes east positive).",
                  lambda stem: plot.plot_regions(stem), [regions_csv], [], "geo",
-                 data_caption="Boxes of the 13 evaluation regions (degrees north, degrees east).")
+                 data_caption=f"Boxes of the {len(REGIONS)} evaluation regions (degrees north, degrees east).")
 
         # Figs. 2-3: soil-moisture climatologies and bias ratios.
         for number, variable in (("02", "sm_shallow"), ("03", "sm_deep")):
@@ -199,7 +199,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
                 continue
             fig.make(f"fig{number}_climatology_{variable}", f"Fig. {int(number)}", "maps",
                      f"(a) {period} annual-mean {VARIABLE_LABELS[variable]} ({MAP_UNITS[variable]}) of "
-                     f"{', '.join(clim)} on the common 1.125 degree grid, land only; (b) bias ratio "
+                     f"{', '.join(clim)} on the common {grid_spacing(next(iter(clim.values())))} degree grid, land only; (b) bias ratio "
                      f"(CMIP6-MMEM - reference) / CMIP6-MMEM against {', '.join(bias)}.",
                      lambda stem, c=clim, b=bias, v=variable: plot.plot_climatology_bias(
                          c, b, VARIABLE_LABELS[v], MAP_UNITS[v], stem, period=period),
@@ -232,7 +232,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             refs_here = sorted(set(part[part.kind == "reference"].dataset))
             fig.make(f"fig{number}_annual_cycle_{variable}", f"Fig. {int(number)}", "annual_cycles",
                      f"Mean annual cycle ({period}) of regional-mean {VARIABLE_LABELS[variable]} (kg m-2) in each of "
-                     f"the 13 regions: every model (thin), CMIP6-MMEM (thick) and {', '.join(refs_here)}.",
+                     f"the {len(REGION_IDS)} regions: every model (thin), CMIP6-MMEM (thick) and {', '.join(refs_here)}.",
                      lambda stem, p=part, v=variable: plot.plot_annual_cycles(p, v, stem, period=period),
                      [data], sorted(set(part.dataset)), "seas", statistics=("mean", "clim"))
 
@@ -254,7 +254,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             if variable not in set(metrics.variable):
                 continue
             name = f"fig{number}_taylor_hemispheres_{variable}"
-            data = taylor_data(name, variable, ["NH", "SH"])
+            data = taylor_data(name, variable, list(HEMISPHERE_IDS))
             fig.make(name, f"Fig. {int(number)}", "taylor",
                      f"Standardised Taylor diagrams of regional-mean monthly {VARIABLE_LABELS[variable]} ({period}) "
                      f"over Northern- and Southern-Hemisphere land, high- and low-resolution models, against "
@@ -309,7 +309,8 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             fdr = any(c.var_name == "significant_fdr" for c in sig.values())
             fig.make("fig11_correlation_sm_pme", "Fig. 11", "maps",
                      f"Correlation of monthly shallow soil moisture with P - E ({period}) of {', '.join(corr)}, "
-                     "per grid cell on the common 1.125 degree grid; stippling marks the significant cells ("
+                     f"per grid cell on the common {grid_spacing(next(iter(corr.values())))} degree grid; stippling marks the "
+                     "significant cells ("
                      + "; ".join(f"{d}: {m}" for d, m in methods.items()) + ").",
                      lambda stem: plot.plot_correlation_maps(
                          corr, sig, stem, period=period,
@@ -335,7 +336,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             data = fig.data(name, tss, [metrics_path])
             fig.make(name, f"Fig. {int(number)}", "skill",
                      f"Taylor skill score (R0 = {cfg['r0']}) of regional-mean monthly "
-                     f"{VARIABLE_LABELS[variable]} ({period}) of each model in each of the 13 regions against "
+                     f"{VARIABLE_LABELS[variable]} ({period}) of each model in each of the {len(REGION_IDS)} regions against "
                      f"{', '.join(main_refs)}; framed cells: TSS > {threshold:g}.{sure_heatmap}",
                      lambda stem, v=variable: plot.plot_tss_heatmap(metrics, v, stem, references=main_refs,
                                                                     threshold=threshold, period=period),

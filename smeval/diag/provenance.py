@@ -30,6 +30,17 @@ def period(meta: dict[str, Any]) -> str:
     return f"{meta.get('start_year')}-{meta.get('end_year')}"
 
 
+def grid_spacing(cube) -> str:
+    """Latitude spacing of a map field as captions name it, degrees (``"1.125"`` on the common grid).
+
+    Read from the field itself, so a caption names the grid the map is on
+    whatever ``target_grid`` the recipe chose.
+    """
+    lat = cube.coord("latitude")
+    width = lat.bounds[0, 1] - lat.bounds[0, 0] if lat.has_bounds() else lat.points[1] - lat.points[0]
+    return f"{abs(float(width)):g}"
+
+
 def references_for(datasets) -> list[str]:
     """Method reference plus the references of the data sets used."""
     refs = list(METHOD_REFERENCES)

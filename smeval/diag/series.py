@@ -17,6 +17,7 @@ import iris.exceptions
 import numpy as np
 
 from smeval.core.depth import DEEP_DEPTH, SHALLOW_DEPTH, DepthNotReachedError
+from smeval import outputs
 from smeval.core.regions import ALL_REGIONS
 from smeval.metrics.series import months_of
 from smeval.preprocessor import box_means
@@ -199,7 +200,7 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
         if not evaluated:
             logger.warning("No input data: no regional series written")
             return writer.written
-        excluded = Path(cfg["work_dir"]) / "excluded.csv"
+        excluded = Path(cfg["work_dir"]) / outputs.EXCLUDED
         write_csv(excluded, writer.excluded, EXCLUDED_COLUMNS)
         provlog.log(excluded, record("Data sets and members excluded from the regional series and the "
                                      "maps' climatologies, and why.", evaluated))

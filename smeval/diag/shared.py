@@ -127,12 +127,12 @@ def family_of(meta: dict[str, Any]) -> str:
     """Parent family of a data set (SPEC section 4).
 
     The ``family`` facet the recipe gives the data set; without one, the
-    family of the model catalogue (``smeval/sample/catalogue.yml``); for a
+    family of the model catalogue (``smeval/catalogue.yml``); for a
     model in neither, its own name.
     """
     if meta.get("family"):
         return str(meta["family"])
-    from smeval.sample.catalogue import load_catalogue  # noqa: PLC0415 - only when a facet is missing
+    from smeval.catalogue import load_catalogue  # noqa: PLC0415 - only when a facet is missing
 
     return load_catalogue().families.get(str(meta["dataset"]), str(meta["dataset"]))
 

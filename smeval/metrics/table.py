@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from smeval.core.ensemble import MMEM_ALL, hierarchical_means
+from smeval import defaults
+from smeval.core.ensemble import HIGH_RESOLUTION_MIN_NLAT, MMEM_ALL, hierarchical_means
 from smeval.core.fields import annual_cycle
 from smeval.core.regions import REGIONS
 from smeval.core.taylor import taylor_statistics
@@ -50,7 +51,7 @@ def ensemble_series(
     region_ids: tuple[str, ...],
     families: Mapping[str, str],
     n_lat: Mapping[str, int],
-    high_resolution_min_nlat: int = 160,
+    high_resolution_min_nlat: int = HIGH_RESOLUTION_MIN_NLAT,
 ):
     """Model, family and MMEM series (each (n_region, n_months)) of one variable.
 
@@ -182,19 +183,19 @@ def reference_agreement(table: pd.DataFrame, variable: str, reference: str,
     return matrix.min(axis=0).reindex(list(regions))
 
 
-def count_models_above(table: pd.DataFrame, variable: str, reference: str, threshold: float = 0.6,
+def count_models_above(table: pd.DataFrame, variable: str, reference: str, threshold: float = defaults.TSS_THRESHOLD,
                        regions: Sequence[str] = REGION_IDS) -> pd.Series:
     """Number of models with TSS > ``threshold`` in each region (Fig. 14a)."""
     return (tss_matrix(table, variable, reference, regions=regions) > threshold).sum(axis=0)
 
 
-def count_regions_above(table: pd.DataFrame, variable: str, reference: str, threshold: float = 0.6,
+def count_regions_above(table: pd.DataFrame, variable: str, reference: str, threshold: float = defaults.TSS_THRESHOLD,
                         regions: Sequence[str] = REGION_IDS) -> pd.Series:
     """Number of regions in which each model has TSS > ``threshold`` (Fig. 14b)."""
     return (tss_matrix(table, variable, reference, regions=regions) > threshold).sum(axis=1)
 
 
-def ranking(table: pd.DataFrame, variable: str, references: Sequence[str], threshold: float = 0.6,
+def ranking(table: pd.DataFrame, variable: str, references: Sequence[str], threshold: float = defaults.TSS_THRESHOLD,
             regions: Sequence[str] = REGION_IDS) -> pd.DataFrame:
     """Models ranked by the regions with TSS > ``threshold``, summed over ``references``.
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from smeval import defaults
 from smeval.core.bootstrap import (
     BOOTSTRAP_STATISTICS,
     BootstrapOptions,
@@ -81,7 +82,7 @@ def variable_uncertainty(
     counts: np.ndarray,
     options: BootstrapOptions,
     ranking_references: Sequence[str],
-    threshold: float = 0.6,
+    threshold: float = defaults.TSS_THRESHOLD,
     r0: float = 1.0,
 ) -> Uncertainty:
     """Reference rows, bootstrap intervals, resolution difference and robust ranking of one variable.

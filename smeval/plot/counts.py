@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
+from smeval import defaults
 from smeval.variables import variable_label
 
 from .style import RC, dataset_style, new_figure, reference_label, savefig
@@ -59,8 +60,8 @@ def _bars(ax, frame: pd.DataFrame, references, width_total: float = 0.8):
 
 
 def plot_tss_counts(per_region: dict, per_model: dict, out_stem, ranking: dict | None = None,
-                    references=("ERA5", "GLDAS-NOAH"), variables=("sm_shallow", "sm_deep"),
-                    threshold: float = 0.6, top: int = 5, period: str = "1979-2014") -> list[Path]:
+                    references=defaults.FIGURE_REFERENCES, variables=("sm_shallow", "sm_deep"),
+                    threshold: float = defaults.TSS_THRESHOLD, top: int = 5, period: str = defaults.PERIOD) -> list[Path]:
     """Fig. 14: (a) models with TSS > threshold per region, (b) regions with
     TSS > threshold per model; rows shallow and deep; bars per reference.
 

@@ -14,6 +14,7 @@ import matplotlib
 import pandas as pd
 from matplotlib.lines import Line2D
 
+from smeval import defaults
 from smeval.metrics.table import REGION_IDS
 from smeval.variables import variable_label
 
@@ -36,7 +37,7 @@ def _order(datasets):
 
 
 def plot_annual_cycles(cycles: pd.DataFrame, variable: str, out_stem,
-                       regions=REGION_IDS, period: str = "1979-2014",
+                       regions=REGION_IDS, period: str = defaults.PERIOD,
                        mmems=("CMIP6-MMEM",)) -> list[Path]:
     """Figs. 5-6: annual cycle of *variable* in each region, 4 x 4 panels.
 

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
 
+from smeval import defaults
 from smeval.metrics.table import CI_HIGH, CI_LOW, REGION_IDS, reference_agreement
 from smeval.variables import variable_label
 
@@ -37,7 +38,7 @@ from .style import RC, new_figure, reference_label, savefig
 #: Row label prefix of the reference-vs-reference rows.
 REFERENCE_ROW = "ref: "
 #: Order of the reference rows (others after these, by name).
-REFERENCE_ORDER = ("ERA5", "ERA-Interim", "GLDAS-NOAH")
+REFERENCE_ORDER = defaults.REFERENCES
 
 
 def tss_pivot(metrics: pd.DataFrame, variable: str, reference: str, models=None,
@@ -62,7 +63,7 @@ def tss_pivot(metrics: pd.DataFrame, variable: str, reference: str, models=None,
     return wide.reindex(index=list(models), columns=list(regions))
 
 
-def draw_tss_matrix(ax, matrix: pd.DataFrame, threshold: float = 0.6, cmap="YlGnBu",
+def draw_tss_matrix(ax, matrix: pd.DataFrame, threshold: float = defaults.TSS_THRESHOLD, cmap="YlGnBu",
                     norm=None, value_fontsize: float = 6.5, straddles: pd.DataFrame | None = None,
                     within_obs: pd.DataFrame | None = None):
     """Draw a (model x region) TSS frame on *ax*; return the image for a colour bar.
@@ -120,8 +121,8 @@ def draw_tss_matrix(ax, matrix: pd.DataFrame, threshold: float = 0.6, cmap="YlGn
 
 
 def plot_tss_heatmap(metrics: pd.DataFrame, variable: str, out_stem,
-                     references=("ERA5", "GLDAS-NOAH"), models=None, regions=REGION_IDS,
-                     threshold: float = 0.6, period: str = "1979-2014",
+                     references=defaults.FIGURE_REFERENCES, models=None, regions=REGION_IDS,
+                     threshold: float = defaults.TSS_THRESHOLD, period: str = defaults.PERIOD,
                      cmap: str = "YlGnBu") -> list[Path]:
     """Figs. 12-13: TSS of each model in each region, one panel per reference.
 
@@ -181,7 +182,7 @@ def plot_tss_heatmap(metrics: pd.DataFrame, variable: str, out_stem,
 
 
 def uncertainty_panel(metrics: pd.DataFrame, variable: str, reference: str, references, models=None,
-                      regions=REGION_IDS, threshold: float = 0.6):
+                      regions=REGION_IDS, threshold: float = defaults.TSS_THRESHOLD):
     """One panel's TSS rows with the reference rows, and its two masks (SPEC section 8).
 
     Returns ``(matrix, straddles, within_obs)``: the (model x region) TSS

@@ -20,6 +20,7 @@ from pathlib import Path
 import matplotlib
 import numpy as np
 
+from smeval import defaults
 from smeval.core.regions import REGIONS
 
 from .style import RC, new_figure, savefig, units_label
@@ -329,7 +330,7 @@ BIAS_LEVELS = np.round(np.arange(-1.0, 1.01, 0.2), 10)
 
 
 def plot_climatology_bias(climatology: dict, bias: dict, variable: str, units: str,
-                          out_stem, period: str = "1979-2014",
+                          out_stem, period: str = defaults.PERIOD,
                           clim_levels=None, bias_levels=BIAS_LEVELS,
                           clim_cmap="YlGnBu", bias_cmap="BrBG",
                           projection: str = "platecarree") -> list[Path]:
@@ -384,7 +385,7 @@ def plot_climatology_bias(climatology: dict, bias: dict, variable: str, units: s
 
 
 def plot_flux_maps(climatology: dict, bias: dict, units: dict | str, out_stem,
-                   period: str = "1979-2014", dataset: str = "CMIP6-MMEM",
+                   period: str = defaults.PERIOD, dataset: str = "CMIP6-MMEM",
                    clim_levels: dict | None = None, bias_levels=BIAS_LEVELS,
                    projection: str = "platecarree") -> list[Path]:
     """Fig. 4: water-budget climatologies and their bias ratios.
@@ -449,7 +450,7 @@ def plot_flux_maps(climatology: dict, bias: dict, units: dict | str, out_stem,
 
 
 def plot_correlation_maps(correlation: dict, significant: dict, out_stem,
-                          period: str = "1979-2014", levels=None,
+                          period: str = defaults.PERIOD, levels=None,
                           stipple_every: int = 2, projection: str = "platecarree",
                           title: str | None = None) -> list[Path]:
     """Fig. 11: correlation of shallow soil moisture with P - E, with stippling.

@@ -28,6 +28,7 @@ from pathlib import Path
 import matplotlib
 from matplotlib.figure import Figure
 
+from smeval import defaults
 from smeval.core.ensemble import MMEM_ALL, MMEM_HIGH, MMEM_LOW
 
 #: Resolution of every PNG (dots per inch).
@@ -50,12 +51,12 @@ RC = {
 }
 
 #: The reanalyses.
-REFERENCES = ("ERA5", "ERA-Interim", "GLDAS-NOAH")
+REFERENCES = defaults.REFERENCES
 #: The multi-model ensemble means (SPEC section 4).
 MMEMS = (MMEM_ALL, MMEM_HIGH, MMEM_LOW)
 
 #: The models of Table 1 and their parent families (as in
-#: ``smeval/sample/catalogue.yml``; a test checks they agree).
+#: ``smeval/catalogue.yml``; a test checks they agree).
 MODEL_FAMILIES = {
     "ACCESS-CM2": "ACCESS", "ACCESS-ESM1-5": "ACCESS",
     "BCC-CSM2-MR": "BCC", "BCC-ESM1": "BCC",

@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 
+from smeval import defaults
+from smeval.core.regions import HEMISPHERE_IDS
 from smeval.variables import variable_label
 
 from .style import GROUP_COLOURS, MMEMS, RC, dataset_style, new_figure, reference_label, savefig
@@ -361,8 +363,8 @@ def _numbers(points):
 
 
 def plot_taylor_hemispheres(metrics: pd.DataFrame, variable: str, out_stem,
-                            references=("ERA5", "GLDAS-NOAH"), hemispheres=("NH", "SH"),
-                            groups=("high", "low"), period: str = "1979-2014") -> list[Path]:
+                            references=defaults.FIGURE_REFERENCES, hemispheres=HEMISPHERE_IDS,
+                            groups=("high", "low"), period: str = defaults.PERIOD) -> list[Path]:
     """Figs. 7-8: one diagram per (resolution group, hemisphere, reference).
 
     Rows: group x hemisphere; columns: references. Each diagram shows the
@@ -418,8 +420,8 @@ def plot_taylor_hemispheres(metrics: pd.DataFrame, variable: str, out_stem,
 
 
 def plot_taylor_regions(metrics: pd.DataFrame, variable: str, out_stem,
-                        regions=NH_REGIONS, references=("ERA5", "GLDAS-NOAH"),
-                        datasets=None, period: str = "1979-2014") -> list[Path]:
+                        regions=NH_REGIONS, references=defaults.FIGURE_REFERENCES,
+                        datasets=None, period: str = defaults.PERIOD) -> list[Path]:
     """Fig. 9: one diagram per (reference, region); every model and the MMEMs.
 
     Parameters
@@ -470,8 +472,8 @@ FLUX_STYLES = {"pr": ("#2166ac", "o"), "evspsbl": ("#b2182b", "s"),
 
 def plot_taylor_fluxes(metrics: pd.DataFrame, out_stem,
                        variables=("pr", "evspsbl", "mrros", "snm"), regions=("TIB", "SIB"),
-                       references=("ERA5", "GLDAS-NOAH"), dataset: str = "CMIP6-MMEM",
-                       period: str = "1979-2014") -> list[Path]:
+                       references=defaults.FIGURE_REFERENCES, dataset: str = "CMIP6-MMEM",
+                       period: str = defaults.PERIOD) -> list[Path]:
     """Fig. 10: *dataset* for each flux over each region against each reference.
 
     Rows: references; columns: regions; one point per variable (colour and

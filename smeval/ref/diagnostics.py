@@ -26,8 +26,8 @@ from climate_ref_core.diagnostics import CommandLineDiagnostic, DataRequirement,
 from climate_ref_core.pycmec.metric import CMECMetric
 from climate_ref_core.pycmec.output import CMECOutput
 
-from smeval import runner
-from smeval.report.bundle import METRIC_BUNDLE, OUTPUT_BUNDLE
+from smeval import defaults, runner
+from smeval.outputs import METRIC_BUNDLE, OUTPUT_BUNDLE
 from smeval.variables import CMOR_TABLES
 
 from . import recipe as ref_recipe
@@ -153,7 +153,7 @@ def _rebase(bundle: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 
 #: Reanalyses of the evaluation (the recipe's references).
-REANALYSES = ("ERA5", "ERA-Interim", "GLDAS-NOAH")
+REANALYSES = defaults.REFERENCES
 
 
 class SoilMoistureSkill(SmevalDiagnostic):

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from smeval import runner
+from smeval import defaults, runner
 
 #: Climate-REF facet (column) -> ESMValCore facet, per project.
 FACETS = {
@@ -45,7 +45,7 @@ CMIP7_BRANDED = {
 #: Reanalysis name in the recipe -> the name ``smeval cmorize`` takes.
 CMORIZE_NAMES = {"ERA5": "ERA5", "ERA-Interim": "ERA-Interim", "GLDAS-NOAH": "GLDAS"}
 #: Years of the evaluation (the recipe's timerange).
-PERIOD = (1979, 2014)
+PERIOD = (defaults.FIRST_YEAR, defaults.LAST_YEAR)
 
 
 class MissingReferenceData(FileNotFoundError):

@@ -16,7 +16,9 @@ from markupsafe import Markup
 from smeval.diag.evaluate import EvaluationOptions
 from smeval.diag.options import OptionsError, check_range, option, parse_options
 from smeval.metrics.table import REGION_IDS, tss_matrix
-from smeval import resources
+from smeval import defaults, resources
+from smeval.outputs import EXCLUDED, MEMBERS, METRICS, METRICS_FILES, ROBUST_RANKING
+from smeval.core.regions import HEMISPHERE_IDS
 from smeval.variables import variable_label
 
 from . import summary
@@ -31,9 +33,9 @@ TEMPLATES = resources.folder("reports")
 #: Folder of the bibtex files of smeval's references.
 BIBTEX_DIR = resources.folder("references")
 #: Hemispheres shown after the 13 regions in the TSS table.
-EXTRA_REGIONS = ("NH", "SH")
+EXTRA_REGIONS = HEMISPHERE_IDS
 #: Tables of the metrics script that the page shows (its ancestors besides the figures).
-REPORT_TABLES = frozenset({"metrics.csv", "robust_ranking.csv", "excluded.csv", "members.csv"})
+REPORT_TABLES = frozenset({METRICS, ROBUST_RANKING, EXCLUDED, MEMBERS})
 KIND_ORDER = {"model": 0, "family": 1, "mmem": 2, "reference": 3}
 #: Kinds of the table that are not skill scores of a data set (left out of the TSS table).
 NOT_SCORES = ("difference",)
@@ -50,7 +52,7 @@ class ReportOptions(EvaluationOptions):
     """
 
     SCRIPT: ClassVar[str] = "report"
-    ranking_references: tuple[str, ...] = option(("ERA5", "GLDAS-NOAH"), "references of rankings and counts")
+    ranking_references: tuple[str, ...] = option(defaults.FIGURE_REFERENCES, "references of rankings and counts")
     n_top: int = option(3, "best and weakest models named in the summary")
 
     def __post_init__(self) -> None:
@@ -157,7 +159,7 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
     linker = Linker(run.session, page_dir)
     table = run.table
     metrics_settings = run.metrics_settings
-    threshold = float(cfg.get("tss_threshold", metrics_settings.get("tss_threshold", 0.6)))
+    threshold = float(cfg.get("tss_threshold", metrics_settings.get("tss_threshold", defaults.TSS_THRESHOLD)))
     period = report_period(cfg, metrics_settings)
     refs_rank = summary.ranking_references(table, cfg.get("ranking_references"))
     n_top = int(cfg.get("n_top", 3))
@@ -227,8 +229,7 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
         "member_columns": [{"id": v, "label": variable_label(v)} for v in member_columns],
         "member_rows": member_rows,
         "metrics_files": [_link(linker, run.metrics_dir / n) for n in
-                          ("metrics.csv", "metrics_cmec.json", "ranking.csv", "robust_ranking.csv", "annual_cycle.csv",
-                           "excluded.csv")
+                          METRICS_FILES
                           if (run.metrics_dir / n).is_file()],
         "outputs": outputs,
         "citation_files": citation_files,

@@ -13,13 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from smeval.outputs import METRIC_BUNDLE, OUTPUT_BUNDLE
 
 from .inputs import rebase
 
-#: File name of the output bundle (in the report script's work folder).
-OUTPUT_BUNDLE = "cmec_output.json"
-#: File name of the metric bundle (in the metrics script's work folder).
-METRIC_BUNDLE = "metrics_cmec.json"
 #: Outputs listed under ``plots``; every other output is ``data``.
 PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".gif", ".ps")
 

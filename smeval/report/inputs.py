@@ -24,6 +24,8 @@ from urllib.parse import quote
 import pandas as pd
 import yaml
 
+from smeval.outputs import EXCLUDED, MEMBERS, METRICS
+
 #: Figure groups of SPEC section 6, in the order of the report's sections.
 FIGURE_GROUPS = {
     "regions": "Regions",
@@ -198,14 +200,14 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
         If no ancestor wrote ``metrics.csv``.
     """
     ancestor_dirs = [Path(d) for d in ancestor_dirs]
-    metrics_dirs = [d for d in ancestor_dirs if (d / "metrics.csv").is_file()]
+    metrics_dirs = [d for d in ancestor_dirs if (d / METRICS).is_file()]
     if not metrics_dirs:
         msg = ("the report needs the metrics table: no metrics.csv in the ancestor work folders "
                + ", ".join(map(str, ancestor_dirs)) + " (add skill/metrics to the report's ancestors)")
         raise FileNotFoundError(msg)
     metrics_dir = metrics_dirs[0]
     session = session_of(metrics_dir)
-    table = pd.read_csv(metrics_dir / "metrics.csv", keep_default_na=False, na_values=[""],
+    table = pd.read_csv(metrics_dir / METRICS, keep_default_na=False, na_values=[""],
                         dtype={"dataset": str, "family": str, "reference": str, "region": str})
     for col in ("family", "resolution_group", "kind"):
         if col in table:
@@ -214,7 +216,7 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
     # other ancestors (the correlation maps) left out.
     frames = []
     for work in [metrics_dir, *(d for d in ancestor_dirs if d != metrics_dir)]:
-        excluded_path = work / "excluded.csv"
+        excluded_path = work / EXCLUDED
         if excluded_path.is_file() and excluded_path.stat().st_size:
             try:
                 frames.append(pd.read_csv(excluded_path, dtype=str, keep_default_na=False))
@@ -283,7 +285,7 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
 
 def _read_members(metrics_dir: Path) -> pd.DataFrame:
     """``members.csv`` of the metrics script (empty for a run written before it existed)."""
-    path = metrics_dir / "members.csv"
+    path = metrics_dir / MEMBERS
     if not path.is_file() or not path.stat().st_size:
         return pd.DataFrame()
     return pd.read_csv(path, dtype={"dataset": str, "variable": str, "members": str}, keep_default_na=False)

@@ -23,11 +23,10 @@ from smeval.metrics.table import (
 )
 from smeval.core.ensemble import MMEM_HIGH, MMEM_LOW
 from smeval.variables import VARIABLE_LABELS, variable_label
+from smeval import defaults
 
 #: The soil-moisture variables the summary is about.
 SOIL_MOISTURE = ("sm_shallow", "sm_deep")
-#: References of the paper's skill figures (Figs. 12-14).
-DEFAULT_RANKING_REFERENCES = ("ERA5", "GLDAS-NOAH")
 
 
 def ordered_variables(table: pd.DataFrame) -> list[str]:
@@ -37,7 +36,7 @@ def ordered_variables(table: pd.DataFrame) -> list[str]:
 
 def ordered_references(table: pd.DataFrame) -> list[str]:
     present = set(table["reference"])
-    known = ["ERA5", "ERA-Interim", "GLDAS-NOAH"]
+    known = list(defaults.REFERENCES)
     return [r for r in known if r in present] + sorted(present - set(known))
 
 
@@ -47,7 +46,7 @@ def ranking_references(table: pd.DataFrame, wanted: Sequence[str] | None = None)
     Falls back to every reference of the table if none of them is present.
     """
     present = ordered_references(table)
-    chosen = [r for r in (wanted or DEFAULT_RANKING_REFERENCES) if r in present]
+    chosen = [r for r in (wanted or defaults.FIGURE_REFERENCES) if r in present]
     return chosen or present
 
 

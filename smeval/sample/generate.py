@@ -53,7 +53,7 @@ import numpy as np
 from smeval import cmorio
 from smeval.core.regional import cell_areas
 from smeval.sample import physics as ph
-from smeval.sample.catalogue import (
+from smeval.catalogue import (
     FX_VARIABLES,
     VARIABLE_TABLES,
     ModelEntry,

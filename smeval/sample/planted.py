@@ -39,7 +39,7 @@ import numpy as np
 from smeval import cmorio
 from smeval.core.regional import cell_areas
 from smeval.sample import physics as ph
-from smeval.sample.catalogue import grid_coordinates
+from smeval.catalogue import grid_coordinates
 
 NAME = "PLANTED-1"
 INSTITUTION = "SMEVAL"

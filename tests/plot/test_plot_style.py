@@ -38,7 +38,7 @@ def test_references_and_mmems_are_distinct_from_each_other_and_from_models():
 
 
 def test_families_match_the_catalogue():
-    from smeval.sample.catalogue import load_catalogue
+    from smeval.catalogue import load_catalogue
 
     cat = load_catalogue()
     assert MODEL_FAMILIES == {name: m.family for name, m in cat.models.items()}

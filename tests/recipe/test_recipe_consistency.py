@@ -7,7 +7,7 @@ import yaml
 
 from smeval.diag.options import parse_options
 from smeval.runner import RECIPE, ROOT, recipe_inputs, variable_groups
-from smeval.sample.catalogue import load_catalogue
+from smeval.catalogue import load_catalogue
 
 REFERENCES = {"ERA5", "ERA-Interim", "GLDAS-NOAH"}
 

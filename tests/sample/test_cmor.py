@@ -7,7 +7,7 @@ import warnings
 
 import pytest
 
-from smeval.sample.catalogue import FX_VARIABLES, VARIABLE_TABLES, load_catalogue
+from smeval.catalogue import FX_VARIABLES, VARIABLE_TABLES, load_catalogue
 from smeval.sample.generate import OBS6_NAMES, OBS6_VARIABLES, SCALES, esmvalcore_data_config
 
 TINY_MODELS = SCALES["tiny"].models

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from smeval.sample.catalogue import HIGH_RESOLUTION_MIN_ROWS, load_catalogue
+from smeval.catalogue import HIGH_RESOLUTION_MIN_ROWS, load_catalogue
 from smeval.sample.generate import (
     DEFAULT_TWO_MEMBERS,
     SCALES,

@@ -284,7 +284,7 @@ def parse_catalogue(text: str) -> Catalogue:
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
     """The catalogue (``catalogue.yml`` beside this module unless ``path``)."""
     if path is None:
-        text = resources.files("smeval.sample").joinpath("catalogue.yml").read_text()
+        text = resources.files("smeval").joinpath("catalogue.yml").read_text()
     else:
         text = Path(path).read_text()
     return parse_catalogue(text)

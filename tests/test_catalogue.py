@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from smeval.sample.catalogue import (
+from smeval.catalogue import (
     HIGH_RESOLUTION_MIN_ROWS,
     clm_exponential_bounds,
     grid_coordinates,
