@@ -35,27 +35,6 @@ def load_cube(filename: str | os.PathLike) -> iris.cube.Cube:
     return cubes[0]
 
 
-def grid_bounds(cube: iris.cube.Cube) -> tuple[np.ndarray, np.ndarray]:
-    """Latitude and longitude cell bounds (degrees) of a rectilinear cube.
-
-    Raises
-    ------
-    ValueError
-        If the grid is not rectilinear (1-D latitude and longitude).
-    """
-    bounds = []
-    for name in ("latitude", "longitude"):
-        coord = cube.coord(name)
-        if coord.ndim != 1:
-            msg = f"{cube.var_name}: {name} is {coord.ndim}-D; smeval needs a rectilinear grid (regrid first)"
-            raise ValueError(msg)
-        if not coord.has_bounds():
-            coord = coord.copy()
-            coord.guess_bounds()
-        bounds.append(np.asarray(coord.bounds, dtype=np.float64))
-    return bounds[0], bounds[1]
-
-
 def is_synthetic(cube: iris.cube.Cube) -> bool:
     """True if the data came from the synthetic sample archive."""
     return SYNTHETIC_ATTRIBUTE in cube.attributes.globals or SYNTHETIC_ATTRIBUTE in cube.attributes
