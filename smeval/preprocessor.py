@@ -4,7 +4,7 @@ Each step is ``step(cube, **options) -> cube``, keeps lazy data lazy, and
 could be proposed to :mod:`esmvalcore.preprocessor` as it stands. The recipe
 lists them, in order, beside ESMValCore's own functions in the script
 options ``series_steps``, ``map_steps`` and ``correlation_steps`` (see
-:mod:`smeval.diag.steps`, which checks and applies them): ESMValCore cannot
+:mod:`smeval.diag.preprocess`, which checks and applies them): ESMValCore cannot
 yet run functions from outside its package as recipe preprocessors
 (ESMValCore issue #3085), so the diagnostic scripts apply them to the data
 they read.

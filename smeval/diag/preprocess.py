@@ -61,7 +61,8 @@ def _check_step(where: str, step: str, settings: Mapping[str, Any], supplied: Co
         allowed = f" (here only {', '.join(multi)})" if multi else ""
         raise OptionsError(f"{where}: {step}: works on '{data.name}', not on one cube: loading, saving and "
                            f"multi-data-set steps cannot be applied to one member's data{allowed}")
-    accepted = [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    named = [p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    accepted = [p.name for p in named]
     free = [name for name in accepted if name not in supplied]
     takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters)
     for name in settings:
@@ -71,8 +72,7 @@ def _check_step(where: str, step: str, settings: Mapping[str, Any], supplied: Co
         if name not in accepted and not takes_any:
             raise OptionsError(f"{where}: {step}: unknown option '{name}'{did_you_mean(name, free)} "
                                f"(accepted: {', '.join(free) or 'none'})")
-    missing = [p.name for p in parameters if p.default is p.empty and p.kind in (p.POSITIONAL_OR_KEYWORD,
-               p.KEYWORD_ONLY) and p.name not in settings and p.name not in supplied]
+    missing = [p.name for p in named if p.default is p.empty and p.name not in settings and p.name not in supplied]
     if missing:
         raise OptionsError(f"{where}: {step}: missing option {', '.join(repr(m) for m in missing)}")
 
