@@ -392,13 +392,18 @@ def compare_tss(ours: Path, peer: Path) -> pd.DataFrame:
             .agg(median="median", max="max", n="size").reset_index())
 
 
+def print_costs(label: str, run: dict, versus: str = "") -> None:
+    """One line of a run's CPU time (all its processes), the load around it and its peak ``preproc/``."""
+    print(f"  {label} CPU {run['cpu']:.1f} s{versus} (all its processes); load average {run['load'][0]:.1f} "
+          f"before, {run['load'][1]:.1f} over the last 5 min of the run; preproc/ {run['preproc_gb']:.2f} GB",
+          flush=True)
+
+
 def report_peer(run: dict, peer: dict, floor: float) -> None:
     """Print the peer recipe's time and memory beside the recipe's, and the |dTSS| table."""
     print(f"  peer recipe {peer['elapsed']:.1f} s = {peer['elapsed'] / floor:.1f} x floor = "
           f"{peer['elapsed'] / run['elapsed']:.2f} x smeval's recipe; peak RSS {peer['peak_gb']:.2f} GB", flush=True)
-    print(f"  peer CPU {peer['cpu']:.1f} s = {peer['cpu'] / run['cpu']:.2f} x smeval's recipe's {run['cpu']:.1f} s; "
-          f"load average {peer['load'][0]:.1f} before, {peer['load'][1]:.1f} at the end; "
-          f"preproc/ {peer['preproc_gb']:.2f} GB (smeval's recipe {run['preproc_gb']:.2f} GB)", flush=True)
+    print_costs("peer", peer, f" = {peer['cpu'] / run['cpu']:.2f} x smeval's recipe's {run['cpu']:.1f} s")
     print_breakdown("peer", peer["breakdown"])
     if run["metrics"] and peer["metrics"]:
         table = compare_tss(run["metrics"], peer["metrics"])
@@ -461,8 +466,7 @@ def main(argv: list[str] | None = None) -> int:
               + (f"ESMValCore reading every input once {once:.1f} s = {once / floor:.1f} x floor; " if base else "")
               + f"recipe {elapsed:.1f} s = {elapsed / floor:.1f} x floor; peak RSS of a process "
               f"{run['peak_gb']:.2f} GB (ESMValCore's estimate {run['estimate']} GB)", flush=True)
-        print(f"  recipe CPU {run['cpu']:.1f} s (all its processes); load average {run['load'][0]:.1f} before, "
-              f"{run['load'][1]:.1f} over the last 5 min of the run; preproc/ {run['preproc_gb']:.2f} GB", flush=True)
+        print_costs("recipe", run)
         print_breakdown("recipe", run["breakdown"])
         if base:
             print_breakdown("read-once", base["breakdown"])
