@@ -245,7 +245,8 @@ def run_recipe(root: Path, workdir: Path, baseline: bool = False, peer: bool = F
                                      **{"remove_preproc_dir": False, **config})
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
-    process = runner.run_recipe(recipe, config_dir, check=False)
+    with ProcessMemory() as memory:
+        process = runner.run_recipe(recipe, config_dir, check=False)
     elapsed = time.perf_counter() - start
     if process.returncode:
         print(process.stdout[-3000:], process.stderr[-3000:])
@@ -264,6 +265,8 @@ def run_recipe(root: Path, workdir: Path, baseline: bool = False, peer: bool = F
         "load": (load_before, os.getloadavg()[1]),
         "preproc_gb": preproc_gb,
         "peak_gb": process.max_rss_gb,
+        "peak_by_role": memory.by_role(),
+        "worker_peaks_gb": sorted(memory.dask_workers.values(), reverse=True),
         "estimate": max(estimates, key=float) if estimates else "?",
         "breakdown": breakdown(log.read_text(encoding="utf-8"), scripts),
     }
@@ -274,16 +277,40 @@ def folder_gb(folder: Path) -> float:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e9
 
 
-class WorkerMemory:
-    """Peak resident memory (GB) of each Dask worker process below this one, sampled in a thread.
+def role(proc: psutil.Process) -> str:
+    """What a process of the run is, from its command line and its children.
 
-    Dask's worker processes are started with multiprocessing's ``spawn``;
-    ESMValCore's own task processes are forked and are not counted.
+    ESMValCore's task processes are forked from ``esmvaltool run`` and share
+    its command line: a process with that command line whose parent has it
+    too is a task worker, busy with a diagnostic script while one is its
+    child, else preprocessing (or idle).
+    """
+    cmdline = proc.cmdline()
+    script = next((Path(part).stem for part in cmdline if "/diagnostics/" in part and part.endswith(".py")), None)
+    if script:
+        return f"diagnostic script {script}"
+    if any("spawn_main" in part for part in cmdline):
+        return "Dask worker"
+    if "run" in cmdline and any(part.endswith("esmvaltool") for part in cmdline):
+        parent = proc.parent()
+        if parent is None or parent.cmdline() != cmdline:
+            return "esmvaltool main process"
+        return "ESMValCore task worker (diagnostic)" if proc.children() else "ESMValCore task worker (preprocessing)"
+    return "other"
+
+
+class ProcessMemory:
+    """Peak resident memory (GB) of every process below this one, by pid and by role, sampled in a thread.
+
+    ``ru_maxrss`` gives the largest process of a run but not which one; this
+    names it (:func:`role`). Sampling every ``interval`` s can miss a peak
+    shorter than that.
     """
 
-    def __init__(self, interval: float = 0.2) -> None:
+    def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval
-        self.peaks: dict[int, float] = {}
+        self.dask_workers: dict[int, float] = {}
+        self.roles: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -292,13 +319,19 @@ class WorkerMemory:
         while not self._stop.wait(self.interval):
             for proc in me.children(recursive=True):
                 try:
-                    if any("spawn_main" in part for part in proc.cmdline()):
-                        rss = proc.memory_info().rss / 1e9
-                        self.peaks[proc.pid] = max(self.peaks.get(proc.pid, 0.0), rss)
+                    rss = proc.memory_info().rss / 1e9
+                    label = role(proc)
                 except psutil.Error:  # ended between listing and reading
                     continue
+                self.roles[label] = max(self.roles.get(label, 0.0), rss)
+                if label == "Dask worker":
+                    self.dask_workers[proc.pid] = max(self.dask_workers.get(proc.pid, 0.0), rss)
 
-    def __enter__(self) -> WorkerMemory:
+    def by_role(self) -> str:
+        """``role peak GB`` of each role seen, largest first, on one line."""
+        return "; ".join(f"{label} {gb:.2f}" for label, gb in sorted(self.roles.items(), key=lambda kv: -kv[1]))
+
+    def __enter__(self) -> ProcessMemory:
         self._thread.start()
         return self
 
@@ -320,11 +353,10 @@ def run_on_cluster(root: Path, workdir: Path, profile: str, **config: object) ->
     reports = workdir / f"performance-{profile}"
     os.environ[PERFORMANCE_REPORT_ENV] = str(reports)
     try:
-        with WorkerMemory() as memory:
-            run = run_recipe(root, workdir / f"run-{profile}-{root.name}", dask=dask_profile(profile), **config)
+        run = run_recipe(root, workdir / f"run-{profile}-{root.name}", dask=dask_profile(profile), **config)
     finally:
         del os.environ[PERFORMANCE_REPORT_ENV]
-    return {**run, "worker_peaks_gb": sorted(memory.peaks.values(), reverse=True), "reports": reports}
+    return {**run, "reports": reports}
 
 
 _STAMP = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) UTC \[(\d+)\]"
@@ -397,6 +429,7 @@ def print_costs(label: str, run: dict, versus: str = "") -> None:
     print(f"  {label} CPU {run['cpu']:.1f} s{versus} (all its processes); load average {run['load'][0]:.1f} "
           f"before, {run['load'][1]:.1f} over the last 5 min of the run; preproc/ {run['preproc_gb']:.2f} GB",
           flush=True)
+    print(f"  {label} peak RSS (GB) by process role: {run['peak_by_role']}", flush=True)
 
 
 def report_peer(run: dict, peer: dict, floor: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 
@@ -169,3 +170,33 @@ def test_provenance_profile_replays_a_task(tmp_path, capsys):
     assert "with smeval.provenance_transfer" in out
     assert figure.with_suffix(".csv").read_text() == "x\n"  # the run itself is not changed
     assert not figure.with_name("fig12_provenance.xml").exists()
+
+
+FAKE_ESMVALTOOL = """
+import os, subprocess, sys, time
+script = os.environ["FAKE_SCRIPT"]  # not in argv: the command line stays esmvaltool's
+if os.fork() == 0:  # a task worker: same command line, runs a diagnostic script
+    subprocess.run([sys.executable, script], check=True)
+    os._exit(0)
+os.wait()
+"""
+FAKE_SCRIPT = """
+import time
+ballast = bytearray(300 * 2**20)  # touched by bytearray's zero fill
+time.sleep(3)
+"""
+
+
+def test_process_memory_names_the_largest_process_by_role(pipeline, tmp_path):
+    (tmp_path / "diagnostics").mkdir()
+    script = tmp_path / "diagnostics" / "fake_series.py"
+    script.write_text(FAKE_SCRIPT)
+    (tmp_path / "esmvaltool").write_text(FAKE_ESMVALTOOL)
+    with pipeline.ProcessMemory(interval=0.1) as memory:
+        subprocess.run([sys.executable, str(tmp_path / "esmvaltool"), "run"], check=True,
+                       env={**os.environ, "FAKE_SCRIPT": str(script)})
+    assert set(memory.roles) == {"esmvaltool main process", "ESMValCore task worker (diagnostic)",
+                                 "diagnostic script fake_series"}
+    assert 0.3 < memory.roles["diagnostic script fake_series"] < 0.45
+    assert memory.roles["esmvaltool main process"] < 0.1
+    assert memory.by_role().startswith("diagnostic script fake_series 0.3")
