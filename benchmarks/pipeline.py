@@ -470,6 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="where archives and runs go (default: a temporary folder)")
     parser.add_argument("--max-parallel-tasks", type=int,
                         help="ESMValCore's max_parallel_tasks (default: config-user.yml's)")
+    parser.add_argument("--compress-preproc", action="store_true",
+                        help="ESMValCore's compress_netcdf: write preproc/ with NetCDF (zlib) compression")
     parser.add_argument("--no-read-once", action="store_true",
                         help="skip the baseline run in which ESMValCore only reads every input once")
     parser.add_argument("--peer", action="store_true",
@@ -489,6 +491,8 @@ def main(argv: list[str] | None = None) -> int:
         files = input_files(root)
         floor, nbytes = measure_floor(files)
         config = {} if args.max_parallel_tasks is None else {"max_parallel_tasks": args.max_parallel_tasks}
+        if args.compress_preproc:
+            config["compress_netcdf"] = True
         run = run_recipe(root, workdir / f"run-{root.name}", **config)
         base = None if args.no_read_once else run_recipe(root, workdir / f"read-once-{root.name}", True, **config)
         elapsed = run["elapsed"]
