@@ -40,7 +40,7 @@ sampled values (first, middle and last time steps) fail the checks of the
 regional series are left out, in ``excluded.csv``.
 """
 
-from smeval.diag.fields import correlation_fields
+from smeval.diag.correlation_fields import correlation_fields
 
 if __name__ == "__main__":
     from smeval.diag.shared import run_diagnostic

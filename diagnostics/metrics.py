@@ -46,7 +46,7 @@ the series files (a model without one: the catalogue's family).
 
 from __future__ import annotations
 
-from smeval.diag.evaluate import write_metrics
+from smeval.diag.metrics import write_metrics
 
 if __name__ == "__main__":
     from smeval.diag.shared import run_diagnostic

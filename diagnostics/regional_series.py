@@ -64,7 +64,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from smeval.diag.series import write_regional_series
+from smeval.diag.regional_series import write_regional_series
 
 logger = logging.getLogger(Path(__file__).stem)
 

@@ -33,7 +33,7 @@ the terminal of ``esmvaltool``.
 
 from __future__ import annotations
 
-from smeval.report.build import write_report
+from smeval.diag.report import write_report
 
 if __name__ == "__main__":
     from smeval.diag.shared import run_diagnostic

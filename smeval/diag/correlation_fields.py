@@ -35,8 +35,8 @@ from smeval import defaults, outputs
 from smeval.variables import MAP_UNITS, VARIABLE_LABELS
 
 from .checks import lazy_value_summary, units_problem, value_problem
-from .climatology import find_climatologies
-from .evaluate import EvaluationOptions
+from .map_climatologies import find_climatologies
+from .metrics import EvaluationOptions
 from .io import EXCLUDED_COLUMNS, SYNTHETIC_ATTRIBUTE, is_synthetic, load_cube, save_cube, write_csv
 from .options import check_choices, check_range, check_references, is_model, option, parse_options, recipe_key
 from .preprocess import EnsembleSteps
@@ -154,7 +154,7 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
 
     The inputs are each member's climatology on the common grid, written by
     the regional-series scripts (the ancestors) from the same read as the
-    series (:mod:`smeval.diag.climatology`).
+    series (:mod:`smeval.diag.map_climatologies`).
     """
     options = parse_options(ClimatologyOptions, cfg, ClimatologyOptions.SCRIPT)
     inputs = find_climatologies(cfg["ancestor_dirs"])

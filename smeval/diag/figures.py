@@ -35,7 +35,7 @@ from smeval.metrics.table import (  # noqa: E402
 )
 
 from smeval.variables import MAP_UNITS, VARIABLE_LABELS  # noqa: E402
-from .evaluate import EvaluationOptions  # noqa: E402
+from .metrics import EvaluationOptions  # noqa: E402
 from .options import OptionsError, as_settings, check_range, option, parse_options  # noqa: E402
 from .provenance import grid_spacing, record  # noqa: E402
 from .shared import ProvenanceLogger, atomic_write_text  # noqa: E402

@@ -1,7 +1,7 @@
 """The work of ``diagnostics/metrics.py``: regional series -> metrics table.
 
 Reads the series files of the ``regional_series`` scripts (self-describing
-NetCDF, see :mod:`smeval.diag.series`), forms the model, family and
+NetCDF, see :mod:`smeval.diag.regional_series`), forms the model, family and
 multi-model ensemble means (SPEC section 4) and writes the tidy metrics table,
 its nested JSON, the annual cycles, the rankings and the list of exclusions
 (docs/results.md).
@@ -38,7 +38,7 @@ from smeval.catalogue import load_catalogue
 from smeval import defaults, outputs
 
 from .checks import units_problem
-from .climatology import CLIMATOLOGY_DIR
+from .map_climatologies import CLIMATOLOGY_DIR
 from .io import EXCLUDED_COLUMNS
 from .options import OBS_PROJECTS, OptionsError, check_range, check_references, is_model, option, parse_options
 from .provenance import record

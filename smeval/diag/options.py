@@ -1,8 +1,8 @@
 """Script options of the recipe, checked before a diagnostic script reads any data.
 
 Each diagnostic script has one frozen dataclass of its options, in the module
-of its script (``SeriesOptions`` in :mod:`smeval.diag.series`,
-``MetricsOptions`` in :mod:`smeval.diag.evaluate`, ...): the single home of
+of its script (``SeriesOptions`` in :mod:`smeval.diag.regional_series`,
+``MetricsOptions`` in :mod:`smeval.diag.metrics`, ...): the single home of
 each option's default and unit. :func:`parse_options` builds it from the
 script's ``settings.yml``:
 

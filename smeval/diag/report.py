@@ -1,4 +1,8 @@
-"""Assemble the report page of a run: context from :mod:`.inputs` and :mod:`.summary`, then render."""
+"""The work of ``diagnostics/report.py``: the report page of a run, its provenance and CMEC output bundle.
+
+The context comes from :mod:`smeval.report.inputs` and
+:mod:`smeval.report.summary`, the page from :mod:`smeval.report.render`.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from typing import Any, ClassVar
 import pandas as pd
 from markupsafe import Markup
 
-from smeval.diag.evaluate import EvaluationOptions
+from smeval.diag.metrics import EvaluationOptions
 from smeval.diag.options import OptionsError, check_range, option, parse_options
 from smeval.metrics.table import REGION_IDS, tss_matrix
 from smeval import defaults, resources
@@ -21,12 +25,12 @@ from smeval.outputs import EXCLUDED, MEMBERS, METRICS, METRICS_FILES, ROBUST_RAN
 from smeval.core.regions import HEMISPHERE_IDS
 from smeval.variables import variable_label
 
-from . import summary
-from .sure import how_sure
-from .bundle import METRIC_BUNDLE, OUTPUT_BUNDLE, output_bundle
-from .inputs import FIGURE_GROUPS, Linker, RunInputs, read_run
-from .locate import REPORT_NAME
-from .render import render
+from smeval.report import summary
+from smeval.report.sure import how_sure
+from smeval.report.bundle import METRIC_BUNDLE, OUTPUT_BUNDLE, output_bundle
+from smeval.report.inputs import FIGURE_GROUPS, Linker, RunInputs, read_run
+from smeval.report.locate import REPORT_NAME
+from smeval.report.render import render
 
 #: Folder of the jinja2 templates (top-level ``reports/`` of the repository, or of the install).
 TEMPLATES = resources.folder("reports")
@@ -297,7 +301,7 @@ def build_report(ancestor_dirs: list[Path], plot_dir: Path, cfg: dict[str, Any] 
 
 
 def run_output_bundle(run: RunInputs, report: Path, caption: str) -> dict[str, Any]:
-    """The CMEC output bundle of the run: the report, every figure and data file (:mod:`.bundle`)."""
+    """The CMEC output bundle of the run: the report, every figure and data file (:mod:`smeval.report.bundle`)."""
     metric_json = run.metrics_dir / METRIC_BUNDLE
     table = run.table
     return output_bundle(

@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from smeval.report import summary
-from smeval.report.build import build_report, write_report
+from smeval.diag.report import build_report, write_report
 from smeval.report.locate import REPORT_NAME
 
 from .conftest import EVIL, EVIL_CAPTION, THRESHOLD, copy_run, make_run, metrics_table
