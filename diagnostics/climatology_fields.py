@@ -27,7 +27,7 @@ Options are checked before any data is read (unknown keys, ranges); an
 error is one line in the terminal of ``esmvaltool``.
 """
 
-from smeval.diag.correlation_fields import climatology_fields
+from smeval.diag.climatology_fields import climatology_fields
 
 if __name__ == "__main__":
     from smeval.diag.shared import run_diagnostic

@@ -54,7 +54,8 @@ class CheckResult:
 def _script_options() -> dict[str, type]:
     """Script file name -> its options dataclass."""
     from smeval.diag.metrics import MetricsOptions  # noqa: PLC0415
-    from smeval.diag.correlation_fields import ClimatologyOptions, CorrelationOptions  # noqa: PLC0415
+    from smeval.diag.climatology_fields import ClimatologyOptions  # noqa: PLC0415
+    from smeval.diag.correlation_fields import CorrelationOptions  # noqa: PLC0415
     from smeval.diag.figures import FiguresOptions  # noqa: PLC0415
     from smeval.diag.regional_series import SeriesOptions  # noqa: PLC0415
     from smeval.diag.report import ReportOptions  # noqa: PLC0415

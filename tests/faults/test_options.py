@@ -11,7 +11,8 @@ import yaml
 
 from smeval.check.core import CheckResult, check_options
 from smeval.diag.metrics import MetricsOptions
-from smeval.diag.correlation_fields import ClimatologyOptions, CorrelationOptions
+from smeval.diag.climatology_fields import ClimatologyOptions
+from smeval.diag.correlation_fields import CorrelationOptions
 from smeval.diag.figures import FiguresOptions
 from smeval.diag.options import ESMVALCORE_KEYS, OptionsError, option_names, parse_options
 from smeval.diag.regional_series import SeriesOptions, series_options
