@@ -60,9 +60,9 @@ class CorrelationOptions(EvaluationOptions):
     correlation_steps: dict[str, Any] = option(CORRELATION_STEPS, "steps of the correlation branch, in order: "
                                                "ensemble mean, regrid", check=EnsembleSteps.check)
     significance_level: float = option(0.95, "confidence level of the two-sided t test", "1")
-    significance_method: str = option("t-test", "t-test or effective-sample-size")
-    fdr_alpha: float | None = option(DEFAULT_FDR_ALPHA, "Benjamini-Hochberg alpha_FDR over a map's land cells "
-                                     "(null: none)", "1")
+    significance_method: str = option("t-test", "significance test of each cell")
+    fdr_alpha: float | None = option(DEFAULT_FDR_ALPHA, "field significance: Benjamini-Hochberg control of "
+                                     "the false discovery rate at this alpha_FDR", "1")
 
     def __post_init__(self) -> None:
         super().__post_init__()

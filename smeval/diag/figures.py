@@ -59,7 +59,7 @@ class FiguresOptions(EvaluationOptions):
     SCRIPT: ClassVar[str] = "figures"
     figures: tuple[int, ...] = option(ALL_FIGURES, "the paper's figure numbers to draw")
     figure_references: tuple[str, ...] = option(defaults.FIGURE_REFERENCES, "references of Figs. 7-10, 12-14")
-    significance_level: float = option(0.95, "confidence level of the correlation maps' stippling", "1")
+    significance_level: float = option(0.95, "confidence level named in the correlation maps' captions", "1")
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -9,6 +9,7 @@ its nested JSON, the annual cycles, the rankings and the list of exclusions
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections import defaultdict
@@ -76,8 +77,8 @@ class EvaluationOptions:
 class MetricsOptions(EvaluationOptions):
     """Options of ``diagnostics/metrics.py`` (see its docstring)."""
 
-    bootstrap: dict[str, Any] = option(MappingProxyType({}), "moving-block bootstrap: level, block_years, "
-                                       "resamples, seed, top (defaults: smeval.core.bootstrap.BootstrapOptions)")
+    bootstrap: dict[str, Any] = option(MappingProxyType(dataclasses.asdict(BootstrapOptions())),
+                                       "moving-block bootstrap over whole years")
     ranking_references: tuple[str, ...] = option(defaults.FIGURE_REFERENCES, "references of the robust ranking")
 
     @property

@@ -6,6 +6,7 @@ The context comes from :mod:`smeval.report.inputs` and
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import json
 import math
@@ -57,7 +58,7 @@ class ReportOptions(EvaluationOptions):
 
     SCRIPT: ClassVar[str] = "report"
     ranking_references: tuple[str, ...] = option(defaults.FIGURE_REFERENCES, "references of rankings and counts")
-    n_top: int = option(3, "best and weakest models named in the summary")
+    n_top: int = option(3, "number of best and of weakest models named in the summary")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -94,9 +95,17 @@ def ordered_kinds(table: pd.DataFrame) -> list[str]:
     return sorted(set(table["kind"]) - set(NOT_SCORES), key=lambda k: (KIND_ORDER.get(k, 9), k))
 
 
-def report_period(cfg: dict[str, Any], metrics_settings: dict[str, Any]) -> str:
-    """The period named in the report: the script's option, else the metrics script's."""
-    return str(cfg.get("period") or metrics_settings.get("period") or "")
+def report_options(cfg: dict[str, Any], metrics_settings: dict[str, Any]) -> ReportOptions:
+    """The report's options: the recipe's, and the metrics script's for an evaluation option it omits.
+
+    Raises
+    ------
+    OptionsError
+        If an option is unknown, of the wrong type or out of range.
+    """
+    shared = {field.name for field in dataclasses.fields(EvaluationOptions)}
+    inherited = {key: value for key, value in metrics_settings.items() if key in shared and cfg.get(key) is None}
+    return parse_options(ReportOptions, {**cfg, **inherited}, ReportOptions.SCRIPT)
 
 
 def tss_rows(table: pd.DataFrame, threshold: float) -> tuple[list[str], list[dict[str, Any]]]:
@@ -163,10 +172,9 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
     linker = Linker(run.session, page_dir)
     table = run.table
     metrics_settings = run.metrics_settings
-    threshold = float(cfg.get("tss_threshold", metrics_settings.get("tss_threshold", defaults.TSS_THRESHOLD)))
-    period = report_period(cfg, metrics_settings)
-    refs_rank = summary.ranking_references(table, cfg.get("ranking_references"))
-    n_top = int(cfg.get("n_top", 3))
+    options = report_options(cfg, metrics_settings)
+    threshold, period = options.tss_threshold, options.period
+    refs_rank = summary.ranking_references(table, options.ranking_references)
 
     def names(kind: str) -> list[str]:
         return sorted(set(table.loc[table["kind"] == kind, "dataset"]))
@@ -206,7 +214,7 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
         "filled_recipe": _link(linker, run.filled_recipe) if run.filled_recipe else None,
         "period": period,
         "threshold": f"{threshold:g}",
-        "r0": f"{float(cfg.get('r0', metrics_settings.get('r0', 1.0))):g}",
+        "r0": f"{options.r0:g}",
         "synthetic": synthetic,
         "scanned_files": run.scanned_files,
         "models": names("model"),
@@ -215,7 +223,7 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
         "references": summary.ordered_references(table),
         "ranking_references": refs_rank,
         "per_variable": per_variable,
-        "rankings": summary.rankings(table, threshold, refs_rank, n=n_top),
+        "rankings": summary.rankings(table, threshold, refs_rank, n=options.n_top),
         "messages": summary.messages(table, threshold, refs_rank),
         "sections": _figure_sections(run, linker),
         "regions": regions,
@@ -322,8 +330,7 @@ def write_report(cfg: dict[str, Any]) -> Path:
 
     parse_options(ReportOptions, cfg, ReportOptions.SCRIPT)
     out, run = build_report(cfg["ancestor_dirs"], Path(cfg["plot_dir"]), cfg)
-    period = report_period(cfg, run.metrics_settings)
-    record = report_record(run, period)
+    record = report_record(run, report_options(cfg, run.metrics_settings).period)
     with ProvenanceLogger(cfg) as provlog:
         provlog.log(out, record)
     bundle = run_output_bundle(run, out, record["caption"])
