@@ -48,11 +48,11 @@ def ensemble_inputs(options: EvaluationOptions, metadata) -> tuple[dict[str, str
     return families, n_lat, references
 
 
-def input_problem(meta: dict[str, Any], cube: iris.cube.Cube, references, units_of: str | None = None) -> str | None:
+def input_problem(meta: dict[str, Any], cube: iris.cube.Cube, references) -> str | None:
     """Why an input of the maps is left out (not a model nor a reference; wrong units), or None."""
     if not (meta["dataset"] in references or is_model(meta["dataset"], meta.get("project", ""), references)):
         return "an observation data set that is not among the references: not evaluated as a model"
-    return units_problem(cube.units, units_of or meta["short_name"])
+    return units_problem(cube.units, meta["short_name"])
 
 
 def field_cube(data, template: iris.cube.Cube, name: str, units: str, long_name: str,

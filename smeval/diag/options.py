@@ -71,11 +71,6 @@ def option_names(cls: type) -> list[str]:
     return [f.name for f in dataclasses.fields(cls)]
 
 
-def as_settings(options: Any) -> dict[str, Any]:
-    """The options as a settings mapping (name -> value, defaults filled in)."""
-    return {name: getattr(options, name) for name in option_names(type(options))}
-
-
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """`` (did you mean `x`?)`` for the closest of ``choices``, or ``""``."""
     close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)

@@ -22,13 +22,13 @@ from smeval.diag.metrics import EvaluationOptions
 from smeval.diag.options import OptionsError, check_range, option, parse_options
 from smeval.metrics.table import REGION_IDS, tss_matrix
 from smeval import defaults, resources
-from smeval.outputs import EXCLUDED, MEMBERS, METRICS, METRICS_FILES, ROBUST_RANKING
+from smeval.outputs import EXCLUDED, MEMBERS, METRIC_BUNDLE, METRICS, METRICS_FILES, OUTPUT_BUNDLE, ROBUST_RANKING
 from smeval.core.regions import HEMISPHERE_IDS
 from smeval.variables import variable_label
 
 from smeval.report import summary
 from smeval.report.sure import how_sure
-from smeval.report.bundle import METRIC_BUNDLE, OUTPUT_BUNDLE, output_bundle
+from smeval.report.bundle import output_bundle
 from smeval.report.inputs import FIGURE_GROUPS, Linker, RunInputs, read_run
 from smeval.report.locate import REPORT_NAME
 from smeval.report.render import render
