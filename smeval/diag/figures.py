@@ -52,9 +52,6 @@ ALL_FIGURES = tuple(range(1, 15))
 FLUX_LABELS = {"pr": "P", "evspsbl": "E", "mrros": "R (surface runoff)", "pme": "P - E", "pmer": "P - E - R"}
 #: The 8 Northern Hemisphere regions of Fig. 9.
 NH_REGIONS = tuple(r.id for r in REGIONS if r.box.lat_min >= 0)
-#: Data sets of the correlation maps of Fig. 11, in the order of its panels.
-CORRELATION_DATASETS = (*defaults.FIGURE_REFERENCES,
-                        *(r for r in defaults.REFERENCES if r not in defaults.FIGURE_REFERENCES), MMEM_ALL)
 
 
 @dataclass(frozen=True)
@@ -99,6 +96,25 @@ class Results:
     def main_refs(self) -> list[str]:
         """The figures' references (option ``figure_references``) present in the metrics table."""
         return [r for r in self.options.figure_references if r in set(self.metrics.reference)]
+
+    @property
+    def panel_order(self) -> tuple[str, ...]:
+        """Data sets of the maps in the order of their panels: the figures' references, the others, CMIP6-MMEM."""
+        figure_refs = self.options.figure_references
+        return (*figure_refs, *(r for r in self.options.references if r not in figure_refs), MMEM_ALL)
+
+    def fields(self, name: str) -> dict[str, iris.cube.Cube]:
+        """Data set -> field of the file ``name`` (empty if none), in :attr:`panel_order`.
+
+        iris loads a file's cubes in an order that changes from one process
+        to the next: sorted here, so that panels and captions do not.
+        """
+        path = self.find(name)
+        if path is None or not path.is_file():
+            return {}
+        cubes = {c.attributes.get("dataset", c.var_name): c for c in iris.load(str(path))}
+        order = {name: i for i, name in enumerate(self.panel_order)}
+        return {k: cubes[k] for k in sorted(cubes, key=lambda k: (order.get(k, len(order)), k))}
 
     @property
     def models(self) -> list[str]:
@@ -254,12 +270,6 @@ def _find(folders: list[Path], name: str) -> Path | None:
     return None
 
 
-def _fields(path: Path | None) -> dict[str, iris.cube.Cube]:
-    if path is None or not path.is_file():
-        return {}
-    return {c.attributes.get("dataset", c.var_name): c for c in iris.load(str(path))}
-
-
 # --- the data queries and drawings of the figures ---------------------------------------------
 
 
@@ -279,7 +289,7 @@ def _climatology(variable: str, results: Results) -> FigureData | None:
     """Figs. 2-3: the soil-moisture climatologies and bias ratios of ``variable``."""
     clim_path = results.find(f"climatology_{variable}.nc")
     bias_path = results.find(f"bias_ratio_{variable}.nc")
-    clim, bias = _fields(clim_path), _fields(bias_path)
+    clim, bias = results.fields(f"climatology_{variable}.nc"), results.fields(f"bias_ratio_{variable}.nc")
     if not clim:
         return None
     return FigureData(list(clim), files=[p for p in (clim_path, bias_path) if p], fields={
@@ -295,19 +305,19 @@ def _draw_climatology(results: Results, data: FigureData, stem: Path) -> list[Pa
 
 
 def _water_budget(results: Results) -> FigureData | None:
-    """Fig. 4: the water budget of CMIP6-MMEM and its bias ratios."""
+    """Fig. 4: the water budget of CMIP6-MMEM and its bias ratios against each reference with a field."""
     clim, bias, used = {}, {}, []
     for variable, label in FLUX_LABELS.items():
-        c = _fields(results.find(f"climatology_{variable}.nc"))
-        b = _fields(results.find(f"bias_ratio_{variable}.nc"))
+        c = results.fields(f"climatology_{variable}.nc")
         if MMEM_ALL in c:
             clim[label] = c[MMEM_ALL]
-            bias[label] = {r: b[r] for r in results.main_refs + ["ERA-Interim"] if r in b}
+            bias[label] = {r: f for r, f in results.fields(f"bias_ratio_{variable}.nc").items() if r != MMEM_ALL}
             used += [p for p in (results.find(f"climatology_{variable}.nc"),
                                  results.find(f"bias_ratio_{variable}.nc")) if p]
     if not clim:
         return None
-    return FigureData([MMEM_ALL, *results.main_refs], files=used, fields={"clim": clim, "bias": bias})
+    shown = [r for r in results.panel_order if any(r in b for b in bias.values())]
+    return FigureData([MMEM_ALL, *shown], files=used, fields={"clim": clim, "bias": bias})
 
 
 def _draw_water_budget(results: Results, data: FigureData, stem: Path) -> list[Path]:
@@ -379,7 +389,7 @@ def _draw_fluxes(results: Results, data: FigureData, stem: Path) -> list[Path]:
 def _correlation(results: Results) -> FigureData | None:
     """Fig. 11: the correlation maps, stippled where significant (after FDR control where it was applied)."""
     corr, sig, files, methods = {}, {}, [], {}
-    for dataset in CORRELATION_DATASETS:
+    for dataset in results.panel_order:
         path = results.find(f"correlation_{dataset}.nc")
         if path is None:
             continue
