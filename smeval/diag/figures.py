@@ -5,7 +5,9 @@ table, annual cycles and rankings of ``skill/metrics``, the fields of
 ``maps/climatology_fields`` and ``correlation/correlation_fields``. Counts and
 rankings are queries on the metrics table (:mod:`smeval.metrics.table`).
 Each figure gets a provenance record whose first ancestor is the data behind
-it (a CSV written here, or the NetCDF fields it shows).
+it (a CSV written here, or the NetCDF fields it shows). The figures are the
+entries of one registry, :data:`FIGURES` (number, file stem, section, data
+query, drawing, caption template): adding a figure is adding an entry.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ class Results:
         if path is None or not path.is_file():
             return {}
         cubes = {c.attributes.get("dataset", c.var_name): c for c in iris.load(str(path))}
-        order = {name: i for i, name in enumerate(self.panel_order)}
+        order = {dataset: i for i, dataset in enumerate(self.panel_order)}
         return {k: cubes[k] for k in sorted(cubes, key=lambda k: (order.get(k, len(order)), k))}
 
     @property
