@@ -13,10 +13,10 @@ moisture (kg m-2) and for P, E, R, P - E and P - E - R (mm yr-1).
 
 Script options (recipe)
 -----------------------
-bias_ratio_min : mapping, optional
-    Variable -> |MMEM| below which the bias ratio is masked (kg m-2 for soil
-    moisture, mm yr-1 for fluxes). Defaults: sm_shallow 1, sm_deep 10, pr 10,
-    evspsbl 10, mrros 5, pme 10, pmer 10.
+bias_ratio_min : mapping, default {sm_shallow: 1, sm_deep: 10, pr: 10, evspsbl: 10,
+        mrros: 5, pme: 10, pmer: 10}
+    |MMEM| below which a bias ratio is masked, per variable, in kg m-2 (soil
+    moisture), mm yr-1 (fluxes); a variable left out keeps its default.
 period : str, default "1979-2014"
     Period named in captions.
 references, r0, tss_threshold, high_resolution_min_nlat
@@ -27,7 +27,7 @@ Options are checked before any data is read (unknown keys, ranges); an
 error is one line in the terminal of ``esmvaltool``.
 """
 
-from smeval.diag.fields import climatology_fields
+from smeval.diag.climatology_fields import climatology_fields
 
 if __name__ == "__main__":
     from smeval.diag.shared import run_diagnostic

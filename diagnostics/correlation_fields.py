@@ -16,19 +16,22 @@ combine a data set's members.
 
 Script options (recipe)
 -----------------------
-correlation_steps : dict, default ensemble_statistics (mean), then regrid to 1.125 degrees
-    The correlation branch: preprocessor functions (of ESMValCore or
-    ``smeval.preprocessor``) and their options, applied in order;
+correlation_steps : mapping, default {ensemble_statistics: {statistics: [mean]},
+        regrid: {target_grid: 1.125x1.125, scheme: {reference: "smeval.regrid:AreaWeighted"}}}
+    Steps of the correlation branch, in order: ensemble mean, regrid;
+    preprocessor functions (of ESMValCore or ``smeval.preprocessor``) and
+    their options, applied in order;
     ``ensemble_statistics`` (one statistic) is the only multi-data-set step.
     Checked against the functions' signatures before any data is read.
 significance_level : float, default 0.95
     Confidence level of the two-sided t test.
 significance_method : str, default "t-test"
-    ``t-test`` (n - 2 degrees of freedom) or ``effective-sample-size``
+    Significance test of each cell: ``t-test`` (n - 2 degrees of freedom) or
+    ``effective-sample-size``
     (n from the lag-1 autocorrelations, Bretherton et al. 1999).
 fdr_alpha : float or null, default 0.10
     Field significance: Benjamini-Hochberg control of the false discovery
-    rate at this alpha_FDR over the p-values of all land cells of a map
+    rate at this alpha_FDR, over the p-values of all land cells of a map
     (Wilks 2016), written as ``significant_fdr``; null leaves it out.
 references, r0, tss_threshold, high_resolution_min_nlat, period
     The evaluation options of the metrics script (the recipe passes them to
@@ -40,7 +43,7 @@ sampled values (first, middle and last time steps) fail the checks of the
 regional series are left out, in ``excluded.csv``.
 """
 
-from smeval.diag.fields import correlation_fields
+from smeval.diag.correlation_fields import correlation_fields
 
 if __name__ == "__main__":
     from smeval.diag.shared import run_diagnostic

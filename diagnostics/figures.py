@@ -9,13 +9,14 @@ metrics table.
 
 Script options (recipe)
 -----------------------
-figures : list of int, default 1-14
-    The paper's figure numbers this script draws (the recipe runs three
+figures : list of int, default [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+    The paper's figure numbers to draw (the recipe runs three
     instances, each as soon as its inputs exist: the figures of the metrics
     table, the maps, and the correlation maps).
 figure_references : list of str, default [ERA5, GLDAS-NOAH]
-    References shown in the Taylor diagrams, heat maps and counts (the
-    paper's choice; the metrics table holds all references).
+    References of Figs. 7-10, 12-14: those shown in the Taylor diagrams,
+    heat maps and counts (the paper's choice; the metrics table holds all
+    references).
 significance_level : float, default 0.95
     Confidence level named in the correlation maps' captions.
 references, r0, tss_threshold, high_resolution_min_nlat, period

@@ -10,12 +10,15 @@ and ensemble mean against every reference, in every region, and writes
 Script options (recipe)
 -----------------------
 references : list of str, default [ERA5, ERA-Interim, GLDAS-NOAH]
+    Reference data sets, in the report's order; each model is evaluated
+    against each.
 r0 : float, default 1
     R0 of the Taylor skill score.
 tss_threshold : float, default 0.6
-    A model "reproduces" a region when TSS exceeds it.
+    TSS above which a model reproduces a region.
 high_resolution_min_nlat : int, default 160
-    Native latitude rows from which a model is in the high-resolution group.
+    Native latitude rows from which a model is high resolution (in
+    CMIP6-MMEM-high).
 period : str, default "1979-2014"
     Period named in captions.
 bootstrap : dict, default {level: 0.90, block_years: 2, resamples: 1000, seed: 20220201, top: 5}
@@ -24,7 +27,7 @@ bootstrap : dict, default {level: 0.90, block_years: 2, resamples: 1000, seed: 2
     intervals, block length in years, number of resamples, seed, and the
     size of the top of the robust ranking.
 ranking_references : list of str, default [ERA5, GLDAS-NOAH]
-    References summed over in the robust ranking.
+    References of the robust ranking (summed over).
 
 Options are checked before any data is read: unknown keys (with the closest
 name), ranges (0 < tss_threshold < 1, -1 < r0 <= 1); every reference must
@@ -46,7 +49,7 @@ the series files (a model without one: the catalogue's family).
 
 from __future__ import annotations
 
-from smeval.diag.evaluate import write_metrics
+from smeval.diag.metrics import write_metrics
 
 if __name__ == "__main__":
     from smeval.diag.shared import run_diagnostic

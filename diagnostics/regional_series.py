@@ -25,32 +25,35 @@ terminal of ``esmvaltool``.
 
 Script options (recipe)
 -----------------------
-regions : list of str, optional
-    Region ids; default the 13 regions, NH and SH.
+regions : list of str, default [SIB, M-AS, TIB, L-AS, NA-WA, EUR, C-AF, S-AF, WNA, ENA,
+        NSA, SSA, AUS, NH, SH]
+    Region ids: the 13 regions, then the hemispheres.
 shallow_depth : float, default 0.1
-    Depth (m) of the shallow product when derived from ``mrsol``.
+    Depth of the shallow product from ``mrsol`` (m), for data sets without
+    ``mrsos``.
 deep_depth : float, default 2.0
-    Depth (m) of the deep product.
+    Depth of the deep product (m).
 shallow_from_mrsol : bool, default true
-    Derive shallow soil moisture from ``mrsol`` for data sets without ``mrsos``.
-series_steps : mapping, default soil_column, box_means
-    The series branch: preprocessor steps (functions of
+    Shallow soil moisture from ``mrsol`` without ``mrsos``: derive it for
+    data sets that lack ``mrsos``.
+series_steps : mapping, default {soil_column: null, box_means: null}
+    Steps of the series branch, in order (``soil_column``, ...,
+    ``box_means``): preprocessor steps (functions of
     ``smeval.preprocessor`` or ESMValCore's) and their options, applied in
     order to each member; must include ``soil_column`` (applied to layered
     variables only, ``depth`` set by the script from ``shallow_depth`` and
     ``deep_depth``) and end with ``box_means`` (``regions`` set by the script
     from ``regions``; weights from ``areacella`` and ``sftlf``).
 map_variables : list of str, optional
-    CMOR short names whose members also get a climatology for the maps,
-    written to ``map_climatologies/<short_name>/<dataset>_<member>.nc``. For
+    CMOR variables whose members' climatologies the maps need, written to ``map_climatologies/<short_name>/<dataset>_<member>.nc``. For
     ``mrsol`` these are its depth columns (``sm_deep``, and ``sm_shallow``
     when derived from ``mrsol``), which become the ``<short_name>`` of their
     files. A member whose climatology fails is listed in ``excluded.csv``;
     its series are kept.
 map_steps : mapping, optional
-    The map branch: steps applied in order to the field that ``box_means``
-    averages (e.g. ``climate_mean``, ``regrid``, ``mask_landsea``); they must
-    reduce time to one climatology. Computed from the same read as the
+    Steps of the map branch, in order, from the field before ``box_means``
+    (the field it averages; e.g. ``climate_mean``, ``regrid``,
+    ``mask_landsea``); they must reduce time to one climatology. Computed from the same read as the
     series, in one ``dask.compute``.
 
 Every step and option is checked against the functions' signatures before
@@ -64,7 +67,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from smeval.diag.series import write_regional_series
+from smeval.diag.regional_series import write_regional_series
 
 logger = logging.getLogger(Path(__file__).stem)
 

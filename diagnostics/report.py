@@ -11,18 +11,20 @@ with ``smeval report link RUN_DIR`` (``make demo`` does it).
 
 Script options (recipe)
 -----------------------
-tss_threshold : float, default: that of the metrics script (0.6)
-    A model reproduces a region when its TSS exceeds it (cells above it are
-    marked in the TSS table).
+tss_threshold : float, default 0.6
+    TSS above which a model reproduces a region (cells above it are marked
+    in the TSS table); where the recipe omits it, the metrics script's.
 ranking_references : list of str, default [ERA5, GLDAS-NOAH]
-    References of the rankings, counts and main messages (those present in
-    the metrics table; all of them if none is).
+    References of rankings and counts, and of the main messages (those
+    present in the metrics table; all of them if none is).
 n_top : int, default 3
     Number of best and of weakest models named in the summary.
-period : str, default: that of the metrics script
-    Period named in the report, e.g. "1979-2014".
-r0 : float, default: that of the metrics script (1)
-    R0 of the TSS, as named in the report.
+period : str, default "1979-2014"
+    Period named in captions and in the report; where the recipe omits it,
+    the metrics script's.
+r0 : float, default 1
+    R0 of the Taylor skill score, as named in the report; where the recipe
+    omits it, the metrics script's.
 references, high_resolution_min_nlat
     The evaluation options of the metrics script (``ranking_references``
     must be among ``references``).
@@ -33,7 +35,7 @@ the terminal of ``esmvaltool``.
 
 from __future__ import annotations
 
-from smeval.report.build import write_report
+from smeval.diag.report import write_report
 
 if __name__ == "__main__":
     from smeval.diag.shared import run_diagnostic

@@ -1,7 +1,7 @@
 """The paper's choices that several scripts, figures and the report share.
 
-One home for each: the options dataclasses (``smeval/diag/evaluate.py``,
-``figures.py``, ``smeval/report/build.py``) take their defaults from here,
+One home for each: the options dataclasses (``smeval/diag/metrics.py``,
+``figures.py``, ``report.py``) take their defaults from here,
 and so do the default arguments of the metrics and plotting functions, so a
 recipe option and a function called without it agree (SPEC sections 1-6).
 """

@@ -19,6 +19,9 @@ CMOR_TABLES = {
     "areacella": "fx",
 }
 
+#: The soil-moisture variables of the results, shallow first.
+SOIL_MOISTURE = ("sm_shallow", "sm_deep")
+
 #: Human names of the results variables, in the order of the paper.
 VARIABLE_LABELS = {
     "sm_shallow": "shallow soil moisture (0-10 cm)",

@@ -57,7 +57,7 @@ def test_no_module_outside_the_generator_imports_smeval_sample():
 
 def test_relative_imports_are_resolved():
     # The graph check above is only as good as this resolution.
-    names = _imported_modules(PACKAGE / "diag" / "evaluate.py")
+    names = _imported_modules(PACKAGE / "diag" / "metrics.py")
     assert "smeval.catalogue" in names
 
 
@@ -84,3 +84,13 @@ def test_catalogue_yaml_is_package_data():
     patterns = config["tool"]["setuptools"]["package-data"]["*"]
     assert (PACKAGE / "catalogue.yml").is_file()
     assert any(fnmatch.fnmatch("catalogue.yml", pattern) for pattern in patterns)
+
+
+def test_each_diagnostic_script_has_a_module_of_its_name():
+    # diagnostics/<name>.py is thin: its work is smeval/diag/<name>.py, and it imports that module.
+    scripts = sorted((ROOT / "diagnostics").glob("*.py"))
+    assert len(scripts) == 6
+    for script in scripts:
+        module = f"smeval.diag.{script.stem}"
+        assert (PACKAGE / "diag" / script.name).is_file(), f"no {module} for {script.name}"
+        assert module in _imported_modules(script), f"{script.name} does not import {module}"

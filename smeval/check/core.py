@@ -53,11 +53,12 @@ class CheckResult:
 
 def _script_options() -> dict[str, type]:
     """Script file name -> its options dataclass."""
-    from smeval.diag.evaluate import MetricsOptions  # noqa: PLC0415
-    from smeval.diag.fields import ClimatologyOptions, CorrelationOptions  # noqa: PLC0415
+    from smeval.diag.metrics import MetricsOptions  # noqa: PLC0415
+    from smeval.diag.climatology_fields import ClimatologyOptions  # noqa: PLC0415
+    from smeval.diag.correlation_fields import CorrelationOptions  # noqa: PLC0415
     from smeval.diag.figures import FiguresOptions  # noqa: PLC0415
-    from smeval.diag.series import SeriesOptions  # noqa: PLC0415
-    from smeval.report.build import ReportOptions  # noqa: PLC0415
+    from smeval.diag.regional_series import SeriesOptions  # noqa: PLC0415
+    from smeval.diag.report import ReportOptions  # noqa: PLC0415
 
     return {"regional_series.py": SeriesOptions, "metrics.py": MetricsOptions, "figures.py": FiguresOptions,
             "climatology_fields.py": ClimatologyOptions, "correlation_fields.py": CorrelationOptions,

@@ -50,15 +50,3 @@ def as_float_nan(array, dtype=None):
     if isinstance(array, np.ma.MaskedArray):
         return array.astype(dtype).filled(np.nan)
     return np.asarray(array, dtype=dtype)
-
-
-def valid_mask(array):
-    """Return a boolean array, True where *array* holds a usable value.
-
-    A value is unusable if it is masked, NaN or infinite.
-    """
-    if is_lazy(array):
-        return ~da.ma.getmaskarray(array) & da.isfinite(da.ma.filled(array, 0))
-    if isinstance(array, np.ma.MaskedArray):
-        return ~np.ma.getmaskarray(array) & np.isfinite(array.filled(0))
-    return np.isfinite(np.asarray(array))

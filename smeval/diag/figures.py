@@ -5,14 +5,18 @@ table, annual cycles and rankings of ``skill/metrics``, the fields of
 ``maps/climatology_fields`` and ``correlation/correlation_fields``. Counts and
 rankings are queries on the metrics table (:mod:`smeval.metrics.table`).
 Each figure gets a provenance record whose first ancestor is the data behind
-it (a CSV written here, or the NetCDF fields it shows).
+it (a CSV written here, or the NetCDF fields it shows). The figures are the
+entries of one registry, :data:`FIGURES` (number, file stem, section, data
+query, drawing, caption template): adding a figure is adding an entry.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,6 +28,7 @@ matplotlib.use("Agg")
 import pandas as pd  # noqa: E402
 
 from smeval import defaults, outputs, plot  # noqa: E402
+from smeval.core.ensemble import MMEM_ALL  # noqa: E402
 from smeval.core.regions import HEMISPHERE_IDS, REGIONS  # noqa: E402
 from smeval.metrics.table import (  # noqa: E402
     COLUMNS,
@@ -34,18 +39,17 @@ from smeval.metrics.table import (  # noqa: E402
     select,
 )
 
-from smeval.variables import MAP_UNITS, VARIABLE_LABELS  # noqa: E402
-from .evaluate import EvaluationOptions  # noqa: E402
-from .options import OptionsError, as_settings, check_range, option, parse_options  # noqa: E402
+from smeval.variables import MAP_UNITS, SOIL_MOISTURE, VARIABLE_LABELS  # noqa: E402
+from .metrics import EvaluationOptions  # noqa: E402
+from .options import OptionsError, check_range, option, parse_options  # noqa: E402
 from .provenance import grid_spacing, record  # noqa: E402
 from .shared import ProvenanceLogger, atomic_write_text  # noqa: E402
 from .standalone import output_file_types  # noqa: E402
 
 logger = logging.getLogger(__name__)
 
-#: Figure numbers of the paper, and those drawn from the metrics table.
+#: Figure numbers of the paper.
 ALL_FIGURES = tuple(range(1, 15))
-METRICS_FIGURES = {5, 6, 7, 8, 9, 10, 12, 13, 14}
 #: Labels of the water-budget rows of Fig. 4.
 FLUX_LABELS = {"pr": "P", "evspsbl": "E", "mrros": "R (surface runoff)", "pme": "P - E", "pmer": "P - E - R"}
 #: The 8 Northern Hemisphere regions of Fig. 9.
@@ -59,7 +63,7 @@ class FiguresOptions(EvaluationOptions):
     SCRIPT: ClassVar[str] = "figures"
     figures: tuple[int, ...] = option(ALL_FIGURES, "the paper's figure numbers to draw")
     figure_references: tuple[str, ...] = option(defaults.FIGURE_REFERENCES, "references of Figs. 7-10, 12-14")
-    significance_level: float = option(0.95, "confidence level of the correlation maps' stippling", "1")
+    significance_level: float = option(0.95, "confidence level named in the correlation maps' captions", "1")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -75,46 +79,163 @@ class FiguresOptions(EvaluationOptions):
         check_range(self.SCRIPT, "significance_level", self.significance_level, 0.0, 1.0)
 
 
+@dataclass(frozen=True)
+class Results:
+    """What the figures are drawn from: the results of the ancestor scripts, read once."""
+
+    folders: tuple[Path, ...]
+    options: FiguresOptions
+    metrics: pd.DataFrame
+    metrics_path: Path | None
+    cycles: pd.DataFrame
+    cycles_path: Path | None
+
+    def find(self, name: str) -> Path | None:
+        """The first file called ``name`` under the ancestors' folders, or None."""
+        return _find(list(self.folders), name)
+
+    @property
+    def main_refs(self) -> list[str]:
+        """The figures' references (option ``figure_references``) present in the metrics table."""
+        return [r for r in self.options.figure_references if r in set(self.metrics.reference)]
+
+    @property
+    def panel_order(self) -> tuple[str, ...]:
+        """Data sets of the maps in the order of their panels: the figures' references, the others, CMIP6-MMEM."""
+        figure_refs = self.options.figure_references
+        return (*figure_refs, *(r for r in self.options.references if r not in figure_refs), MMEM_ALL)
+
+    def fields(self, name: str) -> dict[str, iris.cube.Cube]:
+        """Data set -> field of the file ``name`` (empty if none), in :attr:`panel_order`.
+
+        iris loads a file's cubes in an order that changes from one process
+        to the next: sorted here, so that panels and captions do not.
+        """
+        path = self.find(name)
+        if path is None or not path.is_file():
+            return {}
+        cubes = {c.attributes.get("dataset", c.var_name): c for c in iris.load(str(path))}
+        order = {dataset: i for i, dataset in enumerate(self.panel_order)}
+        return {k: cubes[k] for k in sorted(cubes, key=lambda k: (order.get(k, len(order)), k))}
+
+    @property
+    def models(self) -> list[str]:
+        return sorted(set(select(self.metrics, kind="model").dataset))
+
+    @property
+    def anchor(self) -> Path | None:
+        """A file that stands as the ancestor of the region table: the metrics table, else any field."""
+        return self.metrics_path or next(iter(sorted(p for f in self.folders for p in f.rglob("*.nc"))), None)
+
+    def caption_fields(self) -> dict[str, Any]:
+        """What every caption template may name (besides the fields of its own data)."""
+        return {"period": self.options.period, "threshold": self.options.tss_threshold, "r0": self.options.r0,
+                "refs": ", ".join(self.main_refs), "n_regions": len(REGION_IDS)}
+
+
+def read_results(options: FiguresOptions, folders: list[Path]) -> Results:
+    """The metrics table and annual cycles among ``folders``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a figure drawn from the metrics table is wanted and no ancestor has it.
+    """
+    metrics_path = _find(folders, outputs.METRICS)
+    needed = sorted(f.number for f in FIGURES if f.from_metrics and f.number in options.figures)
+    if metrics_path is None and needed:
+        msg = f"no metrics.csv among the ancestors {folders}, needed by Figs. {needed}"
+        raise FileNotFoundError(msg)
+    cycles_path = _find(folders, outputs.ANNUAL_CYCLE)
+    return Results(
+        folders=tuple(folders), options=options,
+        metrics=pd.read_csv(metrics_path) if metrics_path else pd.DataFrame(columns=COLUMNS),
+        metrics_path=metrics_path,
+        cycles=pd.read_csv(cycles_path) if cycles_path else pd.DataFrame(), cycles_path=cycles_path)
+
+
+@dataclass
+class FigureData:
+    """What a figure's query found: the data behind the figure and what its drawing and caption need.
+
+    ``table`` (with the files it comes from, ``upstream``) is written as the
+    figure's CSV; else the figure's data are the NetCDF ``files`` it shows.
+    ``fields`` fill the caption template and are passed to the drawing.
+    """
+
+    datasets: list[str]
+    table: pd.DataFrame | None = None
+    upstream: list[Path | None] = dataclasses.field(default_factory=list)
+    files: list[Path] = dataclasses.field(default_factory=list)
+    fields: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of the paper: an entry of :data:`FIGURES`.
+
+    ``query(results)`` returns the figure's :class:`FigureData`, or None when
+    the results cannot support it; ``draw(results, data, stem)`` draws it
+    and returns the files. ``caption`` and ``data_caption`` are templates
+    filled from :meth:`Results.caption_fields` and the data's ``fields``.
+    """
+
+    number: int
+    stem: str
+    section: str
+    query: Callable[[Results], FigureData | None]
+    draw: Callable[[Results, FigureData, Path], list[Path]]
+    caption: str
+    plot_type: str
+    statistics: tuple[str, ...] = ("other",)
+    data_caption: str | None = None
+    #: True if the figure is drawn from the metrics table (which must then be among the results).
+    from_metrics: bool = True
+
+    @property
+    def label(self) -> str:
+        return f"Fig. {self.number}"
+
+
 class _Figures:
     """Writes figures, the data behind them and their provenance."""
 
     def __init__(self, cfg: dict[str, Any], provlog: ProvenanceLogger) -> None:
-        self.cfg = cfg
         self.provlog = provlog
         self.plot_dir = Path(cfg["plot_dir"])
         self.work_dir = Path(cfg["work_dir"])
-        self.period = str(cfg["period"])
-        self.references_all = list(cfg["references"])
         self.written: list[Path] = []
         #: Data file written here -> the files it was derived from.
         self.upstream: dict[Path, list[Path]] = {}
-        #: Figure numbers this script draws (option ``figures``).
-        self.wanted = {int(n) for n in cfg["figures"]}
-
-    def wants(self, name: str) -> bool:
-        """True if figure ``figNN_...`` is one this script draws."""
-        return int(name[3:5]) in self.wanted
-
-    def stem(self, name: str) -> Path:
-        return self.plot_dir / name
 
     def data(self, name: str, frame: pd.DataFrame, upstream: list[Path]) -> Path:
         """Write the data behind figure ``name`` as CSV, remembering its sources."""
         path = self.work_dir / f"{name}.csv"
-        if not self.wants(name):
-            return path
         atomic_write_text(path, frame.to_csv(index=False))
         self.upstream[path] = [Path(p) for p in upstream]
         return path
+
+    def write(self, figure: Figure, results: Results) -> None:
+        """Query, draw and record one figure (nothing if its data are not among the results)."""
+        found = figure.query(results)
+        if found is None:
+            return
+        data = list(found.files)
+        if found.table is not None:
+            data = [self.data(figure.stem, found.table, found.upstream)]
+        fields = {**results.caption_fields(), **found.fields}
+        caption = figure.caption.format(**fields)
+        data_caption = figure.data_caption.format(**fields) if figure.data_caption else None
+        self.make(figure.stem, figure.label, figure.section, caption,
+                  lambda stem: figure.draw(results, found, stem), data, found.datasets, figure.plot_type,
+                  data_caption=data_caption, statistics=figure.statistics)
 
     def make(self, name: str, figure: str, group: str, caption: str, draw: Callable[[Path], list[Path]],
              data: list[Path], datasets, plot_type: str, data_caption: str | None = None,
              statistics=("other",)) -> None:
         """Draw one figure and record its provenance (and that of its own data file)."""
-        if not self.wants(name):
-            return
         try:
-            paths = draw(self.stem(name))
+            paths = draw(self.plot_dir / name)
         except (KeyError, ValueError) as exc:
             logger.warning("Skipping %s (%s): %s", name, figure, exc)
             return
@@ -151,220 +272,277 @@ def _find(folders: list[Path], name: str) -> Path | None:
     return None
 
 
-def _fields(path: Path | None) -> dict[str, iris.cube.Cube]:
-    if path is None or not path.is_file():
-        return {}
-    return {c.attributes.get("dataset", c.var_name): c for c in iris.load(str(path))}
+# --- the data queries and drawings of the figures ---------------------------------------------
+
+
+def _regions(results: Results) -> FigureData:
+    """Fig. 1: the region table (any upstream file stands as its ancestor)."""
+    table = pd.DataFrame(
+        [(r.id, r.name, r.box.lat_min, r.box.lat_max, r.box.lon_min, r.box.lon_max) for r in REGIONS],
+        columns=["region", "name", "lat_min", "lat_max", "lon_min", "lon_max"])
+    return FigureData([], table=table, upstream=[results.anchor])
+
+
+def _draw_regions(results: Results, data: FigureData, stem: Path) -> list[Path]:
+    return plot.plot_regions(stem)
+
+
+def _climatology(variable: str, results: Results) -> FigureData | None:
+    """Figs. 2-3: the soil-moisture climatologies and bias ratios of ``variable``."""
+    clim_path = results.find(f"climatology_{variable}.nc")
+    bias_path = results.find(f"bias_ratio_{variable}.nc")
+    clim, bias = results.fields(f"climatology_{variable}.nc"), results.fields(f"bias_ratio_{variable}.nc")
+    if not clim:
+        return None
+    return FigureData(list(clim), files=[p for p in (clim_path, bias_path) if p], fields={
+        "clim": clim, "bias": bias, "variable": variable, "label": VARIABLE_LABELS[variable],
+        "units": MAP_UNITS[variable], "shown": ", ".join(clim), "against": ", ".join(bias),
+        "grid": grid_spacing(next(iter(clim.values())))})
+
+
+def _draw_climatology(results: Results, data: FigureData, stem: Path) -> list[Path]:
+    f = data.fields
+    return plot.plot_climatology_bias(f["clim"], f["bias"], f["label"], f["units"], stem,
+                                      period=results.options.period)
+
+
+def _water_budget(results: Results) -> FigureData | None:
+    """Fig. 4: the water budget of CMIP6-MMEM and its bias ratios against each reference with a field."""
+    clim, bias, used = {}, {}, []
+    for variable, label in FLUX_LABELS.items():
+        c = results.fields(f"climatology_{variable}.nc")
+        if MMEM_ALL in c:
+            clim[label] = c[MMEM_ALL]
+            bias[label] = {r: f for r, f in results.fields(f"bias_ratio_{variable}.nc").items() if r != MMEM_ALL}
+            used += [p for p in (results.find(f"climatology_{variable}.nc"),
+                                 results.find(f"bias_ratio_{variable}.nc")) if p]
+    if not clim:
+        return None
+    shown = [r for r in results.panel_order if any(r in b for b in bias.values())]
+    return FigureData([MMEM_ALL, *shown], files=used, fields={"clim": clim, "bias": bias})
+
+
+def _draw_water_budget(results: Results, data: FigureData, stem: Path) -> list[Path]:
+    return plot.plot_flux_maps(data.fields["clim"], data.fields["bias"], "mm yr-1", stem,
+                               period=results.options.period)
+
+
+def _annual_cycle(variable: str, results: Results) -> FigureData | None:
+    """Figs. 5-6: the regional annual cycles of ``variable``."""
+    cycles = results.cycles
+    part = cycles[cycles.variable == variable] if len(cycles) else cycles
+    if not len(part):
+        return None
+    return FigureData(sorted(set(part.dataset)), table=part, upstream=[results.cycles_path], fields={
+        "variable": variable, "label": VARIABLE_LABELS[variable],
+        "shown": ", ".join(sorted(set(part[part.kind == "reference"].dataset)))})
+
+
+def _draw_annual_cycle(results: Results, data: FigureData, stem: Path) -> list[Path]:
+    return plot.plot_annual_cycles(data.table, data.fields["variable"], stem, period=results.options.period)
+
+
+def _sure_taylor(metrics: pd.DataFrame) -> str:
+    """The Taylor diagrams' caption on the marks of uncertainty, where the table has them."""
+    if not (metrics.kind == "reference").any():
+        return ""
+    return (" White stars: the other references against the diagram's reference; lines through the "
+            "ensemble means and stars: bootstrap intervals of sigma (radial) and R (arc).")
+
+
+def _taylor(variable: str, regions, results: Results) -> FigureData | None:
+    """Figs. 7-9: the Taylor statistics of ``variable`` in ``regions`` (None if the table lacks the variable)."""
+    metrics = results.metrics
+    if variable not in set(metrics.variable):
+        return None
+    rows = metrics[metrics.statistic.isin(["R", "sigma", "E'", "TSS", *plot.taylor.INTERVAL_COLUMNS])]
+    rows = rows[(rows.variable == variable) & rows.region.isin(regions)]
+    return FigureData(results.models + results.main_refs, table=rows, upstream=[results.metrics_path], fields={
+        "variable": variable, "label": VARIABLE_LABELS[variable], "sure": _sure_taylor(metrics)})
+
+
+def _draw_taylor_hemispheres(results: Results, data: FigureData, stem: Path) -> list[Path]:
+    return plot.plot_taylor_hemispheres(results.metrics, data.fields["variable"], stem,
+                                        references=results.main_refs, period=results.options.period)
+
+
+def _draw_taylor_regions(results: Results, data: FigureData, stem: Path) -> list[Path]:
+    return plot.plot_taylor_regions(results.metrics, data.fields["variable"], stem, regions=NH_REGIONS,
+                                    references=results.main_refs, period=results.options.period)
+
+
+def _fluxes(results: Results) -> FigureData | None:
+    """Fig. 10: the fluxes of CMIP6-MMEM over TIB and SIB."""
+    metrics = results.metrics
+    fluxes = [v for v in plot.taylor.FLUX_VARIABLES if v in set(metrics.variable)]
+    if not fluxes:
+        return None
+    rows = metrics[metrics.variable.isin(fluxes)]
+    rows = rows[rows.region.isin(plot.taylor.FLUX_REGIONS) & (rows.dataset == MMEM_ALL)]
+    return FigureData([MMEM_ALL, *results.main_refs], table=rows, upstream=[results.metrics_path],
+                      fields={"fluxes": tuple(fluxes)})
+
+
+def _draw_fluxes(results: Results, data: FigureData, stem: Path) -> list[Path]:
+    return plot.plot_taylor_fluxes(results.metrics, stem, variables=data.fields["fluxes"],
+                                   references=results.main_refs, period=results.options.period)
+
+
+def _correlation(results: Results) -> FigureData | None:
+    """Fig. 11: the correlation maps, stippled where significant (after FDR control where it was applied)."""
+    corr, sig, files, methods = {}, {}, [], {}
+    for dataset in results.panel_order:
+        path = results.find(f"correlation_{dataset}.nc")
+        if path is None:
+            continue
+        cubes = {c.var_name: c for c in iris.load(str(path))}
+        # Cells that survive the false discovery rate control, where the
+        # correlation script applied it; else each cell's own test.
+        mask = cubes.get("significant_fdr", cubes["significant"])
+        corr[dataset], sig[dataset] = cubes["r"], mask
+        methods[dataset] = str(mask.attributes.get(
+            "smeval_significance",
+            f"two-sided t test at the {100 * results.options.significance_level:g} % level"))
+        files.append(path)
+    if not corr:
+        return None
+    return FigureData(list(corr), files=files, fields={
+        "corr": corr, "sig": sig, "shown": ", ".join(corr), "grid": grid_spacing(next(iter(corr.values()))),
+        "methods": "; ".join(f"{d}: {m}" for d, m in methods.items()),
+        "fdr": any(c.var_name == "significant_fdr" for c in sig.values())})
+
+
+def _draw_correlation(results: Results, data: FigureData, stem: Path) -> list[Path]:
+    period = results.options.period
+    title = (f"Correlation of monthly shallow soil moisture with P $-$ E, {period}; dots: "
+             "significant after false discovery rate control (Benjamini-Hochberg)")
+    return plot.plot_correlation_maps(data.fields["corr"], data.fields["sig"], stem, period=period,
+                                      title=title if data.fields["fdr"] else None)
+
+
+def _sure_heatmap(metrics: pd.DataFrame, threshold: float) -> str:
+    """The heat maps' caption on the marks of uncertainty, where the table has them."""
+    if not ((metrics.kind == "reference").any() or metrics.statistic.astype(str).str.endswith("_ci_low").any()):
+        return ""
+    return (f" Triangles: the bootstrap interval of TSS contains {threshold:g} (uncertain whether the "
+            "model reproduces the region); dots: the model agrees with the reference better than "
+            "another reference does; rows 'ref:': the other references against the reference.")
+
+
+def _tss(variable: str, results: Results) -> FigureData | None:
+    """Figs. 12-13: the TSS of the models, its interval and the other references' TSS (the figure's marks)."""
+    metrics = results.metrics
+    if variable not in set(metrics.variable):
+        return None
+    rows = metrics[metrics.statistic.isin(["TSS", "TSS_ci_low", "TSS_ci_high"]) & (metrics.variable == variable)
+                   & metrics.kind.isin(["model", "reference"]) & metrics.region.isin(REGION_IDS)]
+    return FigureData(results.models + results.main_refs, table=rows, upstream=[results.metrics_path], fields={
+        "variable": variable, "label": VARIABLE_LABELS[variable],
+        "sure": _sure_heatmap(metrics, results.options.tss_threshold)})
+
+
+def _draw_tss(results: Results, data: FigureData, stem: Path) -> list[Path]:
+    return plot.plot_tss_heatmap(results.metrics, data.fields["variable"], stem, references=results.main_refs,
+                                 threshold=results.options.tss_threshold, period=results.options.period)
+
+
+def _counts(results: Results) -> FigureData | None:
+    """Fig. 14: models above the threshold per region, regions per model, and the ranking."""
+    metrics, refs, threshold = results.metrics, results.main_refs, results.options.tss_threshold
+    variables = [v for v in SOIL_MOISTURE if v in set(metrics.variable)]
+    if not variables:
+        return None
+    per_region = {v: pd.DataFrame({r: count_models_above(metrics, v, r, threshold) for r in refs}) for v in variables}
+    per_model = {v: pd.DataFrame({r: count_regions_above(metrics, v, r, threshold) for r in refs}) for v in variables}
+    ranks = {v: ranking(metrics, v, refs, threshold) for v in variables}
+    frames = []
+    for variable in variables:
+        a = per_region[variable].reset_index(names="region").melt(id_vars="region", var_name="reference",
+                                                                  value_name="models_above")
+        b = per_model[variable].reset_index(names="dataset").melt(id_vars="dataset", var_name="reference",
+                                                                  value_name="regions_above")
+        r = ranks[variable].reset_index(names="dataset")[["dataset", "rank", "regions_above", "mean_tss"]]
+        frames += [a.assign(variable=variable, table="models_per_region"),
+                   b.assign(variable=variable, table="regions_per_model"),
+                   r.assign(variable=variable, table="ranking")]
+    return FigureData(results.models + refs, table=pd.concat(frames, ignore_index=True),
+                      upstream=[results.metrics_path],
+                      fields={"per_region": per_region, "per_model": per_model, "ranks": ranks})
+
+
+def _draw_counts(results: Results, data: FigureData, stem: Path) -> list[Path]:
+    f = data.fields
+    return plot.plot_tss_counts(f["per_region"], f["per_model"], stem, ranking=f["ranks"],
+                                references=tuple(results.main_refs), threshold=results.options.tss_threshold,
+                                period=results.options.period)
+
+
+_TAYLOR_STATISTICS = ("corr", "stddev", "rmsd")
+_MAP_STATISTICS = ("clim", "diff")
+_CLIMATOLOGY_CAPTION = ("(a) {period} annual-mean {label} ({units}) of {shown} on the common {grid} degree grid, "
+                        "land only; (b) bias ratio (CMIP6-MMEM - reference) / CMIP6-MMEM against {against}.")
+_CYCLE_CAPTION = ("Mean annual cycle ({period}) of regional-mean {label} (kg m-2) in each of the {n_regions} "
+                  "regions: every model (thin), CMIP6-MMEM (thick) and {shown}.")
+_HEMISPHERES_CAPTION = ("Standardised Taylor diagrams of regional-mean monthly {label} ({period}) over Northern- "
+                        "and Southern-Hemisphere land, high- and low-resolution models, against {refs}, with "
+                        "CMIP6-MMEM, CMIP6-MMEM-high and CMIP6-MMEM-low.{sure}")
+_TSS_CAPTION = ("Taylor skill score (R0 = {r0}) of regional-mean monthly {label} ({period}) of each model in each "
+                "of the {n_regions} regions against {refs}; framed cells: TSS > {threshold:g}.{sure}")
+
+#: The paper's figures, in order: adding a figure is one entry (and its query and drawing).
+FIGURES: tuple[Figure, ...] = (
+    Figure(1, "fig01_regions", "regions", _regions, _draw_regions,
+           "The {n_regions} evaluation regions of Qiao et al. (2022), Fig. 1 (longitudes east positive).", "geo",
+           data_caption="Boxes of the {n_regions} evaluation regions (degrees north, degrees east).",
+           from_metrics=False),
+    Figure(2, "fig02_climatology_sm_shallow", "maps", partial(_climatology, "sm_shallow"), _draw_climatology,
+           _CLIMATOLOGY_CAPTION, "geo", _MAP_STATISTICS, from_metrics=False),
+    Figure(3, "fig03_climatology_sm_deep", "maps", partial(_climatology, "sm_deep"), _draw_climatology,
+           _CLIMATOLOGY_CAPTION, "geo", _MAP_STATISTICS, from_metrics=False),
+    Figure(4, "fig04_water_budget", "maps", _water_budget, _draw_water_budget,
+           "(a) {period} annual-mean P, E, surface runoff R, P - E and P - E - R (mm yr-1) of CMIP6-MMEM, land "
+           "only; (b)-(d) their bias ratios (CMIP6-MMEM - reference) / CMIP6-MMEM against each reanalysis.",
+           "geo", _MAP_STATISTICS, from_metrics=False),
+    Figure(5, "fig05_annual_cycle_sm_shallow", "annual_cycles", partial(_annual_cycle, "sm_shallow"),
+           _draw_annual_cycle, _CYCLE_CAPTION, "seas", ("mean", "clim")),
+    Figure(6, "fig06_annual_cycle_sm_deep", "annual_cycles", partial(_annual_cycle, "sm_deep"),
+           _draw_annual_cycle, _CYCLE_CAPTION, "seas", ("mean", "clim")),
+    Figure(7, "fig07_taylor_hemispheres_sm_shallow", "taylor", partial(_taylor, "sm_shallow", HEMISPHERE_IDS),
+           _draw_taylor_hemispheres, _HEMISPHERES_CAPTION, "taylor", _TAYLOR_STATISTICS),
+    Figure(8, "fig08_taylor_hemispheres_sm_deep", "taylor", partial(_taylor, "sm_deep", HEMISPHERE_IDS),
+           _draw_taylor_hemispheres, _HEMISPHERES_CAPTION, "taylor", _TAYLOR_STATISTICS),
+    Figure(9, "fig09_taylor_regions_sm_shallow", "taylor", partial(_taylor, "sm_shallow", NH_REGIONS),
+           _draw_taylor_regions,
+           "Standardised Taylor diagrams of regional-mean monthly shallow soil moisture ({period}) in the "
+           f"{len(NH_REGIONS)} Northern-Hemisphere regions against {{refs}}: every model and the ensemble "
+           "means.{sure}", "taylor", _TAYLOR_STATISTICS),
+    Figure(10, "fig10_taylor_fluxes", "taylor", _fluxes, _draw_fluxes,
+           "Standardised Taylor diagrams of regional-mean monthly P, E, surface runoff and snow melt ({period}) "
+           "of CMIP6-MMEM over the Tibetan Plateau (TIB) and Siberia (SIB) against {refs}.",
+           "taylor", _TAYLOR_STATISTICS),
+    Figure(11, "fig11_correlation_sm_pme", "maps", _correlation, _draw_correlation,
+           "Correlation of monthly shallow soil moisture with P - E ({period}) of {shown}, per grid cell on the "
+           "common {grid} degree grid; stippling marks the significant cells ({methods}).", "geo", ("corr",),
+           from_metrics=False),
+    Figure(12, "fig12_tss_sm_shallow", "skill", partial(_tss, "sm_shallow"), _draw_tss, _TSS_CAPTION,
+           "portrait"),
+    Figure(13, "fig13_tss_sm_deep", "skill", partial(_tss, "sm_deep"), _draw_tss, _TSS_CAPTION, "portrait"),
+    Figure(14, "fig14_tss_counts", "skill", _counts, _draw_counts,
+           "(a) Number of models with TSS > {threshold:g} in each region and (b) number of regions with TSS > "
+           "{threshold:g} for each model, shallow and deep soil moisture ({period}), against {refs}; the top "
+           "five of the ranking are marked.", "bar"),
+)
 
 
 def write_figures(cfg: dict[str, Any]) -> list[Path]:
-    """Draw every figure that the available results support; returns the files."""
-    cfg = {**cfg, **as_settings(parse_options(FiguresOptions, cfg, FiguresOptions.SCRIPT))}
-    folders = [Path(p) for p in cfg["ancestor_dirs"]]
-    metrics_path = _find(folders, outputs.METRICS)
-    wanted = {int(n) for n in cfg["figures"]}
-    if metrics_path is None and wanted & METRICS_FIGURES:
-        msg = f"no metrics.csv among the ancestors {folders}, needed by Figs. {sorted(wanted & METRICS_FIGURES)}"
-        raise FileNotFoundError(msg)
-    metrics = pd.read_csv(metrics_path) if metrics_path else pd.DataFrame(columns=COLUMNS)
-    # Any upstream file can stand as the ancestor of the region table.
-    anchor = metrics_path or next(iter(sorted(p for f in folders for p in f.rglob("*.nc"))), None)
-    cycles_path = _find(folders, outputs.ANNUAL_CYCLE)
-    cycles = pd.read_csv(cycles_path) if cycles_path else pd.DataFrame()
-    threshold = float(cfg["tss_threshold"])
-    main_refs = [r for r in cfg["figure_references"] if r in set(metrics.reference)]
-    models = sorted(set(select(metrics, kind="model").dataset))
-
+    """Draw every wanted figure (option ``figures``) that the available results support; returns the files."""
+    options = parse_options(FiguresOptions, cfg, FiguresOptions.SCRIPT)
+    results = read_results(options, [Path(p) for p in cfg["ancestor_dirs"]])
     # Every figure in each type of ESMValCore's output_file_type, besides the
     # PNG of the report and the PDFs of the Taylor diagrams and heat maps.
     with ProvenanceLogger(cfg) as provlog, plot.style.also_save_as(output_file_types(cfg)):
-        fig = _Figures(cfg, provlog)
-        period = fig.period
-
-        # Fig. 1: the regions (data: the region table).
-        regions_csv = fig.data("fig01_regions", pd.DataFrame(
-            [(r.id, r.name, r.box.lat_min, r.box.lat_max, r.box.lon_min, r.box.lon_max) for r in REGIONS],
-            columns=["region", "name", "lat_min", "lat_max", "lon_min", "lon_max"]), [anchor])
-        fig.make("fig01_regions", "Fig. 1", "regions",
-                 f"The {len(REGIONS)} evaluation regions of Qiao et al. (2022), Fig. 1 (longitudes east positive).",
-                 lambda stem: plot.plot_regions(stem), [regions_csv], [], "geo",
-                 data_caption=f"Boxes of the {len(REGIONS)} evaluation regions (degrees north, degrees east).")
-
-        # Figs. 2-3: soil-moisture climatologies and bias ratios.
-        for number, variable in (("02", "sm_shallow"), ("03", "sm_deep")):
-            clim_path = _find(folders, f"climatology_{variable}.nc")
-            bias_path = _find(folders, f"bias_ratio_{variable}.nc")
-            clim, bias = _fields(clim_path), _fields(bias_path)
-            if not clim:
-                continue
-            fig.make(f"fig{number}_climatology_{variable}", f"Fig. {int(number)}", "maps",
-                     f"(a) {period} annual-mean {VARIABLE_LABELS[variable]} ({MAP_UNITS[variable]}) of "
-                     f"{', '.join(clim)} on the common {grid_spacing(next(iter(clim.values())))} degree grid, land only; (b) bias ratio "
-                     f"(CMIP6-MMEM - reference) / CMIP6-MMEM against {', '.join(bias)}.",
-                     lambda stem, c=clim, b=bias, v=variable: plot.plot_climatology_bias(
-                         c, b, VARIABLE_LABELS[v], MAP_UNITS[v], stem, period=period),
-                     [p for p in (clim_path, bias_path) if p], list(clim), "geo", statistics=("clim", "diff"))
-
-        # Fig. 4: the water budget of CMIP6-MMEM and its bias ratios.
-        clim4, bias4, used = {}, {}, []
-        for variable, label in FLUX_LABELS.items():
-            c = _fields(_find(folders, f"climatology_{variable}.nc"))
-            b = _fields(_find(folders, f"bias_ratio_{variable}.nc"))
-            if "CMIP6-MMEM" in c:
-                clim4[label] = c["CMIP6-MMEM"]
-                bias4[label] = {r: b[r] for r in main_refs + ["ERA-Interim"] if r in b}
-                used += [p for p in (_find(folders, f"climatology_{variable}.nc"),
-                                     _find(folders, f"bias_ratio_{variable}.nc")) if p]
-        if clim4:
-            fig.make("fig04_water_budget", "Fig. 4", "maps",
-                     f"(a) {period} annual-mean P, E, surface runoff R, P - E and P - E - R (mm yr-1) of "
-                     "CMIP6-MMEM, land only; (b)-(d) their bias ratios (CMIP6-MMEM - reference) / CMIP6-MMEM "
-                     "against each reanalysis.",
-                     lambda stem: plot.plot_flux_maps(clim4, bias4, "mm yr-1", stem, period=period),
-                     used, ["CMIP6-MMEM", *main_refs], "geo", statistics=("clim", "diff"))
-
-        # Figs. 5-6: regional annual cycles.
-        for number, variable in (("05", "sm_shallow"), ("06", "sm_deep")):
-            part = cycles[cycles.variable == variable] if len(cycles) else cycles
-            if not len(part):
-                continue
-            data = fig.data(f"fig{number}_annual_cycle_{variable}", part, [cycles_path])
-            refs_here = sorted(set(part[part.kind == "reference"].dataset))
-            fig.make(f"fig{number}_annual_cycle_{variable}", f"Fig. {int(number)}", "annual_cycles",
-                     f"Mean annual cycle ({period}) of regional-mean {VARIABLE_LABELS[variable]} (kg m-2) in each of "
-                     f"the {len(REGION_IDS)} regions: every model (thin), CMIP6-MMEM (thick) and {', '.join(refs_here)}.",
-                     lambda stem, p=part, v=variable: plot.plot_annual_cycles(p, v, stem, period=period),
-                     [data], sorted(set(part.dataset)), "seas", statistics=("mean", "clim"))
-
-        def taylor_data(name, variable=None, regions=None):
-            rows = metrics[metrics.statistic.isin(["R", "sigma", "E'", "TSS", *plot.taylor.INTERVAL_COLUMNS])]
-            if variable:
-                rows = rows[rows.variable == variable]
-            if regions:
-                rows = rows[rows.region.isin(regions)]
-            return fig.data(name, rows, [metrics_path])
-
-        sure_taylor = ""
-        if (metrics.kind == "reference").any():
-            sure_taylor = (" White stars: the other references against the diagram's reference; lines through the "
-                           "ensemble means and stars: bootstrap intervals of sigma (radial) and R (arc).")
-
-        # Figs. 7-8: hemispheres, resolution groups.
-        for number, variable in (("07", "sm_shallow"), ("08", "sm_deep")):
-            if variable not in set(metrics.variable):
-                continue
-            name = f"fig{number}_taylor_hemispheres_{variable}"
-            data = taylor_data(name, variable, list(HEMISPHERE_IDS))
-            fig.make(name, f"Fig. {int(number)}", "taylor",
-                     f"Standardised Taylor diagrams of regional-mean monthly {VARIABLE_LABELS[variable]} ({period}) "
-                     f"over Northern- and Southern-Hemisphere land, high- and low-resolution models, against "
-                     f"{', '.join(main_refs)}, with CMIP6-MMEM, CMIP6-MMEM-high and CMIP6-MMEM-low.{sure_taylor}",
-                     lambda stem, v=variable: plot.plot_taylor_hemispheres(metrics, v, stem, references=main_refs,
-                                                                           period=period),
-                     [data], models + main_refs, "taylor", statistics=("corr", "stddev", "rmsd"))
-
-        # Fig. 9: the 8 NH regions.
-        if "sm_shallow" in set(metrics.variable):
-            name = "fig09_taylor_regions_sm_shallow"
-            data = taylor_data(name, "sm_shallow", list(NH_REGIONS))
-            fig.make(name, "Fig. 9", "taylor",
-                     f"Standardised Taylor diagrams of regional-mean monthly shallow soil moisture ({period}) in "
-                     f"the 8 Northern-Hemisphere regions against {', '.join(main_refs)}: every model and the "
-                     f"ensemble means.{sure_taylor}",
-                     lambda stem: plot.plot_taylor_regions(metrics, "sm_shallow", stem, regions=NH_REGIONS,
-                                                           references=main_refs, period=period),
-                     [data], models + main_refs, "taylor", statistics=("corr", "stddev", "rmsd"))
-
-        # Fig. 10: fluxes over TIB and SIB.
-        fluxes = [v for v in ("pr", "evspsbl", "mrros", "snm") if v in set(metrics.variable)]
-        if fluxes:
-            name = "fig10_taylor_fluxes"
-            rows = metrics[metrics.variable.isin(fluxes)]
-            data = fig.data(name, rows[rows.region.isin(["TIB", "SIB"]) & (rows.dataset == "CMIP6-MMEM")],
-                            [metrics_path])
-            fig.make(name, "Fig. 10", "taylor",
-                     f"Standardised Taylor diagrams of regional-mean monthly P, E, surface runoff and snow melt "
-                     f"({period}) of CMIP6-MMEM over the Tibetan Plateau (TIB) and Siberia (SIB) against "
-                     f"{', '.join(main_refs)}.",
-                     lambda stem: plot.plot_taylor_fluxes(metrics, stem, variables=tuple(fluxes),
-                                                          references=main_refs, period=period),
-                     [data], ["CMIP6-MMEM", *main_refs], "taylor", statistics=("corr", "stddev", "rmsd"))
-
-        # Fig. 11: correlation maps.
-        corr, sig, corr_files, methods = {}, {}, [], {}
-        for dataset in ("ERA5", "GLDAS-NOAH", "ERA-Interim", "CMIP6-MMEM"):
-            path = _find(folders, f"correlation_{dataset}.nc")
-            if path is None:
-                continue
-            cubes = {c.var_name: c for c in iris.load(str(path))}
-            # Cells that survive the false discovery rate control, where the
-            # correlation script applied it; else each cell's own test.
-            mask = cubes.get("significant_fdr", cubes["significant"])
-            corr[dataset], sig[dataset] = cubes["r"], mask
-            methods[dataset] = str(mask.attributes.get(
-                "smeval_significance",
-                f"two-sided t test at the {100 * cfg['significance_level']:g} % level"))
-            corr_files.append(path)
-        if corr:
-            fdr = any(c.var_name == "significant_fdr" for c in sig.values())
-            fig.make("fig11_correlation_sm_pme", "Fig. 11", "maps",
-                     f"Correlation of monthly shallow soil moisture with P - E ({period}) of {', '.join(corr)}, "
-                     f"per grid cell on the common {grid_spacing(next(iter(corr.values())))} degree grid; stippling marks the "
-                     "significant cells ("
-                     + "; ".join(f"{d}: {m}" for d, m in methods.items()) + ").",
-                     lambda stem: plot.plot_correlation_maps(
-                         corr, sig, stem, period=period,
-                         title=(f"Correlation of monthly shallow soil moisture with P $-$ E, {period}; dots: "
-                                "significant after false discovery rate control (Benjamini-Hochberg)")
-                         if fdr else None),
-                     corr_files, list(corr), "geo", statistics=("corr",))
-
-        # Figs. 12-13: TSS heat maps; Fig. 14: counts and ranking.
-        sure_heatmap = ""
-        if (metrics.kind == "reference").any() or metrics.statistic.astype(str).str.endswith("_ci_low").any():
-            sure_heatmap = (f" Triangles: the bootstrap interval of TSS contains {threshold:g} (uncertain whether the "
-                            "model reproduces the region); dots: the model agrees with the reference better than "
-                            "another reference does; rows 'ref:': the other references against the reference.")
-        per_region, per_model, ranks = {}, {}, {}
-        for number, variable in (("12", "sm_shallow"), ("13", "sm_deep")):
-            if variable not in set(metrics.variable):
-                continue
-            name = f"fig{number}_tss_{variable}"
-            # The TSS of the models, its interval and the other references' TSS (the figure's marks).
-            tss = metrics[metrics.statistic.isin(["TSS", "TSS_ci_low", "TSS_ci_high"]) & (metrics.variable == variable)
-                          & metrics.kind.isin(["model", "reference"]) & metrics.region.isin(REGION_IDS)]
-            data = fig.data(name, tss, [metrics_path])
-            fig.make(name, f"Fig. {int(number)}", "skill",
-                     f"Taylor skill score (R0 = {cfg['r0']}) of regional-mean monthly "
-                     f"{VARIABLE_LABELS[variable]} ({period}) of each model in each of the {len(REGION_IDS)} regions against "
-                     f"{', '.join(main_refs)}; framed cells: TSS > {threshold:g}.{sure_heatmap}",
-                     lambda stem, v=variable: plot.plot_tss_heatmap(metrics, v, stem, references=main_refs,
-                                                                    threshold=threshold, period=period),
-                     [data], models + main_refs, "portrait", statistics=("other",))
-            per_region[variable] = pd.DataFrame({r: count_models_above(metrics, variable, r, threshold)
-                                                 for r in main_refs})
-            per_model[variable] = pd.DataFrame({r: count_regions_above(metrics, variable, r, threshold)
-                                                for r in main_refs})
-            ranks[variable] = ranking(metrics, variable, main_refs, threshold)
-        if per_region:
-            name = "fig14_tss_counts"
-            frames = []
-            for variable in per_region:
-                a = per_region[variable].reset_index(names="region").melt(id_vars="region", var_name="reference",
-                                                                          value_name="models_above")
-                b = per_model[variable].reset_index(names="dataset").melt(id_vars="dataset", var_name="reference",
-                                                                          value_name="regions_above")
-                r = ranks[variable].reset_index(names="dataset")[["dataset", "rank", "regions_above", "mean_tss"]]
-                frames += [a.assign(variable=variable, table="models_per_region"),
-                           b.assign(variable=variable, table="regions_per_model"),
-                           r.assign(variable=variable, table="ranking")]
-            data = fig.data(name, pd.concat(frames, ignore_index=True), [metrics_path])
-            fig.make(name, "Fig. 14", "skill",
-                     f"(a) Number of models with TSS > {threshold:g} in each region and (b) number of regions "
-                     f"with TSS > {threshold:g} for each model, shallow and deep soil moisture ({period}), "
-                     f"against {', '.join(main_refs)}; the top five of the ranking are marked.",
-                     lambda stem: plot.plot_tss_counts(per_region, per_model, stem, ranking=ranks,
-                                                       references=tuple(main_refs), threshold=threshold,
-                                                       period=period),
-                     [data], models + main_refs, "bar", statistics=("other",))
-    return fig.written
+        writer = _Figures(cfg, provlog)
+        for figure in FIGURES:
+            if figure.number in options.figures:
+                writer.write(figure, results)
+    return writer.written

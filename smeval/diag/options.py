@@ -1,8 +1,8 @@
 """Script options of the recipe, checked before a diagnostic script reads any data.
 
 Each diagnostic script has one frozen dataclass of its options, in the module
-of its script (``SeriesOptions`` in :mod:`smeval.diag.series`,
-``MetricsOptions`` in :mod:`smeval.diag.evaluate`, ...): the single home of
+of its script (``SeriesOptions`` in :mod:`smeval.diag.regional_series`,
+``MetricsOptions`` in :mod:`smeval.diag.metrics`, ...): the single home of
 each option's default and unit. :func:`parse_options` builds it from the
 script's ``settings.yml``:
 
@@ -69,11 +69,6 @@ def option(default: Any, doc: str = "", units: str = "", check=None) -> Any:
 def option_names(cls: type) -> list[str]:
     """Names of the options of a script's options dataclass."""
     return [f.name for f in dataclasses.fields(cls)]
-
-
-def as_settings(options: Any) -> dict[str, Any]:
-    """The options as a settings mapping (name -> value, defaults filled in)."""
-    return {name: getattr(options, name) for name in option_names(type(options))}
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -35,11 +35,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_FILES = {"diagnostic_provenance.yml", "log.txt", "profile.bin", "resource_usage.txt", "settings.yml"}
 
 
-def get_plot_filename(basename: str, cfg: dict) -> str:
-    """``plot_dir/<basename>.<output_file_type>``."""
-    return os.path.join(cfg["plot_dir"], f"{basename}.{cfg['output_file_type']}")
-
-
 def get_diagnostic_filename(basename: str, cfg: dict, extension: str = "nc") -> str:
     """``work_dir/<basename>.<extension>``."""
     return os.path.join(cfg["work_dir"], f"{basename}.{extension}")

@@ -470,8 +470,12 @@ FLUX_STYLES = {"pr": ("#2166ac", "o"), "evspsbl": ("#b2182b", "s"),
                "mrros": ("#1b7837", "^"), "snm": ("#762a83", "D")}
 
 
+#: The fluxes of Fig. 10 and its regions (the Tibetan Plateau and Siberia).
+FLUX_VARIABLES, FLUX_REGIONS = ("pr", "evspsbl", "mrros", "snm"), ("TIB", "SIB")
+
+
 def plot_taylor_fluxes(metrics: pd.DataFrame, out_stem,
-                       variables=("pr", "evspsbl", "mrros", "snm"), regions=("TIB", "SIB"),
+                       variables=FLUX_VARIABLES, regions=FLUX_REGIONS,
                        references=defaults.FIGURE_REFERENCES, dataset: str = "CMIP6-MMEM",
                        period: str = defaults.PERIOD) -> list[Path]:
     """Fig. 10: *dataset* for each flux over each region against each reference.

@@ -10,7 +10,8 @@ diagnostic, ancestors ``skill/metrics``, ``skill/figures``, ``evaluation/figures
 ``evaluation/figures_correlation``, ``maps/climatology_fields`` and ``correlation/correlation_fields``) writes
 ``plot_dir/smeval_report.html`` (:data:`locate.REPORT_NAME`) with its
 provenance record. It reads only what docs/results.md names
-(:mod:`.inputs`): the metrics table and ``excluded.csv``, the provenance
+(:mod:`.inputs`; the page is assembled by :mod:`smeval.diag.report`, the
+script's module): the metrics table and ``excluded.csv``, the provenance
 records of its ancestors (figures, captions, data files), the ``synthetic``
 global attribute of their NetCDF files and of the regional series, the
 metrics settings and the filled recipe. Every number is a query of the

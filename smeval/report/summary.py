@@ -22,11 +22,8 @@ from smeval.metrics.table import (
     tss_matrix,
 )
 from smeval.core.ensemble import MMEM_HIGH, MMEM_LOW
-from smeval.variables import VARIABLE_LABELS, variable_label
+from smeval.variables import SOIL_MOISTURE, VARIABLE_LABELS, variable_label
 from smeval import defaults
-
-#: The soil-moisture variables the summary is about.
-SOIL_MOISTURE = ("sm_shallow", "sm_deep")
 
 
 def ordered_variables(table: pd.DataFrame) -> list[str]:

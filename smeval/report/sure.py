@@ -21,12 +21,10 @@ from smeval.core.bootstrap import BootstrapOptions
 from smeval.metrics.table import CI_HIGH, CI_LOW, REGION_IDS, TSS_DIFFERENCE, reference_agreement, tss_matrix
 from smeval.metrics.uncertainty import RESOLUTION_DIFFERENCE
 from smeval.outputs import ROBUST_RANKING
-from smeval.variables import variable_label
+from smeval.variables import SOIL_MOISTURE, variable_label
 
 #: Fewer years than this, and the report warns that the intervals are not to be trusted.
 FEW_YEARS = 10
-#: Variables the section speaks of.
-SOIL_MOISTURE = ("sm_shallow", "sm_deep")
 
 
 def _f(value) -> str:

@@ -18,7 +18,7 @@ import yaml
 from scipy import stats
 
 from diag_helpers import write_uniform
-from smeval.diag.fields import correlation_fields
+from smeval.diag.correlation_fields import correlation_fields
 
 #: Months of the planted series: 1980-1982.
 N_MONTHS = 36

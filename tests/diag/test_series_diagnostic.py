@@ -13,12 +13,12 @@ import pandas as pd
 import pytest
 
 from diag_helpers import write_uniform
-from smeval.diag.climatology import find_climatologies
-from smeval.diag.evaluate import read_series
-from smeval.diag.fields import correlation_fields
+from smeval.diag.map_climatologies import find_climatologies
+from smeval.diag.metrics import read_series
+from smeval.diag.correlation_fields import correlation_fields
 from smeval.diag.options import OptionsError
-from smeval.diag.series import series_options
-from smeval.diag.series import write_regional_series
+from smeval.diag.regional_series import series_options
+from smeval.diag.regional_series import write_regional_series
 from smeval.diag.shared import family_of
 
 

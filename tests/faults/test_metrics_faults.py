@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from smeval.core.regions import ALL_REGIONS
-from smeval.diag.evaluate import write_metrics
+from smeval.diag.metrics import write_metrics
 from smeval.diag.io import save_cube, series_cube
 from smeval.diag.options import OptionsError
 from smeval.diag.skipped import skipped_inputs

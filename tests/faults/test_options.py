@@ -10,12 +10,13 @@ import pytest
 import yaml
 
 from smeval.check.core import CheckResult, check_options
-from smeval.diag.evaluate import MetricsOptions
-from smeval.diag.fields import ClimatologyOptions, CorrelationOptions
+from smeval.diag.metrics import MetricsOptions
+from smeval.diag.climatology_fields import ClimatologyOptions
+from smeval.diag.correlation_fields import CorrelationOptions
 from smeval.diag.figures import FiguresOptions
 from smeval.diag.options import ESMVALCORE_KEYS, OptionsError, option_names, parse_options
-from smeval.diag.series import SeriesOptions, series_options
-from smeval.report.build import ReportOptions
+from smeval.diag.regional_series import SeriesOptions, series_options
+from smeval.diag.report import ReportOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = {"regional_series": SeriesOptions, "metrics": MetricsOptions, "figures": FiguresOptions,

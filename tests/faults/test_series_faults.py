@@ -14,7 +14,7 @@ import netCDF4
 import numpy as np
 import pandas as pd
 
-from smeval.diag.series import write_regional_series
+from smeval.diag.regional_series import write_regional_series
 
 from . import plant
 

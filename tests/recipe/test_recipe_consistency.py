@@ -105,7 +105,7 @@ def test_map_climatologies_cover_the_maps_on_the_correlation_grid(recipe):
     # The maps read each member's climatology from the series scripts: together
     # they must give mrsos, mrsol, pr, evspsbl and mrros, with steps whose
     # signatures fit, regridded exactly as the correlation fields are.
-    from smeval.diag.series import SeriesOptions
+    from smeval.diag.regional_series import SeriesOptions
 
     diagnostics = recipe["diagnostics"]
     covered = set()
@@ -126,7 +126,7 @@ def test_correlation_reads_the_series_fields_and_regrids_each_model_mean_to_the_
     # No second read: the correlation script's inputs are the series' own
     # preprocessed mrsos, pr and evspsbl (pr and evspsbl land only), and its
     # steps are ESMValCore's ensemble mean, then the maps' common grid.
-    from smeval.diag.fields import CORRELATION_STEPS, CorrelationOptions
+    from smeval.diag.correlation_fields import CORRELATION_STEPS, CorrelationOptions
 
     diagnostics = recipe["diagnostics"]
     script = diagnostics["correlation"]["scripts"]["correlation_fields"]

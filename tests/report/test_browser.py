@@ -14,7 +14,7 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
-from smeval.report.build import write_report
+from smeval.diag.report import write_report
 from smeval.report.locate import link_index
 
 from .conftest import EVIL, copy_run, make_run

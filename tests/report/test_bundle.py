@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from climate_ref_core.pycmec.output import CMECOutput
 
-from smeval.report.build import write_report
+from smeval.diag.report import write_report
 from smeval.report.bundle import OUTPUT_BUNDLE
 from smeval.report.locate import REPORT_NAME
 

@@ -6,7 +6,7 @@ import shutil
 
 from smeval import cli
 from smeval.report import locate
-from smeval.report.build import write_report
+from smeval.diag.report import write_report
 
 from .conftest import make_run
 

@@ -18,8 +18,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from smeval import defaults
+from smeval.diag.options import OptionsError
+from smeval.diag.report import build_report, report_options, write_report
 from smeval.report import summary
-from smeval.report.build import build_report, write_report
 from smeval.report.locate import REPORT_NAME
 
 from .conftest import EVIL, EVIL_CAPTION, THRESHOLD, copy_run, make_run, metrics_table
@@ -308,3 +310,16 @@ def test_diagnostic_script_with_settings(fake_run):
     text = (fake_run["plot_dir"] / REPORT_NAME).read_text(encoding="utf-8")
     assert "Rankings and counts use ERA5." in text
     assert (Path(cfg["run_dir"]) / "diagnostic_provenance.yml").is_file()
+
+
+def test_report_options_take_the_metrics_scripts_where_the_recipe_omits_them():
+    metrics = {"tss_threshold": 0.7, "period": "1980-1999", "r0": 0.9, "ranking_references": ["ERA5"],
+               "bootstrap": {"resamples": 10}, "work_dir": "/elsewhere"}
+    options = report_options({"n_top": 2, "period": None}, metrics)
+    assert (options.tss_threshold, options.period, options.r0, options.n_top) == (0.7, "1980-1999", 0.9, 2)
+    # Only the evaluation options are shared: the metrics script's robust-ranking references are its own.
+    assert options.ranking_references == defaults.FIGURE_REFERENCES
+    assert report_options({"tss_threshold": 0.5}, metrics).tss_threshold == 0.5
+    assert report_options({}, {}).tss_threshold == defaults.TSS_THRESHOLD
+    with pytest.raises(OptionsError, match="n_top"):
+        report_options({"n_top": 0}, metrics)

@@ -7,7 +7,7 @@ import re
 import pandas as pd
 
 from smeval.metrics.table import COLUMNS, REGION_IDS
-from smeval.report.build import build_report
+from smeval.diag.report import build_report
 from smeval.report.locate import REPORT_NAME
 
 from .conftest import make_run

@@ -1,7 +1,7 @@
 """The work of ``diagnostics/metrics.py``: regional series -> metrics table.
 
 Reads the series files of the ``regional_series`` scripts (self-describing
-NetCDF, see :mod:`smeval.diag.series`), forms the model, family and
+NetCDF, see :mod:`smeval.diag.regional_series`), forms the model, family and
 multi-model ensemble means (SPEC section 4) and writes the tidy metrics table,
 its nested JSON, the annual cycles, the rankings and the list of exclusions
 (docs/results.md).
@@ -9,6 +9,7 @@ its nested JSON, the annual cycles, the rankings and the list of exclusions
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections import defaultdict
@@ -38,7 +39,7 @@ from smeval.catalogue import load_catalogue
 from smeval import defaults, outputs
 
 from .checks import units_problem
-from .climatology import CLIMATOLOGY_DIR
+from .map_climatologies import CLIMATOLOGY_DIR
 from .io import EXCLUDED_COLUMNS
 from .options import OBS_PROJECTS, OptionsError, check_range, check_references, is_model, option, parse_options
 from .provenance import record
@@ -76,8 +77,8 @@ class EvaluationOptions:
 class MetricsOptions(EvaluationOptions):
     """Options of ``diagnostics/metrics.py`` (see its docstring)."""
 
-    bootstrap: dict[str, Any] = option(MappingProxyType({}), "moving-block bootstrap: level, block_years, "
-                                       "resamples, seed, top (defaults: smeval.core.bootstrap.BootstrapOptions)")
+    bootstrap: dict[str, Any] = option(MappingProxyType(dataclasses.asdict(BootstrapOptions())),
+                                       "moving-block bootstrap over whole years")
     ranking_references: tuple[str, ...] = option(defaults.FIGURE_REFERENCES, "references of the robust ranking")
 
     @property

@@ -23,7 +23,7 @@ from smeval.metrics.series import months_of
 from smeval.preprocessor import box_means
 
 from .checks import MRSOS_DEPTH, lazy_value_summary, missing_months, units_problem, value_problem
-from .climatology import climatology_path, label, member_stem
+from .map_climatologies import climatology_path, label, member_stem
 from .io import EXCLUDED_COLUMNS, load_cube, save_cube, series_cube, write_csv
 from .options import OptionsError, announce, check_choices, check_range, option, parse_options, recipe_key
 from .preprocess import apply_steps, check_steps
@@ -181,7 +181,7 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
 
     Each member is read once: its series branch (``series_steps``) and, for
     the ``map_variables``, its map branch (``map_steps``, from the field the
-    series average) are computed together (see :mod:`smeval.diag.climatology`).
+    series average) are computed together (see :mod:`smeval.diag.map_climatologies`).
     A member with wrong units, implausible values, no valid value, missing
     months or unusable soil layers is excluded with the reason
     (:mod:`smeval.diag.checks`).

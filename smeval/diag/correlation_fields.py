@@ -1,13 +1,11 @@
-"""Maps on the common grid: climatologies, bias ratios and correlation maps.
+"""The work of ``diagnostics/correlation_fields.py``: correlation maps of soil moisture with P - E (Fig. 11).
 
-The work of ``diagnostics/climatology_fields.py`` (Figs. 2-4) and
-``diagnostics/correlation_fields.py`` (Fig. 11). Inputs are per-member
-1979-2014 climatologies on the common grid for the maps (written by the
-regional-series scripts), and for the correlations the monthly fields
-ESMValCore preprocessed for the regional series, of which each model's
-ensemble mean is taken and regridded here with ESMValCore's functions.
-Models are combined into CMIP6-MMEM with the hierarchical weighting of
-SPEC section 4; the results are written as NetCDF (docs/results.md).
+Inputs are the monthly fields ESMValCore preprocessed for the regional
+series, of which each model's ensemble mean is taken and regridded here
+with ESMValCore's functions (the ``correlation_steps`` option). Models are
+combined into CMIP6-MMEM with the hierarchical weighting of SPEC section 4;
+the results are written as NetCDF (docs/results.md) with the helpers both
+map scripts share (:mod:`smeval.diag.map_fields`).
 """
 
 from __future__ import annotations
@@ -27,47 +25,23 @@ import iris.exceptions
 import numpy as np
 
 from smeval.core.correlation import DEFAULT_FDR_ALPHA, benjamini_hochberg, gridpoint_correlation
-from smeval.core.ensemble import MMEM_ALL, hierarchical_means, streamed_mmem
-from smeval.core.fields import bias_ratio, flux_to_mm_per_year
+from smeval.core.ensemble import MMEM_ALL, streamed_mmem
 from smeval.metrics.series import months_of
-from smeval.catalogue import load_catalogue
 from smeval import defaults, outputs
-from smeval.variables import MAP_UNITS, VARIABLE_LABELS
 
 from .checks import lazy_value_summary, units_problem, value_problem
-from .climatology import find_climatologies
-from .evaluate import EvaluationOptions
-from .io import EXCLUDED_COLUMNS, SYNTHETIC_ATTRIBUTE, is_synthetic, load_cube, save_cube, write_csv
-from .options import check_choices, check_range, check_references, is_model, option, parse_options, recipe_key
+from .io import EXCLUDED_COLUMNS, is_synthetic, load_cube, save_cube, write_csv
+from .map_fields import ensemble_inputs, field_cube, field_record
+from .metrics import EvaluationOptions
+from .options import check_choices, check_range, is_model, option, parse_options, recipe_key
 from .preprocess import EnsembleSteps
-from .provenance import grid_spacing, record
-from .shared import ProvenanceLogger, family_of
+from .provenance import grid_spacing
+from .shared import ProvenanceLogger
 
 logger = logging.getLogger(__name__)
 
-#: Variables of the maps and the CMOR variable each comes from.
-FLUXES = ("pr", "evspsbl", "mrros")
-#: Default |MMEM| below which a bias ratio is masked, per variable (its units:
-#: kg m-2 for soil moisture, mm yr-1 for fluxes).
-BIAS_RATIO_MIN = MappingProxyType({"sm_shallow": 1.0, "sm_deep": 10.0, "pr": 10.0, "evspsbl": 10.0,
-                                   "mrros": 5.0, "pme": 10.0, "pmer": 10.0})
 #: Significance tests of the correlation maps.
 SIGNIFICANCE_METHODS = ("t-test", "effective-sample-size")
-
-
-@dataclass(frozen=True)
-class ClimatologyOptions(EvaluationOptions):
-    """Options of ``diagnostics/climatology_fields.py`` (see its docstring)."""
-
-    SCRIPT: ClassVar[str] = "climatology_fields"
-    bias_ratio_min: dict[str, float] = option(BIAS_RATIO_MIN, "|MMEM| below which a bias ratio is masked",
-                                              "kg m-2 (soil moisture), mm yr-1 (fluxes)")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check_choices(self.SCRIPT, "bias_ratio_min", self.bias_ratio_min, BIAS_RATIO_MIN)
-        for variable, value in self.bias_ratio_min.items():
-            check_range(self.SCRIPT, f"bias_ratio_min: {variable}", value, 0.0, low_open=False)
 
 
 #: The correlation maps' steps when the recipe gives none: ESMValCore's
@@ -86,9 +60,9 @@ class CorrelationOptions(EvaluationOptions):
     correlation_steps: dict[str, Any] = option(CORRELATION_STEPS, "steps of the correlation branch, in order: "
                                                "ensemble mean, regrid", check=EnsembleSteps.check)
     significance_level: float = option(0.95, "confidence level of the two-sided t test", "1")
-    significance_method: str = option("t-test", "t-test or effective-sample-size")
-    fdr_alpha: float | None = option(DEFAULT_FDR_ALPHA, "Benjamini-Hochberg alpha_FDR over a map's land cells "
-                                     "(null: none)", "1")
+    significance_method: str = option("t-test", "significance test of each cell")
+    fdr_alpha: float | None = option(DEFAULT_FDR_ALPHA, "field significance: Benjamini-Hochberg control of "
+                                     "the false discovery rate at this alpha_FDR", "1")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -96,146 +70,6 @@ class CorrelationOptions(EvaluationOptions):
         if self.fdr_alpha is not None:
             check_range(self.SCRIPT, "fdr_alpha", self.fdr_alpha, 0.0, 1.0)
         check_choices(self.SCRIPT, "significance_method", [self.significance_method], SIGNIFICANCE_METHODS)
-
-
-def var_name(dataset: str) -> str:
-    """NetCDF variable name of a data set's field (``-`` is not portable)."""
-    return dataset.replace("-", "_").replace(":", "_")
-
-
-def _ensemble_inputs(options: EvaluationOptions, metadata) -> tuple[dict[str, str], dict[str, int], list[str]]:
-    """Families (from the recipe's facets), native rows and references of the inputs.
-
-    Raises
-    ------
-    OptionsError
-        If a reference is not among the inputs' data sets, or is a model.
-    """
-    metadata = list(metadata)
-    families = {meta["dataset"]: family_of(meta) for meta in metadata}
-    n_lat = {name: m.grid.nlat for name, m in load_catalogue().models.items()}
-    references = list(options.references)
-    # The metrics script, which sees every variable, refuses a reference absent from the run.
-    check_references(options.SCRIPT, references, {m["dataset"]: str(m.get("project", "")) for m in metadata},
-                     strict=False)
-    return families, n_lat, references
-
-
-def _usable(meta: dict[str, Any], cube: iris.cube.Cube, references, units_of: str | None = None) -> str | None:
-    """Why an input of the maps is left out (not a model nor a reference; wrong units), or None."""
-    if not (meta["dataset"] in references or is_model(meta["dataset"], meta.get("project", ""), references)):
-        return "an observation data set that is not among the references: not evaluated as a model"
-    return units_problem(cube.units, units_of or meta["short_name"])
-
-
-def _field_cube(data, template: iris.cube.Cube, name: str, units: str, long_name: str,
-                synthetic: bool) -> iris.cube.Cube:
-    cube = iris.cube.Cube(
-        # Keep the mask of masked input (e.g. a bias ratio masked where |MMEM|
-        # is small) as well as NaNs.
-        np.ma.masked_invalid(np.ma.filled(np.ma.asarray(data, dtype=np.float32), np.nan)),
-        var_name=var_name(name), long_name=f"{long_name}: {name}", units=units,
-        dim_coords_and_dims=[(template.coord("latitude").copy(), 0),
-                             (template.coord("longitude").copy(), 1)],
-        attributes={"dataset": name, **({SYNTHETIC_ATTRIBUTE: "yes: computed from synthetic input"} if synthetic else {})},
-    )
-    return cube
-
-
-def _record(caption: str, ancestors, datasets, statistics, plot_type: str | None = None,
-            extra_references=()) -> dict:
-    """Record of a field on the common grid (global domain)."""
-    return record(caption, ancestors, datasets, domains=["global"],
-                  statistics=statistics, plot_type=plot_type, extra_references=extra_references)
-
-
-def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
-    """Write climatologies of references and CMIP6-MMEM, and bias ratios.
-
-    The inputs are each member's climatology on the common grid, written by
-    the regional-series scripts (the ancestors) from the same read as the
-    series (:mod:`smeval.diag.climatology`).
-    """
-    options = parse_options(ClimatologyOptions, cfg, ClimatologyOptions.SCRIPT)
-    inputs = find_climatologies(cfg["ancestor_dirs"])
-    families, n_lat, references = _ensemble_inputs(options, [meta for _, meta, _ in inputs])
-    thresholds = {**BIAS_RATIO_MIN, **options.bias_ratio_min}
-    period = options.period
-
-    # (variable, dataset) -> member -> 2-D field; and their files.
-    fields: dict[tuple[str, str], dict[str, np.ndarray]] = defaultdict(dict)
-    sources: dict[tuple[str, str], list[str]] = defaultdict(list)
-    template = None
-    synthetic = False
-    for filename, meta, cube in inputs:
-        problem = _usable(meta, cube, references)
-        if problem:
-            logger.warning("Left out of the maps: %s: %s", filename, problem)
-            continue
-        template = template or cube
-        synthetic |= is_synthetic(cube)
-        dataset, member, short = meta["dataset"], str(meta.get("ensemble", "")), meta["short_name"]
-        variable = "sm_shallow" if short == "mrsos" else short
-        data = np.ma.filled(np.ma.asarray(cube.data, dtype=float), np.nan)
-        if short in FLUXES:
-            data = flux_to_mm_per_year(data)  # kg m-2 s-1 -> mm yr-1
-        fields[(variable, dataset)][member] = data
-        sources[(variable, dataset)].append(filename)
-    if template is None:
-        logger.warning("No input fields: no maps written")
-        return []
-
-    # P - E and P - E - R from each data set's own mean fields (linear, so the
-    # mean of differences equals the difference of means).
-    datasets = {d for _, d in fields}
-    for dataset in datasets:
-        mean = {v: np.nanmean(np.stack(list(fields[(v, dataset)].values())), axis=0)
-                for v in FLUXES if (v, dataset) in fields}
-        if "pr" in mean and "evspsbl" in mean:
-            fields[("pme", dataset)]["mean"] = mean["pr"] - mean["evspsbl"]
-            sources[("pme", dataset)] = sources[("pr", dataset)] + sources[("evspsbl", dataset)]
-            if "mrros" in mean:
-                fields[("pmer", dataset)]["mean"] = mean["pr"] - mean["evspsbl"] - mean["mrros"]
-                sources[("pmer", dataset)] = sources[("pme", dataset)] + sources[("mrros", dataset)]
-
-    work = Path(cfg["work_dir"])
-    written = []
-    with ProvenanceLogger(cfg) as provlog:
-        for variable in sorted({v for v, _ in fields}):
-            models = {d: list(m.values()) for (v, d), m in fields.items()
-                      if v == variable and d not in references}
-            refs = {d: next(iter(m.values())) for (v, d), m in fields.items() if v == variable and d in references}
-            cubes = iris.cube.CubeList()
-            names = []
-            mmem = None
-            if models:
-                means = hierarchical_means(models, families, {m: n_lat.get(m, 0) for m in models})
-                mmem = np.asarray(means.mmem[MMEM_ALL])
-                cubes.append(_field_cube(mmem, template, MMEM_ALL, MAP_UNITS[variable], VARIABLE_LABELS[variable], synthetic))
-                names.append(MMEM_ALL)
-            for ref, data in sorted(refs.items()):
-                cubes.append(_field_cube(data, template, ref, MAP_UNITS[variable], VARIABLE_LABELS[variable], synthetic))
-                names.append(ref)
-            ancestors = [f for (v, _), fs in sources.items() if v == variable for f in fs]
-            out = save_cube(cubes, work / f"climatology_{variable}.nc")
-            written.append(out)
-            provlog.log(out, _record(
-                f"{period} annual-mean climatology of {VARIABLE_LABELS[variable]} ({MAP_UNITS[variable]}) of "
-                f"{', '.join(names)} on the common {grid_spacing(template)} degree grid, land only; CMIP6-MMEM is the mean "
-                f"over model families of {len(models)} models.", ancestors, names, ["clim", "mean"], "geo"))
-            if mmem is None or not refs:
-                continue
-            ratios = iris.cube.CubeList(
-                _field_cube(bias_ratio(mmem, data, thresholds[variable]), template, ref, "1",
-                            f"bias ratio (CMIP6-MMEM - {ref}) / CMIP6-MMEM of {VARIABLE_LABELS[variable]}", synthetic)
-                for ref, data in sorted(refs.items()))
-            out = save_cube(ratios, work / f"bias_ratio_{variable}.nc")
-            written.append(out)
-            provlog.log(out, _record(
-                f"Bias ratio (CMIP6-MMEM - reference) / CMIP6-MMEM of the {period} annual-mean "
-                f"{VARIABLE_LABELS[variable]} against {', '.join(sorted(refs))}; cells with |CMIP6-MMEM| < "
-                f"{thresholds[variable]:g} {MAP_UNITS[variable]} are masked.", ancestors, names, ["diff"], "geo"))
-    return written
 
 
 def _monthly(cube: iris.cube.Cube, months: np.ndarray) -> np.ndarray:
@@ -303,7 +137,7 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
     """
     options = parse_options(CorrelationOptions, cfg, recipe_key(cfg, CorrelationOptions.SCRIPT))
     inputs = {f: m for f, m in cfg["input_data"].items() if m.get("short_name") in CORRELATION_VARIABLES}
-    families, _, references = _ensemble_inputs(options, inputs.values())
+    families, _, references = ensemble_inputs(options, inputs.values())
     # Observations that are no reference never become models; members with
     # wrong units or implausible values are left out, as the series do.
     inputs = {f: m for f, m in inputs.items()
@@ -348,10 +182,10 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
             out = work / outputs.EXCLUDED
             write_csv(out, excluded, EXCLUDED_COLUMNS)
             written.append(out)
-            provlog.log(out, _record("Data sets left out of the correlation maps, and why.",
-                                     excluded_files + [f for row in excluded
-                                                       for f in sources.get((row["variable"], row["dataset"]), [])],
-                                     sorted({row["dataset"] for row in excluded}), ["corr"]))
+            provlog.log(out, field_record("Data sets left out of the correlation maps, and why.",
+                                          excluded_files + [f for row in excluded
+                                                            for f in sources.get((row["variable"], row["dataset"]), [])],
+                                          sorted({row["dataset"] for row in excluded}), ["corr"]))
         if not complete:
             logger.warning("No data set with mrsos, pr and evspsbl: no correlation maps written")
             return written
@@ -397,10 +231,10 @@ def _write_correlations(cfg, options: CorrelationOptions, provlog, cubes, source
         x, y = load()
         result = gridpoint_correlation(x, y, alpha=alpha, effective_n=effective_n)
         out_cubes = iris.cube.CubeList([
-            _field_cube(result.R, template, name, "1", "correlation of shallow soil moisture with P - E", synthetic),
-            _field_cube(result.p_value, template, name, "1", "two-sided p-value of the correlation", synthetic),
-            _field_cube(result.significant.astype(float), template, name, "1",
-                        f"significant at the {100 * (1 - alpha):g} % level", synthetic),
+            field_cube(result.R, template, name, "1", "correlation of shallow soil moisture with P - E", synthetic),
+            field_cube(result.p_value, template, name, "1", "two-sided p-value of the correlation", synthetic),
+            field_cube(result.significant.astype(float), template, name, "1",
+                       f"significant at the {100 * (1 - alpha):g} % level", synthetic),
         ])
         for cube, short in zip(out_cubes, ("r", "p_value", "significant"), strict=True):
             cube.var_name = short
@@ -420,7 +254,7 @@ def _write_correlations(cfg, options: CorrelationOptions, provlog, cubes, source
         if name == MMEM_ALL:
             family_names = sorted({families[m] for m in models})
             what = f"{name} (mean over the {len(family_names)} family means of {', '.join(family_names)})"
-        provlog.log(out, _record(
+        provlog.log(out, field_record(
             f"Correlation of monthly shallow soil moisture with P - E of {what}, {period}, per grid cell "
             f"on the common {grid_spacing(out_cubes[-1])} degree grid; significance: {test}.",
             [f for d in used for v in CORRELATION_VARIABLES for f in sources[(v, d)]], used,
@@ -440,8 +274,8 @@ def _fdr_cube(p_value, fdr_alpha: float, template, name: str, synthetic: bool, m
     """
     survives = benjamini_hochberg(p_value, fdr_alpha)
     tested = int(np.isfinite(p_value).sum())
-    cube = _field_cube(survives.astype(float), template, name, "1",
-                       f"survives Benjamini-Hochberg control of the false discovery rate at {fdr_alpha:g}", synthetic)
+    cube = field_cube(survives.astype(float), template, name, "1",
+                      f"survives Benjamini-Hochberg control of the false discovery rate at {fdr_alpha:g}", synthetic)
     cube.var_name = "significant_fdr"
     cube.attributes["smeval_significance"] = (
         f"Benjamini-Hochberg control of the false discovery rate at alpha_FDR = {fdr_alpha:g} (Wilks 2016) over "

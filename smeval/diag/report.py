@@ -1,7 +1,12 @@
-"""Assemble the report page of a run: context from :mod:`.inputs` and :mod:`.summary`, then render."""
+"""The work of ``diagnostics/report.py``: the report page of a run, its provenance and CMEC output bundle.
+
+The context comes from :mod:`smeval.report.inputs` and
+:mod:`smeval.report.summary`, the page from :mod:`smeval.report.render`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import json
 import math
@@ -13,20 +18,20 @@ from typing import Any, ClassVar
 import pandas as pd
 from markupsafe import Markup
 
-from smeval.diag.evaluate import EvaluationOptions
+from smeval.diag.metrics import EvaluationOptions
 from smeval.diag.options import OptionsError, check_range, option, parse_options
 from smeval.metrics.table import REGION_IDS, tss_matrix
 from smeval import defaults, resources
-from smeval.outputs import EXCLUDED, MEMBERS, METRICS, METRICS_FILES, ROBUST_RANKING
+from smeval.outputs import EXCLUDED, MEMBERS, METRIC_BUNDLE, METRICS, METRICS_FILES, OUTPUT_BUNDLE, ROBUST_RANKING
 from smeval.core.regions import HEMISPHERE_IDS
 from smeval.variables import variable_label
 
-from . import summary
-from .sure import how_sure
-from .bundle import METRIC_BUNDLE, OUTPUT_BUNDLE, output_bundle
-from .inputs import FIGURE_GROUPS, Linker, RunInputs, read_run
-from .locate import REPORT_NAME
-from .render import render
+from smeval.report import summary
+from smeval.report.sure import how_sure
+from smeval.report.bundle import output_bundle
+from smeval.report.inputs import FIGURE_GROUPS, Linker, RunInputs, read_run
+from smeval.report.locate import REPORT_NAME
+from smeval.report.render import render
 
 #: Folder of the jinja2 templates (top-level ``reports/`` of the repository, or of the install).
 TEMPLATES = resources.folder("reports")
@@ -53,7 +58,7 @@ class ReportOptions(EvaluationOptions):
 
     SCRIPT: ClassVar[str] = "report"
     ranking_references: tuple[str, ...] = option(defaults.FIGURE_REFERENCES, "references of rankings and counts")
-    n_top: int = option(3, "best and weakest models named in the summary")
+    n_top: int = option(3, "number of best and of weakest models named in the summary")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -90,9 +95,17 @@ def ordered_kinds(table: pd.DataFrame) -> list[str]:
     return sorted(set(table["kind"]) - set(NOT_SCORES), key=lambda k: (KIND_ORDER.get(k, 9), k))
 
 
-def report_period(cfg: dict[str, Any], metrics_settings: dict[str, Any]) -> str:
-    """The period named in the report: the script's option, else the metrics script's."""
-    return str(cfg.get("period") or metrics_settings.get("period") or "")
+def report_options(cfg: dict[str, Any], metrics_settings: dict[str, Any]) -> ReportOptions:
+    """The report's options: the recipe's, and the metrics script's for an evaluation option it omits.
+
+    Raises
+    ------
+    OptionsError
+        If an option is unknown, of the wrong type or out of range.
+    """
+    shared = {field.name for field in dataclasses.fields(EvaluationOptions)}
+    inherited = {key: value for key, value in metrics_settings.items() if key in shared and cfg.get(key) is None}
+    return parse_options(ReportOptions, {**cfg, **inherited}, ReportOptions.SCRIPT)
 
 
 def tss_rows(table: pd.DataFrame, threshold: float) -> tuple[list[str], list[dict[str, Any]]]:
@@ -159,10 +172,9 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
     linker = Linker(run.session, page_dir)
     table = run.table
     metrics_settings = run.metrics_settings
-    threshold = float(cfg.get("tss_threshold", metrics_settings.get("tss_threshold", defaults.TSS_THRESHOLD)))
-    period = report_period(cfg, metrics_settings)
-    refs_rank = summary.ranking_references(table, cfg.get("ranking_references"))
-    n_top = int(cfg.get("n_top", 3))
+    options = report_options(cfg, metrics_settings)
+    threshold, period = options.tss_threshold, options.period
+    refs_rank = summary.ranking_references(table, options.ranking_references)
 
     def names(kind: str) -> list[str]:
         return sorted(set(table.loc[table["kind"] == kind, "dataset"]))
@@ -202,7 +214,7 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
         "filled_recipe": _link(linker, run.filled_recipe) if run.filled_recipe else None,
         "period": period,
         "threshold": f"{threshold:g}",
-        "r0": f"{float(cfg.get('r0', metrics_settings.get('r0', 1.0))):g}",
+        "r0": f"{options.r0:g}",
         "synthetic": synthetic,
         "scanned_files": run.scanned_files,
         "models": names("model"),
@@ -211,7 +223,7 @@ def context(run: RunInputs, cfg: dict[str, Any], page_dir: Path, templates: Path
         "references": summary.ordered_references(table),
         "ranking_references": refs_rank,
         "per_variable": per_variable,
-        "rankings": summary.rankings(table, threshold, refs_rank, n=n_top),
+        "rankings": summary.rankings(table, threshold, refs_rank, n=options.n_top),
         "messages": summary.messages(table, threshold, refs_rank),
         "sections": _figure_sections(run, linker),
         "regions": regions,
@@ -297,7 +309,7 @@ def build_report(ancestor_dirs: list[Path], plot_dir: Path, cfg: dict[str, Any] 
 
 
 def run_output_bundle(run: RunInputs, report: Path, caption: str) -> dict[str, Any]:
-    """The CMEC output bundle of the run: the report, every figure and data file (:mod:`.bundle`)."""
+    """The CMEC output bundle of the run: the report, every figure and data file (:mod:`smeval.report.bundle`)."""
     metric_json = run.metrics_dir / METRIC_BUNDLE
     table = run.table
     return output_bundle(
@@ -318,8 +330,7 @@ def write_report(cfg: dict[str, Any]) -> Path:
 
     parse_options(ReportOptions, cfg, ReportOptions.SCRIPT)
     out, run = build_report(cfg["ancestor_dirs"], Path(cfg["plot_dir"]), cfg)
-    period = report_period(cfg, run.metrics_settings)
-    record = report_record(run, period)
+    record = report_record(run, report_options(cfg, run.metrics_settings).period)
     with ProvenanceLogger(cfg) as provlog:
         provlog.log(out, record)
     bundle = run_output_bundle(run, out, record["caption"])

@@ -1,0 +1,77 @@
+"""What the two map scripts share: their inputs' roles and their output fields on the common grid.
+
+``climatology_fields`` (:mod:`smeval.diag.climatology_fields`, Figs. 2-4)
+and ``correlation_fields`` (:mod:`smeval.diag.correlation_fields`, Fig. 11)
+both combine models into CMIP6-MMEM (SPEC section 4) and write one NetCDF
+field per data set on the common grid (docs/results.md): the families,
+native rows and references of their inputs, why an input is left out, the
+output cube and its provenance record are made here, once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import iris.cube
+import numpy as np
+
+from smeval.catalogue import load_catalogue
+
+from .checks import units_problem
+from .io import SYNTHETIC_ATTRIBUTE
+from .metrics import EvaluationOptions
+from .options import check_references, is_model
+from .provenance import record
+from .shared import family_of
+
+
+def var_name(dataset: str) -> str:
+    """NetCDF variable name of a data set's field (``-`` is not portable)."""
+    return dataset.replace("-", "_").replace(":", "_")
+
+
+def ensemble_inputs(options: EvaluationOptions, metadata) -> tuple[dict[str, str], dict[str, int], list[str]]:
+    """Families (from the recipe's facets), native rows and references of the inputs.
+
+    Raises
+    ------
+    OptionsError
+        If a reference is not among the inputs' data sets, or is a model.
+    """
+    metadata = list(metadata)
+    families = {meta["dataset"]: family_of(meta) for meta in metadata}
+    n_lat = {name: m.grid.nlat for name, m in load_catalogue().models.items()}
+    references = list(options.references)
+    # The metrics script, which sees every variable, refuses a reference absent from the run.
+    check_references(options.SCRIPT, references, {m["dataset"]: str(m.get("project", "")) for m in metadata},
+                     strict=False)
+    return families, n_lat, references
+
+
+def input_problem(meta: dict[str, Any], cube: iris.cube.Cube, references) -> str | None:
+    """Why an input of the maps is left out (not a model nor a reference; wrong units), or None."""
+    if not (meta["dataset"] in references or is_model(meta["dataset"], meta.get("project", ""), references)):
+        return "an observation data set that is not among the references: not evaluated as a model"
+    return units_problem(cube.units, meta["short_name"])
+
+
+def field_cube(data, template: iris.cube.Cube, name: str, units: str, long_name: str,
+               synthetic: bool) -> iris.cube.Cube:
+    """(lat, lon) float32 field of data set ``name`` on the grid of ``template`` (NaN and masked cells masked)."""
+    cube = iris.cube.Cube(
+        # Keep the mask of masked input (e.g. a bias ratio masked where |MMEM|
+        # is small) as well as NaNs.
+        np.ma.masked_invalid(np.ma.filled(np.ma.asarray(data, dtype=np.float32), np.nan)),
+        var_name=var_name(name), long_name=f"{long_name}: {name}", units=units,
+        dim_coords_and_dims=[(template.coord("latitude").copy(), 0),
+                             (template.coord("longitude").copy(), 1)],
+        attributes={"dataset": name, **({SYNTHETIC_ATTRIBUTE: "yes: computed from synthetic input"} if synthetic else {})},
+    )
+    return cube
+
+
+def field_record(caption: str, ancestors, datasets, statistics, plot_type: str | None = None,
+                 extra_references=()) -> dict:
+    """Record of a field on the common grid (global domain)."""
+    return record(caption, ancestors, datasets, domains=["global"],
+                  statistics=statistics, plot_type=plot_type, extra_references=extra_references)
