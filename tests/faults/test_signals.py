@@ -4,9 +4,12 @@ The real runs (marked ``e2e``: SIGTERM and SIGINT without ESMValTool,
 SIGTERM beside it; about 15 s each) start ``esmvaltool run`` on the tiny
 archive in a session of its own, wait until one of smeval's diagnostic
 scripts runs, send the signal to the ``esmvaltool`` pid only (not the
-process group) and check that no process of the run is left. The other
-tests check the parent-death signals, the hard stop and lost exceptions
-with small Python processes, no ESMValCore run.
+process group) and check that no process of the run is left. One more real
+run has a diagnostic script that fails: ESMValCore's ``Pool.terminate`` then
+sends SIGTERM to the workers and waits for them, which once hung for ever
+(the revert 0bb5611). The other tests check the workers' handler, the
+parent-death signals, the hard stop and lost exceptions with small Python
+processes, no ESMValCore run.
 """
 
 from __future__ import annotations
@@ -25,12 +28,14 @@ import pytest
 from smeval import interrupts, runner
 from smeval.report import locate
 
-from .conftest import case_recipe
+from .conftest import case_recipe, misspelled_region
 
 #: Seconds after the signal by which every process of the run must have ended.
 ENDED_WITHIN_S = 20
 #: Seconds the run may take to reach its first diagnostic script.
 SCRIPT_STARTS_WITHIN_S = 300
+#: Seconds a run whose diagnostic script fails may take to end (about 60 s on the loaded 2-core machine).
+FAILING_RUN_ENDS_WITHIN_S = 300
 
 
 def _script_running(run: psutil.Process) -> bool:
@@ -115,6 +120,49 @@ def test_a_signal_to_the_main_pid_ends_every_process_of_the_run(tiny_archive, tm
     # ESMValCore lists the packages of the esmvaltool command (ESMValTool when installed).
     assert ("] ESMValTool: " in main_log) == beside_esmvaltool
     print(f"{signum.name}: esmvaltool and {len(processes)} processes ended in {took:.1f} s")  # noqa: T201 - shown with -s
+
+
+@pytest.mark.e2e
+def test_a_run_whose_script_fails_ends_with_its_error_and_leaves_no_process(tiny_archive, tmp_path):
+    """ESMValCore's ``Pool.terminate`` sends SIGTERM to the workers and waits: each must end at once."""
+    recipe, config = case_recipe(tmp_path, tiny_archive, edit=misspelled_region)
+    cmd = [str(runner.esmvaltool_executable()), "run", f"--config_dir={config}", str(recipe)]
+    main = subprocess.Popen(cmd, cwd=runner.ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    started = time.monotonic()
+    try:
+        out, err = main.communicate(timeout=FAILING_RUN_ENDS_WITHIN_S)
+    except subprocess.TimeoutExpired:
+        tree = _process_tree(main.pid)
+        _kill_session(main.pid)
+        main.communicate()
+        pytest.fail(f"the run did not end within {FAILING_RUN_ENDS_WITHIN_S} s; its processes:\n{tree}")
+    took = time.monotonic() - started
+    _, alive = psutil.wait_procs(_in_session(main.pid), timeout=10)
+    leftovers = _process_tree(main.pid)
+    _kill_session(main.pid)
+    assert not alive, f"left after the run ended:\n{leftovers}"
+    assert main.returncode == 1, err[-3000:]
+    line = "smeval: error: regional_series: option `regions` has unknown value `EUROPE` (did you mean `EUR`?)"
+    assert line in out + err, (out + err)[-3000:]
+    assert "interrupted by" not in err
+    print(f"the failing run ended in {took:.0f} s")  # noqa: T201 - shown with -s
+
+
+def _in_session(sid: int) -> list[psutil.Process]:
+    return [p for p in psutil.process_iter() if _session(p) == sid]
+
+
+def _process_tree(sid: int) -> str:
+    """One line per process of session ``sid``: pid, parent, state, kernel wait channel, command."""
+    lines = []
+    for process in _in_session(sid):
+        try:
+            wchan = Path(f"/proc/{process.pid}/wchan").read_text()
+            lines.append(f"{process.pid} {process.ppid()} {process.status()} {wchan} {' '.join(process.cmdline())}")
+        except (psutil.Error, OSError):
+            continue
+    return "\n".join(lines) or "(none)"
 
 
 def _kill_session(pid: int) -> list[int]:
@@ -323,6 +371,7 @@ SWALLOWING = textwrap.dedent("""
 
 
 def test_a_worker_that_swallows_the_signal_still_ends(tmp_path):
+    """A worker never raises: it exits outright, as with SIGTERM's default."""
     (tmp_path / "swallowing.py").write_text(SWALLOWING)
     main = subprocess.Popen([sys.executable, str(tmp_path / "swallowing.py")], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
@@ -336,3 +385,84 @@ def test_a_worker_that_swallows_the_signal_still_ends(tmp_path):
         _kill_session(main.pid)
     assert main.returncode == 143, err
     assert not alive
+
+
+FAILING = textwrap.dedent("""
+    import multiprocessing, subprocess, sys, threading, time
+    from concurrent.futures import ThreadPoolExecutor
+    from smeval import interrupts
+
+    def task(i):
+        if i == 0:
+            time.sleep(1)
+            raise ValueError("the script failed")
+        # As a preprocessing task beside a diagnostic one: busy threads that
+        # never end, a lock held by one of them, and a script.
+        lock = threading.Lock()
+        threading.Thread(target=lambda: (lock.acquire(), time.sleep(600))).start()
+        script = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        print(script.pid, flush=True)
+        with ThreadPoolExecutor(2) as pool:
+            pool.submit(time.sleep, 600)
+            with lock:
+                pass
+
+    if __name__ == "__main__":
+        interrupts.install()
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            for _ in pool.imap(task, [0, 1]):  # raises at the first failure, as ESMValCore does
+                pass
+""")
+
+
+def test_a_failing_task_ends_the_pool_whose_other_worker_is_busy(tmp_path):
+    """A task fails: Pool.terminate's SIGTERM ends a worker with busy threads and a held lock, and its script."""
+    (tmp_path / "failing.py").write_text(FAILING)
+    main = subprocess.Popen([sys.executable, str(tmp_path / "failing.py")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        script = psutil.Process(int(main.stdout.readline()))
+        _, err = main.communicate(timeout=60)
+        _, alive = psutil.wait_procs([script], timeout=10)
+    finally:
+        _kill_session(main.pid)
+    assert main.returncode == 1, err
+    assert err.rstrip().endswith("ValueError: the script failed"), err
+    assert not alive  # Python's default SIGTERM would leave it running
+
+
+GROUP = textwrap.dedent("""
+    import multiprocessing, os, time
+    from smeval import interrupts
+
+    def task(i):
+        os.write(1, f"task {i}\\n".encode())  # one write: the two workers share the pipe
+        if i == 0:
+            time.sleep(600)
+
+    if __name__ == "__main__":
+        interrupts.HARD_STOP_S = 600.0  # only the released queue lock ends this in time
+        interrupts.install()
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            pool.map(task, [0, 1], chunksize=1)
+""")
+
+
+def test_a_signal_to_the_process_group_ends_a_pool_with_an_idle_worker(tmp_path):
+    """The idle worker holds the task queue's lock, which ``Pool.terminate`` takes: it must release it."""
+    (tmp_path / "group.py").write_text(GROUP)
+    main = subprocess.Popen([sys.executable, str(tmp_path / "group.py")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        assert sorted(main.stdout.readline() for _ in range(2)) == ["task 0\n", "task 1\n"]
+        workers = psutil.Process(main.pid).children()
+        time.sleep(0.5)  # the worker of task 1 waits for the next task, holding the lock
+        os.killpg(main.pid, signal.SIGTERM)
+        _, err = main.communicate(timeout=60)
+        _, alive = psutil.wait_procs(workers, timeout=10)
+    finally:
+        _kill_session(main.pid)
+    assert main.returncode == 143, err
+    assert not alive
+    assert err == ("smeval: esmvaltool run interrupted by SIGTERM: all its processes were ended; "
+                   "no run folder had been created\n")
