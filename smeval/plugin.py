@@ -151,7 +151,9 @@ class SmevalCommand:
 
     Loading it (the esmvaltool command does, at start) lets ESMValCore find
     smeval's recipes, diagnostic scripts, provenance tags and citations from
-    any folder, with or without ESMValTool installed.
+    any folder, with or without ESMValTool installed; for ``esmvaltool run``,
+    SIGTERM and SIGINT then end every process of the run, not only the
+    ``esmvaltool`` process (:mod:`smeval.interrupts`).
     """
 
     def __init__(self) -> None:
@@ -160,6 +162,10 @@ class SmevalCommand:
         except FileNotFoundError as exc:
             # Other recipes still run; smeval's would stop at its first tag.
             print(exc, file=sys.stderr)  # noqa: T201
+        if sys.argv[1:2] == ["run"]:
+            from smeval import interrupts  # noqa: PLC0415 - only the run command needs it
+
+            interrupts.install()
 
     def paths(self) -> None:
         """Print where ESMValCore finds recipes, scripts, references and tags."""

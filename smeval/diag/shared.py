@@ -32,6 +32,7 @@ from typing import Any
 
 
 from smeval.cmorio import atomic_output
+from smeval.interrupts import die_with_parent
 
 logger = logging.getLogger(__name__)
 
@@ -151,6 +152,8 @@ def run_diagnostic(argv: list[str] | None = None) -> Iterator[dict[str, Any]]:
     preprocessed file), the configuration has ``ancestor_dirs``: the work
     folders of ancestor scripts.
     """
+    # A worker of ESMValCore killed outright must not leave its script running (smeval.interrupts).
+    die_with_parent()
     if argv is not None:
         sys.argv = list(argv)
     chosen = interface()

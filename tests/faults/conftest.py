@@ -53,3 +53,17 @@ def case_recipe(tmp_path: Path, archive: Path, edit=None) -> tuple[Path, Path]:
     recipe = runner.write_recipe(tmp_path / "recipe_soilmoisture.yml", timerange=TIMERANGE, edit=change)
     config = runner.write_config(tmp_path / "config", archive, tmp_path / "output")
     return recipe, config
+
+
+def misspelled_region(recipe: dict) -> None:
+    """``edit`` for :func:`case_recipe`: one model and ERA5 for shallow soil moisture, and a misspelled region.
+
+    The regional_series script then fails on its options, after preprocessing.
+    """
+    diagnostic = recipe["diagnostics"]["soil_moisture"]
+    diagnostic["variables"] = {"mrsos": diagnostic["variables"]["mrsos"]}
+    diagnostic["variables"]["mrsos"]["additional_datasets"] = [
+        d for d in diagnostic["variables"]["mrsos"]["additional_datasets"] if d["dataset"] in {"MIROC6", "ERA5"}]
+    diagnostic["scripts"]["regional_series"]["regions"] = ["EUR", "EUROPE"]
+    diagnostic["scripts"]["regional_series"].pop("map_variables")
+    recipe["diagnostics"] = {"soil_moisture": diagnostic}

@@ -19,7 +19,7 @@ from smeval.check.core import CheckResult, run_check, write_restricted_recipe
 from smeval.check.files import STOPS_RUN
 
 from . import plant
-from .conftest import case_recipe
+from .conftest import case_recipe, misspelled_region
 
 pytestmark = pytest.mark.e2e
 
@@ -109,17 +109,7 @@ def test_the_report_shows_members_and_exclusions(faulty_run):
 
 
 def test_a_bad_option_is_one_line_in_the_terminal(tiny_archive, tmp_path):
-    def edit(recipe):
-        # The shallow soil moisture of one model and ERA5, and a misspelled region.
-        diagnostic = recipe["diagnostics"]["soil_moisture"]
-        diagnostic["variables"] = {"mrsos": diagnostic["variables"]["mrsos"]}
-        diagnostic["variables"]["mrsos"]["additional_datasets"] = [
-            d for d in diagnostic["variables"]["mrsos"]["additional_datasets"] if d["dataset"] in {"MIROC6", "ERA5"}]
-        diagnostic["scripts"]["regional_series"]["regions"] = ["EUR", "EUROPE"]
-        diagnostic["scripts"]["regional_series"].pop("map_variables")
-        recipe["diagnostics"] = {"soil_moisture": diagnostic}
-
-    recipe, config = case_recipe(tmp_path, tiny_archive, edit=edit)
+    recipe, config = case_recipe(tmp_path, tiny_archive, edit=misspelled_region)
     process = runner.run_recipe(recipe, config, check=False)
     assert process.returncode != 0
     terminal = process.stdout + process.stderr
