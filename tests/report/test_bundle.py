@@ -9,7 +9,7 @@ import yaml
 from climate_ref_core.pycmec.output import CMECOutput
 
 from smeval.diag.report import write_report
-from smeval.report.bundle import OUTPUT_BUNDLE
+from smeval.outputs import OUTPUT_BUNDLE
 from smeval.report.locate import REPORT_NAME
 
 
