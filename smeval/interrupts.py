@@ -114,7 +114,10 @@ def install() -> None:
     Must run in the main thread, before ESMValCore forks its workers.
     """
     global _main_pid, _previous_unraisablehook, _wake_fd  # noqa: PLW0603 - one run per process
-    if _main_pid == os.getpid() or threading.current_thread() is not threading.main_thread():
+    if (
+        _main_pid == os.getpid()
+        or threading.current_thread() is not threading.main_thread()
+    ):
         return
     _main_pid = os.getpid()
     os.environ[RUN_ENV] = str(_main_pid)
@@ -124,11 +127,16 @@ def install() -> None:
     # signal handler could wait for ever for a lock (imports, logging) that
     # the interrupted code holds.
     wait_fd, _wake_fd = os.pipe()
-    threading.Thread(target=_watchdog, args=(wait_fd,), name="smeval-interrupt", daemon=True).start()
+    threading.Thread(
+        target=_watchdog, args=(wait_fd,), name="smeval-interrupt", daemon=True
+    ).start()
     for signum in SIGNALS:
         if signal.getsignal(signum) not in (signal.SIG_IGN, None):
             signal.signal(signum, _on_signal)
-    _previous_unraisablehook, sys.unraisablehook = sys.unraisablehook, _on_unraisable
+    _previous_unraisablehook, sys.unraisablehook = (
+        sys.unraisablehook,
+        _on_unraisable,
+    )
     os.register_at_fork(after_in_child=_after_fork)
     atexit.register(_at_exit)
 
@@ -149,7 +157,9 @@ def die_with_parent() -> None:
     if not run or not _ask_for_sigterm_when_parent_dies():
         return
     if not _belongs_to_run(os.getppid(), int(run)):
-        raise SystemExit(f"smeval: the esmvaltool run (process {run}) that started this process has ended")
+        raise SystemExit(
+            f"smeval: the esmvaltool run (process {run}) that started this process has ended"
+        )
 
 
 def _on_signal(signum: int, frame) -> None:
@@ -190,7 +200,10 @@ def _release_task_queue(frame) -> None:
     happens when the signal reaches the whole process group (Ctrl-C in a
     terminal, a batch scheduler). Releasing is ``sem_post``, no lock.
     """
-    while frame is not None and frame.f_code is not multiprocessing.pool.worker.__code__:
+    while (
+        frame is not None
+        and frame.f_code is not multiprocessing.pool.worker.__code__
+    ):
         frame = frame.f_back
     inqueue = frame.f_locals.get("inqueue") if frame is not None else None
     lock = getattr(inqueue, "_rlock", None)
@@ -205,7 +218,10 @@ def _on_unraisable(unraisable) -> None:
     lost: :func:`_watchdog` raises it again.
     """
     global _ignored  # noqa: PLW0603
-    if isinstance(unraisable.exc_value, Interrupted) and os.getpid() == _main_pid:
+    if (
+        isinstance(unraisable.exc_value, Interrupted)
+        and os.getpid() == _main_pid
+    ):
         _ignored = True
     else:
         _previous_unraisablehook(unraisable)
@@ -217,7 +233,7 @@ def _watchdog(wait_fd: int) -> None:
     Raised again from here, not from the hook: raised inside the hook, it
     would be ignored again.
     """
-    global _ignored, _raising_again  # noqa: PLW0603
+    global _ignored, _raising_again
     os.read(wait_fd, 1)
     deadline = time.monotonic() + HARD_STOP_S
     while time.monotonic() < deadline:
@@ -253,7 +269,7 @@ def _hard_stop() -> None:
 
 
 def _descendants(root: int) -> list[int]:
-    """pids of the processes descended from ``root``, less multiprocessing's resource tracker (Linux: /proc).
+    """Pids of the processes descended from ``root``, less multiprocessing's resource tracker (Linux: /proc).
 
     Only system calls (safe in a signal handler of a forked process). The
     tracker (started by spawned processes, e.g. of a Dask LocalCluster)
@@ -290,7 +306,7 @@ def _stat(pid: int) -> tuple[bytes, int] | None:
     finally:
         os.close(fd)
     # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-    fields = data[data.rfind(b")") + 2:].split()
+    fields = data[data.rfind(b")") + 2 :].split()
     return (fields[0], int(fields[1])) if len(fields) > 1 else None
 
 
@@ -328,11 +344,16 @@ def _announce() -> None:
         return
     name = signal.Signals(_received).name if _received else "a signal"
     logs = _main_logs()
-    where = (f"the run folder {Path(logs[0].baseFilename).parents[1]} is incomplete" if logs
-             else "no run folder had been created")
+    where = (
+        f"the run folder {Path(logs[0].baseFilename).parents[1]} is incomplete"
+        if logs
+        else "no run folder had been created"
+    )
     message = f"esmvaltool run interrupted by {name}: all its processes were ended; {where}"
     os.write(2, f"smeval: {message}\n".encode())
-    record = logging.LogRecord("smeval.interrupts", logging.ERROR, __file__, 0, message, None, None)
+    record = logging.LogRecord(
+        "smeval.interrupts", logging.ERROR, __file__, 0, message, None, None
+    )
     for handler in logs:
         try:
             # handler.format, not handle(): ESMValCore's filters drop other packages' loggers.
@@ -347,8 +368,12 @@ def _announce() -> None:
 
 def _main_logs() -> list[logging.FileHandler]:
     """ESMValCore's ``run/main_log*.txt`` handlers, main_log.txt first (none before the run folder exists)."""
-    handlers = [h for h in logging.getLogger().handlers
-                if isinstance(h, logging.FileHandler) and Path(h.baseFilename).name.startswith("main_log")]
+    handlers = [
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.FileHandler)
+        and Path(h.baseFilename).name.startswith("main_log")
+    ]
     return sorted(handlers, key=lambda h: Path(h.baseFilename).name)
 
 
@@ -375,4 +400,7 @@ def _prctl():
 def _ask_for_sigterm_when_parent_dies() -> bool:
     """``prctl(PR_SET_PDEATHSIG, SIGTERM)``: True if Linux accepted it."""
     prctl = _prctl()
-    return prctl is not None and prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) == 0
+    return (
+        prctl is not None
+        and prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) == 0
+    )
