@@ -157,9 +157,8 @@ def die_with_parent() -> None:
     if not run or not _ask_for_sigterm_when_parent_dies():
         return
     if not _belongs_to_run(os.getppid(), int(run)):
-        raise SystemExit(
-            f"smeval: the esmvaltool run (process {run}) that started this process has ended"
-        )
+        msg = f"smeval: the esmvaltool run (process {run}) that started this process has ended"
+        raise SystemExit(msg)
 
 
 def _on_signal(signum: int, frame) -> None:

@@ -74,7 +74,8 @@ def section(doctree: nodes.document, title: str) -> nodes.section:
     for node in doctree.findall(nodes.section):
         if node[0].astext() == title:
             return node
-    raise AssertionError(f"{RST.name}: no section {title!r}")
+    msg = f"{RST.name}: no section {title!r}"
+    raise AssertionError(msg)
 
 
 def own_items(
