@@ -17,13 +17,15 @@ from smeval.diag.evaluate import EvaluationOptions
 from smeval.diag.options import OptionsError, check_range, option, parse_options
 from smeval.metrics.table import REGION_IDS, tss_matrix
 from smeval import defaults, resources
-from smeval.outputs import EXCLUDED, MEMBERS, METRICS, METRICS_FILES, ROBUST_RANKING
+from smeval.outputs import (
+    EXCLUDED, MEMBERS, METRIC_BUNDLE, METRICS, METRICS_FILES, OUTPUT_BUNDLE, ROBUST_RANKING,
+)
 from smeval.core.regions import HEMISPHERE_IDS
 from smeval.variables import variable_label
 
 from . import summary
 from .sure import how_sure
-from .bundle import METRIC_BUNDLE, OUTPUT_BUNDLE, output_bundle
+from .bundle import output_bundle
 from .inputs import FIGURE_GROUPS, Linker, RunInputs, read_run
 from .locate import REPORT_NAME
 from .render import render

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from smeval.outputs import METRIC_BUNDLE, OUTPUT_BUNDLE
 
 from .inputs import rebase
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import yaml
 from climate_ref_core.pycmec.output import CMECOutput
 
+from smeval.outputs import OUTPUT_BUNDLE
 from smeval.report.build import write_report
-from smeval.report.bundle import OUTPUT_BUNDLE
 from smeval.report.locate import REPORT_NAME
 
 
