@@ -12,7 +12,12 @@ import importlib
 import sys
 
 #: Modules that contribute sub-commands, in the order ``--help`` lists them.
-COMMAND_MODULES = ("smeval.sample.cli", "smeval.cmorize.cli", "smeval.check.cli", "smeval.report.cli")
+COMMAND_MODULES = (
+    "smeval.sample.cli",
+    "smeval.cmorize.cli",
+    "smeval.check.cli",
+    "smeval.report.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

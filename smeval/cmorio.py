@@ -143,8 +143,12 @@ def monthly_time_axis(
         starts.append((y, m))
         y, m = (y, m + 1) if m < 12 else (y + 1, 1)
     starts.append((y, m))
-    dates = [cftime.datetime(yy, mm, 1, calendar=calendar) for yy, mm in starts]
-    edges = np.asarray(cftime.date2num(dates, units, calendar=calendar), dtype=np.float64)
+    dates = [
+        cftime.datetime(yy, mm, 1, calendar=calendar) for yy, mm in starts
+    ]
+    edges = np.asarray(
+        cftime.date2num(dates, units, calendar=calendar), dtype=np.float64
+    )
     bounds = np.stack([edges[:-1], edges[1:]], axis=-1)
     return bounds.mean(axis=-1), bounds
 
@@ -165,8 +169,16 @@ def cmip6_path(
 ) -> Path:
     """ESGF DRS path of a CMIP6 file (``time_range`` like ``197901-201412``)."""
     folder = (
-        Path(root) / "CMIP6" / activity_id / institution_id / source_id
-        / experiment_id / variant_label / table_id / variable_id / grid_label
+        Path(root)
+        / "CMIP6"
+        / activity_id
+        / institution_id
+        / source_id
+        / experiment_id
+        / variant_label
+        / table_id
+        / variable_id
+        / grid_label
         / version
     )
     name = f"{variable_id}_{table_id}_{source_id}_{experiment_id}_{variant_label}_{grid_label}"
@@ -314,7 +326,9 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path in ``path``'s folder; ``os.replace`` it on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -357,8 +371,16 @@ def write_variable(
     with one ``write(data)``: the same bytes as writing ``data`` in time
     blocks.
     """
-    with variable_writer(path, project=project, mip=mip, short_name=short_name, lat=lat, lon=lon,
-                         data_shape=np.shape(data), **kwargs) as writer:
+    with variable_writer(
+        path,
+        project=project,
+        mip=mip,
+        short_name=short_name,
+        lat=lat,
+        lon=lon,
+        data_shape=np.shape(data),
+        **kwargs,
+    ) as writer:
         writer.write(data)
     return Path(path)
 
@@ -371,26 +393,42 @@ class VariableWriter:
     be written exactly once before the context closes.
     """
 
-    def __init__(self, var, shape: tuple[int, ...], has_time: bool, dtype: str,
-                 significant_bits: int | None, land_mask: np.ndarray | None, label: str):
+    def __init__(
+        self,
+        var,
+        shape: tuple[int, ...],
+        has_time: bool,
+        dtype: str,
+        significant_bits: int | None,
+        land_mask: np.ndarray | None,
+        label: str,
+    ):
         self.var = var
         self.shape = tuple(shape)
         self.has_time = has_time
         self.n_time = shape[0] if has_time else None
         self.dtype = dtype
         self.significant_bits = significant_bits
-        self.land_mask = None if land_mask is None else np.asarray(land_mask, bool)
+        self.land_mask = (
+            None if land_mask is None else np.asarray(land_mask, bool)
+        )
         self.label = label
         self._done = np.zeros(self.n_time if has_time else 1, dtype=bool)
 
     def write(self, data: np.ndarray, start: int = 0) -> None:
         """Write ``data`` (time steps from ``start``, or the fixed field); CMOR units."""
-        invalid = np.ma.getmaskarray(data) if np.ma.isMaskedArray(data) else None
+        invalid = (
+            np.ma.getmaskarray(data) if np.ma.isMaskedArray(data) else None
+        )
         values = np.asarray(np.ma.getdata(data), dtype=self.dtype)
         if self.has_time:
             stop = start + (values.shape[0] if values.ndim else 0)
-            ok = (values.ndim == len(self.shape) and tuple(values.shape[1:]) == self.shape[1:]
-                  and 0 <= start and stop <= self.n_time)
+            ok = (
+                values.ndim == len(self.shape)
+                and tuple(values.shape[1:]) == self.shape[1:]
+                and start >= 0
+                and stop <= self.n_time
+            )
         else:
             ok = tuple(values.shape) == self.shape
         if not ok:
@@ -406,7 +444,7 @@ class VariableWriter:
         if invalid is not None:
             bad |= invalid
         if self.land_mask is not None:
-            bad |= ~self.land_mask                   # broadcast over time/depth
+            bad |= ~self.land_mask  # broadcast over time/depth
         values[bad] = FILL_VALUE.astype(self.dtype)
         if self.has_time:
             self.var[start:stop] = values
@@ -503,7 +541,9 @@ def variable_writer(
         else:
             vertical = zc
             if depth_bounds is None:
-                raise ValueError(f"{short_name}: depth_bounds required for {name}")
+                raise ValueError(
+                    f"{short_name}: depth_bounds required for {name}"
+                )
             depth_bounds = np.asarray(depth_bounds, dtype=np.float64)
             if depth is None:
                 depth = depth_bounds.mean(axis=1)
@@ -511,7 +551,9 @@ def variable_writer(
             expected.insert(0, depth.size)
     if has_time:
         if time_points is None or time_bounds is None:
-            raise ValueError(f"{short_name} ({mip}) needs time_points and time_bounds")
+            raise ValueError(
+                f"{short_name} ({mip}) needs time_points and time_bounds"
+            )
         time_points = np.asarray(time_points, dtype=np.float64)
         expected.insert(0, time_points.size)
     label = f"{project} {mip} {short_name}"
@@ -521,7 +563,11 @@ def variable_writer(
 
     attrs = dict(attributes or {})
     freq = info.frequency
-    realm = " ".join(info.modeling_realm) if isinstance(info.modeling_realm, list) else info.modeling_realm
+    realm = (
+        " ".join(info.modeling_realm)
+        if isinstance(info.modeling_realm, list)
+        else info.modeling_realm
+    )
     if project == "OBS6" or "project_id" in attrs:
         attrs.setdefault("mip", mip)
         attrs.setdefault("frequency", freq)
@@ -552,12 +598,20 @@ def variable_writer(
             dims = ["lat", "lon"]
             if has_time:
                 t = ds.createVariable("time", "f8", ("time",))
-                t.setncatts({
-                    "bounds": "time_bnds", "units": time_units, "calendar": calendar,
-                    "axis": "T", "long_name": "time", "standard_name": "time",
-                })
+                t.setncatts(
+                    {
+                        "bounds": "time_bnds",
+                        "units": time_units,
+                        "calendar": calendar,
+                        "axis": "T",
+                        "long_name": "time",
+                        "standard_name": "time",
+                    }
+                )
                 t[:] = time_points
-                ds.createVariable("time_bnds", "f8", ("time", "bnds"))[:] = time_bounds
+                ds.createVariable("time_bnds", "f8", ("time", "bnds"))[:] = (
+                    time_bounds
+                )
             if vertical is not None:
                 _write_z(ds, vertical, ("depth",), depth, depth_bounds)
                 dims.insert(0, "depth")
@@ -568,20 +622,35 @@ def variable_writer(
                 ("lon", lon, lon_bounds, "X", coords["longitude"]),
             ):
                 v = ds.createVariable(var, "f8", (var,))
-                v.setncatts({
-                    "bounds": f"{var}_bnds", "units": cinfo.units, "axis": axis,
-                    "long_name": cinfo.long_name, "standard_name": cinfo.standard_name,
-                })
+                v.setncatts(
+                    {
+                        "bounds": f"{var}_bnds",
+                        "units": cinfo.units,
+                        "axis": axis,
+                        "long_name": cinfo.long_name,
+                        "standard_name": cinfo.standard_name,
+                    }
+                )
                 v[:] = centres
                 ds.createVariable(f"{var}_bnds", "f8", (var, "bnds"))[:] = bnds
             if scalar_z is not None:
                 point = np.float64(scalar_z.value)
-                zb = np.asarray(scalar_z._json_data["bounds_values"].split(), dtype=np.float64)
+                zb = np.asarray(
+                    scalar_z._json_data["bounds_values"].split(),
+                    dtype=np.float64,
+                )
                 _write_z(ds, scalar_z, (), point, zb)
-            chunks = [1 if d in ("time",) else len(ds.dimensions[d]) for d in dims]
+            chunks = [
+                1 if d in ("time",) else len(ds.dimensions[d]) for d in dims
+            ]
             var = ds.createVariable(
-                short_name, dtype, tuple(dims), fill_value=FILL_VALUE.astype(dtype),
-                zlib=complevel > 0, complevel=max(complevel, 1), shuffle=True,
+                short_name,
+                dtype,
+                tuple(dims),
+                fill_value=FILL_VALUE.astype(dtype),
+                zlib=complevel > 0,
+                complevel=max(complevel, 1),
+                shuffle=True,
                 chunksizes=chunks,
             )
             var_attrs = {
@@ -600,8 +669,15 @@ def variable_writer(
             var_attrs.update(variable_attributes or {})
             var.setncatts({k: v for k, v in var_attrs.items() if v != ""})
             var.set_auto_maskandscale(False)
-            writer = VariableWriter(var, tuple(expected), has_time, dtype, significant_bits,
-                                    land_mask, label)
+            writer = VariableWriter(
+                var,
+                tuple(expected),
+                has_time,
+                dtype,
+                significant_bits,
+                land_mask,
+                label,
+            )
             yield writer
             if not writer.complete:
                 missing = int((~writer._done).sum())
@@ -628,11 +704,16 @@ def round_mantissa(values: np.ndarray, bits: int) -> np.ndarray:
 def _write_z(ds, zinfo, dims, points, bounds) -> None:
     name = zinfo.out_name
     z = ds.createVariable(name, "f8", dims)
-    z.setncatts({
-        "bounds": f"{name}_bnds", "units": zinfo.units, "axis": "Z",
-        "positive": zinfo._json_data.get("positive", "down") or "down",
-        "long_name": zinfo.long_name, "standard_name": zinfo.standard_name,
-    })
+    z.setncatts(
+        {
+            "bounds": f"{name}_bnds",
+            "units": zinfo.units,
+            "axis": "Z",
+            "positive": zinfo._json_data.get("positive", "down") or "down",
+            "long_name": zinfo.long_name,
+            "standard_name": zinfo.standard_name,
+        }
+    )
     z[...] = points
     ds.createVariable(f"{name}_bnds", "f8", (*dims, "bnds"))[...] = bounds
 

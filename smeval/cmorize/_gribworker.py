@@ -26,7 +26,9 @@ def main(argv: list[str]) -> int:
 
     grib, out, dataset, *names = argv
     try:
-        store = readers._scan_grib_inprocess([readers.Path(grib)], names, dataset)
+        store = readers._scan_grib_inprocess(
+            [readers.Path(grib)], names, dataset
+        )
         arrays = {}
         meta = []
         for name, var in store.items():
@@ -34,11 +36,15 @@ def main(argv: list[str]) -> int:
             arrays[f"{name}__lon"] = var.lon
             for i, rec in enumerate(var.records):
                 arrays[f"{name}__{i}"] = rec.read().astype(np.float32)
-            meta.append({
-                "name": name, "units": var.units, "grid_note": var.grid_note,
-                "times": [r.time.isoformat() for r in var.records],
-                "monthly": [r.monthly for r in var.records],
-            })
+            meta.append(
+                {
+                    "name": name,
+                    "units": var.units,
+                    "grid_note": var.grid_note,
+                    "times": [r.time.isoformat() for r in var.records],
+                    "monthly": [r.monthly for r in var.records],
+                }
+            )
         arrays["__meta__"] = np.array(json.dumps(meta))
         tmp = out + ".part"
         with open(tmp, "wb") as f:

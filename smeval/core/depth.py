@@ -46,7 +46,9 @@ class DepthNotReachedError(ValueError):
         Name of the data set, if the caller gave one.
     """
 
-    def __init__(self, depth: float, deepest: float, dataset: str | None = None):
+    def __init__(
+        self, depth: float, deepest: float, dataset: str | None = None
+    ):
         self.depth = float(depth)
         self.deepest = float(deepest)
         self.dataset = dataset
@@ -68,21 +70,33 @@ def _check_bounds(bounds, dataset=None) -> np.ndarray:
     who = f"{dataset}: " if dataset else ""
     b = np.asarray(bounds, dtype=np.float64)
     if b.ndim != 2 or b.shape[1] != 2 or b.shape[0] < 1:
-        raise ValueError(f"{who}layer bounds must have shape (n_layers, 2), got {b.shape}")
+        raise ValueError(
+            f"{who}layer bounds must have shape (n_layers, 2), got {b.shape}"
+        )
     b = np.sort(b, axis=1)  # CF allows either order within a bounds pair
     if np.any(b[:, 1] - b[:, 0] <= BOUNDS_ATOL):
-        raise ValueError(f"{who}every soil layer must have a positive thickness: {b.tolist()}")
+        raise ValueError(
+            f"{who}every soil layer must have a positive thickness: {b.tolist()}"
+        )
     order = np.argsort(b[:, 0])
     if np.any(order != np.arange(len(order))):
-        raise ValueError(f"{who}soil layers must be ordered from the surface down: {b.tolist()}")
+        raise ValueError(
+            f"{who}soil layers must be ordered from the surface down: {b.tolist()}"
+        )
     if abs(b[0, 0]) > BOUNDS_ATOL:
-        raise ValueError(f"{who}the top soil layer must start at 0 m, not {b[0, 0]:g} m")
+        raise ValueError(
+            f"{who}the top soil layer must start at 0 m, not {b[0, 0]:g} m"
+        )
     if np.any(np.abs(b[1:, 0] - b[:-1, 1]) > BOUNDS_ATOL):
-        raise ValueError(f"{who}soil layers must be contiguous (no gap or overlap): {b.tolist()}")
+        raise ValueError(
+            f"{who}soil layers must be contiguous (no gap or overlap): {b.tolist()}"
+        )
     return b
 
 
-def layer_weights(bounds, depth: float, dataset: str | None = None) -> np.ndarray:
+def layer_weights(
+    bounds, depth: float, dataset: str | None = None
+) -> np.ndarray:
     """Fraction of each soil layer that lies between the surface and *depth*.
 
     Parameters
@@ -123,7 +137,9 @@ def layer_weights(bounds, depth: float, dataset: str | None = None) -> np.ndarra
     return weights
 
 
-def normalise_depth(data, bounds, depth: float, axis: int = 1, dataset: str | None = None):
+def normalise_depth(
+    data, bounds, depth: float, axis: int = 1, dataset: str | None = None
+):
     """Soil water between the surface and *depth* from layered contents.
 
     Parameters
@@ -166,7 +182,9 @@ def normalise_depth(data, bounds, depth: float, axis: int = 1, dataset: str | No
     used = np.flatnonzero(weights > 0)
     shape = [1] * data.ndim
     shape[axis] = used.size
-    dtype = data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64
+    dtype = (
+        data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64
+    )
     w = weights[used].astype(dtype).reshape(shape)
     if is_lazy(data):
         sub = da.take(data, used, axis=axis)
@@ -198,13 +216,17 @@ def volumetric_to_mass(theta, thickness_m):
     return theta * (np.asarray(thickness_m) * WATER_DENSITY)
 
 
-def shallow_from_layers(data, bounds, axis: int = 1, dataset: str | None = None):
+def shallow_from_layers(
+    data, bounds, axis: int = 1, dataset: str | None = None
+):
     """Shallow (0-0.1 m) soil water from layered contents (kg m-2).
 
     The SPEC's fallback for a model without ``mrsos``: :func:`normalise_depth`
     with D = ``SHALLOW_DEPTH``. See that function for the parameters.
     """
-    return normalise_depth(data, bounds, SHALLOW_DEPTH, axis=axis, dataset=dataset)
+    return normalise_depth(
+        data, bounds, SHALLOW_DEPTH, axis=axis, dataset=dataset
+    )
 
 
 def deep_from_layers(data, bounds, axis: int = 1, dataset: str | None = None):
@@ -213,4 +235,6 @@ def deep_from_layers(data, bounds, axis: int = 1, dataset: str | None = None):
     :func:`normalise_depth` with D = ``DEEP_DEPTH``; raises
     :class:`DepthNotReachedError` for data sets whose layers end above 2 m.
     """
-    return normalise_depth(data, bounds, DEEP_DEPTH, axis=axis, dataset=dataset)
+    return normalise_depth(
+        data, bounds, DEEP_DEPTH, axis=axis, dataset=dataset
+    )

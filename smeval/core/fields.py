@@ -41,7 +41,9 @@ def _weighted_nanmean(x, weights=None, axis=0):
     else:
         shape = [1] * x.ndim
         shape[axis] = -1
-        w = np.where(valid, np.asarray(weights, dtype=np.float64).reshape(shape), 0.0)
+        w = np.where(
+            valid, np.asarray(weights, dtype=np.float64).reshape(shape), 0.0
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
         num = np.where(valid, x, 0.0) * w
         den = w.sum(axis=axis)
@@ -71,8 +73,14 @@ def month_lengths(years, months, calendar: str = "standard") -> np.ndarray:
     if calendar == "360_day":
         return np.full(months.shape, 30.0)
     # Day counts of a common year and of a leap year, from the standard library.
-    common = np.array([_calendar.monthrange(2001, m)[1] for m in range(1, N_MONTHS + 1)], float)
-    leap = np.array([_calendar.monthrange(2000, m)[1] for m in range(1, N_MONTHS + 1)], float)
+    common = np.array(
+        [_calendar.monthrange(2001, m)[1] for m in range(1, N_MONTHS + 1)],
+        float,
+    )
+    leap = np.array(
+        [_calendar.monthrange(2000, m)[1] for m in range(1, N_MONTHS + 1)],
+        float,
+    )
     if calendar in ("noleap", "365_day"):
         is_leap = np.zeros(years.shape, bool)
     elif calendar in ("all_leap", "366_day"):
@@ -103,10 +111,14 @@ def annual_cycle(data, months) -> np.ndarray:
     x = as_float_nan(data, np.float64)
     months = np.asarray(months)
     if months.shape != (x.shape[0],):
-        raise ValueError(f"need one month number per time step: {months.shape} vs {x.shape[0]}")
+        raise ValueError(
+            f"need one month number per time step: {months.shape} vs {x.shape[0]}"
+        )
     if np.any((months < 1) | (months > N_MONTHS)):
         raise ValueError("month numbers must be 1..12")
-    return np.stack([_weighted_nanmean(x[months == m]) for m in range(1, N_MONTHS + 1)])
+    return np.stack(
+        [_weighted_nanmean(x[months == m]) for m in range(1, N_MONTHS + 1)]
+    )
 
 
 def annual_mean_climatology(data, days=None):

@@ -51,8 +51,16 @@ def lat_overlaps(src_bounds, tgt_bounds) -> np.ndarray:
         Overlap in sin(latitude) divided by the target band's extent in
         sin(latitude) (dimensionless, rows sum to the covered share).
     """
-    s = np.sin(np.deg2rad(np.clip(np.sort(np.asarray(src_bounds, float), axis=1), -90, 90)))
-    t = np.sin(np.deg2rad(np.clip(np.sort(np.asarray(tgt_bounds, float), axis=1), -90, 90)))
+    s = np.sin(
+        np.deg2rad(
+            np.clip(np.sort(np.asarray(src_bounds, float), axis=1), -90, 90)
+        )
+    )
+    t = np.sin(
+        np.deg2rad(
+            np.clip(np.sort(np.asarray(tgt_bounds, float), axis=1), -90, 90)
+        )
+    )
     low = np.maximum(t[:, None, 0], s[None, :, 0])
     high = np.minimum(t[:, None, 1], s[None, :, 1])
     extent = t[:, 1] - t[:, 0]
@@ -83,7 +91,9 @@ def lon_overlaps(src_bounds, tgt_bounds) -> np.ndarray:
     total = np.zeros((t_start.size, s_start.size))
     for turn in (-FULL_CIRCLE, 0.0, FULL_CIRCLE):
         low = np.maximum(t_start[:, None], s_start[None, :] + turn)
-        high = np.minimum((t_start + t_width)[:, None], (s_start + s_width + turn)[None, :])
+        high = np.minimum(
+            (t_start + t_width)[:, None], (s_start + s_width + turn)[None, :]
+        )
         total += np.clip(high - low, 0.0, None)
     return _drop_slivers(total / t_width[:, None])
 
@@ -106,7 +116,9 @@ class Weights:
     coverage: np.ndarray
 
     @classmethod
-    def between(cls, src_lat_bounds, src_lon_bounds, tgt_lat_bounds, tgt_lon_bounds) -> Weights:
+    def between(
+        cls, src_lat_bounds, src_lon_bounds, tgt_lat_bounds, tgt_lon_bounds
+    ) -> Weights:
         """Weights from the source grid to the target grid (bounds in degrees)."""
         lat = lat_overlaps(src_lat_bounds, tgt_lat_bounds)
         lon = lon_overlaps(src_lon_bounds, tgt_lon_bounds)
@@ -175,7 +187,11 @@ def regrid_block(block, weights: Weights, mdtol: float = 1.0):
 
     def shares_of(invalid):
         """Valid share of each target cell and whether the cell is kept."""
-        shares = weights.coverage if invalid is None else weights.apply(~invalid * 1.0)
+        shares = (
+            weights.coverage
+            if invalid is None
+            else weights.apply(~invalid * 1.0)
+        )
         return shares, (shares > threshold) & covered
 
     fixed = None  # the usual case, no mask or a land/sea mask: one 2-D field
@@ -196,6 +212,10 @@ def regrid_block(block, weights: Weights, mdtol: float = 1.0):
         shares, ok = fixed or shares_of(mask[part])
         sums = weights.apply(values)
         ok = np.broadcast_to(ok, sums.shape)
-        means[part] = np.divide(sums, shares, out=np.zeros_like(sums), where=ok)
+        means[part] = np.divide(
+            sums, shares, out=np.zeros_like(sums), where=ok
+        )
         keep[part] = ok
-    return np.ma.masked_array(means.reshape(*lead, my, mx), mask=~keep.reshape(*lead, my, mx))
+    return np.ma.masked_array(
+        means.reshape(*lead, my, mx), mask=~keep.reshape(*lead, my, mx)
+    )

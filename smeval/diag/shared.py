@@ -30,7 +30,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-
 from smeval.cmorio import atomic_output
 
 logger = logging.getLogger(__name__)
@@ -45,7 +44,10 @@ PERFORMANCE_REPORT_ENV = "SMEVAL_DASK_PERFORMANCE_REPORT"
 
 def interface() -> ModuleType:
     """``esmvaltool.diag_scripts.shared`` if ``esmvaltool`` is importable, else :mod:`smeval.diag.standalone`."""
-    if os.environ.get(INTERFACE_ENV) != "smeval" and importlib.util.find_spec("esmvaltool") is not None:
+    if (
+        os.environ.get(INTERFACE_ENV) != "smeval"
+        and importlib.util.find_spec("esmvaltool") is not None
+    ):
         return importlib.import_module("esmvaltool.diag_scripts.shared")
     return importlib.import_module("smeval.diag.standalone")
 
@@ -60,22 +62,46 @@ def group_metadata(metadata: list[dict], attribute: str, sort=None) -> dict:
     return interface().group_metadata(metadata, attribute, sort=sort)
 
 
-def get_diagnostic_filename(basename: str, cfg: dict, extension: str = "nc") -> str:
+def get_diagnostic_filename(
+    basename: str, cfg: dict, extension: str = "nc"
+) -> str:
     """``work_dir/<basename>.<extension>`` (the interface's ``get_diagnostic_filename``)."""
-    return interface().get_diagnostic_filename(basename, cfg, extension=extension)
+    return interface().get_diagnostic_filename(
+        basename, cfg, extension=extension
+    )
 
 
-def save_figure(basename: str, provenance: dict, cfg: dict, figure=None, close: bool = True, **kwargs) -> None:
+def save_figure(
+    basename: str,
+    provenance: dict,
+    cfg: dict,
+    figure=None,
+    close: bool = True,
+    **kwargs,
+) -> None:
     """The interface's ``save_figure``: every type of ``output_file_type``, with provenance."""
-    interface().save_figure(basename, checked_record(provenance), cfg, figure=figure, close=close, **kwargs)
+    interface().save_figure(
+        basename,
+        checked_record(provenance),
+        cfg,
+        figure=figure,
+        close=close,
+        **kwargs,
+    )
 
 
-def save_data(basename: str, provenance: dict, cfg: dict, cube, **kwargs) -> None:
+def save_data(
+    basename: str, provenance: dict, cfg: dict, cube, **kwargs
+) -> None:
     """The interface's ``save_data``: ``work_dir/<basename>.nc`` with provenance."""
-    interface().save_data(basename, checked_record(provenance), cfg, cube, **kwargs)
+    interface().save_data(
+        basename, checked_record(provenance), cfg, cube, **kwargs
+    )
 
 
-def checked_record(record: dict[str, Any], filename: str = "an output") -> dict[str, Any]:
+def checked_record(
+    record: dict[str, Any], filename: str = "an output"
+) -> dict[str, Any]:
     """A copy of a provenance record with sorted, unique ancestors.
 
     Raises
@@ -131,9 +157,13 @@ def family_of(meta: dict[str, Any]) -> str:
     """
     if meta.get("family"):
         return str(meta["family"])
-    from smeval.catalogue import load_catalogue  # noqa: PLC0415 - only when a facet is missing
+    from smeval.catalogue import (
+        load_catalogue,
+    )
 
-    return load_catalogue().families.get(str(meta["dataset"]), str(meta["dataset"]))
+    return load_catalogue().families.get(
+        str(meta["dataset"]), str(meta["dataset"])
+    )
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -155,10 +185,14 @@ def run_diagnostic(argv: list[str] | None = None) -> Iterator[dict[str, Any]]:
         sys.argv = list(argv)
     chosen = interface()
     with chosen.run_diagnostic() as cfg:
-        cfg["ancestor_dirs"] = [Path(p) for p in cfg.get("input_files", []) if Path(p).is_dir()]
+        cfg["ancestor_dirs"] = [
+            Path(p) for p in cfg.get("input_files", []) if Path(p).is_dir()
+        ]
         # matplotlib's PDF backend has fontTools log every glyph subset it
         # embeds at INFO: hundreds of lines per figure script that bury ours.
-        logging.getLogger("fontTools").setLevel(max(logging.WARNING, logging.getLogger().level))
+        logging.getLogger("fontTools").setLevel(
+            max(logging.WARNING, logging.getLogger().level)
+        )
         logger.info("Diagnostic interface: %s", chosen.__name__)
         with _on_cluster(cfg):
             yield cfg
@@ -181,7 +215,10 @@ def _on_cluster(cfg: dict[str, Any]) -> Iterator[None]:
     if client is None:
         yield
         return
-    logger.info("Dask: computing on the distributed scheduler at %s", client.scheduler.address)
+    logger.info(
+        "Dask: computing on the distributed scheduler at %s",
+        client.scheduler.address,
+    )
     folder = os.environ.get(PERFORMANCE_REPORT_ENV)
     if not folder:
         yield

@@ -18,8 +18,17 @@ from smeval import defaults
 from smeval.metrics.table import REGION_IDS
 from smeval.variables import variable_label
 
-from .style import (MMEMS, REFERENCES, RC, dataset_style, is_mmem, is_reference, new_figure, savefig,
-                    units_label)
+from .style import (
+    MMEMS,
+    RC,
+    REFERENCES,
+    dataset_style,
+    is_mmem,
+    is_reference,
+    new_figure,
+    savefig,
+    units_label,
+)
 
 MONTH_LETTERS = "JFMAMJJASOND"
 
@@ -32,13 +41,21 @@ def _is_model(dataset: str) -> bool:
 def _order(datasets):
     """Models first (drawn below), then the MMEMs, then the references on top."""
     models = sorted(filter(_is_model, datasets), key=str.lower)
-    return (models + [d for d in MMEMS if d in datasets]
-            + [d for d in REFERENCES if d in datasets])
+    return (
+        models
+        + [d for d in MMEMS if d in datasets]
+        + [d for d in REFERENCES if d in datasets]
+    )
 
 
-def plot_annual_cycles(cycles: pd.DataFrame, variable: str, out_stem,
-                       regions=REGION_IDS, period: str = defaults.PERIOD,
-                       mmems=("CMIP6-MMEM",)) -> list[Path]:
+def plot_annual_cycles(
+    cycles: pd.DataFrame,
+    variable: str,
+    out_stem,
+    regions=REGION_IDS,
+    period: str = defaults.PERIOD,
+    mmems=("CMIP6-MMEM",),
+) -> list[Path]:
     """Figs. 5-6: annual cycle of *variable* in each region, 4 x 4 panels.
 
     Parameters
@@ -72,9 +89,16 @@ def plot_annual_cycles(cycles: pd.DataFrame, variable: str, out_stem,
                     continue
                 st = dataset_style(ds)
                 thin = _is_model(ds)
-                ax.plot(rows["month"], rows["value"], color=st.color, linestyle=st.linestyle,
-                        linewidth=0.7 if thin else st.linewidth, alpha=0.75 if thin else 1.0,
-                        zorder=st.zorder, label=ds)
+                ax.plot(
+                    rows["month"],
+                    rows["value"],
+                    color=st.color,
+                    linestyle=st.linestyle,
+                    linewidth=0.7 if thin else st.linewidth,
+                    alpha=0.75 if thin else 1.0,
+                    zorder=st.zorder,
+                    label=ds,
+                )
             ax.set_xlim(0.6, 12.4)
             ax.set_xticks(range(1, 13), labels=list(MONTH_LETTERS))
             ax.set_title(f"({chr(ord('a') + k)}) {region}", loc="left")
@@ -86,17 +110,32 @@ def plot_annual_cycles(cycles: pd.DataFrame, variable: str, out_stem,
                 ax.set_xlabel("month")
         # Legend in the free panels after the last region.
         first_free = len(regions)
-        lax = fig.add_subplot(gs[first_free // ncols, first_free % ncols:])
+        lax = fig.add_subplot(gs[first_free // ncols, first_free % ncols :])
         lax.axis("off")
         handles = []
         for ds in datasets:
             st = dataset_style(ds)
             thin = _is_model(ds)
-            handles.append(Line2D([], [], color=st.color, linestyle=st.linestyle,
-                                  linewidth=0.9 if thin else st.linewidth, label=st.label or ds))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=st.color,
+                    linestyle=st.linestyle,
+                    linewidth=0.9 if thin else st.linewidth,
+                    label=st.label or ds,
+                )
+            )
         free = ncols - first_free % ncols
-        lax.legend(handles=handles, loc="center", ncols=max(1, min(free * 2, -(-len(handles) // 9))),
-                   frameon=False, fontsize=5.5 if len(handles) > 24 else 6.5)
-        fig.suptitle(f"Annual cycle of {variable_label(variable)} ({units_label(units)}), "
-                     f"regional means, {period}")
+        lax.legend(
+            handles=handles,
+            loc="center",
+            ncols=max(1, min(free * 2, -(-len(handles) // 9))),
+            frameon=False,
+            fontsize=5.5 if len(handles) > 24 else 6.5,
+        )
+        fig.suptitle(
+            f"Annual cycle of {variable_label(variable)} ({units_label(units)}), "
+            f"regional means, {period}"
+        )
         return savefig(fig, out_stem)

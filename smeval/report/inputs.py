@@ -84,7 +84,9 @@ def read_settings(work_dir: Path) -> dict[str, Any]:
 
 def _figure_number(record: dict[str, Any], path: Path) -> int | None:
     for text in (str(record.get("figure", "")), path.name):
-        match = re.search(r"(?:fig\.?\s*|^fig)(\d+)", text, flags=re.IGNORECASE)
+        match = re.search(
+            r"(?:fig\.?\s*|^fig)(\d+)", text, flags=re.IGNORECASE
+        )
         if match:
             return int(match.group(1))
     return None
@@ -178,7 +180,7 @@ def rebase(path: Path | str, session: Path) -> Path:
     parts = path.parts
     for i in range(len(parts) - 1, -1, -1):
         if parts[i] == session.name:
-            return session.joinpath(*parts[i + 1:])
+            return session.joinpath(*parts[i + 1 :])
     return path
 
 
@@ -186,9 +188,15 @@ def _paths(items, session: Path) -> list[Path]:
     return [rebase(a, session) for a in (items or [])]
 
 
-def _output(path: Path, record: dict[str, Any], script: str, session: Path) -> Output:
-    return Output(path=path, caption=str(record.get("caption", "")), script=script,
-                  ancestors=_paths(record.get("ancestors"), session))
+def _output(
+    path: Path, record: dict[str, Any], script: str, session: Path
+) -> Output:
+    return Output(
+        path=path,
+        caption=str(record.get("caption", "")),
+        script=script,
+        ancestors=_paths(record.get("ancestors"), session),
+    )
 
 
 def read_run(ancestor_dirs: list[Path]) -> RunInputs:
@@ -202,13 +210,20 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
     ancestor_dirs = [Path(d) for d in ancestor_dirs]
     metrics_dirs = [d for d in ancestor_dirs if (d / METRICS).is_file()]
     if not metrics_dirs:
-        msg = ("the report needs the metrics table: no metrics.csv in the ancestor work folders "
-               + ", ".join(map(str, ancestor_dirs)) + " (add skill/metrics to the report's ancestors)")
+        msg = (
+            "the report needs the metrics table: no metrics.csv in the ancestor work folders "
+            + ", ".join(map(str, ancestor_dirs))
+            + " (add skill/metrics to the report's ancestors)"
+        )
         raise FileNotFoundError(msg)
     metrics_dir = metrics_dirs[0]
     session = session_of(metrics_dir)
-    table = pd.read_csv(metrics_dir / METRICS, keep_default_na=False, na_values=[""],
-                        dtype={"dataset": str, "family": str, "reference": str, "region": str})
+    table = pd.read_csv(
+        metrics_dir / METRICS,
+        keep_default_na=False,
+        na_values=[""],
+        dtype={"dataset": str, "family": str, "reference": str, "region": str},
+    )
     for col in ("family", "resolution_group", "kind"):
         if col in table:
             table[col] = table[col].fillna("")
@@ -219,10 +234,18 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
         excluded_path = work / EXCLUDED
         if excluded_path.is_file() and excluded_path.stat().st_size:
             try:
-                frames.append(pd.read_csv(excluded_path, dtype=str, keep_default_na=False))
+                frames.append(
+                    pd.read_csv(
+                        excluded_path, dtype=str, keep_default_na=False
+                    )
+                )
             except pd.errors.EmptyDataError:
                 pass
-    excluded = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EXCLUDED_COLUMNS)
+    excluded = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=EXCLUDED_COLUMNS)
+    )
     metrics_settings = read_settings(metrics_dir)
 
     by_stem: dict[tuple[str, str], list[tuple[Path, dict[str, Any]]]] = {}
@@ -238,14 +261,18 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
             references.update(record.get("references") or [])
             if record.get("figure_group"):
                 # The PNG and the PDF of a figure may sit in different folders (plots/.../pdf/).
-                by_stem.setdefault((name, path.stem), []).append((path, record))
+                by_stem.setdefault((name, path.stem), []).append(
+                    (path, record)
+                )
             else:
                 outputs.append(_output(path, record, name, session))
     work_of = {script_name(w): w for w in ancestor_dirs}
     figures = []
     for (name, _), files in by_stem.items():
-        images = sorted((p for p, _ in files if p.suffix.lower() in IMAGE_SUFFIXES),
-                        key=lambda p: (p.suffix.lower() != ".png", p.suffix))
+        images = sorted(
+            (p for p, _ in files if p.suffix.lower() in IMAGE_SUFFIXES),
+            key=lambda p: (p.suffix.lower() != ".png", p.suffix),
+        )
         if not images:
             # A figure-group file that is not an image: listed with the outputs.
             outputs.extend(_output(p, r, name, session) for p, r in files)
@@ -255,30 +282,60 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
         number = _figure_number(record, image)
         # The figure's own data file sits in the script's work folder under
         # the figure's stem (docs/results.md); then come its upstream files.
-        own = sorted(p for p in work_of[name].glob(f"{image.stem}.*") if p.suffix.lower() in DATA_SUFFIXES)
-        ancestors = own + [a for a in _paths(record.get("ancestors"), session) if a not in own]
-        figures.append(Figure(
-            image=image, group=str(record["figure_group"]), caption=str(record.get("caption", "")),
-            label=str(record.get("figure") or (f"Fig. {number}" if number else image.stem)),
-            number=number, ancestors=ancestors, script=name,
-            other_formats=sorted(p for p, _ in files if p != image)))
-    figures.sort(key=lambda f: (f.number if f.number is not None else 99, f.image.name))
+        own = sorted(
+            p
+            for p in work_of[name].glob(f"{image.stem}.*")
+            if p.suffix.lower() in DATA_SUFFIXES
+        )
+        ancestors = own + [
+            a for a in _paths(record.get("ancestors"), session) if a not in own
+        ]
+        figures.append(
+            Figure(
+                image=image,
+                group=str(record["figure_group"]),
+                caption=str(record.get("caption", "")),
+                label=str(
+                    record.get("figure")
+                    or (f"Fig. {number}" if number else image.stem)
+                ),
+                number=number,
+                ancestors=ancestors,
+                script=name,
+                other_formats=sorted(p for p, _ in files if p != image),
+            )
+        )
+    figures.sort(
+        key=lambda f: (f.number if f.number is not None else 99, f.image.name)
+    )
     outputs.sort(key=lambda o: (o.script, o.path.name))
 
     # Synthetic input: the NetCDF files of the ancestors and the regional
     # series the metrics were computed from (the metrics script's own inputs).
-    series_dirs = [rebase(p, session) for p in metrics_settings.get("input_files", [])]
+    series_dirs = [
+        rebase(p, session) for p in metrics_settings.get("input_files", [])
+    ]
     series_dirs = [d for d in series_dirs if d.is_dir()]
     if not series_dirs:
         series_dirs = [session / "work" / "soil_moisture" / "regional_series"]
-    synthetic, scanned = scan_synthetic([d for d in [*ancestor_dirs, *series_dirs] if d.is_dir()])
+    synthetic, scanned = scan_synthetic(
+        [d for d in [*ancestor_dirs, *series_dirs] if d.is_dir()]
+    )
 
     filled = sorted((session / "run").glob("recipe_*_filled.yml"))
     return RunInputs(
-        session=session, table=table, excluded=excluded, metrics_dir=metrics_dir,
-        metrics_settings=metrics_settings, figures=figures, outputs=outputs,
-        references=sorted(references), synthetic_files=synthetic, scanned_files=scanned,
-        filled_recipe=filled[0] if filled else None, ancestor_products=products,
+        session=session,
+        table=table,
+        excluded=excluded,
+        metrics_dir=metrics_dir,
+        metrics_settings=metrics_settings,
+        figures=figures,
+        outputs=outputs,
+        references=sorted(references),
+        synthetic_files=synthetic,
+        scanned_files=scanned,
+        filled_recipe=filled[0] if filled else None,
+        ancestor_products=products,
         members=_read_members(metrics_dir),
     )
 
@@ -288,7 +345,11 @@ def _read_members(metrics_dir: Path) -> pd.DataFrame:
     path = metrics_dir / MEMBERS
     if not path.is_file() or not path.stat().st_size:
         return pd.DataFrame()
-    return pd.read_csv(path, dtype={"dataset": str, "variable": str, "members": str}, keep_default_na=False)
+    return pd.read_csv(
+        path,
+        dtype={"dataset": str, "variable": str, "members": str},
+        keep_default_na=False,
+    )
 
 
 class Linker:
@@ -324,7 +385,11 @@ class Linker:
     def label(self, path: Path | str) -> str:
         """The path relative to the run folder (or the file name if outside)."""
         path = Path(path)
-        return path.resolve().relative_to(self.session).as_posix() if self.inside(path) else path.name
+        return (
+            path.resolve().relative_to(self.session).as_posix()
+            if self.inside(path)
+            else path.name
+        )
 
     def citation(self, path: Path | str) -> str | None:
         """Link to the ``<stem>_citation.bibtex`` ESMValCore wrote beside an output."""

@@ -51,22 +51,48 @@ def register(subparsers) -> argparse.ArgumentParser:
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--out", required=True, metavar="DIR", help="root folder of the archive")
-    parser.add_argument("--scale", choices=("tiny", "default", "paper"), default="default")
-    parser.add_argument("--models", nargs="+", metavar="MODEL",
-                        help="CMIP6 source_ids to write instead of the scale's list")
-    parser.add_argument("--members", type=int, metavar="N",
-                        help="at most N members per model and variable (default: the scale's cap)")
-    parser.add_argument("--years", metavar="FIRST-LAST",
-                        help="period, e.g. 1979-2014 (default: the scale's)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="root folder of the archive",
+    )
+    parser.add_argument(
+        "--scale", choices=("tiny", "default", "paper"), default="default"
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        metavar="MODEL",
+        help="CMIP6 source_ids to write instead of the scale's list",
+    )
+    parser.add_argument(
+        "--members",
+        type=int,
+        metavar="N",
+        help="at most N members per model and variable (default: the scale's cap)",
+    )
+    parser.add_argument(
+        "--years",
+        metavar="FIRST-LAST",
+        help="period, e.g. 1979-2014 (default: the scale's)",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--planted", choices=("ERA5", "ERA-Interim", "GLDAS"), metavar="REF",
-                        help="add PLANTED-1 with known R, sigma against REF (ERA5, ERA-Interim, "
-                             "GLDAS) and write planted_REF.json")
-    parser.add_argument("--reanalyses", choices=("both", "obs6", "raw", "none"), default="both",
-                        help="raw distributor files (for 'smeval cmorize'), CMORized OBS6 "
-                             "files (made by smeval's converters from raw files), both "
-                             "(default) or none")
+    parser.add_argument(
+        "--planted",
+        choices=("ERA5", "ERA-Interim", "GLDAS"),
+        metavar="REF",
+        help="add PLANTED-1 with known R, sigma against REF (ERA5, ERA-Interim, "
+        "GLDAS) and write planted_REF.json",
+    )
+    parser.add_argument(
+        "--reanalyses",
+        choices=("both", "obs6", "raw", "none"),
+        default="both",
+        help="raw distributor files (for 'smeval cmorize'), CMORized OBS6 "
+        "files (made by smeval's converters from raw files), both "
+        "(default) or none",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
     return parser
@@ -91,14 +117,22 @@ def run(args) -> int:
         years = parse_years(args.years)
         start = time.perf_counter()
         summary = generate(
-            args.out, scale=args.scale, models=args.models, members=args.members,
-            years=years, seed=args.seed, planted=args.planted,
-            reanalyses=args.reanalyses, progress=not args.quiet,
+            args.out,
+            scale=args.scale,
+            models=args.models,
+            members=args.members,
+            years=years,
+            seed=args.seed,
+            planted=args.planted,
+            reanalyses=args.reanalyses,
+            progress=not args.quiet,
         )
     except ValueError as exc:
         print(f"smeval sample-data: error: {exc}", file=sys.stderr)
         return 2
     took = time.perf_counter() - start
-    print(f"{summary['files_written']} files written to {args.out} in {took:.1f} s "
-          f"({len(summary['models'])} models, scale {args.scale}, seed {args.seed})")
+    print(
+        f"{summary['files_written']} files written to {args.out} in {took:.1f} s "
+        f"({len(summary['models'])} models, scale {args.scale}, seed {args.seed})"
+    )
     return 0

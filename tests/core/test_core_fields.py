@@ -49,7 +49,9 @@ def test_lazy_fields_stay_lazy():
     clim = annual_mean_climatology(lazy, days)
     assert isinstance(cycle, da.Array) and isinstance(clim, da.Array)
     np.testing.assert_allclose(cycle.compute(), annual_cycle(x, MONTHS))
-    np.testing.assert_allclose(clim.compute(), annual_mean_climatology(x, days))
+    np.testing.assert_allclose(
+        clim.compute(), annual_mean_climatology(x, days)
+    )
 
 
 def test_month_lengths_1979_2014_average_julian_year():
@@ -72,7 +74,9 @@ def test_month_weighted_climatology_equals_total_water_per_year():
     flux = rng.uniform(0, 1e-4, 432)  # kg m-2 s-1
     days = month_lengths(YEARS, MONTHS)
     total_mm = np.sum(flux * days * 86400)
-    assert flux_to_mm_per_year(annual_mean_climatology(flux, days)) == pytest.approx(total_mm / 36)
+    assert flux_to_mm_per_year(
+        annual_mean_climatology(flux, days)
+    ) == pytest.approx(total_mm / 36)
 
 
 def test_unweighted_climatology_is_mean_of_months():

@@ -25,9 +25,28 @@ TIMERANGE = "1979/1981"
 def tiny_archive(tmp_path_factory) -> Path:
     archive = tmp_path_factory.mktemp("faults") / "archive"
     exe = Path(sys.executable).with_name("smeval")
-    subprocess.run([str(exe), "sample-data", "--out", str(archive), "--scale", "tiny", "--models", *MODELS,
-                    "--members", "2", "--years", YEARS, "--reanalyses", "obs6", "--quiet"],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            str(exe),
+            "sample-data",
+            "--out",
+            str(archive),
+            "--scale",
+            "tiny",
+            "--models",
+            *MODELS,
+            "--members",
+            "2",
+            "--years",
+            YEARS,
+            "--reanalyses",
+            "obs6",
+            "--quiet",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return archive
 
 
@@ -50,6 +69,10 @@ def case_recipe(tmp_path: Path, archive: Path, edit=None) -> tuple[Path, Path]:
         if edit is not None:
             edit(recipe)
 
-    recipe = runner.write_recipe(tmp_path / "recipe_soilmoisture.yml", timerange=TIMERANGE, edit=change)
-    config = runner.write_config(tmp_path / "config", archive, tmp_path / "output")
+    recipe = runner.write_recipe(
+        tmp_path / "recipe_soilmoisture.yml", timerange=TIMERANGE, edit=change
+    )
+    config = runner.write_config(
+        tmp_path / "config", archive, tmp_path / "output"
+    )
     return recipe, config
