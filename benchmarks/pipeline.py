@@ -333,7 +333,8 @@ def run_recipe(
     elapsed = time.perf_counter() - start
     if process.returncode:
         print(process.stdout[-3000:], process.stderr[-3000:])
-        raise SystemExit(f"esmvaltool failed (exit {process.returncode})")
+        msg = f"esmvaltool failed (exit {process.returncode})"
+        raise SystemExit(msg)
     estimates = re.findall(
         r"Maximum memory used \(estimate\): ([0-9.]+) GB", process.stdout
     )
@@ -407,9 +408,8 @@ def dask_profile(name: str) -> dict:
         (runner.ROOT / "config-user.yml").read_text(encoding="utf-8")
     )["dask"]
     if name not in dask["profiles"]:
-        raise SystemExit(
-            f"--dask {name}: config-user.yml's dask: profiles has only {', '.join(dask['profiles'])}"
-        )
+        msg = f"--dask {name}: config-user.yml's dask: profiles has only {', '.join(dask['profiles'])}"
+        raise SystemExit(msg)
     return {**dask, "use": name}
 
 

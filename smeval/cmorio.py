@@ -112,7 +112,8 @@ def cell_bounds(
     """
     c = np.asarray(centres, dtype=np.float64)
     if c.size == 1:
-        raise ValueError("cell_bounds needs at least two centres")
+        msg = "cell_bounds needs at least two centres"
+        raise ValueError(msg)
     mid = 0.5 * (c[1:] + c[:-1])
     edges = np.concatenate(
         [[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]],
@@ -541,9 +542,8 @@ def variable_writer(
         else:
             vertical = zc
             if depth_bounds is None:
-                raise ValueError(
-                    f"{short_name}: depth_bounds required for {name}"
-                )
+                msg = f"{short_name}: depth_bounds required for {name}"
+                raise ValueError(msg)
             depth_bounds = np.asarray(depth_bounds, dtype=np.float64)
             if depth is None:
                 depth = depth_bounds.mean(axis=1)
@@ -551,9 +551,8 @@ def variable_writer(
             expected.insert(0, depth.size)
     if has_time:
         if time_points is None or time_bounds is None:
-            raise ValueError(
-                f"{short_name} ({mip}) needs time_points and time_bounds"
-            )
+            msg = f"{short_name} ({mip}) needs time_points and time_bounds"
+            raise ValueError(msg)
         time_points = np.asarray(time_points, dtype=np.float64)
         expected.insert(0, time_points.size)
     label = f"{project} {mip} {short_name}"
@@ -688,7 +687,8 @@ def variable_writer(
 def round_mantissa(values: np.ndarray, bits: int) -> np.ndarray:
     """Round float32 values to ``bits`` explicit mantissa bits (0 < bits < 23)."""
     if not 0 < bits < 23:
-        raise ValueError("bits must lie between 1 and 22")
+        msg = "bits must lie between 1 and 22"
+        raise ValueError(msg)
     a = np.array(values, dtype=np.float32, order="C", copy=True)
     u = a.view(np.uint32)
     drop = 23 - bits

@@ -151,11 +151,12 @@ def _check_start_method() -> None:
     if method == "forkserver":
         multiprocessing.set_forkserver_preload(["smeval._activate"])
     elif method == "spawn":
-        raise SystemExit(
+        msg = (
             "smeval: ESMValCore's task processes start with 'spawn' here, so they would not see smeval's "
             "provenance tags; run on Linux (fork or forkserver), or without the esmvaltool package installed "
             "and from the smeval folder"
         )
+        raise SystemExit(msg)
 
 
 class SmevalCommand:

@@ -68,7 +68,8 @@ class AreaWeighted:
 
     def __init__(self, mdtol: float = 1.0):
         if not 0.0 <= mdtol <= 1.0:
-            raise ValueError(f"mdtol must be between 0 and 1, got {mdtol}")
+            msg = f"mdtol must be between 0 and 1, got {mdtol}"
+            raise ValueError(msg)
         self.mdtol = float(mdtol)
 
     def __repr__(self) -> str:
@@ -121,9 +122,8 @@ class _SeparableRegridder:
             or not np.array_equal(grid[0].points, self._src_points[0])
             or not np.array_equal(grid[1].points, self._src_points[1])
         ):
-            raise ValueError(
-                f"{cube.name()}: the cube is not on the grid this regridder was made for"
-            )
+            msg = f"{cube.name()}: the cube is not on the grid this regridder was made for"
+            raise ValueError(msg)
         y_dim = cube.coord_dims(grid[0])[0]
         x_dim = cube.coord_dims(grid[1])[0]
         data = self._regrid_data(cube.core_data(), y_dim, x_dim)

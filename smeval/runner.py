@@ -181,7 +181,8 @@ def latest_run_dir(output_dir: Path, recipe_name: str) -> Path:
     """The newest run folder of ``recipe_name`` (file name) in ``output_dir``."""
     runs = sorted(Path(output_dir).glob(f"{Path(recipe_name).stem}_*"))
     if not runs:
-        raise FileNotFoundError(f"no run of {recipe_name} in {output_dir}")
+        msg = f"no run of {recipe_name} in {output_dir}"
+        raise FileNotFoundError(msg)
     return runs[-1]
 
 

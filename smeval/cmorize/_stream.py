@@ -68,7 +68,8 @@ def write_monthly(
     try:
         first = next(it)
     except StopIteration:
-        raise ValueError(f"{short_name}: no months to write") from None
+        msg = f"{short_name}: no months to write"
+        raise ValueError(msg) from None
     cmorio.write_variable(
         target,
         np.ma.masked_invalid(np.asarray(first)[np.newaxis]),
@@ -88,10 +89,11 @@ def write_monthly(
             or short_name not in ds.variables
             or "time_bnds" not in ds.variables
         ):
-            raise RuntimeError(
+            msg = (
                 f"{target}: expected an unlimited 'time' dimension, 'time', "
                 f"'time_bnds' and {short_name!r} written by cmorio"
             )
+            raise RuntimeError(msg)
         var = ds.variables[short_name]
         var.set_auto_maskandscale(False)
         # Every chunk (one time step) is written whole, once: no need for the
@@ -104,9 +106,8 @@ def write_monthly(
         tvar, bvar = ds.variables["time"], ds.variables["time_bnds"]
         for field in it:
             if written >= n:
-                raise ValueError(
-                    f"{short_name}: more months than the {n} time points"
-                )
+                msg = f"{short_name}: more months than the {n} time points"
+                raise ValueError(msg)
             values = np.array(
                 field, dtype=var.dtype
             )  # a copy: the caller's array is kept
@@ -120,9 +121,8 @@ def write_monthly(
             bvar[written] = time_bounds[written]
             written += 1
     if written != n:
-        raise ValueError(
-            f"{short_name}: {written} months written, {n} expected"
-        )
+        msg = f"{short_name}: {written} months written, {n} expected"
+        raise ValueError(msg)
     return Path(target)
 
 

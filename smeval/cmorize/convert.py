@@ -261,8 +261,9 @@ def monthly_means(
     if all_monthly:
         for m, recs in by_month.items():
             if len(recs) > 1:
+                msg = f"month {m[0]:04d}-{m[1]:02d} appears {len(recs)} times"
                 raise TimeGapError(
-                    f"month {m[0]:04d}-{m[1]:02d} appears {len(recs)} times",
+                    msg,
                     dataset=dataset,
                     variable=var.name,
                     files=sorted({r.path for r in recs}),
@@ -270,8 +271,9 @@ def monthly_means(
     elif daily_min_valid is None:
         stamps = sorted({r.time for r in var.records})
         if len(stamps) != len(var.records):
+            msg = "duplicate time steps"
             raise TimeGapError(
-                "duplicate time steps",
+                msg,
                 dataset=dataset,
                 variable=var.name,
                 files=var.files,
@@ -336,8 +338,9 @@ def accumulation_rates(
         return var
     recs = sorted(var.records, key=lambda r: r.time)
     if len({r.time for r in recs}) != len(recs):
+        msg = "duplicate time steps"
         raise TimeGapError(
-            "duplicate time steps",
+            msg,
             dataset=dataset,
             variable=var.name,
             files=var.files,
@@ -359,9 +362,12 @@ def accumulation_rates(
             )
         )
     if len(lengths) > 1:
-        raise UnsupportedInputError(
+        msg = (
             f"accumulation intervals of different lengths ({sorted(x / 3600 for x in lengths)}"
-            " h): give every step of the forecasts, or monthly means",
+            " h): give every step of the forecasts, or monthly means"
+        )
+        raise UnsupportedInputError(
+            msg,
             dataset=dataset,
             variable=var.name,
             files=var.files,
@@ -413,9 +419,12 @@ def _select_months(
         extra = sorted(s - common)
         if extra:
             others = [n for n in sets if n != name]
-            raise TimeGapError(
+            msg = (
                 f"{name} has months {extra[0][0]:04d}-{extra[0][1]:02d}... that "
-                f"{', '.join(others)} lack(s)",
+                f"{', '.join(others)} lack(s)"
+            )
+            raise TimeGapError(
+                msg,
                 dataset=dataset,
                 variable=short_name,
                 files=files,
@@ -427,8 +436,9 @@ def _select_months(
         and (opts.end is None or m[0] <= opts.end)
     )
     if not months:
+        msg = f"no months within {opts.start or '...'}-{opts.end or '...'} in the input"
         raise TimeGapError(
-            f"no months within {opts.start or '...'}-{opts.end or '...'} in the input",
+            msg,
             dataset=dataset,
             variable=short_name,
             files=files,
@@ -441,9 +451,12 @@ def _select_months(
     missing = sorted(set(expected) - set(months))
     if missing:
         shown = ", ".join(f"{a:04d}-{b:02d}" for a, b in missing[:6])
-        raise TimeGapError(
+        msg = (
             f"gap in the months: {len(missing)} missing ({shown}"
-            f"{', ...' if len(missing) > 6 else ''})",
+            f"{', ...' if len(missing) > 6 else ''})"
+        )
+        raise TimeGapError(
+            msg,
             dataset=dataset,
             variable=short_name,
             files=files,
@@ -753,17 +766,17 @@ def cmorize(
     """
     opts = options or Options()
     if dataset not in DATASETS:
+        msg = f"unknown data set; choose one of {sorted(DATASETS)}"
         raise CMORizeError(
-            f"unknown data set; choose one of {sorted(DATASETS)}",
+            msg,
             dataset=dataset,
         )
     info = DATASETS[dataset]
     raw_dir = Path(raw_dir)
     out_dir = Path(out_dir)
     if not raw_dir.is_dir():
-        raise CMORizeError(
-            "raw data folder does not exist", dataset=dataset, files=[raw_dir]
-        )
+        msg = "raw data folder does not exist"
+        raise CMORizeError(msg, dataset=dataset, files=[raw_dir])
 
     if dataset in ("ERA5", "ERA-Interim"):
         recipes = ecmwf_recipes()
@@ -774,8 +787,9 @@ def cmorize(
     wanted = list(opts.variables or recipes)
     unknown = [v for v in wanted if v not in recipes]
     if unknown:
+        msg = f"cannot make {unknown} from {dataset}; it provides {list(recipes)}"
         raise CMORizeError(
-            f"cannot make {unknown} from {dataset}; it provides {list(recipes)}",
+            msg,
             dataset=dataset,
             variable=",".join(unknown),
         )
@@ -827,12 +841,16 @@ def _make_out_dir(out_dir: Path, dataset: str) -> list[Path]:
                 folder.mkdir()
                 created.append(folder)
         if not out_dir.is_dir():
-            raise NotADirectoryError(f"{out_dir} is not a folder")
+            msg = f"{out_dir} is not a folder"
+            raise NotADirectoryError(msg)
     except (OSError, ValueError) as exc:
         _remove_if_empty(created)
-        raise OutputFolderError(
+        msg = (
             f"cannot use the output folder --out {str(out_dir)!r}: "
-            f"{_reason(exc)}",
+            f"{_reason(exc)}"
+        )
+        raise OutputFolderError(
+            msg,
             dataset=dataset,
             files=[out_dir],
         ) from exc
@@ -857,8 +875,9 @@ def _enter_staging(
     try:
         return stack.enter_context(_staging.staging_dir(parent, prefix))
     except (OSError, ValueError) as exc:
+        msg = f"cannot write in the {role} {str(parent)!r}: {_reason(exc)}"
         raise OutputFolderError(
-            f"cannot write in the {role} {str(parent)!r}: {_reason(exc)}",
+            msg,
             dataset=dataset,
             files=[parent],
         ) from exc
@@ -903,8 +922,9 @@ def _inventory(
             grib_files, raw_names, dataset, workdir
         ).items():
             if name in store:
+                msg = "given both as NetCDF and as GRIB; keep one"
                 raise CMORizeError(
-                    "given both as NetCDF and as GRIB; keep one",
+                    msg,
                     dataset=dataset,
                     variable=name,
                     files=store[name].files[:1] + var.files[:1],
@@ -922,8 +942,9 @@ def _inventory(
         info = replace(info, version=product)
         version_note = product
     if not searched:
+        msg = f"no input files found under {raw_dir}"
         raise MissingVariableError(
-            f"no input files found under {raw_dir}",
+            msg,
             dataset=dataset,
             variable=",".join(raw_names),
             files=[raw_dir],
@@ -958,10 +979,13 @@ def _cmorize(
                     for alt, why in NOT_A_SUBSTITUTE.get(name, {}).items()
                     if alt in store
                 )
-                raise MissingVariableError(
+                msg = (
                     f"raw variable {name!r} (needed for {short_name}) is in none of the "
                     f"{len(searched)} input files{hint}; use --variables to convert fewer "
-                    "variables",
+                    "variables"
+                )
+                raise MissingVariableError(
+                    msg,
                     dataset=dataset,
                     variable=name,
                     files=searched,
@@ -1073,18 +1097,24 @@ def _refuse_empty(
             if dataset == "ESACCI-SM"
             else ""
         )
-        raise EmptyOutputError(
+        msg = (
             f"{what} in the converted {recipe.short_name}{hint}; nothing "
-            "was written (--allow-empty writes it anyway)",
+            "was written (--allow-empty writes it anyway)"
+        )
+        raise EmptyOutputError(
+            msg,
             dataset=dataset,
             variable=recipe.short_name,
             files=raw_files,
         )
     if final.exists():
-        raise EmptyOutputError(
+        msg = (
             f"{what} in the converted {recipe.short_name}; it would "
             f"replace the existing file {final}, which --allow-empty never "
-            "does: remove that file first",
+            "does: remove that file first"
+        )
+        raise EmptyOutputError(
+            msg,
             dataset=dataset,
             variable=recipe.short_name,
             files=raw_files,
@@ -1111,8 +1141,9 @@ def _move_into_place(written: list[tuple[Path, Path]], dataset: str) -> None:
             if final.is_dir():
                 raise IsADirectoryError(21, "Is a directory", str(final))
     except (OSError, ValueError) as exc:
+        msg = f"cannot write {str(final)!r}: {_reason(exc)}"
         raise OutputFolderError(
-            f"cannot write {str(final)!r}: {_reason(exc)}",
+            msg,
             dataset=dataset,
             files=[final],
         ) from exc
@@ -1179,8 +1210,9 @@ def _convert_one(
     for name in recipe.raw[1:]:
         other = store[name]
         if not readers.same_grid(other.lat, other.lon, lat, lon):
+            msg = f"{name} and {recipe.raw[0]} are on different grids"
             raise readers.GridError(
-                f"{name} and {recipe.raw[0]} are on different grids",
+                msg,
                 dataset=dataset,
                 variable=short_name,
                 files=first.files[:1] + other.files[:1],

@@ -130,10 +130,11 @@ def _reorient(
     lon = np.asarray(lon, dtype=np.float64)
     arr = np.ma.filled(np.ma.asarray(data, dtype=np.float64), np.nan)
     if arr.shape[-2:] != (lat.size, lon.size):
-        raise ValueError(
+        msg = (
             f"data shape {arr.shape} does not end with (lat, lon) = "
             f"({lat.size}, {lon.size})"
         )
+        raise ValueError(msg)
     lon = np.mod(lon, 360.0) if lon_0_360 else ((lon + 180.0) % 360.0) - 180.0
     lon_order = np.argsort(lon, kind="stable")
     lat_order = np.argsort(lat, kind="stable")
@@ -215,9 +216,8 @@ def write_era5_monthly(
     months = _months(times)
     for name in variables:
         if name not in ERA_VARIABLES:
-            raise ValueError(
-                f"unknown ECMWF variable {name!r}; known: {list(ERA_VARIABLES)}"
-            )
+            msg = f"unknown ECMWF variable {name!r}; known: {list(ERA_VARIABLES)}"
+            raise ValueError(msg)
     fields, glat, glon = _fields(
         variables, lat, lon, len(months), lat_descending=True, lon_0_360=True
     )
@@ -230,9 +230,8 @@ def write_era5_monthly(
             path, fields, glat, glon, months, dataset, global_attributes
         )
     else:
-        raise ValueError(
-            f"layout must be 'valid_time' or 'time', not {layout!r}"
-        )
+        msg = f"layout must be 'valid_time' or 'time', not {layout!r}"
+        raise ValueError(msg)
     return path
 
 
@@ -637,12 +636,12 @@ def _fields(
     for name, data in variables.items():
         arr, glat, glon = _reorient(data, lat, lon, lat_descending, lon_0_360)
         if arr.ndim != 3 or arr.shape[0] != ntimes:
-            raise ValueError(
-                f"{name}: expected shape (time={ntimes}, lat, lon), got {arr.shape}"
-            )
+            msg = f"{name}: expected shape (time={ntimes}, lat, lon), got {arr.shape}"
+            raise ValueError(msg)
         fields[name] = arr
     if not fields:
-        raise ValueError("no variables to write")
+        msg = "no variables to write"
+        raise ValueError(msg)
     return fields, glat, glon
 
 
@@ -742,9 +741,8 @@ def write_gldas_3hourly(
     paths = []
     for i, t in enumerate(stamps):
         if t.minute or t.second or t.hour % 3:
-            raise ValueError(
-                f"GLDAS 3-hourly stamps must be at 00, 03, ..., 21 UTC, got {t}"
-            )
+            msg = f"GLDAS 3-hourly stamps must be at 00, 03, ..., 21 UTC, got {t}"
+            raise ValueError(msg)
         minutes = (t - ref).total_seconds() / 60.0
         path = out_dir / GLDAS_3HOURLY_NAME.format(
             year=t.year, month=t.month, day=t.day, hour=t.hour
@@ -817,9 +815,8 @@ def write_esacci_daily(
         sm, lat, lon, lat_descending=True, lon_0_360=False
     )
     if arr.ndim != 3 or arr.shape[0] != len(stamps):
-        raise ValueError(
-            f"sm: expected shape (day={len(stamps)}, lat, lon), got {arr.shape}"
-        )
+        msg = f"sm: expected shape (day={len(stamps)}, lat, lon), got {arr.shape}"
+        raise ValueError(msg)
     fill = -9999.0
     paths = []
     for i, d in enumerate(stamps):

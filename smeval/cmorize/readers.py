@@ -87,8 +87,9 @@ def check_units(var: RawVariable, expected: str, dataset: str) -> None:
     except ValueError:
         ok = False
     if not ok:
+        msg = f"units are {var.units!r}, expected {expected!r} as the distributor documents"
         raise UnitError(
-            f"units are {var.units!r}, expected {expected!r} as the distributor documents",
+            msg,
             dataset=dataset,
             variable=var.name,
             files=var.files,
@@ -133,16 +134,20 @@ def _add(
         )
         return
     if not same_grid(var.lat, var.lon, lat, lon):
-        raise GridError(
+        msg = (
             f"grid {lat.size}x{lon.size} differs from the grid {var.lat.size}x{var.lon.size} "
-            f"of {var.files[0]}",
+            f"of {var.files[0]}"
+        )
+        raise GridError(
+            msg,
             dataset=dataset,
             variable=name,
             files=[record.path],
         )
     if var.units != units:
+        msg = f"units {units!r} differ from {var.units!r} in {var.files[0]}"
         raise UnitError(
-            f"units {units!r} differ from {var.units!r} in {var.files[0]}",
+            msg,
             dataset=dataset,
             variable=name,
             files=[record.path],
@@ -163,8 +168,9 @@ def _decode_times(tvar, path: Path, dataset: str) -> list[_dt.datetime]:
             only_use_python_datetimes=True,
         )
     except Exception as exc:
+        msg = f"cannot decode time ({units!r}, {calendar}): {exc}"
         raise UnreadableFileError(
-            f"cannot decode time ({units!r}, {calendar}): {exc}",
+            msg,
             dataset=dataset,
             variable=tvar.name,
             files=[path],
@@ -187,7 +193,8 @@ class OpenFiles:
 
     def __init__(self, max_open: int = 8) -> None:
         if max_open < 1:
-            raise ValueError("max_open must be at least 1")
+            msg = "max_open must be at least 1"
+            raise ValueError(msg)
         self.max_open = max_open
         #: Number of files opened so far (for measurements and tests).
         self.opens = 0
@@ -297,9 +304,8 @@ def _open(path: Path, dataset: str) -> netCDF4.Dataset:
     try:
         return netCDF4.Dataset(path)
     except (OSError, RuntimeError, ValueError) as exc:
-        raise UnreadableFileError(
-            f"cannot open as NetCDF ({exc})", dataset=dataset, files=[path]
-        ) from exc
+        msg = f"cannot open as NetCDF ({exc})"
+        raise UnreadableFileError(msg, dataset=dataset, files=[path]) from exc
 
 
 def _nc_reader(
@@ -330,8 +336,9 @@ def _nc_reader(
             IndexError,
             KeyError,
         ) as exc:
+            msg = f"cannot read the values ({exc})"
             raise UnreadableFileError(
-                f"cannot read the values ({exc})",
+                msg,
                 dataset=dataset,
                 variable=name,
                 files=[path],
@@ -365,8 +372,9 @@ def scan_ecmwf_netcdf(
         with _open(path, dataset) as ds:
             tname = "valid_time" if "valid_time" in ds.variables else "time"
             if tname not in ds.variables:
+                msg = "no 'time' or 'valid_time' variable"
                 raise UnreadableFileError(
-                    "no 'time' or 'valid_time' variable",
+                    msg,
                     dataset=dataset,
                     files=[path],
                 )
@@ -377,8 +385,9 @@ def scan_ecmwf_netcdf(
                 lat0 = np.asarray(ds.variables[latname][:], dtype=np.float64)
                 lon0 = np.asarray(ds.variables[lonname][:], dtype=np.float64)
             except KeyError as exc:
+                msg = "no latitude/longitude variables"
                 raise GridError(
-                    "no latitude/longitude variables",
+                    msg,
                     dataset=dataset,
                     files=[path],
                 ) from exc
@@ -401,8 +410,9 @@ def scan_ecmwf_netcdf(
                 )
                 dims = v.dimensions
                 if dims[-2:] != (latname, lonname):
+                    msg = f"dimensions {dims}, expected (..., {latname}, {lonname})"
                     raise GridError(
-                        f"dimensions {dims}, expected (..., {latname}, {lonname})",
+                        msg,
                         dataset=dataset,
                         variable=name,
                         files=[path],
@@ -412,8 +422,9 @@ def scan_ecmwf_netcdf(
                 if other == ["expver"]:
                     reduce_axis = 0
                 elif other:
+                    msg = f"unexpected dimensions {other}"
                     raise UnreadableFileError(
-                        f"unexpected dimensions {other}",
+                        msg,
                         dataset=dataset,
                         variable=name,
                         files=[path],
@@ -466,7 +477,8 @@ def _grib_grid(h):
     if grid_type in ("regular_ll", "regular_gg"):
         ni = eccodes.codes_get(h, "Ni")
         if not eccodes.codes_get(h, "jPointsAreConsecutive") == 0:
-            raise ValueError("column-major GRIB scanning is not supported")
+            msg = "column-major GRIB scanning is not supported"
+            raise ValueError(msg)
         return grid_type, lats[::ni].copy(), lons[:ni].copy(), None
     if grid_type == "reduced_gg":
         pl = np.asarray(eccodes.codes_get_array(h, "pl"), dtype=np.int64)
@@ -478,7 +490,8 @@ def _grib_grid(h):
             np.arange(nlon) * (360.0 / nlon),
             pl,
         )
-    raise ValueError(f"unsupported GRIB gridType {grid_type!r}")
+    msg = f"unsupported GRIB gridType {grid_type!r}"
+    raise ValueError(msg)
 
 
 def reduced_to_regular(
@@ -637,8 +650,9 @@ def _scan_grib_inprocess(
                     finally:
                         eccodes.codes_release(h)
         except (eccodes.CodesInternalError, OSError, ValueError) as exc:
+            msg = f"cannot read as GRIB ({exc})"
             raise UnreadableFileError(
-                f"cannot read as GRIB ({exc})", dataset=dataset, files=[path]
+                msg, dataset=dataset, files=[path]
             ) from exc
         for (
             short,
@@ -709,7 +723,8 @@ def _grib_reader(
                 f.seek(offset)
                 h = eccodes.codes_grib_new_from_file(f)
                 if h is None:
-                    raise OSError("no GRIB message at the recorded offset")
+                    msg = "no GRIB message at the recorded offset"
+                    raise OSError(msg)
                 try:
                     values = np.asarray(
                         eccodes.codes_get_values(h), dtype=np.float64
@@ -718,8 +733,9 @@ def _grib_reader(
                 finally:
                     eccodes.codes_release(h)
         except (eccodes.CodesInternalError, OSError) as exc:
+            msg = f"cannot read the GRIB values ({exc})"
             raise UnreadableFileError(
-                f"cannot read the GRIB values ({exc})",
+                msg,
                 dataset=dataset,
                 variable=short,
                 files=[path],
@@ -755,13 +771,13 @@ def scan_gldas(
         monthly = bool(m and m.group("freq") == "M")
         with _open(path, dataset) as ds:
             if "time" not in ds.variables:
-                raise UnreadableFileError(
-                    "no 'time' variable", dataset=dataset, files=[path]
-                )
+                msg = "no 'time' variable"
+                raise UnreadableFileError(msg, dataset=dataset, files=[path])
             times = _decode_times(ds.variables["time"], path, dataset)
             if len(times) != 1:
+                msg = f"{len(times)} times, expected 1 per GLDAS file"
                 raise UnreadableFileError(
-                    f"{len(times)} times, expected 1 per GLDAS file",
+                    msg,
                     dataset=dataset,
                     files=[path],
                 )
@@ -855,8 +871,9 @@ def scan_esacci(
                     dataset,
                 )
     if len(versions) > 1:
+        msg = f"files of several products/versions mixed: {sorted(versions)}"
         raise CMORizeError(
-            f"files of several products/versions mixed: {sorted(versions)}",
+            msg,
             dataset=dataset,
             variable="sm",
             files=[str(p) for p in paths][:3],

@@ -81,20 +81,21 @@ class BootstrapOptions:
         options = dict(options or {})
         unknown = set(options) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(
+            msg = (
                 f"bootstrap: unknown option(s) {sorted(unknown)}; "
                 f"known: {sorted(cls.__dataclass_fields__)}"
             )
+            raise ValueError(msg)
         result = cls(**options)
         if not 0.0 < result.level < 1.0:
-            raise ValueError(
-                f"bootstrap: level must lie between 0 and 1, got {result.level}"
-            )
+            msg = f"bootstrap: level must lie between 0 and 1, got {result.level}"
+            raise ValueError(msg)
         if result.block_years < 1 or result.resamples < 1:
-            raise ValueError(
+            msg = (
                 f"bootstrap: block_years and resamples must be >= 1, got "
                 f"{result.block_years} and {result.resamples}"
             )
+            raise ValueError(msg)
         return result
 
     @property
@@ -135,7 +136,8 @@ def block_indices(
         replacement from ``0 .. n_years - L``, cut to ``n_years`` years.
     """
     if n_years < 1:
-        raise ValueError("bootstrap: no year to resample")
+        msg = "bootstrap: no year to resample"
+        raise ValueError(msg)
     length = min(int(block_years), n_years)
     n_blocks = -(-n_years // length)
     rng = np.random.default_rng(seed)

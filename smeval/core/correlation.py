@@ -152,7 +152,8 @@ def gridpoint_correlation(
     x = np.moveaxis(as_float_nan(x, np.float64), axis, 0)
     y = np.moveaxis(as_float_nan(y, np.float64), axis, 0)
     if x.shape != y.shape:
-        raise ValueError(f"fields differ in shape: {x.shape} vs {y.shape}")
+        msg = f"fields differ in shape: {x.shape} vs {y.shape}"
+        raise ValueError(msg)
     both = np.isfinite(x) & np.isfinite(y)
     xb = np.where(both, x, np.nan)
     yb = np.where(both, y, np.nan)

@@ -70,27 +70,22 @@ def _check_bounds(bounds, dataset=None) -> np.ndarray:
     who = f"{dataset}: " if dataset else ""
     b = np.asarray(bounds, dtype=np.float64)
     if b.ndim != 2 or b.shape[1] != 2 or b.shape[0] < 1:
-        raise ValueError(
-            f"{who}layer bounds must have shape (n_layers, 2), got {b.shape}"
-        )
+        msg = f"{who}layer bounds must have shape (n_layers, 2), got {b.shape}"
+        raise ValueError(msg)
     b = np.sort(b, axis=1)  # CF allows either order within a bounds pair
     if np.any(b[:, 1] - b[:, 0] <= BOUNDS_ATOL):
-        raise ValueError(
-            f"{who}every soil layer must have a positive thickness: {b.tolist()}"
-        )
+        msg = f"{who}every soil layer must have a positive thickness: {b.tolist()}"
+        raise ValueError(msg)
     order = np.argsort(b[:, 0])
     if np.any(order != np.arange(len(order))):
-        raise ValueError(
-            f"{who}soil layers must be ordered from the surface down: {b.tolist()}"
-        )
+        msg = f"{who}soil layers must be ordered from the surface down: {b.tolist()}"
+        raise ValueError(msg)
     if abs(b[0, 0]) > BOUNDS_ATOL:
-        raise ValueError(
-            f"{who}the top soil layer must start at 0 m, not {b[0, 0]:g} m"
-        )
+        msg = f"{who}the top soil layer must start at 0 m, not {b[0, 0]:g} m"
+        raise ValueError(msg)
     if np.any(np.abs(b[1:, 0] - b[:-1, 1]) > BOUNDS_ATOL):
-        raise ValueError(
-            f"{who}soil layers must be contiguous (no gap or overlap): {b.tolist()}"
-        )
+        msg = f"{who}soil layers must be contiguous (no gap or overlap): {b.tolist()}"
+        raise ValueError(msg)
     return b
 
 
@@ -123,7 +118,8 @@ def layer_weights(
         If the bounds are not a contiguous layering from the surface.
     """
     if not depth > 0:
-        raise ValueError(f"target depth must be positive, got {depth!r} m")
+        msg = f"target depth must be positive, got {depth!r} m"
+        raise ValueError(msg)
     b = _check_bounds(bounds, dataset)
     deepest = b[-1, 1]
     if deepest < depth - BOUNDS_ATOL:
@@ -174,9 +170,8 @@ def normalise_depth(
     axis = axis % data.ndim
     if data.shape[axis] != weights.size:
         who = f"{dataset}: " if dataset else ""
-        raise ValueError(
-            f"{who}data have {data.shape[axis]} layers on axis {axis}, bounds describe {weights.size}"
-        )
+        msg = f"{who}data have {data.shape[axis]} layers on axis {axis}, bounds describe {weights.size}"
+        raise ValueError(msg)
     # Only contributing layers are read, so a masked deep layer (e.g. bedrock)
     # does not mask a shallow product.
     used = np.flatnonzero(weights > 0)

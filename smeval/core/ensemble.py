@@ -64,9 +64,10 @@ def nanmean_of(arrays: Iterable, what: str = "inputs"):
         if shape is None:
             shape = x.shape
         elif x.shape != shape:
-            raise ValueError(
+            msg = (
                 f"{what}: input {i} has shape {x.shape}, the first has {shape}"
             )
+            raise ValueError(msg)
         valid = np.isfinite(x)
         if is_lazy(x) or is_lazy(total):
             part = np.where(valid, x, 0.0)
@@ -79,7 +80,8 @@ def nanmean_of(arrays: Iterable, what: str = "inputs"):
         np.add(total, x, out=total, where=valid)
         count += valid
     if total is None:
-        raise ValueError(f"{what}: nothing to average")
+        msg = f"{what}: nothing to average"
+        raise ValueError(msg)
     if is_lazy(total):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(count > 0, total / count, np.nan)
@@ -151,9 +153,8 @@ def hierarchical_means(
     result = EnsembleMeans()
     for model, arrays in members.items():
         if model not in n_lat:
-            raise KeyError(
-                f"{model}: no native latitude count given, cannot assign a resolution group"
-            )
+            msg = f"{model}: no native latitude count given, cannot assign a resolution group"
+            raise KeyError(msg)
         if isinstance(arrays, np.ndarray) or hasattr(arrays, "dask"):
             arrays = [arrays]
         result.model_means[model] = nanmean_of(
@@ -222,7 +223,8 @@ def streamed_mmem(
     """
     chosen = sorted(loaders if models is None else models)
     if not chosen:
-        raise ValueError("CMIP6-MMEM: no model to average")
+        msg = "CMIP6-MMEM: no model to average"
+        raise ValueError(msg)
     by_family: dict[str, list[str]] = {}
     for model in chosen:
         by_family.setdefault(family.get(model, model), []).append(model)

@@ -69,7 +69,8 @@ def month_lengths(years, months, calendar: str = "standard") -> np.ndarray:
     years = np.asarray(years, dtype=int)
     months = np.asarray(months, dtype=int)
     if np.any((months < 1) | (months > N_MONTHS)):
-        raise ValueError("month numbers must be 1..12")
+        msg = "month numbers must be 1..12"
+        raise ValueError(msg)
     if calendar == "360_day":
         return np.full(months.shape, 30.0)
     # Day counts of a common year and of a leap year, from the standard library.
@@ -88,7 +89,8 @@ def month_lengths(years, months, calendar: str = "standard") -> np.ndarray:
     elif calendar in ("standard", "gregorian", "proleptic_gregorian"):
         is_leap = (years % 4 == 0) & ((years % 100 != 0) | (years % 400 == 0))
     else:
-        raise ValueError(f"unsupported calendar {calendar!r}")
+        msg = f"unsupported calendar {calendar!r}"
+        raise ValueError(msg)
     return np.where(is_leap, leap[months - 1], common[months - 1])
 
 
@@ -111,11 +113,11 @@ def annual_cycle(data, months) -> np.ndarray:
     x = as_float_nan(data, np.float64)
     months = np.asarray(months)
     if months.shape != (x.shape[0],):
-        raise ValueError(
-            f"need one month number per time step: {months.shape} vs {x.shape[0]}"
-        )
+        msg = f"need one month number per time step: {months.shape} vs {x.shape[0]}"
+        raise ValueError(msg)
     if np.any((months < 1) | (months > N_MONTHS)):
-        raise ValueError("month numbers must be 1..12")
+        msg = "month numbers must be 1..12"
+        raise ValueError(msg)
     return np.stack(
         [_weighted_nanmean(x[months == m]) for m in range(1, N_MONTHS + 1)]
     )

@@ -115,20 +115,17 @@ def region_weight_matrix(
         else np.asarray(areacella, float)
     )
     if base.shape != grid_shape:
-        raise ValueError(
-            f"areacella has shape {base.shape}, grid is {grid_shape}"
-        )
+        msg = f"areacella has shape {base.shape}, grid is {grid_shape}"
+        raise ValueError(msg)
     if land_fraction is not None:
         lf = np.ma.filled(np.ma.asarray(land_fraction, dtype=float), 0.0)
         if lf.shape != grid_shape:
-            raise ValueError(
-                f"land_fraction has shape {lf.shape}, grid is {grid_shape}"
-            )
+            msg = f"land_fraction has shape {lf.shape}, grid is {grid_shape}"
+            raise ValueError(msg)
         # Allow float rounding above 1; a value like 100 means sftlf in %.
         if np.nanmax(lf) > 1.0 + 1e-6:
-            raise ValueError(
-                "land_fraction must be in 0..1 (sftlf is in %: divide it by 100)"
-            )
+            msg = "land_fraction must be in 0..1 (sftlf is in %: divide it by 100)"
+            raise ValueError(msg)
         base = base * np.nan_to_num(lf)
     full = np.stack(
         [
@@ -199,9 +196,8 @@ def regional_means(data, weights: RegionWeights):
         block over the leading axes (the grid is never split).
     """
     if tuple(data.shape[-2:]) != weights.grid_shape:
-        raise ValueError(
-            f"data grid {tuple(data.shape[-2:])} differs from the weights' grid {weights.grid_shape}"
-        )
+        msg = f"data grid {tuple(data.shape[-2:])} differs from the weights' grid {weights.grid_shape}"
+        raise ValueError(msg)
     if is_lazy(data):
         nd = data.ndim
         data = data.rechunk({nd - 2: -1, nd - 1: -1})

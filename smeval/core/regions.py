@@ -37,13 +37,11 @@ class Box:
 
     def __post_init__(self):
         if not -90 <= self.lat_min < self.lat_max <= 90:
-            raise ValueError(
-                f"bad latitude range {self.lat_min}..{self.lat_max}"
-            )
+            msg = f"bad latitude range {self.lat_min}..{self.lat_max}"
+            raise ValueError(msg)
         if not -180 <= self.lon_min < self.lon_max <= 180:
-            raise ValueError(
-                f"bad longitude range {self.lon_min}..{self.lon_max}"
-            )
+            msg = f"bad longitude range {self.lon_min}..{self.lon_max}"
+            raise ValueError(msg)
 
     def intersection(self, other: Box) -> Box | None:
         """The box common to *self* and *other*, or None if they do not overlap."""
@@ -146,9 +144,8 @@ def get_region(region_id: str) -> Region:
     try:
         return _BY_ID[region_id]
     except KeyError:
-        raise KeyError(
-            f"unknown region {region_id!r}; known: {', '.join(_BY_ID)}"
-        ) from None
+        msg = f"unknown region {region_id!r}; known: {', '.join(_BY_ID)}"
+        raise KeyError(msg) from None
 
 
 def _lat_fraction(lat_bounds, lat_min, lat_max) -> np.ndarray:

@@ -65,7 +65,8 @@ def lat_overlaps(src_bounds, tgt_bounds) -> np.ndarray:
     high = np.minimum(t[:, None, 1], s[None, :, 1])
     extent = t[:, 1] - t[:, 0]
     if np.any(extent <= 0):
-        raise ValueError("target latitude bands must have a positive extent")
+        msg = "target latitude bands must have a positive extent"
+        raise ValueError(msg)
     return _drop_slivers(np.clip(high - low, 0.0, None) / extent[:, None])
 
 
@@ -173,7 +174,8 @@ def regrid_block(block, weights: Weights, mdtol: float = 1.0):
         covered or holds too little valid data.
     """
     if not 0.0 <= mdtol <= 1.0:
-        raise ValueError(f"mdtol must be between 0 and 1, got {mdtol}")
+        msg = f"mdtol must be between 0 and 1, got {mdtol}"
+        raise ValueError(msg)
     dtype = np.promote_types(block.dtype, np.float16)
     lead = block.shape[:-2]
     ny, nx = block.shape[-2:]

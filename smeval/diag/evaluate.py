@@ -83,9 +83,8 @@ class EvaluationOptions:
     def __post_init__(self) -> None:
         script = self.SCRIPT
         if not self.references:
-            raise OptionsError(
-                f"{script}: option `references` names no data set"
-            )
+            msg = f"{script}: option `references` names no data set"
+            raise OptionsError(msg)
         check_range(script, "r0", self.r0, -1.0, 1.0, high_open=False)
         check_range(script, "tss_threshold", self.tss_threshold, 0.0, 1.0)
         check_range(
@@ -119,9 +118,8 @@ class MetricsOptions(EvaluationOptions):
         try:
             self.bootstrap_options  # noqa: B018 - checks the mapping now, before any data is read
         except (TypeError, ValueError) as err:
-            raise OptionsError(
-                f"{self.SCRIPT}: option `bootstrap`: {err}"
-            ) from None
+            msg = f"{self.SCRIPT}: option `bootstrap`: {err}"
+            raise OptionsError(msg) from None
 
 
 def split_models(

@@ -83,9 +83,8 @@ class FiguresOptions(EvaluationOptions):
         super().__post_init__()
         bad = sorted(set(self.figures) - set(ALL_FIGURES))
         if bad:
-            raise OptionsError(
-                f"figures: option `figures` has {bad}; the paper's figures are 1-14"
-            )
+            msg = f"figures: option `figures` has {bad}; the paper's figures are 1-14"
+            raise OptionsError(msg)
         # The default names the paper's references; it is filtered to those of the run where used.
         explicit = (
             self.figure_references
@@ -97,10 +96,11 @@ class FiguresOptions(EvaluationOptions):
             else []
         )
         if extra:
-            raise OptionsError(
+            msg = (
                 f"figures: option `figure_references` has {', '.join(extra)}, which option "
                 f"`references` ({', '.join(self.references)}) does not evaluate"
             )
+            raise OptionsError(msg)
         check_range(
             self.SCRIPT,
             "significance_level",

@@ -79,7 +79,8 @@ def option(default: Any, doc: str = "", units: str = "", check=None) -> Any:
     ``soil_moisture/regional_series: map_steps``) and raises OptionsError.
     """
     if isinstance(default, (list, dict, set)):
-        raise TypeError("use an immutable default (tuple or MappingProxy)")
+        msg = "use an immutable default (tuple or MappingProxy)"
+        raise TypeError(msg)
     return dataclasses.field(
         default=default, metadata={"doc": doc, "units": units, "check": check}
     )
@@ -117,7 +118,8 @@ def _convert(script: str, name: str, value: Any, kind: Any) -> Any:
     where = f"{script}: option `{name}`"
     if kind is bool:
         if not isinstance(value, bool):
-            raise OptionsError(f"{where} must be true or false, not {value!r}")
+            msg = f"{where} must be true or false, not {value!r}"
+            raise OptionsError(msg)
         return value
     if kind in (int, float):
         if (
@@ -125,22 +127,24 @@ def _convert(script: str, name: str, value: Any, kind: Any) -> Any:
             or not isinstance(value, (int, float))
             or (kind is int and value != int(value))
         ):
-            raise OptionsError(
-                f"{where} must be {'an integer' if kind is int else 'a number'}, not {value!r}"
-            )
+            msg = f"{where} must be {'an integer' if kind is int else 'a number'}, not {value!r}"
+            raise OptionsError(msg)
         return kind(value)
     if kind is str:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise OptionsError(f"{where} must be a string, not {value!r}")
+            msg = f"{where} must be a string, not {value!r}"
+            raise OptionsError(msg)
         return str(value)
     if origin is tuple:
         items = [value] if isinstance(value, (str, int, float)) else value
         if not isinstance(items, (list, tuple)):
-            raise OptionsError(f"{where} must be a list, not {value!r}")
+            msg = f"{where} must be a list, not {value!r}"
+            raise OptionsError(msg)
         return tuple(_convert(script, name, item, args[0]) for item in items)
     if origin in (dict, Mapping) or kind is dict:
         if not isinstance(value, Mapping):
-            raise OptionsError(f"{where} must be a mapping, not {value!r}")
+            msg = f"{where} must be a mapping, not {value!r}"
+            raise OptionsError(msg)
         if args and args[1] is not Any:
             return {
                 str(k): _convert(script, f"{name}: {k}", v, args[1])
@@ -181,9 +185,8 @@ def parse_options(
             hints = "; ".join(
                 f"`{key}`{did_you_mean(key, names)}" for key in unknown
             )
-            raise OptionsError(
-                f"{script}: unknown option {hints}; its options are {', '.join(names)}"
-            )
+            msg = f"{script}: unknown option {hints}; its options are {', '.join(names)}"
+            raise OptionsError(msg)
         hints_of = typing.get_type_hints(cls)
         # null means "the default", except for options that take null (e.g. fdr_alpha: null = off).
         values = {
@@ -234,9 +237,8 @@ def check_range(
             "" if high is None else f" {'<' if high_open else '<='} {high:g}"
         )
         unit = f" {units}" if units else ""
-        raise OptionsError(
-            f"{script}: option `{name}` is {value:g}{unit}; it must be {left}{name}{right}"
-        )
+        msg = f"{script}: option `{name}` is {value:g}{unit}; it must be {left}{name}{right}"
+        raise OptionsError(msg)
 
 
 def check_choices(
@@ -247,9 +249,8 @@ def check_choices(
     bad = [v for v in values if v not in choices]
     if bad:
         hints = "; ".join(f"`{v}`{did_you_mean(v, choices)}" for v in bad)
-        raise OptionsError(
-            f"{script}: option `{name}` has unknown value {hints}; known: {', '.join(choices)}"
-        )
+        msg = f"{script}: option `{name}` has unknown value {hints}; known: {', '.join(choices)}"
+        raise OptionsError(msg)
 
 
 def check_references(
@@ -291,16 +292,18 @@ def _check_references(
     for ref in references:
         if ref not in present:
             obs = [d for d, p in present.items() if p in OBS_PROJECTS]
-            raise OptionsError(
+            msg = (
                 f"{script}: reference `{ref}` of option `references` is not a data set of this "
                 f"run{did_you_mean(ref, obs or present)}; data sets of observation projects: "
                 f"{', '.join(sorted(obs)) or 'none'}"
             )
+            raise OptionsError(msg)
         if present[ref] not in OBS_PROJECTS:
-            raise OptionsError(
+            msg = (
                 f"{script}: reference `{ref}` of option `references` is a {present[ref]} data set, "
                 f"not an observation or reanalysis ({', '.join(sorted(OBS_PROJECTS))})"
             )
+            raise OptionsError(msg)
 
 
 def is_model(dataset: str, project: str, references: Iterable[str]) -> bool:

@@ -61,17 +61,19 @@ def _check_step(
     """OptionsError unless ``step(data, **settings, **supplied)`` fits the function's signature."""
     function = step_function(step)
     if function is None:
-        raise OptionsError(
+        msg = (
             f"{where}: unknown step '{step}'{did_you_mean(step, _known_steps())}; a step is a "
             "function of smeval.preprocessor or esmvalcore.preprocessor"
         )
+        raise OptionsError(msg)
     data, *parameters = inspect.signature(function).parameters.values()
     if data.name != "cube" and step not in multi:
         allowed = f" (here only {', '.join(multi)})" if multi else ""
-        raise OptionsError(
+        msg = (
             f"{where}: {step}: works on '{data.name}', not on one cube: loading, saving and "
             f"multi-data-set steps cannot be applied to one member's data{allowed}"
         )
+        raise OptionsError(msg)
     named = [
         p
         for p in parameters
@@ -82,15 +84,17 @@ def _check_step(
     takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters)
     for name in settings:
         if name in supplied:
-            raise OptionsError(
+            msg = (
                 f"{where}: {step}: option '{name}' is set by the script (see its docstring), "
                 "not in the recipe"
             )
+            raise OptionsError(msg)
         if name not in accepted and not takes_any:
-            raise OptionsError(
+            msg = (
                 f"{where}: {step}: unknown option '{name}'{did_you_mean(name, free)} "
                 f"(accepted: {', '.join(free) or 'none'})"
             )
+            raise OptionsError(msg)
     missing = [
         p.name
         for p in named
@@ -99,9 +103,8 @@ def _check_step(
         and p.name not in supplied
     ]
     if missing:
-        raise OptionsError(
-            f"{where}: {step}: missing option {', '.join(repr(m) for m in missing)}"
-        )
+        msg = f"{where}: {step}: missing option {', '.join(repr(m) for m in missing)}"
+        raise OptionsError(msg)
 
 
 def check_steps(
@@ -135,27 +138,25 @@ def check_steps(
         One line naming ``where``, the step and what is wrong.
     """
     if not isinstance(steps, Mapping):
-        raise OptionsError(
-            f"{where}: must map each step to its options, not {steps!r}"
-        )
+        msg = f"{where}: must map each step to its options, not {steps!r}"
+        raise OptionsError(msg)
     supplied = supplied or {}
     for step, settings in steps.items():
         if settings is not None and not isinstance(settings, Mapping):
-            raise OptionsError(
+            msg = (
                 f"{where}: {step}: options must be a mapping, not {settings!r}"
             )
+            raise OptionsError(msg)
         _check_step(
             where, str(step), settings or {}, supplied.get(step, ()), multi
         )
     absent = [s for s in required if s not in steps]
     if absent:
-        raise OptionsError(
-            f"{where}: the steps must include {', '.join(absent)}"
-        )
+        msg = f"{where}: the steps must include {', '.join(absent)}"
+        raise OptionsError(msg)
     if last is not None and steps and list(steps)[-1] != last:
-        raise OptionsError(
-            f"{where}: the last step must be {last}, not {list(steps)[-1]}"
-        )
+        msg = f"{where}: the last step must be {last}, not {list(steps)[-1]}"
+        raise OptionsError(msg)
 
 
 def apply_steps(
@@ -203,10 +204,11 @@ class EnsembleSteps:
         )
         statistics = (steps.get(ENSEMBLE_STEP) or {}).get("statistics", [None])
         if len(statistics) != 1:
-            raise OptionsError(
+            msg = (
                 f"{where}: {ENSEMBLE_STEP}: must give one statistic (one field per data set), "
                 f"not {statistics}"
             )
+            raise OptionsError(msg)
 
     def apply(
         self, cubes: list[iris.cube.Cube], ensemble: bool = True

@@ -122,14 +122,14 @@ class SeriesOptions:
         )
         check_range(script, "deep_depth", self.deep_depth, 0.0, units="m")
         if self.shallow_depth >= self.deep_depth:
-            raise OptionsError(
+            msg = (
                 f"{script}: option `shallow_depth` ({self.shallow_depth:g} m) must be less than "
                 f"`deep_depth` ({self.deep_depth:g} m)"
             )
+            raise OptionsError(msg)
         if self.map_variables and not self.map_steps:
-            raise OptionsError(
-                f"{script}: option `map_variables` is set but `map_steps` names no step"
-            )
+            msg = f"{script}: option `map_variables` is set but `map_steps` names no step"
+            raise OptionsError(msg)
 
 
 def series_options(cfg: dict[str, Any]) -> SeriesOptions:
@@ -374,9 +374,8 @@ def with_fixed_fields(
     grid = cube.shape[-2:]
     for name, cube_fx in fx.items():
         if cube_fx.shape != grid:
-            raise ValueError(
-                f"{cube_fx.var_name}: fixed field has shape {cube_fx.shape}, the data grid is {grid}"
-            )
+            msg = f"{cube_fx.var_name}: fixed field has shape {cube_fx.shape}, the data grid is {grid}"
+            raise ValueError(msg)
     dims = (cube.coord_dims("latitude")[0], cube.coord_dims("longitude")[0])
     if "areacella" in fx:
         cube.add_cell_measure(

@@ -92,9 +92,8 @@ def save_data(
     import iris  # noqa: PLC0415
 
     if "target" in kwargs:
-        raise ValueError(
-            "Please use the `basename` argument to specify the output file"
-        )
+        msg = "Please use the `basename` argument to specify the output file"
+        raise ValueError(msg)
     filename = get_diagnostic_filename(basename, cfg)
     logger.info("Saving analysis results to %s", filename)
     iris.save(cube, target=filename, **kwargs)
@@ -153,9 +152,8 @@ def select_metadata(metadata: list[dict], **attributes) -> list[dict]:
 def group_metadata(metadata: list[dict], attribute: str, sort=None) -> dict:
     """Metadata records grouped by the value of ``attribute`` (``sort``: not supported here)."""
     if sort:
-        raise NotImplementedError(
-            "smeval's interface does not sort groups; sort the result"
-        )
+        msg = "smeval's interface does not sort groups; sort the result"
+        raise NotImplementedError(msg)
     groups: dict = {}
     for attributes in metadata:
         groups.setdefault(attributes.get(attribute), []).append(attributes)
@@ -239,13 +237,14 @@ def _clear_old_output(cfg: dict, force: bool, ignore_existing: bool) -> None:
             else:
                 shutil.rmtree(content)
     elif not ignore_existing:
-        raise FileExistsError(
+        msg = (
             "Script will abort to prevent accidentally overwriting your data in the following output files or "
             "directories:\n{}\n Use -f or --force to force emptying the output directories or use -i or "
             "--ignore-existing to ignore existing output directories.".format(
                 "\n".join(old_content)
             )
         )
+        raise FileExistsError(msg)
 
 
 def _client(cfg: dict, no_distributed: bool):
@@ -261,10 +260,11 @@ def _client(cfg: dict, no_distributed: bool):
     try:
         return distributed.Client(cfg["scheduler_address"])
     except OSError as exc:
-        raise OSError(
+        msg = (
             f"Unable to connect to the Dask distributed scheduler at {cfg['scheduler_address']}. If the scheduler "
             "is no longer available, try re-running the diagnostic script with the --no-distributed flag."
-        ) from exc
+        )
+        raise OSError(msg) from exc
 
 
 @contextlib.contextmanager

@@ -37,9 +37,8 @@ def natural_earth_dir() -> Path:
     """Folder of ESMValCore's Natural Earth shapefiles (``ne_masks``)."""
     spec = importlib.util.find_spec("esmvalcore")
     if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            "esmvalcore is not installed: no Natural Earth shapefiles"
-        )
+        msg = "esmvalcore is not installed: no Natural Earth shapefiles"
+        raise FileNotFoundError(msg)
     return (
         Path(next(iter(spec.submodule_search_locations)))
         / "preprocessor"
@@ -167,9 +166,8 @@ def _projection(name: str):
         return ccrs.PlateCarree()
     if name.lower() == "robinson":
         return ccrs.Robinson()
-    raise ValueError(
-        f"unknown projection {name!r}; use 'platecarree' or 'robinson'"
-    )
+    msg = f"unknown projection {name!r}; use 'platecarree' or 'robinson'"
+    raise ValueError(msg)
 
 
 def _gridlines(ax, left: bool, bottom: bool):
@@ -212,9 +210,8 @@ def as_field(obj):
     lon = np.asarray(lon, dtype=float)
     data = np.ma.filled(np.ma.asarray(data, dtype=float), np.nan)
     if data.shape != (lat.size, lon.size):
-        raise ValueError(
-            f"field of shape {data.shape} does not match lat {lat.size} x lon {lon.size}"
-        )
+        msg = f"field of shape {data.shape} does not match lat {lat.size} x lon {lon.size}"
+        raise ValueError(msg)
     lon = np.mod(lon + 180.0, 360.0) - 180.0
     order = np.argsort(lon, kind="stable")
     return lat, lon[order], data[:, order]

@@ -143,9 +143,8 @@ class SmevalDiagnostic(CommandLineDiagnostic):
         present = runner.obs6_present(obs6)
         problem = ref_recipe.missing_references(obs6, self.references, present)
         if problem:
-            raise ref_recipe.MissingReferenceData(
-                f"smeval {self.slug}: {problem}"
-            )
+            msg = f"smeval {self.slug}: {problem}"
+            raise ref_recipe.MissingReferenceData(msg)
         _, datasets = self._datasets(definition)
         ref_recipe.link_files(
             datasets, definition.to_output_path("climate_data")

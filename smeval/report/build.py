@@ -84,10 +84,11 @@ class ReportOptions(EvaluationOptions):
             else []
         )
         if extra:
-            raise OptionsError(
+            msg = (
                 f"report: option `ranking_references` has {', '.join(extra)}, which option "
                 f"`references` ({', '.join(self.references)}) does not evaluate"
             )
+            raise OptionsError(msg)
 
 
 def versions() -> dict[str, str]:

@@ -103,10 +103,12 @@ def parse_years(text: str | None) -> tuple[int, int] | None:
         return None
     parts = text.split("-")
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        raise ValueError(f"--years must look like 1979-2014, not {text!r}")
+        msg = f"--years must look like 1979-2014, not {text!r}"
+        raise ValueError(msg)
     first, last = int(parts[0]), int(parts[1])
     if last < first:
-        raise ValueError(f"--years: {last} is before {first}")
+        msg = f"--years: {last} is before {first}"
+        raise ValueError(msg)
     return first, last
 
 

@@ -111,13 +111,15 @@ def model_files(archive: Path, model: str, member: str | None = None):
     found = sorted(base.glob(f"*/*/{model}/historical/*/Lmon/mrsos/*/*/*.nc"))
     variants = sorted({p.parts[-6] for p in found}, key=parse_variant_label)
     if not variants:
-        raise ValueError(f"no CMIP6 mrsos files of {model} under {base}")
+        msg = f"no CMIP6 mrsos files of {model} under {base}"
+        raise ValueError(msg)
     variant = member or variants[0]
     files = [p for p in found if p.parts[-6] == variant]
     if not files:
-        raise ValueError(
+        msg = (
             f"{model} has no member {variant}; members: {', '.join(variants)}"
         )
+        raise ValueError(msg)
     fx = {}
     for name in ("sftlf", "areacella"):
         hits = sorted(
@@ -133,7 +135,8 @@ def reference_files(archive: Path, reference: str):
     folder = archive / "OBS6" / "Tier3" / name
     files = sorted(folder.glob(f"OBS6_{name}_*_Lmon_mrsos_*.nc"))
     if not files:
-        raise ValueError(f"no OBS6 mrsos files of {name} in {folder}")
+        msg = f"no OBS6 mrsos files of {name} in {folder}"
+        raise ValueError(msg)
     sftlf = sorted(folder.glob(f"OBS6_{name}_*_fx_sftlf*.nc"))
     return files, (sftlf[0] if sftlf else None), name
 

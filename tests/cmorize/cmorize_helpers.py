@@ -151,9 +151,8 @@ def load_datasets(
         loaded = []
         for one, result in zip(facets, results):
             if proc.returncode != 0 or not result.exists():
-                raise AssertionError(
-                    f"ESMValCore load of {one} failed ({proc.returncode}):\n{proc.stderr}"
-                )
+                msg = f"ESMValCore load of {one} failed ({proc.returncode}):\n{proc.stderr}"
+                raise AssertionError(msg)
             with open(result, "rb") as f:
                 loaded.append(pickle.load(f))
     return loaded

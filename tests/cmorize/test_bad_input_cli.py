@@ -168,8 +168,9 @@ def test_failure_late_in_the_run_leaves_no_file_and_inputs_unchanged(
 
     def failing(info, dataset, recipe, *args, **kwargs):
         if recipe.short_name == "sftlf":
+            msg = "simulated read failure"
             raise UnreadableFileError(
-                "simulated read failure",
+                msg,
                 dataset=dataset,
                 variable="lsm",
                 files=[raw / "era5.nc"],
