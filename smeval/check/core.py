@@ -70,14 +70,14 @@ class CheckResult:
 
 def _script_options() -> dict[str, type]:
     """Script file name -> its options dataclass."""
-    from smeval.diag.evaluate import MetricsOptions  # noqa: PLC0415
-    from smeval.diag.fields import (  # noqa: PLC0415
+    from smeval.diag.evaluate import MetricsOptions
+    from smeval.diag.fields import (
         ClimatologyOptions,
         CorrelationOptions,
     )
-    from smeval.diag.figures import FiguresOptions  # noqa: PLC0415
-    from smeval.diag.series import SeriesOptions  # noqa: PLC0415
-    from smeval.report.build import ReportOptions  # noqa: PLC0415
+    from smeval.diag.figures import FiguresOptions
+    from smeval.diag.series import SeriesOptions
+    from smeval.report.build import ReportOptions
 
     return {
         "regional_series.py": SeriesOptions,
@@ -181,7 +181,7 @@ def run_check(config_dir: Path, recipe_path: Path) -> CheckResult:
 
 def check_resume(run_dir: Path, result: CheckResult) -> None:
     """What ``esmvaltool run --resume_from RUN_DIR`` would reuse of an earlier run."""
-    from smeval.report.locate import state_problem  # noqa: PLC0415
+    from smeval.report.locate import state_problem
 
     run_dir = Path(run_dir)
     if not (run_dir / "run").is_dir():
@@ -318,7 +318,7 @@ def write_restricted_recipe(
     recipe_path: Path, result: CheckResult, out: Path
 ) -> Path:
     """Write the restricted recipe to ``out`` (atomically); the reasons as comments and in its description."""
-    from smeval.diag.shared import atomic_write_text  # noqa: PLC0415
+    from smeval.diag.shared import atomic_write_text
 
     recipe = yaml.safe_load(Path(recipe_path).read_text(encoding="utf-8"))
     restricted, reasons = restricted_recipe(recipe, result)
@@ -345,7 +345,7 @@ def write_restricted_recipe(
 
 def format_table(rows: list[dict[str, str]], width: int = 110) -> str:
     """The rows as an aligned text table (file names after the problem), long problems wrapped."""
-    import textwrap  # noqa: PLC0415
+    import textwrap
 
     if not rows:
         return "No problem found."

@@ -104,9 +104,9 @@ def start_session(config_dir: Path):
 
 def expand(entry: Entry, session) -> None:
     """Fill ``entry.members`` the way ``esmvaltool run`` does (or set ``entry.problem``)."""
-    from esmvalcore._recipe.check import data_availability  # noqa: PLC0415
-    from esmvalcore.dataset import Dataset, _isglob  # noqa: PLC0415
-    from esmvalcore.exceptions import RecipeError  # noqa: PLC0415
+    from esmvalcore._recipe.check import data_availability
+    from esmvalcore.dataset import Dataset, _isglob
+    from esmvalcore.exceptions import RecipeError
 
     logging.getLogger("esmvalcore").setLevel(logging.ERROR)
     facets = {k: v for k, v in entry.facets.items() if not k.startswith("_")}

@@ -72,7 +72,7 @@ def save_figure(
     **kwargs,
 ) -> None:
     """Save ``figure`` (default: pyplot's current one) as ``plot_dir/<type>/<basename>.<type>`` with provenance."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415 - pyplot only for scripts that plot
+    import matplotlib.pyplot as plt
 
     for ext in output_file_types(cfg):
         filename = Path(cfg["plot_dir"]) / ext / f"{basename}.{ext}"
@@ -89,7 +89,7 @@ def save_data(
     basename: str, provenance: dict, cfg: dict, cube, **kwargs
 ) -> None:
     """Save ``cube`` as ``work_dir/<basename>.nc`` with provenance."""
-    import iris  # noqa: PLC0415
+    import iris
 
     if "target" in kwargs:
         msg = "Please use the `basename` argument to specify the output file"
@@ -255,7 +255,7 @@ def _client(cfg: dict, no_distributed: bool):
         or "scheduler_address" not in cfg
     ):
         return contextlib.nullcontext()
-    import distributed  # noqa: PLC0415 - only with a cluster
+    import distributed
 
     try:
         return distributed.Client(cfg["scheduler_address"])

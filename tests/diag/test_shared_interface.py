@@ -142,10 +142,10 @@ def test_incomplete_record_refused(tmp_path):
     [("png", ["png"]), ("pdf", ["pdf"]), (None, ["pdf", "png"])],
 )
 def test_save_figure_honours_output_file_type(tmp_path, kind, types):
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    import matplotlib.pyplot as plt
 
     cfg = _run(_settings(tmp_path))
     cfg["output_file_type"] = kind

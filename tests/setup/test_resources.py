@@ -60,7 +60,7 @@ def test_fallback_folder(tmp_path):
 
 
 def test_activate_adds_tags_without_replacing_any():
-    from esmvalcore.config import _diagnostics  # noqa: PLC0415
+    from esmvalcore.config import _diagnostics
 
     plugin.activate()
     tags = _diagnostics.TAGS
