@@ -208,7 +208,7 @@ def _on_cluster(cfg: dict[str, Any]) -> Iterator[None]:
     """
     client = None
     if cfg.get("scheduler_address"):
-        import distributed
+        import distributed  # lazy: only with a cluster
 
         with contextlib.suppress(ValueError):  # -n / no_distributed: no client
             client = distributed.default_client()

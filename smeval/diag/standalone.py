@@ -72,7 +72,7 @@ def save_figure(
     **kwargs,
 ) -> None:
     """Save ``figure`` (default: pyplot's current one) as ``plot_dir/<type>/<basename>.<type>`` with provenance."""
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: pyplot only for scripts that plot
 
     for ext in output_file_types(cfg):
         filename = Path(cfg["plot_dir"]) / ext / f"{basename}.{ext}"
@@ -255,7 +255,7 @@ def _client(cfg: dict, no_distributed: bool):
         or "scheduler_address" not in cfg
     ):
         return contextlib.nullcontext()
-    import distributed
+    import distributed  # lazy: only with a cluster
 
     try:
         return distributed.Client(cfg["scheduler_address"])
