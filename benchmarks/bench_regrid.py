@@ -38,7 +38,7 @@ def land_field(
     chunk_months: int | None = None,
     seed: int = 0,
 ) -> iris.cube.Cube:
-    """A lazy (months, nlat, nlon) float32 field on a regular grid, sea masked."""
+    """Return a lazy (months, nlat, nlon) float32 field on a regular grid, sea masked."""
     lat_edges = np.linspace(-90, 90, nlat + 1)
     lon_edges = np.linspace(0, 360, nlon + 1)
     lat = iris.coords.DimCoord(

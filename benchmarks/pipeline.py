@@ -173,7 +173,7 @@ def archive_years(root: Path) -> str:
 
 
 def datasets_by_variable(recipe: dict) -> dict[tuple[str, str], list[dict]]:
-    """The union of the data sets of a recipe's variable groups per (short name, MIP table), first seen first."""
+    """Return the union of the data sets of a recipe's variable groups per (short name, MIP table), first seen first."""
     union: dict[tuple[str, str], list[dict]] = {}
     for short_name, group in runner.variable_groups(recipe):
         kept = union.setdefault((short_name, group["mip"]), [])
@@ -222,7 +222,7 @@ def read_once(recipe: dict) -> None:
 
 
 def write_peer_regions(path: Path) -> Path:
-    """The 13 regions, NH and SH of smeval.core.regions as GeoJSON polygons for ``extract_shape``.
+    """Return the 13 regions, NH and SH of smeval.core.regions as GeoJSON polygons for ``extract_shape``.
 
     NH leaves out Greenland (its boxes, as holes) and SH Antarctica (south of
     60 S), as smeval's domain does; each feature's ``name`` is the region id.
@@ -403,7 +403,7 @@ class WorkerMemory:
 
 
 def dask_profile(name: str) -> dict:
-    """The ``dask:`` section of config-user.yml with ``use`` set to the profile ``name``."""
+    """Return the ``dask:`` section of config-user.yml with ``use`` set to the profile ``name``."""
     dask = yaml.safe_load(
         (runner.ROOT / "config-user.yml").read_text(encoding="utf-8")
     )["dask"]

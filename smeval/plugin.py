@@ -68,7 +68,7 @@ class _FallbackDir(type(Path())):
 
 
 def _with_fallbacks(diagnostics_class: type) -> type:
-    """A subclass of ESMValCore's ``Diagnostics`` whose folders fall back to smeval's."""
+    """Return a subclass of ESMValCore's ``Diagnostics`` whose folders fall back to smeval's."""
 
     class WithSmeval(diagnostics_class):
         @property

@@ -180,7 +180,7 @@ def run_check(config_dir: Path, recipe_path: Path) -> CheckResult:
 
 
 def check_resume(run_dir: Path, result: CheckResult) -> None:
-    """What ``esmvaltool run --resume_from RUN_DIR`` would reuse of an earlier run."""
+    """Record what ``esmvaltool run --resume_from RUN_DIR`` would reuse of an earlier run."""
     from smeval.report.locate import state_problem
 
     run_dir = Path(run_dir)
@@ -220,7 +220,7 @@ def _excluded_keys(result: CheckResult) -> dict[tuple[str, str, str], str]:
 def restricted_recipe(
     recipe: dict, result: CheckResult
 ) -> tuple[dict, list[str]]:
-    """The recipe without the inputs the check found unusable, and one line per exclusion.
+    """Return the recipe without the inputs the check found unusable, and one line per exclusion.
 
     A data set entry some of whose members are unusable lists its usable
     members explicitly; an entry without a usable member is removed. An
@@ -344,7 +344,7 @@ def write_restricted_recipe(
 
 
 def format_table(rows: list[dict[str, str]], width: int = 110) -> str:
-    """The rows as an aligned text table (file names after the problem), long problems wrapped."""
+    """Return the rows as an aligned text table (file names after the problem), long problems wrapped."""
     import textwrap
 
     if not rows:

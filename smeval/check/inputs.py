@@ -93,7 +93,7 @@ def recipe_entries(recipe: dict) -> Iterator[Entry]:
 
 
 def start_session(config_dir: Path):
-    """An ESMValCore session configured from the folder of ``config-user.yml``."""
+    """Return an ESMValCore session configured from the folder of ``config-user.yml``."""
     from esmvalcore.config import (
         CFG,
     )

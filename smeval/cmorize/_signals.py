@@ -59,7 +59,7 @@ _STATE = _State()
 
 
 def received() -> int | None:
-    """The first signal received inside :func:`interrupts_guarded`, or None."""
+    """Return the first signal received inside :func:`interrupts_guarded`, or None."""
     return _STATE.signum
 
 

@@ -196,7 +196,7 @@ class _MonthMean:
         self.count += valid
 
     def result(self) -> np.ndarray:
-        """The mean where enough records are valid, else NaN; frees the sums."""
+        """Return the mean where enough records are valid, else NaN; frees the sums."""
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = self.total / self.count
         out = np.where(self.count >= max(self.need, 1), mean, np.nan)
@@ -412,7 +412,7 @@ def _select_months(
     files: list[Path],
     opts: Options,
 ) -> list[tuple[int, int]]:
-    """Common months of the raw variables, clipped to --start/--end, without gaps."""
+    """Return the common months of the raw variables, clipped to --start/--end, without gaps."""
     sets = {name: set(m.months) for name, m in monthlies.items()}
     common = set.intersection(*sets.values())
     for name, s in sets.items():
@@ -871,7 +871,7 @@ def _enter_staging(
     dataset: str,
     role: str,
 ) -> Path:
-    """A locked staging folder in ``parent`` (see :mod:`._staging`), removed with ``stack``."""
+    """Return a locked staging folder in ``parent`` (see :mod:`._staging`), removed with ``stack``."""
     try:
         return stack.enter_context(_staging.staging_dir(parent, prefix))
     except (OSError, ValueError) as exc:
@@ -884,7 +884,7 @@ def _enter_staging(
 
 
 def _reason(exc: BaseException) -> str:
-    """An OS error's reason without the repeated path ("Permission denied")."""
+    """Return an OS error's reason without the repeated path ("Permission denied")."""
     return getattr(exc, "strerror", None) or str(exc)
 
 
@@ -895,7 +895,7 @@ def _inventory(
     raw_dir: Path,
     stack: contextlib.ExitStack,
 ):
-    """The raw variables found under ``raw_dir`` (headers only; GRIB decoded into a
+    """Return the raw variables found under ``raw_dir`` (headers only; GRIB decoded into a
     staging folder of $TMPDIR, removed with ``stack``).
 
     Returns ``(store, searched, info, version_note)``: ESA CCI's product
@@ -1073,7 +1073,7 @@ def _cmorize(
 def _raw_files(
     recipe: Recipe, store: dict[str, readers.RawVariable]
 ) -> list[Path]:
-    """The raw files ``recipe`` reads, sorted (for error messages and ``history``)."""
+    """Return the raw files ``recipe`` reads, sorted (for error messages and ``history``)."""
     return sorted({f for n in recipe.raw for f in store[n].files})
 
 
@@ -1084,7 +1084,7 @@ def _refuse_empty(
     raw_files: list[Path],
     opts: Options,
 ) -> None:
-    """An all-missing variable: an error, unless allowed and no file would be replaced."""
+    """Stop at an all-missing variable, unless allowed and no file would be replaced."""
     what = (
         "no cell has a land fraction above 0 % (no land at all)"
         if recipe.short_name == "sftlf"

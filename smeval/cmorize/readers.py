@@ -201,7 +201,7 @@ class OpenFiles:
         self._handles: OrderedDict[tuple[str, Path], object] = OrderedDict()
 
     def get(self, key: tuple[str, Path], opener: Callable[[], object]):
-        """The open handle for ``key``, opened with ``opener()`` if needed."""
+        """Return the open handle for ``key``, opened with ``opener()`` if needed."""
         handle = self._handles.pop(key, None)
         if handle is None:
             handle = opener()
@@ -248,7 +248,7 @@ def keep_open(max_open: int = 8) -> Iterator[OpenFiles]:
 def _handle(
     kind: str, path: Path, opener: Callable[[], object]
 ) -> Iterator[object]:
-    """An open handle of ``path``: cached inside :func:`keep_open`, else opened here.
+    """Yield an open handle of ``path``: cached inside :func:`keep_open`, else opened here.
 
     A failure inside the block closes and forgets a cached handle, so that a
     broken handle is never reused.
@@ -317,7 +317,7 @@ def _nc_reader(
     dataset: str,
     reduce_axis: int | None = None,
 ):
-    """A closure reading one 2-D slice of ``name`` from ``path``."""
+    """Return a closure reading one 2-D slice of ``name`` from ``path``."""
 
     def read() -> np.ndarray:
         try:
@@ -610,7 +610,7 @@ def _npz_reader(npz_path: Path, key: str):
 def _scan_grib_inprocess(
     paths: Iterable[Path], wanted: Iterable[str], dataset: str
 ) -> dict[str, RawVariable]:
-    """The GRIB inventory itself (runs in the worker process; loads ecCodes)."""
+    """Return the GRIB inventory itself (runs in the worker process; loads ecCodes)."""
     import eccodes
 
     wanted = set(wanted)

@@ -188,7 +188,7 @@ def regrid_block(block, weights: Weights, mdtol: float = 1.0):
     covered = weights.coverage > 1.0 - COVERAGE_TOL
 
     def shares_of(invalid):
-        """Valid share of each target cell and whether the cell is kept."""
+        """Return the valid share of each target cell and whether the cell is kept."""
         shares = (
             weights.coverage
             if invalid is None

@@ -127,7 +127,7 @@ class _Figures:
         self.wanted = {int(n) for n in cfg["figures"]}
 
     def wants(self, name: str) -> bool:
-        """True if figure ``figNN_...`` is one this script draws."""
+        """Return True if figure ``figNN_...`` is one this script draws."""
         return int(name[3:5]) in self.wanted
 
     def stem(self, name: str) -> Path:

@@ -72,7 +72,7 @@ class OptionsError(ValueError):
 
 
 def option(default: Any, doc: str = "", units: str = "", check=None) -> Any:
-    """A dataclass field with its default, a short description and its units.
+    """Return a dataclass field with its default, a short description and its units.
 
     ``check(where, value)``, if given, checks the value before the dataclass
     is built (``where`` names the script and option, e.g.
@@ -92,7 +92,7 @@ def option_names(cls: type) -> list[str]:
 
 
 def as_settings(options: Any) -> dict[str, Any]:
-    """The options as a settings mapping (name -> value, defaults filled in)."""
+    """Return the options as a settings mapping (name -> value, defaults filled in)."""
     return {
         name: getattr(options, name) for name in option_names(type(options))
     }
@@ -155,7 +155,7 @@ def _convert(script: str, name: str, value: Any, kind: Any) -> Any:
 
 
 def _takes_none(kind: Any) -> bool:
-    """True if the type hint ``kind`` admits None (``X | None``)."""
+    """Return True if the type hint ``kind`` admits None (``X | None``)."""
     return typing.get_origin(kind) in (typing.Union, types.UnionType) and type(
         None
     ) in typing.get_args(kind)
@@ -167,7 +167,7 @@ def parse_options(
     script: str,
     announce_errors: bool = True,
 ):
-    """The options dataclass ``cls`` of ``script`` from its settings ``cfg``, checked.
+    """Return the options dataclass ``cls`` of ``script`` from its settings ``cfg``, checked.
 
     Raises
     ------
@@ -307,7 +307,7 @@ def _check_references(
 
 
 def is_model(dataset: str, project: str, references: Iterable[str]) -> bool:
-    """True if a data set is evaluated as a model: not a reference, not of an observation project."""
+    """Return True if a data set is evaluated as a model: not a reference, not of an observation project."""
     return dataset not in set(references) and str(project) not in OBS_PROJECTS
 
 

@@ -53,7 +53,7 @@ def interface() -> ModuleType:
 
 
 def select_metadata(metadata: list[dict], **attributes) -> list[dict]:
-    """The metadata records with all ``attributes`` (the interface's ``select_metadata``)."""
+    """Return the metadata records with all ``attributes`` (the interface's ``select_metadata``)."""
     return interface().select_metadata(metadata, **attributes)
 
 
@@ -79,7 +79,7 @@ def save_figure(
     close: bool = True,
     **kwargs,
 ) -> None:
-    """The interface's ``save_figure``: every type of ``output_file_type``, with provenance."""
+    """Save with the interface's ``save_figure``: every type of ``output_file_type``, with provenance."""
     interface().save_figure(
         basename,
         checked_record(provenance),
@@ -93,7 +93,7 @@ def save_figure(
 def save_data(
     basename: str, provenance: dict, cfg: dict, cube, **kwargs
 ) -> None:
-    """The interface's ``save_data``: ``work_dir/<basename>.nc`` with provenance."""
+    """Save with the interface's ``save_data``: ``work_dir/<basename>.nc`` with provenance."""
     interface().save_data(
         basename, checked_record(provenance), cfg, cube, **kwargs
     )
@@ -102,7 +102,7 @@ def save_data(
 def checked_record(
     record: dict[str, Any], filename: str = "an output"
 ) -> dict[str, Any]:
-    """A copy of a provenance record with sorted, unique ancestors.
+    """Return a copy of a provenance record with sorted, unique ancestors.
 
     Raises
     ------
@@ -174,7 +174,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 @contextlib.contextmanager
 def run_diagnostic(argv: list[str] | None = None) -> Iterator[dict[str, Any]]:
-    """The interface's ``run_diagnostic``: yields the configuration of a diagnostic script.
+    """Yield the interface's ``run_diagnostic``: yields the configuration of a diagnostic script.
 
     ``argv`` (default ``sys.argv``) is ``[script, settings.yml, options...]``.
     Besides the interface's keys (``input_data``: metadata of each

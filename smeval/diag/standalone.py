@@ -56,7 +56,7 @@ def get_diagnostic_filename(
 
 
 def output_file_types(cfg: dict) -> tuple[str, ...]:
-    """The figure types of ``output_file_type`` (both PNG and PDF when unset)."""
+    """Return the figure types of ``output_file_type`` (both PNG and PDF when unset)."""
     kind = cfg.get("output_file_type")
     if kind is None:
         return ("png", "pdf")
@@ -138,7 +138,7 @@ class ProvenanceLogger:
 
 
 def select_metadata(metadata: list[dict], **attributes) -> list[dict]:
-    """The metadata records with all ``attributes`` (value ``'*'``: any value)."""
+    """Return the metadata records with all ``attributes`` (value ``'*'``: any value)."""
     return [
         attribs
         for attribs in metadata
@@ -248,7 +248,7 @@ def _clear_old_output(cfg: dict, force: bool, ignore_existing: bool) -> None:
 
 
 def _client(cfg: dict, no_distributed: bool):
-    """A ``distributed.Client`` of ``scheduler_address``, or a null context."""
+    """Return a ``distributed.Client`` of ``scheduler_address``, or a null context."""
     if (
         no_distributed
         or cfg.get("no_distributed", False)

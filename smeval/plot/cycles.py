@@ -34,7 +34,7 @@ MONTH_LETTERS = "JFMAMJJASOND"
 
 
 def _is_model(dataset: str) -> bool:
-    """A model (thin line), not an ensemble mean or a reference."""
+    """Return a model (thin line), not an ensemble mean or a reference."""
     return not (is_mmem(dataset) or is_reference(dataset))
 
 

@@ -48,7 +48,7 @@ def natural_earth_dir() -> Path:
 
 @cache
 def land_geometries(tolerance: float = SIMPLIFY_DEG) -> tuple:
-    """The Natural Earth 10 m land polygons, simplified (shapely, degrees)."""
+    """Return the Natural Earth 10 m land polygons, simplified (shapely, degrees)."""
     from cartopy.io.shapereader import Reader
 
     reader = Reader(str(natural_earth_dir() / "ne_10m_land.shp"))
@@ -310,7 +310,7 @@ def _map_axes(
 
 
 def _cax(fig, gs, columns: slice, fraction: float = 0.75):
-    """A colour-bar axes in the last gridspec row under *columns*, centred,
+    """Return a colour-bar axes in the last gridspec row under *columns*, centred,
     *fraction* of their width.
     """
     margin = (1.0 - fraction) / 2
@@ -378,7 +378,7 @@ def plot_field_panels(
     colorbar_label: str | None = None,
     pdf: bool = False,
 ) -> list[Path]:
-    """Maps of several fields with one colour scale (e.g. Fig. 2a, 2b, 11 without stippling).
+    """Return maps of several fields with one colour scale (e.g. Fig. 2a, 2b, 11 without stippling).
 
     Parameters
     ----------

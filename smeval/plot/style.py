@@ -185,17 +185,17 @@ def dataset_style(name: str, family: str | None = None) -> DatasetStyle:
 
 
 def is_reference(name: str) -> bool:
-    """True for ERA5, ERA-Interim and GLDAS-NOAH."""
+    """Return True for ERA5, ERA-Interim and GLDAS-NOAH."""
     return name in REFERENCES
 
 
 def is_mmem(name: str) -> bool:
-    """True for CMIP6-MMEM and its high/low-resolution versions."""
+    """Return True for CMIP6-MMEM and its high/low-resolution versions."""
     return name in MMEMS
 
 
 def new_figure(width: float, height: float, **kwargs) -> Figure:
-    """A pyplot-free figure (inches) with the rcParams of :data:`RC` applied.
+    """Return a pyplot-free figure (inches) with the rcParams of :data:`RC` applied.
 
     Artists take their defaults from rcParams when they are created, so the
     plotting functions build their artists inside ``matplotlib.rc_context(RC)``;

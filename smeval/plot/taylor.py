@@ -99,7 +99,7 @@ def taylor_points(
 
 
 def _keep(points: pd.DataFrame, datasets) -> pd.DataFrame:
-    """The rows of *points* whose data set is one of *datasets*, in that order."""
+    """Return the rows of *points* whose data set is one of *datasets*, in that order."""
     order = {d: i for i, d in enumerate(datasets)}
     points = points[points["dataset"].isin(order)]
     points = points.iloc[
@@ -149,7 +149,7 @@ def taylor_axes(
     reference: str = "reference",
     sigma_label: bool = True,
 ):
-    """A Taylor-diagram axes at gridspec slot *spec*.
+    """Return a Taylor-diagram axes at gridspec slot *spec*.
 
     Drawn on Cartesian axes of equal aspect (x = sigma R, y = sigma
     sqrt(1 - R^2)): matplotlib's truncated polar axes keep the box of the

@@ -119,7 +119,7 @@ def _fmt(value: float) -> str:
 
 
 def ordered_kinds(table: pd.DataFrame) -> list[str]:
-    """The kinds of the table: models, families, MMEMs, references, then any other but differences."""
+    """Return the kinds of the table: models, families, MMEMs, references, then any other but differences."""
     return sorted(
         set(table["kind"]) - set(NOT_SCORES),
         key=lambda k: (KIND_ORDER.get(k, 9), k),
@@ -129,7 +129,7 @@ def ordered_kinds(table: pd.DataFrame) -> list[str]:
 def report_period(
     cfg: dict[str, Any], metrics_settings: dict[str, Any]
 ) -> str:
-    """The period named in the report: the script's option, else the metrics script's."""
+    """Return the period named in the report: the script's option, else the metrics script's."""
     return str(cfg.get("period") or metrics_settings.get("period") or "")
 
 
@@ -491,7 +491,7 @@ def build_report(
 def run_output_bundle(
     run: RunInputs, report: Path, caption: str
 ) -> dict[str, Any]:
-    """The CMEC output bundle of the run: the report, every figure and data file (:mod:`.bundle`)."""
+    """Return the CMEC output bundle of the run: the report, every figure and data file (:mod:`.bundle`)."""
     metric_json = run.metrics_dir / METRIC_BUNDLE
     table = run.table
     return output_bundle(
@@ -506,7 +506,7 @@ def run_output_bundle(
 
 
 def write_report(cfg: dict[str, Any]) -> Path:
-    """The report diagnostic: write the page, its provenance record and the run's CMEC output bundle.
+    """Return the report diagnostic: write the page, its provenance record and the run's CMEC output bundle.
 
     The output bundle goes to ``work_dir/cmec_output.json``; the report runs
     last, so every other script's outputs are recorded by then. Returns the page.

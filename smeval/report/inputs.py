@@ -45,7 +45,7 @@ EXCLUDED_COLUMNS = ["dataset", "member", "project", "variable", "reason"]
 
 
 def session_of(work_dir: Path) -> Path:
-    """The run folder of a script's work folder ``<session>/work/<diagnostic>/<script>``."""
+    """Return the run folder of a script's work folder ``<session>/work/<diagnostic>/<script>``."""
     work_dir = Path(work_dir)
     if work_dir.parent.parent.name != "work":
         msg = f"{work_dir} is not a script work folder <session>/work/<diagnostic>/<script>"
@@ -65,7 +65,7 @@ def script_name(work_dir: Path) -> str:
 
 
 def _read_run_yaml(work_dir: Path, name: str) -> dict[str, Any]:
-    """The YAML file ``name`` of a script's run folder, or {} if missing or empty."""
+    """Return the YAML file ``name`` of a script's run folder, or {} if missing or empty."""
     path = run_dir_of(work_dir) / name
     if not path.is_file():
         return {}
@@ -73,12 +73,12 @@ def _read_run_yaml(work_dir: Path, name: str) -> dict[str, Any]:
 
 
 def read_provenance(work_dir: Path) -> dict[str, dict[str, Any]]:
-    """The provenance records (file -> record) a script wrote, or {} if none."""
+    """Return the provenance records (file -> record) a script wrote, or {} if none."""
     return _read_run_yaml(work_dir, "diagnostic_provenance.yml")
 
 
 def read_settings(work_dir: Path) -> dict[str, Any]:
-    """The ``settings.yml`` ESMValCore wrote for a script, or {}."""
+    """Return the ``settings.yml`` ESMValCore wrote for a script, or {}."""
     return _read_run_yaml(work_dir, "settings.yml")
 
 
@@ -137,7 +137,7 @@ class RunInputs:
 
 
 def _netcdf_synthetic(path: Path) -> str | None:
-    """The ``synthetic`` global attribute of a NetCDF file, or None."""
+    """Return the ``synthetic`` global attribute of a NetCDF file, or None."""
     import netCDF4
 
     try:
@@ -383,7 +383,7 @@ class Linker:
         return quote(Path(rel).as_posix())
 
     def label(self, path: Path | str) -> str:
-        """The path relative to the run folder (or the file name if outside)."""
+        """Return the path relative to the run folder (or the file name if outside)."""
         path = Path(path)
         return (
             path.resolve().relative_to(self.session).as_posix()

@@ -45,7 +45,7 @@ def ordered_references(table: pd.DataFrame) -> list[str]:
 def ranking_references(
     table: pd.DataFrame, wanted: Sequence[str] | None = None
 ) -> list[str]:
-    """The references rankings and counts use: ``wanted`` (default ERA5, GLDAS-NOAH) present in the table.
+    """Return the references rankings and counts use: ``wanted`` (default ERA5, GLDAS-NOAH) present in the table.
 
     Falls back to every reference of the table if none of them is present.
     """
@@ -66,7 +66,7 @@ def _names(items: Sequence[str], limit: int = 4) -> str:
 def _references_of(
     table: pd.DataFrame, variable: str, references: Sequence[str]
 ) -> list[str]:
-    """The ``references`` that have rows of ``variable`` in the table."""
+    """Return the ``references`` that have rows of ``variable`` in the table."""
     present = set(table.loc[table.variable == variable, "reference"])
     return [r for r in references if r in present]
 
@@ -149,7 +149,7 @@ def top_ranking(
     threshold: float,
     n: int = 5,
 ) -> pd.DataFrame:
-    """The first ``n`` rows of ``ranking`` (Fig. 14's top five)."""
+    """Return the first ``n`` rows of ``ranking`` (Fig. 14's top five)."""
     refs = _references_of(table, variable, references)
     if not refs:
         return pd.DataFrame()
@@ -159,7 +159,7 @@ def top_ranking(
 def messages(
     table: pd.DataFrame, threshold: float, references: Sequence[str]
 ) -> list[str]:
-    """The main messages of the run, as sentences built from the metrics table."""
+    """Return the main messages of the run, as sentences built from the metrics table."""
     out: list[str] = []
     thr = f"{threshold:g}"
     for variable in SOIL_MOISTURE:

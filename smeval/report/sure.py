@@ -161,7 +161,7 @@ def resolution(
 def robust_ranking(
     ranking: pd.DataFrame, variable: str
 ) -> dict[str, Any] | None:
-    """The paper-style ranking beside P(top) and the rank interval; who cannot be told apart.
+    """Return the paper-style ranking beside P(top) and the rank interval; who cannot be told apart.
 
     ``ranking`` is the content of robust_ranking.csv (every variable).
     """

@@ -88,7 +88,7 @@ class Scale:
     extra_members: tuple[tuple[str, int], ...] = ()
 
     def member_cap(self, model: str) -> int | None:
-        """The member cap of ``model`` at this scale (None = Table 1 counts)."""
+        """Return the member cap of ``model`` at this scale (None = Table 1 counts)."""
         return dict(self.extra_members).get(model, self.members)
 
 
@@ -313,7 +313,7 @@ def run_dataset(
     enso=None,
     own_noise: float = 0.0,
 ) -> Fields:
-    """Forcing + bucket of one data set (one model member or one reanalysis)."""
+    """Return forcing + bucket of one data set (one model member or one reanalysis)."""
     months = period.months
     weather = np.random.default_rng(weather_seed)
     forcing = ph.make_forcing(
@@ -568,7 +568,7 @@ def reanalysis_grid(name: str, scale: Scale):
 def reanalysis_fields(
     name: str, period: Period, seed: int, world: ph.World, scale: Scale
 ):
-    """The reanalysis on its grid: ``(fields_of, grid)``.
+    """Return the reanalysis on its grid: ``(fields_of, grid)``.
 
     ``fields_of(i0, i1)`` gives the dict of CMOR-unit arrays of months
     ``i0:i1`` (mrsol, mrsos, pr, evspsbl, mrros, snm); ``grid`` the grid and
@@ -695,7 +695,7 @@ def read_obs6_mrsos(
 
 
 def raw_targets(root: Path, name: str, period: Period) -> list[Path]:
-    """The raw files of a reanalysis (existence = complete)."""
+    """Return the raw files of a reanalysis (existence = complete)."""
     from smeval.cmorize import rawformats
 
     if name == "GLDAS":

@@ -66,7 +66,7 @@ _DZ_MM = (
 
 
 def stable_seed(*parts: object) -> list[int]:
-    """A seed sequence from strings/ints that does not depend on PYTHONHASHSEED."""
+    """Return a seed sequence from strings/ints that does not depend on PYTHONHASHSEED."""
     out = []
     for p in parts:
         out.append(
@@ -320,7 +320,7 @@ def enso_pattern(lat, lon) -> np.ndarray:
 def enso_index(
     rng: np.random.Generator, n: int, phi: float = 0.93
 ) -> np.ndarray:
-    """An AR(1) index of unit variance, n months (after a 60-month burn-in)."""
+    """Return an AR(1) index of unit variance, n months (after a 60-month burn-in)."""
     eps = rng.standard_normal(n + 60) * np.sqrt(1.0 - phi**2)
     x = np.empty(n + 60)
     x[0] = rng.standard_normal()
@@ -501,7 +501,7 @@ def make_forcing(
     enso: np.ndarray | None = None,
     own_noise: float = 0.0,
 ) -> Forcing:
-    """Forcing of one data set on the land cells of ``world`` (nt, nland).
+    """Return forcing of one data set on the land cells of ``world`` (nt, nland).
 
     ``months``: calendar month (1-12) of every time step. ``weather`` draws
     the weather (shared by reanalyses); ``bias_rng`` the data set's static

@@ -124,7 +124,7 @@ def regional_series(
 def planted_series(
     x: np.ndarray, r: float, s: float, rng: np.random.Generator
 ) -> np.ndarray:
-    """A series with corr = r and std ratio = s against ``x`` exactly (ddof 0)."""
+    """Return a series with corr = r and std ratio = s against ``x`` exactly (ddof 0)."""
     xt = x - x.mean()
     sx = xt.std()
     z = rng.standard_normal(x.size)

@@ -118,7 +118,7 @@ def reference_series(root: Path, name: str, var: str = "mrsos") -> np.ndarray:
 def mmem_statistics(
     root: str | Path, var: str = "mrsos"
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """Reference -> region -> {R, sigma, E', TSS} of the simple multi-model mean."""
+    """Return reference -> region -> {R, sigma, E', TSS} of the simple multi-model mean."""
     root = Path(root)
     models = model_series(root, var)
     mmem = np.nanmean(np.stack(list(models.values())), axis=0)  # (nt, nreg)
