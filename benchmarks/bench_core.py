@@ -142,7 +142,7 @@ def make_land(rng, shape, share):
 
 def make_dataset(rng, n_time, sea):
     """One data set: float32 soil moisture (kg m-2) masked over the sea, as iris delivers it."""
-    data = rng.standard_normal((n_time,) + sea.shape, dtype=np.float32)
+    data = rng.standard_normal((n_time, *sea.shape), dtype=np.float32)
     data *= 5.0
     data += 30.0
     return np.ma.masked_array(data, mask=np.broadcast_to(sea, data.shape))

@@ -70,6 +70,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Self
 
 import netCDF4
 import pandas as pd
@@ -393,7 +394,7 @@ class WorkerMemory:
                 except psutil.Error:  # ended between listing and reading
                     continue
 
-    def __enter__(self) -> WorkerMemory:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

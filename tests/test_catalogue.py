@@ -152,7 +152,7 @@ def test_calendars_are_real_ones(cat):
 
 @pytest.mark.parametrize("kind", ["gaussian", "poles", "regular"])
 def test_grid_bounds_cover_the_sphere(kind):
-    lat, lon, lat_b, lon_b = grid_coordinates(kind, 64, 128)
+    lat, _lon, lat_b, lon_b = grid_coordinates(kind, 64, 128)
     assert (
         np.all(np.diff(lat) > 0)
         and lat_b[0, 0] == -90.0

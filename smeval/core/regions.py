@@ -134,7 +134,7 @@ GREENLAND_BOXES: tuple[Box, ...] = (
 )
 
 #: All excluded boxes; they are pairwise disjoint, so their fractions add.
-EXCLUDED_BOXES: tuple[Box, ...] = (ANTARCTICA_BOX,) + GREENLAND_BOXES
+EXCLUDED_BOXES: tuple[Box, ...] = (ANTARCTICA_BOX, *GREENLAND_BOXES)
 
 _BY_ID = {r.id: r for r in ALL_REGIONS}
 

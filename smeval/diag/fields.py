@@ -215,7 +215,7 @@ def _field_cube(
     long_name: str,
     synthetic: bool,
 ) -> iris.cube.Cube:
-    cube = iris.cube.Cube(
+    return iris.cube.Cube(
         # Keep the mask of masked input (e.g. a bias ratio masked where |MMEM|
         # is small) as well as NaNs.
         np.ma.masked_invalid(
@@ -237,7 +237,6 @@ def _field_cube(
             ),
         },
     )
-    return cube
 
 
 def _record(

@@ -338,7 +338,7 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
             if "CMIP6-MMEM" in c:
                 clim4[label] = c["CMIP6-MMEM"]
                 bias4[label] = {
-                    r: b[r] for r in main_refs + ["ERA-Interim"] if r in b
+                    r: b[r] for r in [*main_refs, "ERA-Interim"] if r in b
                 }
                 used += [
                     p

@@ -65,7 +65,7 @@ def series_cube(
     region = iris.coords.AuxCoord(
         np.array(region_ids, dtype=str), long_name="region", var_name="region"
     )
-    cube = iris.cube.Cube(
+    return iris.cube.Cube(
         np.ma.masked_invalid(np.asarray(values, dtype=np.float32)),
         var_name=template.var_name,
         standard_name=template.standard_name,
@@ -86,7 +86,6 @@ def series_cube(
             **(attributes or {}),
         },
     )
-    return cube
 
 
 def write_csv(

@@ -372,7 +372,7 @@ def with_fixed_fields(
         If a fixed field is not on the grid of ``cube``.
     """
     grid = cube.shape[-2:]
-    for name, cube_fx in fx.items():
+    for cube_fx in fx.values():
         if cube_fx.shape != grid:
             msg = f"{cube_fx.var_name}: fixed field has shape {cube_fx.shape}, the data grid is {grid}"
             raise ValueError(msg)

@@ -28,7 +28,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Self
 
 from smeval.cmorio import atomic_output
 
@@ -135,7 +135,7 @@ class ProvenanceLogger:
     def __init__(self, cfg: dict[str, Any]) -> None:
         self._logger = interface().ProvenanceLogger(cfg)
 
-    def __enter__(self) -> ProvenanceLogger:
+    def __enter__(self) -> Self:
         self._logger.__enter__()
         return self
 

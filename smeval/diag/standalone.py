@@ -26,6 +26,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Self
 
 import yaml
 
@@ -130,7 +131,7 @@ class ProvenanceLogger:
         with open(self._log_file, "w", encoding="utf-8") as file:
             yaml.safe_dump(self.table, file)
 
-    def __enter__(self) -> ProvenanceLogger:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_) -> None:

@@ -177,9 +177,11 @@ def plot_tss_counts(
                         ha="left",
                         va="top",
                         fontsize=6,
-                        bbox=dict(
-                            boxstyle="round,pad=0.3", fc="white", ec="0.6"
-                        ),
+                        bbox={
+                            "boxstyle": "round,pad=0.3",
+                            "fc": "white",
+                            "ec": "0.6",
+                        },
                         gid="ranking",
                         zorder=5,
                     )

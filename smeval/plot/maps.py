@@ -155,7 +155,12 @@ def _region_label(ax, region, pc, fontsize):
         fontsize=fontsize,
         fontweight="bold",
         zorder=6,
-        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8),
+        bbox={
+            "boxstyle": "round,pad=0.15",
+            "fc": "white",
+            "ec": "none",
+            "alpha": 0.8,
+        },
     )
 
 

@@ -342,7 +342,7 @@ def _e_contour(ax, e, rmax, tmax):
             color="0.25",
             ha="center",
             va="center",
-            bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none"),
+            bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none"},
             zorder=1.5,
             gid="E' label",
         )
@@ -510,14 +510,14 @@ def _split_references(
 
 
 #: Legend entry of the reference-vs-reference stars.
-REFERENCE_HANDLE = dict(
-    linestyle="none",
-    marker="*",
-    markersize=7,
-    markerfacecolor="white",
-    markeredgecolor="black",
-    label="other reference (vs this one)",
-)
+REFERENCE_HANDLE = {
+    "linestyle": "none",
+    "marker": "*",
+    "markersize": 7,
+    "markerfacecolor": "white",
+    "markeredgecolor": "black",
+    "label": "other reference (vs this one)",
+}
 
 
 def _legend_handles(datasets, color_by="dataset", groups=None, numbers=None):

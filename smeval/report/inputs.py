@@ -14,6 +14,7 @@ The report diagnostic receives the work folders of its ancestor scripts
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -233,14 +234,12 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
     for work in [metrics_dir, *(d for d in ancestor_dirs if d != metrics_dir)]:
         excluded_path = work / EXCLUDED
         if excluded_path.is_file() and excluded_path.stat().st_size:
-            try:
+            with contextlib.suppress(pd.errors.EmptyDataError):
                 frames.append(
                     pd.read_csv(
                         excluded_path, dtype=str, keep_default_na=False
                     )
                 )
-            except pd.errors.EmptyDataError:
-                pass
     excluded = (
         pd.concat(frames, ignore_index=True)
         if frames

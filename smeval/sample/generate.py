@@ -207,11 +207,11 @@ def coarse_rows(model: ModelEntry, scale: Scale) -> tuple[int, int]:
         return model.grid.nlat, model.grid.nlon
     f = scale.coarsen
     if model.grid.kind == "poles":
-        nlat = int(round((model.grid.nlat - 1) / f)) + 1
+        nlat = round((model.grid.nlat - 1) / f) + 1
     else:
-        nlat = int(round(model.grid.nlat / f))
+        nlat = round(model.grid.nlat / f)
     nlat = max(nlat, scale.min_rows)
-    nlon = max(int(round(model.grid.nlon / f)), 2 * scale.min_rows)
+    nlon = max(round(model.grid.nlon / f), 2 * scale.min_rows)
     return nlat, nlon
 
 
@@ -245,13 +245,13 @@ def model_files(
     m = plan.model
     variant = m.variant_label(member)
     out: dict[str, list] = {}
-    common = dict(
-        institution_id=m.institution_id,
-        source_id=m.name,
-        variant_label=variant,
-        grid_label=m.grid.label,
-        version=m.version,
-    )
+    common = {
+        "institution_id": m.institution_id,
+        "source_id": m.name,
+        "variant_label": variant,
+        "grid_label": m.grid.label,
+        "version": m.version,
+    }
     for var, count in plan.members.items():
         if member > count:
             continue
@@ -434,18 +434,18 @@ def write_model_member(
             },
         )
         land_only = var not in ("pr", "evspsbl", "areacella", "sftlf")
-        kwargs = dict(
-            project="CMIP6",
-            mip=table,
-            short_name=var,
-            lat=lat,
-            lon=lon,
-            lat_bounds=lat_b,
-            lon_bounds=lon_b,
-            attributes=attrs,
-            land_mask=has_land if land_only else None,
-            significant_bits=SIGNIFICANT_BITS,
-        )
+        kwargs = {
+            "project": "CMIP6",
+            "mip": table,
+            "short_name": var,
+            "lat": lat,
+            "lon": lon,
+            "lat_bounds": lat_b,
+            "lon_bounds": lon_b,
+            "attributes": attrs,
+            "land_mask": has_land if land_only else None,
+            "significant_bits": SIGNIFICANT_BITS,
+        }
         if var == "mrsol":
             kwargs["depth_bounds"] = m.land_model.layer_bounds
         return kwargs
@@ -562,7 +562,7 @@ def reanalysis_grid(name: str, scale: Scale):
     res = scale.reanalysis_resolution
     if res is None:
         res = 0.25 if name != "ERA-Interim" else 0.75
-    return "regular", int(round(180 / res)), int(round(360 / res))
+    return "regular", round(180 / res), round(360 / res)
 
 
 def reanalysis_fields(
@@ -606,15 +606,15 @@ def reanalysis_fields(
             for var in VARIABLE_TABLES
         }
 
-    return fields_of, dict(
-        lat=lat,
-        lon=lon,
-        lat_b=lat_b,
-        lon_b=lon_b,
-        has_land=rg.has_land,
-        frac=rg.land_fraction,
-        layers=layers,
-    )
+    return fields_of, {
+        "lat": lat,
+        "lon": lon,
+        "lat_b": lat_b,
+        "lon_b": lon_b,
+        "has_land": rg.has_land,
+        "frac": rg.land_fraction,
+        "layers": layers,
+    }
 
 
 def obs6_files(root: Path, name: str, period: Period) -> dict[str, Path]:

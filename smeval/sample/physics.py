@@ -126,8 +126,7 @@ def land_fraction(nlat: int, nlon: int, supersample: int = 4) -> np.ndarray:
     x, y = np.meshgrid(sub_lon, sub_lat)
     ocean = shapely.contains_xy(geom, x.ravel(), y.ravel()).reshape(y.shape)
     land = (~ocean).astype(np.float64)
-    frac = land.reshape(nlat, supersample, nlon, supersample).mean(axis=(1, 3))
-    return frac
+    return land.reshape(nlat, supersample, nlon, supersample).mean(axis=(1, 3))
 
 
 # ---------------------------------------------------------------------------
@@ -165,11 +164,11 @@ def make_world(resolution: float = 1.0) -> World:
     """Build the world on a regular ``resolution``-degree grid."""
     from scipy.ndimage import gaussian_filter
 
-    nlat, nlon = int(round(180 / resolution)), int(round(360 / resolution))
+    nlat, nlon = round(180 / resolution), round(360 / resolution)
     lat = -90.0 + (np.arange(nlat) + 0.5) * 180.0 / nlat
     lon = (np.arange(nlon) + 0.5) * 360.0 / nlon
     frac = land_fraction(
-        nlat, nlon, supersample=max(2, int(round(4 * min(resolution, 2.0))))
+        nlat, nlon, supersample=max(2, round(4 * min(resolution, 2.0)))
     )
     sigma = 7.0 / resolution
     ocean_smooth = gaussian_filter(

@@ -29,15 +29,15 @@ def _obs6_facets(
     version: str = "1",
     timerange: str | None = None,
 ) -> dict:
-    facets = dict(
-        short_name=short_name,
-        mip=mip,
-        project="OBS6",
-        dataset=dataset,
-        type=type,
-        version=version,
-        tier=tier,
-    )
+    facets = {
+        "short_name": short_name,
+        "mip": mip,
+        "project": "OBS6",
+        "dataset": dataset,
+        "type": type,
+        "version": version,
+        "tier": tier,
+    }
     if timerange:
         facets["timerange"] = timerange
     return facets

@@ -332,7 +332,7 @@ def test_subsampled_hourly_accumulations_are_incomplete_months(tmp_path):
 
 def test_reduced_to_regular_interpolates_along_rows():
     # two rows: 4 points (0, 90, 180, 270 E) and 8 points; target 8 points
-    values = np.array([0.0, 4.0, 8.0, 4.0] + list(range(8)), dtype=float)
+    values = np.array([0.0, 4.0, 8.0, 4.0, *list(range(8))], dtype=float)
     out = readers.reduced_to_regular(values, np.array([4, 8]), 8)
     np.testing.assert_allclose(
         out[0], [0, 2, 4, 6, 8, 6, 4, 2]

@@ -24,16 +24,16 @@ def test_real_cmip6_daily_mrsos_loads_and_passes_the_cmor_checks(
     (tmp_path / NAME).symlink_to(path)
     cube, messages = load_dataset(
         tmp_path,
-        dict(
-            project="CMIP6",
-            dataset="EC-Earth3-Veg",
-            exp="land-hist",
-            ensemble="r1i1p1f1",
-            grid="gr",
-            mip="day",
-            short_name="mrsos",
-            timerange="1970/1970",
-        ),
+        {
+            "project": "CMIP6",
+            "dataset": "EC-Earth3-Veg",
+            "exp": "land-hist",
+            "ensemble": "r1i1p1f1",
+            "grid": "gr",
+            "mip": "day",
+            "short_name": "mrsos",
+            "timerange": "1970/1970",
+        },
         dirname_template="",
         filename_template="{short_name}_{mip}_{dataset}_{exp}_{ensemble}_{grid}*.nc",
     )

@@ -14,9 +14,9 @@ from smeval.core.correlation import (
 
 def _fields(seed, n=120, shape=(4, 5)):
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n,) + shape)
+    x = rng.normal(size=(n, *shape))
     strength = np.linspace(0, 0.4, np.prod(shape)).reshape(shape)
-    y = strength * x + rng.normal(size=(n,) + shape)
+    y = strength * x + rng.normal(size=(n, *shape))
     return x, y
 
 
@@ -25,7 +25,7 @@ def test_r_and_p_match_scipy_pearsonr_at_every_point():
     x, y = _fields(0)
     res = gridpoint_correlation(x, y)
     for idx in np.ndindex(x.shape[1:]):
-        ref = stats.pearsonr(x[(slice(None),) + idx], y[(slice(None),) + idx])
+        ref = stats.pearsonr(x[(slice(None), *idx)], y[(slice(None), *idx)])
         assert res.R[idx] == pytest.approx(ref.statistic, abs=1e-12)
         assert res.p_value[idx] == pytest.approx(
             ref.pvalue, rel=1e-8, abs=1e-300

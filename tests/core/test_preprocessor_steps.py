@@ -38,7 +38,7 @@ def _grid_coords(lat_b, lon_b):
 
 def _layered(data, bounds_cm, units="kg m-2") -> iris.cube.Cube:
     """(time, layer, lat, lon) mrsol with depth bounds given in cm (converted by the step)."""
-    n_time, n_layer, n_lat, n_lon = data.shape
+    n_time, _n_layer, n_lat, n_lon = data.shape
     lat, lon = _grid_coords(*grid(n_lat, n_lon))
     bounds = np.asarray(bounds_cm, float)
     depth = iris.coords.DimCoord(

@@ -276,7 +276,7 @@ def test_other_period_of_the_same_variable_is_reported(tmp_path, capsys):
     raw, out = tmp_path / "raw", tmp_path / "out"
     raw.mkdir()
     _era(raw, years=(1990, 1991))
-    code, stdout, err = _cmorize(
+    code, _stdout, err = _cmorize(
         capsys,
         "ERA5",
         "--raw",
@@ -289,7 +289,7 @@ def test_other_period_of_the_same_variable_is_reported(tmp_path, capsys):
         "1990",
     )
     assert code == 0 and "warning" not in err
-    code, stdout, err = _cmorize(
+    code, _stdout, err = _cmorize(
         capsys,
         "ERA5",
         "--raw",
@@ -369,7 +369,7 @@ def test_stale_grib_staging_in_tmpdir_is_removed(
     )
     monkeypatch.setenv("TMPDIR", str(tmpdir))
     monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
-    code, stdout, err = _cmorize(
+    code, _stdout, err = _cmorize(
         capsys,
         "ERA-Interim",
         "--raw",
@@ -516,7 +516,7 @@ def test_signal_during_writing_is_clean(big_raw, tmp_path, sig, code):
         "partial files removed"
     ], stderr
     assert stdout == ""
-    assert [p for p in out.rglob("*")] == []  # no staging, no output
+    assert list(out.rglob("*")) == []  # no staging, no output
     assert list(tmpdir.iterdir()) == []
 
 
@@ -550,7 +550,7 @@ def test_sigkill_leftovers_are_removed_by_the_next_run(big_raw, tmp_path):
     left = list(out.glob(".smeval-cmorize-*"))
     assert len(left) == 1  # what a crash leaves
     proc = _start(big_raw, out, tmp_path, "--end", "1990")
-    stdout, stderr = proc.communicate(timeout=WAIT_S)
+    _stdout, stderr = proc.communicate(timeout=WAIT_S)
     assert proc.returncode == 0, stderr
     assert not left[0].exists()
     assert [p.name for p in out.rglob("*") if p.is_file()] == [

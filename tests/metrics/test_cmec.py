@@ -193,7 +193,7 @@ _name = st.sampled_from
             _name(["ERA5", "GLDAS-NOAH"]),
             _name(["sm_shallow", "pr", "pmer"]),
             _name(["SIB", "AUS", "SH", "XYZ"]),
-            _name(STATS + ["other"]),
+            _name([*STATS, "other"]),
             st.one_of(
                 st.floats(allow_nan=True, allow_infinity=True),
                 st.integers(-5, 5),

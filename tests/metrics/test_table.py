@@ -92,7 +92,7 @@ def test_family_and_mmem_hierarchy(inputs):
     assert np.allclose(series["family:FB"], fb)
     assert np.allclose(series["CMIP6-MMEM"], (series["A"] + fb) / 2)
     # MMEM-high holds only model A (192 rows).
-    high = [k for k in series if k.endswith("high")][0]
+    high = next(k for k in series if k.endswith("high"))
     assert np.allclose(series[high], series["A"])
 
 

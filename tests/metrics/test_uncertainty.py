@@ -54,7 +54,7 @@ def _world(seed=0):
         "GLDAS-NOAH": 0.8 * common + rng.normal(0, 2.5, common.shape),
     }
     models = {}
-    for name, (fam, nlat, w) in MODELS.items():
+    for name, (fam, _nlat, w) in MODELS.items():
         values = w * common + (1 - w) * (
             season + rng.normal(0, 3, common.shape)
         )

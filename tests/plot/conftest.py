@@ -95,7 +95,7 @@ def annual_cycles():
     rows = []
     months = np.arange(1, 13)
     for k, ds in enumerate(
-        list(MODELS) + ["CMIP6-MMEM", "ERA5", "ERA-Interim", "GLDAS-NOAH"]
+        [*list(MODELS), "CMIP6-MMEM", "ERA5", "ERA-Interim", "GLDAS-NOAH"]
     ):
         kind = (
             "model"

@@ -93,11 +93,11 @@ def test_field_panel_values_land_on_their_cells(tmp_path, captured):
         region_outlines=False,
     )
     ax = captured[-1].axes[0]
-    mesh = [
+    mesh = next(
         c
         for c in ax.collections
         if hasattr(c, "get_array") and c.get_array() is not None
-    ][0]
+    )
     shown = np.ma.filled(mesh.get_array().reshape(20, 40), np.nan)
     # Longitudes were rolled to -180..180: column k of the plot is lon_sorted[k].
     order = np.argsort(np.mod(lon + 180, 360) - 180)
@@ -117,7 +117,7 @@ def test_iris_cube_is_accepted(tmp_path):
             (iris.coords.DimCoord(lon, "longitude", units="degrees"), 1),
         ],
     )
-    la, lo, d = maps.as_field(cube)
+    _la, lo, d = maps.as_field(cube)
     assert d.shape == (20, 40) and np.isnan(d).sum() == np.isnan(data).sum()
     assert np.all(np.diff(lo) > 0) and lo.min() >= -180 and lo.max() < 180
 

@@ -158,7 +158,7 @@ def test_counts_bars_equal_the_given_counts(tmp_path, captured):
         "MIROC6 (5)",
         "MPI-ESM1-2-HR (4)",
     ]
-    box = [t for t in axes[1].texts if t.get_gid() == "ranking"][0].get_text()
+    box = next(t for t in axes[1].texts if t.get_gid() == "ranking").get_text()
     assert box.splitlines()[1:] == [
         "1. CESM2",
         "2. GFDL-CM4",

@@ -158,7 +158,7 @@ def test_figures_7_to_10(tmp_path, captured):
     assert_files(
         taylor.plot_taylor_fluxes(fluxes, tmp_path / "fig10"), pdf=True
     )
-    ax = [a for a in captured[-1].axes if a.get_title()][0]
+    ax = next(a for a in captured[-1].axes if a.get_title())
     pts = {ln.get_label(): ln for ln in ax.lines if ln.get_gid() == "point"}
     assert set(pts) == {"pr", "evspsbl", "mrros", "snm"}
     sel = fluxes[

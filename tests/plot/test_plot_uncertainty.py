@@ -75,7 +75,8 @@ def test_heatmap_marks_straddling_cells_within_obs_spread_and_reference_rows(
         labels = [
             t.get_text() for t in panels[0].get_yticklabels()
         ]  # (b) hides its labels
-        assert labels == list(MODELS) + [
+        assert labels == [
+            *list(MODELS),
             "ref: ERA5",
             "ref: ERA-Interim",
             "ref: GLDAS-NOAH",

@@ -81,14 +81,14 @@ def test_mrsol_depths_are_the_land_models(tiny_archive):
 
 
 def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
-    kw = dict(
-        scale="tiny",
-        models=["MPI-ESM1-2-LR"],
-        members=1,
-        years=(1979, 1979),
-        reanalyses="obs6",
-        progress=False,
-    )
+    kw = {
+        "scale": "tiny",
+        "models": ["MPI-ESM1-2-LR"],
+        "members": 1,
+        "years": (1979, 1979),
+        "reanalyses": "obs6",
+        "progress": False,
+    }
     generate(tmp_path / "a", seed=3, **kw)
     generate(tmp_path / "b", seed=3, **kw)
     generate(tmp_path / "c", seed=4, **kw)
@@ -120,15 +120,15 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
 
 
 def test_resume_completes_partial_and_leaves_complete_untouched(tmp_path):
-    kw = dict(
-        scale="tiny",
-        models=["CNRM-CM6-1"],
-        members=2,
-        years=(1979, 1980),
-        reanalyses="obs6",
-        seed=1,
-        progress=False,
-    )
+    kw = {
+        "scale": "tiny",
+        "models": ["CNRM-CM6-1"],
+        "members": 2,
+        "years": (1979, 1980),
+        "reanalyses": "obs6",
+        "seed": 1,
+        "progress": False,
+    }
     root = tmp_path / "arch"
     first = generate(root, **kw)
     files = list(iter_archive_files(root))

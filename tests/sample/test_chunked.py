@@ -20,15 +20,15 @@ def _arrays(path):
 def test_chunked_and_unchunked_models_are_identical(tmp_path):
     # MPI-ESM1-2-HR: 5-year files aligned on 1850 (1979, 1980-1981), 5 soil layers;
     # CNRM-CM6-1: one file, 14 layers. Blocks of 1 and 5 months cross file and year edges.
-    kw = dict(
-        scale="tiny",
-        models=["MPI-ESM1-2-HR", "CNRM-CM6-1"],
-        members=1,
-        years=(1979, 1981),
-        reanalyses="none",
-        seed=5,
-        progress=False,
-    )
+    kw = {
+        "scale": "tiny",
+        "models": ["MPI-ESM1-2-HR", "CNRM-CM6-1"],
+        "members": 1,
+        "years": (1979, 1981),
+        "reanalyses": "none",
+        "seed": 5,
+        "progress": False,
+    }
     generate(
         tmp_path / "whole", months_per_block=10**6, **kw
     )  # every file in one block
@@ -87,16 +87,16 @@ def _write_kwargs():
     tp, tb = cmorio.monthly_time_axis(1979, 1979, "standard")
     lat = np.array([-45.0, 45.0])
     lon = np.array([90.0, 270.0])
-    return dict(
-        project="CMIP6",
-        mip="Lmon",
-        short_name="mrsos",
-        lat=lat,
-        lon=lon,
-        time_points=tp,
-        time_bounds=tb,
-        significant_bits=12,
-    )
+    return {
+        "project": "CMIP6",
+        "mip": "Lmon",
+        "short_name": "mrsos",
+        "lat": lat,
+        "lon": lon,
+        "time_points": tp,
+        "time_bounds": tb,
+        "significant_bits": 12,
+    }
 
 
 def test_variable_writer_blocks_match_write_variable(tmp_path):

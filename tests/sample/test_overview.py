@@ -39,7 +39,7 @@ def test_overview_numbers_are_plausible(tiny_archive):
     assert clim.shape == (lat.size, lon.size)
     # 0-10 cm of soil holds at most 100 kg m-2 of water
     assert ((cycles > 0) & (cycles < 100)).all()
-    rfiles, rsftlf, name = reference_files(tiny_archive, "GLDAS")
+    _rfiles, rsftlf, name = reference_files(tiny_archive, "GLDAS")
     assert name == "GLDAS-NOAH" and rsftlf is not None
 
 
