@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import iris
-import matplotlib
+import matplotlib as mpl
 
-matplotlib.use("Agg")
+mpl.use("Agg")
 
 import pandas as pd
 

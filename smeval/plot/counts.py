@@ -21,8 +21,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-import matplotlib.patches
+import matplotlib as mpl
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
@@ -102,7 +102,7 @@ def plot_tss_counts(
     nmodels = max(
         (len(per_model[v]) for v in variables if v in per_model), default=1
     )
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(3.8 + 0.22 * nmodels, 2.9 * len(variables) + 0.6)
         gs = fig.add_gridspec(
             len(variables),
@@ -186,7 +186,7 @@ def plot_tss_counts(
                         zorder=5,
                     )
         handles = [
-            matplotlib.patches.Patch(
+            mpl.patches.Patch(
                 color=BAR_COLOURS.get(r, dataset_style(r).color),
                 label=reference_label(r),
             )

@@ -17,7 +17,7 @@ import importlib.util
 from functools import cache
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 import numpy as np
 
 from smeval import defaults
@@ -334,7 +334,7 @@ def plot_regions(out_stem, projection: str = "platecarree") -> list[Path]:
 
     Returns the PNG and PDF paths.
     """
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(8.0, 4.0)
         ax = _map_axes(fig, 1, 1, projection)[0][0]
         import cartopy.crs as ccrs
@@ -410,12 +410,12 @@ def plot_field_panels(
     -------
     list of Path
     """
-    cmap = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
+    cmap = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
     if levels is None:
         levels = auto_levels(fields.values(), symmetric=_is_diverging(cmap))
     n = len(fields)
     nrows = -(-n // ncols)
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(4.2 * ncols, 2.3 * nrows + 0.8)
         axes, gs = _map_axes(fig, nrows, ncols, projection, colorbar_row=True)
         flat = [a for row in axes for a in row]
@@ -492,19 +492,15 @@ def plot_climatology_bias(
     ratios on a symmetric diverging scale (default -1..1, extended both ways).
     """
     clim_cmap = (
-        matplotlib.colormaps[clim_cmap]
-        if isinstance(clim_cmap, str)
-        else clim_cmap
+        mpl.colormaps[clim_cmap] if isinstance(clim_cmap, str) else clim_cmap
     )
     bias_cmap = (
-        matplotlib.colormaps[bias_cmap]
-        if isinstance(bias_cmap, str)
-        else bias_cmap
+        mpl.colormaps[bias_cmap] if isinstance(bias_cmap, str) else bias_cmap
     )
     if clim_levels is None:
         clim_levels = auto_levels(climatology.values())
     nrows = max(len(climatology), len(bias))
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(8.6, 2.1 * nrows + 1.0)
         axes, gs = _map_axes(fig, nrows, 2, projection, colorbar_row=True)
         cnorm = _norm(clim_levels, clim_cmap, "max")
@@ -579,8 +575,8 @@ def plot_flux_maps(
     refs = list(dict.fromkeys(r for per in bias.values() for r in per))
     variables = list(dict.fromkeys(list(climatology) + list(bias)))
     nrows, ncols = len(variables), 1 + len(refs)
-    bias_cmap = matplotlib.colormaps["BrBG"]
-    with matplotlib.rc_context(RC):
+    bias_cmap = mpl.colormaps["BrBG"]
+    with mpl.rc_context(RC):
         fig = new_figure(3.3 * ncols + 0.6, 1.75 * nrows + 1.0)
         axes, gs = _map_axes(
             fig, nrows, ncols, projection, colorbar_row=True, wspace=0.22
@@ -591,7 +587,7 @@ def plot_flux_maps(
             ax = axes[i][0]
             if var in climatology:
                 diverging = "-" in var or var.lower() in ("pme", "pmer")
-                cmap = matplotlib.colormaps["BrBG" if diverging else "YlGnBu"]
+                cmap = mpl.colormaps["BrBG" if diverging else "YlGnBu"]
                 lev = (clim_levels or {}).get(var)
                 if lev is None:
                     lev = auto_levels(
@@ -675,12 +671,12 @@ def plot_correlation_maps(
     """
     import cartopy.crs as ccrs
 
-    cmap = matplotlib.colormaps["RdBu_r"]
+    cmap = mpl.colormaps["RdBu_r"]
     levels = (
         np.round(np.arange(-1.0, 1.01, 0.1), 10) if levels is None else levels
     )
     n = len(correlation)
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(5.5, 2.6 * n + 0.8)
         grid, gs = _map_axes(fig, n, 1, projection, colorbar_row=True)
         axes = [row[0] for row in grid]

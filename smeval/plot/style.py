@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 from matplotlib.figure import Figure
 
 from smeval import defaults
@@ -130,9 +130,9 @@ _FIXED = {
 
 def _palette() -> list[str]:
     """tab20 + tab20b without their greys (grey is ERA-Interim's colour)."""
-    cmaps = (matplotlib.colormaps["tab20"], matplotlib.colormaps["tab20b"])
+    cmaps = (mpl.colormaps["tab20"], mpl.colormaps["tab20b"])
     colours = [c for cm in cmaps for c in cm.colors if max(c) - min(c) > 0.05]
-    return [matplotlib.colors.to_hex(c) for c in colours]
+    return [mpl.colors.to_hex(c) for c in colours]
 
 
 _PALETTE = _palette()
@@ -201,7 +201,7 @@ def new_figure(width: float, height: float, **kwargs) -> Figure:
     plotting functions build their artists inside ``matplotlib.rc_context(RC)``;
     this helper only creates the figure.
     """
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         return Figure(figsize=(width, height), dpi=DPI, **kwargs)
 
 
@@ -239,7 +239,7 @@ def savefig(
     stem.parent.mkdir(parents=True, exist_ok=True)
     types = ["png", *(["pdf"] if pdf else []), *_ALSO_AS]
     paths = [stem.with_suffix(f".{t}") for t in dict.fromkeys(types)]
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         for path in paths:
             fig.savefig(path, dpi=DPI, bbox_inches="tight")
     if clear:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
@@ -394,9 +394,7 @@ def plot_points(
             markerfacecolor=color,
             markeredgecolor="black"
             if big
-            else matplotlib.colors.to_hex(
-                np.array(matplotlib.colors.to_rgb(color)) * 0.6
-            ),
+            else mpl.colors.to_hex(np.array(mpl.colors.to_rgb(color)) * 0.6),
             markeredgewidth=0.6,
             zorder=st.zorder + 1,
             label=row.dataset,
@@ -568,7 +566,7 @@ def plot_taylor(
     """
     rmax, negative = _figure_scale([points])
     numbers = _numbers(points) if numbered else None
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(6.5 if negative else 4.8, 4.2 if negative else 4.6)
         gs = fig.add_gridspec(1, 1)
         ax = taylor_axes(
@@ -644,7 +642,7 @@ def plot_taylor_hemispheres(
     numbers = {d: i for i, d in enumerate(all_models, start=1)}
     nrows, ncols = len(groups) * len(hemispheres), len(references)
     w = 3.6 if negative else 2.9
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(
             w * ncols + 2.6, (2.9 if negative else 3.0) * nrows + 0.6
         )
@@ -742,7 +740,7 @@ def plot_taylor_regions(
     ncols = 4
     rows_per_ref = -(-len(regions) // ncols)
     nrows = rows_per_ref * len(references)
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(
             (3.0 if negative else 2.5) * ncols + 2.2,
             (2.4 if negative else 2.6) * nrows + 0.6,
@@ -834,7 +832,7 @@ def plot_taylor_fluxes(
                 rows, columns=["variable", "dataset", "R", "sigma"]
             )
     rmax, negative = _figure_scale(panels.values())
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(
             (3.6 if negative else 3.0) * len(regions) + 1.6,
             (2.9 if negative else 3.0) * len(references) + 0.5,

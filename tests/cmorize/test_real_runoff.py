@@ -48,7 +48,7 @@ def _relabel_ro_as_sro(path):
 
 
 @pytest.mark.parametrize(
-    "dataset,files",
+    ("dataset", "files"),
     [("ERA5", (ERA5_RO, ERA5_LSM)), ("ERA-Interim", (ERAI_RO,))],
 )
 def test_total_runoff_is_not_surface_runoff(

@@ -49,7 +49,7 @@ def test_law_of_cosines():
 
 
 @pytest.mark.parametrize(
-    "region, r, sigma, e_paper",
+    ("region", "r", "sigma", "e_paper"),
     [("TIB", 0.48, 0.33, 0.89), ("NA-WA", 0.70, 0.76, 0.72)],
 )
 def test_paper_mmem_figures_reproduced(region, r, sigma, e_paper):

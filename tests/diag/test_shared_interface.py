@@ -142,9 +142,9 @@ def test_incomplete_record_refused(tmp_path):
     [("png", ["png"]), ("pdf", ["pdf"]), (None, ["pdf", "png"])],
 )
 def test_save_figure_honours_output_file_type(tmp_path, kind, types):
-    import matplotlib
+    import matplotlib as mpl
 
-    matplotlib.use("Agg")
+    mpl.use("Agg")
     import matplotlib.pyplot as plt
 
     cfg = _run(_settings(tmp_path))

@@ -232,7 +232,7 @@ def _gldas_top_layer_fill(raw: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "variable,what",
+    ("variable", "what"),
     [("mrsos", "every value is missing"), ("sftlf", "no land at all")],
 )
 def test_gldas_all_fill_top_layer_is_refused(tmp_path, capsys, variable, what):
@@ -499,7 +499,7 @@ def _wait_for_writing(proc: subprocess.Popen, out: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
+    ("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
 )
 def test_signal_during_writing_is_clean(big_raw, tmp_path, sig, code):
     out, tmpdir = tmp_path / "out", tmp_path / "tmp"
