@@ -22,7 +22,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib as mpl
-import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
@@ -153,7 +152,9 @@ def plot_tss_counts(
                     ha="right",
                     rotation_mode="anchor",
                 )
-                for tick, m in zip(ax.get_xticklabels(), frame.index):
+                for tick, m in zip(
+                    ax.get_xticklabels(), frame.index, strict=True
+                ):
                     if m in ranks:
                         tick.set_fontweight("bold")
                         tick.set_color("#b2182b")

@@ -253,7 +253,9 @@ def plot_tss_heatmap(
             wspace=0.08,
         )
         mesh = None
-        for k, (ref, matrix) in enumerate(zip(references, matrices)):
+        for k, (ref, matrix) in enumerate(
+            zip(references, matrices, strict=True)
+        ):
             ax = fig.add_subplot(gs[0, k])
             mesh = draw_tss_matrix(
                 ax, matrix, threshold, cmap, norm, fs, *panels[k][1:]

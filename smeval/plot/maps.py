@@ -421,7 +421,9 @@ def plot_field_panels(
         flat = [a for row in axes for a in row]
         norm = _norm(levels, cmap, extend)
         mesh = None
-        for k, (ax, (name, field)) in enumerate(zip(flat, fields.items())):
+        for k, (ax, (name, field)) in enumerate(
+            zip(flat[:n], fields.items(), strict=True)
+        ):
             mesh = map_panel(ax, field, cmap, norm, outlines=region_outlines)
             ax.set_title(f"{_panel_letter(k)} {name}", loc="left")
             _gridlines(ax, left=k % ncols == 0, bottom=k >= n - ncols)
@@ -683,7 +685,7 @@ def plot_correlation_maps(
         norm = _norm(levels, cmap, "neither")
         mesh = None
         for k, (ax, (name, field)) in enumerate(
-            zip(axes, correlation.items())
+            zip(axes, correlation.items(), strict=True)
         ):
             mesh = map_panel(ax, field, cmap, norm, outlines=False)
             if name in significant:

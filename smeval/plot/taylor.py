@@ -578,6 +578,7 @@ def plot_taylor(
             zip(
                 points["dataset"],
                 points.get("resolution_group", [None] * len(points)),
+                strict=True,
             )
         )
         fig.legend(

@@ -91,7 +91,7 @@ def load_obs6_variables(
     loaded = load_datasets(out, facets, **_OBS6_TEMPLATES)
     return {
         (mip, short): result
-        for (mip, short, _), result in zip(variables, loaded)
+        for (mip, short, _), result in zip(variables, loaded, strict=True)
     }
 
 
@@ -134,7 +134,7 @@ def load_datasets(
     }
     with tempfile.TemporaryDirectory() as tmp:
         results = [Path(tmp) / f"cube{i}.pkl" for i in range(len(facets))]
-        requests = [[f, str(r)] for f, r in zip(facets, results)]
+        requests = [[f, str(r)] for f, r in zip(facets, results, strict=True)]
         proc = subprocess.run(
             [
                 sys.executable,
@@ -149,7 +149,7 @@ def load_datasets(
             timeout=300 + 120 * len(facets),
         )
         loaded = []
-        for one, result in zip(facets, results):
+        for one, result in zip(facets, results, strict=True):
             if proc.returncode != 0 or not result.exists():
                 msg = f"ESMValCore load of {one} failed ({proc.returncode}):\n{proc.stderr}"
                 raise AssertionError(msg)

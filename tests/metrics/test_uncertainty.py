@@ -112,7 +112,7 @@ def result():
 def test_reference_rows_are_every_ordered_pair_of_references(result):
     t = result["table"]
     rows = t[(t.kind == "reference") & (t.statistic == "R")]
-    pairs = set(zip(rows.dataset, rows.reference))
+    pairs = set(zip(rows.dataset, rows.reference, strict=True))
     assert pairs == {(a, b) for a in REFS for b in REFS if a != b}
     assert len(rows) == 6 * len(REGION_IDS)
     # Values: the reference plays the model.

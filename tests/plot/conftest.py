@@ -108,7 +108,7 @@ def annual_cycles():
             vals = 20 + 3 * k + 5 * np.sin(2 * np.pi * (months - 1 + k) / 12)
             rows += [
                 (ds, kind, "sm_shallow", region.id, m, v, "kg m-2")
-                for m, v in zip(months, vals)
+                for m, v in zip(months, vals, strict=True)
             ]
     return pd.DataFrame(
         rows,

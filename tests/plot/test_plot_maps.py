@@ -32,7 +32,7 @@ def test_regions_map_labels_all_13_ids(tmp_path, captured, offline_cartopy):
     # One outline per region, closed, along the box edges.
     outlines = [ln for ln in ax.lines if len(ln.get_xdata()) == 120]
     assert len(outlines) == 13
-    for ln, region in zip(outlines, REGIONS):
+    for ln, region in zip(outlines, REGIONS, strict=True):
         b = region.box
         assert (min(ln.get_xdata()), max(ln.get_xdata())) == (
             b.lon_min,
@@ -200,7 +200,8 @@ def test_correlation_maps_stipple_exactly_the_significant_cells(
     wrapped = np.mod(lon + 180, 360) - 180
     ii, jj = np.nonzero(sig)
     assert got == {
-        (round(wrapped[j], 6), round(lat[i], 6)) for i, j in zip(ii, jj)
+        (round(wrapped[j], 6), round(lat[i], 6))
+        for i, j in zip(ii, jj, strict=True)
     }
     (cbar,) = _colorbar_axes(fig)
     assert cbar.get_xlabel() == "correlation coefficient R (1)"

@@ -33,7 +33,7 @@ def test_references_and_mmems_are_distinct_from_each_other_and_from_models():
     model_rgb = np.array(
         [mpl.colors.to_rgb(dataset_style(m).color) for m in MODEL_FAMILIES]
     )
-    for name, c in zip(REFERENCES + MMEMS, rgb):
+    for name, c in zip(REFERENCES + MMEMS, rgb, strict=True):
         assert np.min(np.abs(model_rgb - c).sum(axis=1)) > 0.05, name
         # Drawn thick, above the models.
         assert (

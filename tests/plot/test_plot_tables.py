@@ -72,7 +72,7 @@ def test_heatmap_figure_rows_in_callers_order(tmp_path, captured):
         "(a) vs ERA5",
         "(b) vs GLDAS-Noah",
     ]
-    for ax, ref in zip(panels, ("ERA5", "GLDAS-NOAH")):
+    for ax, ref in zip(panels, ("ERA5", "GLDAS-NOAH"), strict=True):
         assert [t.get_text() for t in ax.get_xticklabels()] == REGION_IDS
         expected = heatmap.tss_pivot(m, "sm_deep", ref, order)
         assert list(expected.index) == order
@@ -139,7 +139,7 @@ def test_counts_bars_equal_the_given_counts(tmp_path, captured):
         per_region["sm_deep"],
         per_model["sm_deep"],
     ]
-    for ax, frame in zip(axes, frames):
+    for ax, frame in zip(axes, frames, strict=True):
         for ref in frame.columns:
             heights = [
                 p.get_height() for p in ax.patches if p.get_gid() == ref

@@ -308,7 +308,7 @@ def test_tss_table_marks_exactly_the_cells_above_threshold(fake_run):
     for row in page.rows:
         cells = row["cells"][len(headers) :]
         assert len(cells) == len(regions)
-        for region, cell in zip(regions, cells):
+        for region, cell in zip(regions, cells, strict=True):
             value = tss[
                 (row["dataset"], row["variable"], row["reference"], region)
             ]

@@ -29,6 +29,7 @@ def _row(dataset, kind, reference, region, statistic, value):
                 value,
                 "1",
             ),
+            strict=True,
         )
     )
 
