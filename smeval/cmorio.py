@@ -195,7 +195,7 @@ def obs6_path(
     mip: str,
     short_name: str,
     tier: int = 3,
-    type: str = "reanaly",  # ESMValTool's facet name (shadows the builtin)
+    type: str = "reanaly",  # noqa: A002 - ESMValTool's facet name
     version: str = "1",
     time_range: str | None = None,
 ) -> Path:
@@ -289,7 +289,7 @@ def obs6_global_attributes(
     mip: str,
     short_name: str,
     tier: int = 3,
-    type: str = "reanaly",  # ESMValTool's facet name (shadows the builtin)
+    type: str = "reanaly",  # noqa: A002 - ESMValTool's facet name
     version: str = "1",
     source: str = "",
     reference: str = "",

@@ -58,7 +58,7 @@ def write_config(
 class _RecipeDumper(yaml.SafeDumper):
     """YAML as ESMValTool's yamllint rules want it: list items indented under their key."""
 
-    def increase_indent(self, flow: bool = False, indentless: bool = False):
+    def increase_indent(self, flow: bool = False, indentless: bool = False):  # noqa: ARG002 - PyYAML's signature
         return super().increase_indent(flow, False)
 
 

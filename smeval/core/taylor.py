@@ -128,7 +128,7 @@ def taylor_statistics(model, reference, r0: float = 1.0) -> TaylorStatistics:
         corr = np.where(ok, np.clip(cov / (std_m * std_r), -1.0, 1.0), np.nan)
         sigma = np.where(ok, std_m / std_r, np.nan)
         e_prime = np.where(ok, rms / std_r, np.nan)
-    nan_if_short = lambda x: np.where(n >= 2, x, np.nan)
+    nan_if_short = lambda x: np.where(n >= 2, x, np.nan)  # noqa: E731
     return TaylorStatistics(
         R=corr,
         sigma=sigma,

@@ -116,7 +116,7 @@ class MetricsOptions(EvaluationOptions):
     def __post_init__(self) -> None:
         super().__post_init__()
         try:
-            self.bootstrap_options
+            self.bootstrap_options  # noqa: B018 - checks the mapping now, before any data is read
         except (TypeError, ValueError) as err:
             msg = f"{self.SCRIPT}: option `bootstrap`: {err}"
             raise OptionsError(msg) from None

@@ -142,7 +142,7 @@ def test_a_member_missing_a_year_inside_its_file_is_excluded(
         ]
     )
     kept = cube[years != 1980]
-    kept.data  # read before the file is replaced
+    kept.data  # read before the file is replaced  # noqa: B018
     tmp = path.with_name("tmp.nc")
     iris.save(kept, str(tmp))
     tmp.replace(path)

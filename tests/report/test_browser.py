@@ -27,7 +27,7 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 
 def _missing() -> str | None:
     try:
-        import selenium
+        import selenium  # noqa: F401
     except ImportError:
         return "the Python package 'selenium' is missing (pip install selenium, or the 'test' extra)"
     for path, package in (
