@@ -31,7 +31,8 @@ def test_r_and_p_match_scipy_pearsonr_at_every_point():
             ref.pvalue, rel=1e-8, abs=1e-300
         )
         assert res.significant[idx] == (ref.pvalue < 0.05)
-    assert res.significant.any() and not res.significant.all()
+    assert res.significant.any()
+    assert not res.significant.all()
 
 
 def test_missing_values_pairwise_and_t_formula():
@@ -101,9 +102,7 @@ def test_degenerate_points_are_nan_not_significant():
         [np.arange(10.0), np.r_[np.arange(2.0), [np.nan] * 8]], axis=1
     )
     res = gridpoint_correlation(x, y)
-    assert (
-        np.isnan(res.R).all()
-        and np.isnan(res.p_value).all()
-        and not res.significant.any()
-    )
+    assert np.isnan(res.R).all()
+    assert np.isnan(res.p_value).all()
+    assert not res.significant.any()
     assert np.isnan(t_test_pvalue(0.5, 2))

@@ -59,7 +59,8 @@ def test_configuration_has_inputs_and_ancestors(tmp_path):
         "/x/a.nc": {"dataset": "A", "short_name": "mrsos"}
     }
     assert cfg["ancestor_dirs"] == [tmp_path / "work" / "other" / "script"]
-    assert Path(cfg["work_dir"]).is_dir() and Path(cfg["plot_dir"]).is_dir()
+    assert Path(cfg["work_dir"]).is_dir()
+    assert Path(cfg["plot_dir"]).is_dir()
     assert shared.interface() is standalone
 
 

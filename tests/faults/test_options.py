@@ -54,7 +54,9 @@ def test_the_keys_esmvalcore_writes_are_not_unknown():
     options = parse_options(
         MetricsOptions, settings, "metrics", announce_errors=False
     )
-    assert options.tss_threshold == 0.7 and options.r0 == 1.0  # the default
+    # the defaults
+    assert options.tss_threshold == 0.7
+    assert options.r0 == 1.0
 
 
 @pytest.mark.parametrize(

@@ -129,9 +129,8 @@ def test_dimension_entries_have_long_names_units_and_attributes(synthetic):
         "statistic",
     ]
     for name in dims["json_structure"]:
-        assert dims[name] and all(
-            entry["long_name"] for entry in dims[name].values()
-        ), name
+        assert dims[name], name
+        assert all(entry["long_name"] for entry in dims[name].values()), name
     assert dims["variable_id"]["sm_deep"] == {
         "long_name": "deep soil moisture (0-200 cm)",
         "units": "kg m-2",

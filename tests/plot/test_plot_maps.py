@@ -118,8 +118,11 @@ def test_iris_cube_is_accepted(tmp_path):
         ],
     )
     _la, lo, d = maps.as_field(cube)
-    assert d.shape == (20, 40) and np.isnan(d).sum() == np.isnan(data).sum()
-    assert np.all(np.diff(lo) > 0) and lo.min() >= -180 and lo.max() < 180
+    assert d.shape == (20, 40)
+    assert np.isnan(d).sum() == np.isnan(data).sum()
+    assert np.all(np.diff(lo) > 0)
+    assert lo.min() >= -180
+    assert lo.max() < 180
 
 
 def test_climatology_and_bias_figure(tmp_path, captured, offline_cartopy):
@@ -205,5 +208,6 @@ def test_correlation_maps_stipple_exactly_the_significant_cells(
     }
     (cbar,) = _colorbar_axes(fig)
     assert cbar.get_xlabel() == "correlation coefficient R (1)"
-    assert "95 %" in fig.get_suptitle() and "1979-2014" in fig.get_suptitle()
+    assert "95 %" in fig.get_suptitle()
+    assert "1979-2014" in fig.get_suptitle()
     _assert_offline(offline_cartopy)

@@ -82,7 +82,8 @@ def test_heatmap_figure_rows_in_callers_order(tmp_path, captured):
         n_above = sum(p.get_gid() == "above" for p in ax.patches)
         assert n_above == int((expected.to_numpy() > 0.5).sum())
     colorbar = fig.axes[-1]
-    assert "TSS" in colorbar.get_ylabel() and "(1)" in colorbar.get_ylabel()
+    assert "TSS" in colorbar.get_ylabel()
+    assert "(1)" in colorbar.get_ylabel()
     assert colorbar.get_ylim() == (0.0, 1.0)
 
 
@@ -201,10 +202,8 @@ def test_annual_cycles(tmp_path, captured, annual_cycles):
     )
     assert list(lines["ERA5"].get_xdata()) == list(range(1, 13))
     assert panels[0].get_ylabel() == "kg m$^{-2}$"
-    assert (
-        "1979-2014" in fig.get_suptitle()
-        and "shallow soil moisture" in fig.get_suptitle()
-    )
+    assert "1979-2014" in fig.get_suptitle()
+    assert "shallow soil moisture" in fig.get_suptitle()
 
 
 def _rss_bytes() -> int:

@@ -75,9 +75,8 @@ def test_e_contour_through_a_point_has_the_points_e_prime():
             np.full(ok.sum(), float(c.get_label()))
         )
         # ... and inside the quarter diagram.
-        assert np.all(x[ok] >= -1e-12) and np.all(
-            np.hypot(x[ok], y[ok]) <= 1.5 + 1e-12
-        )
+        assert np.all(x[ok] >= -1e-12)
+        assert np.all(np.hypot(x[ok], y[ok]) <= 1.5 + 1e-12)
     through = contours[1]
     px, py = (
         lines["CMIP6-MMEM"].get_xdata()[0],
@@ -144,7 +143,8 @@ def test_figures_7_to_10(tmp_path, captured):
         "CMIP6-MMEM-high",
         "CMIP6-MMEM-low",
     }
-    assert "NH" in panels[0].get_title() and "ERA5" in panels[0].get_title()
+    assert "NH" in panels[0].get_title()
+    assert "ERA5" in panels[0].get_title()
 
     assert_files(
         taylor.plot_taylor_regions(m, "sm_shallow", tmp_path / "fig09"),

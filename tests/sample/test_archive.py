@@ -65,7 +65,8 @@ def test_esgf_layout(tiny_archive):
     assert "raw/GLDAS/GLDAS_NOAH025_M.A198106.020.nc4" in files
     assert "raw/ERA5/ERA5_monthly_1980.nc" in files
     summary = json.loads((tiny_archive / "sample_archive.json").read_text())
-    assert summary["scale"] == "tiny" and summary["seed"] == 0
+    assert summary["scale"] == "tiny"
+    assert summary["seed"] == 0
 
 
 def test_mrsol_depths_are_the_land_models(tiny_archive):
@@ -100,7 +101,8 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
         p.relative_to(tmp_path / "b")
         for p in iter_archive_files(tmp_path / "b")
     )
-    assert files_a == files_b and len(files_a) > 10
+    assert files_a == files_b
+    assert len(files_a) > 10
     for rel in files_a:
         da, db = _data(tmp_path / "a" / rel), _data(tmp_path / "b" / rel)
         assert da.keys() == db.keys()

@@ -72,13 +72,15 @@ def test_reanalysis_blocks_equal_the_whole_period():
         assert np.array_equal(
             arr, np.concatenate([y[var] for y in years]), equal_nan=True
         ), var
-    assert whole["mrsol"].shape[:2] == (24, 4) and grid["has_land"].any()
+    assert whole["mrsol"].shape[:2] == (24, 4)
+    assert grid["has_land"].any()
 
 
 def test_block_months_bounded_by_budget():
     # CNRM-CM6-1-HR native: 360 x 720 cells, 14 layers, float64
     months = gen.block_months(360 * 720, 14)
-    assert months >= 1 and months * 360 * 720 * 14 * 8 <= gen.BLOCK_BYTES
+    assert months >= 1
+    assert months * 360 * 720 * 14 * 8 <= gen.BLOCK_BYTES
     assert gen.block_months(10**9, 100) == 1
     assert gen.time_blocks(12, 36, 10) == [(12, 22), (22, 32), (32, 36)]
 
@@ -131,4 +133,5 @@ def test_variable_writer_is_atomic(tmp_path):
     with pytest.raises(ValueError, match="data shape"):
         with cmorio.variable_writer(target, **_write_kwargs()) as writer:
             writer.write(data[:6], start=8)
-    assert not target.exists() and not list(tmp_path.iterdir())
+    assert not target.exists()
+    assert not list(tmp_path.iterdir())
