@@ -500,8 +500,10 @@ def _layer_mass(
 def _top_mass(
     layers: list[np.ndarray], bounds: np.ndarray, depth: float
 ) -> np.ndarray:
-    """Water in 0..depth m from layer contents W_k (kg m-2), SPEC section 2:
-    W(0..D) = sum_k W_k * w_k, weights w_k from :func:`smeval.core.depth.layer_weights`.
+    """Return the water in 0..depth m from layer contents W_k (kg m-2).
+
+    SPEC section 2: W(0..D) = sum_k W_k * w_k, weights w_k from
+    :func:`smeval.core.depth.layer_weights`.
     """
     total = np.zeros_like(layers[0])
     for w, frac in zip(layers, layer_weights(bounds, depth), strict=True):
@@ -895,8 +897,9 @@ def _inventory(
     raw_dir: Path,
     stack: contextlib.ExitStack,
 ):
-    """Return the raw variables found under ``raw_dir`` (headers only; GRIB decoded into a
-    staging folder of $TMPDIR, removed with ``stack``).
+    """Return the raw variables found under ``raw_dir`` (headers only).
+
+    GRIB is decoded into a staging folder of $TMPDIR, removed with ``stack``.
 
     Returns ``(store, searched, info, version_note)``: ESA CCI's product
     version replaces ``info.version``.
@@ -1201,8 +1204,9 @@ def _convert_one(
     bar,
     opts: Options,
 ) -> tuple[Path, int]:
-    """Write one CMOR variable into ``staging``; return its path and its number
-    of valid values (see :func:`_n_valid`).
+    """Write one CMOR variable into ``staging``.
+
+    Returns its path and its number of valid values (see :func:`_n_valid`).
     """
     short_name = recipe.short_name
     first = store[recipe.raw[0]]
@@ -1334,9 +1338,10 @@ def _convert_one(
 def _n_valid(
     short_name: str, values: np.ndarray, land_mask: np.ndarray | None
 ) -> int:
-    """Values the file will hold: finite and on land (if masked); for ``sftlf``,
-    cells with some land (a land fraction of 0 % everywhere is no land at all,
-    e.g. GLDAS whose soil moisture is all fill).
+    """Return the values the file will hold: finite and on land (if masked).
+
+    For ``sftlf``, cells with some land (a land fraction of 0 % everywhere is
+    no land at all, e.g. GLDAS whose soil moisture is all fill).
     """
     valid = np.isfinite(values)
     if land_mask is not None:

@@ -82,8 +82,10 @@ def plot_tss_counts(
     top: int = 5,
     period: str = defaults.PERIOD,
 ) -> list[Path]:
-    """Fig. 14: (a) models with TSS > threshold per region, (b) regions with
-    TSS > threshold per model; rows shallow and deep; bars per reference.
+    """Plot Fig. 14: counts of models and regions with TSS > threshold.
+
+    (a) models with TSS > threshold per region, (b) regions with TSS >
+    threshold per model; rows shallow and deep; bars per reference.
 
     Parameters
     ----------

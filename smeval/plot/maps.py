@@ -1,4 +1,6 @@
-"""Maps: the regions (Fig. 1), climatologies and bias ratios (Figs. 2-4),
+"""Maps: regions, climatologies, bias ratios and correlation with P - E.
+
+The regions (Fig. 1), climatologies and bias ratios (Figs. 2-4),
 correlation with P - E (Fig. 11).
 
 Coastlines come from the Natural Earth shapefiles ESMValCore ships for its
@@ -286,8 +288,10 @@ def _map_axes(
     colorbar_row: bool = False,
     wspace: float = 0.06,
 ):
-    """Rows x columns of GeoAxes; with *colorbar_row*, also the gridspec whose
-    last (thin) row holds the colour bars (see :func:`_cax`).
+    """Return rows x columns of GeoAxes and their gridspec.
+
+    With *colorbar_row*, the gridspec's last (thin) row holds the colour bars
+    (see :func:`_cax`).
     """
     proj = _projection(projection)
     if colorbar_row:
@@ -315,8 +319,9 @@ def _map_axes(
 
 
 def _cax(fig, gs, columns: slice, fraction: float = 0.75):
-    """Return a colour-bar axes in the last gridspec row under *columns*, centred,
-    *fraction* of their width.
+    """Return a colour-bar axes in the last gridspec row under *columns*.
+
+    Centred, *fraction* of their width.
     """
     margin = (1.0 - fraction) / 2
     sub = gs[gs.nrows - 1, columns].subgridspec(

@@ -561,8 +561,10 @@ def plot_taylor(
     color_by: str = "dataset",
     numbered: bool = False,
 ) -> list[Path]:
-    """One Taylor diagram of *points* (columns dataset, R, sigma; optionally
-    resolution_group, family). Saves PNG and PDF.
+    """Draw one Taylor diagram of *points*; save PNG and PDF.
+
+    *points* has the columns dataset, R, sigma; optionally resolution_group,
+    family.
     """
     rmax, negative = _figure_scale([points])
     numbers = _numbers(points) if numbered else None

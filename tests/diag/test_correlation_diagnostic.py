@@ -35,8 +35,10 @@ MIPS = {"mrsos": "Lmon", "pr": "Amon", "evspsbl": "Amon"}
 
 
 def _inputs(tmp_path, planted):
-    """Write ``planted``: (dataset, family, project, member) -> {variable: series} (and ``step``, the
-    grid spacing in degrees, default 4); return the script's settings.
+    """Write ``planted`` and return the script's settings.
+
+    ``planted``: (dataset, family, project, member) -> {variable: series};
+    ``step``: the grid spacing in degrees, default 4.
     """
     inputs = {}
     for (dataset, family, project, member), variables in planted.items():

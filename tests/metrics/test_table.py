@@ -1,5 +1,7 @@
-"""The metrics table: values equal an independent computation, and every
-summary (TSS matrix, counts, ranking, JSON) is a query of the same numbers.
+"""The metrics table: its values equal an independent computation.
+
+Every summary (TSS matrix, counts, ranking, JSON) is a query of the same
+numbers.
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
-"""The ESMPy stand-in: installed only when needed, lets ESMValCore import,
-and refuses ESMF regridding with a message that says what to do instead.
+"""The ESMPy stand-in: installed only when needed, lets ESMValCore import.
+
+It refuses ESMF regridding with a message that says what to do instead.
 """
 
 from __future__ import annotations
