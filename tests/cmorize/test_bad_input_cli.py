@@ -93,7 +93,7 @@ def test_gldas_wrong_unit(tmp_path):
         with netCDF4.Dataset(path, "a") as ds:
             ds["Qs_acc"].units = "kg m-2 s-1"
     with pytest.raises(
-        UnitError, match="GLDAS.*'Qs_acc'.*GLDAS_NOAH025_M.A199001.020.nc4"
+        UnitError, match=r"GLDAS.*'Qs_acc'.*GLDAS_NOAH025_M.A199001.020.nc4"
     ):
         cmorize(
             "GLDAS",

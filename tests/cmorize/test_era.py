@@ -376,7 +376,7 @@ def test_real_era_interim_grib_reduced_gaussian(realdata, tmp_path, name):
         variables=["mrsos"], allow_partial_months=True, progress=False
     )
     if name.startswith("39.128"):  # swvl1 alone
-        with pytest.raises(MissingVariableError, match="'swvl2'.*39.128_EI"):
+        with pytest.raises(MissingVariableError, match=r"'swvl2'.*39.128_EI"):
             cmorize("ERA-Interim", raw, tmp_path / "out", opts)
         return
     files = cmorize("ERA-Interim", raw, tmp_path / "out", opts)

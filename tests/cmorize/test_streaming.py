@@ -261,7 +261,7 @@ def test_write_monthly_counts_months(tmp_path, n_fields):
         np.array([[0, 31], [31, 59], [59, 90.0]]),
     )
     with pytest.raises(
-        ValueError, match="no months|2 months written, 3 expected"
+        ValueError, match=r"no months|2 months written, 3 expected"
     ):
         write_monthly(
             tmp_path / "x.nc",

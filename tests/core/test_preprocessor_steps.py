@@ -103,7 +103,7 @@ def test_soil_column_never_extrapolates():
     cube = _layered(np.ones((1, 2, 2, 2)), [[0, 10], [10, 150]])
     with pytest.raises(
         DepthNotReachedError,
-        match="reach only 1.5 m, not the target depth 2 m",
+        match=r"reach only 1.5 m, not the target depth 2 m",
     ):
         soil_column(cube, 2.0)
 

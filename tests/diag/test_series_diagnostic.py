@@ -136,7 +136,7 @@ def test_correlation_refuses_a_multi_model_mean_without_family(tmp_path):
         "work_dir": str(tmp_path),
         "run_dir": str(tmp_path),
     }
-    with pytest.raises(ValueError, match="mm.nc.*without a `family` facet"):
+    with pytest.raises(ValueError, match=r"mm.nc.*without a `family` facet"):
         correlation_fields(cfg)
 
 

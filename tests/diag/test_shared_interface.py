@@ -215,6 +215,6 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     settings = _settings(tmp_path, scheduler_address="tcp://127.0.0.1:1")
     with (
         dask.config.set({"distributed.comm.timeouts.connect": "2s"}),
-        pytest.raises(OSError, match="127.0.0.1:1.*--no-distributed"),
+        pytest.raises(OSError, match=r"127.0.0.1:1.*--no-distributed"),
     ):
         _run(settings)

@@ -135,7 +135,7 @@ def test_shallow_depth_must_match_mrsos_when_mrsos_is_read():
         "input_data": {"a.nc": {"short_name": "mrsos"}},
     }
     with pytest.raises(
-        OptionsError, match="mrsos .* is the soil water of 0-0.1 m"
+        OptionsError, match=r"mrsos .* is the soil water of 0-0.1 m"
     ):
         series_options(cfg)
     assert (

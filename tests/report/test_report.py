@@ -392,7 +392,7 @@ def test_without_figures(tmp_path):
 
 def test_missing_metrics_is_an_error(tmp_path):
     info = make_run(tmp_path)
-    with pytest.raises(FileNotFoundError, match="metrics.csv"):
+    with pytest.raises(FileNotFoundError, match=r"metrics.csv"):
         build_report(
             info["cfg"]["ancestor_dirs"][1:], info["plot_dir"], info["cfg"]
         )
