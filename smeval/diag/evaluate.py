@@ -181,10 +181,10 @@ def read_series(
                 )
             )
             files[series[-1].dataset].append(str(path))
-        for path in sorted(Path(folder).rglob(outputs.EXCLUDED)):
-            excluded.append(
-                pd.read_csv(path, dtype=str, keep_default_na=False)
-            )
+        excluded.extend(
+            pd.read_csv(path, dtype=str, keep_default_na=False)
+            for path in sorted(Path(folder).rglob(outputs.EXCLUDED))
+        )
     return series, files, excluded
 
 

@@ -189,22 +189,22 @@ def _figure_sections(run: RunInputs, linker: Linker) -> list[dict[str, Any]]:
         {f.group for f in run.figures} - set(FIGURE_GROUPS)
     )
     for group in groups:
-        figures = []
-        for fig in (f for f in run.figures if f.group == group):
-            figures.append(
-                {
-                    "label": fig.label,
-                    "caption": fig.caption,
-                    "src": linker.href(fig.image),
-                    "name": fig.image.name,
-                    "formats": [_link(linker, p) for p in fig.other_formats],
-                    "data": [_link(linker, p) for p in fig.ancestors],
-                    "citation": linker.citation(fig.image),
-                    "provenance": linker.href(
-                        fig.image.with_name(f"{fig.image.stem}_provenance.xml")
-                    ),
-                }
-            )
+        figures = [
+            {
+                "label": fig.label,
+                "caption": fig.caption,
+                "src": linker.href(fig.image),
+                "name": fig.image.name,
+                "formats": [_link(linker, p) for p in fig.other_formats],
+                "data": [_link(linker, p) for p in fig.ancestors],
+                "citation": linker.citation(fig.image),
+                "provenance": linker.href(
+                    fig.image.with_name(f"{fig.image.stem}_provenance.xml")
+                ),
+            }
+            for fig in run.figures
+            if fig.group == group
+        ]
         sections.append(
             {
                 "id": f"fig-{group}",

@@ -67,14 +67,12 @@ _DZ_MM = (
 
 def stable_seed(*parts: object) -> list[int]:
     """Return a seed sequence from strings/ints that does not depend on PYTHONHASHSEED."""
-    out = []
-    for p in parts:
-        out.append(
-            int(p)
-            if isinstance(p, int | np.integer)
-            else zlib.crc32(str(p).encode())
-        )
-    return out
+    return [
+        int(p)
+        if isinstance(p, int | np.integer)
+        else zlib.crc32(str(p).encode())
+        for p in parts
+    ]
 
 
 # ---------------------------------------------------------------------------
