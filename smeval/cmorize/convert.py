@@ -1153,7 +1153,7 @@ def _move_into_place(written: list[tuple[Path, Path]], dataset: str) -> None:
     try:
         with _signals.deferred():
             for tmp, final in written:
-                os.replace(tmp, final)
+                Path(tmp).replace(final)
     except _signals.Interrupted as exc:
         if exc.held:
             exc.written = [final for _, final in written]

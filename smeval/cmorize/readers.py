@@ -618,7 +618,7 @@ def _scan_grib_inprocess(
     for path in paths:
         offsets = []
         try:
-            with open(path, "rb") as f:
+            with Path(path).open("rb") as f:
                 while True:
                     h = eccodes.codes_grib_new_from_file(f)
                     if h is None:
@@ -719,7 +719,7 @@ def _grib_reader(
         import eccodes
 
         try:
-            with open(path, "rb") as f:
+            with Path(path).open("rb") as f:
                 f.seek(offset)
                 h = eccodes.codes_grib_new_from_file(f)
                 if h is None:

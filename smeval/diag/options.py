@@ -336,7 +336,7 @@ def announce(message: str) -> None:
             or sys.stdout.isatty()
         ):
             return
-        with open(parent / "fd" / "2", "a", encoding="utf-8") as terminal:
+        with (parent / "fd" / "2").open("a", encoding="utf-8") as terminal:
             terminal.write(f"smeval: error: {message}\n")
     except OSError:
         pass

@@ -153,7 +153,7 @@ def load_datasets(
             if proc.returncode != 0 or not result.exists():
                 msg = f"ESMValCore load of {one} failed ({proc.returncode}):\n{proc.stderr}"
                 raise AssertionError(msg)
-            with open(result, "rb") as f:
+            with result.open("rb") as f:
                 loaded.append(pickle.load(f))
     return loaded
 

@@ -375,9 +375,8 @@ def test_stale_grib_staging_in_tmpdir_is_removed(
     (stale / "grib0.npz").write_bytes(b"partial")
     raw = tmp_path / "raw"
     raw.mkdir()
-    os.symlink(
-        realdata / "era-interim" / "ERAI_example_downloaded_raw.grb",
-        raw / "e.grb",
+    (raw / "e.grb").symlink_to(
+        realdata / "era-interim" / "ERAI_example_downloaded_raw.grb"
     )
     monkeypatch.setenv("TMPDIR", str(tmpdir))
     monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR

@@ -1,5 +1,7 @@
 """Heat maps (Figs. 12-13), counts (Fig. 14) and annual cycles (Figs. 5-6)."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -209,7 +211,7 @@ def test_annual_cycles(tmp_path, captured, annual_cycles):
 def _rss_bytes() -> int:
     import os
 
-    with open("/proc/self/statm") as f:
+    with Path("/proc/self/statm").open() as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
