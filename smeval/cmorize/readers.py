@@ -476,7 +476,7 @@ def _grib_grid(h):
     )
     if grid_type in ("regular_ll", "regular_gg"):
         ni = eccodes.codes_get(h, "Ni")
-        if not eccodes.codes_get(h, "jPointsAreConsecutive") == 0:
+        if eccodes.codes_get(h, "jPointsAreConsecutive") != 0:
             msg = "column-major GRIB scanning is not supported"
             raise ValueError(msg)
         return grid_type, lats[::ni].copy(), lons[:ni].copy(), None

@@ -141,7 +141,10 @@ _FAMILIES = sorted(set(MODEL_FAMILIES.values()), key=str.lower)
 
 
 def _stable_index(text: str, n: int) -> int:
-    return int(hashlib.sha1(text.encode()).hexdigest(), 16) % n
+    return (
+        int(hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest(), 16)
+        % n
+    )
 
 
 def family_marker(family: str | None) -> str:

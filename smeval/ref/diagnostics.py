@@ -261,7 +261,7 @@ class SoilMoistureSkill(SmevalDiagnostic):
     slug = "soil-moisture-skill"
     variables = ("mrsos", "mrsol")
     required = ("mrsos",)
-    scripts = {
+    scripts: ClassVar[dict[str, Any]] = {
         "soil_moisture": {
             "regional_series": {"map_variables": None, "map_steps": None}
         },
@@ -281,7 +281,7 @@ class SoilMoisturePMinusECorrelation(SmevalDiagnostic):
     slug = "soil-moisture-pme-correlation"
     variables = ("mrsos", "pr", "evspsbl", "mrros", "snm")
     required = ("mrsos", "pr", "evspsbl")
-    scripts = {
+    scripts: ClassVar[dict[str, Any]] = {
         "soil_moisture": {
             "regional_series": {"map_variables": None, "map_steps": None}
         },

@@ -103,7 +103,7 @@ def test_real_era5_grib_swvl1_to_4(realdata, tmp_path):
     lons = cube.coord("longitude").points
     assert sorted({la for la, _ in by_hand["swvl1"]}) == lats.tolist()
     assert sorted({lo for _, lo in by_hand["swvl1"]}) == lons.tolist()
-    for la, lo in by_hand["swvl1"].keys():
+    for la, lo in by_hand["swvl1"]:
         i, j = lats.tolist().index(la), lons.tolist().index(lo)
         expected = [
             by_hand[f"swvl{k + 1}"][(la, lo)] * THICKNESS_M[k] * 1000.0

@@ -425,14 +425,16 @@ def test_sigint_raised_where_python_ignores_it_is_not_lost():
 
 def test_signal_during_the_move_is_held_until_every_file_is_moved(tmp_path):
     moved = []
-    with _signals.interrupts_guarded():
-        with pytest.raises(_signals.Interrupted) as exc:
-            with _signals.deferred():
-                for k in range(3):
-                    os.kill(os.getpid(), signal.SIGTERM)
-                    for _ in range(10_000):
-                        pass
-                    moved.append(k)
+    with (
+        _signals.interrupts_guarded(),
+        pytest.raises(_signals.Interrupted) as exc,
+        _signals.deferred(),
+    ):
+        for k in range(3):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(10_000):
+                pass
+            moved.append(k)
     assert moved == [0, 1, 2]
     assert exc.value.held
     assert exc.value.exit_code == 143

@@ -127,11 +127,15 @@ def test_variable_writer_blocks_match_write_variable(tmp_path):
 def test_variable_writer_is_atomic(tmp_path):
     data = np.ones((12, 2, 2))
     target = tmp_path / "x.nc"
-    with pytest.raises(ValueError, match="never written"):
-        with cmorio.variable_writer(target, **_write_kwargs()) as writer:
-            writer.write(data[:6], start=0)
-    with pytest.raises(ValueError, match="data shape"):
-        with cmorio.variable_writer(target, **_write_kwargs()) as writer:
-            writer.write(data[:6], start=8)
+    with (
+        pytest.raises(ValueError, match="never written"),
+        cmorio.variable_writer(target, **_write_kwargs()) as writer,
+    ):
+        writer.write(data[:6], start=0)
+    with (
+        pytest.raises(ValueError, match="data shape"),
+        cmorio.variable_writer(target, **_write_kwargs()) as writer,
+    ):
+        writer.write(data[:6], start=8)
     assert not target.exists()
     assert not list(tmp_path.iterdir())

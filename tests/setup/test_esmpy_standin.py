@@ -95,7 +95,7 @@ def test_esmf_scheme_raises_clear_error():
     from esmvalcore.preprocessor import regrid
 
     with pytest.raises(esmpy.ESMPyNotAvailableError) as err:
-        regrid(
+        _ = regrid(  # the data realised
             _cube(),
             "10x10",
             {"reference": "esmf_regrid.schemes:ESMFAreaWeighted"},
