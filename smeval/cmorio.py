@@ -456,6 +456,7 @@ class VariableWriter:
 
     @property
     def complete(self) -> bool:
+        """Whether every time step has been written."""
         return bool(self._done.all())
 
 

@@ -43,6 +43,7 @@ class CheckResult:
 
     @property
     def errors(self) -> list[dict[str, str]]:
+        """Rows of problems that change the run (stop it, or exclude or skip an input)."""
         return [
             r for r in self.rows if r["in the run"] not in {KEPT, NOT_REUSED}
         ]
@@ -56,6 +57,7 @@ class CheckResult:
         variable: str = "",
         file: str = "",
     ) -> None:
+        """Record one problem found by the check."""
         self.rows.append(
             {
                 "in the run": consequence,

@@ -47,6 +47,7 @@ class Entry:
 
     @property
     def dataset(self) -> str:
+        """Name of the entry's data set."""
         return str(self.facets["dataset"])
 
 
@@ -62,6 +63,7 @@ class Member:
 
     @property
     def ensemble(self) -> str:
+        """Ensemble member (empty for reanalyses)."""
         return str(self.facets.get("ensemble", ""))
 
 

@@ -68,6 +68,7 @@ class RawVariable:
 
     @property
     def files(self) -> list[Path]:
+        """Files of the variable's records, sorted."""
         return sorted({r.path for r in self.records})
 
 

@@ -128,10 +128,12 @@ class Weights:
 
     @property
     def src_shape(self) -> tuple[int, int]:
+        """Shape (lat, lon) of the source grid."""
         return self.lat.shape[1], self.lon.shape[1]
 
     @property
     def tgt_shape(self) -> tuple[int, int]:
+        """Shape (lat, lon) of the target grid."""
         return self.lat.shape[0], self.lon.shape[0]
 
     def apply(self, values: np.ndarray) -> np.ndarray:

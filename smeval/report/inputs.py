@@ -364,6 +364,7 @@ class Linker:
         self.page_dir = Path(page_dir).resolve()
 
     def inside(self, path: Path) -> bool:
+        """Return whether ``path`` lies inside the run's session folder."""
         try:
             Path(path).resolve().relative_to(self.session)
         except ValueError:
@@ -371,6 +372,7 @@ class Linker:
         return True
 
     def href(self, path: Path | str | None) -> str | None:
+        """Return the link to ``path``, or None for files not shown (outside the run, missing, preprocessed)."""
         if path is None:
             return None
         path = Path(path)

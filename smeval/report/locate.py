@@ -132,6 +132,7 @@ def link_index(run_dir: Path) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Print the report path of the latest run and link it from its index.html; return the exit code."""
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in {"-h", "--help"}:
         print(__doc__.strip())

@@ -30,6 +30,7 @@ SOIL_MOISTURE = ("sm_shallow", "sm_deep")
 
 
 def ordered_variables(table: pd.DataFrame) -> list[str]:
+    """Return the table's variables, those with a label first in their order."""
     present = list(dict.fromkeys(table["variable"].tolist()))
     return [v for v in VARIABLE_LABELS if v in present] + sorted(
         v for v in present if v not in VARIABLE_LABELS
@@ -37,6 +38,7 @@ def ordered_variables(table: pd.DataFrame) -> list[str]:
 
 
 def ordered_references(table: pd.DataFrame) -> list[str]:
+    """Return the table's references, smeval's references first in their order."""
     present = set(table["reference"])
     known = list(defaults.REFERENCES)
     return [r for r in known if r in present] + sorted(present - set(known))
@@ -82,6 +84,8 @@ def _regions(table: pd.DataFrame, variable: str, reference: str) -> list[str]:
 
 @dataclass
 class RankedModel:
+    """One model's place in the ranking of one variable."""
+
     rank: int
     dataset: str
     regions_above: int
@@ -91,6 +95,8 @@ class RankedModel:
 
 @dataclass
 class VariableRanking:
+    """The ranking of the models for one variable: top and bottom."""
+
     variable: str
     label: str
     references: list[str]

@@ -155,13 +155,16 @@ class Period:
 
     @property
     def n(self) -> int:
+        """Number of months of the period."""
         return 12 * (self.last - self.first + 1)
 
     @property
     def months(self) -> np.ndarray:
+        """Month number (1-12) of each month of the period."""
         return np.tile(np.arange(1, 13), self.last - self.first + 1)
 
     def days(self, calendar: str) -> np.ndarray:
+        """Return the length in days of each month in ``calendar``."""
         _, bounds = cmorio.monthly_time_axis(self.first, self.last, calendar)
         return np.diff(bounds, axis=1)[:, 0]
 
@@ -191,6 +194,8 @@ class Period:
 
 @dataclasses.dataclass
 class ModelPlan:
+    """What the sample archive writes for one model: grid size and members."""
+
     model: ModelEntry
     nlat: int
     nlon: int
@@ -198,6 +203,7 @@ class ModelPlan:
 
     @property
     def n_members(self) -> int:
+        """Largest number of members written of any variable."""
         return max(self.members.values(), default=0)
 
 
@@ -218,6 +224,7 @@ def coarse_rows(model: ModelEntry, scale: Scale) -> tuple[int, int]:
 def plan_models(
     scale: Scale, models: Sequence[str] | None, members: int | None
 ) -> list[ModelPlan]:
+    """Return the plan of each model to write at ``scale``."""
     cat = load_catalogue()
     names = list(models) if models else list(scale.models or cat.models)
     unknown = [n for n in names if n not in cat.models]
@@ -618,6 +625,7 @@ def reanalysis_fields(
 
 
 def obs6_files(root: Path, name: str, period: Period) -> dict[str, Path]:
+    """Return the OBS6 file of each variable of reference ``name``."""
     tr = f"{period.first:04d}01-{period.last:04d}12"
     files = {
         var: cmorio.obs6_path(

@@ -155,6 +155,7 @@ class World:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """Shape (lat, lon) of the world's grid."""
         return self.nlat, self.nlon
 
 
