@@ -69,7 +69,7 @@ def check() -> None:
         raise Interrupted(_STATE.signum)
 
 
-def _handler(signum, frame) -> None:
+def _handler(signum, frame) -> None:  # noqa: ARG001 - signal.signal's handler signature
     if _STATE.signum is None:
         _STATE.signum = signum
         if not _STATE.holding:

@@ -600,15 +600,11 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
         if per_region:
             name = "fig14_tss_counts"
             frames = []
-            for variable in per_region:
-                a = (
-                    per_region[variable]
-                    .reset_index(names="region")
-                    .melt(
-                        id_vars="region",
-                        var_name="reference",
-                        value_name="models_above",
-                    )
+            for variable, counts in per_region.items():
+                a = counts.reset_index(names="region").melt(
+                    id_vars="region",
+                    var_name="reference",
+                    value_name="models_above",
                 )
                 b = (
                     per_model[variable]

@@ -73,7 +73,7 @@ class SmevalProvider(CommandLineDiagnosticProvider):
             raise MissingReferenceData(msg)
         return folder
 
-    def validate_setup(self, config: Any) -> bool:
+    def validate_setup(self, config: Any) -> bool:  # noqa: ARG002 - Climate-REF's signature
         """Return True when the source checkout and every reanalysis file the diagnostics read are there."""
         from loguru import logger
 

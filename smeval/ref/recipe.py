@@ -64,7 +64,7 @@ CMORIZE_NAMES = {
 PERIOD = (defaults.FIRST_YEAR, defaults.LAST_YEAR)
 
 
-class MissingReferenceData(FileNotFoundError):
+class MissingReferenceData(FileNotFoundError):  # noqa: N818 - public name
     """Reanalysis files the diagnostic needs are not in the reference folder."""
 
 

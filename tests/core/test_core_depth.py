@@ -135,7 +135,7 @@ def test_layer_axis_option():
 )
 def test_bad_layerings_are_rejected(bounds):
     # A gap, overlap, zero-thickness layer or missing surface layer would drop or double-count water.
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="soil layer"):
         layer_weights(bounds, 0.1)
 
 

@@ -423,7 +423,7 @@ def test_sigint_raised_where_python_ignores_it_is_not_lost():
     )  # restored
 
 
-def test_signal_during_the_move_is_held_until_every_file_is_moved(tmp_path):
+def test_signal_during_the_move_is_held_until_every_file_is_moved():
     moved = []
     with (
         _signals.interrupts_guarded(),

@@ -170,7 +170,7 @@ def captured(monkeypatch):
     figures = []
     real = style.savefig
 
-    def keep(fig, stem, pdf=False, clear=True):
+    def keep(fig, stem, pdf=False, clear=True):  # noqa: ARG001 - savefig's signature
         figures.append(fig)
         return real(fig, stem, pdf=pdf, clear=False)
 

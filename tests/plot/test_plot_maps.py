@@ -104,7 +104,7 @@ def test_field_panel_values_land_on_their_cells(tmp_path, captured):
     np.testing.assert_array_equal(shown, data[:, order])
 
 
-def test_iris_cube_is_accepted(tmp_path):
+def test_iris_cube_is_accepted():
     import iris.coords
     import iris.cube
 

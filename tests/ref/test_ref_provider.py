@@ -235,7 +235,7 @@ def test_common_years_of_the_execution():
         )
 
 
-def test_output_bundle_paths_move_under_the_execution(tmp_path):
+def test_output_bundle_paths_move_under_the_execution():
     from smeval.ref.diagnostics import _rebase
 
     bundle = {
