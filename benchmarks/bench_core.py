@@ -135,21 +135,21 @@ def make_grid(n_lat, n_lon):
 
 
 def make_land(rng, shape, share):
-    """Fixed land fraction (0..1): `share` of the cells are land, some of them coastal (partial)."""
+    """Return a fixed land fraction (0..1): `share` of the cells are land, some of them coastal (partial)."""
     u = rng.random(shape)
     return np.where(u < share, np.minimum(1.0, 2 * rng.random(shape)), 0.0)
 
 
 def make_dataset(rng, n_time, sea):
     """One data set: float32 soil moisture (kg m-2) masked over the sea, as iris delivers it."""
-    data = rng.standard_normal((n_time,) + sea.shape, dtype=np.float32)
+    data = rng.standard_normal((n_time, *sea.shape), dtype=np.float32)
     data *= 5.0
     data += 30.0
     return np.ma.masked_array(data, mask=np.broadcast_to(sea, data.shape))
 
 
 def loop_regional_means(data, region_w):
-    """The plain approach: for each region, a weighted mean over the full grid at every time step."""
+    """Return the plain approach: for each region, a weighted mean over the full grid at every time step."""
     filled = data.filled(0).astype(np.float64)
     valid = ~np.ma.getmaskarray(data)
     out = np.empty((data.shape[0], len(region_w)))

@@ -1,4 +1,4 @@
-"""Benchmark of the sample-archive generator (``smeval sample-data``).
+r"""Benchmark of the sample-archive generator (``smeval sample-data``).
 
 Times ``smeval.sample.generate.generate`` at a scale into a fresh folder,
 then a second run over the complete archive (which must write nothing),

@@ -33,7 +33,7 @@ from smeval.preprocessor import climate_mean
 def land_field(
     nlat: int, nlon: int, months: int, varying: int, seed: int = 0
 ) -> iris.cube.Cube:
-    """A lazy masked (month, lat, lon) cube: 30 % land; ``varying`` land cells masked in some months."""
+    """Return a lazy masked (month, lat, lon) cube: 30 % land; ``varying`` land cells masked in some months."""
     rng = np.random.default_rng(seed)
     sea = np.broadcast_to(
         rng.random((nlat, nlon)) > 0.3, (months, nlat, nlon)

@@ -70,6 +70,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Self
 
 import netCDF4
 import pandas as pd
@@ -173,7 +174,7 @@ def archive_years(root: Path) -> str:
 
 
 def datasets_by_variable(recipe: dict) -> dict[tuple[str, str], list[dict]]:
-    """The union of the data sets of a recipe's variable groups per (short name, MIP table), first seen first."""
+    """Return the union of the data sets of a recipe's variable groups per (short name, MIP table), first seen first."""
     union: dict[tuple[str, str], list[dict]] = {}
     for short_name, group in runner.variable_groups(recipe):
         kept = union.setdefault((short_name, group["mip"]), [])
@@ -222,7 +223,7 @@ def read_once(recipe: dict) -> None:
 
 
 def write_peer_regions(path: Path) -> Path:
-    """The 13 regions, NH and SH of smeval.core.regions as GeoJSON polygons for ``extract_shape``.
+    """Return the 13 regions, NH and SH of smeval.core.regions as GeoJSON polygons for ``extract_shape``.
 
     NH leaves out Greenland (its boxes, as holes) and SH Antarctica (south of
     60 S), as smeval's domain does; each feature's ``name`` is the region id.
@@ -371,7 +372,7 @@ def folder_gb(folder: Path) -> float:
 
 
 def role(proc: psutil.Process) -> str:
-    """What a process of the run is, from its command line and its children.
+    """Return what a process of the run is, from its command line and its children.
 
     ESMValCore's task processes are forked from ``esmvaltool run`` and share
     its command line: a process with that command line whose parent has it
@@ -442,7 +443,7 @@ class ProcessMemory:
             for label, gb in sorted(self.roles.items(), key=lambda kv: -kv[1])
         )
 
-    def __enter__(self) -> ProcessMemory:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -452,7 +453,7 @@ class ProcessMemory:
 
 
 def dask_profile(name: str) -> dict:
-    """The ``dask:`` section of config-user.yml with ``use`` set to the profile ``name``."""
+    """Return the ``dask:`` section of config-user.yml with ``use`` set to the profile ``name``."""
     dask = yaml.safe_load(
         (runner.ROOT / "config-user.yml").read_text(encoding="utf-8")
     )["dask"]

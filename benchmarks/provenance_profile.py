@@ -45,10 +45,10 @@ STEPS = {
 
 def replay(run: Path, task: str, scratch: Path) -> tuple[list, float]:
     """Record the provenance of ``task``'s outputs again, as ESMValCore does; returns the products."""
-    from esmvalcore._citation import _write_citation_files  # noqa: PLC0415
-    from esmvalcore._provenance import TrackedFile  # noqa: PLC0415
-    from esmvalcore.config._diagnostics import TAGS  # noqa: PLC0415
-    from prov.model import ProvDocument  # noqa: PLC0415
+    from esmvalcore._citation import _write_citation_files
+    from esmvalcore._provenance import TrackedFile
+    from esmvalcore.config._diagnostics import TAGS
+    from prov.model import ProvDocument
 
     table = yaml.safe_load(
         (run / "run" / task / "diagnostic_provenance.yml").read_text(
@@ -98,9 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings(
         "ignore", message="the local part"
     )  # prov 3.3 on names with spaces
-    from esmvalcore._provenance import TrackedFile  # noqa: PLC0415
+    from esmvalcore._provenance import TrackedFile
 
-    from smeval import provenance_transfer  # noqa: PLC0415
+    from smeval import provenance_transfer
 
     # Installed first, so that it marks the documents restored during the replay.
     provenance_transfer.install()

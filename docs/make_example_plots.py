@@ -26,7 +26,7 @@ import io
 import subprocess
 import sys
 from pathlib import Path
-from xml.etree import ElementTree
+from xml.etree import ElementTree as ET
 
 from PIL import Image
 
@@ -122,9 +122,7 @@ def check_synthetic(figure: Path, run: Path) -> None:
         )
     inputs = [
         entity
-        for entity in ElementTree.parse(provenance)
-        .getroot()
-        .iter(f"{{{PROV}}}entity")
+        for entity in ET.parse(provenance).getroot()  # noqa: S314 - ESMValCore's own provenance files.iter(f"{{{PROV}}}entity")
         if entity.get(f"{{{PROV}}}id", "").startswith("file:")
         and f"/{run.name}/" not in entity.get(f"{{{PROV}}}id", "")
     ]
@@ -141,7 +139,7 @@ def check_synthetic(figure: Path, run: Path) -> None:
 
 
 def shrunk_png(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
-    """The PNG at ``path`` in 256 colours, scaled down by steps of 0.8 until it is at most ``max_bytes``.
+    """Return the PNG at ``path`` in 256 colours, scaled down by steps of 0.8 until it is at most ``max_bytes``.
 
     The figures use few colours (discrete colour levels, lines, text), so a
     palette without dithering keeps them legible at full size where a
@@ -183,6 +181,7 @@ def copy_figures(run: Path, out_dir: Path = OUT_DIR) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Copy the example figures from a run, or from a new run on the tiny archive."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(

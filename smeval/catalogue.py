@@ -297,7 +297,7 @@ def parse_catalogue(text: str) -> Catalogue:
 
 @cache
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
-    """The catalogue (``catalogue.yml`` beside this module unless ``path``)."""
+    """Return the catalogue (``catalogue.yml`` beside this module unless ``path``)."""
     if path is None:
         text = resources.files("smeval").joinpath("catalogue.yml").read_text()
     else:

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Build the parser of the ``smeval`` command and its subcommands."""
     parser = argparse.ArgumentParser(
         prog="smeval",
         description=(
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``smeval`` command; return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -334,8 +334,8 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, path)
+        tmp_path.chmod(0o644)
+        tmp_path.replace(path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
@@ -456,6 +456,7 @@ class VariableWriter:
 
     @property
     def complete(self) -> bool:
+        """Whether every time step has been written."""
         return bool(self._done.all())
 
 
@@ -583,105 +584,105 @@ def variable_writer(
         if not attrs.get("realm"):
             attrs["realm"] = realm
 
-    with atomic_output(path) as tmp:
-        with netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds:
-            for key, value in attrs.items():
-                ds.setncattr(key, value)
-            if has_time:
-                ds.createDimension("time", None)
-            if vertical is not None:
-                ds.createDimension("depth", depth.size)
-            ds.createDimension("lat", lat.size)
-            ds.createDimension("lon", lon.size)
-            ds.createDimension("bnds", 2)
-            dims = ["lat", "lon"]
-            if has_time:
-                t = ds.createVariable("time", "f8", ("time",))
-                t.setncatts(
-                    {
-                        "bounds": "time_bnds",
-                        "units": time_units,
-                        "calendar": calendar,
-                        "axis": "T",
-                        "long_name": "time",
-                        "standard_name": "time",
-                    }
-                )
-                t[:] = time_points
-                ds.createVariable("time_bnds", "f8", ("time", "bnds"))[:] = (
-                    time_bounds
-                )
-            if vertical is not None:
-                _write_z(ds, vertical, ("depth",), depth, depth_bounds)
-                dims.insert(0, "depth")
-            if has_time:
-                dims.insert(0, "time")
-            for var, centres, bnds, axis, cinfo in (
-                ("lat", lat, lat_bounds, "Y", coords["latitude"]),
-                ("lon", lon, lon_bounds, "X", coords["longitude"]),
-            ):
-                v = ds.createVariable(var, "f8", (var,))
-                v.setncatts(
-                    {
-                        "bounds": f"{var}_bnds",
-                        "units": cinfo.units,
-                        "axis": axis,
-                        "long_name": cinfo.long_name,
-                        "standard_name": cinfo.standard_name,
-                    }
-                )
-                v[:] = centres
-                ds.createVariable(f"{var}_bnds", "f8", (var, "bnds"))[:] = bnds
-            if scalar_z is not None:
-                point = np.float64(scalar_z.value)
-                zb = np.asarray(
-                    scalar_z._json_data["bounds_values"].split(),
-                    dtype=np.float64,
-                )
-                _write_z(ds, scalar_z, (), point, zb)
-            chunks = [
-                1 if d in ("time",) else len(ds.dimensions[d]) for d in dims
-            ]
-            var = ds.createVariable(
-                short_name,
-                dtype,
-                tuple(dims),
-                fill_value=FILL_VALUE.astype(dtype),
-                zlib=complevel > 0,
-                complevel=max(complevel, 1),
-                shuffle=True,
-                chunksizes=chunks,
+    with (
+        atomic_output(path) as tmp,
+        netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds,
+    ):
+        for key, value in attrs.items():
+            ds.setncattr(key, value)
+        if has_time:
+            ds.createDimension("time", None)
+        if vertical is not None:
+            ds.createDimension("depth", depth.size)
+        ds.createDimension("lat", lat.size)
+        ds.createDimension("lon", lon.size)
+        ds.createDimension("bnds", 2)
+        dims = ["lat", "lon"]
+        if has_time:
+            t = ds.createVariable("time", "f8", ("time",))
+            t.setncatts(
+                {
+                    "bounds": "time_bnds",
+                    "units": time_units,
+                    "calendar": calendar,
+                    "axis": "T",
+                    "long_name": "time",
+                    "standard_name": "time",
+                }
             )
-            var_attrs = {
-                "standard_name": info.standard_name,
-                "long_name": info.long_name,
-                "comment": info._json_data.get("comment", ""),
-                "units": info.units,
-                "cell_methods": info._json_data.get("cell_methods", ""),
-                "cell_measures": info._json_data.get("cell_measures", ""),
-                "missing_value": FILL_VALUE.astype(dtype),
-            }
-            if info.positive:
-                var_attrs["positive"] = info.positive
-            if scalar_z is not None:
-                var_attrs["coordinates"] = scalar_z.out_name
-            var_attrs.update(variable_attributes or {})
-            var.setncatts({k: v for k, v in var_attrs.items() if v != ""})
-            var.set_auto_maskandscale(False)
-            writer = VariableWriter(
-                var,
-                tuple(expected),
-                has_time,
-                dtype,
-                significant_bits,
-                land_mask,
-                label,
+            t[:] = time_points
+            ds.createVariable("time_bnds", "f8", ("time", "bnds"))[:] = (
+                time_bounds
             )
-            yield writer
-            if not writer.complete:
-                missing = int((~writer._done).sum())
-                msg = f"{label}: {missing} time steps never written to {path}"
-                raise ValueError(msg)
+        if vertical is not None:
+            _write_z(ds, vertical, ("depth",), depth, depth_bounds)
+            dims.insert(0, "depth")
+        if has_time:
+            dims.insert(0, "time")
+        for var, centres, bnds, axis, cinfo in (
+            ("lat", lat, lat_bounds, "Y", coords["latitude"]),
+            ("lon", lon, lon_bounds, "X", coords["longitude"]),
+        ):
+            v = ds.createVariable(var, "f8", (var,))
+            v.setncatts(
+                {
+                    "bounds": f"{var}_bnds",
+                    "units": cinfo.units,
+                    "axis": axis,
+                    "long_name": cinfo.long_name,
+                    "standard_name": cinfo.standard_name,
+                }
+            )
+            v[:] = centres
+            ds.createVariable(f"{var}_bnds", "f8", (var, "bnds"))[:] = bnds
+        if scalar_z is not None:
+            point = np.float64(scalar_z.value)
+            zb = np.asarray(
+                scalar_z._json_data["bounds_values"].split(),
+                dtype=np.float64,
+            )
+            _write_z(ds, scalar_z, (), point, zb)
+        chunks = [1 if d in ("time",) else len(ds.dimensions[d]) for d in dims]
+        var = ds.createVariable(
+            short_name,
+            dtype,
+            tuple(dims),
+            fill_value=FILL_VALUE.astype(dtype),
+            zlib=complevel > 0,
+            complevel=max(complevel, 1),
+            shuffle=True,
+            chunksizes=chunks,
+        )
+        var_attrs = {
+            "standard_name": info.standard_name,
+            "long_name": info.long_name,
+            "comment": info._json_data.get("comment", ""),
+            "units": info.units,
+            "cell_methods": info._json_data.get("cell_methods", ""),
+            "cell_measures": info._json_data.get("cell_measures", ""),
+            "missing_value": FILL_VALUE.astype(dtype),
+        }
+        if info.positive:
+            var_attrs["positive"] = info.positive
+        if scalar_z is not None:
+            var_attrs["coordinates"] = scalar_z.out_name
+        var_attrs.update(variable_attributes or {})
+        var.setncatts({k: v for k, v in var_attrs.items() if v != ""})
+        var.set_auto_maskandscale(False)
+        writer = VariableWriter(
+            var,
+            tuple(expected),
+            has_time,
+            dtype,
+            significant_bits,
+            land_mask,
+            label,
+        )
+        yield writer
+        if not writer.complete:
+            missing = int((~writer._done).sum())
+            msg = f"{label}: {missing} time steps never written to {path}"
+            raise ValueError(msg)
 
 
 def round_mantissa(values: np.ndarray, bits: int) -> np.ndarray:

@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import _thread
 import atexit
+import contextlib
 import ctypes
 import functools
 import gc
@@ -206,7 +207,7 @@ def _release_task_queue(frame) -> None:
         frame = frame.f_back
     inqueue = frame.f_locals.get("inqueue") if frame is not None else None
     lock = getattr(inqueue, "_rlock", None)
-    if lock is not None and lock._semlock._is_mine():
+    if lock is not None and lock._semlock._is_mine():  # noqa: SLF001 - the pool's own lock, no public API
         lock.release()
 
 
@@ -276,7 +277,7 @@ def _descendants(root: int) -> list[int]:
     ended, after removing what the run leaked (semaphores, shared memory).
     """
     try:
-        names = os.listdir("/proc")
+        names = os.listdir("/proc")  # noqa: PTH208 - plain system calls in a signal handler
     except OSError:
         return []
     children: dict[int, list[int]] = {}
@@ -288,7 +289,7 @@ def _descendants(root: int) -> list[int]:
         below = children.get(todo.pop(), [])
         found += below
         todo += below
-    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
+    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)  # noqa: SLF001 - no public API
     return [pid for pid in found if pid != tracker]
 
 
@@ -310,17 +311,15 @@ def _stat(pid: int) -> tuple[bytes, int] | None:
 
 
 def _alive(pid: int) -> bool:
-    """True unless process ``pid`` has gone or is a zombie (ended, not yet reaped)."""
+    """Return True unless process ``pid`` has gone or is a zombie (ended, not yet reaped)."""
     stat = _stat(pid)
     return stat is not None and stat[0] not in (b"Z", b"X")
 
 
 def _send(pids: list[int], signum: int) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError):  # gone already
             os.kill(pid, signum)
-        except OSError:  # gone already
-            pass
 
 
 def _end(pids: list[int]) -> None:
@@ -377,7 +376,7 @@ def _main_logs() -> list[logging.FileHandler]:
 
 
 def _belongs_to_run(pid: int, run_pid: int) -> bool:
-    """True if process ``pid`` is the ``esmvaltool run`` process ``run_pid`` or one of its descendants."""
+    """Return True if process ``pid`` is the ``esmvaltool run`` process ``run_pid`` or one of its descendants."""
     while pid > 1 and pid != run_pid:
         stat = _stat(pid)
         if stat is None:

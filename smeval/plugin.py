@@ -68,7 +68,7 @@ class _FallbackDir(type(Path())):
 
 
 def _with_fallbacks(diagnostics_class: type) -> type:
-    """A subclass of ESMValCore's ``Diagnostics`` whose folders fall back to smeval's."""
+    """Return a subclass of ESMValCore's ``Diagnostics`` whose folders fall back to smeval's."""
 
     class WithSmeval(diagnostics_class):
         @property
@@ -127,10 +127,10 @@ def _check_dask_profiles() -> None:
     before the first task; an error of its own type ends the run with the
     message as one line.
     """
-    from esmvalcore.config import _dask  # noqa: PLC0415
-    from esmvalcore.exceptions import InvalidConfigParameter  # noqa: PLC0415
+    from esmvalcore.config import _dask
+    from esmvalcore.exceptions import InvalidConfigParameter
 
-    from smeval.dask_config import problem  # noqa: PLC0415
+    from smeval.dask_config import problem
 
     original = _dask.validate_dask_config
 
@@ -184,7 +184,7 @@ class SmevalCommand:
 
     def paths(self) -> None:
         """Print where ESMValCore finds recipes, scripts, references and tags."""
-        from esmvalcore.config._diagnostics import (  # noqa: PLC0415
+        from esmvalcore.config._diagnostics import (
             DIAGNOSTICS,
             TAGS,
         )

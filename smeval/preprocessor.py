@@ -198,7 +198,7 @@ def _supplementary(
     units: str,
     shape: tuple[int, int],
 ) -> bytes | None:
-    """A cell measure or ancillary variable of the grid in ``units``, as bytes for the weights' cache."""
+    """Return a cell measure or ancillary variable of the grid in ``units``, as bytes for the weights' cache."""
     found = (
         cube.cell_measures(name)
         if kind == "measure"
@@ -256,7 +256,7 @@ def _cached_weights(
 
 
 def climate_mean(cube: iris.cube.Cube) -> iris.cube.Cube:
-    """The time mean of ``cube`` over its full period, weighted by the length of each time step.
+    """Return the time mean of ``cube`` over its full period, weighted by the length of each time step.
 
     The result of ESMValCore's ``climate_statistics(cube, operator='mean',
     period='full')``, masked values left out::

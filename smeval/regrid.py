@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 
 
 def _horizontal(cube: iris.cube.Cube):
-    """The 1-D latitude and longitude dimension coordinates, or None."""
+    """Return the 1-D latitude and longitude dimension coordinates, or None."""
     try:
         lat = cube.coord(axis="y", dim_coords=True)
         lon = cube.coord(axis="x", dim_coords=True)

@@ -21,7 +21,7 @@ def installed_root() -> Path:
 
 
 def root() -> Path:
-    """The folder that holds ``config-references.yml``, ``recipes/``, ``diagnostics/``, ``references/``, ``reports/``.
+    """Return the folder that holds ``config-references.yml``, ``recipes/``, ``diagnostics/``, ``references/``, ``reports/``.
 
     Raises
     ------

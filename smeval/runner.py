@@ -132,7 +132,7 @@ def run_recipe(
 
 
 def esmvaltool_executable() -> Path:
-    """The ``esmvaltool`` command of this Python environment."""
+    """Return the ``esmvaltool`` command of this Python environment."""
     return Path(sys.executable).with_name("esmvaltool")
 
 
@@ -178,7 +178,7 @@ def run_measured(
 
 
 def latest_run_dir(output_dir: Path, recipe_name: str) -> Path:
-    """The newest run folder of ``recipe_name`` (file name) in ``output_dir``."""
+    """Return the newest run folder of ``recipe_name`` (file name) in ``output_dir``."""
     runs = sorted(Path(output_dir).glob(f"{Path(recipe_name).stem}_*"))
     if not runs:
         msg = f"no run of {recipe_name} in {output_dir}"

@@ -10,6 +10,7 @@ shows exists, is small and is labelled synthetic.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -23,9 +24,7 @@ docutils_core = pytest.importorskip(
 )
 from docutils import nodes, utils  # noqa: E402
 
-from smeval.check.core import (
-    _script_options,
-)
+from smeval.check.core import _script_options  # noqa: E402
 from smeval.core.bootstrap import BootstrapOptions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,7 +96,7 @@ def first_literal(item: nodes.list_item) -> str:
 def stated_default(item: nodes.list_item):
     """The value of ````X```` after the words "default " in the item's first paragraph, or None."""
     paragraph = item[0]
-    for before, after in zip(paragraph.children, paragraph.children[1:]):
+    for before, after in itertools.pairwise(paragraph.children):
         if (
             isinstance(after, nodes.literal)
             and isinstance(before, nodes.Text)
@@ -292,7 +291,7 @@ def test_the_readme_names_the_rst():
 @pytest.fixture(scope="module")
 def example_plots():
     """docs/make_example_plots.py as a module (it is a script, not part of the package)."""
-    import importlib.util  # noqa: PLC0415
+    import importlib.util
 
     spec = importlib.util.spec_from_file_location(
         "make_example_plots", DOCS / "make_example_plots.py"
@@ -351,7 +350,7 @@ def test_the_example_plots_come_only_from_synthetic_inputs(
 
 
 def test_the_example_plots_are_shrunk_below_the_limit(example_plots, tmp_path):
-    from PIL import Image  # noqa: PLC0415
+    from PIL import Image
 
     rng = np.random.default_rng(0)
     path = tmp_path / "noise.png"
@@ -360,4 +359,5 @@ def test_the_example_plots_are_shrunk_below_the_limit(example_plots, tmp_path):
     )
     assert path.stat().st_size > 100_000
     shrunk = example_plots.shrunk_png(path, max_bytes=100_000)
-    assert len(shrunk) <= 100_000 and shrunk.startswith(b"\x89PNG")
+    assert len(shrunk) <= 100_000
+    assert shrunk.startswith(b"\x89PNG")

@@ -37,7 +37,7 @@ def _recipe_path(name: str) -> Path | None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from . import core  # noqa: PLC0415 - imports ESMValCore
+    from . import core  # lazy: imports ESMValCore
 
     recipe = _recipe_path(args.recipe)
     config = Path(args.config)

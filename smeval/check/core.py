@@ -43,11 +43,12 @@ class CheckResult:
 
     @property
     def errors(self) -> list[dict[str, str]]:
+        """Rows that stop the run or are not reused."""
         return [
             r for r in self.rows if r["in the run"] not in {KEPT, NOT_REUSED}
         ]
 
-    def add(
+    def add(  # noqa: D102 - a row of the table, named by its arguments
         self,
         consequence: str,
         problem: str,
@@ -76,10 +77,10 @@ def _script_options() -> dict[str, type]:
     from smeval.diag.correlation_fields import (
         CorrelationOptions,
     )
-    from smeval.diag.figures import FiguresOptions  # noqa: PLC0415
-    from smeval.diag.metrics import MetricsOptions  # noqa: PLC0415
-    from smeval.diag.regional_series import SeriesOptions  # noqa: PLC0415
-    from smeval.diag.report import ReportOptions  # noqa: PLC0415
+    from smeval.diag.figures import FiguresOptions
+    from smeval.diag.metrics import MetricsOptions
+    from smeval.diag.regional_series import SeriesOptions
+    from smeval.diag.report import ReportOptions
 
     return {
         "regional_series.py": SeriesOptions,
@@ -182,8 +183,8 @@ def run_check(config_dir: Path, recipe_path: Path) -> CheckResult:
 
 
 def check_resume(run_dir: Path, result: CheckResult) -> None:
-    """What ``esmvaltool run --resume_from RUN_DIR`` would reuse of an earlier run."""
-    from smeval.report.locate import state_problem  # noqa: PLC0415
+    """Tell what ``esmvaltool run --resume_from RUN_DIR`` would reuse of an earlier run."""
+    from smeval.report.locate import state_problem
 
     run_dir = Path(run_dir)
     if not (run_dir / "run").is_dir():
@@ -222,7 +223,7 @@ def _excluded_keys(result: CheckResult) -> dict[tuple[str, str, str], str]:
 def restricted_recipe(
     recipe: dict, result: CheckResult
 ) -> tuple[dict, list[str]]:
-    """The recipe without the inputs the check found unusable, and one line per exclusion.
+    """Return the recipe without the inputs the check found unusable, and one line per exclusion.
 
     A data set entry some of whose members are unusable lists its usable
     members explicitly; an entry without a usable member is removed. An
@@ -320,7 +321,7 @@ def write_restricted_recipe(
     recipe_path: Path, result: CheckResult, out: Path
 ) -> Path:
     """Write the restricted recipe to ``out`` (atomically); the reasons as comments and in its description."""
-    from smeval.diag.shared import atomic_write_text  # noqa: PLC0415
+    from smeval.diag.shared import atomic_write_text
 
     recipe = yaml.safe_load(Path(recipe_path).read_text(encoding="utf-8"))
     restricted, reasons = restricted_recipe(recipe, result)
@@ -346,8 +347,8 @@ def write_restricted_recipe(
 
 
 def format_table(rows: list[dict[str, str]], width: int = 110) -> str:
-    """The rows as an aligned text table (file names after the problem), long problems wrapped."""
-    import textwrap  # noqa: PLC0415
+    """Return the rows as an aligned text table (file names after the problem), long problems wrapped."""
+    import textwrap
 
     if not rows:
         return "No problem found."

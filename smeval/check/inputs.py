@@ -47,6 +47,7 @@ class Entry:
 
     @property
     def dataset(self) -> str:
+        """Name of the entry's data set."""
         return str(self.facets["dataset"])
 
 
@@ -62,6 +63,7 @@ class Member:
 
     @property
     def ensemble(self) -> str:
+        """Ensemble member (empty for reanalyses)."""
         return str(self.facets.get("ensemble", ""))
 
 
@@ -93,7 +95,7 @@ def recipe_entries(recipe: dict) -> Iterator[Entry]:
 
 
 def start_session(config_dir: Path):
-    """An ESMValCore session configured from the folder of ``config-user.yml``."""
+    """Return an ESMValCore session configured from the folder of ``config-user.yml``."""
     from esmvalcore.config import (
         CFG,
     )
@@ -104,9 +106,9 @@ def start_session(config_dir: Path):
 
 def expand(entry: Entry, session) -> None:
     """Fill ``entry.members`` the way ``esmvaltool run`` does (or set ``entry.problem``)."""
-    from esmvalcore._recipe.check import data_availability  # noqa: PLC0415
-    from esmvalcore.dataset import Dataset, _isglob  # noqa: PLC0415
-    from esmvalcore.exceptions import RecipeError  # noqa: PLC0415
+    from esmvalcore._recipe.check import data_availability
+    from esmvalcore.dataset import Dataset, _isglob
+    from esmvalcore.exceptions import RecipeError
 
     logging.getLogger("esmvalcore").setLevel(logging.ERROR)
     facets = {k: v for k, v in entry.facets.items() if not k.startswith("_")}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
@@ -47,9 +48,9 @@ def main(argv: list[str]) -> int:
             )
         arrays["__meta__"] = np.array(json.dumps(meta))
         tmp = out + ".part"
-        with open(tmp, "wb") as f:
+        with Path(tmp).open("wb") as f:
             np.savez(f, **arrays)
-        os.replace(tmp, out)
+        Path(tmp).replace(out)
     except readers.CMORizeError as exc:
         sys.stderr.write(exc.problem.replace("\n", " ") + "\n")
         return 3

@@ -33,7 +33,7 @@ UNLOCKED_GRACE_S = 60.0
 
 @contextlib.contextmanager
 def staging_dir(parent: Path, prefix: str) -> Iterator[Path]:
-    """A new folder ``parent/prefix*``, locked while the block runs, removed after it.
+    """Yield a new folder ``parent/prefix*``, locked while the block runs, removed after it.
 
     Stale folders of the same ``prefix`` in ``parent`` (left by a killed run)
     are removed first.

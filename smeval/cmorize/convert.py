@@ -196,7 +196,7 @@ class _MonthMean:
         self.count += valid
 
     def result(self) -> np.ndarray:
-        """The mean where enough records are valid, else NaN; frees the sums."""
+        """Return the mean where enough records are valid, else NaN; frees the sums."""
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = self.total / self.count
         out = np.where(self.count >= max(self.need, 1), mean, np.nan)
@@ -412,7 +412,7 @@ def _select_months(
     files: list[Path],
     opts: Options,
 ) -> list[tuple[int, int]]:
-    """Common months of the raw variables, clipped to --start/--end, without gaps."""
+    """Return the common months of the raw variables, clipped to --start/--end, without gaps."""
     sets = {name: set(m.months) for name, m in monthlies.items()}
     common = set.intersection(*sets.values())
     for name, s in sets.items():
@@ -500,8 +500,10 @@ def _layer_mass(
 def _top_mass(
     layers: list[np.ndarray], bounds: np.ndarray, depth: float
 ) -> np.ndarray:
-    """Water in 0..depth m from layer contents W_k (kg m-2), SPEC section 2:
-    W(0..D) = sum_k W_k * w_k, weights w_k from :func:`smeval.core.depth.layer_weights`.
+    """Return the water in 0..depth m from layer contents W_k (kg m-2).
+
+    SPEC section 2: W(0..D) = sum_k W_k * w_k, weights w_k from
+    :func:`smeval.core.depth.layer_weights`.
     """
     total = np.zeros_like(layers[0])
     for w, frac in zip(layers, layer_weights(bounds, depth), strict=True):
@@ -871,7 +873,7 @@ def _enter_staging(
     dataset: str,
     role: str,
 ) -> Path:
-    """A locked staging folder in ``parent`` (see :mod:`._staging`), removed with ``stack``."""
+    """Return a locked staging folder in ``parent`` (see :mod:`._staging`), removed with ``stack``."""
     try:
         return stack.enter_context(_staging.staging_dir(parent, prefix))
     except (OSError, ValueError) as exc:
@@ -884,7 +886,7 @@ def _enter_staging(
 
 
 def _reason(exc: BaseException) -> str:
-    """An OS error's reason without the repeated path ("Permission denied")."""
+    """Return an OS error's reason without the repeated path ("Permission denied")."""
     return getattr(exc, "strerror", None) or str(exc)
 
 
@@ -895,8 +897,9 @@ def _inventory(
     raw_dir: Path,
     stack: contextlib.ExitStack,
 ):
-    """The raw variables found under ``raw_dir`` (headers only; GRIB decoded into a
-    staging folder of $TMPDIR, removed with ``stack``).
+    """Return the raw variables found under ``raw_dir`` (headers only).
+
+    GRIB is decoded into a staging folder of $TMPDIR, removed with ``stack``.
 
     Returns ``(store, searched, info, version_note)``: ESA CCI's product
     version replaces ``info.version``.
@@ -1073,7 +1076,7 @@ def _cmorize(
 def _raw_files(
     recipe: Recipe, store: dict[str, readers.RawVariable]
 ) -> list[Path]:
-    """The raw files ``recipe`` reads, sorted (for error messages and ``history``)."""
+    """Return the raw files ``recipe`` reads, sorted (for error messages and ``history``)."""
     return sorted({f for n in recipe.raw for f in store[n].files})
 
 
@@ -1084,7 +1087,7 @@ def _refuse_empty(
     raw_files: list[Path],
     opts: Options,
 ) -> None:
-    """An all-missing variable: an error, unless allowed and no file would be replaced."""
+    """Stop at an all-missing variable, unless allowed and no file would be replaced."""
     what = (
         "no cell has a land fraction above 0 % (no land at all)"
         if recipe.short_name == "sftlf"
@@ -1150,7 +1153,7 @@ def _move_into_place(written: list[tuple[Path, Path]], dataset: str) -> None:
     try:
         with _signals.deferred():
             for tmp, final in written:
-                os.replace(tmp, final)
+                Path(tmp).replace(final)
     except _signals.Interrupted as exc:
         if exc.held:
             exc.written = [final for _, final in written]
@@ -1201,8 +1204,9 @@ def _convert_one(
     bar,
     opts: Options,
 ) -> tuple[Path, int]:
-    """Write one CMOR variable into ``staging``; return its path and its number
-    of valid values (see :func:`_n_valid`).
+    """Write one CMOR variable into ``staging``.
+
+    Returns its path and its number of valid values (see :func:`_n_valid`).
     """
     short_name = recipe.short_name
     first = store[recipe.raw[0]]
@@ -1334,9 +1338,10 @@ def _convert_one(
 def _n_valid(
     short_name: str, values: np.ndarray, land_mask: np.ndarray | None
 ) -> int:
-    """Values the file will hold: finite and on land (if masked); for ``sftlf``,
-    cells with some land (a land fraction of 0 % everywhere is no land at all,
-    e.g. GLDAS whose soil moisture is all fill).
+    """Return the values the file will hold: finite and on land (if masked).
+
+    For ``sftlf``, cells with some land (a land fraction of 0 % everywhere is
+    no land at all, e.g. GLDAS whose soil moisture is all fill).
     """
     valid = np.isfinite(values)
     if land_mask is not None:

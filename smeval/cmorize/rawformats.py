@@ -69,7 +69,7 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------------
-# ECMWF (ERA5, ERA-Interim)
+# The ECMWF formats of ERA5 and ERA-Interim
 # --------------------------------------------------------------------------
 
 #: ECMWF parameters: short name -> (paramId, long name, units, GRIB stepType

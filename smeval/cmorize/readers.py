@@ -68,6 +68,7 @@ class RawVariable:
 
     @property
     def files(self) -> list[Path]:
+        """Files of the variable's records, sorted."""
         return sorted({r.path for r in self.records})
 
 
@@ -201,7 +202,7 @@ class OpenFiles:
         self._handles: OrderedDict[tuple[str, Path], object] = OrderedDict()
 
     def get(self, key: tuple[str, Path], opener: Callable[[], object]):
-        """The open handle for ``key``, opened with ``opener()`` if needed."""
+        """Return the open handle for ``key``, opened with ``opener()`` if needed."""
         handle = self._handles.pop(key, None)
         if handle is None:
             handle = opener()
@@ -248,7 +249,7 @@ def keep_open(max_open: int = 8) -> Iterator[OpenFiles]:
 def _handle(
     kind: str, path: Path, opener: Callable[[], object]
 ) -> Iterator[object]:
-    """An open handle of ``path``: cached inside :func:`keep_open`, else opened here.
+    """Yield an open handle of ``path``: cached inside :func:`keep_open`, else opened here.
 
     A failure inside the block closes and forgets a cached handle, so that a
     broken handle is never reused.
@@ -317,7 +318,7 @@ def _nc_reader(
     dataset: str,
     reduce_axis: int | None = None,
 ):
-    """A closure reading one 2-D slice of ``name`` from ``path``."""
+    """Return a closure reading one 2-D slice of ``name`` from ``path``."""
 
     def read() -> np.ndarray:
         try:
@@ -476,7 +477,7 @@ def _grib_grid(h):
     )
     if grid_type in ("regular_ll", "regular_gg"):
         ni = eccodes.codes_get(h, "Ni")
-        if not eccodes.codes_get(h, "jPointsAreConsecutive") == 0:
+        if eccodes.codes_get(h, "jPointsAreConsecutive") != 0:
             msg = "column-major GRIB scanning is not supported"
             raise ValueError(msg)
         return grid_type, lats[::ni].copy(), lons[:ni].copy(), None
@@ -610,7 +611,7 @@ def _npz_reader(npz_path: Path, key: str):
 def _scan_grib_inprocess(
     paths: Iterable[Path], wanted: Iterable[str], dataset: str
 ) -> dict[str, RawVariable]:
-    """The GRIB inventory itself (runs in the worker process; loads ecCodes)."""
+    """Return the GRIB inventory itself (runs in the worker process; loads ecCodes)."""
     import eccodes
 
     wanted = set(wanted)
@@ -618,7 +619,7 @@ def _scan_grib_inprocess(
     for path in paths:
         offsets = []
         try:
-            with open(path, "rb") as f:
+            with Path(path).open("rb") as f:
                 while True:
                     h = eccodes.codes_grib_new_from_file(f)
                     if h is None:
@@ -719,7 +720,7 @@ def _grib_reader(
         import eccodes
 
         try:
-            with open(path, "rb") as f:
+            with Path(path).open("rb") as f:
                 f.seek(offset)
                 h = eccodes.codes_grib_new_from_file(f)
                 if h is None:

@@ -51,7 +51,7 @@ def _weighted_nanmean(x, weights=None, axis=0):
 
 
 def month_lengths(years, months, calendar: str = "standard") -> np.ndarray:
-    """Number of days of each month.
+    """Return the number of days of each month.
 
     Parameters
     ----------

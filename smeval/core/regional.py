@@ -150,7 +150,7 @@ def region_weight_matrix(
 def _means_block(block, cells, matrix):
     """Regional means of one numpy block (..., lat, lon) -> (..., n_regions)."""
     lead = block.shape[:-2]
-    flat = block.reshape(lead + (-1,))
+    flat = block.reshape((*lead, -1))
     if isinstance(flat, np.ma.MaskedArray):
         sub = flat[..., cells]
         values = np.ma.getdata(sub).astype(np.float64)
@@ -172,7 +172,7 @@ def _means_block(block, cells, matrix):
         den = valid2d.astype(np.float64) @ matrix.T
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(den > 0, num / den, np.nan)
-    return out.reshape(lead + (matrix.shape[0],))
+    return out.reshape((*lead, matrix.shape[0]))
 
 
 def regional_means(data, weights: RegionWeights):
@@ -209,7 +209,7 @@ def regional_means(data, weights: RegionWeights):
             dtype=np.float64,
             drop_axis=(nd - 2, nd - 1),
             new_axis=nd - 2,
-            chunks=data.chunks[:-2] + ((weights.matrix.shape[0],),),
+            chunks=(*data.chunks[:-2], (weights.matrix.shape[0],)),
         )
     return _means_block(data, weights.cells, weights.matrix)
 

@@ -44,7 +44,7 @@ class Box:
             raise ValueError(msg)
 
     def intersection(self, other: Box) -> Box | None:
-        """The box common to *self* and *other*, or None if they do not overlap."""
+        """Return the box common to *self* and *other*, or None if they do not overlap."""
         lat0, lat1 = (
             max(self.lat_min, other.lat_min),
             min(self.lat_max, other.lat_max),
@@ -134,7 +134,7 @@ GREENLAND_BOXES: tuple[Box, ...] = (
 )
 
 #: All excluded boxes; they are pairwise disjoint, so their fractions add.
-EXCLUDED_BOXES: tuple[Box, ...] = (ANTARCTICA_BOX,) + GREENLAND_BOXES
+EXCLUDED_BOXES: tuple[Box, ...] = (ANTARCTICA_BOX, *GREENLAND_BOXES)
 
 _BY_ID = {r.id: r for r in ALL_REGIONS}
 

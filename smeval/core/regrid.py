@@ -128,10 +128,12 @@ class Weights:
 
     @property
     def src_shape(self) -> tuple[int, int]:
+        """Shape (lat, lon) of the source grid."""
         return self.lat.shape[1], self.lon.shape[1]
 
     @property
     def tgt_shape(self) -> tuple[int, int]:
+        """Shape (lat, lon) of the target grid."""
         return self.lat.shape[0], self.lon.shape[0]
 
     def apply(self, values: np.ndarray) -> np.ndarray:
@@ -188,7 +190,7 @@ def regrid_block(block, weights: Weights, mdtol: float = 1.0):
     covered = weights.coverage > 1.0 - COVERAGE_TOL
 
     def shares_of(invalid):
-        """Valid share of each target cell and whether the cell is kept."""
+        """Return the valid share of each target cell and whether the cell is kept."""
         shares = (
             weights.coverage
             if invalid is None

@@ -90,7 +90,7 @@ MRSOS_DEPTH = 0.1
 def plausible_range(
     variable: str, depth: float | None = None
 ) -> PlausibleRange | None:
-    """The plausible range of ``variable``; for soil water, of the column 0..``depth`` m.
+    """Return the plausible range of ``variable``; for soil water, of the column 0..``depth`` m.
 
     ``mrsos`` is the column 0-0.1 m; ``sm_shallow`` and ``sm_deep`` need
     ``depth``. None for a variable without a range.
@@ -128,7 +128,7 @@ def units_problem(units: str | cf_units.Unit, variable: str) -> str | None:
 
 
 def lazy_value_summary(data) -> tuple:
-    """(number of valid values, minimum, maximum) of ``data``, lazy for lazy data.
+    """Return (number of valid values, minimum, maximum) of ``data``, lazy for lazy data.
 
     Compute it with the other products of the same data (one read). The
     minimum and maximum of no valid value are +inf and -inf.

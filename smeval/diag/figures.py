@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import iris
-import matplotlib
+import matplotlib as mpl
 
-matplotlib.use("Agg")
+mpl.use("Agg")
 
 import pandas as pd
 
@@ -129,7 +129,7 @@ class Results:
     cycles_path: Path | None
 
     def find(self, name: str) -> Path | None:
-        """The first file called ``name`` under the ancestors' folders, or None."""
+        """Return the first file called ``name`` under the ancestors' folders, or None."""
         return _find(list(self.folders), name)
 
     @property
@@ -152,7 +152,7 @@ class Results:
         )
 
     def fields(self, name: str) -> dict[str, iris.cube.Cube]:
-        """Data set -> field of the file ``name`` (empty if none), in :attr:`panel_order`.
+        """Return data set -> field of the file ``name`` (empty if none), in :attr:`panel_order`.
 
         iris loads a file's cubes in an order that changes from one process
         to the next: sorted here, so that panels and captions do not.
@@ -172,6 +172,7 @@ class Results:
 
     @property
     def models(self) -> list[str]:
+        """The models of the metrics table, sorted."""
         return sorted(set(select(self.metrics, kind="model").dataset))
 
     @property
@@ -183,7 +184,7 @@ class Results:
         )
 
     def caption_fields(self) -> dict[str, Any]:
-        """What every caption template may name (besides the fields of its own data)."""
+        """Return what every caption template may name (besides the fields of its own data)."""
         return {
             "period": self.options.period,
             "threshold": self.options.tss_threshold,
@@ -194,7 +195,7 @@ class Results:
 
 
 def read_results(options: FiguresOptions, folders: list[Path]) -> Results:
-    """The metrics table and annual cycles among ``folders``.
+    """Return the metrics table and annual cycles among ``folders``.
 
     Raises
     ------
@@ -263,6 +264,7 @@ class Figure:
 
     @property
     def label(self) -> str:
+        """The figure's label in captions, e.g. ``Fig. 5``."""
         return f"Fig. {self.number}"
 
 
@@ -408,7 +410,9 @@ def _regions(results: Results) -> FigureData:
 
 
 def _draw_regions(
-    results: Results, data: FigureData, stem: Path
+    results: Results,  # noqa: ARG001 - the registry's drawing signature
+    data: FigureData,  # noqa: ARG001
+    stem: Path,
 ) -> list[Path]:
     return plot.plot_regions(stem)
 
@@ -527,7 +531,7 @@ def _draw_annual_cycle(
 
 
 def _sure_taylor(metrics: pd.DataFrame) -> str:
-    """The Taylor diagrams' caption on the marks of uncertainty, where the table has them."""
+    """Return the Taylor diagrams' caption on the marks of uncertainty, where the table has them."""
     if not (metrics.kind == "reference").any():
         return ""
     return (
@@ -667,7 +671,7 @@ def _draw_correlation(
 
 
 def _sure_heatmap(metrics: pd.DataFrame, threshold: float) -> str:
-    """The heat maps' caption on the marks of uncertainty, where the table has them."""
+    """Return the heat maps' caption on the marks of uncertainty, where the table has them."""
     if not (
         (metrics.kind == "reference").any()
         or metrics.statistic.astype(str).str.endswith("_ci_low").any()

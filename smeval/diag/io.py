@@ -36,7 +36,7 @@ def load_cube(filename: str | os.PathLike) -> iris.cube.Cube:
 
 
 def is_synthetic(cube: iris.cube.Cube) -> bool:
-    """True if the data came from the synthetic sample archive."""
+    """Return True if the data came from the synthetic sample archive."""
     return (
         SYNTHETIC_ATTRIBUTE in cube.attributes.globals
         or SYNTHETIC_ATTRIBUTE in cube.attributes
@@ -58,14 +58,14 @@ def series_cube(
     long_name: str,
     attributes: dict | None = None,
 ) -> iris.cube.Cube:
-    """A (time, region) cube of regional means, keeping the template's metadata.
+    """Return a (time, region) cube of regional means, keeping the template's metadata.
 
     ``values`` has shape (n_time, n_region) in the units of ``template``.
     """
     region = iris.coords.AuxCoord(
         np.array(region_ids, dtype=str), long_name="region", var_name="region"
     )
-    cube = iris.cube.Cube(
+    return iris.cube.Cube(
         np.ma.masked_invalid(np.asarray(values, dtype=np.float32)),
         var_name=template.var_name,
         standard_name=template.standard_name,
@@ -86,7 +86,6 @@ def series_cube(
             **(attributes or {}),
         },
     )
-    return cube
 
 
 def write_csv(

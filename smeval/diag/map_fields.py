@@ -75,7 +75,7 @@ def field_cube(
     synthetic: bool,
 ) -> iris.cube.Cube:
     """(lat, lon) float32 field of data set ``name`` on the grid of ``template`` (NaN and masked cells masked)."""
-    cube = iris.cube.Cube(
+    return iris.cube.Cube(
         # Keep the mask of masked input (e.g. a bias ratio masked where |MMEM|
         # is small) as well as NaNs.
         np.ma.masked_invalid(
@@ -97,7 +97,6 @@ def field_cube(
             ),
         },
     )
-    return cube
 
 
 def field_record(

@@ -125,7 +125,7 @@ class MetricsOptions(EvaluationOptions):
 def split_models(
     datasets: dict[str, str], references, script: str
 ) -> tuple[list[str], list[dict[str, str]]]:
-    """The models among ``datasets`` (name -> project), and exclusion rows of observations that are no reference.
+    """Return the models among ``datasets`` (name -> project), and exclusion rows of observations that are no reference.
 
     A data set of an observation project (OBS, OBS6, obs4MIPs, ...) that is
     not among ``references`` is never evaluated as a model.
@@ -189,7 +189,7 @@ def read_series(
 
 
 def _skipped_by_esmvalcore(work_dir: Path) -> list[dict[str, str]]:
-    """Inputs ESMValCore skipped in this run (its main log), for ``excluded.csv``."""
+    """Return inputs ESMValCore skipped in this run (its main log), for ``excluded.csv``."""
     if (
         work_dir.parent.parent.name != "work"
     ):  # not in a run folder <session>/work/<diagnostic>/<script>
@@ -200,7 +200,7 @@ def _skipped_by_esmvalcore(work_dir: Path) -> list[dict[str, str]]:
 def _with_expected_units(
     series: list[RegionalSeries],
 ) -> tuple[list[RegionalSeries], list[dict[str, str]]]:
-    """The series in the units of their variable, and exclusion rows of the others (smeval.diag.checks)."""
+    """Return the series in the units of their variable, and exclusion rows of the others (smeval.diag.checks)."""
     kept, rows = [], []
     for s in series:
         problem = units_problem(s.units, s.variable)
@@ -261,7 +261,7 @@ METRICS_PRODUCTS = MappingProxyType(
 
 
 def _evaluated_series(cfg: dict[str, Any], references: list[str]):
-    """The ancestors' series of the references and models, their files and the exclusions so far."""
+    """Return the ancestors' series of the references and models, their files and the exclusions so far."""
     all_series, files, excluded = read_series(cfg["ancestor_dirs"])
     if not all_series:
         msg = f"no regional series found in {', '.join(map(str, cfg['ancestor_dirs']))}"
@@ -325,7 +325,7 @@ def _split_variable(
     months: np.ndarray,
     region_ids: tuple[str, ...],
 ):
-    """The members by model, the reference series on ``months`` and each model's native latitude rows."""
+    """Return the members by model, the reference series on ``months`` and each model's native latitude rows."""
     catalogue = load_catalogue()
     models: dict[str, list[RegionalSeries]] = defaultdict(list)
     refs: dict[str, np.ndarray] = {}
@@ -419,7 +419,7 @@ def _variable_metrics(
 def _run_frame(
     all_series: list[RegionalSeries], boot: BootstrapOptions
 ) -> dict[str, Any]:
-    """What every variable shares: months, region ids, families and one draw of resampled years."""
+    """Return what every variable shares: months, region ids, families and one draw of resampled years."""
     # The recipe's family facets, carried by the series files.
     families = {
         s.dataset: family_of({"dataset": s.dataset, "family": s.family})

@@ -72,7 +72,7 @@ class OptionsError(ValueError):
 
 
 def option(default: Any, doc: str = "", units: str = "", check=None) -> Any:
-    """A dataclass field with its default, a short description and its units.
+    """Return a dataclass field with its default, a short description and its units.
 
     ``check(where, value)``, if given, checks the value before the dataclass
     is built (``where`` names the script and option, e.g.
@@ -148,7 +148,7 @@ def _convert(script: str, name: str, value: Any, kind: Any) -> Any:
 
 
 def _takes_none(kind: Any) -> bool:
-    """True if the type hint ``kind`` admits None (``X | None``)."""
+    """Return True if the type hint ``kind`` admits None (``X | None``)."""
     return typing.get_origin(kind) in (typing.Union, types.UnionType) and type(
         None
     ) in typing.get_args(kind)
@@ -160,7 +160,7 @@ def parse_options(
     script: str,
     announce_errors: bool = True,
 ):
-    """The options dataclass ``cls`` of ``script`` from its settings ``cfg``, checked.
+    """Return the options dataclass ``cls`` of ``script`` from its settings ``cfg``, checked.
 
     Raises
     ------
@@ -300,7 +300,7 @@ def _check_references(
 
 
 def is_model(dataset: str, project: str, references: Iterable[str]) -> bool:
-    """True if a data set is evaluated as a model: not a reference, not of an observation project."""
+    """Return True if a data set is evaluated as a model: not a reference, not of an observation project."""
     return dataset not in set(references) and str(project) not in OBS_PROJECTS
 
 
@@ -329,7 +329,7 @@ def announce(message: str) -> None:
             or sys.stdout.isatty()
         ):
             return
-        with open(parent / "fd" / "2", "a", encoding="utf-8") as terminal:
+        with (parent / "fd" / "2").open("a", encoding="utf-8") as terminal:
             terminal.write(f"smeval: error: {message}\n")
     except OSError:
         pass

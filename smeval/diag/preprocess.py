@@ -38,7 +38,7 @@ ENSEMBLE_STEP = "ensemble_statistics"
 
 
 def step_function(name: str) -> Callable[..., Any] | None:
-    """The preprocessor function called ``name``: smeval's, else ESMValCore's public one; None if neither."""
+    """Return the preprocessor function called ``name``: smeval's, else ESMValCore's public one; None if neither."""
     for module in (smeval_preprocessor, esmvalcore_preprocessor):
         if name in getattr(module, "__all__", ()) and callable(
             getattr(module, name, None)
@@ -213,7 +213,7 @@ class EnsembleSteps:
     def apply(
         self, cubes: list[iris.cube.Cube], ensemble: bool = True
     ) -> iris.cube.Cube:
-        """The steps applied to ``cubes``, the members of one data set (lazy where they are).
+        """Return the steps applied to ``cubes``, the members of one data set (lazy where they are).
 
         Raises
         ------

@@ -46,7 +46,7 @@ def grid_spacing(cube) -> str:
 
 
 def references_for(datasets) -> list[str]:
-    """Method reference plus the references of the data sets used."""
+    """Return method reference plus the references of the data sets used."""
     refs = list(METHOD_REFERENCES)
     refs += sorted(
         {DATASET_REFERENCES[d] for d in datasets if d in DATASET_REFERENCES}
@@ -66,7 +66,7 @@ def record(
     extra_references=(),
     **smeval_keys: Any,
 ) -> dict[str, Any]:
-    """A provenance record of an smeval output (tags of config-references.yml).
+    """Return a provenance record of an smeval output (tags of config-references.yml).
 
     ``datasets`` name the data sets used (their references are added to the
     method's); ``smeval_keys`` are extra attributes such as ``figure``.

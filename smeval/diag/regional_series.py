@@ -133,7 +133,7 @@ class SeriesOptions:
 
 
 def series_options(cfg: dict[str, Any]) -> SeriesOptions:
-    """The checked options of a regional_series script, consistent with its inputs.
+    """Return the checked options of a regional_series script, consistent with its inputs.
 
     Raises
     ------
@@ -372,7 +372,7 @@ def with_fixed_fields(
         If a fixed field is not on the grid of ``cube``.
     """
     grid = cube.shape[-2:]
-    for name, cube_fx in fx.items():
+    for cube_fx in fx.values():
         if cube_fx.shape != grid:
             msg = f"{cube_fx.var_name}: fixed field has shape {cube_fx.shape}, the data grid is {grid}"
             raise ValueError(msg)
@@ -437,7 +437,7 @@ def _branches(
 
 
 def _without_supplementaries(cube: iris.cube.Cube) -> iris.cube.Cube:
-    """A copy of ``cube`` (sharing its data) without the native grid's cell measures and ancillaries."""
+    """Return a copy of ``cube`` (sharing its data) without the native grid's cell measures and ancillaries."""
     cube = cube.copy(cube.core_data())
     for measure in cube.cell_measures():
         cube.remove_cell_measure(measure)
@@ -549,6 +549,6 @@ def _exclude_failed(
 
 
 def _keeps_time(cube: iris.cube.Cube) -> bool:
-    """True if a climatology still has more than one time step."""
+    """Return True if a climatology still has more than one time step."""
     time = cube.coords("time", dim_coords=True)
     return bool(time) and time[0].shape[0] > 1

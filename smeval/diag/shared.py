@@ -28,7 +28,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Self
 
 from smeval.cmorio import atomic_output
 from smeval.interrupts import die_with_parent
@@ -54,7 +54,7 @@ def interface() -> ModuleType:
 
 
 def select_metadata(metadata: list[dict], **attributes) -> list[dict]:
-    """The metadata records with all ``attributes`` (the interface's ``select_metadata``)."""
+    """Return the metadata records with all ``attributes`` (the interface's ``select_metadata``)."""
     return interface().select_metadata(metadata, **attributes)
 
 
@@ -80,7 +80,7 @@ def save_figure(
     close: bool = True,
     **kwargs,
 ) -> None:
-    """The interface's ``save_figure``: every type of ``output_file_type``, with provenance."""
+    """Save a figure in every type of ``output_file_type``, with provenance (the interface's ``save_figure``)."""
     interface().save_figure(
         basename,
         checked_record(provenance),
@@ -94,7 +94,7 @@ def save_figure(
 def save_data(
     basename: str, provenance: dict, cfg: dict, cube, **kwargs
 ) -> None:
-    """The interface's ``save_data``: ``work_dir/<basename>.nc`` with provenance."""
+    """Save ``work_dir/<basename>.nc`` with provenance (the interface's ``save_data``)."""
     interface().save_data(
         basename, checked_record(provenance), cfg, cube, **kwargs
     )
@@ -103,7 +103,7 @@ def save_data(
 def checked_record(
     record: dict[str, Any], filename: str = "an output"
 ) -> dict[str, Any]:
-    """A copy of a provenance record with sorted, unique ancestors.
+    """Return a copy of a provenance record with sorted, unique ancestors.
 
     Raises
     ------
@@ -136,7 +136,7 @@ class ProvenanceLogger:
     def __init__(self, cfg: dict[str, Any]) -> None:
         self._logger = interface().ProvenanceLogger(cfg)
 
-    def __enter__(self) -> ProvenanceLogger:
+    def __enter__(self) -> Self:
         self._logger.__enter__()
         return self
 
@@ -175,7 +175,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 @contextlib.contextmanager
 def run_diagnostic(argv: list[str] | None = None) -> Iterator[dict[str, Any]]:
-    """The interface's ``run_diagnostic``: yields the configuration of a diagnostic script.
+    """Yield the interface's ``run_diagnostic``: yields the configuration of a diagnostic script.
 
     ``argv`` (default ``sys.argv``) is ``[script, settings.yml, options...]``.
     Besides the interface's keys (``input_data``: metadata of each
@@ -211,7 +211,7 @@ def _on_cluster(cfg: dict[str, Any]) -> Iterator[None]:
     """
     client = None
     if cfg.get("scheduler_address"):
-        import distributed  # noqa: PLC0415 - only with a cluster
+        import distributed
 
         with contextlib.suppress(ValueError):  # -n / no_distributed: no client
             client = distributed.default_client()

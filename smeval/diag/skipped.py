@@ -19,7 +19,7 @@ _MEMBER = re.compile(r"^r\d+i\d+p\d+f\d+$")
 
 
 def _from_file(path: str) -> dict[str, str] | None:
-    """Data set, member, project and variable from a CMIP6 or OBS6 file name."""
+    """Return data set, member, project and variable from a CMIP6 or OBS6 file name."""
     parts = Path(path.strip()).name.removesuffix(".nc").split("_")
     if parts[0] in {"OBS", "OBS6"} and len(parts) >= 6:
         return {
@@ -39,7 +39,7 @@ def _from_file(path: str) -> dict[str, str] | None:
 
 
 def _from_summary(message: str) -> dict[str, str] | None:
-    """Data set, member, project and variable from ESMValCore's ``Dataset: short, mip, project, dataset, ...``."""
+    """Return data set, member, project and variable from ESMValCore's ``Dataset: short, mip, project, dataset, ...``."""
     match = re.search(r"Dataset:\s*([^\n]*)", message)
     if not match:
         return None

@@ -26,6 +26,7 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Self
 
 import yaml
 
@@ -49,7 +50,7 @@ def get_diagnostic_filename(
 
 
 def output_file_types(cfg: dict) -> tuple[str, ...]:
-    """The figure types of ``output_file_type`` (both PNG and PDF when unset)."""
+    """Return the figure types of ``output_file_type`` (both PNG and PDF when unset)."""
     kind = cfg.get("output_file_type")
     if kind is None:
         return ("png", "pdf")
@@ -65,7 +66,7 @@ def save_figure(
     **kwargs,
 ) -> None:
     """Save ``figure`` (default: pyplot's current one) as ``plot_dir/<type>/<basename>.<type>`` with provenance."""
-    import matplotlib.pyplot as plt  # noqa: PLC0415 - pyplot only for scripts that plot
+    import matplotlib.pyplot as plt
 
     for ext in output_file_types(cfg):
         filename = Path(cfg["plot_dir"]) / ext / f"{basename}.{ext}"
@@ -82,7 +83,7 @@ def save_data(
     basename: str, provenance: dict, cfg: dict, cube, **kwargs
 ) -> None:
     """Save ``cube`` as ``work_dir/<basename>.nc`` with provenance."""
-    import iris  # noqa: PLC0415
+    import iris
 
     if "target" in kwargs:
         msg = "Please use the `basename` argument to specify the output file"
@@ -123,7 +124,7 @@ class ProvenanceLogger:
         with open(self._log_file, "w", encoding="utf-8") as file:
             yaml.safe_dump(self.table, file)
 
-    def __enter__(self) -> ProvenanceLogger:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *_) -> None:
@@ -131,7 +132,7 @@ class ProvenanceLogger:
 
 
 def select_metadata(metadata: list[dict], **attributes) -> list[dict]:
-    """The metadata records with all ``attributes`` (value ``'*'``: any value)."""
+    """Return the metadata records with all ``attributes`` (value ``'*'``: any value)."""
     return [
         attribs
         for attribs in metadata
@@ -241,14 +242,14 @@ def _clear_old_output(cfg: dict, force: bool, ignore_existing: bool) -> None:
 
 
 def _client(cfg: dict, no_distributed: bool):
-    """A ``distributed.Client`` of ``scheduler_address``, or a null context."""
+    """Return a ``distributed.Client`` of ``scheduler_address``, or a null context."""
     if (
         no_distributed
         or cfg.get("no_distributed", False)
         or "scheduler_address" not in cfg
     ):
         return contextlib.nullcontext()
-    import distributed  # noqa: PLC0415 - only with a cluster
+    import distributed
 
     try:
         return distributed.Client(cfg["scheduler_address"])

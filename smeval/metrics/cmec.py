@@ -83,7 +83,7 @@ def dataset_long_name(name: str) -> str:
 
 
 def _number(value: Any) -> float | None:
-    """A JSON number: NaN and infinities become null (CMEC forbids them)."""
+    """Return a JSON number: NaN and infinities become null (CMEC forbids them)."""
     if value is None or pd.isna(value):
         return None
     value = float(value)
@@ -114,7 +114,7 @@ def _columns(table: pd.DataFrame) -> tuple[list[str], list[str]]:
 
 
 def _owner(table: pd.DataFrame, column: str) -> str | None:
-    """The innermost key column that alone determines ``column``, or None.
+    """Return the innermost key column that alone determines ``column``, or None.
 
     Innermost first, so that a column constant over the table (``units``)
     describes the statistics rather than the data sets.
@@ -188,7 +188,7 @@ def _nest(levels: list[list[str]]) -> dict:
 def metric_bundle(
     table: pd.DataFrame, provenance: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The CMEC metric bundle of a tidy metrics table (a JSON-ready dict).
+    """Return the CMEC metric bundle of a tidy metrics table (a JSON-ready dict).
 
     Parameters
     ----------

@@ -290,7 +290,7 @@ def count_models_above(
     threshold: float = defaults.TSS_THRESHOLD,
     regions: Sequence[str] = REGION_IDS,
 ) -> pd.Series:
-    """Number of models with TSS > ``threshold`` in each region (Fig. 14a)."""
+    """Return the number of models with TSS > ``threshold`` in each region (Fig. 14a)."""
     return (
         tss_matrix(table, variable, reference, regions=regions) > threshold
     ).sum(axis=0)
@@ -303,7 +303,7 @@ def count_regions_above(
     threshold: float = defaults.TSS_THRESHOLD,
     regions: Sequence[str] = REGION_IDS,
 ) -> pd.Series:
-    """Number of regions in which each model has TSS > ``threshold`` (Fig. 14b)."""
+    """Return the number of regions in which each model has TSS > ``threshold`` (Fig. 14b)."""
     return (
         tss_matrix(table, variable, reference, regions=regions) > threshold
     ).sum(axis=1)

@@ -106,7 +106,7 @@ def variable_uncertainty(
     threshold: float = defaults.TSS_THRESHOLD,
     r0: float = 1.0,
 ) -> Uncertainty:
-    """Reference rows, bootstrap intervals, resolution difference and robust ranking of one variable.
+    """Return reference rows, bootstrap intervals, resolution difference and robust ranking of one variable.
 
     Parameters
     ----------

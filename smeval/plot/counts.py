@@ -21,8 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-import matplotlib.patches
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
@@ -83,8 +82,10 @@ def plot_tss_counts(
     top: int = 5,
     period: str = defaults.PERIOD,
 ) -> list[Path]:
-    """Fig. 14: (a) models with TSS > threshold per region, (b) regions with
-    TSS > threshold per model; rows shallow and deep; bars per reference.
+    """Plot Fig. 14: counts of models and regions with TSS > threshold.
+
+    (a) models with TSS > threshold per region, (b) regions with TSS >
+    threshold per model; rows shallow and deep; bars per reference.
 
     Parameters
     ----------
@@ -102,7 +103,7 @@ def plot_tss_counts(
     nmodels = max(
         (len(per_model[v]) for v in variables if v in per_model), default=1
     )
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(3.8 + 0.22 * nmodels, 2.9 * len(variables) + 0.6)
         gs = fig.add_gridspec(
             len(variables),
@@ -153,7 +154,9 @@ def plot_tss_counts(
                     ha="right",
                     rotation_mode="anchor",
                 )
-                for tick, m in zip(ax.get_xticklabels(), frame.index):
+                for tick, m in zip(
+                    ax.get_xticklabels(), frame.index, strict=True
+                ):
                     if m in ranks:
                         tick.set_fontweight("bold")
                         tick.set_color("#b2182b")
@@ -177,14 +180,16 @@ def plot_tss_counts(
                         ha="left",
                         va="top",
                         fontsize=6,
-                        bbox=dict(
-                            boxstyle="round,pad=0.3", fc="white", ec="0.6"
-                        ),
+                        bbox={
+                            "boxstyle": "round,pad=0.3",
+                            "fc": "white",
+                            "ec": "0.6",
+                        },
                         gid="ranking",
                         zorder=5,
                     )
         handles = [
-            matplotlib.patches.Patch(
+            mpl.patches.Patch(
                 color=BAR_COLOURS.get(r, dataset_style(r).color),
                 label=reference_label(r),
             )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 import pandas as pd
 from matplotlib.lines import Line2D
 
@@ -34,7 +34,7 @@ MONTH_LETTERS = "JFMAMJJASOND"
 
 
 def _is_model(dataset: str) -> bool:
-    """A model (thin line), not an ensemble mean or a reference."""
+    """Return a model (thin line), not an ensemble mean or a reference."""
     return not (is_mmem(dataset) or is_reference(dataset))
 
 
@@ -77,7 +77,7 @@ def plot_annual_cycles(
     datasets = _order(list(dict.fromkeys(data["dataset"])))
     ncols = 4
     nrows = -(-(len(regions) + 1) // ncols)
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(9.5, 2.0 * nrows + 0.6)
         gs = fig.add_gridspec(nrows, ncols, hspace=0.45, wspace=0.3)
         for k, region in enumerate(regions):

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
@@ -98,8 +98,8 @@ def draw_tss_matrix(
     ``"straddles"``) and cells within the observational spread (a dot in the
     lower left corner, ``gid`` ``"within_obs"``).
     """
-    cmap = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
-    norm = norm or matplotlib.colors.Normalize(0.0, 1.0)
+    cmap = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
+    norm = norm or mpl.colors.Normalize(0.0, 1.0)
     values = matrix.to_numpy(dtype=float)
     mesh = ax.imshow(
         np.ma.masked_invalid(values),
@@ -222,8 +222,8 @@ def plot_tss_heatmap(
     -------
     list of Path: PNG and PDF.
     """
-    cmap = matplotlib.colormaps[cmap]
-    norm = matplotlib.colors.Normalize(0.0, 1.0)
+    cmap = mpl.colormaps[cmap]
+    norm = mpl.colors.Normalize(0.0, 1.0)
     panels = [
         uncertainty_panel(
             metrics, variable, ref, references, models, regions, threshold
@@ -242,7 +242,7 @@ def plot_tss_heatmap(
     nrows = max(len(m) for m in matrices) if matrices else 0
     ncols = len(regions)
     fs = 5.5 if nrows > 20 else 6.5
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(
             0.42 * ncols * len(references) + 2.6, 0.2 * nrows + 1.8
         )
@@ -253,7 +253,9 @@ def plot_tss_heatmap(
             wspace=0.08,
         )
         mesh = None
-        for k, (ref, matrix) in enumerate(zip(references, matrices)):
+        for k, (ref, matrix) in enumerate(
+            zip(references, matrices, strict=True)
+        ):
             ax = fig.add_subplot(gs[0, k])
             mesh = draw_tss_matrix(
                 ax, matrix, threshold, cmap, norm, fs, *panels[k][1:]

@@ -1,4 +1,6 @@
-"""Maps: the regions (Fig. 1), climatologies and bias ratios (Figs. 2-4),
+"""Maps: regions, climatologies, bias ratios and correlation with P - E.
+
+The regions (Fig. 1), climatologies and bias ratios (Figs. 2-4),
 correlation with P - E (Fig. 11).
 
 Coastlines come from the Natural Earth shapefiles ESMValCore ships for its
@@ -17,7 +19,7 @@ import importlib.util
 from functools import cache
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 import numpy as np
 
 from smeval import defaults
@@ -48,7 +50,7 @@ def natural_earth_dir() -> Path:
 
 @cache
 def land_geometries(tolerance: float = SIMPLIFY_DEG) -> tuple:
-    """The Natural Earth 10 m land polygons, simplified (shapely, degrees)."""
+    """Return the Natural Earth 10 m land polygons, simplified (shapely, degrees)."""
     from cartopy.io.shapereader import Reader
 
     reader = Reader(str(natural_earth_dir() / "ne_10m_land.shp"))
@@ -155,7 +157,12 @@ def _region_label(ax, region, pc, fontsize):
         fontsize=fontsize,
         fontweight="bold",
         zorder=6,
-        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8),
+        bbox={
+            "boxstyle": "round,pad=0.15",
+            "fc": "white",
+            "ec": "none",
+            "alpha": 0.8,
+        },
     )
 
 
@@ -281,8 +288,10 @@ def _map_axes(
     colorbar_row: bool = False,
     wspace: float = 0.06,
 ):
-    """Rows x columns of GeoAxes; with *colorbar_row*, also the gridspec whose
-    last (thin) row holds the colour bars (see :func:`_cax`).
+    """Return rows x columns of GeoAxes and their gridspec.
+
+    With *colorbar_row*, the gridspec's last (thin) row holds the colour bars
+    (see :func:`_cax`).
     """
     proj = _projection(projection)
     if colorbar_row:
@@ -310,8 +319,9 @@ def _map_axes(
 
 
 def _cax(fig, gs, columns: slice, fraction: float = 0.75):
-    """A colour-bar axes in the last gridspec row under *columns*, centred,
-    *fraction* of their width.
+    """Return a colour-bar axes in the last gridspec row under *columns*.
+
+    Centred, *fraction* of their width.
     """
     margin = (1.0 - fraction) / 2
     sub = gs[gs.nrows - 1, columns].subgridspec(
@@ -329,7 +339,7 @@ def plot_regions(out_stem, projection: str = "platecarree") -> list[Path]:
 
     Returns the PNG and PDF paths.
     """
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(8.0, 4.0)
         ax = _map_axes(fig, 1, 1, projection)[0][0]
         import cartopy.crs as ccrs
@@ -378,7 +388,7 @@ def plot_field_panels(
     colorbar_label: str | None = None,
     pdf: bool = False,
 ) -> list[Path]:
-    """Maps of several fields with one colour scale (e.g. Fig. 2a, 2b, 11 without stippling).
+    """Return maps of several fields with one colour scale (e.g. Fig. 2a, 2b, 11 without stippling).
 
     Parameters
     ----------
@@ -405,18 +415,20 @@ def plot_field_panels(
     -------
     list of Path
     """
-    cmap = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
+    cmap = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
     if levels is None:
         levels = auto_levels(fields.values(), symmetric=_is_diverging(cmap))
     n = len(fields)
     nrows = -(-n // ncols)
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(4.2 * ncols, 2.3 * nrows + 0.8)
         axes, gs = _map_axes(fig, nrows, ncols, projection, colorbar_row=True)
         flat = [a for row in axes for a in row]
         norm = _norm(levels, cmap, extend)
         mesh = None
-        for k, (ax, (name, field)) in enumerate(zip(flat, fields.items())):
+        for k, (ax, (name, field)) in enumerate(
+            zip(flat[:n], fields.items(), strict=True)
+        ):
             mesh = map_panel(ax, field, cmap, norm, outlines=region_outlines)
             ax.set_title(f"{_panel_letter(k)} {name}", loc="left")
             _gridlines(ax, left=k % ncols == 0, bottom=k >= n - ncols)
@@ -487,19 +499,15 @@ def plot_climatology_bias(
     ratios on a symmetric diverging scale (default -1..1, extended both ways).
     """
     clim_cmap = (
-        matplotlib.colormaps[clim_cmap]
-        if isinstance(clim_cmap, str)
-        else clim_cmap
+        mpl.colormaps[clim_cmap] if isinstance(clim_cmap, str) else clim_cmap
     )
     bias_cmap = (
-        matplotlib.colormaps[bias_cmap]
-        if isinstance(bias_cmap, str)
-        else bias_cmap
+        mpl.colormaps[bias_cmap] if isinstance(bias_cmap, str) else bias_cmap
     )
     if clim_levels is None:
         clim_levels = auto_levels(climatology.values())
     nrows = max(len(climatology), len(bias))
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(8.6, 2.1 * nrows + 1.0)
         axes, gs = _map_axes(fig, nrows, 2, projection, colorbar_row=True)
         cnorm = _norm(clim_levels, clim_cmap, "max")
@@ -574,8 +582,8 @@ def plot_flux_maps(
     refs = list(dict.fromkeys(r for per in bias.values() for r in per))
     variables = list(dict.fromkeys(list(climatology) + list(bias)))
     nrows, ncols = len(variables), 1 + len(refs)
-    bias_cmap = matplotlib.colormaps["BrBG"]
-    with matplotlib.rc_context(RC):
+    bias_cmap = mpl.colormaps["BrBG"]
+    with mpl.rc_context(RC):
         fig = new_figure(3.3 * ncols + 0.6, 1.75 * nrows + 1.0)
         axes, gs = _map_axes(
             fig, nrows, ncols, projection, colorbar_row=True, wspace=0.22
@@ -586,7 +594,7 @@ def plot_flux_maps(
             ax = axes[i][0]
             if var in climatology:
                 diverging = "-" in var or var.lower() in ("pme", "pmer")
-                cmap = matplotlib.colormaps["BrBG" if diverging else "YlGnBu"]
+                cmap = mpl.colormaps["BrBG" if diverging else "YlGnBu"]
                 lev = (clim_levels or {}).get(var)
                 if lev is None:
                     lev = auto_levels(
@@ -670,19 +678,19 @@ def plot_correlation_maps(
     """
     import cartopy.crs as ccrs
 
-    cmap = matplotlib.colormaps["RdBu_r"]
+    cmap = mpl.colormaps["RdBu_r"]
     levels = (
         np.round(np.arange(-1.0, 1.01, 0.1), 10) if levels is None else levels
     )
     n = len(correlation)
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(5.5, 2.6 * n + 0.8)
         grid, gs = _map_axes(fig, n, 1, projection, colorbar_row=True)
         axes = [row[0] for row in grid]
         norm = _norm(levels, cmap, "neither")
         mesh = None
         for k, (ax, (name, field)) in enumerate(
-            zip(axes, correlation.items())
+            zip(axes, correlation.items(), strict=True)
         ):
             mesh = map_panel(ax, field, cmap, norm, outlines=False)
             if name in significant:

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 from matplotlib.figure import Figure
 
 from smeval import defaults
@@ -130,9 +130,9 @@ _FIXED = {
 
 def _palette() -> list[str]:
     """tab20 + tab20b without their greys (grey is ERA-Interim's colour)."""
-    cmaps = (matplotlib.colormaps["tab20"], matplotlib.colormaps["tab20b"])
+    cmaps = (mpl.colormaps["tab20"], mpl.colormaps["tab20b"])
     colours = [c for cm in cmaps for c in cm.colors if max(c) - min(c) > 0.05]
-    return [matplotlib.colors.to_hex(c) for c in colours]
+    return [mpl.colors.to_hex(c) for c in colours]
 
 
 _PALETTE = _palette()
@@ -141,7 +141,10 @@ _FAMILIES = sorted(set(MODEL_FAMILIES.values()), key=str.lower)
 
 
 def _stable_index(text: str, n: int) -> int:
-    return int(hashlib.sha1(text.encode()).hexdigest(), 16) % n
+    return (
+        int(hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest(), 16)
+        % n
+    )
 
 
 def family_marker(family: str | None) -> str:
@@ -185,23 +188,23 @@ def dataset_style(name: str, family: str | None = None) -> DatasetStyle:
 
 
 def is_reference(name: str) -> bool:
-    """True for ERA5, ERA-Interim and GLDAS-NOAH."""
+    """Return True for ERA5, ERA-Interim and GLDAS-NOAH."""
     return name in REFERENCES
 
 
 def is_mmem(name: str) -> bool:
-    """True for CMIP6-MMEM and its high/low-resolution versions."""
+    """Return True for CMIP6-MMEM and its high/low-resolution versions."""
     return name in MMEMS
 
 
 def new_figure(width: float, height: float, **kwargs) -> Figure:
-    """A pyplot-free figure (inches) with the rcParams of :data:`RC` applied.
+    """Return a pyplot-free figure (inches) with the rcParams of :data:`RC` applied.
 
     Artists take their defaults from rcParams when they are created, so the
     plotting functions build their artists inside ``matplotlib.rc_context(RC)``;
     this helper only creates the figure.
     """
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         return Figure(figsize=(width, height), dpi=DPI, **kwargs)
 
 
@@ -239,7 +242,7 @@ def savefig(
     stem.parent.mkdir(parents=True, exist_ok=True)
     types = ["png", *(["pdf"] if pdf else []), *_ALSO_AS]
     paths = [stem.with_suffix(f".{t}") for t in dict.fromkeys(types)]
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         for path in paths:
             fig.savefig(path, dpi=DPI, bbox_inches="tight")
     if clear:

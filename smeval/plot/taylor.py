@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
@@ -99,7 +99,7 @@ def taylor_points(
 
 
 def _keep(points: pd.DataFrame, datasets) -> pd.DataFrame:
-    """The rows of *points* whose data set is one of *datasets*, in that order."""
+    """Return the rows of *points* whose data set is one of *datasets*, in that order."""
     order = {d: i for i, d in enumerate(datasets)}
     points = points[points["dataset"].isin(order)]
     points = points.iloc[
@@ -149,7 +149,7 @@ def taylor_axes(
     reference: str = "reference",
     sigma_label: bool = True,
 ):
-    """A Taylor-diagram axes at gridspec slot *spec*.
+    """Return a Taylor-diagram axes at gridspec slot *spec*.
 
     Drawn on Cartesian axes of equal aspect (x = sigma R, y = sigma
     sqrt(1 - R^2)): matplotlib's truncated polar axes keep the box of the
@@ -342,7 +342,7 @@ def _e_contour(ax, e, rmax, tmax):
             color="0.25",
             ha="center",
             va="center",
-            bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none"),
+            bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none"},
             zorder=1.5,
             gid="E' label",
         )
@@ -394,9 +394,7 @@ def plot_points(
             markerfacecolor=color,
             markeredgecolor="black"
             if big
-            else matplotlib.colors.to_hex(
-                np.array(matplotlib.colors.to_rgb(color)) * 0.6
-            ),
+            else mpl.colors.to_hex(np.array(mpl.colors.to_rgb(color)) * 0.6),
             markeredgewidth=0.6,
             zorder=st.zorder + 1,
             label=row.dataset,
@@ -510,14 +508,14 @@ def _split_references(
 
 
 #: Legend entry of the reference-vs-reference stars.
-REFERENCE_HANDLE = dict(
-    linestyle="none",
-    marker="*",
-    markersize=7,
-    markerfacecolor="white",
-    markeredgecolor="black",
-    label="other reference (vs this one)",
-)
+REFERENCE_HANDLE = {
+    "linestyle": "none",
+    "marker": "*",
+    "markersize": 7,
+    "markerfacecolor": "white",
+    "markeredgecolor": "black",
+    "label": "other reference (vs this one)",
+}
 
 
 def _legend_handles(datasets, color_by="dataset", groups=None, numbers=None):
@@ -563,12 +561,14 @@ def plot_taylor(
     color_by: str = "dataset",
     numbered: bool = False,
 ) -> list[Path]:
-    """One Taylor diagram of *points* (columns dataset, R, sigma; optionally
-    resolution_group, family). Saves PNG and PDF.
+    """Draw one Taylor diagram of *points*; save it as PNG and PDF.
+
+    *points* has the columns dataset, R, sigma and optionally
+    resolution_group and family.
     """
     rmax, negative = _figure_scale([points])
     numbers = _numbers(points) if numbered else None
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(6.5 if negative else 4.8, 4.2 if negative else 4.6)
         gs = fig.add_gridspec(1, 1)
         ax = taylor_axes(
@@ -580,6 +580,7 @@ def plot_taylor(
             zip(
                 points["dataset"],
                 points.get("resolution_group", [None] * len(points)),
+                strict=True,
             )
         )
         fig.legend(
@@ -644,7 +645,7 @@ def plot_taylor_hemispheres(
     numbers = {d: i for i, d in enumerate(all_models, start=1)}
     nrows, ncols = len(groups) * len(hemispheres), len(references)
     w = 3.6 if negative else 2.9
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(
             w * ncols + 2.6, (2.9 if negative else 3.0) * nrows + 0.6
         )
@@ -742,7 +743,7 @@ def plot_taylor_regions(
     ncols = 4
     rows_per_ref = -(-len(regions) // ncols)
     nrows = rows_per_ref * len(references)
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(
             (3.0 if negative else 2.5) * ncols + 2.2,
             (2.4 if negative else 2.6) * nrows + 0.6,
@@ -841,7 +842,7 @@ def plot_taylor_fluxes(
                 rows, columns=["variable", "dataset", "R", "sigma"]
             )
     rmax, negative = _figure_scale(panels.values())
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(
             (3.6 if negative else 3.0) * len(regions) + 1.6,
             (2.9 if negative else 3.0) * len(references) + 0.5,

@@ -58,7 +58,7 @@ class SmevalProvider(CommandLineDiagnosticProvider):
                 ).expanduser()
 
     def reference_folder(self) -> Path:
-        """The folder of OBS6 reanalysis files (``smeval cmorize --out``)."""
+        """Return the folder of OBS6 reanalysis files (``smeval cmorize --out``)."""
         folder = self.reference_dir or (
             Path(os.environ[REFERENCE_ENV])
             if os.environ.get(REFERENCE_ENV)
@@ -73,8 +73,8 @@ class SmevalProvider(CommandLineDiagnosticProvider):
             raise MissingReferenceData(msg)
         return folder
 
-    def validate_setup(self, config: Any) -> bool:
-        """True when the source checkout and every reanalysis file the diagnostics read are there."""
+    def validate_setup(self, config: Any) -> bool:  # noqa: ARG002 - Climate-REF's signature
+        """Return True when the source checkout and every reanalysis file the diagnostics read are there."""
         from loguru import logger
 
         if not (runner.ROOT / "diagnostics").is_dir():

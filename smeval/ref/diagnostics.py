@@ -192,7 +192,7 @@ class SmevalDiagnostic(CommandLineDiagnostic):
     def build_execution_result(
         self, definition: ExecutionDefinition
     ) -> ExecutionResult:
-        """The run's CMEC bundles, with paths relative to the execution's output directory."""
+        """Return the run's CMEC bundles, with paths relative to the execution's output directory."""
         sessions = sorted(
             definition.to_output_path(EXECUTIONS).glob("recipe_smeval_*")
         )
@@ -231,7 +231,7 @@ def _read(
 
 
 def _rebase(bundle: dict[str, Any], prefix: str) -> dict[str, Any]:
-    """The output bundle with its file names (relative to the run folder) put under ``prefix``."""
+    """Return the output bundle with its file names (relative to the run folder) put under ``prefix``."""
     out = dict(bundle)
     for section in ("data", "plots", "html", "metrics"):
         if out.get(section):
@@ -261,7 +261,7 @@ class SoilMoistureSkill(SmevalDiagnostic):
     slug = "soil-moisture-skill"
     variables = ("mrsos", "mrsol")
     required = ("mrsos",)
-    scripts = {
+    scripts: ClassVar[dict[str, Any]] = {
         "soil_moisture": {
             "regional_series": {"map_variables": None, "map_steps": None}
         },
@@ -281,7 +281,7 @@ class SoilMoisturePMinusECorrelation(SmevalDiagnostic):
     slug = "soil-moisture-pme-correlation"
     variables = ("mrsos", "pr", "evspsbl", "mrros", "snm")
     required = ("mrsos", "pr", "evspsbl")
-    scripts = {
+    scripts: ClassVar[dict[str, Any]] = {
         "soil_moisture": {
             "regional_series": {"map_variables": None, "map_steps": None}
         },

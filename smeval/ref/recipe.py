@@ -64,7 +64,7 @@ CMORIZE_NAMES = {
 PERIOD = (defaults.FIRST_YEAR, defaults.LAST_YEAR)
 
 
-class MissingReferenceData(FileNotFoundError):
+class MissingReferenceData(FileNotFoundError):  # noqa: N818 - public name
     """Reanalysis files the diagnostic needs are not in the reference folder."""
 
 
@@ -114,7 +114,7 @@ def recipe_datasets(datasets: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
 def common_years(
     datasets: pd.DataFrame, period: tuple[int, int] = PERIOD
 ) -> tuple[int, int]:
-    """The years of ``period`` that every time-dependent data set covers."""
+    """Return the years of ``period`` that every time-dependent data set covers."""
     timed = datasets.dropna(subset=["start_time", "end_time"])
     start, end = period
     for _, group in timed.groupby("instance_id"):
@@ -239,7 +239,7 @@ def _kept(ancestor: str, recipe: dict[str, Any]) -> bool:
 def config_overrides(
     cmip_root: Path, obs6: Path, project: str
 ) -> dict[str, Any]:
-    """The ``projects`` section of the ESMValCore configuration: the linked CMIP files and the OBS6 folder."""
+    """Return the ``projects`` section of the ESMValCore configuration: the linked CMIP files and the OBS6 folder."""
     templates = {
         "CMIP6": (
             "{project}/{activity}/{institute}/{dataset}/{exp}/{ensemble}/{mip}/{short_name}/{grid}/{version}",

@@ -53,7 +53,7 @@ def output_bundle(
     modeldata: list[str],
     obsdata: list[str],
 ) -> dict[str, Any]:
-    """The output bundle of the run in ``session`` (a JSON-ready dict).
+    """Return the output bundle of the run in ``session`` (a JSON-ready dict).
 
     Parameters
     ----------

@@ -14,6 +14,7 @@ The report diagnostic receives the work folders of its ancestor scripts
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ EXCLUDED_COLUMNS = ["dataset", "member", "project", "variable", "reason"]
 
 
 def session_of(work_dir: Path) -> Path:
-    """The run folder of a script's work folder ``<session>/work/<diagnostic>/<script>``."""
+    """Return the run folder of a script's work folder ``<session>/work/<diagnostic>/<script>``."""
     work_dir = Path(work_dir)
     if work_dir.parent.parent.name != "work":
         msg = f"{work_dir} is not a script work folder <session>/work/<diagnostic>/<script>"
@@ -65,7 +66,7 @@ def script_name(work_dir: Path) -> str:
 
 
 def _read_run_yaml(work_dir: Path, name: str) -> dict[str, Any]:
-    """The YAML file ``name`` of a script's run folder, or {} if missing or empty."""
+    """Return the YAML file ``name`` of a script's run folder, or {} if missing or empty."""
     path = run_dir_of(work_dir) / name
     if not path.is_file():
         return {}
@@ -73,12 +74,12 @@ def _read_run_yaml(work_dir: Path, name: str) -> dict[str, Any]:
 
 
 def read_provenance(work_dir: Path) -> dict[str, dict[str, Any]]:
-    """The provenance records (file -> record) a script wrote, or {} if none."""
+    """Return the provenance records (file -> record) a script wrote, or {} if none."""
     return _read_run_yaml(work_dir, "diagnostic_provenance.yml")
 
 
 def read_settings(work_dir: Path) -> dict[str, Any]:
-    """The ``settings.yml`` ESMValCore wrote for a script, or {}."""
+    """Return the ``settings.yml`` ESMValCore wrote for a script, or {}."""
     return _read_run_yaml(work_dir, "settings.yml")
 
 
@@ -137,7 +138,7 @@ class RunInputs:
 
 
 def _netcdf_synthetic(path: Path) -> str | None:
-    """The ``synthetic`` global attribute of a NetCDF file, or None."""
+    """Return the ``synthetic`` global attribute of a NetCDF file, or None."""
     import netCDF4
 
     try:
@@ -233,14 +234,12 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
     for work in [metrics_dir, *(d for d in ancestor_dirs if d != metrics_dir)]:
         excluded_path = work / EXCLUDED
         if excluded_path.is_file() and excluded_path.stat().st_size:
-            try:
+            with contextlib.suppress(pd.errors.EmptyDataError):
                 frames.append(
                     pd.read_csv(
                         excluded_path, dtype=str, keep_default_na=False
                     )
                 )
-            except pd.errors.EmptyDataError:
-                pass
     excluded = (
         pd.concat(frames, ignore_index=True)
         if frames
@@ -365,6 +364,7 @@ class Linker:
         self.page_dir = Path(page_dir).resolve()
 
     def inside(self, path: Path) -> bool:
+        """Return whether ``path`` lies inside the run's session folder."""
         try:
             Path(path).resolve().relative_to(self.session)
         except ValueError:
@@ -372,6 +372,7 @@ class Linker:
         return True
 
     def href(self, path: Path | str | None) -> str | None:
+        """Return the link to ``path``, or None for files not shown (outside the run, missing, preprocessed)."""
         if path is None:
             return None
         path = Path(path)
@@ -383,7 +384,7 @@ class Linker:
         return quote(Path(rel).as_posix())
 
     def label(self, path: Path | str) -> str:
-        """The path relative to the run folder (or the file name if outside)."""
+        """Return the path relative to the run folder (or the file name if outside)."""
         path = Path(path)
         return (
             path.resolve().relative_to(self.session).as_posix()

@@ -91,7 +91,7 @@ def report_path(run_dir: Path) -> Path | None:
 
 
 def link_block(href: str) -> str:
-    """The HTML inserted into index.html (inline style: the page's own CSS comes from a CDN)."""
+    """Return the HTML inserted into index.html (inline style: the page's own CSS comes from a CDN)."""
     return (
         f"{LINK_START}\n"
         '<div id="smeval-report-link" style="margin:1rem 0;padding:.8rem 1rem;border:2px solid #1f5f99;'
@@ -132,6 +132,7 @@ def link_index(run_dir: Path) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Print the report path of the latest run and link it from its index.html; return the exit code."""
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in {"-h", "--help"}:
         print(__doc__.strip())

@@ -27,6 +27,7 @@ from smeval.variables import SOIL_MOISTURE, VARIABLE_LABELS, variable_label
 
 
 def ordered_variables(table: pd.DataFrame) -> list[str]:
+    """Return the variables of ``table``: the paper's order first, then the others sorted."""
     present = list(dict.fromkeys(table["variable"].tolist()))
     return [v for v in VARIABLE_LABELS if v in present] + sorted(
         v for v in present if v not in VARIABLE_LABELS
@@ -34,6 +35,7 @@ def ordered_variables(table: pd.DataFrame) -> list[str]:
 
 
 def ordered_references(table: pd.DataFrame) -> list[str]:
+    """Return the references of ``table``: the default order first, then the others sorted."""
     present = set(table["reference"])
     known = list(defaults.REFERENCES)
     return [r for r in known if r in present] + sorted(present - set(known))
@@ -42,7 +44,7 @@ def ordered_references(table: pd.DataFrame) -> list[str]:
 def ranking_references(
     table: pd.DataFrame, wanted: Sequence[str] | None = None
 ) -> list[str]:
-    """The references rankings and counts use: ``wanted`` (default ERA5, GLDAS-NOAH) present in the table.
+    """Return the references rankings and counts use: ``wanted`` (default ERA5, GLDAS-NOAH) present in the table.
 
     Falls back to every reference of the table if none of them is present.
     """
@@ -63,7 +65,7 @@ def _names(items: Sequence[str], limit: int = 4) -> str:
 def _references_of(
     table: pd.DataFrame, variable: str, references: Sequence[str]
 ) -> list[str]:
-    """The ``references`` that have rows of ``variable`` in the table."""
+    """Return the ``references`` that have rows of ``variable`` in the table."""
     present = set(table.loc[table.variable == variable, "reference"])
     return [r for r in references if r in present]
 
@@ -79,6 +81,8 @@ def _regions(table: pd.DataFrame, variable: str, reference: str) -> list[str]:
 
 @dataclass
 class RankedModel:
+    """A model's place in a variable's ranking: regions above the TSS threshold."""
+
     rank: int
     dataset: str
     regions_above: int
@@ -88,6 +92,8 @@ class RankedModel:
 
 @dataclass
 class VariableRanking:
+    """The ranking of the models for one variable, as the report shows it."""
+
     variable: str
     label: str
     references: list[str]
@@ -146,7 +152,7 @@ def top_ranking(
     threshold: float,
     n: int = 5,
 ) -> pd.DataFrame:
-    """The first ``n`` rows of ``ranking`` (Fig. 14's top five)."""
+    """Return the first ``n`` rows of ``ranking`` (Fig. 14's top five)."""
     refs = _references_of(table, variable, references)
     if not refs:
         return pd.DataFrame()
@@ -156,7 +162,7 @@ def top_ranking(
 def messages(
     table: pd.DataFrame, threshold: float, references: Sequence[str]
 ) -> list[str]:
-    """The main messages of the run, as sentences built from the metrics table."""
+    """Return the main messages of the run, as sentences built from the metrics table."""
     out: list[str] = []
     thr = f"{threshold:g}"
     for variable in SOIL_MOISTURE:

@@ -10,6 +10,7 @@ is a row of ``metrics.csv`` or ``robust_ranking.csv``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -159,7 +160,7 @@ def resolution(
 def robust_ranking(
     ranking: pd.DataFrame, variable: str
 ) -> dict[str, Any] | None:
-    """The paper-style ranking beside P(top) and the rank interval; who cannot be told apart.
+    """Return the paper-style ranking beside P(top) and the rank interval; who cannot be told apart.
 
     ``ranking`` is the content of robust_ranking.csv (every variable).
     """
@@ -187,7 +188,7 @@ def robust_ranking(
     # Neighbours in the ranking whose rank intervals overlap.
     ties = [
         f"{a.dataset} and {b.dataset}"
-        for (_, a), (_, b) in zip(frame.iterrows(), frame.iloc[1:].iterrows())
+        for (_, a), (_, b) in itertools.pairwise(frame.iterrows())
         if b.rank_ci_low <= a.rank_ci_high
     ]
     return {

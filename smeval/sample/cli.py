@@ -45,6 +45,7 @@ archive. Output is identical for the same --seed.
 
 
 def register(subparsers) -> argparse.ArgumentParser:
+    """Add the ``sample-data`` subcommand to ``subparsers``; return its parser."""
     parser = subparsers.add_parser(
         "sample-data",
         help="generate the synthetic CMIP6 + reanalysis sample archive",
@@ -99,6 +100,7 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def parse_years(text: str | None) -> tuple[int, int] | None:
+    """Return (first, last) year of ``--years`` (``1979-2014``), or None."""
     if not text:
         return None
     parts = text.split("-")
@@ -113,6 +115,7 @@ def parse_years(text: str | None) -> tuple[int, int] | None:
 
 
 def run(args) -> int:
+    """Run ``smeval sample-data``; return the exit code."""
     from smeval.sample.generate import generate
 
     try:

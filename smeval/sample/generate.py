@@ -88,7 +88,7 @@ class Scale:
     extra_members: tuple[tuple[str, int], ...] = ()
 
     def member_cap(self, model: str) -> int | None:
-        """The member cap of ``model`` at this scale (None = Table 1 counts)."""
+        """Return the member cap of ``model`` at this scale (None = Table 1 counts)."""
         return dict(self.extra_members).get(model, self.members)
 
 
@@ -155,13 +155,16 @@ class Period:
 
     @property
     def n(self) -> int:
+        """Number of months of the period."""
         return 12 * (self.last - self.first + 1)
 
     @property
     def months(self) -> np.ndarray:
+        """Month number (1-12) of each month of the period."""
         return np.tile(np.arange(1, 13), self.last - self.first + 1)
 
     def days(self, calendar: str) -> np.ndarray:
+        """Return the length in days of each month in ``calendar``."""
         _, bounds = cmorio.monthly_time_axis(self.first, self.last, calendar)
         return np.diff(bounds, axis=1)[:, 0]
 
@@ -191,6 +194,8 @@ class Period:
 
 @dataclasses.dataclass
 class ModelPlan:
+    """What the sample archive writes for one model: grid size and members."""
+
     model: ModelEntry
     nlat: int
     nlon: int
@@ -198,6 +203,7 @@ class ModelPlan:
 
     @property
     def n_members(self) -> int:
+        """Largest number of members written of any variable."""
         return max(self.members.values(), default=0)
 
 
@@ -207,17 +213,18 @@ def coarse_rows(model: ModelEntry, scale: Scale) -> tuple[int, int]:
         return model.grid.nlat, model.grid.nlon
     f = scale.coarsen
     if model.grid.kind == "poles":
-        nlat = int(round((model.grid.nlat - 1) / f)) + 1
+        nlat = round((model.grid.nlat - 1) / f) + 1
     else:
-        nlat = int(round(model.grid.nlat / f))
+        nlat = round(model.grid.nlat / f)
     nlat = max(nlat, scale.min_rows)
-    nlon = max(int(round(model.grid.nlon / f)), 2 * scale.min_rows)
+    nlon = max(round(model.grid.nlon / f), 2 * scale.min_rows)
     return nlat, nlon
 
 
 def plan_models(
     scale: Scale, models: Sequence[str] | None, members: int | None
 ) -> list[ModelPlan]:
+    """Return the plan of each model to write at ``scale``."""
     cat = load_catalogue()
     names = list(models) if models else list(scale.models or cat.models)
     unknown = [n for n in names if n not in cat.models]
@@ -245,13 +252,13 @@ def model_files(
     m = plan.model
     variant = m.variant_label(member)
     out: dict[str, list] = {}
-    common = dict(
-        institution_id=m.institution_id,
-        source_id=m.name,
-        variant_label=variant,
-        grid_label=m.grid.label,
-        version=m.version,
-    )
+    common = {
+        "institution_id": m.institution_id,
+        "source_id": m.name,
+        "variant_label": variant,
+        "grid_label": m.grid.label,
+        "version": m.version,
+    }
     for var, count in plan.members.items():
         if member > count:
             continue
@@ -313,7 +320,7 @@ def run_dataset(
     enso=None,
     own_noise: float = 0.0,
 ) -> Fields:
-    """Forcing + bucket of one data set (one model member or one reanalysis)."""
+    """Return forcing + bucket of one data set (one model member or one reanalysis)."""
     months = period.months
     weather = np.random.default_rng(weather_seed)
     forcing = ph.make_forcing(
@@ -434,18 +441,18 @@ def write_model_member(
             },
         )
         land_only = var not in ("pr", "evspsbl", "areacella", "sftlf")
-        kwargs = dict(
-            project="CMIP6",
-            mip=table,
-            short_name=var,
-            lat=lat,
-            lon=lon,
-            lat_bounds=lat_b,
-            lon_bounds=lon_b,
-            attributes=attrs,
-            land_mask=has_land if land_only else None,
-            significant_bits=SIGNIFICANT_BITS,
-        )
+        kwargs = {
+            "project": "CMIP6",
+            "mip": table,
+            "short_name": var,
+            "lat": lat,
+            "lon": lon,
+            "lat_bounds": lat_b,
+            "lon_bounds": lon_b,
+            "attributes": attrs,
+            "land_mask": has_land if land_only else None,
+            "significant_bits": SIGNIFICANT_BITS,
+        }
         if var == "mrsol":
             kwargs["depth_bounds"] = m.land_model.layer_bounds
         return kwargs
@@ -562,13 +569,13 @@ def reanalysis_grid(name: str, scale: Scale):
     res = scale.reanalysis_resolution
     if res is None:
         res = 0.25 if name != "ERA-Interim" else 0.75
-    return "regular", int(round(180 / res)), int(round(360 / res))
+    return "regular", round(180 / res), round(360 / res)
 
 
 def reanalysis_fields(
     name: str, period: Period, seed: int, world: ph.World, scale: Scale
 ):
-    """The reanalysis on its grid: ``(fields_of, grid)``.
+    """Return the reanalysis on its grid: ``(fields_of, grid)``.
 
     ``fields_of(i0, i1)`` gives the dict of CMOR-unit arrays of months
     ``i0:i1`` (mrsol, mrsos, pr, evspsbl, mrros, snm); ``grid`` the grid and
@@ -606,18 +613,19 @@ def reanalysis_fields(
             for var in VARIABLE_TABLES
         }
 
-    return fields_of, dict(
-        lat=lat,
-        lon=lon,
-        lat_b=lat_b,
-        lon_b=lon_b,
-        has_land=rg.has_land,
-        frac=rg.land_fraction,
-        layers=layers,
-    )
+    return fields_of, {
+        "lat": lat,
+        "lon": lon,
+        "lat_b": lat_b,
+        "lon_b": lon_b,
+        "has_land": rg.has_land,
+        "frac": rg.land_fraction,
+        "layers": layers,
+    }
 
 
 def obs6_files(root: Path, name: str, period: Period) -> dict[str, Path]:
+    """Return the OBS6 file of each variable of reference ``name``."""
     tr = f"{period.first:04d}01-{period.last:04d}12"
     files = {
         var: cmorio.obs6_path(
@@ -695,7 +703,7 @@ def read_obs6_mrsos(
 
 
 def raw_targets(root: Path, name: str, period: Period) -> list[Path]:
-    """The raw files of a reanalysis (existence = complete)."""
+    """Return the raw files of a reanalysis (existence = complete)."""
     from smeval.cmorize import rawformats
 
     if name == "GLDAS":

@@ -261,6 +261,7 @@ def overview(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Draw the overview figure of a sample archive; return the exit code."""
     from smeval.sample.cli import parse_years
 
     parser = argparse.ArgumentParser(

@@ -66,15 +66,13 @@ _DZ_MM = (
 
 
 def stable_seed(*parts: object) -> list[int]:
-    """A seed sequence from strings/ints that does not depend on PYTHONHASHSEED."""
-    out = []
-    for p in parts:
-        out.append(
-            int(p)
-            if isinstance(p, int | np.integer)
-            else zlib.crc32(str(p).encode())
-        )
-    return out
+    """Return a seed sequence from strings/ints that does not depend on PYTHONHASHSEED."""
+    return [
+        int(p)
+        if isinstance(p, int | np.integer)
+        else zlib.crc32(str(p).encode())
+        for p in parts
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -126,8 +124,7 @@ def land_fraction(nlat: int, nlon: int, supersample: int = 4) -> np.ndarray:
     x, y = np.meshgrid(sub_lon, sub_lat)
     ocean = shapely.contains_xy(geom, x.ravel(), y.ravel()).reshape(y.shape)
     land = (~ocean).astype(np.float64)
-    frac = land.reshape(nlat, supersample, nlon, supersample).mean(axis=(1, 3))
-    return frac
+    return land.reshape(nlat, supersample, nlon, supersample).mean(axis=(1, 3))
 
 
 # ---------------------------------------------------------------------------
@@ -158,6 +155,7 @@ class World:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """Shape (lat, lon) of the world's grid."""
         return self.nlat, self.nlon
 
 
@@ -165,11 +163,11 @@ def make_world(resolution: float = 1.0) -> World:
     """Build the world on a regular ``resolution``-degree grid."""
     from scipy.ndimage import gaussian_filter
 
-    nlat, nlon = int(round(180 / resolution)), int(round(360 / resolution))
+    nlat, nlon = round(180 / resolution), round(360 / resolution)
     lat = -90.0 + (np.arange(nlat) + 0.5) * 180.0 / nlat
     lon = (np.arange(nlon) + 0.5) * 360.0 / nlon
     frac = land_fraction(
-        nlat, nlon, supersample=max(2, int(round(4 * min(resolution, 2.0))))
+        nlat, nlon, supersample=max(2, round(4 * min(resolution, 2.0)))
     )
     sigma = 7.0 / resolution
     ocean_smooth = gaussian_filter(
@@ -320,7 +318,7 @@ def enso_pattern(lat, lon) -> np.ndarray:
 def enso_index(
     rng: np.random.Generator, n: int, phi: float = 0.93
 ) -> np.ndarray:
-    """An AR(1) index of unit variance, n months (after a 60-month burn-in)."""
+    """Return an AR(1) index of unit variance, n months (after a 60-month burn-in)."""
     eps = rng.standard_normal(n + 60) * np.sqrt(1.0 - phi**2)
     x = np.empty(n + 60)
     x[0] = rng.standard_normal()
@@ -501,7 +499,7 @@ def make_forcing(
     enso: np.ndarray | None = None,
     own_noise: float = 0.0,
 ) -> Forcing:
-    """Forcing of one data set on the land cells of ``world`` (nt, nland).
+    """Return forcing of one data set on the land cells of ``world`` (nt, nland).
 
     ``months``: calendar month (1-12) of every time step. ``weather`` draws
     the weather (shared by reanalyses); ``bias_rng`` the data set's static

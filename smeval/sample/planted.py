@@ -124,7 +124,7 @@ def regional_series(
 def planted_series(
     x: np.ndarray, r: float, s: float, rng: np.random.Generator
 ) -> np.ndarray:
-    """A series with corr = r and std ratio = s against ``x`` exactly (ddof 0)."""
+    """Return a series with corr = r and std ratio = s against ``x`` exactly (ddof 0)."""
     xt = x - x.mean()
     sx = xt.std()
     z = rng.standard_normal(x.size)
@@ -150,13 +150,13 @@ def write_planted(
 
     root = Path(root)
     tr = f"{period.first:04d}01-{period.last:04d}12"
-    common = dict(
-        institution_id=INSTITUTION,
-        source_id=NAME,
-        variant_label=VARIANT,
-        grid_label=GRID_LABEL,
-        version=VERSION,
-    )
+    common = {
+        "institution_id": INSTITUTION,
+        "source_id": NAME,
+        "variant_label": VARIANT,
+        "grid_label": GRID_LABEL,
+        "version": VERSION,
+    }
     paths = {
         "mrsos": cmorio.cmip6_path(
             root, table_id="Lmon", variable_id="mrsos", time_range=tr, **common
@@ -216,7 +216,7 @@ def write_planted(
         if var == "mrsos":
             values, kwargs = (
                 data,
-                dict(time_points=tp, time_bounds=tb, calendar=CALENDAR),
+                {"time_points": tp, "time_bounds": tb, "calendar": CALENDAR},
             )
         elif var == "sftlf":
             values = sftlf

@@ -107,6 +107,7 @@ def model_series(root: Path, var: str = "mrsos") -> dict[str, np.ndarray]:
 
 
 def reference_series(root: Path, name: str, var: str = "mrsos") -> np.ndarray:
+    """Return the regional series of ``var`` of reference ``name`` in the archive."""
     folder = root / "OBS6" / "Tier3" / name
     table = "Lmon" if var == "mrsos" else "Emon"
     paths = sorted(folder.glob(f"OBS6_{name}_reanaly_1_{table}_{var}_*.nc"))
@@ -118,7 +119,7 @@ def reference_series(root: Path, name: str, var: str = "mrsos") -> np.ndarray:
 def mmem_statistics(
     root: str | Path, var: str = "mrsos"
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """Reference -> region -> {R, sigma, E', TSS} of the simple multi-model mean."""
+    """Return reference -> region -> {R, sigma, E', TSS} of the simple multi-model mean."""
     root = Path(root)
     models = model_series(root, var)
     mmem = np.nanmean(np.stack(list(models.values())), axis=0)  # (nt, nreg)
@@ -134,6 +135,7 @@ def mmem_statistics(
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Compare the archive's multi-model mean with its reanalyses; return the exit code."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("archive", type=Path)
     parser.add_argument(

@@ -29,15 +29,15 @@ def _obs6_facets(
     version: str = "1",
     timerange: str | None = None,
 ) -> dict:
-    facets = dict(
-        short_name=short_name,
-        mip=mip,
-        project="OBS6",
-        dataset=dataset,
-        type=type,
-        version=version,
-        tier=tier,
-    )
+    facets = {
+        "short_name": short_name,
+        "mip": mip,
+        "project": "OBS6",
+        "dataset": dataset,
+        "type": type,
+        "version": version,
+        "tier": tier,
+    }
     if timerange:
         facets["timerange"] = timerange
     return facets
@@ -91,7 +91,7 @@ def load_obs6_variables(
     loaded = load_datasets(out, facets, **_OBS6_TEMPLATES)
     return {
         (mip, short): result
-        for (mip, short, _), result in zip(variables, loaded)
+        for (mip, short, _), result in zip(variables, loaded, strict=True)
     }
 
 
@@ -134,7 +134,7 @@ def load_datasets(
     }
     with tempfile.TemporaryDirectory() as tmp:
         results = [Path(tmp) / f"cube{i}.pkl" for i in range(len(facets))]
-        requests = [[f, str(r)] for f, r in zip(facets, results)]
+        requests = [[f, str(r)] for f, r in zip(facets, results, strict=True)]
         proc = subprocess.run(
             [
                 sys.executable,
@@ -149,11 +149,11 @@ def load_datasets(
             timeout=300 + 120 * len(facets),
         )
         loaded = []
-        for one, result in zip(facets, results):
+        for one, result in zip(facets, results, strict=True):
             if proc.returncode != 0 or not result.exists():
                 msg = f"ESMValCore load of {one} failed ({proc.returncode}):\n{proc.stderr}"
                 raise AssertionError(msg)
-            with open(result, "rb") as f:
+            with result.open("rb") as f:
                 loaded.append(pickle.load(f))
     return loaded
 

@@ -62,12 +62,10 @@ def test_missing_variable(raw, tmp_path):
             Options(variables=["mrsos"], progress=False),
         )
     msg = str(exc.value)
-    assert (
-        "ERA5" in msg
-        and "'swvl2'" in msg
-        and "era5.nc" in msg
-        and "mrsos" in msg
-    )
+    assert "ERA5" in msg
+    assert "'swvl2'" in msg
+    assert "era5.nc" in msg
+    assert "mrsos" in msg
     _assert_nothing_written(tmp_path / "out")
 
 
@@ -95,7 +93,7 @@ def test_gldas_wrong_unit(tmp_path):
         with netCDF4.Dataset(path, "a") as ds:
             ds["Qs_acc"].units = "kg m-2 s-1"
     with pytest.raises(
-        UnitError, match="GLDAS.*'Qs_acc'.*GLDAS_NOAH025_M.A199001.020.nc4"
+        UnitError, match=r"GLDAS.*'Qs_acc'.*GLDAS_NOAH025_M.A199001.020.nc4"
     ):
         cmorize(
             "GLDAS",
@@ -244,10 +242,8 @@ def test_command_success_and_failure(raw, tmp_path, capsys):
     )
     captured = capsys.readouterr()
     assert code == 1
-    assert (
-        "error: ERA5, variable 'swvl3'" in captured.err
-        and "era5.nc" in captured.err
-    )
+    assert "error: ERA5, variable 'swvl3'" in captured.err
+    assert "era5.nc" in captured.err
 
 
 def test_help_lists_options(capsys):

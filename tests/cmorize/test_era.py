@@ -113,15 +113,12 @@ def test_known_answers_and_esmvalcore_load(tmp_path, layout, dataset):
             assert not np.ma.is_masked(_value(cube, -60, -135))
     cube, messages = loaded["Lmon", "mrsos"]
     depth = cube.coord("depth")
-    assert depth.points.tolist() == [0.05] and depth.bounds.tolist() == [
-        [0.0, 0.1]
-    ]
+    assert depth.points.tolist() == [0.05]
+    assert depth.bounds.tolist() == [[0.0, 0.1]]
     assert cube.coord("latitude").points.tolist() == [-60, -20, 20, 60]
     assert cube.coord("longitude").points.tolist() == [45, 135, 225, 315]
-    assert (
-        cube.coord("longitude").has_bounds()
-        and cube.coord("latitude").has_bounds()
-    )
+    assert cube.coord("longitude").has_bounds()
+    assert cube.coord("latitude").has_bounds()
     cube, messages = loaded["Emon", "mrsol"]
     assert not [m for m in messages if "unit" in m.lower()], messages
     depth = cube.coord("depth")
@@ -207,7 +204,8 @@ def test_gap_in_months_is_an_error(tmp_path):
             tmp_path / "out",
             Options(variables=["pr"], progress=False),
         )
-    assert "m.nc" in str(exc.value) and "'pr'" in str(exc.value)
+    assert "m.nc" in str(exc.value)
+    assert "'pr'" in str(exc.value)
 
 
 def test_real_era5_netcdf(realdata, tmp_path):
@@ -332,7 +330,7 @@ def test_subsampled_hourly_accumulations_are_incomplete_months(tmp_path):
 
 def test_reduced_to_regular_interpolates_along_rows():
     # two rows: 4 points (0, 90, 180, 270 E) and 8 points; target 8 points
-    values = np.array([0.0, 4.0, 8.0, 4.0] + list(range(8)), dtype=float)
+    values = np.array([0.0, 4.0, 8.0, 4.0, *list(range(8))], dtype=float)
     out = readers.reduced_to_regular(values, np.array([4, 8]), 8)
     np.testing.assert_allclose(
         out[0], [0, 2, 4, 6, 8, 6, 4, 2]
@@ -358,9 +356,8 @@ def test_real_era_interim_grib_regular(realdata, tmp_path):
         tmp_path / "out", dataset="ERA-Interim", mip="fx", short_name="sftlf"
     )
     assert cube.shape == (37, 72)
-    assert (
-        _value(cube, 50, 10) == 100.0 and _value(cube, 0, 330) == 0.0
-    )  # Germany, Atlantic
+    assert _value(cube, 50, 10) == 100.0  # Germany
+    assert _value(cube, 0, 330) == 0.0  # Atlantic
     assert not [m for m in messages if "unit" in m.lower()], messages
 
 
@@ -379,7 +376,7 @@ def test_real_era_interim_grib_reduced_gaussian(realdata, tmp_path, name):
         variables=["mrsos"], allow_partial_months=True, progress=False
     )
     if name.startswith("39.128"):  # swvl1 alone
-        with pytest.raises(MissingVariableError, match="'swvl2'.*39.128_EI"):
+        with pytest.raises(MissingVariableError, match=r"'swvl2'.*39.128_EI"):
             cmorize("ERA-Interim", raw, tmp_path / "out", opts)
         return
     files = cmorize("ERA-Interim", raw, tmp_path / "out", opts)

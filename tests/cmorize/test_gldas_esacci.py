@@ -92,7 +92,8 @@ def test_gldas_monthly_known_answers(tmp_path):
         _value(cube, 15, 30)[0], [25, 60, 110, 200], rtol=1e-6
     )
     cube, _ = loaded["fx", "sftlf"]
-    assert _value(cube, 15, 30) == 100.0 and _value(cube, -45, -150) == 0.0
+    assert _value(cube, 15, 30) == 100.0
+    assert _value(cube, -45, -150) == 0.0
 
 
 def test_gldas_3hourly_full_month_is_averaged(tmp_path):

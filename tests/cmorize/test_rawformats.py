@@ -90,7 +90,8 @@ def test_old_layout_packing_keeps_every_value_and_matches_ecmwf(
             ds["lsm"].add_offset, ref["lsm"].add_offset, rtol=1e-12
         )
         ds.set_auto_maskandscale(False)
-        assert ds["lsm"][:].min() == -32766 and ds["lsm"][:].max() == 32767
+        assert ds["lsm"][:].min() == -32766
+        assert ds["lsm"][:].max() == 32767
 
 
 def test_era5_new_layout(tmp_path):
@@ -107,20 +108,16 @@ def test_era5_new_layout(tmp_path):
     )
     with netCDF4.Dataset(path) as ds:
         assert ds["e"].dimensions == ("valid_time", "latitude", "longitude")
-        assert (
-            ds["e"].GRIB_stepType == "avgad"
-            and ds["e"].units == "m of water equivalent"
-        )
+        assert ds["e"].GRIB_stepType == "avgad"
+        assert ds["e"].units == "m of water equivalent"
         assert ds["latitude"][:].tolist() == [45.0, -45.0]
         assert ds["longitude"][:].tolist() == [90.0, 270.0]
         # (45N, 90E) was data[0, 1, 1]; (45N, 270E = 90W) was data[0, 1, 0]
         np.testing.assert_allclose(
             ds["e"][0], -np.array([[4.0, 3.0], [2.0, 1.0]]) * 1e-3
         )
-        assert (
-            ds["expver"][:].tolist() == ["0001"]
-            and int(ds["number"][...]) == 0
-        )
+        assert ds["expver"][:].tolist() == ["0001"]
+        assert int(ds["number"][...]) == 0
         assert (
             netCDF4.num2date(ds["valid_time"][0], ds["valid_time"].units).month
             == 3
@@ -195,6 +192,8 @@ def test_gldas_monthly_names_and_values(tmp_path):
         assert ds["lat"][:].tolist() == [-10.0, 10.0]
         assert ds["lon"][:].tolist() == [-160.0, 20.0]
         got = ds["Evap_tavg"][0]
-        assert got[1, 0] == 1.0 and got[1, 1] == 2.0 and got[0, 0] == 3.0
+        assert got[1, 0] == 1.0
+        assert got[1, 1] == 2.0
+        assert got[0, 0] == 3.0
         assert np.ma.is_masked(got[0, 1])
         assert ds["Evap_tavg"].units == "kg m-2 s-1"

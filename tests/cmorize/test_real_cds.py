@@ -103,7 +103,7 @@ def test_real_era5_grib_swvl1_to_4(realdata, tmp_path):
     lons = cube.coord("longitude").points
     assert sorted({la for la, _ in by_hand["swvl1"]}) == lats.tolist()
     assert sorted({lo for _, lo in by_hand["swvl1"]}) == lons.tolist()
-    for (la, lo), _ in by_hand["swvl1"].items():
+    for la, lo in by_hand["swvl1"]:
         i, j = lats.tolist().index(la), lons.tolist().index(lo)
         expected = [
             by_hand[f"swvl{k + 1}"][(la, lo)] * THICKNESS_M[k] * 1000.0
@@ -164,7 +164,8 @@ def test_real_era5_valid_time_layout_sftlf(realdata, tmp_path):
     assert cube.coord("longitude").points[0] == pytest.approx(
         float(lon[0]) % 360
     )
-    assert float(cube.data.min()) >= 0.0 and float(cube.data.max()) <= 100.0
+    assert float(cube.data.min()) >= 0.0
+    assert float(cube.data.max()) <= 100.0
     assert lat[0] > lat[-1]
 
 
@@ -212,7 +213,8 @@ def test_real_era5_valid_time_hourly_swvl_monthly_mean(realdata, tmp_path):
         ~np.ma.getmaskarray(got), land & np.isfinite(expected)
     )
     np.testing.assert_allclose(got[land], expected[land], rtol=1e-6)
-    assert float(got.min()) > 0.0 and float(got.max()) < 70.0
+    assert float(got.min()) > 0.0
+    assert float(got.max()) < 70.0
     cube, messages = load_obs6(
         tmp_path / "out",
         dataset="ERA5",

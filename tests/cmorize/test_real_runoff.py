@@ -48,7 +48,7 @@ def _relabel_ro_as_sro(path):
 
 
 @pytest.mark.parametrize(
-    "dataset,files",
+    ("dataset", "files"),
     [("ERA5", (ERA5_RO, ERA5_LSM)), ("ERA-Interim", (ERAI_RO,))],
 )
 def test_total_runoff_is_not_surface_runoff(
@@ -69,7 +69,8 @@ def test_total_runoff_is_not_surface_runoff(
             ),
         )
     msg = str(exc.value)
-    assert "'sro' (needed for mrros)" in msg and "'ro', total runoff" in msg
+    assert "'sro' (needed for mrros)" in msg
+    assert "'ro', total runoff" in msg
     assert files[0] in msg
     assert not (tmp_path / "out" / "Tier3").exists()
 
@@ -112,7 +113,8 @@ def test_real_era5_hourly_accumulation_to_mrros(realdata, tmp_path):
         timerange="2018/2019",
     )
     assert not [m for m in messages if "unit" in m.lower()], messages
-    assert cube.shape == (2, 9, 21) and str(cube.units) == "kg m-2 s-1"
+    assert cube.shape == (2, 9, 21)
+    assert str(cube.units) == "kg m-2 s-1"
 
 
 def test_real_era_interim_packed_3hourly_accumulation_to_mrros(

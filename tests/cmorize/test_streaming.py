@@ -81,7 +81,8 @@ def test_streamed_multiyear_output_equals_hand_reference(tmp_path):
         for n in ("swvl1", "swvl2", "swvl3", "swvl4", "tp", "e")
     }
     land = _read_raw(raw, years[:1], "lsm")[0] > 0.5
-    assert land.any() and (~land).any()
+    assert land.any()
+    assert (~land).any()
     thick = [0.07, 0.21, 0.72, 1.89]
     expected = {
         "mrsos": (raw_f["swvl1"] * 70.0 + raw_f["swvl2"] * 30.0, True),
@@ -110,14 +111,13 @@ def test_streamed_multiyear_output_equals_hand_reference(tmp_path):
                 land, ref, np.nan
             )  # broadcast over time (and depth)
         with netCDF4.Dataset(by_var[short]) as ds:
-            assert (
-                ds.dimensions["time"].isunlimited()
-                and len(ds.dimensions["time"]) == 36
-            )
+            assert ds.dimensions["time"].isunlimited()
+            assert len(ds.dimensions["time"]) == 36
             var = ds[short]
             var.set_auto_maskandscale(False)
             got = var[:]
-            assert got.dtype == np.float32 and got.shape == ref.shape
+            assert got.dtype == np.float32
+            assert got.shape == ref.shape
             assert var.chunking() == [1, *ref.shape[1:]]
             missing = got == np.float32(1e20)
             np.testing.assert_array_equal(
@@ -261,7 +261,7 @@ def test_write_monthly_counts_months(tmp_path, n_fields):
         np.array([[0, 31], [31, 59], [59, 90.0]]),
     )
     with pytest.raises(
-        ValueError, match="no months|2 months written, 3 expected"
+        ValueError, match=r"no months|2 months written, 3 expected"
     ):
         write_monthly(
             tmp_path / "x.nc",

@@ -125,7 +125,8 @@ def test_vectorised_bootstrap_equals_plain_loop_for_a_fixed_seed():
 def test_block_indices_are_blocks_of_consecutive_years():
     idx = block_indices(10, 3, 500, seed=1)
     assert idx.shape == (500, 10)
-    assert idx.min() >= 0 and idx.max() <= 9
+    assert idx.min() >= 0
+    assert idx.max() <= 9
     # ceil(10 / 3) = 4 blocks of 3 consecutive years, cut to 10 (the last keeps 1 year).
     blocks = np.concatenate([idx, np.full((500, 2), -99)], axis=1).reshape(
         500, 4, 3
@@ -141,8 +142,10 @@ def test_calendar_years_pads_partial_years():
     values = np.arange(len(months), dtype=float)[None]
     years = calendar_years(values, months)
     assert years.shape == (1, 2, 12)
-    assert np.isnan(years[0, 0, :2]).all() and years[0, 0, 2] == 0
-    assert years[0, 1, 0] == 10 and np.isnan(years[0, 1, 1:]).all()
+    assert np.isnan(years[0, 0, :2]).all()
+    assert years[0, 0, 2] == 0
+    assert years[0, 1, 0] == 10
+    assert np.isnan(years[0, 1, 1:]).all()
 
 
 def test_options_defaults_and_errors():
@@ -186,9 +189,8 @@ def test_properties_of_resampled_statistics(
         ]
     )
     s = bootstrap_taylor(model, ref, counts)
-    assert np.all(np.abs(s["R"]) <= 1) and np.all(
-        (s["TSS"] >= 0) & (s["TSS"] <= 1)
-    )
+    assert np.all(np.abs(s["R"]) <= 1)
+    assert np.all((s["TSS"] >= 0) & (s["TSS"] <= 1))
     np.testing.assert_allclose(
         s["E'"] ** 2, s["sigma"] ** 2 + 1 - 2 * s["sigma"] * s["R"], atol=1e-9
     )
@@ -209,7 +211,8 @@ def test_percentile_interval_matches_numpy_and_handles_nan():
     low, high = percentile_interval(x, 0.8)
     assert low[0] == pytest.approx(np.quantile(x[:, 0], 0.1))
     assert high[1] == pytest.approx(np.quantile(x[10:, 1], 0.9))
-    assert np.isnan(low[2]) and np.isnan(high[2])
+    assert np.isnan(low[2])
+    assert np.isnan(high[2])
 
 
 def test_ranks_by_count_then_mean_tss():

@@ -14,9 +14,9 @@ from smeval.core.correlation import (
 
 def _fields(seed, n=120, shape=(4, 5)):
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n,) + shape)
+    x = rng.normal(size=(n, *shape))
     strength = np.linspace(0, 0.4, np.prod(shape)).reshape(shape)
-    y = strength * x + rng.normal(size=(n,) + shape)
+    y = strength * x + rng.normal(size=(n, *shape))
     return x, y
 
 
@@ -25,13 +25,14 @@ def test_r_and_p_match_scipy_pearsonr_at_every_point():
     x, y = _fields(0)
     res = gridpoint_correlation(x, y)
     for idx in np.ndindex(x.shape[1:]):
-        ref = stats.pearsonr(x[(slice(None),) + idx], y[(slice(None),) + idx])
+        ref = stats.pearsonr(x[(slice(None), *idx)], y[(slice(None), *idx)])
         assert res.R[idx] == pytest.approx(ref.statistic, abs=1e-12)
         assert res.p_value[idx] == pytest.approx(
             ref.pvalue, rel=1e-8, abs=1e-300
         )
         assert res.significant[idx] == (ref.pvalue < 0.05)
-    assert res.significant.any() and not res.significant.all()
+    assert res.significant.any()
+    assert not res.significant.all()
 
 
 def test_missing_values_pairwise_and_t_formula():
@@ -101,9 +102,7 @@ def test_degenerate_points_are_nan_not_significant():
         [np.arange(10.0), np.r_[np.arange(2.0), [np.nan] * 8]], axis=1
     )
     res = gridpoint_correlation(x, y)
-    assert (
-        np.isnan(res.R).all()
-        and np.isnan(res.p_value).all()
-        and not res.significant.any()
-    )
+    assert np.isnan(res.R).all()
+    assert np.isnan(res.p_value).all()
+    assert not res.significant.any()
     assert np.isnan(t_test_pvalue(0.5, 2))

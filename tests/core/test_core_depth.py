@@ -82,10 +82,12 @@ def test_masked_contributing_layer_masks_cell_but_deep_mask_does_not():
     data[0, 1, 0, 0] = np.ma.masked
     data[0, 3, 0, 1] = np.ma.masked
     out = shallow_from_layers(data, ERA5_BOUNDS)
-    assert out.mask[0, 0, 0] and not out.mask[0, 0, 1]
+    assert out.mask[0, 0, 0]
+    assert not out.mask[0, 0, 1]
     np.testing.assert_allclose(out[0, 0, 1], 70.0 + 70.0 * 3 / 21)
     deep = deep_from_layers(data, ERA5_BOUNDS)
-    assert deep.mask[0, 0, 0] and deep.mask[0, 0, 1]
+    assert deep.mask[0, 0, 0]
+    assert deep.mask[0, 0, 1]
 
 
 def test_nan_counts_as_missing():
@@ -93,7 +95,8 @@ def test_nan_counts_as_missing():
     data = np.ones((2, 4, 1, 1))
     data[1, 0] = np.nan
     out = deep_from_layers(data, GLDAS_BOUNDS)
-    assert not out.mask[0].any() and out.mask[1].all()
+    assert not out.mask[0].any()
+    assert out.mask[1].all()
 
 
 def test_dask_matches_numpy_and_stays_lazy():
@@ -132,7 +135,7 @@ def test_layer_axis_option():
 )
 def test_bad_layerings_are_rejected(bounds):
     # A gap, overlap, zero-thickness layer or missing surface layer would drop or double-count water.
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="soil layer"):
         layer_weights(bounds, 0.1)
 
 

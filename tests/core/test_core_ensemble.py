@@ -50,7 +50,8 @@ def test_resolution_groups_and_membership():
     assert res.models_in[MMEM_HIGH] == ["A2", "A3"]
     assert res.families_in[MMEM_LOW] == ["A", "B"]
     assert res.models_in[MMEM_ALL] == ["A1", "A2", "A3", "B1"]
-    assert resolution_group(160) == "high" and resolution_group(159) == "low"
+    assert resolution_group(160) == "high"
+    assert resolution_group(159) == "low"
 
 
 def test_family_weighting_differs_from_flat_mean():
@@ -66,9 +67,8 @@ def test_all_missing_gives_nan_and_default_family():
     members = {"X": [np.array([np.nan, 1.0])], "Y": np.array([np.nan, 3.0])}
     res = hierarchical_means(members, {}, {"X": 64, "Y": 64})
     assert res.family_of == {"X": "X", "Y": "Y"}
-    assert np.isnan(res.mmem[MMEM_ALL][0]) and res.mmem[MMEM_ALL][
-        1
-    ] == pytest.approx(2.0)
+    assert np.isnan(res.mmem[MMEM_ALL][0])
+    assert res.mmem[MMEM_ALL][1] == pytest.approx(2.0)
     assert MMEM_HIGH not in res.mmem  # no high-resolution model: no MMEM-high
 
 

@@ -35,7 +35,8 @@ def test_annual_cycle_of_masked_field():
     field[MONTHS == 1, 0, 0] = np.ma.masked
     cycle = annual_cycle(field, MONTHS)
     assert cycle.shape == (12, 2, 3)
-    assert np.isnan(cycle[0, 0, 0]) and np.all(cycle[1:, 0, 0] == 1)
+    assert np.isnan(cycle[0, 0, 0])
+    assert np.all(cycle[1:, 0, 0] == 1)
 
 
 def test_lazy_fields_stay_lazy():
@@ -47,7 +48,8 @@ def test_lazy_fields_stay_lazy():
     days = month_lengths(YEARS, MONTHS)
     cycle = annual_cycle(lazy, MONTHS)
     clim = annual_mean_climatology(lazy, days)
-    assert isinstance(cycle, da.Array) and isinstance(clim, da.Array)
+    assert isinstance(cycle, da.Array)
+    assert isinstance(clim, da.Array)
     np.testing.assert_allclose(cycle.compute(), annual_cycle(x, MONTHS))
     np.testing.assert_allclose(
         clim.compute(), annual_mean_climatology(x, days)
@@ -58,7 +60,8 @@ def test_month_lengths_1979_2014_average_julian_year():
     # 36 Gregorian years with 9 leap years: 13149 days = 36 x 365.25, the year used for mm/yr.
     days = month_lengths(YEARS, MONTHS)
     assert days.sum() == 13149 == 36 * DAYS_PER_YEAR
-    assert days[1] == 28 and days[13] == 29  # February 1979, February 1980
+    assert days[1] == 28  # February 1979
+    assert days[13] == 29  # February 1980
     assert month_lengths(YEARS, MONTHS, "noleap").sum() == 36 * 365
     assert month_lengths([2000], [2], "360_day")[0] == 30
 

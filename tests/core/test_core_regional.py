@@ -114,7 +114,8 @@ def test_dask_matches_numpy_and_is_lazy():
     )
     w = region_weight_matrix(lat, lon)
     got = regional_means(lazy, w)
-    assert isinstance(got, da.Array) and got.shape == (10, len(ALL_REGIONS))
+    assert isinstance(got, da.Array)
+    assert got.shape == (10, len(ALL_REGIONS))
     np.testing.assert_allclose(
         got.compute(), regional_means(data, w), rtol=1e-12, equal_nan=True
     )

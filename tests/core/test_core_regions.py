@@ -156,7 +156,7 @@ def test_hemispheres_cover_domain_exactly():
         ) * np.deg2rad(b.lon_max - b.lon_min)
 
     expected = 4 * np.pi - sum(
-        box_area(b) for b in (ANTARCTICA_BOX,) + GREENLAND_BOXES
+        box_area(b) for b in (ANTARCTICA_BOX, *GREENLAND_BOXES)
     )
     assert (total * area).sum() == pytest.approx(expected, rel=1e-12)
 

@@ -49,7 +49,7 @@ def test_law_of_cosines():
 
 
 @pytest.mark.parametrize(
-    "region, r, sigma, e_paper",
+    ("region", "r", "sigma", "e_paper"),
     [("TIB", 0.48, 0.33, 0.89), ("NA-WA", 0.70, 0.76, 0.72)],
 )
 def test_paper_mmem_figures_reproduced(region, r, sigma, e_paper):
@@ -78,9 +78,8 @@ def test_tss_equals_one_only_at_perfect_r_and_sigma():
     assert tss.max() == pytest.approx(1.0)
     at_one = np.isclose(tss, 1.0, rtol=0, atol=1e-12)
     assert at_one.sum() == 1
-    assert r[at_one][0] == pytest.approx(1.0) and sigma[at_one][
-        0
-    ] == pytest.approx(1.0)
+    assert r[at_one][0] == pytest.approx(1.0)
+    assert sigma[at_one][0] == pytest.approx(1.0)
 
 
 def test_tss_hand_value():
@@ -142,9 +141,11 @@ def test_degenerate_series_give_nan():
     s = taylor_statistics(
         np.array([1.0, np.nan, 3.0]), np.array([np.nan, 2.0, 3.0])
     )
-    assert np.isnan(s.R) and np.isnan(s.TSS)
+    assert np.isnan(s.R)
+    assert np.isnan(s.TSS)
     s = taylor_statistics(np.arange(5.0), np.ones(5))
-    assert np.isnan(s.sigma) and np.isnan(s.E)
+    assert np.isnan(s.sigma)
+    assert np.isnan(s.E)
 
 
 series = arrays(np.float64, 24, elements=st.floats(-100, 100, allow_nan=False))

@@ -38,7 +38,7 @@ def _grid_coords(lat_b, lon_b):
 
 def _layered(data, bounds_cm, units="kg m-2") -> iris.cube.Cube:
     """(time, layer, lat, lon) mrsol with depth bounds given in cm (converted by the step)."""
-    n_time, n_layer, n_lat, n_lon = data.shape
+    n_time, _n_layer, n_lat, n_lon = data.shape
     lat, lon = _grid_coords(*grid(n_lat, n_lon))
     bounds = np.asarray(bounds_cm, float)
     depth = iris.coords.DimCoord(
@@ -72,20 +72,16 @@ def test_soil_column_hand_worked_with_a_partial_bottom_layer():
     )
     cube = _layered(data, np.array(ERA5_BOUNDS) * 100)
     shallow, deep = soil_column(cube, 0.1), soil_column(cube, depth=2.0)
-    assert shallow.has_lazy_data() and deep.has_lazy_data()
-    assert shallow.shape == (2, 3, 4) and not shallow.coords(
-        "depth", dim_coords=True
-    )
+    assert shallow.has_lazy_data()
+    assert deep.has_lazy_data()
+    assert shallow.shape == (2, 3, 4)
+    assert not shallow.coords("depth", dim_coords=True)
     np.testing.assert_allclose(shallow.data, 10.0)
     np.testing.assert_allclose(deep.data, 200.0)
-    assert (
-        deep.coord("depth").bounds.tolist() == [[0.0, 2.0]]
-        and deep.coord("depth").units == "m"
-    )
-    assert (
-        deep.units == "kg m-2"
-        and deep.standard_name == "mass_content_of_water_in_soil_layer"
-    )
+    assert deep.coord("depth").bounds.tolist() == [[0.0, 2.0]]
+    assert deep.coord("depth").units == "m"
+    assert deep.units == "kg m-2"
+    assert deep.standard_name == "mass_content_of_water_in_soil_layer"
 
 
 def test_soil_column_masks_cells_where_a_contributing_layer_is_missing_and_converts_units():
@@ -107,7 +103,7 @@ def test_soil_column_never_extrapolates():
     cube = _layered(np.ones((1, 2, 2, 2)), [[0, 10], [10, 150]])
     with pytest.raises(
         DepthNotReachedError,
-        match="reach only 1.5 m, not the target depth 2 m",
+        match=r"reach only 1.5 m, not the target depth 2 m",
     ):
         soil_column(cube, 2.0)
 
@@ -158,7 +154,8 @@ def test_box_means_equal_an_independent_loop_with_the_cubes_areas_and_land_fract
         land_percent=100 * land,
     )
     means = box_means(cube)
-    assert means.has_lazy_data() and means.shape == (4, len(ALL_REGIONS))
+    assert means.has_lazy_data()
+    assert means.shape == (4, len(ALL_REGIONS))
     assert means.coord("region").points.tolist() == [r.id for r in ALL_REGIONS]
     np.testing.assert_allclose(
         means.data,
@@ -166,9 +163,8 @@ def test_box_means_equal_an_independent_loop_with_the_cubes_areas_and_land_fract
         rtol=1e-10,
         equal_nan=True,
     )
-    assert means.units == "kg m-2 s-1" and means.coord("time") == cube.coord(
-        "time"
-    )
+    assert means.units == "kg m-2 s-1"
+    assert means.coord("time") == cube.coord("time")
 
 
 def test_box_means_of_chosen_regions_and_ice_sheets():
@@ -178,7 +174,8 @@ def test_box_means_of_chosen_regions_and_ice_sheets():
     lat_b, lon_b = grid(36, 72, lon0=-180)
     values = np.ones((1, 36, 72))
     values[0, 32, 27] = 3.0
-    assert lat_b[32].tolist() == [70.0, 75.0] and lon_b[27].tolist() == [
+    assert lat_b[32].tolist() == [70.0, 75.0]
+    assert lon_b[27].tolist() == [
         -45.0,
         -40.0,
     ]

@@ -35,8 +35,10 @@ MIPS = {"mrsos": "Lmon", "pr": "Amon", "evspsbl": "Amon"}
 
 
 def _inputs(tmp_path, planted):
-    """Write ``planted``: (dataset, family, project, member) -> {variable: series} (and ``step``, the
-    grid spacing in degrees, default 4); return the script's settings.
+    """Write ``planted`` and return the script's settings.
+
+    ``planted``: (dataset, family, project, member) -> {variable: series};
+    ``step``: the grid spacing in degrees, default 4.
     """
     inputs = {}
     for (dataset, family, project, member), variables in planted.items():
@@ -304,19 +306,15 @@ def test_fdr_mask_of_the_correlation_map(tmp_path, strength):
     assert (strength == 1.0) == (p <= 0.1)
     np.testing.assert_array_equal(fdr[tested], 1.0 if p <= 0.1 else 0.0)
     method = cubes["significant_fdr"].attributes["smeval_significance"]
-    assert (
-        "Benjamini-Hochberg" in method
-        and "alpha_FDR = 0.1" in method
-        and f"all {tested.sum()} land cells" in method
-    )
+    assert "Benjamini-Hochberg" in method
+    assert "alpha_FDR = 0.1" in method
+    assert f"all {tested.sum()} land cells" in method
     record = yaml.safe_load(
         (tmp_path / "run" / "diagnostic_provenance.yml").read_text()
     )
     entry = record[str(tmp_path / "work" / "correlation_ERA5.nc")]
-    assert (
-        "Benjamini-Hochberg" in entry["caption"]
-        and "wilks16bams" in entry["references"]
-    )
+    assert "Benjamini-Hochberg" in entry["caption"]
+    assert "wilks16bams" in entry["references"]
 
 
 def test_fdr_can_be_switched_off(tmp_path):

@@ -98,7 +98,8 @@ def test_shallow_layers_excluded_from_deep_but_give_shallow(tmp_path):
         (excluded.dataset == "SHALLOW-1") & (excluded.variable == "sm_deep")
     ]
     assert len(row) == 1
-    assert "1.5 m" in row.reason.item() and "2 m" in row.reason.item()
+    assert "1.5 m" in row.reason.item()
+    assert "2 m" in row.reason.item()
 
 
 def test_series_carry_the_recipe_family_to_the_metrics(tmp_path):
@@ -135,7 +136,7 @@ def test_correlation_refuses_a_multi_model_mean_without_family(tmp_path):
         "work_dir": str(tmp_path),
         "run_dir": str(tmp_path),
     }
-    with pytest.raises(ValueError, match="mm.nc.*without a `family` facet"):
+    with pytest.raises(ValueError, match=r"mm.nc.*without a `family` facet"):
         correlation_fields(cfg)
 
 
@@ -251,7 +252,8 @@ def test_map_climatology_of_mrsol_is_that_of_its_depth_columns(tmp_path):
     for name, per_month in (("sm_deep", 100.0), ("sm_shallow", 10.0)):
         filename, cube = found[name]
         assert filename in map(str, written)
-        assert cube.shape == (160, 320) and cube.units == "kg m-2"
+        assert cube.shape == (160, 320)
+        assert cube.units == "kg m-2"
         assert cube.coord("depth").bounds.tolist() == [
             [0.0, 2.0 if name == "sm_deep" else 0.1]
         ]
@@ -380,4 +382,5 @@ def test_map_climatology_that_keeps_time_is_reported_and_the_series_still_writte
     assert [p.parent.name for p in written] == ["sm_shallow"]
     excluded = pd.read_csv(tmp_path / "work" / "excluded.csv")
     [reason] = excluded.reason
-    assert "mrsos.nc" in reason and "12 time steps" in reason
+    assert "mrsos.nc" in reason
+    assert "12 time steps" in reason

@@ -59,7 +59,8 @@ def test_configuration_has_inputs_and_ancestors(tmp_path):
         "/x/a.nc": {"dataset": "A", "short_name": "mrsos"}
     }
     assert cfg["ancestor_dirs"] == [tmp_path / "work" / "other" / "script"]
-    assert Path(cfg["work_dir"]).is_dir() and Path(cfg["plot_dir"]).is_dir()
+    assert Path(cfg["work_dir"]).is_dir()
+    assert Path(cfg["plot_dir"]).is_dir()
     assert shared.interface() is standalone
 
 
@@ -142,10 +143,10 @@ def test_incomplete_record_refused(tmp_path):
     [("png", ["png"]), ("pdf", ["pdf"]), (None, ["pdf", "png"])],
 )
 def test_save_figure_honours_output_file_type(tmp_path, kind, types):
-    import matplotlib  # noqa: PLC0415
+    import matplotlib as mpl
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
 
     cfg = _run(_settings(tmp_path))
     cfg["output_file_type"] = kind
@@ -214,6 +215,6 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     settings = _settings(tmp_path, scheduler_address="tcp://127.0.0.1:1")
     with (
         dask.config.set({"distributed.comm.timeouts.connect": "2s"}),
-        pytest.raises(OSError, match="127.0.0.1:1.*--no-distributed"),
+        pytest.raises(OSError, match=r"127.0.0.1:1.*--no-distributed"),
     ):
         _run(settings)

@@ -55,7 +55,7 @@ def test_uncertainty_rows_ranking_and_fdr_mask_are_written(e2e):
         ("ERA-Interim", "ERA5"),
         ("GLDAS-NOAH", "ERA5"),
         ("ERA5", "GLDAS-NOAH"),
-    } <= set(zip(refs.dataset, refs.reference))
+    } <= set(zip(refs.dataset, refs.reference, strict=True))
     assert not (refs.dataset == refs.reference).any()
     diff = table[table.dataset == "CMIP6-MMEM-high-minus-low"]
     assert set(diff.statistic) == {

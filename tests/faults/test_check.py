@@ -215,7 +215,8 @@ def test_the_restricted_recipe_drops_whole_entries_and_their_references(
         for group in (diagnostic.get("variables") or {}).values()
         for d in group["additional_datasets"]
     }
-    assert "GLDAS-NOAH" not in datasets and "ERA5" in datasets
+    assert "GLDAS-NOAH" not in datasets
+    assert "ERA5" in datasets
     metrics = restricted["diagnostics"]["skill"]["scripts"]["metrics"]
     assert metrics["references"] == ["ERA5", "ERA-Interim"]
     assert any("without GLDAS-NOAH" in r for r in reasons)

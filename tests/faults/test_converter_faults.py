@@ -110,8 +110,11 @@ def test_bad_out_is_one_error_line(raw, tmp_path, capsys, case):
         capsys, "ERA5", "--raw", raw, "--out", out, "--variables", "mrsos"
     )
     line = _one_error_line(err)
-    assert code == 1 and stdout == ""
-    assert "ERA5" in line and reason in line and out.name[:50] in line
+    assert code == 1
+    assert stdout == ""
+    assert "ERA5" in line
+    assert reason in line
+    assert out.name[:50] in line
     if case == "Tier3 is a file":  # nothing left behind in the output folder
         assert sorted(p.name for p in out.iterdir()) == ["Tier3"]
 
@@ -127,7 +130,8 @@ def test_bad_out_read_only_folder(raw, tmp_path, capsys):
         code, _, err = _cmorize(capsys, "ERA5", "--raw", raw, "--out", out)
     finally:
         out.chmod(0o755)
-    assert code == 1 and "Permission denied" in _one_error_line(err)
+    assert code == 1
+    assert "Permission denied" in _one_error_line(err)
 
 
 def test_bad_input_creates_no_out_folder(tmp_path, capsys):
@@ -144,7 +148,8 @@ def test_bad_input_creates_no_out_folder(tmp_path, capsys):
         "--variables",
         "mrsol",
     )
-    assert code == 1 and "'swvl3'" in _one_error_line(err)
+    assert code == 1
+    assert "'swvl3'" in _one_error_line(err)
     assert not (tmp_path / "new").exists()
 
 
@@ -175,18 +180,21 @@ def test_esacci_too_few_days_is_refused_and_keeps_the_good_file(
         "3",
     )
     good = Path(stdout.strip())
-    assert code == 0 and good.is_file()
+    assert code == 0
+    assert good.is_file()
     before = _sha(good)
     # default --min-valid-days 10 > 5 days: every cell missing
     code, stdout, err = _cmorize(
         capsys, "ESACCI-SM", "--raw", raw, "--out", out
     )
     line = _one_error_line(err)
-    assert code == 1 and stdout == ""
-    assert "every value is missing" in line and "--min-valid-days" in line
-    assert (
-        "--allow-empty" in line and "ESACCI-SM" in line and "'mrsos'" in line
-    )
+    assert code == 1
+    assert stdout == ""
+    assert "every value is missing" in line
+    assert "--min-valid-days" in line
+    assert "--allow-empty" in line
+    assert "ESACCI-SM" in line
+    assert "'mrsos'" in line
     assert (
         "ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20050601000000" in line
     )  # the raw files
@@ -196,7 +204,8 @@ def test_esacci_too_few_days_is_refused_and_keeps_the_good_file(
         capsys, "ESACCI-SM", "--raw", raw, "--out", out, "--allow-empty"
     )
     line = _one_error_line(err)
-    assert code == 1 and f"would replace the existing file {good}" in line
+    assert code == 1
+    assert f"would replace the existing file {good}" in line
     assert _sha(good) == before
     assert [p.name for p in out.rglob("*") if p.name.startswith(".")] == []
 
@@ -232,7 +241,7 @@ def _gldas_top_layer_fill(raw: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "variable,what",
+    ("variable", "what"),
     [("mrsos", "every value is missing"), ("sftlf", "no land at all")],
 )
 def test_gldas_all_fill_top_layer_is_refused(tmp_path, capsys, variable, what):
@@ -249,12 +258,10 @@ def test_gldas_all_fill_top_layer_is_refused(tmp_path, capsys, variable, what):
         f"pr,{variable}",
     )
     line = _one_error_line(err)
-    assert (
-        code == 1
-        and what in line
-        and f"'{variable}'" in line
-        and "GLDAS" in line
-    )
+    assert code == 1
+    assert what in line
+    assert f"'{variable}'" in line
+    assert "GLDAS" in line
     assert (
         not [p for p in out.rglob("*") if p.is_file()]
         if out.exists()
@@ -264,7 +271,8 @@ def test_gldas_all_fill_top_layer_is_refused(tmp_path, capsys, variable, what):
     code, stdout, _ = _cmorize(
         capsys, "GLDAS", "--raw", raw, "--out", out, "--variables", "pr"
     )
-    assert code == 0 and stdout.strip().endswith("Amon_pr_199001-199002.nc")
+    assert code == 0
+    assert stdout.strip().endswith("Amon_pr_199001-199002.nc")
 
 
 # ---------------------------------------------------------------------------
@@ -276,7 +284,7 @@ def test_other_period_of_the_same_variable_is_reported(tmp_path, capsys):
     raw, out = tmp_path / "raw", tmp_path / "out"
     raw.mkdir()
     _era(raw, years=(1990, 1991))
-    code, stdout, err = _cmorize(
+    code, _stdout, err = _cmorize(
         capsys,
         "ERA5",
         "--raw",
@@ -288,8 +296,9 @@ def test_other_period_of_the_same_variable_is_reported(tmp_path, capsys):
         "--end",
         "1990",
     )
-    assert code == 0 and "warning" not in err
-    code, stdout, err = _cmorize(
+    assert code == 0
+    assert "warning" not in err
+    code, _stdout, err = _cmorize(
         capsys,
         "ERA5",
         "--raw",
@@ -312,7 +321,8 @@ def test_other_period_of_the_same_variable_is_reported(tmp_path, capsys):
     code, _, err = _cmorize(
         capsys, "ERA5", "--raw", raw, "--out", out, "--variables", "mrsos"
     )
-    assert code == 0 and err.count("warning") == 1
+    assert code == 0
+    assert err.count("warning") == 1
 
 
 # ---------------------------------------------------------------------------
@@ -340,7 +350,9 @@ def test_stale_staging_removed_live_one_kept(tmp_path):
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         removed = _staging.clean_stale(parent, ".smeval-cmorize-")
-        assert removed == [stale] and live.is_dir() and not stale.exists()
+        assert removed == [stale]
+        assert live.is_dir()
+        assert not stale.exists()
     finally:
         os.close(fd)
     young = parent / ".smeval-cmorize-young"  # being created: no lock file yet
@@ -363,13 +375,12 @@ def test_stale_grib_staging_in_tmpdir_is_removed(
     (stale / "grib0.npz").write_bytes(b"partial")
     raw = tmp_path / "raw"
     raw.mkdir()
-    os.symlink(
-        realdata / "era-interim" / "ERAI_example_downloaded_raw.grb",
-        raw / "e.grb",
+    (raw / "e.grb").symlink_to(
+        realdata / "era-interim" / "ERAI_example_downloaded_raw.grb"
     )
     monkeypatch.setenv("TMPDIR", str(tmpdir))
     monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
-    code, stdout, err = _cmorize(
+    code, _stdout, err = _cmorize(
         capsys,
         "ERA-Interim",
         "--raw",
@@ -412,18 +423,21 @@ def test_sigint_raised_where_python_ignores_it_is_not_lost():
     )  # restored
 
 
-def test_signal_during_the_move_is_held_until_every_file_is_moved(tmp_path):
+def test_signal_during_the_move_is_held_until_every_file_is_moved():
     moved = []
-    with _signals.interrupts_guarded():
-        with pytest.raises(_signals.Interrupted) as exc:
-            with _signals.deferred():
-                for k in range(3):
-                    os.kill(os.getpid(), signal.SIGTERM)
-                    for _ in range(10_000):
-                        pass
-                    moved.append(k)
+    with (
+        _signals.interrupts_guarded(),
+        pytest.raises(_signals.Interrupted) as exc,
+        _signals.deferred(),
+    ):
+        for k in range(3):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(10_000):
+                pass
+            moved.append(k)
     assert moved == [0, 1, 2]
-    assert exc.value.held and exc.value.exit_code == 143
+    assert exc.value.held
+    assert exc.value.exit_code == 143
 
 
 # ---------------------------------------------------------------------------
@@ -499,7 +513,7 @@ def _wait_for_writing(proc: subprocess.Popen, out: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
+    ("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
 )
 def test_signal_during_writing_is_clean(big_raw, tmp_path, sig, code):
     out, tmpdir = tmp_path / "out", tmp_path / "tmp"
@@ -516,7 +530,7 @@ def test_signal_during_writing_is_clean(big_raw, tmp_path, sig, code):
         "partial files removed"
     ], stderr
     assert stdout == ""
-    assert [p for p in out.rglob("*")] == []  # no staging, no output
+    assert list(out.rglob("*")) == []  # no staging, no output
     assert list(tmpdir.iterdir()) == []
 
 
@@ -535,9 +549,8 @@ def test_repeated_sigint_is_never_lost(big_raw, tmp_path):
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=WAIT_S)
         assert proc.returncode == 130, (delay, stderr)
-        assert (
-            "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1
-        ), stderr
+        assert "Traceback" not in stderr, stderr
+        assert len(stderr.strip().splitlines()) == 1, stderr
         assert list(out.rglob("*")) == []
 
 
@@ -550,7 +563,7 @@ def test_sigkill_leftovers_are_removed_by_the_next_run(big_raw, tmp_path):
     left = list(out.glob(".smeval-cmorize-*"))
     assert len(left) == 1  # what a crash leaves
     proc = _start(big_raw, out, tmp_path, "--end", "1990")
-    stdout, stderr = proc.communicate(timeout=WAIT_S)
+    _stdout, stderr = proc.communicate(timeout=WAIT_S)
     assert proc.returncode == 0, stderr
     assert not left[0].exists()
     assert [p.name for p in out.rglob("*") if p.is_file()] == [

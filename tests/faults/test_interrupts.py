@@ -53,10 +53,8 @@ def test_resume_from_a_run_without_preproc_says_nothing_is_reused(tmp_path):
     result = CheckResult()
     check_resume(run, result)
     [row] = result.rows
-    assert (
-        row["in the run"] == NOT_REUSED
-        and "no preproc/ folder" in row["problem"]
-    )
+    assert row["in the run"] == NOT_REUSED
+    assert "no preproc/ folder" in row["problem"]
     assert result.errors == []
     kept = CheckResult()
     check_resume(

@@ -79,7 +79,7 @@ def test_a_misspelled_reference_stops_with_the_right_name(run):
 def test_a_model_as_reference_stops(run):
     cfg, _ = run
     with pytest.raises(
-        OptionsError, match="reference `MIROC6` .* is a CMIP6 data set"
+        OptionsError, match=r"reference `MIROC6` .* is a CMIP6 data set"
     ):
         write_metrics({**cfg, "references": ["ERA5", "MIROC6"]})
 

@@ -55,7 +55,8 @@ def test_the_keys_esmvalcore_writes_are_not_unknown():
     options = parse_options(
         MetricsOptions, settings, "metrics", announce_errors=False
     )
-    assert options.tss_threshold == 0.7 and options.r0 == 1.0  # the default
+    assert options.tss_threshold == 0.7
+    assert options.r0 == 1.0  # the default
 
 
 @pytest.mark.parametrize(
@@ -134,7 +135,7 @@ def test_shallow_depth_must_match_mrsos_when_mrsos_is_read():
         "input_data": {"a.nc": {"short_name": "mrsos"}},
     }
     with pytest.raises(
-        OptionsError, match="mrsos .* is the soil water of 0-0.1 m"
+        OptionsError, match=r"mrsos .* is the soil water of 0-0.1 m"
     ):
         series_options(cfg)
     assert (

@@ -152,7 +152,7 @@ def test_the_correlation_maps_leave_out_the_same_members(faulty_run):
         keep_default_na=False,
     )
     assert {("MIROC6", "r1i1p1f1"), ("MIROC6", "r2i1p1f1")} <= set(
-        zip(excluded.dataset, excluded.member)
+        zip(excluded.dataset, excluded.member, strict=True)
     )
 
 

@@ -14,6 +14,7 @@ processes, no ESMValCore run.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
@@ -238,10 +239,8 @@ def _kill_session(pid: int) -> list[int]:
     """SIGKILL every process left in the session of ``pid``; returns their pids (none if all went)."""
     left = [p.pid for p in psutil.process_iter() if _session(p) == pid]
     for other in left:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(other, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     return [other for other in left if other != pid]
 
 
@@ -362,7 +361,8 @@ def test_the_workers_and_their_scripts_die_with_a_main_process_killed_outright(
             psutil.Process(int(main.stdout.readline())) for _ in range(2)
         ]
         processes = psutil.Process(main.pid).children(recursive=True)
-        assert len(processes) == 4 and set(scripts) <= set(processes)
+        assert len(processes) == 4
+        assert set(scripts) <= set(processes)
         main.kill()
         main.wait()
         _, alive = psutil.wait_procs(processes, timeout=10)

@@ -129,9 +129,8 @@ def test_dimension_entries_have_long_names_units_and_attributes(synthetic):
         "statistic",
     ]
     for name in dims["json_structure"]:
-        assert dims[name] and all(
-            entry["long_name"] for entry in dims[name].values()
-        ), name
+        assert dims[name], name
+        assert all(entry["long_name"] for entry in dims[name].values()), name
     assert dims["variable_id"]["sm_deep"] == {
         "long_name": "deep soil moisture (0-200 cm)",
         "units": "kg m-2",
@@ -193,7 +192,7 @@ _name = st.sampled_from
             _name(["ERA5", "GLDAS-NOAH"]),
             _name(["sm_shallow", "pr", "pmer"]),
             _name(["SIB", "AUS", "SH", "XYZ"]),
-            _name(STATS + ["other"]),
+            _name([*STATS, "other"]),
             st.one_of(
                 st.floats(allow_nan=True, allow_infinity=True),
                 st.integers(-5, 5),

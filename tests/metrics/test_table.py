@@ -1,5 +1,7 @@
-"""The metrics table: values equal an independent computation, and every
-summary (TSS matrix, counts, ranking, JSON) is a query of the same numbers.
+"""The metrics table: its values equal an independent computation.
+
+Every summary (TSS matrix, counts, ranking, JSON) is a query of the same
+numbers.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def test_family_and_mmem_hierarchy(inputs):
     assert np.allclose(series["family:FB"], fb)
     assert np.allclose(series["CMIP6-MMEM"], (series["A"] + fb) / 2)
     # MMEM-high holds only model A (192 rows).
-    high = [k for k in series if k.endswith("high")][0]
+    high = next(k for k in series if k.endswith("high"))
     assert np.allclose(series[high], series["A"])
 
 

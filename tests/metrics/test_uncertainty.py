@@ -54,7 +54,7 @@ def _world(seed=0):
         "GLDAS-NOAH": 0.8 * common + rng.normal(0, 2.5, common.shape),
     }
     models = {}
-    for name, (fam, nlat, w) in MODELS.items():
+    for name, (fam, _nlat, w) in MODELS.items():
         values = w * common + (1 - w) * (
             season + rng.normal(0, 3, common.shape)
         )
@@ -112,7 +112,7 @@ def result():
 def test_reference_rows_are_every_ordered_pair_of_references(result):
     t = result["table"]
     rows = t[(t.kind == "reference") & (t.statistic == "R")]
-    pairs = set(zip(rows.dataset, rows.reference))
+    pairs = set(zip(rows.dataset, rows.reference, strict=True))
     assert pairs == {(a, b) for a in REFS for b in REFS if a != b}
     assert len(rows) == 6 * len(REGION_IDS)
     # Values: the reference plays the model.

@@ -1,5 +1,7 @@
-"""Synthetic results for the figure tests: a tidy metrics table, annual
-cycles and fields in the formats of docs/results.md.
+"""Synthetic results for the figure tests.
+
+A tidy metrics table, annual cycles and fields in the formats of
+docs/results.md.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ REFERENCES = ("ERA5", "GLDAS-NOAH")
 def metrics_table(
     seed: int = 0, variables=("sm_shallow", "sm_deep"), negative: bool = True
 ) -> pd.DataFrame:
-    """Tidy metrics table: R in [-0.6, 0.95] (or [0.1, 0.95]), sigma in [0.3, 1.8],
-    E' and TSS from them (as the metrics stage would write them).
+    """Return a tidy metrics table as the metrics stage would write it.
+
+    R in [-0.6, 0.95] (or [0.1, 0.95]), sigma in [0.3, 1.8], E' and TSS from
+    them.
     """
     rng = np.random.default_rng(seed)
     rows = []
@@ -95,7 +99,7 @@ def annual_cycles():
     rows = []
     months = np.arange(1, 13)
     for k, ds in enumerate(
-        list(MODELS) + ["CMIP6-MMEM", "ERA5", "ERA-Interim", "GLDAS-NOAH"]
+        [*list(MODELS), "CMIP6-MMEM", "ERA5", "ERA-Interim", "GLDAS-NOAH"]
     ):
         kind = (
             "model"
@@ -108,7 +112,7 @@ def annual_cycles():
             vals = 20 + 3 * k + 5 * np.sin(2 * np.pi * (months - 1 + k) / 12)
             rows += [
                 (ds, kind, "sm_shallow", region.id, m, v, "kg m-2")
-                for m, v in zip(months, vals)
+                for m, v in zip(months, vals, strict=True)
             ]
     return pd.DataFrame(
         rows,
@@ -141,8 +145,9 @@ def field(seed: int = 0, nlat: int = 80, nlon: int = 160, scale: float = 30.0):
 
 @pytest.fixture(autouse=True)
 def offline_cartopy(monkeypatch):
-    """Cartopy's data folder is an empty temporary directory: anything that
-    tried to fetch Natural Earth would have to write there.
+    """Point cartopy's data folder at an empty temporary directory.
+
+    Anything that tried to fetch Natural Earth would have to write there.
     """
     import cartopy
 
@@ -154,8 +159,9 @@ def offline_cartopy(monkeypatch):
 
 @pytest.fixture
 def captured(monkeypatch):
-    """Keep each figure a plotting function saves (it is normally cleared),
-    so a test can read its artists. Returns the list of saved figures.
+    """Keep each figure a plotting function saves (it is normally cleared).
+
+    A test can then read its artists. Returns the list of saved figures.
     """
     import importlib
 
@@ -164,7 +170,7 @@ def captured(monkeypatch):
     figures = []
     real = style.savefig
 
-    def keep(fig, stem, pdf=False, clear=True):
+    def keep(fig, stem, pdf=False, clear=True):  # noqa: ARG001 - savefig's signature
         figures.append(fig)
         return real(fig, stem, pdf=pdf, clear=False)
 

@@ -32,7 +32,7 @@ def test_regions_map_labels_all_13_ids(tmp_path, captured, offline_cartopy):
     # One outline per region, closed, along the box edges.
     outlines = [ln for ln in ax.lines if len(ln.get_xdata()) == 120]
     assert len(outlines) == 13
-    for ln, region in zip(outlines, REGIONS):
+    for ln, region in zip(outlines, REGIONS, strict=True):
         b = region.box
         assert (min(ln.get_xdata()), max(ln.get_xdata())) == (
             b.lon_min,
@@ -93,18 +93,18 @@ def test_field_panel_values_land_on_their_cells(tmp_path, captured):
         region_outlines=False,
     )
     ax = captured[-1].axes[0]
-    mesh = [
+    mesh = next(
         c
         for c in ax.collections
         if hasattr(c, "get_array") and c.get_array() is not None
-    ][0]
+    )
     shown = np.ma.filled(mesh.get_array().reshape(20, 40), np.nan)
     # Longitudes were rolled to -180..180: column k of the plot is lon_sorted[k].
     order = np.argsort(np.mod(lon + 180, 360) - 180)
     np.testing.assert_array_equal(shown, data[:, order])
 
 
-def test_iris_cube_is_accepted(tmp_path):
+def test_iris_cube_is_accepted():
     import iris.coords
     import iris.cube
 
@@ -117,9 +117,12 @@ def test_iris_cube_is_accepted(tmp_path):
             (iris.coords.DimCoord(lon, "longitude", units="degrees"), 1),
         ],
     )
-    la, lo, d = maps.as_field(cube)
-    assert d.shape == (20, 40) and np.isnan(d).sum() == np.isnan(data).sum()
-    assert np.all(np.diff(lo) > 0) and lo.min() >= -180 and lo.max() < 180
+    _la, lo, d = maps.as_field(cube)
+    assert d.shape == (20, 40)
+    assert np.isnan(d).sum() == np.isnan(data).sum()
+    assert np.all(np.diff(lo) > 0)
+    assert lo.min() >= -180
+    assert lo.max() < 180
 
 
 def test_climatology_and_bias_figure(tmp_path, captured, offline_cartopy):
@@ -200,9 +203,11 @@ def test_correlation_maps_stipple_exactly_the_significant_cells(
     wrapped = np.mod(lon + 180, 360) - 180
     ii, jj = np.nonzero(sig)
     assert got == {
-        (round(wrapped[j], 6), round(lat[i], 6)) for i, j in zip(ii, jj)
+        (round(wrapped[j], 6), round(lat[i], 6))
+        for i, j in zip(ii, jj, strict=True)
     }
     (cbar,) = _colorbar_axes(fig)
     assert cbar.get_xlabel() == "correlation coefficient R (1)"
-    assert "95 %" in fig.get_suptitle() and "1979-2014" in fig.get_suptitle()
+    assert "95 %" in fig.get_suptitle()
+    assert "1979-2014" in fig.get_suptitle()
     _assert_offline(offline_cartopy)

@@ -1,6 +1,6 @@
 """Colours and markers per data set: stable, distinct, independent of context."""
 
-import matplotlib
+import matplotlib as mpl
 import numpy as np
 import pytest
 
@@ -28,15 +28,12 @@ def test_table1_models_have_distinct_colours_and_family_markers():
 
 def test_references_and_mmems_are_distinct_from_each_other_and_from_models():
     fixed = [dataset_style(d) for d in REFERENCES + MMEMS]
-    rgb = [matplotlib.colors.to_rgb(s.color) for s in fixed]
+    rgb = [mpl.colors.to_rgb(s.color) for s in fixed]
     assert len({s.color for s in fixed}) == len(fixed)
     model_rgb = np.array(
-        [
-            matplotlib.colors.to_rgb(dataset_style(m).color)
-            for m in MODEL_FAMILIES
-        ]
+        [mpl.colors.to_rgb(dataset_style(m).color) for m in MODEL_FAMILIES]
     )
-    for name, c in zip(REFERENCES + MMEMS, rgb):
+    for name, c in zip(REFERENCES + MMEMS, rgb, strict=True):
         assert np.min(np.abs(model_rgb - c).sum(axis=1)) > 0.05, name
         # Drawn thick, above the models.
         assert (
@@ -55,7 +52,7 @@ def test_families_match_the_catalogue():
 
 
 @pytest.mark.parametrize(
-    "units, label",
+    ("units", "label"),
     [
         ("kg m-2", "kg m$^{-2}$"),
         ("mm yr-1", "mm yr$^{-1}$"),

@@ -1,5 +1,7 @@
 """Heat maps (Figs. 12-13), counts (Fig. 14) and annual cycles (Figs. 5-6)."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -72,7 +74,7 @@ def test_heatmap_figure_rows_in_callers_order(tmp_path, captured):
         "(a) vs ERA5",
         "(b) vs GLDAS-Noah",
     ]
-    for ax, ref in zip(panels, ("ERA5", "GLDAS-NOAH")):
+    for ax, ref in zip(panels, ("ERA5", "GLDAS-NOAH"), strict=True):
         assert [t.get_text() for t in ax.get_xticklabels()] == REGION_IDS
         expected = heatmap.tss_pivot(m, "sm_deep", ref, order)
         assert list(expected.index) == order
@@ -82,7 +84,8 @@ def test_heatmap_figure_rows_in_callers_order(tmp_path, captured):
         n_above = sum(p.get_gid() == "above" for p in ax.patches)
         assert n_above == int((expected.to_numpy() > 0.5).sum())
     colorbar = fig.axes[-1]
-    assert "TSS" in colorbar.get_ylabel() and "(1)" in colorbar.get_ylabel()
+    assert "TSS" in colorbar.get_ylabel()
+    assert "(1)" in colorbar.get_ylabel()
     assert colorbar.get_ylim() == (0.0, 1.0)
 
 
@@ -139,7 +142,7 @@ def test_counts_bars_equal_the_given_counts(tmp_path, captured):
         per_region["sm_deep"],
         per_model["sm_deep"],
     ]
-    for ax, frame in zip(axes, frames):
+    for ax, frame in zip(axes, frames, strict=True):
         for ref in frame.columns:
             heights = [
                 p.get_height() for p in ax.patches if p.get_gid() == ref
@@ -158,7 +161,7 @@ def test_counts_bars_equal_the_given_counts(tmp_path, captured):
         "MIROC6 (5)",
         "MPI-ESM1-2-HR (4)",
     ]
-    box = [t for t in axes[1].texts if t.get_gid() == "ranking"][0].get_text()
+    box = next(t for t in axes[1].texts if t.get_gid() == "ranking").get_text()
     assert box.splitlines()[1:] == [
         "1. CESM2",
         "2. GFDL-CM4",
@@ -201,16 +204,14 @@ def test_annual_cycles(tmp_path, captured, annual_cycles):
     )
     assert list(lines["ERA5"].get_xdata()) == list(range(1, 13))
     assert panels[0].get_ylabel() == "kg m$^{-2}$"
-    assert (
-        "1979-2014" in fig.get_suptitle()
-        and "shallow soil moisture" in fig.get_suptitle()
-    )
+    assert "1979-2014" in fig.get_suptitle()
+    assert "shallow soil moisture" in fig.get_suptitle()
 
 
 def _rss_bytes() -> int:
     import os
 
-    with open("/proc/self/statm") as f:
+    with Path("/proc/self/statm").open() as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 

@@ -75,9 +75,8 @@ def test_e_contour_through_a_point_has_the_points_e_prime():
             np.full(ok.sum(), float(c.get_label()))
         )
         # ... and inside the quarter diagram.
-        assert np.all(x[ok] >= -1e-12) and np.all(
-            np.hypot(x[ok], y[ok]) <= 1.5 + 1e-12
-        )
+        assert np.all(x[ok] >= -1e-12)
+        assert np.all(np.hypot(x[ok], y[ok]) <= 1.5 + 1e-12)
     through = contours[1]
     px, py = (
         lines["CMIP6-MMEM"].get_xdata()[0],
@@ -144,7 +143,8 @@ def test_figures_7_to_10(tmp_path, captured):
         "CMIP6-MMEM-high",
         "CMIP6-MMEM-low",
     }
-    assert "NH" in panels[0].get_title() and "ERA5" in panels[0].get_title()
+    assert "NH" in panels[0].get_title()
+    assert "ERA5" in panels[0].get_title()
 
     assert_files(
         taylor.plot_taylor_regions(m, "sm_shallow", tmp_path / "fig09"),
@@ -158,7 +158,7 @@ def test_figures_7_to_10(tmp_path, captured):
     assert_files(
         taylor.plot_taylor_fluxes(fluxes, tmp_path / "fig10"), pdf=True
     )
-    ax = [a for a in captured[-1].axes if a.get_title()][0]
+    ax = next(a for a in captured[-1].axes if a.get_title())
     pts = {ln.get_label(): ln for ln in ax.lines if ln.get_gid() == "point"}
     assert set(pts) == {"pr", "evspsbl", "mrros", "snm"}
     sel = fluxes[

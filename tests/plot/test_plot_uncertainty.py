@@ -70,12 +70,13 @@ def test_heatmap_marks_straddling_cells_within_obs_spread_and_reference_rows(
     )
     assert_files(paths, pdf=True)
     panels = [ax for ax in captured[-1].axes if ax.get_title()]
-    for ax, ref in zip(panels, REFERENCES):
+    for ax, ref in zip(panels, REFERENCES, strict=True):
         tss = heatmap.tss_pivot(base, "sm_shallow", ref)
         labels = [
             t.get_text() for t in panels[0].get_yticklabels()
         ]  # (b) hides its labels
-        assert labels == list(MODELS) + [
+        assert labels == [
+            *list(MODELS),
             "ref: ERA5",
             "ref: ERA-Interim",
             "ref: GLDAS-NOAH",
@@ -89,19 +90,22 @@ def test_heatmap_marks_straddling_cells_within_obs_spread_and_reference_rows(
         got = {
             (round(x - 0.33), round(y + 0.3))
             for ln in marks
-            for x, y in zip(*ln.get_data())
+            for x, y in zip(*ln.get_data(), strict=True)
         }
-        assert got == {(j, i) for i, j in zip(*np.nonzero(straddle))}
+        assert got == {
+            (j, i) for i, j in zip(*np.nonzero(straddle), strict=True)
+        }
         assert got  # the random table has such cells
         # Dots: model TSS above the other references' TSS (0.5).
         dots = [ln for ln in ax.lines if ln.get_gid() == "within_obs"]
         got = {
             (round(x + 0.33), round(y - 0.3))
             for ln in dots
-            for x, y in zip(*ln.get_data())
+            for x, y in zip(*ln.get_data(), strict=True)
         }
         assert got == {
-            (j, i) for i, j in zip(*np.nonzero(tss.to_numpy() > 0.5))
+            (j, i)
+            for i, j in zip(*np.nonzero(tss.to_numpy() > 0.5), strict=True)
         }
         assert [ln.get_gid() for ln in ax.lines].count("reference_rows") == 1
 

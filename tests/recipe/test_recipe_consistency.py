@@ -123,10 +123,9 @@ def test_config_user_is_valid_for_esmvalcore(tmp_path):
         (ROOT / "config-user.yml").read_text()
     )
     code = (
-        "from esmvalcore.config import CFG; CFG.load_from_dirs([__import__('pathlib').Path(r'%s')]); "
+        f"from esmvalcore.config import CFG; CFG.load_from_dirs([__import__('pathlib').Path(r'{tmp_path}')]); "
         "print(CFG['search_data'], sorted(CFG['projects']['CMIP6']['data'])); "
         "print(sorted({s['type'] for p in CFG['projects'].values() for s in p.get('data', {}).values()}))"
-        % tmp_path
     )
     out = subprocess.run(
         [sys.executable, "-c", code],

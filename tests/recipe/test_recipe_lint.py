@@ -25,10 +25,8 @@ def _problems(path: Path) -> list[str]:
 def test_the_configuration_is_esmvaltools():
     # 160-character lines; the rest of yamllint's defaults as ESMValTool keeps them.
     assert CONFIG.rules["line-length"]["max"] == 160
-    assert (
-        CONFIG.rules["document-start"] is False
-        and CONFIG.rules["commas"] is False
-    )
+    assert CONFIG.rules["document-start"] is False
+    assert CONFIG.rules["commas"] is False
 
 
 @pytest.mark.parametrize(

@@ -49,7 +49,7 @@ def test_recipe_scheme_equals_iris_area_weighted(realdata, common_grid, name):
     ours = regrid(lazy, common_grid["target_grid"], common_grid["scheme"])
     iris_aw = regrid(cube, common_grid["target_grid"], "area_weighted")
     assert ours.has_lazy_data()
-    assert ours.shape == iris_aw.shape == cube.shape[:-2] + (160, 320)
+    assert ours.shape == iris_aw.shape == (*cube.shape[:-2], 160, 320)
     np.testing.assert_array_equal(
         np.ma.getmaskarray(ours.data), np.ma.getmaskarray(iris_aw.data)
     )

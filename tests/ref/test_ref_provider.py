@@ -47,10 +47,8 @@ def test_data_requirements_cover_every_variable_for_cmip6_and_cmip7(provider):
     cmip6, cmip7 = set(), set()
     for diagnostic in provider.diagnostics():
         (req6,), (req7,) = diagnostic.data_requirements
-        assert (
-            req6.source_type is SourceDatasetType.CMIP6
-            and req7.source_type is SourceDatasetType.CMIP7
-        )
+        assert req6.source_type is SourceDatasetType.CMIP6
+        assert req7.source_type is SourceDatasetType.CMIP7
         assert req6.group_by == ("source_id", "experiment_id")
         cmip6 |= set(req6.filters[0].facets["variable_id"])
         cmip7 |= set(req7.filters[0].facets["branded_variable"])
@@ -190,7 +188,8 @@ def test_restricted_recipe_is_consistent(provider, slug):
         names |= {f"{name}/{s}" for s in diag.get("scripts") or {}}
     for name, diag in recipe["diagnostics"].items():
         for script in (diag.get("scripts") or {}).values():
-            assert "map_variables" not in script and "map_steps" not in script
+            assert "map_variables" not in script
+            assert "map_steps" not in script
             for ancestor in script.get("ancestors", []):
                 assert (
                     ancestor if "/" in ancestor else f"{name}/{ancestor}"
@@ -236,7 +235,7 @@ def test_common_years_of_the_execution():
         )
 
 
-def test_output_bundle_paths_move_under_the_execution(tmp_path):
+def test_output_bundle_paths_move_under_the_execution():
     from smeval.ref.diagnostics import _rebase
 
     bundle = {
@@ -357,12 +356,8 @@ def test_recipe_entries_from_the_catalogue():
         "exp": "historical",
         "grid": "gn",
     }
-    assert (
-        cmip7["project"] == "CMIP7"
-        and cmip7["short_name"] == "mrsol"
-        and cmip7["mip"] == "land"
-    )
-    assert (
-        cmip7["branding_suffix"] == "tavg-d10cm-hxy-lnd"
-        and cmip7["ensemble"] == "r1i1p1f1"
-    )
+    assert cmip7["project"] == "CMIP7"
+    assert cmip7["short_name"] == "mrsol"
+    assert cmip7["mip"] == "land"
+    assert cmip7["branding_suffix"] == "tavg-d10cm-hxy-lnd"
+    assert cmip7["ensemble"] == "r1i1p1f1"

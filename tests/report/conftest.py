@@ -141,9 +141,9 @@ def _write_nc(path: Path, synthetic: bool, dataset: str = "X") -> Path:
 
 
 def _png(path: Path, title: str) -> Path:
-    import matplotlib
+    import matplotlib as mpl
 
-    matplotlib.use("Agg")
+    mpl.use("Agg")
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -167,7 +167,8 @@ def test_report_in_chromium(browser, copied_report, tmp_path):
     sib = labels.index("SIB")
     headers[sib].click()
     values = [float(v) for v in _column(browser, sib) if v not in ("", None)]
-    assert len(values) > 10 and values == sorted(values)
+    assert len(values) > 10
+    assert values == sorted(values)
     assert headers[sib].get_attribute("aria-sort") == "ascending"
     headers[sib].click()
     values = [float(v) for v in _column(browser, sib) if v not in ("", None)]
@@ -184,7 +185,8 @@ def test_report_in_chromium(browser, copied_report, tmp_path):
         "return Array.from(document.querySelectorAll('#tss-table tbody tr')).filter(r => !r.hidden)"
         ".map(r => r.getAttribute('data-reference'));"
     )
-    assert shown and set(shown) == {"GLDAS-NOAH"}
+    assert shown
+    assert set(shown) == {"GLDAS-NOAH"}
     browser.find_element(By.ID, "tss-filter-text").send_keys("MMEM-h")
     shown = browser.execute_script(
         "return Array.from(document.querySelectorAll('#tss-table tbody tr')).filter(r => !r.hidden)"

@@ -45,7 +45,8 @@ def test_output_bundle_lists_report_figures_and_data_with_captions(fake_run):
     assert set(listed) == set(expected)
     assert not set(bundle.plots) & set(bundle.data)
     for name, record in expected.items():
-        assert listed[name].filename == name and (session / name).is_file()
+        assert listed[name].filename == name
+        assert (session / name).is_file()
         assert listed[name].long_name == record["caption"].strip() != ""
     assert {Path(p).suffix for p in bundle.plots} <= {".png", ".pdf"}
     assert any(p.endswith("fig12_tss_sm_shallow.png") for p in bundle.plots)
@@ -53,5 +54,6 @@ def test_output_bundle_lists_report_figures_and_data_with_captions(fake_run):
     assert list(bundle.metrics) == [
         "work/evaluation/metrics/metrics_cmec.json"
     ]
-    assert bundle.provenance.obsdata and bundle.provenance.modeldata
+    assert bundle.provenance.obsdata
+    assert bundle.provenance.modeldata
     assert bundle.provenance.environment["smeval"]

@@ -22,10 +22,8 @@ def test_link_inserted_once_after_body(tmp_path):
     before = (run / "index.html").read_text()
     assert locate.link_index(run) == run / "index.html"
     once = (run / "index.html").read_text()
-    assert (
-        once.count(locate.LINK_START) == 1
-        and once.count('id="smeval-report-link"') == 1
-    )
+    assert once.count(locate.LINK_START) == 1
+    assert once.count('id="smeval-report-link"') == 1
     assert 'href="plots/evaluation/report/smeval_report.html"' in once
     # Right after <body>, before ESMValCore's heading; nothing else changed.
     assert once.index(locate.LINK_START) < once.index(
@@ -56,7 +54,8 @@ def test_stale_link_is_replaced(tmp_path):
     (run / "index.html").write_text(text)
     locate.link_index(run)
     fixed = (run / "index.html").read_text()
-    assert fixed.count(locate.LINK_START) == 1 and "plots/old/" not in fixed
+    assert fixed.count(locate.LINK_START) == 1
+    assert "plots/old/" not in fixed
     assert 'href="plots/evaluation/report/smeval_report.html"' in fixed
 
 

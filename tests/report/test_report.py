@@ -109,19 +109,16 @@ def test_ranking_top_and_bottom_models():
     shallow, deep = ranks["sm_shallow"], ranks["sm_deep"]
     # 3 models: one best, one weakest, never overlapping.
     assert [m.dataset for m in shallow.top] == ["A"]
-    assert shallow.top[0].regions_above == 26 and shallow.top[
-        0
-    ].per_reference == {"ERA5": 13, "GLDAS-NOAH": 13}
-    assert [m.dataset for m in shallow.bottom] == ["C"] and shallow.bottom[
-        0
-    ].regions_above == 1
-    assert [m.dataset for m in deep.top] == ["B"] and deep.top[
-        0
-    ].regions_above == 26
-    assert [m.dataset for m in deep.bottom] == ["A"] and deep.bottom[
-        0
-    ].regions_above == 0
-    assert shallow.n_models == 3 and shallow.n_regions == 13
+    assert shallow.top[0].regions_above == 26
+    assert shallow.top[0].per_reference == {"ERA5": 13, "GLDAS-NOAH": 13}
+    assert [m.dataset for m in shallow.bottom] == ["C"]
+    assert shallow.bottom[0].regions_above == 1
+    assert [m.dataset for m in deep.top] == ["B"]
+    assert deep.top[0].regions_above == 26
+    assert [m.dataset for m in deep.bottom] == ["A"]
+    assert deep.bottom[0].regions_above == 0
+    assert shallow.n_models == 3
+    assert shallow.n_regions == 13
 
 
 def test_messages_known_counts():
@@ -208,7 +205,8 @@ def test_summary_in_page(fake_run):
         in text
     )
     assert "SIB (3 of 3 models)" in text
-    assert "1979-2014" in text and "ERA5, ERA-Interim, GLDAS-NOAH" in text
+    assert "1979-2014" in text
+    assert "ERA5, ERA-Interim, GLDAS-NOAH" in text
     assert {
         "summary",
         "fig-regions",
@@ -223,7 +221,8 @@ def test_summary_in_page(fake_run):
         "references",
     } <= page.ids
     # The counts of Fig. 14 and the exclusions.
-    assert "layers reach only 1.5 m" in text and "CAMS-CSM1-0" in text
+    assert "layers reach only 1.5 m" in text
+    assert "CAMS-CSM1-0" in text
     # The correlation maps' exclusions too.
     assert "correlation maps: members on different grids" in text
     assert "recipe_soilmoisture_filled.yml" in text
@@ -248,7 +247,8 @@ def test_banner_absent_for_real_input(real_run):
         real_run["cfg"]["ancestor_dirs"], real_run["plot_dir"], real_run["cfg"]
     )
     text, _ = _page(real_run)
-    assert "synthetic-banner" not in text and "SYNTHETIC DATA" not in text
+    assert "synthetic-banner" not in text
+    assert "SYNTHETIC DATA" not in text
 
 
 def test_banner_from_the_series_alone(tmp_path):
@@ -265,9 +265,8 @@ def test_banner_from_the_series_alone(tmp_path):
     build_report(info["cfg"]["ancestor_dirs"], info["plot_dir"], info["cfg"])
     text, _ = _page(info)
     banner = text.split('id="synthetic-banner"', 1)[1].split("</div>", 1)[0]
-    assert (
-        "1 of the" in banner and "regional_series/sm_shallow/ERA5.nc" in banner
-    )
+    assert "1 of the" in banner
+    assert "regional_series/sm_shallow/ERA5.nc" in banner
 
 
 # --- escaping ------------------------------------------------------------------
@@ -280,9 +279,8 @@ def test_values_from_the_data_are_escaped(evil_run):
     text, page = _page(evil_run)
     assert EVIL not in text
     assert html.escape(EVIL, quote=False) in text
-    assert (
-        "<img src=x onerror" not in text and "&lt;img src=x onerror=" in text
-    )
+    assert "<img src=x onerror" not in text
+    assert "&lt;img src=x onerror=" in text
     assert page.scripts == 1  # only the report's own inlined script
     # The name is data, shown as text in the table and the exclusions.
     assert any(
@@ -310,7 +308,7 @@ def test_tss_table_marks_exactly_the_cells_above_threshold(fake_run):
     for row in page.rows:
         cells = row["cells"][len(headers) :]
         assert len(cells) == len(regions)
-        for region, cell in zip(regions, cells):
+        for region, cell in zip(regions, cells, strict=True):
             value = tss[
                 (row["dataset"], row["variable"], row["reference"], region)
             ]
@@ -322,12 +320,11 @@ def test_tss_table_marks_exactly_the_cells_above_threshold(fake_run):
                 value,
             )
             if pd.isna(value):
-                assert cell["text"] == "" and cell["value"] == ""
+                assert cell["text"] == ""
+                assert cell["value"] == ""
             else:
-                assert (
-                    float(cell["value"]) == value
-                    and cell["text"] == f"{value:.2f}"
-                )
+                assert float(cell["value"]) == value
+                assert cell["text"] == f"{value:.2f}"
             marked += "above" in cell["class"]
             expected += above
             checked += 1
@@ -336,9 +333,8 @@ def test_tss_table_marks_exactly_the_cells_above_threshold(fake_run):
         len(page.rows)
         == table.groupby(["dataset", "variable", "reference"]).ngroups
     )
-    assert checked == len(tss) and marked == expected == int(
-        (tss > THRESHOLD).sum()
-    )
+    assert checked == len(tss)
+    assert marked == expected == int((tss > THRESHOLD).sum())
     # The boundary: CMIP6-MMEM-low has TSS exactly 0.6 against ERA5: not marked.
     low = next(
         r
@@ -372,9 +368,9 @@ def test_links_are_relative_and_survive_a_copy(fake_run, tmp_path):
         fake_run["cfg"]["ancestor_dirs"], fake_run["plot_dir"], fake_run["cfg"]
     )
     text, page = _page(fake_run)
-    assert (
-        "http://" not in text and "https://" not in text
-    )  # no CDN, no network
+    # No CDN, no network.
+    assert "http://" not in text
+    assert "https://" not in text
     assert len(page.images) == 6
     report = fake_run["plot_dir"] / REPORT_NAME
     assert _check_links(report, fake_run["session"], page) > 20
@@ -398,7 +394,7 @@ def test_without_figures(tmp_path):
 
 def test_missing_metrics_is_an_error(tmp_path):
     info = make_run(tmp_path)
-    with pytest.raises(FileNotFoundError, match="metrics.csv"):
+    with pytest.raises(FileNotFoundError, match=r"metrics\.csv"):
         build_report(
             info["cfg"]["ancestor_dirs"][1:], info["plot_dir"], info["cfg"]
         )
@@ -425,7 +421,8 @@ def test_provenance_record(fake_run):
         "plot_types",
         "statistics",
     ):
-        assert record[key] and set(record[key]) <= set(tags[key]), key
+        assert record[key], key
+        assert set(record[key]) <= set(tags[key]), key
     for key in record["references"]:
         assert (REPO / "references" / f"{key}.bibtex").is_file(), key
     # Ancestors are outputs of the ancestor scripts (ESMValCore accepts nothing else).
@@ -435,7 +432,8 @@ def test_provenance_record(fake_run):
         products |= set(
             yaml.safe_load((run / "diagnostic_provenance.yml").read_text())
         )
-    assert record["ancestors"] and set(record["ancestors"]) <= products
+    assert record["ancestors"]
+    assert set(record["ancestors"]) <= products
     assert any(a.endswith("metrics.csv") for a in record["ancestors"])
     assert "1979-2014" in record["caption"]
 

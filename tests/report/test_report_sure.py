@@ -29,6 +29,7 @@ def _row(dataset, kind, reference, region, statistic, value):
                 value,
                 "1",
             ),
+            strict=True,
         )
     )
 
@@ -110,7 +111,8 @@ def test_how_sure_section_has_the_known_numbers(tmp_path):
     _add_uncertainty(info)
     build_report(info["cfg"]["ancestor_dirs"], info["plot_dir"], info["cfg"])
     page = (info["plot_dir"] / REPORT_NAME).read_text(encoding="utf-8")
-    assert "How sure are we?" in page and 'href="#sure"' in page
+    assert "How sure are we?" in page
+    assert 'href="#sure"' in page
     assert (
         "1000 resamples of whole years, in blocks of 2 consecutive years"
         in re.sub(r"\s+", " ", page)

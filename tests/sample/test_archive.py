@@ -65,7 +65,8 @@ def test_esgf_layout(tiny_archive):
     assert "raw/GLDAS/GLDAS_NOAH025_M.A198106.020.nc4" in files
     assert "raw/ERA5/ERA5_monthly_1980.nc" in files
     summary = json.loads((tiny_archive / "sample_archive.json").read_text())
-    assert summary["scale"] == "tiny" and summary["seed"] == 0
+    assert summary["scale"] == "tiny"
+    assert summary["seed"] == 0
 
 
 def test_mrsol_depths_are_the_land_models(tiny_archive):
@@ -81,14 +82,14 @@ def test_mrsol_depths_are_the_land_models(tiny_archive):
 
 
 def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
-    kw = dict(
-        scale="tiny",
-        models=["MPI-ESM1-2-LR"],
-        members=1,
-        years=(1979, 1979),
-        reanalyses="obs6",
-        progress=False,
-    )
+    kw = {
+        "scale": "tiny",
+        "models": ["MPI-ESM1-2-LR"],
+        "members": 1,
+        "years": (1979, 1979),
+        "reanalyses": "obs6",
+        "progress": False,
+    }
     generate(tmp_path / "a", seed=3, **kw)
     generate(tmp_path / "b", seed=3, **kw)
     generate(tmp_path / "c", seed=4, **kw)
@@ -100,7 +101,8 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
         p.relative_to(tmp_path / "b")
         for p in iter_archive_files(tmp_path / "b")
     )
-    assert files_a == files_b and len(files_a) > 10
+    assert files_a == files_b
+    assert len(files_a) > 10
     for rel in files_a:
         da, db = _data(tmp_path / "a" / rel), _data(tmp_path / "b" / rel)
         assert da.keys() == db.keys()
@@ -120,15 +122,15 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
 
 
 def test_resume_completes_partial_and_leaves_complete_untouched(tmp_path):
-    kw = dict(
-        scale="tiny",
-        models=["CNRM-CM6-1"],
-        members=2,
-        years=(1979, 1980),
-        reanalyses="obs6",
-        seed=1,
-        progress=False,
-    )
+    kw = {
+        "scale": "tiny",
+        "models": ["CNRM-CM6-1"],
+        "members": 2,
+        "years": (1979, 1980),
+        "reanalyses": "obs6",
+        "seed": 1,
+        "progress": False,
+    }
     root = tmp_path / "arch"
     first = generate(root, **kw)
     files = list(iter_archive_files(root))

@@ -20,15 +20,15 @@ def _arrays(path):
 def test_chunked_and_unchunked_models_are_identical(tmp_path):
     # MPI-ESM1-2-HR: 5-year files aligned on 1850 (1979, 1980-1981), 5 soil layers;
     # CNRM-CM6-1: one file, 14 layers. Blocks of 1 and 5 months cross file and year edges.
-    kw = dict(
-        scale="tiny",
-        models=["MPI-ESM1-2-HR", "CNRM-CM6-1"],
-        members=1,
-        years=(1979, 1981),
-        reanalyses="none",
-        seed=5,
-        progress=False,
-    )
+    kw = {
+        "scale": "tiny",
+        "models": ["MPI-ESM1-2-HR", "CNRM-CM6-1"],
+        "members": 1,
+        "years": (1979, 1981),
+        "reanalyses": "none",
+        "seed": 5,
+        "progress": False,
+    }
     generate(
         tmp_path / "whole", months_per_block=10**6, **kw
     )  # every file in one block
@@ -72,13 +72,15 @@ def test_reanalysis_blocks_equal_the_whole_period():
         assert np.array_equal(
             arr, np.concatenate([y[var] for y in years]), equal_nan=True
         ), var
-    assert whole["mrsol"].shape[:2] == (24, 4) and grid["has_land"].any()
+    assert whole["mrsol"].shape[:2] == (24, 4)
+    assert grid["has_land"].any()
 
 
 def test_block_months_bounded_by_budget():
     # CNRM-CM6-1-HR native: 360 x 720 cells, 14 layers, float64
     months = gen.block_months(360 * 720, 14)
-    assert months >= 1 and months * 360 * 720 * 14 * 8 <= gen.BLOCK_BYTES
+    assert months >= 1
+    assert months * 360 * 720 * 14 * 8 <= gen.BLOCK_BYTES
     assert gen.block_months(10**9, 100) == 1
     assert gen.time_blocks(12, 36, 10) == [(12, 22), (22, 32), (32, 36)]
 
@@ -87,16 +89,16 @@ def _write_kwargs():
     tp, tb = cmorio.monthly_time_axis(1979, 1979, "standard")
     lat = np.array([-45.0, 45.0])
     lon = np.array([90.0, 270.0])
-    return dict(
-        project="CMIP6",
-        mip="Lmon",
-        short_name="mrsos",
-        lat=lat,
-        lon=lon,
-        time_points=tp,
-        time_bounds=tb,
-        significant_bits=12,
-    )
+    return {
+        "project": "CMIP6",
+        "mip": "Lmon",
+        "short_name": "mrsos",
+        "lat": lat,
+        "lon": lon,
+        "time_points": tp,
+        "time_bounds": tb,
+        "significant_bits": 12,
+    }
 
 
 def test_variable_writer_blocks_match_write_variable(tmp_path):
@@ -125,10 +127,15 @@ def test_variable_writer_blocks_match_write_variable(tmp_path):
 def test_variable_writer_is_atomic(tmp_path):
     data = np.ones((12, 2, 2))
     target = tmp_path / "x.nc"
-    with pytest.raises(ValueError, match="never written"):
-        with cmorio.variable_writer(target, **_write_kwargs()) as writer:
-            writer.write(data[:6], start=0)
-    with pytest.raises(ValueError, match="data shape"):
-        with cmorio.variable_writer(target, **_write_kwargs()) as writer:
-            writer.write(data[:6], start=8)
-    assert not target.exists() and not list(tmp_path.iterdir())
+    with (
+        pytest.raises(ValueError, match="never written"),
+        cmorio.variable_writer(target, **_write_kwargs()) as writer,
+    ):
+        writer.write(data[:6], start=0)
+    with (
+        pytest.raises(ValueError, match="data shape"),
+        cmorio.variable_writer(target, **_write_kwargs()) as writer,
+    ):
+        writer.write(data[:6], start=8)
+    assert not target.exists()
+    assert not list(tmp_path.iterdir())

@@ -72,15 +72,15 @@ def test_model_variable_loads_without_warnings(session, model, short_name):
     cat = load_catalogue()
     entry = cat.models[model]
     mip = "fx" if short_name in FX_VARIABLES else VARIABLE_TABLES[short_name]
-    facets = dict(
-        short_name=short_name,
-        mip=mip,
-        project="CMIP6",
-        dataset=model,
-        ensemble=entry.variant_label(1),
-        exp="historical",
-        grid=entry.grid.label,
-    )
+    facets = {
+        "short_name": short_name,
+        "mip": mip,
+        "project": "CMIP6",
+        "dataset": model,
+        "ensemble": entry.variant_label(1),
+        "exp": "historical",
+        "grid": entry.grid.label,
+    }
     if mip != "fx":
         facets["timerange"] = "1979/1981"
     ds = Dataset(**facets)

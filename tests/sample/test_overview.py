@@ -27,20 +27,21 @@ def test_overview_writes_both_pngs(tiny_archive, tmp_path):
 
 def test_overview_numbers_are_plausible(tiny_archive):
     files, sftlf, area, variant = model_files(tiny_archive, "MPI-ESM1-2-LR")
-    assert variant == "r1i1p1f1" and sftlf is not None and area is not None
+    assert variant == "r1i1p1f1"
+    assert sftlf is not None
+    assert area is not None
     (lat, lon, clim), cycles, regions, years = dataset_summary(
         files, sftlf, area, (1979, 2014)
     )
-    assert (
-        years == (1979, 1981)
-        and len(regions) == 13
-        and cycles.shape == (12, 13)
-    )
+    assert years == (1979, 1981)
+    assert len(regions) == 13
+    assert cycles.shape == (12, 13)
     assert clim.shape == (lat.size, lon.size)
     # 0-10 cm of soil holds at most 100 kg m-2 of water
     assert ((cycles > 0) & (cycles < 100)).all()
-    rfiles, rsftlf, name = reference_files(tiny_archive, "GLDAS")
-    assert name == "GLDAS-NOAH" and rsftlf is not None
+    _rfiles, rsftlf, name = reference_files(tiny_archive, "GLDAS")
+    assert name == "GLDAS-NOAH"
+    assert rsftlf is not None
 
 
 def test_overview_cli(tiny_archive, tmp_path, capsys):

@@ -89,7 +89,8 @@ def test_itcz_migrates_and_monsoon_is_summer_rain(world):
     zonal = p.reshape(12, *world.shape).mean(axis=2)
     tropics = np.abs(lat) < 30
     centre = lat[tropics][np.argmax(zonal[:, tropics], axis=1)]
-    assert centre[7] > 5 and centre[1] < 0  # August north, February south
+    assert centre[7] > 5  # August north
+    assert centre[1] < 0  # February south
     india = ph._gauss(world.clat, world.clon, 21.0, 80.0, 3.0, 3.0) > 0.5
     assert p[6, india].mean() > 4 * p[0, india].mean()  # July vs January
     med = ph._gauss(world.clat, world.clon, 38.0, 15.0, 3.0, 5.0) > 0.5
@@ -112,7 +113,8 @@ def test_water_balance_closes(world, model_run):
         ok
     ]  # mm, monthly means
     drainage = p - e - r - (storage[:, -1] - storage[:, 0])
-    assert np.all(e >= 0) and np.all(r >= 0)
+    assert np.all(e >= 0)
+    assert np.all(r >= 0)
     # storage from monthly means misses up to half a month of net flux at each end
     assert np.all(drainage > -(0.04 * p + 100.0))
     assert np.median(drainage) < 0.5 * np.median(p)
@@ -175,7 +177,8 @@ def _brute_force_regional_means(path, var, land_frac=None):
 
 def test_planted_model_has_the_promised_statistics(tiny_archive):
     doc = json.loads((tiny_archive / "planted_ERA5.json").read_text())
-    assert doc["reference"] == "ERA5" and doc["dataset"] == "PLANTED-1"
+    assert doc["reference"] == "ERA5"
+    assert doc["dataset"] == "PLANTED-1"
     ref_file = (
         tiny_archive
         / "OBS6/Tier3/ERA5/OBS6_ERA5_reanaly_1_Lmon_mrsos_197901-198112.nc"
@@ -255,7 +258,8 @@ def test_warm_regions_models_in_phase_with_era5(
 def test_era5_nudging_only_where_observations_are_dense(world):
     density = ph.observation_density(world)
     lat = world.clat[world.land]
-    assert density[lat > 30].min() > 0.9 and density[lat < 0].max() < 0.2
+    assert density[lat > 30].min() > 0.9
+    assert density[lat < 0].max() < 0.2
     assert (
         ph.REANALYSIS_FLAVOURS["ERA5"].nudge
         > ph.REANALYSIS_FLAVOURS["GLDAS"].nudge

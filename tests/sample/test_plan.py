@@ -59,13 +59,15 @@ def test_default_grids_coarse_but_faithful(plans):
     for plan in plans.values():
         m = plan.model
         assert SCALES["default"].min_rows <= plan.nlat <= 64, m.name
-        assert plan.nlat < m.grid.nlat and plan.nlon < m.grid.nlon
+        assert plan.nlat < m.grid.nlat
+        assert plan.nlon < m.grid.nlon
         # the resolution group always follows the native rows (Table 2)
         assert m.resolution_group == (
             "high" if m.grid.nlat >= HIGH_RESOLUTION_MIN_ROWS else "low"
         )
         groups[m.resolution_group].append(plan.nlat)
-    assert len(groups["high"]) == 13 and len(groups["low"]) == 18
+    assert len(groups["high"]) == 13
+    assert len(groups["low"]) == 18
     assert sum(groups["high"]) / 13 > sum(groups["low"]) / 18
 
 

@@ -69,7 +69,8 @@ def test_unreachable_address_named_with_its_setting():
     assert message.startswith(
         f"dask.profiles.chosen.scheduler_address '{address}': no Dask scheduler reachable"
     )
-    assert "local_threaded" in message and "\n" not in message
+    assert "local_threaded" in message
+    assert "\n" not in message
 
 
 def test_malformed_address():
@@ -143,7 +144,7 @@ def test_esmvaltool_run_stops_with_one_line(tmp_path, profile):
     output = process.stdout + process.stderr
     errors = [line for line in output.splitlines() if "ERROR" in line]
     assert len(errors) == 1, output[-3000:]
-    assert (
-        "dask.profiles.chosen." in errors[0] and "config-user.yml" in errors[0]
-    )
-    assert "Traceback" not in output and "the diagnostic ran" not in output
+    assert "dask.profiles.chosen." in errors[0]
+    assert "config-user.yml" in errors[0]
+    assert "Traceback" not in output
+    assert "the diagnostic ran" not in output

@@ -1,5 +1,6 @@
-"""The ESMPy stand-in: installed only when needed, lets ESMValCore import,
-and refuses ESMF regridding with a message that says what to do instead.
+"""The ESMPy stand-in: installed only when needed, lets ESMValCore import.
+
+It refuses ESMF regridding with a message that says what to do instead.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def test_esmf_scheme_raises_clear_error():
     from esmvalcore.preprocessor import regrid
 
     with pytest.raises(esmpy.ESMPyNotAvailableError) as err:
-        regrid(
+        _ = regrid(  # the data realised
             _cube(),
             "10x10",
             {"reference": "esmf_regrid.schemes:ESMFAreaWeighted"},

@@ -196,11 +196,9 @@ def test_peer_tss_differences_per_region(pipeline, tmp_path):
     (row,) = pipeline.compare_tss(
         tmp_path / "ours.csv", tmp_path / "peer.csv"
     ).to_dict("records")
-    assert (
-        row["n"] == 3
-        and row["median"] == pytest.approx(0.1)
-        and row["max"] == pytest.approx(0.3)
-    )
+    assert row["n"] == 3
+    assert row["median"] == pytest.approx(0.1)
+    assert row["max"] == pytest.approx(0.3)
 
 
 def test_provenance_profile_replays_a_task(tmp_path, capsys):

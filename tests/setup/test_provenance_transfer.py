@@ -60,7 +60,8 @@ def test_a_restored_document_does_not_travel(tmp_path):
     restored, metrics = _chain(tmp_path)
     received = pickle.loads(pickle.dumps(metrics))
     [ancestor] = received._ancestors
-    assert ancestor.provenance is None and ancestor.entity is None
+    assert ancestor.provenance is None
+    assert ancestor.entity is None
     assert ancestor.provenance_file == restored.provenance_file
 
 

@@ -56,11 +56,12 @@ def test_fallback_folder(tmp_path):
     assert (
         folder / "none.bibtex" == primary / "none.bibtex"
     )  # ESMValCore's own warning names it
-    assert folder == primary and type(folder.parent) is type(Path())
+    assert folder == primary
+    assert type(folder.parent) is type(Path())
 
 
 def test_activate_adds_tags_without_replacing_any():
-    from esmvalcore.config import _diagnostics  # noqa: PLC0415
+    from esmvalcore.config import _diagnostics
 
     plugin.activate()
     tags = _diagnostics.TAGS
