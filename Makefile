@@ -4,7 +4,8 @@
 #               reanalyses (once), check the recipe and archive (smeval check),
 #               run recipe_soilmoisture.yml, print the report path
 #   make test   set up .venv, lint the recipes (yamllint, ESMValTool's rules in
-#               .yamllint) and run the whole test suite
+#               .yamllint) and the Python code (ruff, ESMValTool's rules in
+#               pyproject.toml) and run the whole test suite
 #
 # Both find a Python >= 3.12 themselves (PATH or pyenv) and reuse what exists.
 
@@ -27,11 +28,11 @@ PYTEST_OPTS ?=
 CONFIG_DIR := build/esmvaltool-config
 REFERENCES := ERA5 ERA-Interim GLDAS
 
-.PHONY: demo test lint-recipes venv venv-esmvaltool sample clean-sample help
+.PHONY: demo test lint-recipes lint-python venv venv-esmvaltool sample clean-sample help
 
 help:
 	@echo "make demo   run recipe_soilmoisture.yml on the embedded sample archive"
-	@echo "make test   lint the recipes and run the test suite"
+	@echo "make test   lint the recipes and the Python code and run the test suite"
 	@echo "make venv-esmvaltool   a second environment with esmvaltool $(ESMVALTOOL_VERSION) beside smeval"
 
 venv:
@@ -67,7 +68,14 @@ YAMLLINT_FILES := recipes/ $(wildcard benchmarks/*.yml)
 lint-recipes: venv
 	$(PY) -m yamllint --strict -c .yamllint $(YAMLLINT_FILES)
 
-test: venv lint-recipes
+# Python code linted and formatted as ESMValTool's: any finding of either
+# fails `make test` ([tool.ruff] in pyproject.toml; `ruff format .` and
+# `ruff check --fix .` repair most of them).
+lint-python: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: venv lint-recipes lint-python
 	$(PY) -m pytest $(PYTEST_OPTS)
 
 clean-sample:

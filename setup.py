@@ -8,11 +8,13 @@ setuptools takes all entry points from one place.
 
 from setuptools import setup
 
-setup(entry_points={
-    "console_scripts": ["smeval = smeval.cli:main"],
-    # The esmvaltool command loads these before it reads a recipe: smeval's makes
-    # ESMValCore find smeval's recipes, scripts, tags and citations from any
-    # folder, also beside an installed ESMValTool (smeval/plugin.py).
-    "esmvaltool_commands": ["smeval = smeval.plugin:SmevalCommand"],
-    "climate-ref.providers": ["smeval = smeval.ref:provider"],
-})
+setup(
+    entry_points={
+        "console_scripts": ["smeval = smeval.cli:main"],
+        # The esmvaltool command loads these before it reads a recipe: smeval's makes
+        # ESMValCore find smeval's recipes, scripts, tags and citations from any
+        # folder, also beside an installed ESMValTool (smeval/plugin.py).
+        "esmvaltool_commands": ["smeval = smeval.plugin:SmevalCommand"],
+        "climate-ref.providers": ["smeval = smeval.ref:provider"],
+    }
+)

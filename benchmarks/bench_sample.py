@@ -1,4 +1,4 @@
-"""Benchmark of the sample-archive generator (``smeval sample-data``).
+r"""Benchmark of the sample-archive generator (``smeval sample-data``).
 
 Times ``smeval.sample.generate.generate`` at a scale into a fresh folder,
 then a second run over the complete archive (which must write nothing),
@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-MONTHS = 432            # 1979-2014
+MONTHS = 432  # 1979-2014
 
 
 def folder_size(path: Path) -> tuple[int, int]:
@@ -45,7 +45,9 @@ def folder_size(path: Path) -> tuple[int, int]:
     return len(files), sum(p.stat().st_size for p in files)
 
 
-def model_values(name: str, members: int | None = None, months: int = MONTHS) -> tuple[int, int]:
+def model_values(
+    name: str, members: int | None = None, months: int = MONTHS
+) -> tuple[int, int]:
     """(member runs, values) of a model at the paper scale: native grid, Table 1 members.
 
     A member run is one bucket integration on the world grid (the largest
@@ -56,8 +58,14 @@ def model_values(name: str, members: int | None = None, months: int = MONTHS) ->
 
     (plan,) = plan_models(SCALES["paper"], [name], members)
     layers = len(plan.model.land_model.layer_bounds)
-    values = sum(count * plan.nlat * plan.nlon * (layers if var == "mrsol" else 1) * months
-                 for var, count in plan.members.items())
+    values = sum(
+        count
+        * plan.nlat
+        * plan.nlon
+        * (layers if var == "mrsol" else 1)
+        * months
+        for var, count in plan.members.items()
+    )
     return plan.n_members, values
 
 
@@ -73,8 +81,13 @@ def reanalysis_values(months: int = MONTHS) -> dict[str, int]:
     return out
 
 
-def estimate(measured_models, seconds: float, size: int, seconds_per_member: float,
-             members: int | None) -> None:
+def estimate(
+    measured_models,
+    seconds: float,
+    size: int,
+    seconds_per_member: float,
+    members: int | None,
+) -> None:
     from smeval.catalogue import load_catalogue
 
     cat = load_catalogue()
@@ -85,65 +98,122 @@ def estimate(measured_models, seconds: float, size: int, seconds_per_member: flo
         values_m += v
     b = max(seconds - seconds_per_member * runs_m, 0.0) / values_m
     c = size / values_m
-    print(f"measured: {', '.join(measured_models)}: {runs_m} member runs, {values_m / 1e9:.2f} G values, "
-          f"{seconds:.1f} s, {size / 1e9:.2f} GB -> {b * 1e9:.1f} ns and {c:.2f} bytes per value "
-          f"(with {seconds_per_member:.1f} s per member run)")
+    print(
+        f"measured: {', '.join(measured_models)}: {runs_m} member runs, {values_m / 1e9:.2f} G values, "
+        f"{seconds:.1f} s, {size / 1e9:.2f} GB -> {b * 1e9:.1f} ns and {c:.2f} bytes per value "
+        f"(with {seconds_per_member:.1f} s per member run)"
+    )
     total_runs = total_values = 0
-    print(f"{'model':18s} {'runs':>4s} {'G values':>9s} {'est. GB':>8s} {'est. min':>8s}")
+    print(
+        f"{'model':18s} {'runs':>4s} {'G values':>9s} {'est. GB':>8s} {'est. min':>8s}"
+    )
     for name in cat.models:
         r, v = model_values(name)
         total_runs += r
         total_values += v
-        print(f"{name:18s} {r:4d} {v / 1e9:9.2f} {c * v / 1e9:8.1f} "
-              f"{(seconds_per_member * r + b * v) / 60:8.1f}")
+        print(
+            f"{name:18s} {r:4d} {v / 1e9:9.2f} {c * v / 1e9:8.1f} "
+            f"{(seconds_per_member * r + b * v) / 60:8.1f}"
+        )
     t = seconds_per_member * total_runs + b * total_values
-    print(f"{'paper, models':18s} {total_runs:4d} {total_values / 1e9:9.1f} {c * total_values / 1e9:8.0f} "
-          f"{t / 60:8.0f}   (uncompressed float32: {4 * total_values / 1e9:.0f} GB; {t / 3600:.1f} h)")
+    print(
+        f"{'paper, models':18s} {total_runs:4d} {total_values / 1e9:9.1f} {c * total_values / 1e9:8.0f} "
+        f"{t / 60:8.0f}   (uncompressed float32: {4 * total_values / 1e9:.0f} GB; {t / 3600:.1f} h)"
+    )
     for name, v in reanalysis_values().items():
-        print(f"{name:18s} {'':4s} {v / 1e9:9.2f}  (raw + OBS6 files, not extrapolated: the converters' "
-              f"speed is not measured here)")
+        print(
+            f"{name:18s} {'':4s} {v / 1e9:9.2f}  (raw + OBS6 files, not extrapolated: the converters' "
+            f"speed is not measured here)"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", default="default", choices=("tiny", "default", "paper"))
+    parser.add_argument(
+        "--scale", default="default", choices=("tiny", "default", "paper")
+    )
     parser.add_argument("--models", nargs="+")
     parser.add_argument("--members", type=int)
-    parser.add_argument("--reanalyses", default="both", choices=("both", "obs6", "raw", "none"))
+    parser.add_argument(
+        "--reanalyses", default="both", choices=("both", "obs6", "raw", "none")
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--keep", metavar="DIR", help="write here and keep the archive")
-    parser.add_argument("--no-rerun", action="store_true", help="skip the second (no-op) run")
-    parser.add_argument("--estimate", action="store_true",
-                        help="extrapolate the paper scale's model part from this run (--scale paper)")
-    parser.add_argument("--estimate-only", nargs=2, type=float, metavar=("SECONDS", "BYTES"),
-                        help="extrapolate from a run of --models measured elsewhere, without running")
-    parser.add_argument("--seconds-per-member", type=float, default=5.3,
-                        help="bucket integration per member on the 1-degree world, 1979-2014 "
-                             "(default 5.3 s, measured with run_dataset)")
+    parser.add_argument(
+        "--keep", metavar="DIR", help="write here and keep the archive"
+    )
+    parser.add_argument(
+        "--no-rerun", action="store_true", help="skip the second (no-op) run"
+    )
+    parser.add_argument(
+        "--estimate",
+        action="store_true",
+        help="extrapolate the paper scale's model part from this run (--scale paper)",
+    )
+    parser.add_argument(
+        "--estimate-only",
+        nargs=2,
+        type=float,
+        metavar=("SECONDS", "BYTES"),
+        help="extrapolate from a run of --models measured elsewhere, without running",
+    )
+    parser.add_argument(
+        "--seconds-per-member",
+        type=float,
+        default=5.3,
+        help="bucket integration per member on the 1-degree world, 1979-2014 "
+        "(default 5.3 s, measured with run_dataset)",
+    )
     args = parser.parse_args(argv)
 
     if args.estimate_only:
-        estimate(args.models or ["CNRM-CM6-1-HR"], args.estimate_only[0], int(args.estimate_only[1]),
-                 args.seconds_per_member, args.members)
+        estimate(
+            args.models or ["CNRM-CM6-1-HR"],
+            args.estimate_only[0],
+            int(args.estimate_only[1]),
+            args.seconds_per_member,
+            args.members,
+        )
         return 0
 
     from smeval.sample.generate import generate
 
-    root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-sample-"))
+    root = (
+        Path(args.keep)
+        if args.keep
+        else Path(tempfile.mkdtemp(prefix="bench-sample-"))
+    )
     try:
         start = time.perf_counter()
-        summary = generate(root, scale=args.scale, models=args.models, members=args.members,
-                           seed=args.seed, reanalyses=args.reanalyses, progress=False)
+        summary = generate(
+            root,
+            scale=args.scale,
+            models=args.models,
+            members=args.members,
+            seed=args.seed,
+            reanalyses=args.reanalyses,
+            progress=False,
+        )
         first = time.perf_counter() - start
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-        line = (f"scale {args.scale}: {len(summary['models'])} models, "
-                f"{summary['files_written']} files in {first:.1f} s; peak RSS {peak_mb:.0f} MB")
+        line = (
+            f"scale {args.scale}: {len(summary['models'])} models, "
+            f"{summary['files_written']} files in {first:.1f} s; peak RSS {peak_mb:.0f} MB"
+        )
         if not args.no_rerun:
             start = time.perf_counter()
-            again = generate(root, scale=args.scale, models=args.models, members=args.members,
-                             seed=args.seed, reanalyses=args.reanalyses, progress=False)
-            line += (f"; re-run over the complete archive: {again['files_written']} files "
-                     f"in {time.perf_counter() - start:.1f} s")
+            again = generate(
+                root,
+                scale=args.scale,
+                models=args.models,
+                members=args.members,
+                seed=args.seed,
+                reanalyses=args.reanalyses,
+                progress=False,
+            )
+            line += (
+                f"; re-run over the complete archive: {again['files_written']} files "
+                f"in {time.perf_counter() - start:.1f} s"
+            )
         print(line)
         for part in ("CMIP6", "OBS6", "raw"):
             if (root / part).exists():
@@ -156,7 +226,13 @@ def main(argv: list[str] | None = None) -> int:
                 print("--estimate needs --scale paper --reanalyses none")
             else:
                 _, cmip = folder_size(root / "CMIP6")
-                estimate(list(summary["models"]), first, cmip, args.seconds_per_member, args.members)
+                estimate(
+                    list(summary["models"]),
+                    first,
+                    cmip,
+                    args.seconds_per_member,
+                    args.members,
+                )
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

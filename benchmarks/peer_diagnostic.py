@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from smeval.catalogue import load_catalogue
 from smeval.diag.shared import family_of
 from smeval.metrics.series import RegionalSeries, months_of
 from smeval.metrics.table import COLUMNS, ensemble_series, taylor_table
-from smeval.catalogue import load_catalogue
 
 #: The peer's CMIP6 variable -> smeval's evaluated variable.
 EVALUATED = {"mrsos": "sm_shallow", "mrsol": "sm_deep"}
@@ -38,10 +38,15 @@ def regional_series(path: str, meta: dict) -> RegionalSeries:
         values = values.T  # to (time, region)
     short_name = meta["short_name"]
     return RegionalSeries(
-        dataset=meta["dataset"], member=str(meta.get("ensemble", "")),
-        variable=EVALUATED.get(short_name, short_name), units=str(cube.units),
-        months=months_of(cube.coord("time")), region_ids=regions, values=values,
-        project=meta["project"], family=str(meta.get("family", "")),
+        dataset=meta["dataset"],
+        member=str(meta.get("ensemble", "")),
+        variable=EVALUATED.get(short_name, short_name),
+        units=str(cube.units),
+        months=months_of(cube.coord("time")),
+        region_ids=regions,
+        values=values,
+        project=meta["project"],
+        family=str(meta.get("family", "")),
     )
 
 
@@ -50,24 +55,42 @@ def main(settings_file: str) -> None:
     references = list(cfg["references"])
     by_variable: dict[str, list[RegionalSeries]] = defaultdict(list)
     for metadata_file in cfg["input_files"]:
-        for path, meta in yaml.safe_load(Path(metadata_file).read_text(encoding="utf-8")).items():
+        for path, meta in yaml.safe_load(
+            Path(metadata_file).read_text(encoding="utf-8")
+        ).items():
             series = regional_series(path, meta)
             by_variable[series.variable].append(series)
     catalogue = load_catalogue()
     tables = []
     for variable, items in sorted(by_variable.items()):
-        months = np.arange(min(int(s.months.min()) for s in items), max(int(s.months.max()) for s in items) + 1)
+        months = np.arange(
+            min(int(s.months.min()) for s in items),
+            max(int(s.months.max()) for s in items) + 1,
+        )
         region_ids = items[0].region_ids
-        refs = {s.dataset: s.on(months, region_ids) for s in items if s.dataset in references}
+        refs = {
+            s.dataset: s.on(months, region_ids)
+            for s in items
+            if s.dataset in references
+        }
         models: dict[str, list[RegionalSeries]] = defaultdict(list)
         for s in items:
             if s.dataset not in references:
                 models[s.dataset].append(s)
-        families = {m: family_of({"dataset": m, "family": s[0].family}) for m, s in models.items()}
+        families = {
+            m: family_of({"dataset": m, "family": s[0].family})
+            for m, s in models.items()
+        }
         n_lat = {m: catalogue.models[m].grid.nlat for m in models}
-        series, info, _ = ensemble_series(models, months, region_ids, families, n_lat)
+        series, info, _ = ensemble_series(
+            models, months, region_ids, families, n_lat
+        )
         tables.append(taylor_table(series, info, refs, variable, region_ids))
-    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS)
+    table = (
+        pd.concat(tables, ignore_index=True)
+        if tables
+        else pd.DataFrame(columns=COLUMNS)
+    )
     work = Path(cfg["work_dir"])
     work.mkdir(parents=True, exist_ok=True)
     table.to_csv(work / "metrics.csv", index=False)

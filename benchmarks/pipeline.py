@@ -70,6 +70,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Self
 
 import netCDF4
 import pandas as pd
@@ -92,10 +93,24 @@ def smeval(*args: str) -> None:
     subprocess.run([str(exe), *args], check=True)
 
 
-def make_archive(root: Path, scale: str, members: int | None, years: str | None,
-                 models: list[str] | None = None) -> None:
+def make_archive(
+    root: Path,
+    scale: str,
+    members: int | None,
+    years: str | None,
+    models: list[str] | None = None,
+) -> None:
     """Generate the archive (skipped when complete) and CMORize its reanalyses."""
-    cmd = ["sample-data", "--out", str(root), "--scale", scale, "--reanalyses", "raw", "--quiet"]
+    cmd = [
+        "sample-data",
+        "--out",
+        str(root),
+        "--scale",
+        scale,
+        "--reanalyses",
+        "raw",
+        "--quiet",
+    ]
     if models:
         cmd += ["--models", *models]
     if members:
@@ -104,7 +119,15 @@ def make_archive(root: Path, scale: str, members: int | None, years: str | None,
         cmd += ["--years", years]
     smeval(*cmd)
     for name in REFERENCES:
-        smeval("cmorize", name, "--raw", str(root / "raw" / name), "--out", str(root / "OBS6"), "--no-progress")
+        smeval(
+            "cmorize",
+            name,
+            "--raw",
+            str(root / "raw" / name),
+            "--out",
+            str(root / "OBS6"),
+            "--no-progress",
+        )
 
 
 def input_files(root: Path) -> list[Path]:
@@ -151,11 +174,13 @@ def archive_years(root: Path) -> str:
 
 
 def datasets_by_variable(recipe: dict) -> dict[tuple[str, str], list[dict]]:
-    """The union of the data sets of a recipe's variable groups per (short name, MIP table), first seen first."""
+    """Return the union of the data sets of a recipe's variable groups per (short name, MIP table), first seen first."""
     union: dict[tuple[str, str], list[dict]] = {}
     for short_name, group in runner.variable_groups(recipe):
         kept = union.setdefault((short_name, group["mip"]), [])
-        kept.extend(d for d in group.get("additional_datasets", []) if d not in kept)
+        kept.extend(
+            d for d in group.get("additional_datasets", []) if d not in kept
+        )
     return union
 
 
@@ -166,40 +191,78 @@ def read_once(recipe: dict) -> None:
     union of its data sets, with ESMValCore's default preprocessing (load,
     CMOR checks and fixes, save) and no diagnostic script.
     """
-    timeranges = {(short_name, group["mip"]): group["timerange"]
-                  for short_name, group in runner.variable_groups(recipe) if "timerange" in group}
-    groups = {(short_name, mip): {"short_name": short_name, "mip": mip, "additional_datasets": datasets,
-                                  **({"timerange": timeranges[short_name, mip]} if (short_name, mip) in timeranges
-                                     else {})}
-              for (short_name, mip), datasets in datasets_by_variable(recipe).items()}
+    timeranges = {
+        (short_name, group["mip"]): group["timerange"]
+        for short_name, group in runner.variable_groups(recipe)
+        if "timerange" in group
+    }
+    groups = {
+        (short_name, mip): {
+            "short_name": short_name,
+            "mip": mip,
+            "additional_datasets": datasets,
+            **(
+                {"timerange": timeranges[short_name, mip]}
+                if (short_name, mip) in timeranges
+                else {}
+            ),
+        }
+        for (short_name, mip), datasets in datasets_by_variable(recipe).items()
+    }
     recipe.pop("preprocessors", None)
-    recipe["diagnostics"] = {"read_once": {
-        "description": "Every input of recipe_soilmoisture.yml read once by ESMValCore (benchmark baseline).",
-        "variables": {f"{short_name}_{mip}": group for (short_name, mip), group in groups.items()},
-        "scripts": None,
-    }}
+    recipe["diagnostics"] = {
+        "read_once": {
+            "description": "Every input of recipe_soilmoisture.yml read once by ESMValCore (benchmark baseline).",
+            "variables": {
+                f"{short_name}_{mip}": group
+                for (short_name, mip), group in groups.items()
+            },
+            "scripts": None,
+        }
+    }
 
 
 def write_peer_regions(path: Path) -> Path:
-    """The 13 regions, NH and SH of smeval.core.regions as GeoJSON polygons for ``extract_shape``.
+    """Return the 13 regions, NH and SH of smeval.core.regions as GeoJSON polygons for ``extract_shape``.
 
     NH leaves out Greenland (its boxes, as holes) and SH Antarctica (south of
     60 S), as smeval's domain does; each feature's ``name`` is the region id.
     """
     box = shapely.geometry.box
-    greenland = shapely.ops.unary_union([box(b.lon_min, b.lat_min, b.lon_max, b.lat_max)
-                                         for b in regions.GREENLAND_BOXES])
+    greenland = shapely.ops.unary_union(
+        [
+            box(b.lon_min, b.lat_min, b.lon_max, b.lat_max)
+            for b in regions.GREENLAND_BOXES
+        ]
+    )
     features = []
     for region in regions.ALL_REGIONS:
         b = region.box
-        shape = box(b.lon_min, max(b.lat_min, regions.ANTARCTICA_BOX.lat_max), b.lon_max, b.lat_max)
-        features.append({"type": "Feature", "properties": {"name": region.id},
-                         "geometry": shapely.geometry.mapping(shape.difference(greenland))})
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+        shape = box(
+            b.lon_min,
+            max(b.lat_min, regions.ANTARCTICA_BOX.lat_max),
+            b.lon_max,
+            b.lat_max,
+        )
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"name": region.id},
+                "geometry": shapely.geometry.mapping(
+                    shape.difference(greenland)
+                ),
+            }
+        )
+    path.write_text(
+        json.dumps({"type": "FeatureCollection", "features": features}),
+        encoding="utf-8",
+    )
     return path
 
 
-def peer_edit(recipe: dict, present: set[tuple[str, str]], shapefile: Path) -> None:
+def peer_edit(
+    recipe: dict, present: set[tuple[str, str]], shapefile: Path
+) -> None:
     """Fill the peer recipe's data sets from recipe_soilmoisture.yml (same per variable) and its shapefile."""
     ours = yaml.safe_load(runner.RECIPE.read_text(encoding="utf-8"))
     runner.restrict_to(ours, present)
@@ -207,7 +270,10 @@ def peer_edit(recipe: dict, present: set[tuple[str, str]], shapefile: Path) -> N
     for diagnostic in recipe["diagnostics"].values():
         variables = diagnostic["variables"]
         for name in list(variables):
-            key = (variables[name].get("short_name", name), variables[name]["mip"])
+            key = (
+                variables[name].get("short_name", name),
+                variables[name]["mip"],
+            )
             if datasets.get(key):
                 variables[name]["additional_datasets"] = datasets[key]
             else:
@@ -217,7 +283,13 @@ def peer_edit(recipe: dict, present: set[tuple[str, str]], shapefile: Path) -> N
             steps["extract_shape"]["shapefile"] = str(shapefile)
 
 
-def run_recipe(root: Path, workdir: Path, baseline: bool = False, peer: bool = False, **config: object) -> dict:
+def run_recipe(
+    root: Path,
+    workdir: Path,
+    baseline: bool = False,
+    peer: bool = False,
+    **config: object,
+) -> dict:
     """Run the recipe (``baseline``: its read-once form; ``peer``: benchmarks/peer_recipe.yml) on ``root``.
 
     Returns the measurements, and ``metrics``: the run's metrics.csv (None for the baseline).
@@ -230,19 +302,32 @@ def run_recipe(root: Path, workdir: Path, baseline: bool = False, peer: bool = F
 
     def edit(recipe: dict) -> None:
         if peer:
-            peer_edit(recipe, present, write_peer_regions(workdir / "peer_regions.geojson"))
+            peer_edit(
+                recipe,
+                present,
+                write_peer_regions(workdir / "peer_regions.geojson"),
+            )
         else:
             runner.restrict_to(recipe, present)
         if baseline:
             read_once(recipe)
-        scripts.update(f"{name}/{script}" for name, diagnostic in recipe["diagnostics"].items()
-                       for script in (diagnostic.get("scripts") or {}))
+        scripts.update(
+            f"{name}/{script}"
+            for name, diagnostic in recipe["diagnostics"].items()
+            for script in (diagnostic.get("scripts") or {})
+        )
 
     source = PEER_RECIPE if peer else runner.RECIPE
-    recipe = runner.write_recipe(workdir / source.name, timerange=timerange, edit=edit, source=source)
+    recipe = runner.write_recipe(
+        workdir / source.name, timerange=timerange, edit=edit, source=source
+    )
     # preproc/ only grows during a run: kept to the end, its size is its peak.
-    config_dir = runner.write_config(workdir / "config", root, workdir / "output",
-                                     **{"remove_preproc_dir": False, **config})
+    config_dir = runner.write_config(
+        workdir / "config",
+        root,
+        workdir / "output",
+        **{"remove_preproc_dir": False, **config},
+    )
     load_before = os.getloadavg()[0]
     start = time.perf_counter()
     with ProcessMemory() as memory:
@@ -250,13 +335,20 @@ def run_recipe(root: Path, workdir: Path, baseline: bool = False, peer: bool = F
     elapsed = time.perf_counter() - start
     if process.returncode:
         print(process.stdout[-3000:], process.stderr[-3000:])
-        raise SystemExit(f"esmvaltool failed (exit {process.returncode})")
-    estimates = re.findall(r"Maximum memory used \(estimate\): ([0-9.]+) GB", process.stdout)
+        msg = f"esmvaltool failed (exit {process.returncode})"
+        raise SystemExit(msg)
+    estimates = re.findall(
+        r"Maximum memory used \(estimate\): ([0-9.]+) GB", process.stdout
+    )
     run_dir = runner.latest_run_dir(workdir / "output", recipe.name)
     log = run_dir / "run" / "main_log_debug.txt"
-    metrics = next(iter(sorted((run_dir / "work").glob("*/metrics/metrics.csv"))), None)
+    metrics = next(
+        iter(sorted((run_dir / "work").glob("*/metrics/metrics.csv"))), None
+    )
     preproc_gb = folder_gb(run_dir / "preproc")
-    shutil.rmtree(run_dir / "preproc", ignore_errors=True)  # as ESMValCore would have
+    shutil.rmtree(
+        run_dir / "preproc", ignore_errors=True
+    )  # as ESMValCore would have
     return {
         "metrics": metrics,
         "elapsed": elapsed,
@@ -274,11 +366,13 @@ def run_recipe(root: Path, workdir: Path, baseline: bool = False, peer: bool = F
 
 def folder_gb(folder: Path) -> float:
     """Size of the files under ``folder`` in GB (0 if it does not exist)."""
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e9
+    return (
+        sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e9
+    )
 
 
 def role(proc: psutil.Process) -> str:
-    """What a process of the run is, from its command line and its children.
+    """Return what a process of the run is, from its command line and its children.
 
     ESMValCore's task processes are forked from ``esmvaltool run`` and share
     its command line: a process with that command line whose parent has it
@@ -286,16 +380,29 @@ def role(proc: psutil.Process) -> str:
     child, else preprocessing (or idle).
     """
     cmdline = proc.cmdline()
-    script = next((Path(part).stem for part in cmdline if "/diagnostics/" in part and part.endswith(".py")), None)
+    script = next(
+        (
+            Path(part).stem
+            for part in cmdline
+            if "/diagnostics/" in part and part.endswith(".py")
+        ),
+        None,
+    )
     if script:
         return f"diagnostic script {script}"
     if any("spawn_main" in part for part in cmdline):
         return "Dask worker"
-    if "run" in cmdline and any(part.endswith("esmvaltool") for part in cmdline):
+    if "run" in cmdline and any(
+        part.endswith("esmvaltool") for part in cmdline
+    ):
         parent = proc.parent()
         if parent is None or parent.cmdline() != cmdline:
             return "esmvaltool main process"
-        return "ESMValCore task worker (diagnostic)" if proc.children() else "ESMValCore task worker (preprocessing)"
+        return (
+            "ESMValCore task worker (diagnostic)"
+            if proc.children()
+            else "ESMValCore task worker (preprocessing)"
+        )
     return "other"
 
 
@@ -325,13 +432,18 @@ class ProcessMemory:
                     continue
                 self.roles[label] = max(self.roles.get(label, 0.0), rss)
                 if label == "Dask worker":
-                    self.dask_workers[proc.pid] = max(self.dask_workers.get(proc.pid, 0.0), rss)
+                    self.dask_workers[proc.pid] = max(
+                        self.dask_workers.get(proc.pid, 0.0), rss
+                    )
 
     def by_role(self) -> str:
         """``role peak GB`` of each role seen, largest first, on one line."""
-        return "; ".join(f"{label} {gb:.2f}" for label, gb in sorted(self.roles.items(), key=lambda kv: -kv[1]))
+        return "; ".join(
+            f"{label} {gb:.2f}"
+            for label, gb in sorted(self.roles.items(), key=lambda kv: -kv[1])
+        )
 
-    def __enter__(self) -> ProcessMemory:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -341,29 +453,50 @@ class ProcessMemory:
 
 
 def dask_profile(name: str) -> dict:
-    """The ``dask:`` section of config-user.yml with ``use`` set to the profile ``name``."""
-    dask = yaml.safe_load((runner.ROOT / "config-user.yml").read_text(encoding="utf-8"))["dask"]
+    """Return the ``dask:`` section of config-user.yml with ``use`` set to the profile ``name``."""
+    dask = yaml.safe_load(
+        (runner.ROOT / "config-user.yml").read_text(encoding="utf-8")
+    )["dask"]
     if name not in dask["profiles"]:
-        raise SystemExit(f"--dask {name}: config-user.yml's dask: profiles has only {', '.join(dask['profiles'])}")
+        msg = f"--dask {name}: config-user.yml's dask: profiles has only {', '.join(dask['profiles'])}"
+        raise SystemExit(msg)
     return {**dask, "use": name}
 
 
-def run_on_cluster(root: Path, workdir: Path, profile: str, **config: object) -> dict:
+def run_on_cluster(
+    root: Path, workdir: Path, profile: str, **config: object
+) -> dict:
     """Run the recipe with the Dask profile ``profile``, recording performance reports and worker memory."""
     reports = workdir / f"performance-{profile}"
     os.environ[PERFORMANCE_REPORT_ENV] = str(reports)
     try:
-        run = run_recipe(root, workdir / f"run-{profile}-{root.name}", dask=dask_profile(profile), **config)
+        run = run_recipe(
+            root,
+            workdir / f"run-{profile}-{root.name}",
+            dask=dask_profile(profile),
+            **config,
+        )
     finally:
         del os.environ[PERFORMANCE_REPORT_ENV]
     return {**run, "reports": reports}
 
 
 _STAMP = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) UTC \[(\d+)\]"
-_DONE = re.compile(_STAMP + r".*Successfully completed task (\S+) \(priority \d+\) in (\d+):(\d\d):([0-9.]+)", re.M)
-_PROVENANCE = re.compile(r"Collecting provenance of task (\S+) took ([0-9.]+) seconds")
-_RUNNING = re.compile(_STAMP + r".*Running (\d+) tasks (?:using (\d+) processes|sequentially)", re.M)
-_ALL_DONE = re.compile(_STAMP + r".*Successfully completed all tasks", re.M)
+_DONE = re.compile(
+    _STAMP
+    + r".*Successfully completed task (\S+) \(priority \d+\) in (\d+):(\d\d):([0-9.]+)",
+    re.MULTILINE,
+)
+_PROVENANCE = re.compile(
+    r"Collecting provenance of task (\S+) took ([0-9.]+) seconds"
+)
+_RUNNING = re.compile(
+    _STAMP + r".*Running (\d+) tasks (?:using (\d+) processes|sequentially)",
+    re.MULTILINE,
+)
+_ALL_DONE = re.compile(
+    _STAMP + r".*Successfully completed all tasks", re.MULTILINE
+)
 
 
 def _seconds(stamp: str) -> float:
@@ -383,8 +516,12 @@ def breakdown(log: str, scripts: set[str]) -> dict[str, float]:
     process having its result.
     """
     completed = list(_DONE.finditer(log))
-    durations = {m.group(3): int(m.group(4)) * 3600 + int(m.group(5)) * 60 + float(m.group(6))
-                 for m in completed}
+    durations = {
+        m.group(3): int(m.group(4)) * 3600
+        + int(m.group(5)) * 60
+        + float(m.group(6))
+        for m in completed
+    }
     running, done = _RUNNING.search(log), _ALL_DONE.search(log)
     if not durations or running is None or done is None:
         return {}
@@ -393,9 +530,15 @@ def breakdown(log: str, scripts: set[str]) -> dict[str, float]:
     last_end = max(_seconds(m.group(1)) for m in completed)
     busy = sum(durations.values())
     return {
-        "preprocessing": sum(t for name, t in durations.items() if name not in scripts),
-        "diagnostics": sum(t for name, t in durations.items() if name in scripts),
-        "provenance": sum(float(m.group(2)) for m in _PROVENANCE.finditer(log)),
+        "preprocessing": sum(
+            t for name, t in durations.items() if name not in scripts
+        ),
+        "diagnostics": sum(
+            t for name, t in durations.items() if name in scripts
+        ),
+        "provenance": sum(
+            float(m.group(2)) for m in _PROVENANCE.finditer(log)
+        ),
         "tasks_wall": wall,
         "between_tasks": max(processes * wall - busy, 0.0),
         "last_result": _seconds(done.group(1)) - last_end,
@@ -405,7 +548,11 @@ def breakdown(log: str, scripts: set[str]) -> dict[str, float]:
 def print_breakdown(label: str, breakdown: dict[str, float]) -> None:
     """One line of where a run's time went (:func:`breakdown`), if the log gave it."""
     if breakdown:
-        print(f"  {label} time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in breakdown.items()), flush=True)
+        print(
+            f"  {label} time (s): "
+            + ", ".join(f"{k} {v:.1f}" for k, v in breakdown.items()),
+            flush=True,
+        )
 
 
 def compare_tss(ours: Path, peer: Path) -> pd.DataFrame:
@@ -416,105 +563,233 @@ def compare_tss(ours: Path, peer: Path) -> pd.DataFrame:
     so those models are compared for deep soil moisture only).
     """
     keys = ["dataset", "reference", "variable", "region"]
-    tables = [pd.read_csv(path).query("statistic == 'TSS' and kind in ('model', 'mmem')")[[*keys, "value"]]
-              for path in (ours, peer)]
-    both = tables[0].merge(tables[1], on=keys, suffixes=("_smeval", "_peer")).dropna()
+    tables = [
+        pd.read_csv(path).query(
+            "statistic == 'TSS' and kind in ('model', 'mmem')"
+        )[[*keys, "value"]]
+        for path in (ours, peer)
+    ]
+    both = (
+        tables[0]
+        .merge(tables[1], on=keys, suffixes=("_smeval", "_peer"))
+        .dropna()
+    )
     both["abs_dtss"] = (both["value_smeval"] - both["value_peer"]).abs()
-    return (both.groupby(["variable", "region"], sort=False)["abs_dtss"]
-            .agg(median="median", max="max", n="size").reset_index())
+    return (
+        both.groupby(["variable", "region"], sort=False)["abs_dtss"]
+        .agg(median="median", max="max", n="size")
+        .reset_index()
+    )
 
 
 def print_costs(label: str, run: dict, versus: str = "") -> None:
     """One line of a run's CPU time (all its processes), the load around it and its peak ``preproc/``."""
-    print(f"  {label} CPU {run['cpu']:.1f} s{versus} (all its processes); load average {run['load'][0]:.1f} "
-          f"before, {run['load'][1]:.1f} over the last 5 min of the run; preproc/ {run['preproc_gb']:.2f} GB",
-          flush=True)
-    print(f"  {label} peak RSS (GB) by process role: {run['peak_by_role']}", flush=True)
+    print(
+        f"  {label} CPU {run['cpu']:.1f} s{versus} (all its processes); load average {run['load'][0]:.1f} "
+        f"before, {run['load'][1]:.1f} over the last 5 min of the run; preproc/ {run['preproc_gb']:.2f} GB",
+        flush=True,
+    )
+    print(
+        f"  {label} peak RSS (GB) by process role: {run['peak_by_role']}",
+        flush=True,
+    )
 
 
 def report_peer(run: dict, peer: dict, floor: float) -> None:
     """Print the peer recipe's time and memory beside the recipe's, and the |dTSS| table."""
-    print(f"  peer recipe {peer['elapsed']:.1f} s = {peer['elapsed'] / floor:.1f} x floor = "
-          f"{peer['elapsed'] / run['elapsed']:.2f} x smeval's recipe; peak RSS {peer['peak_gb']:.2f} GB", flush=True)
-    print_costs("peer", peer, f" = {peer['cpu'] / run['cpu']:.2f} x smeval's recipe's {run['cpu']:.1f} s")
+    print(
+        f"  peer recipe {peer['elapsed']:.1f} s = {peer['elapsed'] / floor:.1f} x floor = "
+        f"{peer['elapsed'] / run['elapsed']:.2f} x smeval's recipe; peak RSS {peer['peak_gb']:.2f} GB",
+        flush=True,
+    )
+    print_costs(
+        "peer",
+        peer,
+        f" = {peer['cpu'] / run['cpu']:.2f} x smeval's recipe's {run['cpu']:.1f} s",
+    )
     print_breakdown("peer", peer["breakdown"])
     if run["metrics"] and peer["metrics"]:
         table = compare_tss(run["metrics"], peer["metrics"])
-        print("  |TSS(smeval) - TSS(peer)| per variable and region (models and MMEMs, every reference):")
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"), flush=True)
+        print(
+            "  |TSS(smeval) - TSS(peer)| per variable and region (models and MMEMs, every reference):"
+        )
+        print(
+            table.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+            flush=True,
+        )
 
 
 def print_cluster_run(cluster: dict, threaded: dict, profile: str) -> None:
     """One line comparing the run on the Dask cluster with the threaded run."""
     peaks = cluster["worker_peaks_gb"]
-    workers = (f"{len(peaks)} Dask worker processes, peak RSS per worker "
-               + ", ".join(f"{p:.2f}" for p in peaks) + " GB") if peaks else "no Dask worker process seen"
-    print(f"  dask profile {profile}: recipe {cluster['elapsed']:.1f} s against {threaded['elapsed']:.1f} s "
-          f"threaded (ratio {cluster['elapsed'] / threaded['elapsed']:.2f}); {workers}; peak RSS of a process "
-          f"{cluster['peak_gb']:.2f} GB (threaded {threaded['peak_gb']:.2f} GB); performance reports in "
-          f"{cluster['reports']}", flush=True)
+    workers = (
+        (
+            f"{len(peaks)} Dask worker processes, peak RSS per worker "
+            + ", ".join(f"{p:.2f}" for p in peaks)
+            + " GB"
+        )
+        if peaks
+        else "no Dask worker process seen"
+    )
+    print(
+        f"  dask profile {profile}: recipe {cluster['elapsed']:.1f} s against {threaded['elapsed']:.1f} s "
+        f"threaded (ratio {cluster['elapsed'] / threaded['elapsed']:.2f}); {workers}; peak RSS of a process "
+        f"{cluster['peak_gb']:.2f} GB (threaded {threaded['peak_gb']:.2f} GB); performance reports in "
+        f"{cluster['reports']}",
+        flush=True,
+    )
     print_breakdown("cluster", cluster["breakdown"])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scale", default="tiny", choices=("tiny", "default", "paper"),
-                        help="sample-archive scale (default: tiny)")
-    parser.add_argument("--members", type=int, nargs="+", default=[0],
-                        help="at most this many members per model; several values run several archives")
-    parser.add_argument("--years", help="archive period, e.g. 1979-1988 (default: the scale's)")
-    parser.add_argument("--models", nargs="+", metavar="MODEL",
-                        help="only these Table 1 models (default: the scale's)")
-    parser.add_argument("--archive", type=Path, help="use this existing archive (CMIP6/ and OBS6/) instead")
-    parser.add_argument("--workdir", type=Path, help="where archives and runs go (default: a temporary folder)")
-    parser.add_argument("--max-parallel-tasks", type=int,
-                        help="ESMValCore's max_parallel_tasks (default: config-user.yml's)")
-    parser.add_argument("--compress-preproc", action="store_true",
-                        help="ESMValCore's compress_netcdf: write preproc/ with NetCDF (zlib) compression")
-    parser.add_argument("--no-read-once", action="store_true",
-                        help="skip the baseline run in which ESMValCore only reads every input once")
-    parser.add_argument("--peer", action="store_true",
-                        help="also run benchmarks/peer_recipe.yml (stock ESMValCore preprocessors) on the same "
-                             "archive: its time against the recipe's and the floor, and |dTSS| per region")
-    parser.add_argument("--dask", metavar="PROFILE",
-                        help="also run on this Dask profile of config-user.yml (e.g. local_distributed) "
-                             "and compare with the threaded run")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--scale",
+        default="tiny",
+        choices=("tiny", "default", "paper"),
+        help="sample-archive scale (default: tiny)",
+    )
+    parser.add_argument(
+        "--members",
+        type=int,
+        nargs="+",
+        default=[0],
+        help="at most this many members per model; several values run several archives",
+    )
+    parser.add_argument(
+        "--years", help="archive period, e.g. 1979-1988 (default: the scale's)"
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        metavar="MODEL",
+        help="only these Table 1 models (default: the scale's)",
+    )
+    parser.add_argument(
+        "--archive",
+        type=Path,
+        help="use this existing archive (CMIP6/ and OBS6/) instead",
+    )
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="where archives and runs go (default: a temporary folder)",
+    )
+    parser.add_argument(
+        "--max-parallel-tasks",
+        type=int,
+        help="ESMValCore's max_parallel_tasks (default: config-user.yml's)",
+    )
+    parser.add_argument(
+        "--compress-preproc",
+        action="store_true",
+        help="ESMValCore's compress_netcdf: write preproc/ with NetCDF (zlib) compression",
+    )
+    parser.add_argument(
+        "--no-read-once",
+        action="store_true",
+        help="skip the baseline run in which ESMValCore only reads every input once",
+    )
+    parser.add_argument(
+        "--peer",
+        action="store_true",
+        help="also run benchmarks/peer_recipe.yml (stock ESMValCore preprocessors) on the same "
+        "archive: its time against the recipe's and the floor, and |dTSS| per region",
+    )
+    parser.add_argument(
+        "--dask",
+        metavar="PROFILE",
+        help="also run on this Dask profile of config-user.yml (e.g. local_distributed) "
+        "and compare with the threaded run",
+    )
     args = parser.parse_args(argv)
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     rows = []
-    for members in ([None] if args.archive else args.members):
-        root = args.archive or workdir / f"archive-{args.scale}-m{members or 'all'}"
+    for members in [None] if args.archive else args.members:
+        root = (
+            args.archive
+            or workdir / f"archive-{args.scale}-m{members or 'all'}"
+        )
         if not args.archive:
-            make_archive(root, args.scale, members or None, args.years, args.models)
+            make_archive(
+                root, args.scale, members or None, args.years, args.models
+            )
         files = input_files(root)
         floor, nbytes = measure_floor(files)
-        config = {} if args.max_parallel_tasks is None else {"max_parallel_tasks": args.max_parallel_tasks}
+        config = (
+            {}
+            if args.max_parallel_tasks is None
+            else {"max_parallel_tasks": args.max_parallel_tasks}
+        )
         if args.compress_preproc:
             config["compress_netcdf"] = True
         run = run_recipe(root, workdir / f"run-{root.name}", **config)
-        base = None if args.no_read_once else run_recipe(root, workdir / f"read-once-{root.name}", True, **config)
+        base = (
+            None
+            if args.no_read_once
+            else run_recipe(
+                root, workdir / f"read-once-{root.name}", True, **config
+            )
+        )
         elapsed = run["elapsed"]
         once = base["elapsed"] if base else float("nan")
-        rows.append((root.name, len(files), nbytes / 1e9, floor, once, elapsed, elapsed / floor, elapsed / once,
-                     run["peak_gb"], run["estimate"]))
-        print(f"{root.name}: {len(files)} files, {nbytes / 1e9:.2f} GB decoded; floor {floor:.1f} s; "
-              + (f"ESMValCore reading every input once {once:.1f} s = {once / floor:.1f} x floor; " if base else "")
-              + f"recipe {elapsed:.1f} s = {elapsed / floor:.1f} x floor; peak RSS of a process "
-              f"{run['peak_gb']:.2f} GB (ESMValCore's estimate {run['estimate']} GB)", flush=True)
+        rows.append(
+            (
+                root.name,
+                len(files),
+                nbytes / 1e9,
+                floor,
+                once,
+                elapsed,
+                elapsed / floor,
+                elapsed / once,
+                run["peak_gb"],
+                run["estimate"],
+            )
+        )
+        print(
+            f"{root.name}: {len(files)} files, {nbytes / 1e9:.2f} GB decoded; floor {floor:.1f} s; "
+            + (
+                f"ESMValCore reading every input once {once:.1f} s = {once / floor:.1f} x floor; "
+                if base
+                else ""
+            )
+            + f"recipe {elapsed:.1f} s = {elapsed / floor:.1f} x floor; peak RSS of a process "
+            f"{run['peak_gb']:.2f} GB (ESMValCore's estimate {run['estimate']} GB)",
+            flush=True,
+        )
         print_costs("recipe", run)
         print_breakdown("recipe", run["breakdown"])
         if base:
             print_breakdown("read-once", base["breakdown"])
         if args.peer:
-            report_peer(run, run_recipe(root, workdir / f"peer-{root.name}", peer=True, **config), floor)
+            report_peer(
+                run,
+                run_recipe(
+                    root, workdir / f"peer-{root.name}", peer=True, **config
+                ),
+                floor,
+            )
         if args.dask:
-            print_cluster_run(run_on_cluster(root, workdir, args.dask, **config), run, args.dask)
-    print("\narchive | files | GB decoded | floor s | read-once s | recipe s | x floor | x read-once "
-          "| peak RSS GB | ESMValCore GB")
+            print_cluster_run(
+                run_on_cluster(root, workdir, args.dask, **config),
+                run,
+                args.dask,
+            )
+    print(
+        "\narchive | files | GB decoded | floor s | read-once s | recipe s | x floor | x read-once "
+        "| peak RSS GB | ESMValCore GB"
+    )
     for row in rows:
-        print("{} | {} | {:.2f} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {:.2f} | {}".format(*row))
+        print(
+            "{} | {} | {:.2f} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {:.1f} | {:.2f} | {}".format(
+                *row
+            )
+        )
     return 0
 
 

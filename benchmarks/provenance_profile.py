@@ -45,12 +45,16 @@ STEPS = {
 
 def replay(run: Path, task: str, scratch: Path) -> tuple[list, float]:
     """Record the provenance of ``task``'s outputs again, as ESMValCore does; returns the products."""
-    from esmvalcore._citation import _write_citation_files  # noqa: PLC0415
-    from esmvalcore._provenance import TrackedFile  # noqa: PLC0415
-    from esmvalcore.config._diagnostics import TAGS  # noqa: PLC0415
-    from prov.model import ProvDocument  # noqa: PLC0415
+    from esmvalcore._citation import _write_citation_files
+    from esmvalcore._provenance import TrackedFile
+    from esmvalcore.config._diagnostics import TAGS
+    from prov.model import ProvDocument
 
-    table = yaml.safe_load((run / "run" / task / "diagnostic_provenance.yml").read_text(encoding="utf-8"))
+    table = yaml.safe_load(
+        (run / "run" / task / "diagnostic_provenance.yml").read_text(
+            encoding="utf-8"
+        )
+    )
     document = ProvDocument()
     document.add_namespace("task", "https://www.esmvaltool.org/task")
     activity = document.activity(f"task:{task}")
@@ -63,7 +67,14 @@ def replay(run: Path, task: str, scratch: Path) -> tuple[list, float]:
         TAGS.replace_tags_in_dict(record)
         copy = scratch / f"{len(products)}_{Path(filename).name}"
         shutil.copy(filename, copy)
-        product = TrackedFile(copy, record, {ancestors.setdefault(a, TrackedFile(Path(a), {}, None)) for a in names})
+        product = TrackedFile(
+            copy,
+            record,
+            {
+                ancestors.setdefault(a, TrackedFile(Path(a), {}, None))
+                for a in names
+            },
+        )
         product.initialize_provenance(activity)
         _write_citation_files(product.filename, product.provenance)
         product.save_provenance()
@@ -84,38 +95,55 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run", type=Path, help="a finished run folder")
     parser.add_argument("task", help="a diagnostic task, e.g. skill/figures")
     args = parser.parse_args(argv)
-    warnings.filterwarnings("ignore", message="the local part")  # prov 3.3 on names with spaces
-    from esmvalcore._provenance import TrackedFile  # noqa: PLC0415
+    warnings.filterwarnings(
+        "ignore", message="the local part"
+    )  # prov 3.3 on names with spaces
+    from esmvalcore._provenance import TrackedFile
 
-    from smeval import provenance_transfer  # noqa: PLC0415
+    from smeval import provenance_transfer
 
     # Installed first, so that it marks the documents restored during the replay.
     provenance_transfer.install()
     scratch = Path(tempfile.mkdtemp(prefix="provenance-profile-"))
     try:
         profile = cProfile.Profile()
-        products, elapsed = profile.runcall(replay, args.run, args.task, scratch)
+        products, elapsed = profile.runcall(
+            replay, args.run, args.task, scratch
+        )
         stats = pstats.Stats(profile).stats
         # The outermost of the functions of one name: they nest (prov's serialize
         # calls its XML serializer's, smeval's restore wraps ESMValCore's), so
         # a sum would count the same time twice.
-        cumulative = {name: max((v[3] for (_, _, fn), v in stats.items() if fn == name), default=0.0)
-                      for name in STEPS}
+        cumulative = {
+            name: max(
+                (v[3] for (_, _, fn), v in stats.items() if fn == name),
+                default=0.0,
+            )
+            for name in STEPS
+        }
         sizes = [p.provenance_file.stat().st_size for p in products]
-        print(f"{args.task}: {len(products)} outputs recorded in {elapsed:.1f} s "
-              f"({elapsed / max(len(products), 1):.2f} s each); provenance XML {sum(sizes) / 1e6:.1f} MB, "
-              f"largest {max(sizes, default=0) / 1e6:.2f} MB")
+        print(
+            f"{args.task}: {len(products)} outputs recorded in {elapsed:.1f} s "
+            f"({elapsed / max(len(products), 1):.2f} s each); provenance XML {sum(sizes) / 1e6:.1f} MB, "
+            f"largest {max(sizes, default=0) / 1e6:.2f} MB"
+        )
         for name, what in STEPS.items():
             print(f"  {cumulative[name]:8.1f} s  {name}: {what}")
         light = TrackedFile.__getstate__
-        del TrackedFile.__getstate__  # ESMValCore's own pickling, for the comparison
+        del (
+            TrackedFile.__getstate__
+        )  # ESMValCore's own pickling, for the comparison
         try:
             size, seconds = pickled(products)
         finally:
             TrackedFile.__getstate__ = light
-        print(f"  result pickled as ESMValCore returns it: {size / 1e6:.1f} MB, {seconds:.1f} s to dump and load")
+        print(
+            f"  result pickled as ESMValCore returns it: {size / 1e6:.1f} MB, {seconds:.1f} s to dump and load"
+        )
         size, seconds = pickled(products)
-        print(f"  with smeval.provenance_transfer: {size / 1e6:.2f} MB, {seconds:.2f} s")
+        print(
+            f"  with smeval.provenance_transfer: {size / 1e6:.2f} MB, {seconds:.2f} s"
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return 0

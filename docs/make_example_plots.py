@@ -26,7 +26,7 @@ import io
 import subprocess
 import sys
 from pathlib import Path
-from xml.etree import ElementTree
+from xml.etree import ElementTree as ET
 
 from PIL import Image
 
@@ -54,29 +54,57 @@ REANALYSES = ("ERA5", "ERA-Interim", "GLDAS")
 
 
 def _smeval(*args: str) -> None:
-    subprocess.run([str(Path(sys.executable).with_name("smeval")), *args], check=True)
+    subprocess.run(
+        [str(Path(sys.executable).with_name("smeval")), *args], check=True
+    )
 
 
 def tiny_run(work: Path) -> Path:
     """Generate the tiny synthetic archive in ``work``, run the recipe on it; returns the run folder."""
-    from smeval import runner  # noqa: PLC0415 - imports ESMValCore's dependencies, only needed here
+    from smeval import (
+        runner,
+    )
 
     archive = work / "archive"
     if not (archive / "OBS6").is_dir():
-        _smeval("sample-data", "--out", str(archive), "--scale", "tiny", "--models", *TINY_MODELS,
-                "--years", TINY_YEARS, "--reanalyses", "raw", "--quiet")
+        _smeval(
+            "sample-data",
+            "--out",
+            str(archive),
+            "--scale",
+            "tiny",
+            "--models",
+            *TINY_MODELS,
+            "--years",
+            TINY_YEARS,
+            "--reanalyses",
+            "raw",
+            "--quiet",
+        )
         for name in REANALYSES:
-            _smeval("cmorize", name, "--raw", str(archive / "raw" / name), "--out", str(archive / "OBS6"),
-                    "--no-progress")
+            _smeval(
+                "cmorize",
+                name,
+                "--raw",
+                str(archive / "raw" / name),
+                "--out",
+                str(archive / "OBS6"),
+                "--no-progress",
+            )
     present = runner.available(archive)
     start, end = TINY_YEARS.split("-")
-    recipe = runner.write_recipe(work / "recipe_soilmoisture.yml", timerange=f"{start}/{end}",
-                                 edit=lambda r: runner.restrict_to(r, present))
+    recipe = runner.write_recipe(
+        work / "recipe_soilmoisture.yml",
+        timerange=f"{start}/{end}",
+        edit=lambda r: runner.restrict_to(r, present),
+    )
     config = runner.write_config(work / "config", archive, work / "output")
     process = runner.run_recipe(recipe, config, check=False)
     if process.returncode:
-        sys.exit(f"make_example_plots: esmvaltool run failed (exit {process.returncode}); "
-                 f"see the log in {work / 'output'}")
+        sys.exit(
+            f"make_example_plots: esmvaltool run failed (exit {process.returncode}); "
+            f"see the log in {work / 'output'}"
+        )
     return runner.latest_run_dir(work / "output", recipe.name)
 
 
@@ -89,18 +117,29 @@ def check_synthetic(figure: Path, run: Path) -> None:
     """
     provenance = figure.with_name(f"{figure.stem}_provenance.xml")
     if not provenance.is_file():
-        sys.exit(f"make_example_plots: {provenance}: missing; cannot tell whether {figure.name} is synthetic")
-    inputs = [entity for entity in ElementTree.parse(provenance).getroot().iter(f"{{{PROV}}}entity")
-              if entity.get(f"{{{PROV}}}id", "").startswith("file:")
-              and f"/{run.name}/" not in entity.get(f"{{{PROV}}}id", "")]
-    real = [e.get(f"{{{PROV}}}id")[5:] for e in inputs if e.find(f"{{{ATTRIBUTE}}}synthetic") is None]
+        sys.exit(
+            f"make_example_plots: {provenance}: missing; cannot tell whether {figure.name} is synthetic"
+        )
+    inputs = [
+        entity
+        for entity in ET.parse(provenance).getroot()  # noqa: S314 - ESMValCore's own provenance files.iter(f"{{{PROV}}}entity")
+        if entity.get(f"{{{PROV}}}id", "").startswith("file:")
+        and f"/{run.name}/" not in entity.get(f"{{{PROV}}}id", "")
+    ]
+    real = [
+        e.get(f"{{{PROV}}}id")[5:]
+        for e in inputs
+        if e.find(f"{{{ATTRIBUTE}}}synthetic") is None
+    ]
     if not inputs or real:
-        sys.exit(f"make_example_plots: {figure.name}: {len(real)} of {len(inputs)} input files are not from the "
-                 f"synthetic sample archive (e.g. {real[:1]}); the example captions say synthetic")
+        sys.exit(
+            f"make_example_plots: {figure.name}: {len(real)} of {len(inputs)} input files are not from the "
+            f"synthetic sample archive (e.g. {real[:1]}); the example captions say synthetic"
+        )
 
 
 def shrunk_png(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
-    """The PNG at ``path`` in 256 colours, scaled down by steps of 0.8 until it is at most ``max_bytes``.
+    """Return the PNG at ``path`` in 256 colours, scaled down by steps of 0.8 until it is at most ``max_bytes``.
 
     The figures use few colours (discrete colour levels, lines, text), so a
     palette without dithering keeps them legible at full size where a
@@ -109,12 +148,16 @@ def shrunk_png(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
     image = Image.open(path).convert("RGB")
     scale = 1.0
     while True:
-        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        size = (
+            max(1, round(image.width * scale)),
+            max(1, round(image.height * scale)),
+        )
         buffer = io.BytesIO()
         small = image.resize(size, Image.LANCZOS) if scale < 1 else image
         # Fast octree keeps small markers' colours, which median cut merges into grey.
-        small.quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE).save(
-            buffer, format="PNG", optimize=True)
+        small.quantize(
+            256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE
+        ).save(buffer, format="PNG", optimize=True)
         if buffer.tell() <= max_bytes:
             return buffer.getvalue()
         scale *= 0.8
@@ -127,7 +170,9 @@ def copy_figures(run: Path, out_dir: Path = OUT_DIR) -> list[Path]:
     for name, pattern in FIGURES.items():
         found = sorted((run / "plots").glob(pattern))
         if len(found) != 1:
-            sys.exit(f"make_example_plots: {run}/plots/{pattern}: expected one figure, found {len(found)}")
+            sys.exit(
+                f"make_example_plots: {run}/plots/{pattern}: expected one figure, found {len(found)}"
+            )
         check_synthetic(found[0], run)
         target = out_dir / name
         target.write_bytes(shrunk_png(found[0]))
@@ -136,11 +181,21 @@ def copy_figures(run: Path, out_dir: Path = OUT_DIR) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Copy the example figures from a run, or from a new run on the tiny archive."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("run", nargs="?", type=Path, help="run folder of recipe_soilmoisture.yml")
-    source.add_argument("--tiny", type=Path, metavar="WORK_DIR",
-                        help="make a run on the tiny synthetic archive in WORK_DIR first")
+    source.add_argument(
+        "run",
+        nargs="?",
+        type=Path,
+        help="run folder of recipe_soilmoisture.yml",
+    )
+    source.add_argument(
+        "--tiny",
+        type=Path,
+        metavar="WORK_DIR",
+        help="make a run on the tiny synthetic archive in WORK_DIR first",
+    )
     args = parser.parse_args(argv)
     run = tiny_run(args.tiny.absolute()) if args.tiny else args.run
     for path in copy_figures(run):

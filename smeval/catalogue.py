@@ -55,7 +55,9 @@ class Grid:
         ``nlat``/``nlon`` build the same kind of grid at another size (used to
         coarsen the sample archive).
         """
-        return grid_coordinates(self.kind, nlat or self.nlat, nlon or self.nlon)
+        return grid_coordinates(
+            self.kind, nlat or self.nlat, nlon or self.nlon
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,14 +158,18 @@ def clm_exponential_bounds(n_layers: int) -> np.ndarray:
     return np.stack([top, bottom], axis=-1)
 
 
-def orchidee_bounds(n_layers: int = 11, total_depth: float = 2.0) -> np.ndarray:
+def orchidee_bounds(
+    n_layers: int = 11, total_depth: float = 2.0
+) -> np.ndarray:
     """ORCHIDEE 11-layer hydrology: nodes 2 m (2^(i-1) - 1) / (2^(n-1) - 1).
 
     Interfaces halfway between nodes; the first layer starts at the surface
     and the last ends at exactly ``total_depth`` (Campoy et al. 2013).
     """
     i = np.arange(1, n_layers + 1)
-    nodes = total_depth * (2.0 ** (i - 1) - 1.0) / (2.0 ** (n_layers - 1) - 1.0)
+    nodes = (
+        total_depth * (2.0 ** (i - 1) - 1.0) / (2.0 ** (n_layers - 1) - 1.0)
+    )
     inner = 0.5 * (nodes[1:] + nodes[:-1])
     edges = np.concatenate([[0.0], inner, [total_depth]])
     return np.stack([edges[:-1], edges[1:]], axis=-1)
@@ -198,7 +204,9 @@ def grid_coordinates(kind: str, nlat: int, nlon: int):
     elif kind == "poles":
         lat = np.linspace(-90.0, 90.0, nlat)
         d = 180.0 / (nlat - 1)
-        edges = np.clip(np.concatenate([lat - d / 2, [90.0 + d / 2]]), -90.0, 90.0)
+        edges = np.clip(
+            np.concatenate([lat - d / 2, [90.0 + d / 2]]), -90.0, 90.0
+        )
         lat_b = np.stack([edges[:-1], edges[1:]], axis=-1)
         lon = np.arange(nlon) * dlon
     elif kind == "regular":
@@ -217,7 +225,9 @@ def grid_coordinates(kind: str, nlat: int, nlon: int):
     # other members. Rounding every grid here makes that fix a no-op, keeps
     # all members of a model on identical coordinates (ESMValCore's ensemble
     # statistics need that) and changes positions by less than 1e-11 degree.
-    return tuple(np.round(a, COORDINATE_DECIMALS) for a in (lat, lon, lat_b, lon_b))
+    return tuple(
+        np.round(a, COORDINATE_DECIMALS) for a in (lat, lon, lat_b, lon_b)
+    )
 
 
 def _land_model(name: str, spec: dict) -> LandModel:
@@ -227,7 +237,9 @@ def _land_model(name: str, spec: dict) -> LandModel:
     elif spec.get("formula") == "clm_exponential":
         bounds = clm_exponential_bounds(int(spec["n_layers"]))
     elif spec.get("formula") == "orchidee":
-        bounds = orchidee_bounds(int(spec["n_layers"]), float(spec["total_depth"]))
+        bounds = orchidee_bounds(
+            int(spec["n_layers"]), float(spec["total_depth"])
+        )
     else:
         msg = f"land model {name}: give 'layers' or a known 'formula'"
         raise ValueError(msg)
@@ -248,7 +260,10 @@ def _land_model(name: str, spec: dict) -> LandModel:
 def parse_catalogue(text: str) -> Catalogue:
     """Build a :class:`Catalogue` from the YAML text of ``catalogue.yml``."""
     raw = yaml.safe_load(text)
-    land = {name: _land_model(name, spec) for name, spec in raw["land_models"].items()}
+    land = {
+        name: _land_model(name, spec)
+        for name, spec in raw["land_models"].items()
+    }
     models = {}
     for name, spec in raw["models"].items():
         members = {v: int(spec["members"].get(v, 0)) for v in VARIABLE_TABLES}
@@ -282,7 +297,7 @@ def parse_catalogue(text: str) -> Catalogue:
 
 @cache
 def load_catalogue(path: str | Path | None = None) -> Catalogue:
-    """The catalogue (``catalogue.yml`` beside this module unless ``path``)."""
+    """Return the catalogue (``catalogue.yml`` beside this module unless ``path``)."""
     if path is None:
         text = resources.files("smeval").joinpath("catalogue.yml").read_text()
     else:

@@ -12,10 +12,16 @@ import importlib
 import sys
 
 #: Modules that contribute sub-commands, in the order ``--help`` lists them.
-COMMAND_MODULES = ("smeval.sample.cli", "smeval.cmorize.cli", "smeval.check.cli", "smeval.report.cli")
+COMMAND_MODULES = (
+    "smeval.sample.cli",
+    "smeval.cmorize.cli",
+    "smeval.check.cli",
+    "smeval.report.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Build the parser of the ``smeval`` command and its subcommands."""
     parser = argparse.ArgumentParser(
         prog="smeval",
         description=(
@@ -37,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``smeval`` command; return its exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

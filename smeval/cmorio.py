@@ -112,7 +112,8 @@ def cell_bounds(
     """
     c = np.asarray(centres, dtype=np.float64)
     if c.size == 1:
-        raise ValueError("cell_bounds needs at least two centres")
+        msg = "cell_bounds needs at least two centres"
+        raise ValueError(msg)
     mid = 0.5 * (c[1:] + c[:-1])
     edges = np.concatenate(
         [[c[0] - (mid[0] - c[0])], mid, [c[-1] + (c[-1] - mid[-1])]],
@@ -143,8 +144,12 @@ def monthly_time_axis(
         starts.append((y, m))
         y, m = (y, m + 1) if m < 12 else (y + 1, 1)
     starts.append((y, m))
-    dates = [cftime.datetime(yy, mm, 1, calendar=calendar) for yy, mm in starts]
-    edges = np.asarray(cftime.date2num(dates, units, calendar=calendar), dtype=np.float64)
+    dates = [
+        cftime.datetime(yy, mm, 1, calendar=calendar) for yy, mm in starts
+    ]
+    edges = np.asarray(
+        cftime.date2num(dates, units, calendar=calendar), dtype=np.float64
+    )
     bounds = np.stack([edges[:-1], edges[1:]], axis=-1)
     return bounds.mean(axis=-1), bounds
 
@@ -165,8 +170,16 @@ def cmip6_path(
 ) -> Path:
     """ESGF DRS path of a CMIP6 file (``time_range`` like ``197901-201412``)."""
     folder = (
-        Path(root) / "CMIP6" / activity_id / institution_id / source_id
-        / experiment_id / variant_label / table_id / variable_id / grid_label
+        Path(root)
+        / "CMIP6"
+        / activity_id
+        / institution_id
+        / source_id
+        / experiment_id
+        / variant_label
+        / table_id
+        / variable_id
+        / grid_label
         / version
     )
     name = f"{variable_id}_{table_id}_{source_id}_{experiment_id}_{variant_label}_{grid_label}"
@@ -314,13 +327,15 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path in ``path``'s folder; ``os.replace`` it on success."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".tmp", dir=path.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     try:
         yield tmp_path
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, path)
+        tmp_path.chmod(0o644)
+        tmp_path.replace(path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
@@ -357,8 +372,16 @@ def write_variable(
     with one ``write(data)``: the same bytes as writing ``data`` in time
     blocks.
     """
-    with variable_writer(path, project=project, mip=mip, short_name=short_name, lat=lat, lon=lon,
-                         data_shape=np.shape(data), **kwargs) as writer:
+    with variable_writer(
+        path,
+        project=project,
+        mip=mip,
+        short_name=short_name,
+        lat=lat,
+        lon=lon,
+        data_shape=np.shape(data),
+        **kwargs,
+    ) as writer:
         writer.write(data)
     return Path(path)
 
@@ -371,26 +394,42 @@ class VariableWriter:
     be written exactly once before the context closes.
     """
 
-    def __init__(self, var, shape: tuple[int, ...], has_time: bool, dtype: str,
-                 significant_bits: int | None, land_mask: np.ndarray | None, label: str):
+    def __init__(
+        self,
+        var,
+        shape: tuple[int, ...],
+        has_time: bool,
+        dtype: str,
+        significant_bits: int | None,
+        land_mask: np.ndarray | None,
+        label: str,
+    ):
         self.var = var
         self.shape = tuple(shape)
         self.has_time = has_time
         self.n_time = shape[0] if has_time else None
         self.dtype = dtype
         self.significant_bits = significant_bits
-        self.land_mask = None if land_mask is None else np.asarray(land_mask, bool)
+        self.land_mask = (
+            None if land_mask is None else np.asarray(land_mask, bool)
+        )
         self.label = label
         self._done = np.zeros(self.n_time if has_time else 1, dtype=bool)
 
     def write(self, data: np.ndarray, start: int = 0) -> None:
         """Write ``data`` (time steps from ``start``, or the fixed field); CMOR units."""
-        invalid = np.ma.getmaskarray(data) if np.ma.isMaskedArray(data) else None
+        invalid = (
+            np.ma.getmaskarray(data) if np.ma.isMaskedArray(data) else None
+        )
         values = np.asarray(np.ma.getdata(data), dtype=self.dtype)
         if self.has_time:
             stop = start + (values.shape[0] if values.ndim else 0)
-            ok = (values.ndim == len(self.shape) and tuple(values.shape[1:]) == self.shape[1:]
-                  and 0 <= start and stop <= self.n_time)
+            ok = (
+                values.ndim == len(self.shape)
+                and tuple(values.shape[1:]) == self.shape[1:]
+                and start >= 0
+                and stop <= self.n_time
+            )
         else:
             ok = tuple(values.shape) == self.shape
         if not ok:
@@ -406,7 +445,7 @@ class VariableWriter:
         if invalid is not None:
             bad |= invalid
         if self.land_mask is not None:
-            bad |= ~self.land_mask                   # broadcast over time/depth
+            bad |= ~self.land_mask  # broadcast over time/depth
         values[bad] = FILL_VALUE.astype(self.dtype)
         if self.has_time:
             self.var[start:stop] = values
@@ -417,6 +456,7 @@ class VariableWriter:
 
     @property
     def complete(self) -> bool:
+        """Whether every time step has been written."""
         return bool(self._done.all())
 
 
@@ -503,7 +543,8 @@ def variable_writer(
         else:
             vertical = zc
             if depth_bounds is None:
-                raise ValueError(f"{short_name}: depth_bounds required for {name}")
+                msg = f"{short_name}: depth_bounds required for {name}"
+                raise ValueError(msg)
             depth_bounds = np.asarray(depth_bounds, dtype=np.float64)
             if depth is None:
                 depth = depth_bounds.mean(axis=1)
@@ -511,7 +552,8 @@ def variable_writer(
             expected.insert(0, depth.size)
     if has_time:
         if time_points is None or time_bounds is None:
-            raise ValueError(f"{short_name} ({mip}) needs time_points and time_bounds")
+            msg = f"{short_name} ({mip}) needs time_points and time_bounds"
+            raise ValueError(msg)
         time_points = np.asarray(time_points, dtype=np.float64)
         expected.insert(0, time_points.size)
     label = f"{project} {mip} {short_name}"
@@ -521,7 +563,11 @@ def variable_writer(
 
     attrs = dict(attributes or {})
     freq = info.frequency
-    realm = " ".join(info.modeling_realm) if isinstance(info.modeling_realm, list) else info.modeling_realm
+    realm = (
+        " ".join(info.modeling_realm)
+        if isinstance(info.modeling_realm, list)
+        else info.modeling_realm
+    )
     if project == "OBS6" or "project_id" in attrs:
         attrs.setdefault("mip", mip)
         attrs.setdefault("frequency", freq)
@@ -538,81 +584,112 @@ def variable_writer(
         if not attrs.get("realm"):
             attrs["realm"] = realm
 
-    with atomic_output(path) as tmp:
-        with netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds:
-            for key, value in attrs.items():
-                ds.setncattr(key, value)
-            if has_time:
-                ds.createDimension("time", None)
-            if vertical is not None:
-                ds.createDimension("depth", depth.size)
-            ds.createDimension("lat", lat.size)
-            ds.createDimension("lon", lon.size)
-            ds.createDimension("bnds", 2)
-            dims = ["lat", "lon"]
-            if has_time:
-                t = ds.createVariable("time", "f8", ("time",))
-                t.setncatts({
-                    "bounds": "time_bnds", "units": time_units, "calendar": calendar,
-                    "axis": "T", "long_name": "time", "standard_name": "time",
-                })
-                t[:] = time_points
-                ds.createVariable("time_bnds", "f8", ("time", "bnds"))[:] = time_bounds
-            if vertical is not None:
-                _write_z(ds, vertical, ("depth",), depth, depth_bounds)
-                dims.insert(0, "depth")
-            if has_time:
-                dims.insert(0, "time")
-            for var, centres, bnds, axis, cinfo in (
-                ("lat", lat, lat_bounds, "Y", coords["latitude"]),
-                ("lon", lon, lon_bounds, "X", coords["longitude"]),
-            ):
-                v = ds.createVariable(var, "f8", (var,))
-                v.setncatts({
-                    "bounds": f"{var}_bnds", "units": cinfo.units, "axis": axis,
-                    "long_name": cinfo.long_name, "standard_name": cinfo.standard_name,
-                })
-                v[:] = centres
-                ds.createVariable(f"{var}_bnds", "f8", (var, "bnds"))[:] = bnds
-            if scalar_z is not None:
-                point = np.float64(scalar_z.value)
-                zb = np.asarray(scalar_z._json_data["bounds_values"].split(), dtype=np.float64)
-                _write_z(ds, scalar_z, (), point, zb)
-            chunks = [1 if d in ("time",) else len(ds.dimensions[d]) for d in dims]
-            var = ds.createVariable(
-                short_name, dtype, tuple(dims), fill_value=FILL_VALUE.astype(dtype),
-                zlib=complevel > 0, complevel=max(complevel, 1), shuffle=True,
-                chunksizes=chunks,
+    with (
+        atomic_output(path) as tmp,
+        netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds,
+    ):
+        for key, value in attrs.items():
+            ds.setncattr(key, value)
+        if has_time:
+            ds.createDimension("time", None)
+        if vertical is not None:
+            ds.createDimension("depth", depth.size)
+        ds.createDimension("lat", lat.size)
+        ds.createDimension("lon", lon.size)
+        ds.createDimension("bnds", 2)
+        dims = ["lat", "lon"]
+        if has_time:
+            t = ds.createVariable("time", "f8", ("time",))
+            t.setncatts(
+                {
+                    "bounds": "time_bnds",
+                    "units": time_units,
+                    "calendar": calendar,
+                    "axis": "T",
+                    "long_name": "time",
+                    "standard_name": "time",
+                }
             )
-            var_attrs = {
-                "standard_name": info.standard_name,
-                "long_name": info.long_name,
-                "comment": info._json_data.get("comment", ""),
-                "units": info.units,
-                "cell_methods": info._json_data.get("cell_methods", ""),
-                "cell_measures": info._json_data.get("cell_measures", ""),
-                "missing_value": FILL_VALUE.astype(dtype),
-            }
-            if info.positive:
-                var_attrs["positive"] = info.positive
-            if scalar_z is not None:
-                var_attrs["coordinates"] = scalar_z.out_name
-            var_attrs.update(variable_attributes or {})
-            var.setncatts({k: v for k, v in var_attrs.items() if v != ""})
-            var.set_auto_maskandscale(False)
-            writer = VariableWriter(var, tuple(expected), has_time, dtype, significant_bits,
-                                    land_mask, label)
-            yield writer
-            if not writer.complete:
-                missing = int((~writer._done).sum())
-                msg = f"{label}: {missing} time steps never written to {path}"
-                raise ValueError(msg)
+            t[:] = time_points
+            ds.createVariable("time_bnds", "f8", ("time", "bnds"))[:] = (
+                time_bounds
+            )
+        if vertical is not None:
+            _write_z(ds, vertical, ("depth",), depth, depth_bounds)
+            dims.insert(0, "depth")
+        if has_time:
+            dims.insert(0, "time")
+        for var, centres, bnds, axis, cinfo in (
+            ("lat", lat, lat_bounds, "Y", coords["latitude"]),
+            ("lon", lon, lon_bounds, "X", coords["longitude"]),
+        ):
+            v = ds.createVariable(var, "f8", (var,))
+            v.setncatts(
+                {
+                    "bounds": f"{var}_bnds",
+                    "units": cinfo.units,
+                    "axis": axis,
+                    "long_name": cinfo.long_name,
+                    "standard_name": cinfo.standard_name,
+                }
+            )
+            v[:] = centres
+            ds.createVariable(f"{var}_bnds", "f8", (var, "bnds"))[:] = bnds
+        if scalar_z is not None:
+            point = np.float64(scalar_z.value)
+            zb = np.asarray(
+                scalar_z._json_data["bounds_values"].split(),
+                dtype=np.float64,
+            )
+            _write_z(ds, scalar_z, (), point, zb)
+        chunks = [1 if d in ("time",) else len(ds.dimensions[d]) for d in dims]
+        var = ds.createVariable(
+            short_name,
+            dtype,
+            tuple(dims),
+            fill_value=FILL_VALUE.astype(dtype),
+            zlib=complevel > 0,
+            complevel=max(complevel, 1),
+            shuffle=True,
+            chunksizes=chunks,
+        )
+        var_attrs = {
+            "standard_name": info.standard_name,
+            "long_name": info.long_name,
+            "comment": info._json_data.get("comment", ""),
+            "units": info.units,
+            "cell_methods": info._json_data.get("cell_methods", ""),
+            "cell_measures": info._json_data.get("cell_measures", ""),
+            "missing_value": FILL_VALUE.astype(dtype),
+        }
+        if info.positive:
+            var_attrs["positive"] = info.positive
+        if scalar_z is not None:
+            var_attrs["coordinates"] = scalar_z.out_name
+        var_attrs.update(variable_attributes or {})
+        var.setncatts({k: v for k, v in var_attrs.items() if v != ""})
+        var.set_auto_maskandscale(False)
+        writer = VariableWriter(
+            var,
+            tuple(expected),
+            has_time,
+            dtype,
+            significant_bits,
+            land_mask,
+            label,
+        )
+        yield writer
+        if not writer.complete:
+            missing = int((~writer._done).sum())
+            msg = f"{label}: {missing} time steps never written to {path}"
+            raise ValueError(msg)
 
 
 def round_mantissa(values: np.ndarray, bits: int) -> np.ndarray:
     """Round float32 values to ``bits`` explicit mantissa bits (0 < bits < 23)."""
     if not 0 < bits < 23:
-        raise ValueError("bits must lie between 1 and 22")
+        msg = "bits must lie between 1 and 22"
+        raise ValueError(msg)
     a = np.array(values, dtype=np.float32, order="C", copy=True)
     u = a.view(np.uint32)
     drop = 23 - bits
@@ -628,11 +705,16 @@ def round_mantissa(values: np.ndarray, bits: int) -> np.ndarray:
 def _write_z(ds, zinfo, dims, points, bounds) -> None:
     name = zinfo.out_name
     z = ds.createVariable(name, "f8", dims)
-    z.setncatts({
-        "bounds": f"{name}_bnds", "units": zinfo.units, "axis": "Z",
-        "positive": zinfo._json_data.get("positive", "down") or "down",
-        "long_name": zinfo.long_name, "standard_name": zinfo.standard_name,
-    })
+    z.setncatts(
+        {
+            "bounds": f"{name}_bnds",
+            "units": zinfo.units,
+            "axis": "Z",
+            "positive": zinfo._json_data.get("positive", "down") or "down",
+            "long_name": zinfo.long_name,
+            "standard_name": zinfo.standard_name,
+        }
+    )
     z[...] = points
     ds.createVariable(f"{name}_bnds", "f8", (*dims, "bnds"))[...] = bounds
 

@@ -36,7 +36,9 @@ def problem(dask_config: Mapping) -> str | None:
     profile = (dask_config.get("profiles") or {}).get(use) or {}
     if "cluster" in profile:
         return _cluster_problem(use, str(profile["cluster"].get("type", "")))
-    address = profile.get("scheduler_address", profile.get("scheduler-address"))
+    address = profile.get(
+        "scheduler_address", profile.get("scheduler-address")
+    )
     if address:
         return _address_problem(use, str(address))
     return None
@@ -46,13 +48,18 @@ def _cluster_problem(use: str, cluster_type: str) -> str | None:
     module_name, _, class_name = cluster_type.rpartition(".")
     where = f"dask.profiles.{use}.cluster.type '{cluster_type}'"
     try:
-        found = bool(module_name) and importlib.util.find_spec(module_name) is not None
+        found = (
+            bool(module_name)
+            and importlib.util.find_spec(module_name) is not None
+        )
     except ModuleNotFoundError:  # a parent package is missing
         found = False
     if not found:
         package = (module_name or cluster_type).split(".")[0].replace("_", "-")
-        return (f"{where}: module '{module_name or cluster_type}' is not installed; "
-                f"install it (pip install {package}) or choose another profile, {FALLBACK}")
+        return (
+            f"{where}: module '{module_name or cluster_type}' is not installed; "
+            f"install it (pip install {package}) or choose another profile, {FALLBACK}"
+        )
     if not hasattr(importlib.import_module(module_name), class_name):
         return f"{where}: '{module_name}' has no '{class_name}'; correct the type, {FALLBACK}"
     return None
@@ -70,8 +77,12 @@ def _address_problem(use: str, address: str) -> str | None:
     if not parts.hostname or not port:
         return f"{where}: expected tcp://HOST:PORT; correct it, {FALLBACK}"
     try:
-        with socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT):
+        with socket.create_connection(
+            (parts.hostname, port), timeout=CONNECT_TIMEOUT
+        ):
             return None
     except OSError as exc:
-        return (f"{where}: no Dask scheduler reachable there ({exc.strerror or exc}); start the scheduler or "
-                f"correct the address, {FALLBACK}")
+        return (
+            f"{where}: no Dask scheduler reachable there ({exc.strerror or exc}); start the scheduler or "
+            f"correct the address, {FALLBACK}"
+        )

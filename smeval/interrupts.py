@@ -60,6 +60,7 @@ from __future__ import annotations
 
 import _thread
 import atexit
+import contextlib
 import ctypes
 import functools
 import gc
@@ -114,7 +115,10 @@ def install() -> None:
     Must run in the main thread, before ESMValCore forks its workers.
     """
     global _main_pid, _previous_unraisablehook, _wake_fd  # noqa: PLW0603 - one run per process
-    if _main_pid == os.getpid() or threading.current_thread() is not threading.main_thread():
+    if (
+        _main_pid == os.getpid()
+        or threading.current_thread() is not threading.main_thread()
+    ):
         return
     _main_pid = os.getpid()
     os.environ[RUN_ENV] = str(_main_pid)
@@ -124,11 +128,16 @@ def install() -> None:
     # signal handler could wait for ever for a lock (imports, logging) that
     # the interrupted code holds.
     wait_fd, _wake_fd = os.pipe()
-    threading.Thread(target=_watchdog, args=(wait_fd,), name="smeval-interrupt", daemon=True).start()
+    threading.Thread(
+        target=_watchdog, args=(wait_fd,), name="smeval-interrupt", daemon=True
+    ).start()
     for signum in SIGNALS:
         if signal.getsignal(signum) not in (signal.SIG_IGN, None):
             signal.signal(signum, _on_signal)
-    _previous_unraisablehook, sys.unraisablehook = sys.unraisablehook, _on_unraisable
+    _previous_unraisablehook, sys.unraisablehook = (
+        sys.unraisablehook,
+        _on_unraisable,
+    )
     os.register_at_fork(after_in_child=_after_fork)
     atexit.register(_at_exit)
 
@@ -149,7 +158,8 @@ def die_with_parent() -> None:
     if not run or not _ask_for_sigterm_when_parent_dies():
         return
     if not _belongs_to_run(os.getppid(), int(run)):
-        raise SystemExit(f"smeval: the esmvaltool run (process {run}) that started this process has ended")
+        msg = f"smeval: the esmvaltool run (process {run}) that started this process has ended"
+        raise SystemExit(msg)
 
 
 def _on_signal(signum: int, frame) -> None:
@@ -190,11 +200,14 @@ def _release_task_queue(frame) -> None:
     happens when the signal reaches the whole process group (Ctrl-C in a
     terminal, a batch scheduler). Releasing is ``sem_post``, no lock.
     """
-    while frame is not None and frame.f_code is not multiprocessing.pool.worker.__code__:
+    while (
+        frame is not None
+        and frame.f_code is not multiprocessing.pool.worker.__code__
+    ):
         frame = frame.f_back
     inqueue = frame.f_locals.get("inqueue") if frame is not None else None
     lock = getattr(inqueue, "_rlock", None)
-    if lock is not None and lock._semlock._is_mine():
+    if lock is not None and lock._semlock._is_mine():  # noqa: SLF001 - the pool's own lock, no public API
         lock.release()
 
 
@@ -205,7 +218,10 @@ def _on_unraisable(unraisable) -> None:
     lost: :func:`_watchdog` raises it again.
     """
     global _ignored  # noqa: PLW0603
-    if isinstance(unraisable.exc_value, Interrupted) and os.getpid() == _main_pid:
+    if (
+        isinstance(unraisable.exc_value, Interrupted)
+        and os.getpid() == _main_pid
+    ):
         _ignored = True
     else:
         _previous_unraisablehook(unraisable)
@@ -217,7 +233,7 @@ def _watchdog(wait_fd: int) -> None:
     Raised again from here, not from the hook: raised inside the hook, it
     would be ignored again.
     """
-    global _ignored, _raising_again  # noqa: PLW0603
+    global _ignored, _raising_again
     os.read(wait_fd, 1)
     deadline = time.monotonic() + HARD_STOP_S
     while time.monotonic() < deadline:
@@ -253,7 +269,7 @@ def _hard_stop() -> None:
 
 
 def _descendants(root: int) -> list[int]:
-    """pids of the processes descended from ``root``, less multiprocessing's resource tracker (Linux: /proc).
+    """Pids of the processes descended from ``root``, less multiprocessing's resource tracker (Linux: /proc).
 
     Only system calls (safe in a signal handler of a forked process). The
     tracker (started by spawned processes, e.g. of a Dask LocalCluster)
@@ -261,7 +277,7 @@ def _descendants(root: int) -> list[int]:
     ended, after removing what the run leaked (semaphores, shared memory).
     """
     try:
-        names = os.listdir("/proc")
+        names = os.listdir("/proc")  # noqa: PTH208 - plain system calls in a signal handler
     except OSError:
         return []
     children: dict[int, list[int]] = {}
@@ -273,7 +289,7 @@ def _descendants(root: int) -> list[int]:
         below = children.get(todo.pop(), [])
         found += below
         todo += below
-    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)
+    tracker = getattr(resource_tracker._resource_tracker, "_pid", None)  # noqa: SLF001 - no public API
     return [pid for pid in found if pid != tracker]
 
 
@@ -290,22 +306,20 @@ def _stat(pid: int) -> tuple[bytes, int] | None:
     finally:
         os.close(fd)
     # "pid (comm) state ppid ...": comm may hold spaces and parentheses.
-    fields = data[data.rfind(b")") + 2:].split()
+    fields = data[data.rfind(b")") + 2 :].split()
     return (fields[0], int(fields[1])) if len(fields) > 1 else None
 
 
 def _alive(pid: int) -> bool:
-    """True unless process ``pid`` has gone or is a zombie (ended, not yet reaped)."""
+    """Return True unless process ``pid`` has gone or is a zombie (ended, not yet reaped)."""
     stat = _stat(pid)
     return stat is not None and stat[0] not in (b"Z", b"X")
 
 
 def _send(pids: list[int], signum: int) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(OSError):  # gone already
             os.kill(pid, signum)
-        except OSError:  # gone already
-            pass
 
 
 def _end(pids: list[int]) -> None:
@@ -328,11 +342,16 @@ def _announce() -> None:
         return
     name = signal.Signals(_received).name if _received else "a signal"
     logs = _main_logs()
-    where = (f"the run folder {Path(logs[0].baseFilename).parents[1]} is incomplete" if logs
-             else "no run folder had been created")
+    where = (
+        f"the run folder {Path(logs[0].baseFilename).parents[1]} is incomplete"
+        if logs
+        else "no run folder had been created"
+    )
     message = f"esmvaltool run interrupted by {name}: all its processes were ended; {where}"
     os.write(2, f"smeval: {message}\n".encode())
-    record = logging.LogRecord("smeval.interrupts", logging.ERROR, __file__, 0, message, None, None)
+    record = logging.LogRecord(
+        "smeval.interrupts", logging.ERROR, __file__, 0, message, None, None
+    )
     for handler in logs:
         try:
             # handler.format, not handle(): ESMValCore's filters drop other packages' loggers.
@@ -347,13 +366,17 @@ def _announce() -> None:
 
 def _main_logs() -> list[logging.FileHandler]:
     """ESMValCore's ``run/main_log*.txt`` handlers, main_log.txt first (none before the run folder exists)."""
-    handlers = [h for h in logging.getLogger().handlers
-                if isinstance(h, logging.FileHandler) and Path(h.baseFilename).name.startswith("main_log")]
+    handlers = [
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.FileHandler)
+        and Path(h.baseFilename).name.startswith("main_log")
+    ]
     return sorted(handlers, key=lambda h: Path(h.baseFilename).name)
 
 
 def _belongs_to_run(pid: int, run_pid: int) -> bool:
-    """True if process ``pid`` is the ``esmvaltool run`` process ``run_pid`` or one of its descendants."""
+    """Return True if process ``pid`` is the ``esmvaltool run`` process ``run_pid`` or one of its descendants."""
     while pid > 1 and pid != run_pid:
         stat = _stat(pid)
         if stat is None:
@@ -375,4 +398,7 @@ def _prctl():
 def _ask_for_sigterm_when_parent_dies() -> bool:
     """``prctl(PR_SET_PDEATHSIG, SIGTERM)``: True if Linux accepted it."""
     prctl = _prctl()
-    return prctl is not None and prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) == 0
+    return (
+        prctl is not None
+        and prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) == 0
+    )

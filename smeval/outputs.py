@@ -21,4 +21,11 @@ MEMBERS = "members.csv"
 #: The CMEC output bundle (in the report script's work folder).
 OUTPUT_BUNDLE = "cmec_output.json"
 #: The metrics script's tables, in the order the report links them.
-METRICS_FILES = (METRICS, METRIC_BUNDLE, RANKING, ROBUST_RANKING, ANNUAL_CYCLE, EXCLUDED)
+METRICS_FILES = (
+    METRICS,
+    METRIC_BUNDLE,
+    RANKING,
+    ROBUST_RANKING,
+    ANNUAL_CYCLE,
+    EXCLUDED,
+)

@@ -42,8 +42,10 @@ from smeval import provenance_transfer, resources
 
 
 def smeval_tags() -> dict[str, dict]:
-    """smeval's provenance tags: section -> tag -> value."""
-    with (resources.root() / "config-references.yml").open(encoding="utf-8") as file:
+    """Smeval's provenance tags: section -> tag -> value."""
+    with (resources.root() / "config-references.yml").open(
+        encoding="utf-8"
+    ) as file:
         return yaml.safe_load(file) or {}
 
 
@@ -66,16 +68,20 @@ class _FallbackDir(type(Path())):
 
 
 def _with_fallbacks(diagnostics_class: type) -> type:
-    """A subclass of ESMValCore's ``Diagnostics`` whose folders fall back to smeval's."""
+    """Return a subclass of ESMValCore's ``Diagnostics`` whose folders fall back to smeval's."""
 
     class WithSmeval(diagnostics_class):
         @property
         def recipes(self) -> Path:
-            return _FallbackDir(self.path / "recipes", resources.root() / "recipes")
+            return _FallbackDir(
+                self.path / "recipes", resources.root() / "recipes"
+            )
 
         @property
         def references(self) -> Path:
-            return _FallbackDir(self.path / "references", resources.root() / "references")
+            return _FallbackDir(
+                self.path / "references", resources.root() / "references"
+            )
 
         @property
         def scripts(self) -> Path:
@@ -94,7 +100,9 @@ def activate() -> None:
         With one line, if ESMValCore's task processes would be started with
         ``spawn`` and so would not see smeval's tags.
     """
-    from esmvalcore.config import _diagnostics  # noqa: PLC0415 - only inside esmvaltool
+    from esmvalcore.config import (
+        _diagnostics,
+    )
 
     diagnostics = _diagnostics.DIAGNOSTICS
     if getattr(type(diagnostics), "smeval_fallbacks", False):
@@ -119,10 +127,10 @@ def _check_dask_profiles() -> None:
     before the first task; an error of its own type ends the run with the
     message as one line.
     """
-    from esmvalcore.config import _dask  # noqa: PLC0415
-    from esmvalcore.exceptions import InvalidConfigParameter  # noqa: PLC0415
+    from esmvalcore.config import _dask
+    from esmvalcore.exceptions import InvalidConfigParameter
 
-    from smeval.dask_config import problem  # noqa: PLC0415
+    from smeval.dask_config import problem
 
     original = _dask.validate_dask_config
 
@@ -136,14 +144,19 @@ def _check_dask_profiles() -> None:
 
 
 def _check_start_method() -> None:
-    method = multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
+    method = (
+        multiprocessing.get_start_method(allow_none=True)
+        or multiprocessing.get_all_start_methods()[0]
+    )
     if method == "forkserver":
         multiprocessing.set_forkserver_preload(["smeval._activate"])
     elif method == "spawn":
-        raise SystemExit(
+        msg = (
             "smeval: ESMValCore's task processes start with 'spawn' here, so they would not see smeval's "
             "provenance tags; run on Linux (fork or forkserver), or without the esmvaltool package installed "
-            "and from the smeval folder")
+            "and from the smeval folder"
+        )
+        raise SystemExit(msg)
 
 
 class SmevalCommand:
@@ -161,16 +174,23 @@ class SmevalCommand:
             activate()
         except FileNotFoundError as exc:
             # Other recipes still run; smeval's would stop at its first tag.
-            print(exc, file=sys.stderr)  # noqa: T201
+            print(exc, file=sys.stderr)
         if sys.argv[1:2] == ["run"]:
-            from smeval import interrupts  # noqa: PLC0415 - only the run command needs it
+            from smeval import (
+                interrupts,
+            )
 
             interrupts.install()
 
     def paths(self) -> None:
         """Print where ESMValCore finds recipes, scripts, references and tags."""
-        from esmvalcore.config._diagnostics import DIAGNOSTICS, TAGS  # noqa: PLC0415
+        from esmvalcore.config._diagnostics import (
+            DIAGNOSTICS,
+            TAGS,
+        )
 
-        print(f"diagnostics root: {DIAGNOSTICS.path}")  # noqa: T201
-        print(f"smeval folder (fallback): {resources.root()}")  # noqa: T201
-        print(f"tags: {TAGS.source_file or 'none'} + {resources.root() / 'config-references.yml'}")  # noqa: T201
+        print(f"diagnostics root: {DIAGNOSTICS.path}")
+        print(f"smeval folder (fallback): {resources.root()}")
+        print(
+            f"tags: {TAGS.source_file or 'none'} + {resources.root() / 'config-references.yml'}"
+        )

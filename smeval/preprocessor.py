@@ -31,7 +31,11 @@ import iris.cube
 import numpy as np
 
 from smeval.core.depth import normalise_depth
-from smeval.core.regional import RegionWeights, region_weight_matrix, regional_means
+from smeval.core.regional import (
+    RegionWeights,
+    region_weight_matrix,
+    regional_means,
+)
 from smeval.core.regions import ALL_REGIONS
 
 __all__ = ["box_means", "climate_mean", "soil_column"]
@@ -79,22 +83,37 @@ def soil_column(cube: iris.cube.Cube, depth: float) -> iris.cube.Cube:
     if not coord.has_bounds():
         msg = f"{cube.var_name}: the soil depth coordinate has no bounds; layer thicknesses are unknown"
         raise ValueError(msg)
-    bounds = coord.units.convert(np.asarray(coord.bounds, dtype=np.float64), "m")
+    bounds = coord.units.convert(
+        np.asarray(coord.bounds, dtype=np.float64), "m"
+    )
     axis = cube.coord_dims(coord)[0]
     source = cube.copy() if cube.units != SOIL_WATER_UNITS else cube
     if source is not cube:
         source.convert_units(SOIL_WATER_UNITS)
-    column = normalise_depth(source.core_data(), bounds, float(depth), axis=axis)
+    column = normalise_depth(
+        source.core_data(), bounds, float(depth), axis=axis
+    )
     result = source[(slice(None),) * axis + (0,)].copy(column)
     result.remove_coord(result.coord(axis="Z"))
-    result.add_aux_coord(iris.coords.AuxCoord(
-        depth / 2, bounds=[0.0, depth], standard_name="depth", long_name="depth", var_name="depth",
-        units="m", attributes={"positive": "down"}))
+    result.add_aux_coord(
+        iris.coords.AuxCoord(
+            depth / 2,
+            bounds=[0.0, depth],
+            standard_name="depth",
+            long_name="depth",
+            var_name="depth",
+            units="m",
+            attributes={"positive": "down"},
+        )
+    )
     return result
 
 
-def box_means(cube: iris.cube.Cube, regions: Sequence[str] | None = None,
-              exclude_ice_sheets: bool = True) -> iris.cube.Cube:
+def box_means(
+    cube: iris.cube.Cube,
+    regions: Sequence[str] | None = None,
+    exclude_ice_sheets: bool = True,
+) -> iris.cube.Cube:
     """Area-weighted means over rectangular regions, with exact fractional weights.
 
     The weight of cell ``j`` in region ``r`` is::
@@ -132,15 +151,29 @@ def box_means(cube: iris.cube.Cube, regions: Sequence[str] | None = None,
         If the grid is not rectilinear, or a supplementary field does not
         have the grid's shape.
     """
-    regions = tuple(r.id for r in ALL_REGIONS) if regions is None else tuple(str(r) for r in regions)
+    regions = (
+        tuple(r.id for r in ALL_REGIONS)
+        if regions is None
+        else tuple(str(r) for r in regions)
+    )
     weights = _box_weights(cube, regions, exclude_ice_sheets)
     means = regional_means(cube.core_data(), weights)
     time = cube.coord("time")
-    region = iris.coords.AuxCoord(np.array(weights.region_ids, dtype=str), long_name="region", var_name="region")
+    region = iris.coords.AuxCoord(
+        np.array(weights.region_ids, dtype=str),
+        long_name="region",
+        var_name="region",
+    )
     return iris.cube.Cube(
-        means, var_name=cube.var_name, standard_name=cube.standard_name, long_name=cube.long_name,
-        units=cube.units, attributes=cube.attributes.copy(),
-        dim_coords_and_dims=[(time.copy(), 0)], aux_coords_and_dims=[(region, 1)])
+        means,
+        var_name=cube.var_name,
+        standard_name=cube.standard_name,
+        long_name=cube.long_name,
+        units=cube.units,
+        attributes=cube.attributes.copy(),
+        dim_coords_and_dims=[(time.copy(), 0)],
+        aux_coords_and_dims=[(region, 1)],
+    )
 
 
 def _grid_bounds(cube: iris.cube.Cube) -> tuple[np.ndarray, np.ndarray]:
@@ -158,41 +191,72 @@ def _grid_bounds(cube: iris.cube.Cube) -> tuple[np.ndarray, np.ndarray]:
     return bounds[0], bounds[1]
 
 
-def _supplementary(cube: iris.cube.Cube, kind: str, name: str, units: str,
-                   shape: tuple[int, int]) -> bytes | None:
-    """A cell measure or ancillary variable of the grid in ``units``, as bytes for the weights' cache."""
-    found = cube.cell_measures(name) if kind == "measure" else cube.ancillary_variables(name)
+def _supplementary(
+    cube: iris.cube.Cube,
+    kind: str,
+    name: str,
+    units: str,
+    shape: tuple[int, int],
+) -> bytes | None:
+    """Return a cell measure or ancillary variable of the grid in ``units``, as bytes for the weights' cache."""
+    found = (
+        cube.cell_measures(name)
+        if kind == "measure"
+        else cube.ancillary_variables(name)
+    )
     if not found:
         return None
     field = found[0]
-    data = field.units.convert(np.ma.filled(np.ma.asarray(field.data, dtype=np.float64), 0.0), units)
+    data = field.units.convert(
+        np.ma.filled(np.ma.asarray(field.data, dtype=np.float64), 0.0), units
+    )
     if data.shape != shape:
         msg = f"{cube.var_name}: {name} has shape {data.shape}, the data grid is {shape}"
         raise ValueError(msg)
     return np.ascontiguousarray(data).tobytes()
 
 
-def _box_weights(cube: iris.cube.Cube, regions: tuple[str, ...], exclude: bool) -> RegionWeights:
+def _box_weights(
+    cube: iris.cube.Cube, regions: tuple[str, ...], exclude: bool
+) -> RegionWeights:
     lat, lon = _grid_bounds(cube)
     shape = (len(lat), len(lon))
     area = _supplementary(cube, "measure", "cell_area", "m2", shape)
-    fraction = _supplementary(cube, "ancillary", "land_area_fraction", "1", shape)
-    return _cached_weights(lat.tobytes(), lon.tobytes(), shape, regions, area, fraction, exclude)
+    fraction = _supplementary(
+        cube, "ancillary", "land_area_fraction", "1", shape
+    )
+    return _cached_weights(
+        lat.tobytes(), lon.tobytes(), shape, regions, area, fraction, exclude
+    )
 
 
 @lru_cache(maxsize=64)
-def _cached_weights(lat_key: bytes, lon_key: bytes, shape: tuple[int, int], regions: tuple[str, ...],
-                    area_key: bytes | None, frac_key: bytes | None, exclude: bool) -> RegionWeights:
+def _cached_weights(
+    lat_key: bytes,
+    lon_key: bytes,
+    shape: tuple[int, int],
+    regions: tuple[str, ...],
+    area_key: bytes | None,
+    frac_key: bytes | None,
+    exclude: bool,
+) -> RegionWeights:
     # Keyed by the grid's bytes: all members of a model share one matrix.
     lat = np.frombuffer(lat_key).reshape(shape[0], 2)
     lon = np.frombuffer(lon_key).reshape(shape[1], 2)
     area = None if area_key is None else np.frombuffer(area_key).reshape(shape)
     frac = None if frac_key is None else np.frombuffer(frac_key).reshape(shape)
-    return region_weight_matrix(lat, lon, regions=regions, areacella=area, land_fraction=frac, exclude=exclude)
+    return region_weight_matrix(
+        lat,
+        lon,
+        regions=regions,
+        areacella=area,
+        land_fraction=frac,
+        exclude=exclude,
+    )
 
 
 def climate_mean(cube: iris.cube.Cube) -> iris.cube.Cube:
-    """The time mean of ``cube`` over its full period, weighted by the length of each time step.
+    """Return the time mean of ``cube`` over its full period, weighted by the length of each time step.
 
     The result of ESMValCore's ``climate_statistics(cube, operator='mean',
     period='full')``, masked values left out::
@@ -223,7 +287,11 @@ def climate_mean(cube: iris.cube.Cube) -> iris.cube.Cube:
         time step.
     """
     settings = {"operator": "mean", "period": "full"}
-    if not (cube.has_lazy_data() and np.issubdtype(cube.dtype, np.floating) and len(cube.coord_dims("time")) == 1):
+    if not (
+        cube.has_lazy_data()
+        and np.issubdtype(cube.dtype, np.floating)
+        and len(cube.coord_dims("time")) == 1
+    ):
         return esmvalcore_preprocessor.climate_statistics(cube, **settings)
     data = cube.core_data()
     axis = cube.coord_dims("time")[0]
@@ -232,11 +300,17 @@ def climate_mean(cube: iris.cube.Cube) -> iris.cube.Cube:
     lengths = _time_lengths(cube).reshape(shape)
     values = da.ma.getdata(data)
     valid = ~da.ma.getmaskarray(data) & da.isfinite(values)
-    total = da.where(valid, values * lengths, 0.0).sum(axis=axis, dtype=np.float64)
+    total = da.where(valid, values * lengths, 0.0).sum(
+        axis=axis, dtype=np.float64
+    )
     length = (valid * lengths).sum(axis=axis)
-    mean = da.ma.masked_where(length == 0, total / da.where(length > 0, length, 1.0)).astype(cube.dtype)
+    mean = da.ma.masked_where(
+        length == 0, total / da.where(length > 0, length, 1.0)
+    ).astype(cube.dtype)
     # ESMValCore's metadata (scalar time, cell method); its lazy data are never computed.
-    return esmvalcore_preprocessor.climate_statistics(cube, **settings).copy(mean)
+    return esmvalcore_preprocessor.climate_statistics(cube, **settings).copy(
+        mean
+    )
 
 
 def _time_lengths(cube: iris.cube.Cube) -> np.ndarray:
@@ -245,4 +319,6 @@ def _time_lengths(cube: iris.cube.Cube) -> np.ndarray:
     if not time.has_bounds():
         msg = f"{cube.var_name}: the time coordinate has no bounds; time steps cannot be weighted by their length"
         raise ValueError(msg)
-    return np.abs(np.diff(np.asarray(time.bounds, dtype=np.float64), axis=-1))[:, 0]
+    return np.abs(np.diff(np.asarray(time.bounds, dtype=np.float64), axis=-1))[
+        :, 0
+    ]

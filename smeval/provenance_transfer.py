@@ -35,11 +35,16 @@ RESTORED = "_smeval_restored"
 
 def install() -> bool:
     """Patch ESMValCore's ``TrackedFile`` (idempotent); False if its shape is not the expected one."""
-    from esmvalcore._provenance import TrackedFile  # noqa: PLC0415 - only inside esmvaltool
+    from esmvalcore._provenance import (
+        TrackedFile,
+    )
 
     if getattr(TrackedFile, "smeval_light_pickles", False):
         return True
-    if not all(hasattr(TrackedFile, name) for name in ("restore_provenance", "provenance_file")):
+    if not all(
+        hasattr(TrackedFile, name)
+        for name in ("restore_provenance", "provenance_file")
+    ):
         # Another ESMValCore: change nothing rather than guess.
         return False
     restore = TrackedFile.restore_provenance
@@ -56,7 +61,11 @@ def install() -> bool:
 
 def _getstate(self) -> dict[str, Any]:
     state = dict(self.__dict__)
-    if state.pop(RESTORED, False) and state.get("provenance") is not None and _on_disk(self):
+    if (
+        state.pop(RESTORED, False)
+        and state.get("provenance") is not None
+        and _on_disk(self)
+    ):
         # The receiving process restores it from the file when it needs it.
         state.update(provenance=None, entity=None, activity=None)
     return state

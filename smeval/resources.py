@@ -21,7 +21,7 @@ def installed_root() -> Path:
 
 
 def root() -> Path:
-    """The folder that holds ``config-references.yml``, ``recipes/``, ``diagnostics/``, ``references/``, ``reports/``.
+    """Return the folder that holds ``config-references.yml``, ``recipes/``, ``diagnostics/``, ``references/``, ``reports/``.
 
     Raises
     ------
@@ -29,10 +29,14 @@ def root() -> Path:
         If neither the source folder nor ``<prefix>/share/smeval`` has them.
     """
     for folder in (SOURCE_ROOT, installed_root()):
-        if (folder / "config-references.yml").is_file() and (folder / "diagnostics").is_dir():
+        if (folder / "config-references.yml").is_file() and (
+            folder / "diagnostics"
+        ).is_dir():
             return folder
-    msg = (f"smeval: no config-references.yml and diagnostics/ in {SOURCE_ROOT} or {installed_root()}; "
-           "reinstall smeval (make venv, or pip install -e . in its source folder)")
+    msg = (
+        f"smeval: no config-references.yml and diagnostics/ in {SOURCE_ROOT} or {installed_root()}; "
+        "reinstall smeval (make venv, or pip install -e . in its source folder)"
+    )
     raise FileNotFoundError(msg)
 
 

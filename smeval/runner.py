@@ -36,16 +36,22 @@ def write_config(
     OBS6 source reads ``obs6`` (default ``archive/OBS6``); any other
     top-level option can be overridden by keyword.
     """
-    config = yaml.safe_load((ROOT / "config-user.yml").read_text(encoding="utf-8"))
+    config = yaml.safe_load(
+        (ROOT / "config-user.yml").read_text(encoding="utf-8")
+    )
     config["output_dir"] = str(Path(output_dir).absolute())
-    config["projects"]["CMIP6"]["data"]["sample"]["rootpath"] = str(Path(archive).absolute())
+    config["projects"]["CMIP6"]["data"]["sample"]["rootpath"] = str(
+        Path(archive).absolute()
+    )
     config["projects"]["OBS6"]["data"]["sample"]["rootpath"] = str(
         Path(obs6 if obs6 is not None else Path(archive) / "OBS6").absolute()
     )
     config.update(overrides)
     config_dir = Path(config_dir)
     config_dir.mkdir(parents=True, exist_ok=True)
-    (config_dir / "config-user.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
+    (config_dir / "config-user.yml").write_text(
+        yaml.safe_dump(config, sort_keys=False), encoding="utf-8"
+    )
     return config_dir
 
 
@@ -58,10 +64,18 @@ class _RecipeDumper(yaml.SafeDumper):
 
 def dump_recipe(recipe: dict, width: int = 120) -> str:
     """``recipe`` as YAML text that passes the repository's ``.yamllint`` (ESMValTool's recipe rules)."""
-    return yaml.dump(recipe, Dumper=_RecipeDumper, sort_keys=False, width=width, allow_unicode=True)
+    return yaml.dump(
+        recipe,
+        Dumper=_RecipeDumper,
+        sort_keys=False,
+        width=width,
+        allow_unicode=True,
+    )
 
 
-def write_recipe(path: Path, timerange: str | None = None, edit=None, source: Path = RECIPE) -> Path:
+def write_recipe(
+    path: Path, timerange: str | None = None, edit=None, source: Path = RECIPE
+) -> Path:
     """Copy the recipe (or ``source``) to ``path``, changing every ``timerange`` if given.
 
     ``edit`` may be a callable that changes the loaded recipe dict in place
@@ -84,8 +98,14 @@ def write_recipe(path: Path, timerange: str | None = None, edit=None, source: Pa
     return path
 
 
-def run_recipe(recipe: Path, config_dir: Path, extra_args: list[str] | None = None,
-               check: bool = True, venv: Path | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def run_recipe(
+    recipe: Path,
+    config_dir: Path,
+    extra_args: list[str] | None = None,
+    check: bool = True,
+    venv: Path | None = None,
+    cwd: Path = ROOT,
+) -> subprocess.CompletedProcess:
     """Run ``esmvaltool run`` (default: from the repository root); returns the process.
 
     ``venv`` is the environment whose ``esmvaltool`` runs (default: this
@@ -93,20 +113,32 @@ def run_recipe(recipe: Path, config_dir: Path, extra_args: list[str] | None = No
     resident set of any process of the run (esmvaltool, its workers and the
     diagnostic scripts), from ``wait4``.
     """
-    exe = Path(venv) / "bin" / "esmvaltool" if venv else esmvaltool_executable()
-    cmd = [str(exe), "run", f"--config_dir={config_dir}", str(recipe), *(extra_args or [])]
-    process = run_measured(cmd, cwd, {**os.environ, "PYTHONWARNINGS": "ignore"})
+    exe = (
+        Path(venv) / "bin" / "esmvaltool" if venv else esmvaltool_executable()
+    )
+    cmd = [
+        str(exe),
+        "run",
+        f"--config_dir={config_dir}",
+        str(recipe),
+        *(extra_args or []),
+    ]
+    process = run_measured(
+        cmd, cwd, {**os.environ, "PYTHONWARNINGS": "ignore"}
+    )
     if check:
         process.check_returncode()
     return process
 
 
 def esmvaltool_executable() -> Path:
-    """The ``esmvaltool`` command of this Python environment."""
+    """Return the ``esmvaltool`` command of this Python environment."""
     return Path(sys.executable).with_name("esmvaltool")
 
 
-def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+def run_measured(
+    cmd: list[str], cwd: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess:
     """Run ``cmd`` capturing its output; the result carries ``max_rss_gb`` and ``cpu_seconds``.
 
     ``max_rss_gb`` is the largest resident set of the process or of any of
@@ -116,8 +148,13 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.C
     starts, so the figure is at least the caller's peak: measure from a
     process that holds little memory.
     """
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        child = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=err, text=True, env=env)
+    with (
+        tempfile.TemporaryFile("w+") as out,
+        tempfile.TemporaryFile("w+") as err,
+    ):
+        child = subprocess.Popen(
+            cmd, cwd=cwd, stdout=out, stderr=err, text=True, env=env
+        )
         try:
             _, status, usage = os.wait4(child.pid, 0)
         except BaseException:  # e.g. Ctrl-C: do not leave the run behind
@@ -127,9 +164,13 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.C
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        process = subprocess.CompletedProcess(cmd, child.returncode, out.read(), err.read())
+        process = subprocess.CompletedProcess(
+            cmd, child.returncode, out.read(), err.read()
+        )
     # ru_maxrss is in KiB on Linux, in bytes on macOS.
-    process.max_rss_gb = usage.ru_maxrss / (1024**3 if sys.platform == "darwin" else 1024**2)
+    process.max_rss_gb = usage.ru_maxrss / (
+        1024**3 if sys.platform == "darwin" else 1024**2
+    )
     # CPU time of the command and its waited-for descendants: unlike the wall
     # time, barely changed by other work on the machine.
     process.cpu_seconds = usage.ru_utime + usage.ru_stime
@@ -137,10 +178,11 @@ def run_measured(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.C
 
 
 def latest_run_dir(output_dir: Path, recipe_name: str) -> Path:
-    """The newest run folder of ``recipe_name`` (file name) in ``output_dir``."""
+    """Return the newest run folder of ``recipe_name`` (file name) in ``output_dir``."""
     runs = sorted(Path(output_dir).glob(f"{Path(recipe_name).stem}_*"))
     if not runs:
-        raise FileNotFoundError(f"no run of {recipe_name} in {output_dir}")
+        msg = f"no run of {recipe_name} in {output_dir}"
+        raise FileNotFoundError(msg)
     return runs[-1]
 
 
@@ -160,7 +202,7 @@ def obs6_present(obs6: Path) -> set[tuple[str, str]]:
     found = set()
     for path in Path(obs6).glob("Tier*/*/OBS6_*.nc"):
         dataset = path.parent.name
-        rest = path.name[len(f"OBS6_{dataset}_"):].split("_")
+        rest = path.name[len(f"OBS6_{dataset}_") :].split("_")
         # <type>_<version>_<mip>_<short_name>[_<timerange>].nc
         if len(rest) >= 4:
             found.add((dataset, rest[3].removesuffix(".nc")))
@@ -176,8 +218,11 @@ def variable_groups(recipe: dict):
 
 def recipe_inputs(recipe: dict) -> list[tuple[str, str, str, str]]:
     """(project, dataset, short name, MIP table) of every data set each variable group reads, with repeats."""
-    return [(dataset["project"], dataset["dataset"], short_name, group["mip"])
-            for short_name, group in variable_groups(recipe) for dataset in group.get("additional_datasets", [])]
+    return [
+        (dataset["project"], dataset["dataset"], short_name, group["mip"])
+        for short_name, group in variable_groups(recipe)
+        for dataset in group.get("additional_datasets", [])
+    ]
 
 
 def restrict_to(recipe: dict, present: set[tuple[str, str]]) -> None:
@@ -191,7 +236,11 @@ def restrict_to(recipe: dict, present: set[tuple[str, str]]) -> None:
         for name in list(variables):
             group = variables[name]
             short_name = group.get("short_name", name)
-            kept = [d for d in group.get("additional_datasets", []) if (d["dataset"], short_name) in present]
+            kept = [
+                d
+                for d in group.get("additional_datasets", [])
+                if (d["dataset"], short_name) in present
+            ]
             if kept:
                 group["additional_datasets"] = kept
             else:

@@ -22,5 +22,7 @@ def realdata_dir() -> Path:
 @pytest.fixture(scope="session")
 def realdata() -> Path:
     folder = realdata_dir()
-    assert folder.is_dir(), f"real data folder missing: {folder} (set SMEVAL_REALDATA)"
+    assert folder.is_dir(), (
+        f"real data folder missing: {folder} (set SMEVAL_REALDATA)"
+    )
     return folder

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -17,18 +15,49 @@ from smeval.catalogue import (
 
 # Table 2 of Qiao, Zuo and Xiao (2022).
 TABLE2_HIGH = {
-    "BCC-CSM2-MR", "CAMS-CSM1-0", "CESM2", "CESM2-WACCM", "CNRM-CM6-1-HR", "E3SM-1-0",
-    "E3SM-1-1-ECA", "FIO-ESM-2-0", "GFDL-CM4", "GFDL-ESM4", "MPI-ESM1-2-HR", "MRI-ESM2-0",
+    "BCC-CSM2-MR",
+    "CAMS-CSM1-0",
+    "CESM2",
+    "CESM2-WACCM",
+    "CNRM-CM6-1-HR",
+    "E3SM-1-0",
+    "E3SM-1-1-ECA",
+    "FIO-ESM-2-0",
+    "GFDL-CM4",
+    "GFDL-ESM4",
+    "MPI-ESM1-2-HR",
+    "MRI-ESM2-0",
     "NorESM2-MM",
 }
 TABLE2_LOW = {
-    "ACCESS-CM2", "ACCESS-ESM1-5", "BCC-ESM1", "CanESM5", "CAS-ESM2-0", "CESM2-FV2",
-    "CESM2-WACCM-FV2", "CNRM-CM6-1", "CNRM-ESM2-1", "GISS-E2-1-G", "GISS-E2-1-G-CC",
-    "GISS-E2-1-H", "HadGEM3-GC31-LL", "IPSL-CM6A-LR", "MIROC6", "MPI-ESM-1-2-HAM",
-    "MPI-ESM1-2-LR", "NorESM2-LM",
+    "ACCESS-CM2",
+    "ACCESS-ESM1-5",
+    "BCC-ESM1",
+    "CanESM5",
+    "CAS-ESM2-0",
+    "CESM2-FV2",
+    "CESM2-WACCM-FV2",
+    "CNRM-CM6-1",
+    "CNRM-ESM2-1",
+    "GISS-E2-1-G",
+    "GISS-E2-1-G-CC",
+    "GISS-E2-1-H",
+    "HadGEM3-GC31-LL",
+    "IPSL-CM6A-LR",
+    "MIROC6",
+    "MPI-ESM-1-2-HAM",
+    "MPI-ESM1-2-LR",
+    "NorESM2-LM",
 }
 # The last row of Table 1 (CMIP6-MMEM): total members per variable.
-TABLE1_TOTALS = {"mrsos": 192, "mrsol": 244, "pr": 261, "evspsbl": 259, "mrros": 251, "snm": 264}
+TABLE1_TOTALS = {
+    "mrsos": 192,
+    "mrsol": 244,
+    "pr": 261,
+    "evspsbl": 259,
+    "mrros": 251,
+    "snm": 264,
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +75,9 @@ def test_resolution_groups_match_table2(cat):
     assert set(groups["high"]) == TABLE2_HIGH
     assert set(groups["low"]) == TABLE2_LOW
     for model in cat.models.values():
-        assert (model.grid.nlat >= HIGH_RESOLUTION_MIN_ROWS) == (model.name in TABLE2_HIGH)
+        assert (model.grid.nlat >= HIGH_RESOLUTION_MIN_ROWS) == (
+            model.name in TABLE2_HIGH
+        )
 
 
 def test_member_totals_match_table1(cat):
@@ -63,13 +94,23 @@ def test_missing_variables_where_table1_is_blank(cat):
 
 def test_families_of_spec_section4(cat):
     fam = cat.families
-    assert {fam["CNRM-CM6-1"], fam["CNRM-CM6-1-HR"], fam["CNRM-ESM2-1"]} == {"CNRM"}
-    assert {fam[m] for m in ("MPI-ESM1-2-HR", "MPI-ESM1-2-LR", "MPI-ESM-1-2-HAM")} == {"MPI-ESM"}
-    assert {fam[m] for m in ("CESM2", "CESM2-FV2", "CESM2-WACCM", "CESM2-WACCM-FV2")} == {"CESM2"}
-    assert {fam[m] for m in ("GISS-E2-1-G", "GISS-E2-1-G-CC", "GISS-E2-1-H")} == {"GISS-E2-1"}
+    assert {fam["CNRM-CM6-1"], fam["CNRM-CM6-1-HR"], fam["CNRM-ESM2-1"]} == {
+        "CNRM"
+    }
+    assert {
+        fam[m] for m in ("MPI-ESM1-2-HR", "MPI-ESM1-2-LR", "MPI-ESM-1-2-HAM")
+    } == {"MPI-ESM"}
+    assert {
+        fam[m]
+        for m in ("CESM2", "CESM2-FV2", "CESM2-WACCM", "CESM2-WACCM-FV2")
+    } == {"CESM2"}
+    assert {
+        fam[m] for m in ("GISS-E2-1-G", "GISS-E2-1-G-CC", "GISS-E2-1-H")
+    } == {"GISS-E2-1"}
     assert fam["NorESM2-LM"] == fam["NorESM2-MM"] != fam["CESM2"]
     singles = [m for m in cat.models if list(fam.values()).count(fam[m]) == 1]
-    assert "MIROC6" in singles and "CanESM5" in singles
+    assert "MIROC6" in singles
+    assert "CanESM5" in singles
 
 
 @pytest.mark.parametrize("name", sorted(load_catalogue().land_models))
@@ -85,10 +126,14 @@ def test_known_layer_structures(cat):
     assert lm["JSBACH3.2"].depth == pytest.approx(9.834)
     assert len(lm["CLM5"].layer_bounds) == 20
     assert lm["CLM5"].layer_bounds.mean(axis=1)[-1] == pytest.approx(8.03)
-    assert len(lm["ISBA-CTRIP"].layer_bounds) == 14 and lm["ISBA-CTRIP"].depth == 12.0
-    assert len(lm["CABLE2.4"].layer_bounds) == 6 and lm["CABLE2.4"].depth == pytest.approx(4.6)
-    assert lm["MATSIRO6"].depth == 14.0 and lm["CLASS3.6"].depth == pytest.approx(4.1)
-    assert lm["JULES"].depth == 3.0 and len(lm["ORCHIDEE2"].layer_bounds) == 11
+    assert len(lm["ISBA-CTRIP"].layer_bounds) == 14
+    assert lm["ISBA-CTRIP"].depth == 12.0
+    assert len(lm["CABLE2.4"].layer_bounds) == 6
+    assert lm["CABLE2.4"].depth == pytest.approx(4.6)
+    assert lm["MATSIRO6"].depth == 14.0
+    assert lm["CLASS3.6"].depth == pytest.approx(4.1)
+    assert lm["JULES"].depth == 3.0
+    assert len(lm["ORCHIDEE2"].layer_bounds) == 11
     assert lm["ORCHIDEE2"].depth == 2.0
     # CLM4.5: 15 layers to 42.1 m, the 10 hydrologically active ones to 3.80 m
     assert clm_exponential_bounds(15)[-1, 1] == pytest.approx(42.1, abs=0.05)
@@ -105,11 +150,16 @@ def test_calendars_are_real_ones(cat):
 
 @pytest.mark.parametrize("kind", ["gaussian", "poles", "regular"])
 def test_grid_bounds_cover_the_sphere(kind):
-    lat, lon, lat_b, lon_b = grid_coordinates(kind, 64, 128)
-    assert np.all(np.diff(lat) > 0) and lat_b[0, 0] == -90.0 and lat_b[-1, 1] == 90.0
+    lat, _lon, lat_b, lon_b = grid_coordinates(kind, 64, 128)
+    assert np.all(np.diff(lat) > 0)
+    assert lat_b[0, 0] == -90.0
+    assert lat_b[-1, 1] == 90.0
     assert np.allclose(lat_b[1:, 0], lat_b[:-1, 1])
     assert np.all((lat >= lat_b[:, 0]) & (lat <= lat_b[:, 1]))
-    area = np.diff(np.sin(np.radians(lat_b)), axis=1).sum() * np.diff(np.radians(lon_b), axis=1).sum()
+    area = (
+        np.diff(np.sin(np.radians(lat_b)), axis=1).sum()
+        * np.diff(np.radians(lon_b), axis=1).sum()
+    )
     assert area == pytest.approx(4 * np.pi)
 
 
@@ -118,9 +168,11 @@ def test_real_access_grids_match(cat, realdata):
     import netCDF4
 
     base = f"{realdata}/cmip6-fx-native/"
-    for name, fname in (("ACCESS-CM2", "sftlf_fx_ACCESS-CM2_historical_r1i1p1f1_gn.nc"),
-                        ("ACCESS-ESM1-5", "sftlf_fx_ACCESS-ESM1-5_historical_r1i1p1f1_gn.nc"),
-                        ("CNRM-CM6-1", "sftlf_fx_CNRM-CM6-1_historical_r1i1p1f2_gr.nc")):
+    for name, fname in (
+        ("ACCESS-CM2", "sftlf_fx_ACCESS-CM2_historical_r1i1p1f1_gn.nc"),
+        ("ACCESS-ESM1-5", "sftlf_fx_ACCESS-ESM1-5_historical_r1i1p1f1_gn.nc"),
+        ("CNRM-CM6-1", "sftlf_fx_CNRM-CM6-1_historical_r1i1p1f2_gr.nc"),
+    ):
         with netCDF4.Dataset(base + fname) as ds:
             lat, lon = ds["lat"][:], ds["lon"][:]
         glat, glon, _, _ = cat.models[name].grid.coordinates()

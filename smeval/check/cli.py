@@ -37,15 +37,20 @@ def _recipe_path(name: str) -> Path | None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from . import core  # noqa: PLC0415 - imports ESMValCore
+    from . import core  # lazy: imports ESMValCore
 
     recipe = _recipe_path(args.recipe)
     config = Path(args.config)
     if recipe is None:
-        print(f"smeval check: error: no recipe {args.recipe} (nor in {RECIPES})", file=sys.stderr)
+        print(
+            f"smeval check: error: no recipe {args.recipe} (nor in {RECIPES})",
+            file=sys.stderr,
+        )
         return 2
     if not config.exists():
-        print(f"smeval check: error: no configuration {config}", file=sys.stderr)
+        print(
+            f"smeval check: error: no configuration {config}", file=sys.stderr
+        )
         return 2
     with tempfile.TemporaryDirectory(prefix="smeval-check-") as tmp:
         if config.is_file():
@@ -57,10 +62,14 @@ def _check(args: argparse.Namespace) -> int:
         core.check_resume(Path(args.resume_from), result)
     print(core.format_table(result.rows))
     n_errors = len(result.errors)
-    print(f"\n{len(result.entries)} data set entries, {result.n_files} files checked in {result.seconds:.1f} s: "
-          f"{n_errors} problem(s) that stop or change the run, {len(result.rows) - n_errors} warning(s).")
+    print(
+        f"\n{len(result.entries)} data set entries, {result.n_files} files checked in {result.seconds:.1f} s: "
+        f"{n_errors} problem(s) that stop or change the run, {len(result.rows) - n_errors} warning(s)."
+    )
     if args.write_recipe:
-        out = core.write_restricted_recipe(recipe, result, Path(args.write_recipe))
+        out = core.write_restricted_recipe(
+            recipe, result, Path(args.write_recipe)
+        )
         print(f"Wrote the recipe restricted to the usable inputs: {out}")
     return 1 if n_errors else 0
 
@@ -68,14 +77,30 @@ def _check(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     """Add ``smeval check``."""
     parser = subparsers.add_parser(
-        "check", help="check a recipe's options and archive before the run (all problems, one table)",
-        description=__doc__.strip(), formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("config", metavar="CONFIG",
-                        help="ESMValCore configuration: the folder given to --config_dir, or its config-user.yml")
-    parser.add_argument("recipe", metavar="RECIPE", help="the recipe (a path, or a name in recipes/)")
-    parser.add_argument("--write-recipe", metavar="OUT",
-                        help="write the recipe restricted to the usable inputs, with the reason for each exclusion")
-    parser.add_argument("--resume-from", metavar="RUN_DIR",
-                        help="also say what `esmvaltool run --resume_from RUN_DIR` would reuse of that run "
-                             "(an incomplete run, or one without preproc/, reuses little or nothing)")
+        "check",
+        help="check a recipe's options and archive before the run (all problems, one table)",
+        description=__doc__.strip(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "config",
+        metavar="CONFIG",
+        help="ESMValCore configuration: the folder given to --config_dir, or its config-user.yml",
+    )
+    parser.add_argument(
+        "recipe",
+        metavar="RECIPE",
+        help="the recipe (a path, or a name in recipes/)",
+    )
+    parser.add_argument(
+        "--write-recipe",
+        metavar="OUT",
+        help="write the recipe restricted to the usable inputs, with the reason for each exclusion",
+    )
+    parser.add_argument(
+        "--resume-from",
+        metavar="RUN_DIR",
+        help="also say what `esmvaltool run --resume_from RUN_DIR` would reuse of that run "
+        "(an incomplete run, or one without preproc/, reuses little or nothing)",
+    )
     parser.set_defaults(func=_check)

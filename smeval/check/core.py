@@ -43,34 +43,68 @@ class CheckResult:
 
     @property
     def errors(self) -> list[dict[str, str]]:
-        return [r for r in self.rows if r["in the run"] not in {KEPT, NOT_REUSED}]
+        """Rows that stop the run or are not reused."""
+        return [
+            r for r in self.rows if r["in the run"] not in {KEPT, NOT_REUSED}
+        ]
 
-    def add(self, consequence: str, problem: str, dataset: str = "", member: str = "", variable: str = "",
-            file: str = "") -> None:
-        self.rows.append({"in the run": consequence, "dataset": dataset, "member": member, "variable": variable,
-                          "problem": problem, "file": file})
+    def add(  # noqa: D102 - a row of the table, named by its arguments
+        self,
+        consequence: str,
+        problem: str,
+        dataset: str = "",
+        member: str = "",
+        variable: str = "",
+        file: str = "",
+    ) -> None:
+        self.rows.append(
+            {
+                "in the run": consequence,
+                "dataset": dataset,
+                "member": member,
+                "variable": variable,
+                "problem": problem,
+                "file": file,
+            }
+        )
 
 
 def _script_options() -> dict[str, type]:
     """Script file name -> its options dataclass."""
-    from smeval.diag.metrics import MetricsOptions  # noqa: PLC0415
-    from smeval.diag.climatology_fields import ClimatologyOptions  # noqa: PLC0415
-    from smeval.diag.correlation_fields import CorrelationOptions  # noqa: PLC0415
-    from smeval.diag.figures import FiguresOptions  # noqa: PLC0415
-    from smeval.diag.regional_series import SeriesOptions  # noqa: PLC0415
-    from smeval.diag.report import ReportOptions  # noqa: PLC0415
+    from smeval.diag.climatology_fields import (
+        ClimatologyOptions,
+    )
+    from smeval.diag.correlation_fields import (
+        CorrelationOptions,
+    )
+    from smeval.diag.figures import FiguresOptions
+    from smeval.diag.metrics import MetricsOptions
+    from smeval.diag.regional_series import SeriesOptions
+    from smeval.diag.report import ReportOptions
 
-    return {"regional_series.py": SeriesOptions, "metrics.py": MetricsOptions, "figures.py": FiguresOptions,
-            "climatology_fields.py": ClimatologyOptions, "correlation_fields.py": CorrelationOptions,
-            "report.py": ReportOptions}
+    return {
+        "regional_series.py": SeriesOptions,
+        "metrics.py": MetricsOptions,
+        "figures.py": FiguresOptions,
+        "climatology_fields.py": ClimatologyOptions,
+        "correlation_fields.py": CorrelationOptions,
+        "report.py": ReportOptions,
+    }
 
 
 def check_options(recipe: dict, result: CheckResult) -> None:
     """Every script's options (the checks the scripts run first), and references against the recipe's data sets."""
-    projects = {str(e.facets["dataset"]): str(e.facets.get("project", "")) for e in recipe_entries(recipe)}
+    projects = {
+        str(e.facets["dataset"]): str(e.facets.get("project", ""))
+        for e in recipe_entries(recipe)
+    }
     classes = _script_options()
-    for diagnostic_name, diagnostic in (recipe.get("diagnostics") or {}).items():
-        for script_name, settings in ((diagnostic or {}).get("scripts") or {}).items():
+    for diagnostic_name, diagnostic in (
+        recipe.get("diagnostics") or {}
+    ).items():
+        for script_name, settings in (
+            (diagnostic or {}).get("scripts") or {}
+        ).items():
             cls = classes.get(Path(str(settings.get("script", ""))).name)
             if cls is None:
                 continue
@@ -83,7 +117,9 @@ def check_options(recipe: dict, result: CheckResult) -> None:
             references = settings.get("references")
             if isinstance(references, list):
                 try:
-                    check_references(where, references, projects, announce_errors=False)
+                    check_references(
+                        where, references, projects, announce_errors=False
+                    )
                 except OptionsError as exc:
                     result.add(STOPS_RUN, f"recipe option: {exc}")
 
@@ -96,16 +132,27 @@ def check_inputs(recipe: dict, config_dir: Path, result: CheckResult) -> None:
         expand(entry, session)
         result.entries.append(entry)
         if entry.problem:
-            result.add(STOPS_RUN, f"{entry.problem}; esmvaltool stops when a listed data set has no files",
-                       entry.dataset, "", entry.short_name)
+            result.add(
+                STOPS_RUN,
+                f"{entry.problem}; esmvaltool stops when a listed data set has no files",
+                entry.dataset,
+                "",
+                entry.short_name,
+            )
             continue
         for member in entry.members:
             _check_member(entry, member, inspected, result)
     result.n_files = len(inspected)
 
 
-def _check_member(entry: Entry, member, inspected: dict, result: CheckResult) -> None:
-    where = {"dataset": entry.dataset, "member": member.ensemble, "variable": entry.short_name}
+def _check_member(
+    entry: Entry, member, inspected: dict, result: CheckResult
+) -> None:
+    where = {
+        "dataset": entry.dataset,
+        "member": member.ensemble,
+        "variable": entry.short_name,
+    }
     if member.coverage:
         result.add(SKIPPED, member.coverage, **where)
     months = []
@@ -136,20 +183,29 @@ def run_check(config_dir: Path, recipe_path: Path) -> CheckResult:
 
 
 def check_resume(run_dir: Path, result: CheckResult) -> None:
-    """What ``esmvaltool run --resume_from RUN_DIR`` would reuse of an earlier run."""
-    from smeval.report.locate import state_problem  # noqa: PLC0415
+    """Tell what ``esmvaltool run --resume_from RUN_DIR`` would reuse of an earlier run."""
+    from smeval.report.locate import state_problem
 
     run_dir = Path(run_dir)
     if not (run_dir / "run").is_dir():
-        result.add(STOPS_RUN, f"--resume_from {run_dir}: not an esmvaltool run folder (no run/)")
+        result.add(
+            STOPS_RUN,
+            f"--resume_from {run_dir}: not an esmvaltool run folder (no run/)",
+        )
         return
     problem = state_problem(run_dir)
     if problem:
-        result.add(KEPT, f"--resume_from: {problem}; ESMValCore reuses only the tasks it finished")
+        result.add(
+            KEPT,
+            f"--resume_from: {problem}; ESMValCore reuses only the tasks it finished",
+        )
     if not (run_dir / "preproc").is_dir():
-        result.add(NOT_REUSED, f"--resume_from {run_dir}: the run has no preproc/ folder (removed after a "
-                               "successful run when remove_preproc_dir is true): nothing of it would be "
-                               "reused, every input is read and preprocessed again")
+        result.add(
+            NOT_REUSED,
+            f"--resume_from {run_dir}: the run has no preproc/ folder (removed after a "
+            "successful run when remove_preproc_dir is true): nothing of it would be "
+            "reused, every input is read and preprocessed again",
+        )
 
 
 def _excluded_keys(result: CheckResult) -> dict[tuple[str, str, str], str]:
@@ -157,12 +213,17 @@ def _excluded_keys(result: CheckResult) -> dict[tuple[str, str, str], str]:
     out: dict[tuple[str, str, str], str] = {}
     for row in result.errors:
         if row["dataset"]:
-            out.setdefault((row["dataset"], row["variable"], row["member"]), row["problem"])
+            out.setdefault(
+                (row["dataset"], row["variable"], row["member"]),
+                row["problem"],
+            )
     return out
 
 
-def restricted_recipe(recipe: dict, result: CheckResult) -> tuple[dict, list[str]]:
-    """The recipe without the inputs the check found unusable, and one line per exclusion.
+def restricted_recipe(
+    recipe: dict, result: CheckResult
+) -> tuple[dict, list[str]]:
+    """Return the recipe without the inputs the check found unusable, and one line per exclusion.
 
     A data set entry some of whose members are unusable lists its usable
     members explicitly; an entry without a usable member is removed. An
@@ -184,19 +245,33 @@ def restricted_recipe(recipe: dict, result: CheckResult) -> tuple[dict, list[str
                 continue  # recipe-level `datasets`: left as they are
             raw = raw_entries[entry.index]
             whole = bad.get((entry.dataset, entry.short_name, ""))
-            good = [m for m in entry.members if (entry.dataset, entry.short_name, m.ensemble) not in bad]
+            good = [
+                m
+                for m in entry.members
+                if (entry.dataset, entry.short_name, m.ensemble) not in bad
+            ]
             if whole or not good:
-                reason = whole or "; ".join(sorted({bad[(entry.dataset, entry.short_name, m.ensemble)]
-                                                    for m in entry.members}))
-                reasons.append(f"{entry.dataset} {entry.short_name} ({diagnostic_name}/{group_name}): {reason}")
+                reason = whole or "; ".join(
+                    sorted(
+                        {
+                            bad[(entry.dataset, entry.short_name, m.ensemble)]
+                            for m in entry.members
+                        }
+                    )
+                )
+                reasons.append(
+                    f"{entry.dataset} {entry.short_name} ({diagnostic_name}/{group_name}): {reason}"
+                )
                 continue
             if len(good) == len(entry.members):
                 kept.append(raw)
                 continue
             for member in entry.members:
                 if member not in good:
-                    reasons.append(f"{entry.dataset} {member.ensemble} {entry.short_name}: "
-                                   f"{bad[(entry.dataset, entry.short_name, member.ensemble)]}")
+                    reasons.append(
+                        f"{entry.dataset} {member.ensemble} {entry.short_name}: "
+                        f"{bad[(entry.dataset, entry.short_name, member.ensemble)]}"
+                    )
             kept += [{**raw, "ensemble": m.ensemble} for m in good]
         group["additional_datasets"] = kept
     _drop_empty_groups(recipe, reasons)
@@ -208,43 +283,72 @@ def _drop_empty_groups(recipe: dict, reasons: list[str]) -> None:
     removed = set()
     for diagnostic_name, diagnostic in recipe["diagnostics"].items():
         variables = diagnostic.get("variables") or {}
-        for name in [n for n, g in variables.items() if not g.get("additional_datasets")]:
+        for name in [
+            n for n, g in variables.items() if not g.get("additional_datasets")
+        ]:
             del variables[name]
             removed.add(f"{diagnostic_name}/{name}")
-            reasons.append(f"variable group {diagnostic_name}/{name}: no usable data set left")
-    left = {str(d["dataset"]) for diagnostic in recipe["diagnostics"].values()
-            for group in (diagnostic.get("variables") or {}).values() for d in group.get("additional_datasets", [])}
+            reasons.append(
+                f"variable group {diagnostic_name}/{name}: no usable data set left"
+            )
+    left = {
+        str(d["dataset"])
+        for diagnostic in recipe["diagnostics"].values()
+        for group in (diagnostic.get("variables") or {}).values()
+        for d in group.get("additional_datasets", [])
+    }
     for diagnostic in recipe["diagnostics"].values():
         for script in (diagnostic.get("scripts") or {}).values():
             if "ancestors" in script:
-                script["ancestors"] = [a for a in script["ancestors"] if a not in removed]
+                script["ancestors"] = [
+                    a for a in script["ancestors"] if a not in removed
+                ]
             # A reference without any data left is no reference of the scripts either.
-            for key in ("references", "figure_references", "ranking_references"):
+            for key in (
+                "references",
+                "figure_references",
+                "ranking_references",
+            ):
                 gone = [r for r in script.get(key) or [] if r not in left]
                 if gone:
                     script[key] = [r for r in script[key] if r in left]
-                    reasons.append(f"`{key}` without {', '.join(gone)} (no usable data)")
+                    reasons.append(
+                        f"`{key}` without {', '.join(gone)} (no usable data)"
+                    )
 
 
-def write_restricted_recipe(recipe_path: Path, result: CheckResult, out: Path) -> Path:
+def write_restricted_recipe(
+    recipe_path: Path, result: CheckResult, out: Path
+) -> Path:
     """Write the restricted recipe to ``out`` (atomically); the reasons as comments and in its description."""
-    from smeval.diag.shared import atomic_write_text  # noqa: PLC0415
+    from smeval.diag.shared import atomic_write_text
 
     recipe = yaml.safe_load(Path(recipe_path).read_text(encoding="utf-8"))
     restricted, reasons = restricted_recipe(recipe, result)
-    note = (f"Restricted by `smeval check` to the inputs usable in the archive; left out:\n"
-            + "".join(f"- {r}\n" for r in reasons)) if reasons else "Checked by `smeval check`: every input is usable.\n"
+    note = (
+        (
+            "Restricted by `smeval check` to the inputs usable in the archive; left out:\n"
+            + "".join(f"- {r}\n" for r in reasons)
+        )
+        if reasons
+        else "Checked by `smeval check`: every input is usable.\n"
+    )
     documentation = restricted.setdefault("documentation", {})
-    documentation["description"] = str(documentation.get("description", "")).rstrip() + "\n\n" + note
+    documentation["description"] = (
+        str(documentation.get("description", "")).rstrip() + "\n\n" + note
+    )
     header = "".join(f"# {line}\n" for line in note.splitlines())
-    text = f"# Written by smeval check from {Path(recipe_path).name}\n{header}" + dump_recipe(restricted)
+    text = (
+        f"# Written by smeval check from {Path(recipe_path).name}\n{header}"
+        + dump_recipe(restricted)
+    )
     atomic_write_text(Path(out), text)
     return Path(out)
 
 
 def format_table(rows: list[dict[str, str]], width: int = 110) -> str:
-    """The rows as an aligned text table (file names after the problem), long problems wrapped."""
-    import textwrap  # noqa: PLC0415
+    """Return the rows as an aligned text table (file names after the problem), long problems wrapped."""
+    import textwrap
 
     if not rows:
         return "No problem found."
@@ -253,9 +357,21 @@ def format_table(rows: list[dict[str, str]], width: int = 110) -> str:
     head = "  ".join(c.ljust(widths[c]) for c in short) + "  problem"
     lines = [head, "-" * min(width, len(head) + 40)]
     indent = sum(widths.values()) + 2 * len(short)
-    for r in sorted(rows, key=lambda r: (r["in the run"] == KEPT, r["dataset"], r["variable"], r["member"])):
-        text = r["problem"].splitlines()[0] + (f" [{Path(r['file']).name}]" if r["file"] else "")
+    for r in sorted(
+        rows,
+        key=lambda r: (
+            r["in the run"] == KEPT,
+            r["dataset"],
+            r["variable"],
+            r["member"],
+        ),
+    ):
+        text = r["problem"].splitlines()[0] + (
+            f" [{Path(r['file']).name}]" if r["file"] else ""
+        )
         wrapped = textwrap.wrap(text, max(40, width - indent)) or [""]
-        lines.append("  ".join(r[c].ljust(widths[c]) for c in short) + "  " + wrapped[0])
+        lines.append(
+            "  ".join(r[c].ljust(widths[c]) for c in short) + "  " + wrapped[0]
+        )
         lines += [" " * indent + w for w in wrapped[1:]]
     return "\n".join(lines)

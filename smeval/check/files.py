@@ -16,7 +16,12 @@ import cftime
 import netCDF4
 import numpy as np
 
-from smeval.diag.checks import lazy_value_summary, plausible_range, units_problem, value_problem
+from smeval.diag.checks import (
+    lazy_value_summary,
+    plausible_range,
+    units_problem,
+    value_problem,
+)
 
 #: What the run does with an input of each problem: the consequence column of the table.
 STOPS_RUN = "stops the run"
@@ -40,29 +45,42 @@ def inspect_file(path: Path, short_name: str) -> FileReport:
     try:
         nc = netCDF4.Dataset(str(path))
     except OSError as exc:
-        report.problems.append((STOPS_RUN, f"unreadable or truncated file: {exc}"))
+        report.problems.append(
+            (STOPS_RUN, f"unreadable or truncated file: {exc}")
+        )
         return report
     with nc:
         var = nc.variables.get(short_name)
         if var is None:
-            report.problems.append((STOPS_RUN, f"no variable {short_name} in the file"))
+            report.problems.append(
+                (STOPS_RUN, f"no variable {short_name} in the file")
+            )
             return report
         problem = units_problem(getattr(var, "units", "(none)"), short_name)
         if problem:
-            report.problems.append((STOPS_RUN, f"{problem} (ESMValCore's CMOR check stops the run; "
-                                               "under --check_level=relaxed smeval excludes the member)"))
+            report.problems.append(
+                (
+                    STOPS_RUN,
+                    f"{problem} (ESMValCore's CMOR check stops the run; "
+                    "under --check_level=relaxed smeval excludes the member)",
+                )
+            )
         report.problems += _grid_bounds(nc, var)
         layers = _layers(nc, var) if short_name == "mrsol" else []
         report.problems += layers
         time_axis = _time_months(nc, var, report)
         # With unusable layers, their values cannot be judged per layer.
-        report.problems += _sample(var, short_name, time_axis, nc, per_layer=not layers)
+        report.problems += _sample(
+            var, short_name, time_axis, nc, per_layer=not layers
+        )
     return report
 
 
 def _coordinate(nc: netCDF4.Dataset, var, names: tuple[str, ...]):
     for dim in var.dimensions:
-        if dim in nc.variables and (dim in names or getattr(nc[dim], "standard_name", "") in names):
+        if dim in nc.variables and (
+            dim in names or getattr(nc[dim], "standard_name", "") in names
+        ):
             return nc[dim]
     return None
 
@@ -71,9 +89,17 @@ def _grid_bounds(nc: netCDF4.Dataset, var) -> list[tuple[str, str]]:
     problems = []
     for names in (("lat", "latitude"), ("lon", "longitude")):
         coord = _coordinate(nc, var, names)
-        if coord is not None and getattr(coord, "bounds", None) not in nc.variables:
-            problems.append((KEPT, f"{coord.name} has no bounds: cell edges are guessed from the centres "
-                                   "(regional weights and regridding are then approximate)"))
+        if (
+            coord is not None
+            and getattr(coord, "bounds", None) not in nc.variables
+        ):
+            problems.append(
+                (
+                    KEPT,
+                    f"{coord.name} has no bounds: cell edges are guessed from the centres "
+                    "(regional weights and regridding are then approximate)",
+                )
+            )
     return problems
 
 
@@ -84,15 +110,29 @@ def _layers(nc: netCDF4.Dataset, var) -> list[tuple[str, str]]:
         return [(EXCLUDED, "no soil depth coordinate")]
     points = np.asarray(coord[:], dtype=float)
     if points.size > 1 and not np.all(np.diff(points) > 0):
-        return [(STOPS_RUN, f"soil layers not in increasing depth order ({', '.join(f'{p:g}' for p in points)} m): "
-                            "ESMValCore's CMOR check stops the run")]
+        return [
+            (
+                STOPS_RUN,
+                f"soil layers not in increasing depth order ({', '.join(f'{p:g}' for p in points)} m): "
+                "ESMValCore's CMOR check stops the run",
+            )
+        ]
     bounds_name = getattr(coord, "bounds", None)
     if bounds_name not in nc.variables:
-        return [(EXCLUDED, "soil layers without bounds: layer thicknesses unknown")]
+        return [
+            (EXCLUDED, "soil layers without bounds: layer thicknesses unknown")
+        ]
     bounds = np.asarray(nc[bounds_name][:], dtype=float)
-    if np.any(bounds[:, 1] <= bounds[:, 0]) or np.any(bounds[1:, 0] < bounds[:-1, 1] - 1e-9):
+    if np.any(bounds[:, 1] <= bounds[:, 0]) or np.any(
+        bounds[1:, 0] < bounds[:-1, 1] - 1e-9
+    ):
         pairs = ", ".join(f"{a:g}-{b:g}" for a, b in bounds)
-        return [(EXCLUDED, f"soil layer bounds overlap or are reversed ({pairs} m)")]
+        return [
+            (
+                EXCLUDED,
+                f"soil layer bounds overlap or are reversed ({pairs} m)",
+            )
+        ]
     return []
 
 
@@ -102,29 +142,56 @@ def _time_months(nc: netCDF4.Dataset, var, report: FileReport) -> int | None:
         return None
     time = nc["time"]
     try:
-        dates = cftime.num2date(np.asarray(time[:]), time.units, getattr(time, "calendar", "standard"))
+        dates = cftime.num2date(
+            np.asarray(time[:]),
+            time.units,
+            getattr(time, "calendar", "standard"),
+        )
     except (ValueError, AttributeError, OSError) as exc:
         report.problems.append((STOPS_RUN, f"unreadable time axis: {exc}"))
         return var.dimensions.index("time")
-    months = np.array([d.year * 12 + d.month - 1 for d in np.ravel(dates)], dtype=int)
+    months = np.array(
+        [d.year * 12 + d.month - 1 for d in np.ravel(dates)], dtype=int
+    )
     if months.size > 1 and not np.all(np.diff(months) > 0):
-        report.problems.append((STOPS_RUN, "time steps out of order or repeated"))
+        report.problems.append(
+            (STOPS_RUN, "time steps out of order or repeated")
+        )
     report.months = months
     return var.dimensions.index("time")
 
 
-def _sample(var, short_name: str, time_axis: int | None, nc: netCDF4.Dataset,
-            per_layer: bool = True) -> list[tuple[str, str]]:
+def _sample(
+    var,
+    short_name: str,
+    time_axis: int | None,
+    nc: netCDF4.Dataset,
+    per_layer: bool = True,
+) -> list[tuple[str, str]]:
     """Plausible values and some valid value, in the first, middle and last time steps."""
     n = var.shape[time_axis] if time_axis is not None else 1
-    steps = sorted({0, n // 2, n - 1}) if time_axis is not None and n else [None]
+    steps = (
+        sorted({0, n // 2, n - 1}) if time_axis is not None and n else [None]
+    )
     try:
-        blocks = [np.ma.masked_invalid(var[:] if step is None else var[_at(var, time_axis, step)]) for step in steps]
+        blocks = [
+            np.ma.masked_invalid(
+                var[:] if step is None else var[_at(var, time_axis, step)]
+            )
+            for step in steps
+        ]
     except (OSError, RuntimeError, IndexError) as exc:
         return [(STOPS_RUN, f"data unreadable (truncated file?): {exc}")]
-    summary = lazy_value_summary(np.ma.concatenate([b.ravel() for b in blocks]))
+    summary = lazy_value_summary(
+        np.ma.concatenate([b.ravel() for b in blocks])
+    )
     if not summary[0]:
-        return [(EXCLUDED, "all sampled values are missing (first, middle and last time steps)")]
+        return [
+            (
+                EXCLUDED,
+                "all sampled values are missing (first, middle and last time steps)",
+            )
+        ]
     if short_name == "mrsol":
         return _layer_values(var, blocks, time_axis, nc) if per_layer else []
     problem = value_problem(summary, short_name)
@@ -144,15 +211,28 @@ def _layer_values(var, blocks, time_axis, nc) -> list[tuple[str, str]]:
     bounds_name = getattr(coord, "bounds", None) if coord is not None else None
     if bounds_name not in nc.variables:
         return []
-    thickness = np.diff(np.asarray(nc[bounds_name][:], dtype=float), axis=1).ravel()
+    thickness = np.diff(
+        np.asarray(nc[bounds_name][:], dtype=float), axis=1
+    ).ravel()
     axis = var.dimensions.index(coord.name)
     for k, dz in enumerate(thickness):
-        layer = np.ma.concatenate([np.ma.masked_invalid(np.ma.take(b, [k], axis=axis)).ravel()
-                                   for b in blocks])
+        layer = np.ma.concatenate(
+            [
+                np.ma.masked_invalid(np.ma.take(b, [k], axis=axis)).ravel()
+                for b in blocks
+            ]
+        )
         valid = layer.compressed()
-        limits = plausible_range("sm_deep", depth=float(dz)) if dz > 0 else None
+        limits = (
+            plausible_range("sm_deep", depth=float(dz)) if dz > 0 else None
+        )
         if valid.size and limits is not None:
             problem = limits.problem(float(valid.min()), float(valid.max()))
             if problem:
-                return [(EXCLUDED, f"layer {k + 1}: {problem} (sampled time steps)")]
+                return [
+                    (
+                        EXCLUDED,
+                        f"layer {k + 1}: {problem} (sampled time steps)",
+                    )
+                ]
     return []

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import Any
 
 #: Facets of a recipe's variable group that are facets of its data sets.
-GROUP_FACETS = ("mip", "timerange", "exp", "ensemble", "grid", "activity", "project")
+GROUP_FACETS = (
+    "mip",
+    "timerange",
+    "exp",
+    "ensemble",
+    "grid",
+    "activity",
+    "project",
+)
 
 
 @dataclass
@@ -39,6 +47,7 @@ class Entry:
 
     @property
     def dataset(self) -> str:
+        """Name of the entry's data set."""
         return str(self.facets["dataset"])
 
 
@@ -48,33 +57,48 @@ class Member:
 
     facets: dict[str, Any]
     files: list[Path]
-    coverage: str = ""  # ESMValCore's message when the files do not cover the timerange
+    coverage: str = (
+        ""  # ESMValCore's message when the files do not cover the timerange
+    )
 
     @property
     def ensemble(self) -> str:
+        """Ensemble member (empty for reanalyses)."""
         return str(self.facets.get("ensemble", ""))
 
 
 def recipe_entries(recipe: dict) -> Iterator[Entry]:
     """Every data set entry of every variable group of a loaded recipe."""
-    for diagnostic_name, diagnostic in (recipe.get("diagnostics") or {}).items():
+    for diagnostic_name, diagnostic in (
+        recipe.get("diagnostics") or {}
+    ).items():
         diagnostic = diagnostic or {}
         shared = diagnostic.get("additional_datasets") or []
         for group_name, group in (diagnostic.get("variables") or {}).items():
             group = group or {}
             short_name = group.get("short_name", group_name)
             own = list(enumerate(group.get("additional_datasets") or []))
-            entries = [(None, e) for e in (*(recipe.get("datasets") or []), *shared)] + own
+            entries = [
+                (None, e) for e in (*(recipe.get("datasets") or []), *shared)
+            ] + own
             for index, entry in entries:
                 facets = {k: group[k] for k in GROUP_FACETS if k in group}
                 facets.update(entry)
                 facets["short_name"] = short_name
-                yield Entry(diagnostic_name, group_name, short_name, facets, index=index)
+                yield Entry(
+                    diagnostic_name,
+                    group_name,
+                    short_name,
+                    facets,
+                    index=index,
+                )
 
 
 def start_session(config_dir: Path):
-    """An ESMValCore session configured from the folder of ``config-user.yml``."""
-    from esmvalcore.config import CFG  # noqa: PLC0415 - slow import, only for the check
+    """Return an ESMValCore session configured from the folder of ``config-user.yml``."""
+    from esmvalcore.config import (
+        CFG,
+    )
 
     CFG.load_from_dirs([Path(config_dir)])
     return CFG.start_session("smeval_check")
@@ -82,9 +106,9 @@ def start_session(config_dir: Path):
 
 def expand(entry: Entry, session) -> None:
     """Fill ``entry.members`` the way ``esmvaltool run`` does (or set ``entry.problem``)."""
-    from esmvalcore._recipe.check import data_availability  # noqa: PLC0415
-    from esmvalcore.dataset import Dataset, _isglob  # noqa: PLC0415
-    from esmvalcore.exceptions import RecipeError  # noqa: PLC0415
+    from esmvalcore._recipe.check import data_availability
+    from esmvalcore.dataset import Dataset, _isglob
+    from esmvalcore.exceptions import RecipeError
 
     logging.getLogger("esmvalcore").setLevel(logging.ERROR)
     facets = {k: v for k, v in entry.facets.items() if not k.startswith("_")}
@@ -96,9 +120,14 @@ def expand(entry: Entry, session) -> None:
         entry.problem = f"ESMValCore cannot find its files: {exc}"
         return
     for expanded in found:
-        if any(_isglob(v) for v in expanded.facets.values()) or not expanded.files:
+        if (
+            any(_isglob(v) for v in expanded.facets.values())
+            or not expanded.files
+        ):
             continue
-        member = Member(dict(expanded.facets), [Path(str(f)) for f in expanded.files])
+        member = Member(
+            dict(expanded.facets), [Path(str(f)) for f in expanded.files]
+        )
         try:
             data_availability(expanded, log=False)
         except RecipeError as exc:

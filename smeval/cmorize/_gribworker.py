@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
@@ -26,7 +27,9 @@ def main(argv: list[str]) -> int:
 
     grib, out, dataset, *names = argv
     try:
-        store = readers._scan_grib_inprocess([readers.Path(grib)], names, dataset)
+        store = readers._scan_grib_inprocess(
+            [readers.Path(grib)], names, dataset
+        )
         arrays = {}
         meta = []
         for name, var in store.items():
@@ -34,16 +37,20 @@ def main(argv: list[str]) -> int:
             arrays[f"{name}__lon"] = var.lon
             for i, rec in enumerate(var.records):
                 arrays[f"{name}__{i}"] = rec.read().astype(np.float32)
-            meta.append({
-                "name": name, "units": var.units, "grid_note": var.grid_note,
-                "times": [r.time.isoformat() for r in var.records],
-                "monthly": [r.monthly for r in var.records],
-            })
+            meta.append(
+                {
+                    "name": name,
+                    "units": var.units,
+                    "grid_note": var.grid_note,
+                    "times": [r.time.isoformat() for r in var.records],
+                    "monthly": [r.monthly for r in var.records],
+                }
+            )
         arrays["__meta__"] = np.array(json.dumps(meta))
         tmp = out + ".part"
-        with open(tmp, "wb") as f:
+        with Path(tmp).open("wb") as f:
             np.savez(f, **arrays)
-        os.replace(tmp, out)
+        Path(tmp).replace(out)
     except readers.CMORizeError as exc:
         sys.stderr.write(exc.problem.replace("\n", " ") + "\n")
         return 3

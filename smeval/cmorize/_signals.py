@@ -59,7 +59,7 @@ _STATE = _State()
 
 
 def received() -> int | None:
-    """The first signal received inside :func:`interrupts_guarded`, or None."""
+    """Return the first signal received inside :func:`interrupts_guarded`, or None."""
     return _STATE.signum
 
 
@@ -69,7 +69,7 @@ def check() -> None:
         raise Interrupted(_STATE.signum)
 
 
-def _handler(signum, frame) -> None:
+def _handler(signum, frame) -> None:  # noqa: ARG001 - signal.signal's handler signature
     if _STATE.signum is None:
         _STATE.signum = signum
         if not _STATE.holding:

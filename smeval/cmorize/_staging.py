@@ -33,7 +33,7 @@ UNLOCKED_GRACE_S = 60.0
 
 @contextlib.contextmanager
 def staging_dir(parent: Path, prefix: str) -> Iterator[Path]:
-    """A new folder ``parent/prefix*``, locked while the block runs, removed after it.
+    """Yield a new folder ``parent/prefix*``, locked while the block runs, removed after it.
 
     Stale folders of the same ``prefix`` in ``parent`` (left by a killed run)
     are removed first.
@@ -56,8 +56,11 @@ def clean_stale(parent: Path, prefix: str) -> list[Path]:
     """Remove the folders ``parent/prefix*`` whose process is gone; return them."""
     removed = []
     try:
-        candidates = [p for p in Path(parent).iterdir()
-                      if p.name.startswith(prefix) and p.is_dir()]
+        candidates = [
+            p
+            for p in Path(parent).iterdir()
+            if p.name.startswith(prefix) and p.is_dir()
+        ]
     except OSError:
         return removed
     for folder in candidates:
@@ -79,9 +82,9 @@ def _is_stale(folder: Path) -> bool:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         pid_text = os.read(fd, 32).decode(errors="replace").strip()
     except BlockingIOError:
-        return False          # a live run holds it
+        return False  # a live run holds it
     finally:
-        os.close(fd)          # closing drops our lock again
+        os.close(fd)  # closing drops our lock again
     if not pid_text.isdigit():
         return _older_than_grace(folder)
     return not _alive(int(pid_text))
@@ -100,5 +103,5 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True           # exists, another user's
+        return True  # exists, another user's
     return True

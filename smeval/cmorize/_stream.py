@@ -25,9 +25,16 @@ import numpy as np
 from smeval import cmorio
 
 
-def write_monthly(target: Path, fields: Iterable[np.ndarray], *, time_points: np.ndarray,
-                  time_bounds: np.ndarray, short_name: str,
-                  land_mask: np.ndarray | None = None, **write_kwargs) -> Path:
+def write_monthly(
+    target: Path,
+    fields: Iterable[np.ndarray],
+    *,
+    time_points: np.ndarray,
+    time_bounds: np.ndarray,
+    short_name: str,
+    land_mask: np.ndarray | None = None,
+    **write_kwargs,
+) -> Path:
     """Write ``fields`` (one array per month, CMOR units) as one CMOR file.
 
     Parameters
@@ -61,43 +68,61 @@ def write_monthly(target: Path, fields: Iterable[np.ndarray], *, time_points: np
     try:
         first = next(it)
     except StopIteration:
-        raise ValueError(f"{short_name}: no months to write") from None
+        msg = f"{short_name}: no months to write"
+        raise ValueError(msg) from None
     cmorio.write_variable(
-        target, np.ma.masked_invalid(np.asarray(first)[np.newaxis]), short_name=short_name,
-        time_points=time_points[:1], time_bounds=time_bounds[:1], land_mask=land_mask,
+        target,
+        np.ma.masked_invalid(np.asarray(first)[np.newaxis]),
+        short_name=short_name,
+        time_points=time_points[:1],
+        time_bounds=time_bounds[:1],
+        land_mask=land_mask,
         **write_kwargs,
     )
     del first
     bad_land = None if land_mask is None else ~np.asarray(land_mask, bool)
     written = 1
     with netCDF4.Dataset(target, "a") as ds:
-        if ("time" not in ds.dimensions or not ds.dimensions["time"].isunlimited()
-                or short_name not in ds.variables or "time_bnds" not in ds.variables):
-            raise RuntimeError(f"{target}: expected an unlimited 'time' dimension, 'time', "
-                               f"'time_bnds' and {short_name!r} written by cmorio")
+        if (
+            "time" not in ds.dimensions
+            or not ds.dimensions["time"].isunlimited()
+            or short_name not in ds.variables
+            or "time_bnds" not in ds.variables
+        ):
+            msg = (
+                f"{target}: expected an unlimited 'time' dimension, 'time', "
+                f"'time_bnds' and {short_name!r} written by cmorio"
+            )
+            raise RuntimeError(msg)
         var = ds.variables[short_name]
         var.set_auto_maskandscale(False)
         # Every chunk (one time step) is written whole, once: no need for the
         # library's default 64 MiB chunk cache, which would keep up to 64 MiB
         # of written chunks in memory per file.
-        var.set_var_chunk_cache(size=_chunk_bytes(var), nelems=7, preemption=1.0)
+        var.set_var_chunk_cache(
+            size=_chunk_bytes(var), nelems=7, preemption=1.0
+        )
         fill = np.asarray(var.getncattr("_FillValue"), dtype=var.dtype)
         tvar, bvar = ds.variables["time"], ds.variables["time_bnds"]
         for field in it:
             if written >= n:
-                raise ValueError(f"{short_name}: more months than the {n} time points")
-            values = np.array(field, dtype=var.dtype)  # a copy: the caller's array is kept
+                msg = f"{short_name}: more months than the {n} time points"
+                raise ValueError(msg)
+            values = np.array(
+                field, dtype=var.dtype
+            )  # a copy: the caller's array is kept
             del field
             bad = ~np.isfinite(values)
             if bad_land is not None:
-                bad |= bad_land                      # broadcast over depth
+                bad |= bad_land  # broadcast over depth
             values[bad] = fill
             var[written] = values
             tvar[written] = time_points[written]
             bvar[written] = time_bounds[written]
             written += 1
     if written != n:
-        raise ValueError(f"{short_name}: {written} months written, {n} expected")
+        msg = f"{short_name}: {written} months written, {n} expected"
+        raise ValueError(msg)
     return Path(target)
 
 

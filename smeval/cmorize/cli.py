@@ -55,30 +55,64 @@ def register(subparsers) -> None:
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("dataset", choices=DATASET_CHOICES, help="data set to convert")
-    parser.add_argument("--raw", required=True, metavar="DIR",
-                        help="folder with the raw files as downloaded (searched recursively; "
-                             "never modified)")
-    parser.add_argument("--out", required=True, metavar="DIR",
-                        help="root of the OBS6 tree (the rootpath of project OBS6 in "
-                             "ESMValCore's configuration)")
-    parser.add_argument("--start", type=int, metavar="YEAR",
-                        help="first year to convert (default: first year of the input)")
-    parser.add_argument("--end", type=int, metavar="YEAR",
-                        help="last year to convert (default: last year of the input)")
-    parser.add_argument("--variables", metavar="LIST",
-                        help="comma-separated CMOR variables (default: all the data set "
-                             "provides; every raw variable they need must be present)")
-    parser.add_argument("--allow-partial-months", action="store_true",
-                        help="average sub-monthly input (3-hourly, 6-hourly) over the time "
-                             "steps present instead of failing when a month is incomplete")
-    parser.add_argument("--min-valid-days", type=int, default=10, metavar="N",
-                        help="ESACCI-SM: minimum number of days with a retrieval for a "
-                             "cell's monthly mean (default: %(default)s)")
-    parser.add_argument("--allow-empty", action="store_true",
-                        help="write a variable whose every value is missing instead of "
-                             "failing (an existing file is never replaced by an empty one)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.add_argument(
+        "dataset", choices=DATASET_CHOICES, help="data set to convert"
+    )
+    parser.add_argument(
+        "--raw",
+        required=True,
+        metavar="DIR",
+        help="folder with the raw files as downloaded (searched recursively; "
+        "never modified)",
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="root of the OBS6 tree (the rootpath of project OBS6 in "
+        "ESMValCore's configuration)",
+    )
+    parser.add_argument(
+        "--start",
+        type=int,
+        metavar="YEAR",
+        help="first year to convert (default: first year of the input)",
+    )
+    parser.add_argument(
+        "--end",
+        type=int,
+        metavar="YEAR",
+        help="last year to convert (default: last year of the input)",
+    )
+    parser.add_argument(
+        "--variables",
+        metavar="LIST",
+        help="comma-separated CMOR variables (default: all the data set "
+        "provides; every raw variable they need must be present)",
+    )
+    parser.add_argument(
+        "--allow-partial-months",
+        action="store_true",
+        help="average sub-monthly input (3-hourly, 6-hourly) over the time "
+        "steps present instead of failing when a month is incomplete",
+    )
+    parser.add_argument(
+        "--min-valid-days",
+        type=int,
+        default=10,
+        metavar="N",
+        help="ESACCI-SM: minimum number of days with a retrieval for a "
+        "cell's monthly mean (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="write a variable whose every value is missing instead of "
+        "failing (an existing file is never replaced by an empty one)",
+    )
+    parser.add_argument(
+        "--no-progress", action="store_true", help="hide the progress bar"
+    )
     parser.set_defaults(func=run)
 
 
@@ -90,13 +124,18 @@ def run(args: argparse.Namespace) -> int:
     """
     from .convert import Options, cmorize
 
-    if args.start is not None and args.end is not None and args.start > args.end:
+    if (
+        args.start is not None
+        and args.end is not None
+        and args.start > args.end
+    ):
         return _error(f"--start {args.start} is after --end {args.end}", 2)
     opts = Options(
         start=args.start,
         end=args.end,
         variables=[v.strip() for v in args.variables.split(",") if v.strip()]
-        if args.variables else None,
+        if args.variables
+        else None,
         allow_partial_months=args.allow_partial_months,
         min_valid_days=args.min_valid_days,
         allow_empty=args.allow_empty,
@@ -112,10 +151,10 @@ def run(args: argparse.Namespace) -> int:
                 except CMORizeError as exc:
                     error = exc
             _print_warnings(caught)
-            _signals.check()            # a signal whose raise was lost comes first
+            _signals.check()  # a signal whose raise was lost comes first
     except _signals.Interrupted as exc:
         return _interrupted(exc, exc.written or written)
-    except KeyboardInterrupt:          # before the handler was installed
+    except KeyboardInterrupt:  # before the handler was installed
         return _interrupted(_signals.Interrupted(signal.SIGINT), written)
     if error is not None:
         return _error(str(error), 1)

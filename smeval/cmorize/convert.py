@@ -51,6 +51,7 @@ from tqdm import tqdm
 
 from smeval import cmorio
 from smeval.core.depth import WATER_DENSITY, layer_weights
+from smeval.variables import CMOR_TABLES
 
 from . import _signals, _staging, readers
 from ._stream import write_monthly
@@ -63,7 +64,6 @@ from .errors import (
     TimeGapError,
     UnsupportedInputError,
 )
-from smeval.variables import CMOR_TABLES
 
 #: CMOR variables and their tables.
 MIPS = {k: v for k, v in CMOR_TABLES.items() if k != "areacella"}
@@ -71,9 +71,13 @@ MIPS = {k: v for k, v in CMOR_TABLES.items() if k != "areacella"}
 #: Soil layers: depth bounds in m of the native layers.
 #: ERA5 / ERA-Interim (IFS HTESSEL): 0-7, 7-28, 28-100, 100-289 cm
 #: (ERA5 documentation, "Table 8: soil levels", confluence.ecmwf.int/display/CKB/ERA5).
-ECMWF_LAYERS = np.array([[0.0, 0.07], [0.07, 0.28], [0.28, 1.00], [1.00, 2.89]])
+ECMWF_LAYERS = np.array(
+    [[0.0, 0.07], [0.07, 0.28], [0.28, 1.00], [1.00, 2.89]]
+)
 #: GLDAS-2 Noah: 0-10, 10-40, 40-100, 100-200 cm (GLDAS-2 README, GES DISC).
-GLDAS_LAYERS = np.array([[0.0, 0.10], [0.10, 0.40], [0.40, 1.00], [1.00, 2.00]])
+GLDAS_LAYERS = np.array(
+    [[0.0, 0.10], [0.10, 0.40], [0.40, 1.00], [1.00, 2.00]]
+)
 
 #: Density of liquid water used for volumetric -> mass conversion, kg m-3.
 RHO_WATER = WATER_DENSITY
@@ -96,20 +100,29 @@ class DatasetInfo:
 
 DATASETS = {
     "ERA5": DatasetInfo(
-        "ERA5", 3, "reanaly", "1",
+        "ERA5",
+        3,
+        "reanaly",
+        "1",
         "https://cds.climate.copernicus.eu/datasets/reanalysis-era5-single-levels-monthly-means",
         "era5",
         "Contains modified Copernicus Climate Change Service information; "
         "Hersbach et al. (2020), doi:10.1002/qj.3803",
     ),
     "ERA-Interim": DatasetInfo(
-        "ERA-Interim", 3, "reanaly", "1",
+        "ERA-Interim",
+        3,
+        "reanaly",
+        "1",
         "www.ecmwf.int/en/forecasts/datasets/reanalysis-datasets/era-interim",
         "era-interim",
         "Contains modified ECMWF information; Dee et al. (2011), doi:10.1002/qj.828",
     ),
     "GLDAS": DatasetInfo(
-        "GLDAS-NOAH", 3, "reanaly", "1",
+        "GLDAS-NOAH",
+        3,
+        "reanaly",
+        "1",
         "https://disc.gsfc.nasa.gov/datasets?keywords=GLDAS (GLDAS_NOAH025_M 2.0, "
         "GLDAS_NOAH025_3H 2.1)",
         "gldas",
@@ -120,7 +133,10 @@ DATASETS = {
     # version 'L3S-SSMV-<PRODUCT>-v<version>' (cmor_config/ESACCI-SOILMOISTURE.yml);
     # we keep its dataset name, tier, type and version, in the OBS6 (CMIP6-table) layout.
     "ESACCI-SM": DatasetInfo(
-        "ESACCI-SOILMOISTURE", 2, "sat", "L3S-SSMV-COMBINED-v04.2",
+        "ESACCI-SOILMOISTURE",
+        2,
+        "sat",
+        "L3S-SSMV-COMBINED-v04.2",
         "ftp://anon-ftp.ceda.ac.uk/neodc/esacci/soil_moisture/data/",
         "esacci-soilmoisture",
         "ESA CCI Soil Moisture; Dorigo et al. (2017), doi:10.1016/j.rse.2017.07.001; "
@@ -154,7 +170,9 @@ class Monthly:
     read_month: Callable[[tuple[int, int]], np.ndarray]
     notes: list[str] = field(default_factory=list)
     #: The records of each month, in inventory order.
-    by_month: dict[tuple[int, int], list[readers.Record]] = field(default_factory=dict)
+    by_month: dict[tuple[int, int], list[readers.Record]] = field(
+        default_factory=dict
+    )
     #: Cells need this many valid records in a month (None: every record).
     daily_min_valid: int | None = None
 
@@ -163,7 +181,9 @@ class _MonthMean:
     """Running mean of one month of one raw variable (NaN-aware)."""
 
     def __init__(self, n_records: int, daily_min_valid: int | None) -> None:
-        self.need = daily_min_valid if daily_min_valid is not None else n_records
+        self.need = (
+            daily_min_valid if daily_min_valid is not None else n_records
+        )
         self.total = None
         self.count = None
 
@@ -176,7 +196,7 @@ class _MonthMean:
         self.count += valid
 
     def result(self) -> np.ndarray:
-        """The mean where enough records are valid, else NaN; frees the sums."""
+        """Return the mean where enough records are valid, else NaN; frees the sums."""
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = self.total / self.count
         out = np.where(self.count >= max(self.need, 1), mean, np.nan)
@@ -184,8 +204,9 @@ class _MonthMean:
         return out
 
 
-def read_months_together(monthlies: dict[str, Monthly], month: tuple[int, int]
-                         ) -> dict[str, np.ndarray]:
+def read_months_together(
+    monthlies: dict[str, Monthly], month: tuple[int, int]
+) -> dict[str, np.ndarray]:
     """Monthly means of several raw variables for one month.
 
     Same values as each ``Monthly.read_month(month)`` (every variable is
@@ -195,8 +216,10 @@ def read_months_together(monthlies: dict[str, Monthly], month: tuple[int, int]
     are read while that file is open, instead of each variable sweeping all
     the month's files again.
     """
-    means = {name: _MonthMean(len(m.by_month[month]), m.daily_min_valid)
-             for name, m in monthlies.items()}
+    means = {
+        name: _MonthMean(len(m.by_month[month]), m.daily_min_valid)
+        for name, m in monthlies.items()
+    }
     longest = max(len(m.by_month[month]) for m in monthlies.values())
     for i in range(longest):
         for name, m in monthlies.items():
@@ -215,8 +238,12 @@ def _month_seconds(year: int, month: int) -> float:
     return calendar.monthrange(year, month)[1] * SECONDS_PER_DAY
 
 
-def monthly_means(var: readers.RawVariable, dataset: str, opts: Options,
-                  daily_min_valid: int | None = None) -> Monthly:
+def monthly_means(
+    var: readers.RawVariable,
+    dataset: str,
+    opts: Options,
+    daily_min_valid: int | None = None,
+) -> Monthly:
     """Group the records of ``var`` by calendar month and check completeness.
 
     Parameters
@@ -234,27 +261,42 @@ def monthly_means(var: readers.RawVariable, dataset: str, opts: Options,
     if all_monthly:
         for m, recs in by_month.items():
             if len(recs) > 1:
-                raise TimeGapError(f"month {m[0]:04d}-{m[1]:02d} appears {len(recs)} times",
-                                   dataset=dataset, variable=var.name,
-                                   files=sorted({r.path for r in recs}))
+                msg = f"month {m[0]:04d}-{m[1]:02d} appears {len(recs)} times"
+                raise TimeGapError(
+                    msg,
+                    dataset=dataset,
+                    variable=var.name,
+                    files=sorted({r.path for r in recs}),
+                )
     elif daily_min_valid is None:
         stamps = sorted({r.time for r in var.records})
         if len(stamps) != len(var.records):
-            raise TimeGapError("duplicate time steps", dataset=dataset, variable=var.name,
-                               files=var.files)
+            msg = "duplicate time steps"
+            raise TimeGapError(
+                msg,
+                dataset=dataset,
+                variable=var.name,
+                files=var.files,
+            )
         diffs = np.diff([s.timestamp() for s in stamps])
         step = var.step_seconds or (float(diffs.min()) if diffs.size else None)
         for m in months:
             n = len(by_month[m])
             expected = _month_seconds(*m) / step if step else None
             if expected is None or n != round(expected):
-                msg = (f"month {m[0]:04d}-{m[1]:02d} has {n} of "
-                       f"{round(expected) if expected else '?'} time steps"
-                       + (f" (step {step / 3600:g} h)" if step else ""))
+                msg = (
+                    f"month {m[0]:04d}-{m[1]:02d} has {n} of "
+                    f"{round(expected) if expected else '?'} time steps"
+                    + (f" (step {step / 3600:g} h)" if step else "")
+                )
                 if not opts.allow_partial_months:
-                    raise TimeGapError(msg + "; use --allow-partial-months to average what "
-                                       "there is", dataset=dataset, variable=var.name,
-                                       files=sorted({r.path for r in by_month[m]}))
+                    raise TimeGapError(
+                        msg + "; use --allow-partial-months to average what "
+                        "there is",
+                        dataset=dataset,
+                        variable=var.name,
+                        files=sorted({r.path for r in by_month[m]}),
+                    )
                 notes.append(msg)
         if step:
             notes.append(f"monthly means of {step / 3600:g}-hourly fields")
@@ -279,7 +321,9 @@ def monthly_means(var: readers.RawVariable, dataset: str, opts: Options,
 ACCUMULATION_HOURS = {"ERA5": 1, "ERA-Interim": None}
 
 
-def accumulation_rates(var: readers.RawVariable, dataset: str) -> readers.RawVariable:
+def accumulation_rates(
+    var: readers.RawVariable, dataset: str
+) -> readers.RawVariable:
     """Sub-monthly ECMWF accumulations (m) as mean rates (m day-1) per interval.
 
     Monthly means of daily accumulations (already m day-1) are returned as
@@ -294,27 +338,50 @@ def accumulation_rates(var: readers.RawVariable, dataset: str) -> readers.RawVar
         return var
     recs = sorted(var.records, key=lambda r: r.time)
     if len({r.time for r in recs}) != len(recs):
-        raise TimeGapError("duplicate time steps", dataset=dataset, variable=var.name,
-                           files=var.files)
+        msg = "duplicate time steps"
+        raise TimeGapError(
+            msg,
+            dataset=dataset,
+            variable=var.name,
+            files=var.files,
+        )
     hours = ACCUMULATION_HOURS[dataset]
     out, lengths = [], set()
     for k, rec in enumerate(recs):
-        if hours is not None:                       # ERA5: fixed 1-hour accumulations
+        if hours is not None:  # ERA5: fixed 1-hour accumulations
             start, prev = rec.time - _dt.timedelta(hours=hours), None
-        else:                                       # ERA-Interim: since 00/12 UTC
+        else:  # ERA-Interim: since 00/12 UTC
             base = _forecast_start(rec.time)
             prev = recs[k - 1] if k and recs[k - 1].time > base else None
             start = prev.time if prev else base
         length = (rec.time - start).total_seconds()
         lengths.add(length)
-        out.append(readers.Record(start, rec.path, _rate_reader(rec, prev, length), False))
+        out.append(
+            readers.Record(
+                start, rec.path, _rate_reader(rec, prev, length), False
+            )
+        )
     if len(lengths) > 1:
-        raise UnsupportedInputError(
+        msg = (
             f"accumulation intervals of different lengths ({sorted(x / 3600 for x in lengths)}"
-            " h): give every step of the forecasts, or monthly means",
-            dataset=dataset, variable=var.name, files=var.files)
-    return readers.RawVariable(var.name, var.units, var.lat, var.lon, out, var.synthetic,
-                               var.grid_note, step_seconds=lengths.pop())
+            " h): give every step of the forecasts, or monthly means"
+        )
+        raise UnsupportedInputError(
+            msg,
+            dataset=dataset,
+            variable=var.name,
+            files=var.files,
+        )
+    return readers.RawVariable(
+        var.name,
+        var.units,
+        var.lat,
+        var.lon,
+        out,
+        var.synthetic,
+        var.grid_note,
+        step_seconds=lengths.pop(),
+    )
 
 
 def _forecast_start(t: _dt.datetime) -> _dt.datetime:
@@ -322,38 +389,60 @@ def _forecast_start(t: _dt.datetime) -> _dt.datetime:
     day = _dt.datetime(t.year, t.month, t.day)
     since = (t - day).total_seconds()
     if since == 0:
-        return day - _dt.timedelta(hours=12)       # step 12 of the previous 12 UTC run
+        return day - _dt.timedelta(
+            hours=12
+        )  # step 12 of the previous 12 UTC run
     return day if since <= 12 * 3600 else day + _dt.timedelta(hours=12)
 
 
-def _rate_reader(rec: readers.Record, prev: readers.Record | None, seconds: float):
+def _rate_reader(
+    rec: readers.Record, prev: readers.Record | None, seconds: float
+):
     def read() -> np.ndarray:
         acc = rec.read() if prev is None else rec.read() - prev.read()
-        return acc * (SECONDS_PER_DAY / seconds)    # m per interval -> m day-1
+        return acc * (SECONDS_PER_DAY / seconds)  # m per interval -> m day-1
 
     return read
 
 
-def _select_months(monthlies: dict[str, Monthly], dataset: str, short_name: str,
-                   files: list[Path], opts: Options) -> list[tuple[int, int]]:
-    """Common months of the raw variables, clipped to --start/--end, without gaps."""
+def _select_months(
+    monthlies: dict[str, Monthly],
+    dataset: str,
+    short_name: str,
+    files: list[Path],
+    opts: Options,
+) -> list[tuple[int, int]]:
+    """Return the common months of the raw variables, clipped to --start/--end, without gaps."""
     sets = {name: set(m.months) for name, m in monthlies.items()}
     common = set.intersection(*sets.values())
     for name, s in sets.items():
         extra = sorted(s - common)
         if extra:
             others = [n for n in sets if n != name]
-            raise TimeGapError(
+            msg = (
                 f"{name} has months {extra[0][0]:04d}-{extra[0][1]:02d}... that "
-                f"{', '.join(others)} lack(s)", dataset=dataset, variable=short_name,
-                files=files)
-    months = sorted(m for m in common
-                    if (opts.start is None or m[0] >= opts.start)
-                    and (opts.end is None or m[0] <= opts.end))
+                f"{', '.join(others)} lack(s)"
+            )
+            raise TimeGapError(
+                msg,
+                dataset=dataset,
+                variable=short_name,
+                files=files,
+            )
+    months = sorted(
+        m
+        for m in common
+        if (opts.start is None or m[0] >= opts.start)
+        and (opts.end is None or m[0] <= opts.end)
+    )
     if not months:
+        msg = f"no months within {opts.start or '...'}-{opts.end or '...'} in the input"
         raise TimeGapError(
-            f"no months within {opts.start or '...'}-{opts.end or '...'} in the input",
-            dataset=dataset, variable=short_name, files=files)
+            msg,
+            dataset=dataset,
+            variable=short_name,
+            files=files,
+        )
     y, m = months[0]
     expected = []
     while (y, m) <= months[-1]:
@@ -362,9 +451,16 @@ def _select_months(monthlies: dict[str, Monthly], dataset: str, short_name: str,
     missing = sorted(set(expected) - set(months))
     if missing:
         shown = ", ".join(f"{a:04d}-{b:02d}" for a, b in missing[:6])
-        raise TimeGapError(f"gap in the months: {len(missing)} missing ({shown}"
-                           f"{', ...' if len(missing) > 6 else ''})",
-                           dataset=dataset, variable=short_name, files=files)
+        msg = (
+            f"gap in the months: {len(missing)} missing ({shown}"
+            f"{', ...' if len(missing) > 6 else ''})"
+        )
+        raise TimeGapError(
+            msg,
+            dataset=dataset,
+            variable=short_name,
+            files=files,
+        )
     return months
 
 
@@ -390,7 +486,9 @@ class Recipe:
     accumulated: bool = False
 
 
-def _layer_mass(volumetric: np.ndarray, top: float, bottom: float) -> np.ndarray:
+def _layer_mass(
+    volumetric: np.ndarray, top: float, bottom: float
+) -> np.ndarray:
     """m3 m-3 -> kg m-2 in a layer: theta * thickness [m] * 1000 kg m-3 (SPEC 1).
 
     :func:`smeval.core.depth.volumetric_to_mass` multiplies in another order
@@ -399,9 +497,14 @@ def _layer_mass(volumetric: np.ndarray, top: float, bottom: float) -> np.ndarray
     return volumetric * (bottom - top) * RHO_WATER
 
 
-def _top_mass(layers: list[np.ndarray], bounds: np.ndarray, depth: float) -> np.ndarray:
-    """Water in 0..depth m from layer contents W_k (kg m-2), SPEC section 2:
-    W(0..D) = sum_k W_k * w_k, weights w_k from :func:`smeval.core.depth.layer_weights`."""
+def _top_mass(
+    layers: list[np.ndarray], bounds: np.ndarray, depth: float
+) -> np.ndarray:
+    """Return the water in 0..depth m from layer contents W_k (kg m-2).
+
+    SPEC section 2: W(0..D) = sum_k W_k * w_k, weights w_k from
+    :func:`smeval.core.depth.layer_weights`.
+    """
     total = np.zeros_like(layers[0])
     for w, frac in zip(layers, layer_weights(bounds, depth), strict=True):
         if frac > 0:
@@ -417,11 +520,16 @@ def ecmwf_recipes() -> dict[str, Recipe]:
     def mrsos(f):
         # 0-10 cm = all of layer 1 (0-7 cm) + 3/21 of layer 2 (7-28 cm):
         # swvl1*0.07*1000 + swvl2*0.21*1000*3/21 = swvl1*70 + swvl2*30 kg m-2.
-        w = [_layer_mass(f["swvl1"], *ECMWF_LAYERS[0]), _layer_mass(f["swvl2"], *ECMWF_LAYERS[1])]
+        w = [
+            _layer_mass(f["swvl1"], *ECMWF_LAYERS[0]),
+            _layer_mass(f["swvl2"], *ECMWF_LAYERS[1]),
+        ]
         return _top_mass(w, ECMWF_LAYERS[:2], 0.10)
 
     def mrsol(f):
-        return np.stack([_layer_mass(f[n], *ECMWF_LAYERS[k]) for k, n in enumerate(swvl)])
+        return np.stack(
+            [_layer_mass(f[n], *ECMWF_LAYERS[k]) for k, n in enumerate(swvl)]
+        )
 
     # Monthly means of accumulations are "scaled to have units that include
     # 'per day'": m of water per day (ECMWF, "ERA5: How to calculate
@@ -431,43 +539,90 @@ def ecmwf_recipes() -> dict[str, Recipe]:
     # so m day-1 -> kg m-2 s-1 is x 1000 / 86400.
     per_day = RHO_WATER / SECONDS_PER_DAY
     return {
-        "mrsos": Recipe("mrsos", ["swvl1", "swvl2"], {"swvl1": vol, "swvl2": vol}, mrsos,
-                        "mrsos = swvl1*0.07 m*1000 + swvl2*0.03 m*1000 kg m-2 (0-10 cm: layer 1 "
-                        "0-7 cm and 3/21 of layer 2 7-28 cm)", land_only=True),
-        "mrsol": Recipe("mrsol", swvl, dict.fromkeys(swvl, vol), mrsol,
-                        "mrsol = swvlk * layer thickness (0.07, 0.21, 0.72, 1.89 m) * 1000 kg m-3",
-                        depth_bounds=ECMWF_LAYERS, land_only=True),
-        "pr": Recipe("pr", ["tp"], {"tp": "m"}, lambda f: f["tp"] * per_day,
-                     "pr = tp [m day-1] * 1000 / 86400", accumulated=True),
+        "mrsos": Recipe(
+            "mrsos",
+            ["swvl1", "swvl2"],
+            {"swvl1": vol, "swvl2": vol},
+            mrsos,
+            "mrsos = swvl1*0.07 m*1000 + swvl2*0.03 m*1000 kg m-2 (0-10 cm: layer 1 "
+            "0-7 cm and 3/21 of layer 2 7-28 cm)",
+            land_only=True,
+        ),
+        "mrsol": Recipe(
+            "mrsol",
+            swvl,
+            dict.fromkeys(swvl, vol),
+            mrsol,
+            "mrsol = swvlk * layer thickness (0.07, 0.21, 0.72, 1.89 m) * 1000 kg m-3",
+            depth_bounds=ECMWF_LAYERS,
+            land_only=True,
+        ),
+        "pr": Recipe(
+            "pr",
+            ["tp"],
+            {"tp": "m"},
+            lambda f: f["tp"] * per_day,
+            "pr = tp [m day-1] * 1000 / 86400",
+            accumulated=True,
+        ),
         # ECMWF convention: downward fluxes positive, so 'e' is negative for
         # evaporation (ERA5 parameter 182 'Evaporation', codes.ecmwf.int/grib/
         # param-db/182); CMOR evspsbl is positive for water leaving the surface.
-        "evspsbl": Recipe("evspsbl", ["e"], {"e": "m"}, lambda f: -f["e"] * per_day,
-                          "evspsbl = -e [m day-1] * 1000 / 86400 (sign flipped: ECMWF e < 0 "
-                          "for evaporation)", accumulated=True),
-        "mrros": Recipe("mrros", ["sro"], {"sro": "m"}, lambda f: f["sro"] * per_day,
-                        "mrros = sro [m day-1] * 1000 / 86400", land_only=True,
-                        accumulated=True),
-        "snm": Recipe("snm", ["smlt"], {"smlt": "m"}, lambda f: f["smlt"] * per_day,
-                      "snm = smlt [m day-1] * 1000 / 86400", land_only=True,
-                      accumulated=True),
+        "evspsbl": Recipe(
+            "evspsbl",
+            ["e"],
+            {"e": "m"},
+            lambda f: -f["e"] * per_day,
+            "evspsbl = -e [m day-1] * 1000 / 86400 (sign flipped: ECMWF e < 0 "
+            "for evaporation)",
+            accumulated=True,
+        ),
+        "mrros": Recipe(
+            "mrros",
+            ["sro"],
+            {"sro": "m"},
+            lambda f: f["sro"] * per_day,
+            "mrros = sro [m day-1] * 1000 / 86400",
+            land_only=True,
+            accumulated=True,
+        ),
+        "snm": Recipe(
+            "snm",
+            ["smlt"],
+            {"smlt": "m"},
+            lambda f: f["smlt"] * per_day,
+            "snm = smlt [m day-1] * 1000 / 86400",
+            land_only=True,
+            accumulated=True,
+        ),
         # lsm is a fraction 0-1 ("(0 - 1)"); CMOR sftlf is in %.
-        "sftlf": Recipe("sftlf", ["lsm"], {"lsm": "1"}, lambda f: f["lsm"] * 100.0,
-                        "sftlf = lsm * 100 %"),
+        "sftlf": Recipe(
+            "sftlf",
+            ["lsm"],
+            {"lsm": "1"},
+            lambda f: f["lsm"] * 100.0,
+            "sftlf = lsm * 100 %",
+        ),
     }
 
 
 #: Raw variables users may offer instead of a needed one, and why they are refused.
 NOT_A_SUBSTITUTE = {
-    "sro": {"ro": "the input has 'ro', total runoff (surface + sub-surface, ERA5 parameter "
-                  "205), which is not CMOR mrros (surface runoff, 'sro', parameter 8)"},
+    "sro": {
+        "ro": "the input has 'ro', total runoff (surface + sub-surface, ERA5 parameter "
+        "205), which is not CMOR mrros (surface runoff, 'sro', parameter 8)"
+    },
 }
 
 
 def gldas_recipes() -> dict[str, Recipe]:
     """GLDAS-2 Noah (2.0 monthly and 2.1 3-hourly)."""
-    layers = ["SoilMoi0_10cm_inst", "SoilMoi10_40cm_inst", "SoilMoi40_100cm_inst",
-              "SoilMoi100_200cm_inst"]
+    layers = [
+        "SoilMoi0_10cm_inst",
+        "SoilMoi10_40cm_inst",
+        "SoilMoi40_100cm_inst",
+        "SoilMoi100_200cm_inst",
+    ]
     # GLDAS conventions (GLDAS-2 README, GES DISC; ldas.gsfc.nasa.gov/gldas/
     # model-output, which follows ALMA): SoilMoi*_inst kg m-2 in the layer;
     # *_tavg kg m-2 s-1 averaged over the past 3 h; Evap_tavg positive for
@@ -475,30 +630,63 @@ def gldas_recipes() -> dict[str, Recipe]:
     # 3-hour step (monthly files: the monthly mean of the 3-hourly
     # accumulations), hence / 10800 s to get kg m-2 s-1.
     return {
-        "mrsos": Recipe("mrsos", layers[:1], {layers[0]: "kg m-2"}, lambda f: f[layers[0]],
-                        "mrsos = SoilMoi0_10cm_inst (already 0-10 cm, kg m-2)", land_only=True),
-        "mrsol": Recipe("mrsol", layers, dict.fromkeys(layers, "kg m-2"),
-                        lambda f: np.stack([f[n] for n in layers]),
-                        "mrsol = SoilMoi{0_10,10_40,40_100,100_200}cm_inst kg m-2",
-                        depth_bounds=GLDAS_LAYERS, land_only=True),
-        "pr": Recipe("pr", ["Rainf_f_tavg"], {"Rainf_f_tavg": "kg m-2 s-1"},
-                     lambda f: f["Rainf_f_tavg"], "pr = Rainf_f_tavg (kg m-2 s-1, total "
-                     "precipitation forcing)"),
-        "evspsbl": Recipe("evspsbl", ["Evap_tavg"], {"Evap_tavg": "kg m-2 s-1"},
-                          lambda f: f["Evap_tavg"], "evspsbl = Evap_tavg (kg m-2 s-1, positive "
-                          "upward as CMOR)"),
-        "mrros": Recipe("mrros", ["Qs_acc"], {"Qs_acc": "kg m-2"},
-                        lambda f: f["Qs_acc"] / SECONDS_PER_3H,
-                        "mrros = Qs_acc [kg m-2 per 3 h] / 10800 s", land_only=True),
-        "snm": Recipe("snm", ["Qsm_acc"], {"Qsm_acc": "kg m-2"},
-                      lambda f: f["Qsm_acc"] / SECONDS_PER_3H,
-                      "snm = Qsm_acc [kg m-2 per 3 h] / 10800 s", land_only=True),
+        "mrsos": Recipe(
+            "mrsos",
+            layers[:1],
+            {layers[0]: "kg m-2"},
+            lambda f: f[layers[0]],
+            "mrsos = SoilMoi0_10cm_inst (already 0-10 cm, kg m-2)",
+            land_only=True,
+        ),
+        "mrsol": Recipe(
+            "mrsol",
+            layers,
+            dict.fromkeys(layers, "kg m-2"),
+            lambda f: np.stack([f[n] for n in layers]),
+            "mrsol = SoilMoi{0_10,10_40,40_100,100_200}cm_inst kg m-2",
+            depth_bounds=GLDAS_LAYERS,
+            land_only=True,
+        ),
+        "pr": Recipe(
+            "pr",
+            ["Rainf_f_tavg"],
+            {"Rainf_f_tavg": "kg m-2 s-1"},
+            lambda f: f["Rainf_f_tavg"],
+            "pr = Rainf_f_tavg (kg m-2 s-1, total precipitation forcing)",
+        ),
+        "evspsbl": Recipe(
+            "evspsbl",
+            ["Evap_tavg"],
+            {"Evap_tavg": "kg m-2 s-1"},
+            lambda f: f["Evap_tavg"],
+            "evspsbl = Evap_tavg (kg m-2 s-1, positive upward as CMOR)",
+        ),
+        "mrros": Recipe(
+            "mrros",
+            ["Qs_acc"],
+            {"Qs_acc": "kg m-2"},
+            lambda f: f["Qs_acc"] / SECONDS_PER_3H,
+            "mrros = Qs_acc [kg m-2 per 3 h] / 10800 s",
+            land_only=True,
+        ),
+        "snm": Recipe(
+            "snm",
+            ["Qsm_acc"],
+            {"Qsm_acc": "kg m-2"},
+            lambda f: f["Qsm_acc"] / SECONDS_PER_3H,
+            "snm = Qsm_acc [kg m-2 per 3 h] / 10800 s",
+            land_only=True,
+        ),
         # GLDAS has no fractional land cover in its output: a cell is land
         # (100 %) where the model has soil moisture, water (0 %) elsewhere.
-        "sftlf": Recipe("sftlf", layers[:1], {layers[0]: "kg m-2"},
-                        lambda f: np.where(np.isfinite(f[layers[0]]), 100.0, 0.0),
-                        "sftlf = 100 % where SoilMoi0_10cm_inst is defined, else 0 % "
-                        "(binary GLDAS land mask)"),
+        "sftlf": Recipe(
+            "sftlf",
+            layers[:1],
+            {layers[0]: "kg m-2"},
+            lambda f: np.where(np.isfinite(f[layers[0]]), 100.0, 0.0),
+            "sftlf = 100 % where SoilMoi0_10cm_inst is defined, else 0 % "
+            "(binary GLDAS land mask)",
+        ),
     }
 
 
@@ -512,10 +700,15 @@ def esacci_recipes() -> dict[str, Recipe]:
     # vary less), no retrieval under dense vegetation, snow or frozen soil,
     # so winter months of high latitudes are mostly missing.
     return {
-        "mrsos": Recipe("mrsos", ["sm"], {"sm": "m3 m-3"},
-                        lambda f: _layer_mass(f["sm"], 0.0, 0.10),
-                        "mrsos = sm [m3 m-3] * 0.1 m * 1000 kg m-3; satellite sensing depth "
-                        "~2-5 cm, assumed uniform over 0-10 cm", land_only=False),
+        "mrsos": Recipe(
+            "mrsos",
+            ["sm"],
+            {"sm": "m3 m-3"},
+            lambda f: _layer_mass(f["sm"], 0.0, 0.10),
+            "mrsos = sm [m3 m-3] * 0.1 m * 1000 kg m-3; satellite sensing depth "
+            "~2-5 cm, assumed uniform over 0-10 cm",
+            land_only=False,
+        ),
     }
 
 
@@ -527,17 +720,27 @@ def esacci_recipes() -> dict[str, Recipe]:
 def _find(raw_dir: Path, patterns: Sequence[str]) -> list[Path]:
     found = set()
     for pat in patterns:
-        found.update(p for p in raw_dir.rglob(pat) if p.is_file() and not p.name.startswith("."))
+        found.update(
+            p
+            for p in raw_dir.rglob(pat)
+            if p.is_file() and not p.name.startswith(".")
+        )
     return sorted(found)
 
 
 def _time_axis(months: list[tuple[int, int]]):
     (y0, m0), (y1, m1) = months[0], months[-1]
-    return cmorio.monthly_time_axis(y0, y1, "standard", first_month=m0, last_month=m1)
+    return cmorio.monthly_time_axis(
+        y0, y1, "standard", first_month=m0, last_month=m1
+    )
 
 
-def cmorize(dataset: str, raw_dir: str | os.PathLike, out_dir: str | os.PathLike,
-            options: Options | None = None) -> list[Path]:
+def cmorize(
+    dataset: str,
+    raw_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    options: Options | None = None,
+) -> list[Path]:
     """Convert the raw files of ``dataset`` under ``raw_dir`` into OBS6 files.
 
     Parameters
@@ -565,13 +768,17 @@ def cmorize(dataset: str, raw_dir: str | os.PathLike, out_dir: str | os.PathLike
     """
     opts = options or Options()
     if dataset not in DATASETS:
-        raise CMORizeError(f"unknown data set; choose one of {sorted(DATASETS)}",
-                           dataset=dataset)
+        msg = f"unknown data set; choose one of {sorted(DATASETS)}"
+        raise CMORizeError(
+            msg,
+            dataset=dataset,
+        )
     info = DATASETS[dataset]
     raw_dir = Path(raw_dir)
     out_dir = Path(out_dir)
     if not raw_dir.is_dir():
-        raise CMORizeError("raw data folder does not exist", dataset=dataset, files=[raw_dir])
+        msg = "raw data folder does not exist"
+        raise CMORizeError(msg, dataset=dataset, files=[raw_dir])
 
     if dataset in ("ERA5", "ERA-Interim"):
         recipes = ecmwf_recipes()
@@ -582,22 +789,42 @@ def cmorize(dataset: str, raw_dir: str | os.PathLike, out_dir: str | os.PathLike
     wanted = list(opts.variables or recipes)
     unknown = [v for v in wanted if v not in recipes]
     if unknown:
-        raise CMORizeError(f"cannot make {unknown} from {dataset}; it provides {list(recipes)}",
-                           dataset=dataset, variable=",".join(unknown))
+        msg = f"cannot make {unknown} from {dataset}; it provides {list(recipes)}"
+        raise CMORizeError(
+            msg,
+            dataset=dataset,
+            variable=",".join(unknown),
+        )
     raw_names = {r for v in wanted for r in recipes[v].raw}
     if dataset in ("ERA5", "ERA-Interim"):
-        raw_names |= {"lsm"} | {alt for r in raw_names for alt in NOT_A_SUBSTITUTE.get(r, {})}
+        raw_names |= {"lsm"} | {
+            alt for r in raw_names for alt in NOT_A_SUBSTITUTE.get(r, {})
+        }
     raw_names = sorted(raw_names)
 
     created = _make_out_dir(out_dir, dataset)
     try:
         with contextlib.ExitStack() as stack:
             # Staging on the output's file system, so that moving into place is atomic.
-            staging = _enter_staging(stack, out_dir, STAGING_PREFIX, dataset, "output folder")
+            staging = _enter_staging(
+                stack, out_dir, STAGING_PREFIX, dataset, "output folder"
+            )
             # Raw files stay open across months and variables (a few at a time).
-            stack.enter_context(readers.keep_open(max_open=opts.max_open_files))
-            return _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts,
-                            staging, stack)
+            stack.enter_context(
+                readers.keep_open(max_open=opts.max_open_files)
+            )
+            return _cmorize(
+                dataset,
+                info,
+                recipes,
+                wanted,
+                raw_names,
+                raw_dir,
+                out_dir,
+                opts,
+                staging,
+                stack,
+            )
     finally:
         _remove_if_empty(created)
 
@@ -616,11 +843,19 @@ def _make_out_dir(out_dir: Path, dataset: str) -> list[Path]:
                 folder.mkdir()
                 created.append(folder)
         if not out_dir.is_dir():
-            raise NotADirectoryError(f"{out_dir} is not a folder")
+            msg = f"{out_dir} is not a folder"
+            raise NotADirectoryError(msg)
     except (OSError, ValueError) as exc:
         _remove_if_empty(created)
-        raise OutputFolderError(f"cannot use the output folder --out {str(out_dir)!r}: "
-                                f"{_reason(exc)}", dataset=dataset, files=[out_dir]) from exc
+        msg = (
+            f"cannot use the output folder --out {str(out_dir)!r}: "
+            f"{_reason(exc)}"
+        )
+        raise OutputFolderError(
+            msg,
+            dataset=dataset,
+            files=[out_dir],
+        ) from exc
     return created
 
 
@@ -631,42 +866,72 @@ def _remove_if_empty(folders: list[Path]) -> None:
             folder.rmdir()
 
 
-def _enter_staging(stack: contextlib.ExitStack, parent: Path, prefix: str, dataset: str,
-                   role: str) -> Path:
-    """A locked staging folder in ``parent`` (see :mod:`._staging`), removed with ``stack``."""
+def _enter_staging(
+    stack: contextlib.ExitStack,
+    parent: Path,
+    prefix: str,
+    dataset: str,
+    role: str,
+) -> Path:
+    """Return a locked staging folder in ``parent`` (see :mod:`._staging`), removed with ``stack``."""
     try:
         return stack.enter_context(_staging.staging_dir(parent, prefix))
     except (OSError, ValueError) as exc:
-        raise OutputFolderError(f"cannot write in the {role} {str(parent)!r}: {_reason(exc)}",
-                                dataset=dataset, files=[parent]) from exc
+        msg = f"cannot write in the {role} {str(parent)!r}: {_reason(exc)}"
+        raise OutputFolderError(
+            msg,
+            dataset=dataset,
+            files=[parent],
+        ) from exc
 
 
 def _reason(exc: BaseException) -> str:
-    """An OS error's reason without the repeated path ("Permission denied")."""
+    """Return an OS error's reason without the repeated path ("Permission denied")."""
     return getattr(exc, "strerror", None) or str(exc)
 
 
-def _inventory(dataset: str, info: DatasetInfo, raw_names: list[str], raw_dir: Path,
-               stack: contextlib.ExitStack):
-    """The raw variables found under ``raw_dir`` (headers only; GRIB decoded into a
-    staging folder of $TMPDIR, removed with ``stack``).
+def _inventory(
+    dataset: str,
+    info: DatasetInfo,
+    raw_names: list[str],
+    raw_dir: Path,
+    stack: contextlib.ExitStack,
+):
+    """Return the raw variables found under ``raw_dir`` (headers only).
+
+    GRIB is decoded into a staging folder of $TMPDIR, removed with ``stack``.
 
     Returns ``(store, searched, info, version_note)``: ESA CCI's product
     version replaces ``info.version``.
     """
     if dataset in ("ERA5", "ERA-Interim"):
         nc_files = _find(raw_dir, ["*.nc", "*.nc4"])
-        grib_files = _find(raw_dir, ["*.grb", "*.grib", "*.grb1", "*.grb2", "*.grib2"])
+        grib_files = _find(
+            raw_dir, ["*.grb", "*.grib", "*.grb1", "*.grb2", "*.grib2"]
+        )
         store = readers.scan_ecmwf_netcdf(nc_files, raw_names, dataset)
-        workdir = (_enter_staging(stack, Path(tempfile.gettempdir()), GRIB_STAGING_PREFIX,
-                                  dataset, "temporary folder (TMPDIR)")
-                   if grib_files else None)
-        for name, var in readers.scan_ecmwf_grib(grib_files, raw_names, dataset,
-                                                 workdir).items():
+        workdir = (
+            _enter_staging(
+                stack,
+                Path(tempfile.gettempdir()),
+                GRIB_STAGING_PREFIX,
+                dataset,
+                "temporary folder (TMPDIR)",
+            )
+            if grib_files
+            else None
+        )
+        for name, var in readers.scan_ecmwf_grib(
+            grib_files, raw_names, dataset, workdir
+        ).items():
             if name in store:
-                raise CMORizeError("given both as NetCDF and as GRIB; keep one",
-                                   dataset=dataset, variable=name,
-                                   files=store[name].files[:1] + var.files[:1])
+                msg = "given both as NetCDF and as GRIB; keep one"
+                raise CMORizeError(
+                    msg,
+                    dataset=dataset,
+                    variable=name,
+                    files=store[name].files[:1] + var.files[:1],
+                )
             store[name] = var
         searched = nc_files + grib_files
         version_note = ""
@@ -680,15 +945,31 @@ def _inventory(dataset: str, info: DatasetInfo, raw_names: list[str], raw_dir: P
         info = replace(info, version=product)
         version_note = product
     if not searched:
-        raise MissingVariableError(f"no input files found under {raw_dir}", dataset=dataset,
-                                   variable=",".join(raw_names), files=[raw_dir])
+        msg = f"no input files found under {raw_dir}"
+        raise MissingVariableError(
+            msg,
+            dataset=dataset,
+            variable=",".join(raw_names),
+            files=[raw_dir],
+        )
     return store, searched, info, version_note
 
 
-def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, staging,
-             stack):
-    store, searched, info, version_note = _inventory(dataset, info, raw_names, raw_dir,
-                                                     stack)
+def _cmorize(
+    dataset,
+    info,
+    recipes,
+    wanted,
+    raw_names,
+    raw_dir,
+    out_dir,
+    opts,
+    staging,
+    stack,
+):
+    store, searched, info, version_note = _inventory(
+        dataset, info, raw_names, raw_dir, stack
+    )
 
     # Check every requested variable before computing anything.
     plans = []
@@ -696,21 +977,36 @@ def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, 
         recipe = recipes[short_name]
         for name in recipe.raw:
             if name not in store:
-                hint = "".join(f"; {why}" for alt, why in NOT_A_SUBSTITUTE.get(name, {}).items()
-                               if alt in store)
-                raise MissingVariableError(
+                hint = "".join(
+                    f"; {why}"
+                    for alt, why in NOT_A_SUBSTITUTE.get(name, {}).items()
+                    if alt in store
+                )
+                msg = (
                     f"raw variable {name!r} (needed for {short_name}) is in none of the "
                     f"{len(searched)} input files{hint}; use --variables to convert fewer "
-                    "variables", dataset=dataset, variable=name, files=searched)
+                    "variables"
+                )
+                raise MissingVariableError(
+                    msg,
+                    dataset=dataset,
+                    variable=name,
+                    files=searched,
+                )
             readers.check_units(store[name], recipe.units[name], dataset)
         if short_name == "sftlf":
             plans.append((recipe, None, None))
             continue
         esacci_min = opts.min_valid_days if dataset == "ESACCI-SM" else None
         monthlies = {
-            name: monthly_means(accumulation_rates(store[name], dataset)
-                                if recipe.accumulated else store[name],
-                                dataset, opts, esacci_min)
+            name: monthly_means(
+                accumulation_rates(store[name], dataset)
+                if recipe.accumulated
+                else store[name],
+                dataset,
+                opts,
+                esacci_min,
+            )
             for name in recipe.raw
         }
         files = _raw_files(recipe, store)
@@ -720,11 +1016,17 @@ def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, 
     if lsm_var is not None:
         readers.check_units(lsm_var, "1", dataset)
 
-    synthetic = next((v.synthetic for v in store.values() if v.synthetic), None)
+    synthetic = next(
+        (v.synthetic for v in store.values() if v.synthetic), None
+    )
     total = sum(len(p[2]) if p[2] else 1 for p in plans)
     written: list[tuple[Path, Path]] = []
-    with tqdm(total=total, desc=f"cmorize {dataset}", unit="month",
-              disable=not opts.progress) as bar:
+    with tqdm(
+        total=total,
+        desc=f"cmorize {dataset}",
+        unit="month",
+        disable=not opts.progress,
+    ) as bar:
         land = None
         if lsm_var is not None:
             # ECMWF: "grid boxes where this parameter has a value above 0.5
@@ -734,16 +1036,36 @@ def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, 
             land = lsm_var.records[0].read() > 0.5
         for recipe, monthlies, months in plans:
             bar.set_postfix_str(recipe.short_name)
-            path, n_valid = _convert_one(info, dataset, recipe, monthlies, months, store, land,
-                                         staging, synthetic, version_note, bar, opts)
+            path, n_valid = _convert_one(
+                info,
+                dataset,
+                recipe,
+                monthlies,
+                months,
+                store,
+                land,
+                staging,
+                synthetic,
+                version_note,
+                bar,
+                opts,
+            )
             final = cmorio.obs6_path(
-                out_dir, dataset=info.name, mip=MIPS[recipe.short_name],
-                short_name=recipe.short_name, tier=info.tier, type=info.type,
-                version=info.version, time_range=None if months is None else
-                f"{months[0][0]:04d}{months[0][1]:02d}-{months[-1][0]:04d}{months[-1][1]:02d}",
+                out_dir,
+                dataset=info.name,
+                mip=MIPS[recipe.short_name],
+                short_name=recipe.short_name,
+                tier=info.tier,
+                type=info.type,
+                version=info.version,
+                time_range=None
+                if months is None
+                else f"{months[0][0]:04d}{months[0][1]:02d}-{months[-1][0]:04d}{months[-1][1]:02d}",
             )
             if n_valid == 0:
-                _refuse_empty(dataset, recipe, final, _raw_files(recipe, store), opts)
+                _refuse_empty(
+                    dataset, recipe, final, _raw_files(recipe, store), opts
+                )
             written.append((path, final))
     _move_into_place(written, dataset)
     for _, final in written:
@@ -751,29 +1073,62 @@ def _cmorize(dataset, info, recipes, wanted, raw_names, raw_dir, out_dir, opts, 
     return [final for _, final in written]
 
 
-def _raw_files(recipe: Recipe, store: dict[str, readers.RawVariable]) -> list[Path]:
-    """The raw files ``recipe`` reads, sorted (for error messages and ``history``)."""
+def _raw_files(
+    recipe: Recipe, store: dict[str, readers.RawVariable]
+) -> list[Path]:
+    """Return the raw files ``recipe`` reads, sorted (for error messages and ``history``)."""
     return sorted({f for n in recipe.raw for f in store[n].files})
 
 
-def _refuse_empty(dataset: str, recipe: Recipe, final: Path, raw_files: list[Path],
-                  opts: Options) -> None:
-    """An all-missing variable: an error, unless allowed and no file would be replaced."""
-    what = ("no cell has a land fraction above 0 % (no land at all)"
-            if recipe.short_name == "sftlf" else "every value is missing")
+def _refuse_empty(
+    dataset: str,
+    recipe: Recipe,
+    final: Path,
+    raw_files: list[Path],
+    opts: Options,
+) -> None:
+    """Stop at an all-missing variable, unless allowed and no file would be replaced."""
+    what = (
+        "no cell has a land fraction above 0 % (no land at all)"
+        if recipe.short_name == "sftlf"
+        else "every value is missing"
+    )
     if not opts.allow_empty:
-        hint = (f" (no cell has {opts.min_valid_days} days with a retrieval in any month; "
-                "see --min-valid-days)" if dataset == "ESACCI-SM" else "")
-        raise EmptyOutputError(f"{what} in the converted {recipe.short_name}{hint}; nothing "
-                               "was written (--allow-empty writes it anyway)",
-                               dataset=dataset, variable=recipe.short_name, files=raw_files)
+        hint = (
+            f" (no cell has {opts.min_valid_days} days with a retrieval in any month; "
+            "see --min-valid-days)"
+            if dataset == "ESACCI-SM"
+            else ""
+        )
+        msg = (
+            f"{what} in the converted {recipe.short_name}{hint}; nothing "
+            "was written (--allow-empty writes it anyway)"
+        )
+        raise EmptyOutputError(
+            msg,
+            dataset=dataset,
+            variable=recipe.short_name,
+            files=raw_files,
+        )
     if final.exists():
-        raise EmptyOutputError(f"{what} in the converted {recipe.short_name}; it would "
-                               f"replace the existing file {final}, which --allow-empty never "
-                               "does: remove that file first", dataset=dataset,
-                               variable=recipe.short_name, files=raw_files)
-    warnings.warn(CMORizeWarning(f"{dataset} {recipe.short_name}: {what}; written as "
-                                 f"asked (--allow-empty): {final}"), stacklevel=2)
+        msg = (
+            f"{what} in the converted {recipe.short_name}; it would "
+            f"replace the existing file {final}, which --allow-empty never "
+            "does: remove that file first"
+        )
+        raise EmptyOutputError(
+            msg,
+            dataset=dataset,
+            variable=recipe.short_name,
+            files=raw_files,
+        )
+    warnings.warn(
+        CMORizeWarning(
+            f"{dataset} {recipe.short_name}: {what}; written as "
+            f"asked (--allow-empty): {final}"
+        ),
+        stacklevel=2,
+    )
 
 
 def _move_into_place(written: list[tuple[Path, Path]], dataset: str) -> None:
@@ -782,19 +1137,23 @@ def _move_into_place(written: list[tuple[Path, Path]], dataset: str) -> None:
     Folders are made and checked first; a signal (SIGINT/SIGTERM) that
     arrives meanwhile is held back until every file is in place.
     """
-    _signals.check()                      # a signal whose raise was lost
+    _signals.check()  # a signal whose raise was lost
     try:
         for _, final in written:
             final.parent.mkdir(parents=True, exist_ok=True)
             if final.is_dir():
                 raise IsADirectoryError(21, "Is a directory", str(final))
     except (OSError, ValueError) as exc:
-        raise OutputFolderError(f"cannot write {str(final)!r}: {_reason(exc)}",
-                                dataset=dataset, files=[final]) from exc
+        msg = f"cannot write {str(final)!r}: {_reason(exc)}"
+        raise OutputFolderError(
+            msg,
+            dataset=dataset,
+            files=[final],
+        ) from exc
     try:
         with _signals.deferred():
             for tmp, final in written:
-                os.replace(tmp, final)
+                Path(tmp).replace(final)
     except _signals.Interrupted as exc:
         if exc.held:
             exc.written = [final for _, final in written]
@@ -812,53 +1171,90 @@ def _report_other_periods(final: Path, dataset: str) -> None:
     """
     parts = final.stem.split("_")
     if len(parts) != 7:
-        return                                   # a fixed field has no period
+        return  # a fixed field has no period
     base = "_".join(parts[:6])
     for other in sorted(final.parent.glob(f"{base}*.nc")):
         other_parts = other.stem.split("_")
-        if other != final and other_parts[:6] == parts[:6] and len(other_parts) <= 7:
-            warnings.warn(CMORizeWarning(
-                f"{other} holds another period of {dataset} {parts[5]} ({parts[4]}) than the "
-                f"file just written ({final.name}); ESMValCore would read both: remove the "
-                "one you do not want"), stacklevel=2)
+        if (
+            other != final
+            and other_parts[:6] == parts[:6]
+            and len(other_parts) <= 7
+        ):
+            warnings.warn(
+                CMORizeWarning(
+                    f"{other} holds another period of {dataset} {parts[5]} ({parts[4]}) than the "
+                    f"file just written ({final.name}); ESMValCore would read both: remove the "
+                    "one you do not want"
+                ),
+                stacklevel=2,
+            )
 
 
-def _convert_one(info: DatasetInfo, dataset: str, recipe: Recipe,
-                 monthlies: dict[str, Monthly] | None, months: list[tuple[int, int]] | None,
-                 store: dict[str, readers.RawVariable], land: np.ndarray | None,
-                 staging: Path, synthetic: str | None, version_note: str, bar,
-                 opts: Options) -> tuple[Path, int]:
-    """Write one CMOR variable into ``staging``; return its path and its number
-    of valid values (see :func:`_n_valid`)."""
+def _convert_one(
+    info: DatasetInfo,
+    dataset: str,
+    recipe: Recipe,
+    monthlies: dict[str, Monthly] | None,
+    months: list[tuple[int, int]] | None,
+    store: dict[str, readers.RawVariable],
+    land: np.ndarray | None,
+    staging: Path,
+    synthetic: str | None,
+    version_note: str,
+    bar,
+    opts: Options,
+) -> tuple[Path, int]:
+    """Write one CMOR variable into ``staging``.
+
+    Returns its path and its number of valid values (see :func:`_n_valid`).
+    """
     short_name = recipe.short_name
     first = store[recipe.raw[0]]
     lat, lon = first.lat, first.lon
     for name in recipe.raw[1:]:
         other = store[name]
         if not readers.same_grid(other.lat, other.lon, lat, lon):
-            raise readers.GridError(f"{name} and {recipe.raw[0]} are on different grids",
-                                    dataset=dataset, variable=short_name,
-                                    files=first.files[:1] + other.files[:1])
+            msg = f"{name} and {recipe.raw[0]} are on different grids"
+            raise readers.GridError(
+                msg,
+                dataset=dataset,
+                variable=short_name,
+                files=first.files[:1] + other.files[:1],
+            )
     notes = [recipe.note]
     grid_note = first.grid_note
     if grid_note:
         notes.append(grid_note)
     if recipe.land_only:
-        notes.append("masked where the ECMWF land-sea mask lsm <= 0.5" if land is not None
-                     else "not masked: no land-sea mask in the input")
+        notes.append(
+            "masked where the ECMWF land-sea mask lsm <= 0.5"
+            if land is not None
+            else "not masked: no land-sea mask in the input"
+        )
     if monthlies:
         for m in monthlies.values():
             notes.extend(m.notes)
     if dataset == "ESACCI-SM":
-        notes.append(f"monthly mean of days with a retrieval, cells with fewer than "
-                     f"{opts.min_valid_days} valid days masked")
+        notes.append(
+            f"monthly mean of days with a retrieval, cells with fewer than "
+            f"{opts.min_valid_days} valid days masked"
+        )
 
-    land_mask = land if (recipe.land_only and land is not None
-                         and land.shape == (lat.size, lon.size)) else None
+    land_mask = (
+        land
+        if (
+            recipe.land_only
+            and land is not None
+            and land.shape == (lat.size, lon.size)
+        )
+        else None
+    )
 
     files = _raw_files(recipe, store)
-    history = (f"{_dt.datetime.now(_dt.UTC):%Y-%m-%dT%H:%M:%SZ} smeval cmorize {dataset}: "
-               f"converted from {len(files)} file(s), e.g. {files[0].name}")
+    history = (
+        f"{_dt.datetime.now(_dt.UTC):%Y-%m-%dT%H:%M:%SZ} smeval cmorize {dataset}: "
+        f"converted from {len(files)} file(s), e.g. {files[0].name}"
+    )
     extra = {
         "user": os.environ.get("USER") or _safe_user(),
         "host": socket.gethostname(),
@@ -869,10 +1265,18 @@ def _convert_one(info: DatasetInfo, dataset: str, recipe: Recipe,
     if synthetic:
         extra[cmorio.SYNTHETIC_ATTRIBUTE] = synthetic
     attrs = cmorio.obs6_global_attributes(
-        dataset=info.name, mip=MIPS[short_name], short_name=short_name, tier=info.tier,
+        dataset=info.name,
+        mip=MIPS[short_name],
+        short_name=short_name,
+        tier=info.tier,
         frequency="fx" if months is None else "mon",
-        type=info.type, version=info.version, source=info.source, reference=info.reference,
-        comment=f"{info.comment}. " + "; ".join(notes), history=history, extra=extra,
+        type=info.type,
+        version=info.version,
+        source=info.source,
+        reference=info.reference,
+        comment=f"{info.comment}. " + "; ".join(notes),
+        history=history,
+        extra=extra,
     )
     kwargs = {}
     if recipe.depth_bounds is not None:
@@ -885,8 +1289,15 @@ def _convert_one(info: DatasetInfo, dataset: str, recipe: Recipe,
         del fields
         bar.update(1)
         path = cmorio.write_variable(
-            target, np.ma.masked_invalid(values), project="OBS6", mip=MIPS[short_name],
-            short_name=short_name, lat=lat, lon=lon, land_mask=land_mask, attributes=attrs,
+            target,
+            np.ma.masked_invalid(values),
+            project="OBS6",
+            mip=MIPS[short_name],
+            short_name=short_name,
+            lat=lat,
+            lon=lon,
+            land_mask=land_mask,
+            attributes=attrs,
             **kwargs,
         )
         _signals.check()
@@ -904,21 +1315,34 @@ def _convert_one(info: DatasetInfo, dataset: str, recipe: Recipe,
             n_valid += _n_valid(short_name, field_, land_mask)
             yield field_
             bar.update(1)
-            _signals.check()   # a Ctrl-C whose raise was lost stops here
+            _signals.check()  # a Ctrl-C whose raise was lost stops here
 
     time_points, time_bounds = _time_axis(months)
     path = write_monthly(
-        target, monthly_fields(), time_points=time_points, time_bounds=time_bounds,
-        short_name=short_name, land_mask=land_mask, project="OBS6", mip=MIPS[short_name],
-        lat=lat, lon=lon, attributes=attrs, **kwargs,
+        target,
+        monthly_fields(),
+        time_points=time_points,
+        time_bounds=time_bounds,
+        short_name=short_name,
+        land_mask=land_mask,
+        project="OBS6",
+        mip=MIPS[short_name],
+        lat=lat,
+        lon=lon,
+        attributes=attrs,
+        **kwargs,
     )
     return path, n_valid
 
 
-def _n_valid(short_name: str, values: np.ndarray, land_mask: np.ndarray | None) -> int:
-    """Values the file will hold: finite and on land (if masked); for ``sftlf``,
-    cells with some land (a land fraction of 0 % everywhere is no land at all,
-    e.g. GLDAS whose soil moisture is all fill)."""
+def _n_valid(
+    short_name: str, values: np.ndarray, land_mask: np.ndarray | None
+) -> int:
+    """Return the values the file will hold: finite and on land (if masked).
+
+    For ``sftlf``, cells with some land (a land fraction of 0 % everywhere is
+    no land at all, e.g. GLDAS whose soil moisture is all fill).
+    """
     valid = np.isfinite(values)
     if land_mask is not None:
         valid &= np.asarray(land_mask, bool)

@@ -13,16 +13,23 @@ from pathlib import Path
 class CMORizeError(Exception):
     """A raw file cannot be converted; the message says which and why."""
 
-    def __init__(self, problem: str, *, dataset: str = "?", variable: str = "?",
-                 files: Iterable[Path | str] | Path | str = ()):
+    def __init__(
+        self,
+        problem: str,
+        *,
+        dataset: str = "?",
+        variable: str = "?",
+        files: Iterable[Path | str] | Path | str = (),
+    ):
         if isinstance(files, (str, Path)):
             files = [files]
         self.files = [str(f) for f in files]
         self.dataset = dataset
         self.variable = variable
         self.problem = problem
-        shown = ", ".join(self.files[:3]) + (f" (+{len(self.files) - 3} more)"
-                                            if len(self.files) > 3 else "")
+        shown = ", ".join(self.files[:3]) + (
+            f" (+{len(self.files) - 3} more)" if len(self.files) > 3 else ""
+        )
         super().__init__(
             f"{dataset}, variable {variable!r}, file(s) {shown or '(none)'}: {problem}"
         )

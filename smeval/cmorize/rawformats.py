@@ -57,19 +57,19 @@ from smeval.cmorio import atomic_output
 
 __all__ = [
     "ERA_VARIABLES",
-    "GLDAS_VARIABLES",
-    "GLDAS_MONTHLY_NAME",
-    "GLDAS_3HOURLY_NAME",
     "ESACCI_NAME",
+    "GLDAS_3HOURLY_NAME",
+    "GLDAS_MONTHLY_NAME",
+    "GLDAS_VARIABLES",
     "write_era5_monthly",
     "write_era_interim_monthly",
-    "write_gldas_monthly",
-    "write_gldas_3hourly",
     "write_esacci_daily",
+    "write_gldas_3hourly",
+    "write_gldas_monthly",
 ]
 
 # --------------------------------------------------------------------------
-# ECMWF (ERA5, ERA-Interim)
+# The ECMWF formats of ERA5 and ERA-Interim
 # --------------------------------------------------------------------------
 
 #: ECMWF parameters: short name -> (paramId, long name, units, GRIB stepType
@@ -102,8 +102,13 @@ def _as_datetimes(times) -> list[_dt.datetime]:
             t = _dt.datetime.fromisoformat(t)
         elif not isinstance(t, _dt.datetime):
             # cftime or date: rebuild from fields
-            t = _dt.datetime(t.year, t.month, t.day, getattr(t, "hour", 0),
-                             getattr(t, "minute", 0))
+            t = _dt.datetime(
+                t.year,
+                t.month,
+                t.day,
+                getattr(t, "hour", 0),
+                getattr(t, "minute", 0),
+            )
         out.append(t)
     return out
 
@@ -113,7 +118,9 @@ def _months(times) -> list[_dt.datetime]:
     return [_dt.datetime(t.year, t.month, 1) for t in _as_datetimes(times)]
 
 
-def _reorient(data: np.ndarray, lat, lon, lat_descending: bool, lon_0_360: bool):
+def _reorient(
+    data: np.ndarray, lat, lon, lat_descending: bool, lon_0_360: bool
+):
     """Sort the grid into a distributor's orientation.
 
     Returns ``(data, lat, lon)`` with ``data`` as a float64 array with NaN
@@ -123,10 +130,11 @@ def _reorient(data: np.ndarray, lat, lon, lat_descending: bool, lon_0_360: bool)
     lon = np.asarray(lon, dtype=np.float64)
     arr = np.ma.filled(np.ma.asarray(data, dtype=np.float64), np.nan)
     if arr.shape[-2:] != (lat.size, lon.size):
-        raise ValueError(
+        msg = (
             f"data shape {arr.shape} does not end with (lat, lon) = "
             f"({lat.size}, {lon.size})"
         )
+        raise ValueError(msg)
     lon = np.mod(lon, 360.0) if lon_0_360 else ((lon + 180.0) % 360.0) - 180.0
     lon_order = np.argsort(lon, kind="stable")
     lat_order = np.argsort(lat, kind="stable")
@@ -208,15 +216,22 @@ def write_era5_monthly(
     months = _months(times)
     for name in variables:
         if name not in ERA_VARIABLES:
-            raise ValueError(f"unknown ECMWF variable {name!r}; known: {list(ERA_VARIABLES)}")
-    fields, glat, glon = _fields(variables, lat, lon, len(months), lat_descending=True,
-                                 lon_0_360=True)
+            msg = f"unknown ECMWF variable {name!r}; known: {list(ERA_VARIABLES)}"
+            raise ValueError(msg)
+    fields, glat, glon = _fields(
+        variables, lat, lon, len(months), lat_descending=True, lon_0_360=True
+    )
     if layout == "valid_time":
-        _write_era_new(path, fields, glat, glon, months, dataset, global_attributes)
+        _write_era_new(
+            path, fields, glat, glon, months, dataset, global_attributes
+        )
     elif layout == "time":
-        _write_era_old(path, fields, glat, glon, months, dataset, global_attributes)
+        _write_era_old(
+            path, fields, glat, glon, months, dataset, global_attributes
+        )
     else:
-        raise ValueError(f"layout must be 'valid_time' or 'time', not {layout!r}")
+        msg = f"layout must be 'valid_time' or 'time', not {layout!r}"
+        raise ValueError(msg)
     return path
 
 
@@ -235,18 +250,31 @@ def write_era_interim_monthly(
     default layout is the legacy ``time`` layout, in which ERA-Interim was
     distributed.
     """
-    return write_era5_monthly(path, variables, lat, lon, times, layout=layout,
-                              dataset="ERA-Interim", global_attributes=global_attributes)
+    return write_era5_monthly(
+        path,
+        variables,
+        lat,
+        lon,
+        times,
+        layout=layout,
+        dataset="ERA-Interim",
+        global_attributes=global_attributes,
+    )
 
 
 def _write_era_old(path, fields, lat, lon, months, dataset, global_attributes):
     hours = np.array(
-        [int((m - _dt.datetime(1900, 1, 1)).total_seconds() // 3600) for m in months],
+        [
+            int((m - _dt.datetime(1900, 1, 1)).total_seconds() // 3600)
+            for m in months
+        ],
         dtype=np.int32,
     )
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M:%S GMT")
-    with (atomic_output(path) as tmp,
-          netCDF4.Dataset(tmp, "w", format="NETCDF3_64BIT_OFFSET") as ds):
+    with (
+        atomic_output(path) as tmp,
+        netCDF4.Dataset(tmp, "w", format="NETCDF3_64BIT_OFFSET") as ds,
+    ):
         ds.createDimension("longitude", lon.size)
         ds.createDimension("latitude", lat.size)
         ds.createDimension("time", None)
@@ -271,8 +299,12 @@ def _write_era_old(path, fields, lat, lon, months, dataset, global_attributes):
         for name, arr in fields.items():
             _pid, long_name, units, _step = ERA_VARIABLES[name]
             packed, scale, offset = _pack_int16(arr)
-            v = ds.createVariable(name, "i2", ("time", "latitude", "longitude"),
-                                  fill_value=np.int16(-32767))
+            v = ds.createVariable(
+                name,
+                "i2",
+                ("time", "latitude", "longitude"),
+                fill_value=np.int16(-32767),
+            )
             v.set_auto_maskandscale(False)
             v.scale_factor = np.float64(scale)
             v.add_offset = np.float64(offset)
@@ -288,13 +320,16 @@ def _write_era_old(path, fields, lat, lon, months, dataset, global_attributes):
 
 def _write_era_new(path, fields, lat, lon, months, dataset, global_attributes):
     seconds = np.array(
-        [int((m - _dt.datetime(1970, 1, 1)).total_seconds()) for m in months], dtype=np.int64
+        [int((m - _dt.datetime(1970, 1, 1)).total_seconds()) for m in months],
+        dtype=np.int64,
     )
     dlat = float(abs(lat[0] - lat[1])) if lat.size > 1 else 0.0
     dlon = float(abs(lon[1] - lon[0])) if lon.size > 1 else 0.0
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M")
-    with (atomic_output(path) as tmp,
-          netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds):
+    with (
+        atomic_output(path) as tmp,
+        netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds,
+    ):
         ds.GRIB_centre = "ecmf"
         ds.GRIB_centreDescription = _ERA_INSTITUTION
         ds.GRIB_subCentre = np.int64(0)
@@ -319,13 +354,17 @@ def _write_era_new(path, fields, lat, lon, months, dataset, global_attributes):
         v.units = "seconds since 1970-01-01"
         v.calendar = "proleptic_gregorian"
         v[:] = seconds
-        v = ds.createVariable("latitude", "f8", ("latitude",), fill_value=np.nan)
+        v = ds.createVariable(
+            "latitude", "f8", ("latitude",), fill_value=np.nan
+        )
         v.units = "degrees_north"
         v.standard_name = "latitude"
         v.long_name = "latitude"
         v.stored_direction = "decreasing"
         v[:] = lat
-        v = ds.createVariable("longitude", "f8", ("longitude",), fill_value=np.nan)
+        v = ds.createVariable(
+            "longitude", "f8", ("longitude",), fill_value=np.nan
+        )
         v.units = "degrees_east"
         v.standard_name = "longitude"
         v.long_name = "longitude"
@@ -337,15 +376,21 @@ def _write_era_new(path, fields, lat, lon, months, dataset, global_attributes):
         for name, arr in fields.items():
             pid, long_name, units, step = ERA_VARIABLES[name]
             v = ds.createVariable(
-                name, "f4", ("valid_time", "latitude", "longitude"),
-                fill_value=np.float32(np.nan), zlib=True, complevel=1,
+                name,
+                "f4",
+                ("valid_time", "latitude", "longitude"),
+                fill_value=np.float32(np.nan),
+                zlib=True,
+                complevel=1,
                 chunksizes=(1, lat.size, lon.size),
             )
             attrs = {
                 "GRIB_paramId": np.int64(pid),
                 "GRIB_dataType": "an" if step == "avgua" else "fc",
                 "GRIB_numberOfPoints": np.int64(lat.size * lon.size),
-                "GRIB_typeOfLevel": "depthBelowLandLayer" if name.startswith("swvl") else "surface",
+                "GRIB_typeOfLevel": "depthBelowLandLayer"
+                if name.startswith("swvl")
+                else "surface",
                 "GRIB_stepUnits": np.int64(1),
                 "GRIB_stepType": step,
                 "GRIB_gridType": "regular_ll",
@@ -353,7 +398,9 @@ def _write_era_new(path, fields, lat, lon, months, dataset, global_attributes):
                 "GRIB_NV": np.int64(0),
                 "GRIB_Nx": np.int64(lon.size),
                 "GRIB_Ny": np.int64(lat.size),
-                "GRIB_cfName": "land_binary_mask" if name == "lsm" else "unknown",
+                "GRIB_cfName": "land_binary_mask"
+                if name == "lsm"
+                else "unknown",
                 "GRIB_cfVarName": name,
                 "GRIB_gridDefinitionDescription": "Latitude/Longitude Grid",
                 "GRIB_iDirectionIncrementInDegrees": dlon,
@@ -372,7 +419,9 @@ def _write_era_new(path, fields, lat, lon, months, dataset, global_attributes):
                 "GRIB_units": units,
                 "long_name": long_name,
                 "units": units,
-                "standard_name": "land_binary_mask" if name == "lsm" else "unknown",
+                "standard_name": "land_binary_mask"
+                if name == "lsm"
+                else "unknown",
                 "coordinates": "number expver",
             }
             v.setncatts(attrs)
@@ -392,30 +441,106 @@ def _write_era_new(path, fields, lat, lon, months, dataset, global_attributes):
 #: 3-hour step; in the monthly product the monthly mean of the 3-hourly
 #: accumulations). ``Evap_tavg`` is positive for evaporation.
 GLDAS_VARIABLES: dict[str, tuple[str, str, str, str]] = {
-    "SoilMoi0_10cm_inst": ("Soil moisture", "kg m-2", "soil_moisture_content", "time: point"),
-    "SoilMoi10_40cm_inst": ("Soil moisture", "kg m-2", "soil_moisture_content", "time: point"),
-    "SoilMoi40_100cm_inst": ("Soil moisture", "kg m-2", "soil_moisture_content", "time: point"),
-    "SoilMoi100_200cm_inst": ("Soil moisture", "kg m-2", "soil_moisture_content", "time: point"),
-    "Rainf_f_tavg": ("Total precipitation rate", "kg m-2 s-1", "precipitation_flux", "time: mean"),
-    "Rainf_tavg": ("Rain precipitation rate", "kg m-2 s-1", "rainfall_flux", "time: mean"),
-    "Snowf_tavg": ("Snow precipitation rate", "kg m-2 s-1", "snowfall_flux", "time: mean"),
-    "Evap_tavg": ("Evapotranspiration", "kg m-2 s-1", "water_evapotranspiration_flux", "time: mean"),
-    "Qs_acc": ("Storm surface runoff", "kg m-2", "surface_runoff_amount", "time: sum"),
-    "Qsb_acc": ("Baseflow-groundwater runoff", "kg m-2", "subsurface_runoff_amount", "time: sum"),
-    "Qsm_acc": ("Snow melt", "kg m-2", "surface_snow_melt_amount", "time: sum"),
-    "SWE_inst": ("Snow depth water equivalent", "kg m-2", "liquid_water_content_of_surface_snow", "time: point"),
+    "SoilMoi0_10cm_inst": (
+        "Soil moisture",
+        "kg m-2",
+        "soil_moisture_content",
+        "time: point",
+    ),
+    "SoilMoi10_40cm_inst": (
+        "Soil moisture",
+        "kg m-2",
+        "soil_moisture_content",
+        "time: point",
+    ),
+    "SoilMoi40_100cm_inst": (
+        "Soil moisture",
+        "kg m-2",
+        "soil_moisture_content",
+        "time: point",
+    ),
+    "SoilMoi100_200cm_inst": (
+        "Soil moisture",
+        "kg m-2",
+        "soil_moisture_content",
+        "time: point",
+    ),
+    "Rainf_f_tavg": (
+        "Total precipitation rate",
+        "kg m-2 s-1",
+        "precipitation_flux",
+        "time: mean",
+    ),
+    "Rainf_tavg": (
+        "Rain precipitation rate",
+        "kg m-2 s-1",
+        "rainfall_flux",
+        "time: mean",
+    ),
+    "Snowf_tavg": (
+        "Snow precipitation rate",
+        "kg m-2 s-1",
+        "snowfall_flux",
+        "time: mean",
+    ),
+    "Evap_tavg": (
+        "Evapotranspiration",
+        "kg m-2 s-1",
+        "water_evapotranspiration_flux",
+        "time: mean",
+    ),
+    "Qs_acc": (
+        "Storm surface runoff",
+        "kg m-2",
+        "surface_runoff_amount",
+        "time: sum",
+    ),
+    "Qsb_acc": (
+        "Baseflow-groundwater runoff",
+        "kg m-2",
+        "subsurface_runoff_amount",
+        "time: sum",
+    ),
+    "Qsm_acc": (
+        "Snow melt",
+        "kg m-2",
+        "surface_snow_melt_amount",
+        "time: sum",
+    ),
+    "SWE_inst": (
+        "Snow depth water equivalent",
+        "kg m-2",
+        "liquid_water_content_of_surface_snow",
+        "time: point",
+    ),
 }
 
 #: File-name patterns (GES DISC): monthly GLDAS-2.0, 3-hourly GLDAS-2.1.
 GLDAS_MONTHLY_NAME = "GLDAS_NOAH025_M.A{year:04d}{month:02d}.020.nc4"
-GLDAS_3HOURLY_NAME = "GLDAS_NOAH025_3H.A{year:04d}{month:02d}{day:02d}.{hour:02d}00.021.nc4"
+GLDAS_3HOURLY_NAME = (
+    "GLDAS_NOAH025_3H.A{year:04d}{month:02d}{day:02d}.{hour:02d}00.021.nc4"
+)
 
 
-def _write_gldas_file(path, fields, lat, lon, time_value, time_units, bounds,
-                      begin, increment, title, source, global_attributes):
+def _write_gldas_file(
+    path,
+    fields,
+    lat,
+    lon,
+    time_value,
+    time_units,
+    bounds,
+    begin,
+    increment,
+    title,
+    source,
+    global_attributes,
+):
     fill = np.float32(-9999.0)
-    with (atomic_output(path) as tmp,
-          netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds):
+    with (
+        atomic_output(path) as tmp,
+        netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds,
+    ):
         ds.createDimension("time", None)
         ds.createDimension("lat", lat.size)
         ds.createDimension("lon", lon.size)
@@ -427,7 +552,9 @@ def _write_gldas_file(path, fields, lat, lon, time_value, time_units, bounds,
         ds.title = title
         ds.institution = "NASA GSFC"
         ds.source = source
-        ds.history = f"created on date: {_dt.datetime.now(_dt.UTC):%Y-%m-%dT%H:%M:%S}"
+        ds.history = (
+            f"created on date: {_dt.datetime.now(_dt.UTC):%Y-%m-%dT%H:%M:%S}"
+        )
         ds.references = "Rodell_etal_BAMS_2004, Kumar_etal_EMS_2006, Peters-Lidard_etal_ISSE_2007"
         ds.conventions = "CF-1.6"
         ds.comment = "website: http://ldas.gsfc.nasa.gov/gldas, http://lis.gsfc.nasa.gov/"
@@ -438,10 +565,18 @@ def _write_gldas_file(path, fields, lat, lon, time_value, time_units, bounds,
         ds.DY = np.float32(abs(lat[1] - lat[0]) if lat.size > 1 else 0.25)
         for name, arr in fields.items():
             long_name, units, std, cell_method = GLDAS_VARIABLES.get(
-                name, (name, "unknown", "", "time: point"))
-            v = ds.createVariable(name, "f4", ("time", "lat", "lon"), fill_value=fill,
-                                  zlib=True, complevel=4, shuffle=True,
-                                  chunksizes=(1, lat.size, lon.size))
+                name, (name, "unknown", "", "time: point")
+            )
+            v = ds.createVariable(
+                name,
+                "f4",
+                ("time", "lat", "lon"),
+                fill_value=fill,
+                zlib=True,
+                complevel=4,
+                shuffle=True,
+                chunksizes=(1, lat.size, lon.size),
+            )
             v.units = units
             if std:
                 v.standard_name = std
@@ -455,9 +590,19 @@ def _write_gldas_file(path, fields, lat, lon, time_value, time_units, bounds,
             v.vmax = np.float32(arr[finite].max()) if finite.any() else fill
             v.set_auto_scale(False)
             v[0] = np.where(finite, arr, fill).astype(np.float32)
-        for cname, values, std in (("lat", lat, "latitude"), ("lon", lon, "longitude")):
-            v = ds.createVariable(cname, "f4", (cname,), fill_value=fill,
-                                  zlib=True, complevel=4, shuffle=True)
+        for cname, values, std in (
+            ("lat", lat, "latitude"),
+            ("lon", lon, "longitude"),
+        ):
+            v = ds.createVariable(
+                cname,
+                "f4",
+                (cname,),
+                fill_value=fill,
+                zlib=True,
+                complevel=4,
+                shuffle=True,
+            )
             v.units = "degrees_north" if cname == "lat" else "degrees_east"
             v.standard_name = std
             v.long_name = std
@@ -482,17 +627,21 @@ def _write_gldas_file(path, fields, lat, lon, time_value, time_units, bounds,
             ds.setncattr(key, value)
 
 
-def _fields(variables, lat, lon, ntimes, lat_descending=False, lon_0_360=False):
+def _fields(
+    variables, lat, lon, ntimes, lat_descending=False, lon_0_360=False
+):
     """``variables`` reoriented (:func:`_reorient`), each checked to be (time, lat, lon)."""
     fields = {}
     glat = glon = None
     for name, data in variables.items():
         arr, glat, glon = _reorient(data, lat, lon, lat_descending, lon_0_360)
         if arr.ndim != 3 or arr.shape[0] != ntimes:
-            raise ValueError(f"{name}: expected shape (time={ntimes}, lat, lon), got {arr.shape}")
+            msg = f"{name}: expected shape (time={ntimes}, lat, lon), got {arr.shape}"
+            raise ValueError(msg)
         fields[name] = arr
     if not fields:
-        raise ValueError("no variables to write")
+        msg = "no variables to write"
+        raise ValueError(msg)
     return fields, glat, glon
 
 
@@ -539,10 +688,17 @@ def write_gldas_monthly(
         ndays = (nxt - m).days
         path = out_dir / GLDAS_MONTHLY_NAME.format(year=m.year, month=m.month)
         _write_gldas_file(
-            path, {k: a[i] for k, a in fields.items()}, glat, glon,
-            time_value=0.0, time_units=f"days since {m:%Y-%m-%d} 00:00:00",
-            bounds=(0.0, float(ndays)), begin=m, increment="1 month",
-            title="GLDAS2.0 LIS land surface model output", source="Noah_v3.3",
+            path,
+            {k: a[i] for k, a in fields.items()},
+            glat,
+            glon,
+            time_value=0.0,
+            time_units=f"days since {m:%Y-%m-%d} 00:00:00",
+            bounds=(0.0, float(ndays)),
+            begin=m,
+            increment="1 month",
+            title="GLDAS2.0 LIS land surface model output",
+            source="Noah_v3.3",
             global_attributes=global_attributes,
         )
         paths.append(path)
@@ -585,15 +741,24 @@ def write_gldas_3hourly(
     paths = []
     for i, t in enumerate(stamps):
         if t.minute or t.second or t.hour % 3:
-            raise ValueError(f"GLDAS 3-hourly stamps must be at 00, 03, ..., 21 UTC, got {t}")
+            msg = f"GLDAS 3-hourly stamps must be at 00, 03, ..., 21 UTC, got {t}"
+            raise ValueError(msg)
         minutes = (t - ref).total_seconds() / 60.0
-        path = out_dir / GLDAS_3HOURLY_NAME.format(year=t.year, month=t.month, day=t.day,
-                                                   hour=t.hour)
+        path = out_dir / GLDAS_3HOURLY_NAME.format(
+            year=t.year, month=t.month, day=t.day, hour=t.hour
+        )
         _write_gldas_file(
-            path, {k: a[i] for k, a in fields.items()}, glat, glon,
-            time_value=minutes, time_units=" minutes since 2000-01-01 03:00:00",
-            bounds=(minutes - 180.0, minutes), begin=t, increment="180",
-            title="GLDAS2.1 LIS land surface model output", source="Noah_v3.6",
+            path,
+            {k: a[i] for k, a in fields.items()},
+            glat,
+            glon,
+            time_value=minutes,
+            time_units=" minutes since 2000-01-01 03:00:00",
+            bounds=(minutes - 180.0, minutes),
+            begin=t,
+            increment="180",
+            title="GLDAS2.1 LIS land surface model output",
+            source="Noah_v3.6",
             global_attributes=global_attributes,
         )
         paths.append(path)
@@ -605,8 +770,10 @@ def write_gldas_3hourly(
 # --------------------------------------------------------------------------
 
 #: File-name pattern of the daily L3S products.
-ESACCI_NAME = ("ESACCI-SOILMOISTURE-L3S-SSMV-{product}-{year:04d}{month:02d}{day:02d}"
-               "000000-fv{version}.nc")
+ESACCI_NAME = (
+    "ESACCI-SOILMOISTURE-L3S-SSMV-{product}-{year:04d}{month:02d}{day:02d}"
+    "000000-fv{version}.nc"
+)
 
 
 def write_esacci_daily(
@@ -644,82 +811,128 @@ def write_esacci_daily(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stamps = _as_datetimes(days)
-    arr, glat, glon = _reorient(sm, lat, lon, lat_descending=True, lon_0_360=False)
+    arr, glat, glon = _reorient(
+        sm, lat, lon, lat_descending=True, lon_0_360=False
+    )
     if arr.ndim != 3 or arr.shape[0] != len(stamps):
-        raise ValueError(f"sm: expected shape (day={len(stamps)}, lat, lon), got {arr.shape}")
+        msg = f"sm: expected shape (day={len(stamps)}, lat, lon), got {arr.shape}"
+        raise ValueError(msg)
     fill = -9999.0
     paths = []
     for i, d in enumerate(stamps):
-        name = ESACCI_NAME.format(product=product, year=d.year, month=d.month, day=d.day,
-                                  version=version)
+        name = ESACCI_NAME.format(
+            product=product,
+            year=d.year,
+            month=d.month,
+            day=d.day,
+            version=version,
+        )
         path = out_dir / name
-        day_number = (_dt.datetime(d.year, d.month, d.day) - _dt.datetime(1970, 1, 1)).days
+        day_number = (
+            _dt.datetime(d.year, d.month, d.day) - _dt.datetime(1970, 1, 1)
+        ).days
         valid = np.isfinite(arr[i])
-        with (atomic_output(path) as tmp,
-              netCDF4.Dataset(tmp, "w", format="NETCDF4_CLASSIC") as ds):
+        with (
+            atomic_output(path) as tmp,
+            netCDF4.Dataset(tmp, "w", format="NETCDF4_CLASSIC") as ds,
+        ):
             ds.createDimension("time", 1)
             ds.createDimension("lat", glat.size)
             ds.createDimension("lon", glon.size)
-            ds.setncatts({
-                "title": f"ESA CCI Surface Soil Moisture merged {product} Product",
-                "institution": "Technische Universität Wien (AUT); VanderSat B.V. (NL)",
-                "contact": "cci_sm_contact@eodc.eu",
-                "product_version": version,
-                "id": name,
-                "Conventions": "CF-1.6",
-                "standard_name_vocabulary": "NetCDF Climate and Forecast (CF) Metadata Convention",
-                "project": "Climate Change Initiative - European Space Agency",
-                "license": "Data use is free and open for all registered users.",
-                "references": "http://www.esa-soilmoisture-cci.org; Dorigo et al. (2017), "
-                              "doi:10.1016/j.rse.2017.07.001",
-                "time_coverage_resolution": "P1D",
-                "geospatial_lat_min": "-90.0",
-                "geospatial_lat_max": "90.0",
-                "geospatial_lon_min": "-180.0",
-                "geospatial_lon_max": "180.0",
-                "geospatial_vertical_min": "0.0",
-                "geospatial_vertical_max": "0.0",
-            })
+            ds.setncatts(
+                {
+                    "title": f"ESA CCI Surface Soil Moisture merged {product} Product",
+                    "institution": "Technische Universität Wien (AUT); VanderSat B.V. (NL)",
+                    "contact": "cci_sm_contact@eodc.eu",
+                    "product_version": version,
+                    "id": name,
+                    "Conventions": "CF-1.6",
+                    "standard_name_vocabulary": "NetCDF Climate and Forecast (CF) Metadata Convention",
+                    "project": "Climate Change Initiative - European Space Agency",
+                    "license": "Data use is free and open for all registered users.",
+                    "references": "http://www.esa-soilmoisture-cci.org; Dorigo et al. (2017), "
+                    "doi:10.1016/j.rse.2017.07.001",
+                    "time_coverage_resolution": "P1D",
+                    "geospatial_lat_min": "-90.0",
+                    "geospatial_lat_max": "90.0",
+                    "geospatial_lon_min": "-180.0",
+                    "geospatial_lon_max": "180.0",
+                    "geospatial_vertical_min": "0.0",
+                    "geospatial_vertical_max": "0.0",
+                }
+            )
             for cname, values, std, units, axis in (
                 ("lat", glat, "latitude", "degrees_north", "Lat"),
                 ("lon", glon, "longitude", "degrees_east", "Lon"),
             ):
-                v = ds.createVariable(cname, "f4", (cname,), zlib=True, complevel=9)
+                v = ds.createVariable(
+                    cname, "f4", (cname,), zlib=True, complevel=9
+                )
                 v.units = units
                 v._CoordinateAxisType = axis
                 v.standard_name = std
-                v.valid_range = np.array([-90.0, 90.0] if cname == "lat" else [-180.0, 180.0])
+                v.valid_range = np.array(
+                    [-90.0, 90.0] if cname == "lat" else [-180.0, 180.0]
+                )
                 v[:] = values
-            v = ds.createVariable("time", "f8", ("time",), zlib=True, complevel=9)
+            v = ds.createVariable(
+                "time", "f8", ("time",), zlib=True, complevel=9
+            )
             v.units = "days since 1970-01-01 00:00:00 UTC"
             v._CoordinateAxisType = "Time"
             v.standard_name = "time"
             v.calendar = "standard"
             v[:] = [day_number]
-            v = ds.createVariable("sm", "f4", ("time", "lat", "lon"), fill_value=np.float32(fill),
-                                  zlib=True, complevel=9)
+            v = ds.createVariable(
+                "sm",
+                "f4",
+                ("time", "lat", "lon"),
+                fill_value=np.float32(fill),
+                zlib=True,
+                complevel=9,
+            )
             v.long_name = "Volumetric Soil Moisture"
             v.units = "m3 m-3"
             v.valid_range = np.array([0.0, 1.0], dtype=np.float32)
             v._CoordinateAxes = "time lat lon"
             v[0] = np.where(valid, arr[i], fill).astype(np.float32)
-            v = ds.createVariable("sm_uncertainty", "f4", ("time", "lat", "lon"),
-                                  fill_value=np.float32(fill), zlib=True, complevel=9)
+            v = ds.createVariable(
+                "sm_uncertainty",
+                "f4",
+                ("time", "lat", "lon"),
+                fill_value=np.float32(fill),
+                zlib=True,
+                complevel=9,
+            )
             v.long_name = "Volumetric Soil Moisture Uncertainty"
             v.units = "m3 m-3"
             v.valid_range = np.array([0.0, 1.0], dtype=np.float32)
             v._CoordinateAxes = "time lat lon"
             v[0] = np.where(valid, 0.04, fill).astype(np.float32)
-            v = ds.createVariable("flag", "i1", ("time", "lat", "lon"), fill_value=np.int8(127),
-                                  zlib=True, complevel=9)
+            v = ds.createVariable(
+                "flag",
+                "i1",
+                ("time", "lat", "lon"),
+                fill_value=np.int8(127),
+                zlib=True,
+                complevel=9,
+            )
             v.long_name = "Flag"
             v.flag_values = np.array([0, 1, 2, 4, 127], dtype=np.int8)
-            v.flag_meanings = ("no_data_inconsistency_detected snow_coverage_or_temperature_below_zero "
-                               "dense_vegetation others_no_convergence_in_the_model_thus_no_valid_sm_estimates NaN")
+            v.flag_meanings = (
+                "no_data_inconsistency_detected snow_coverage_or_temperature_below_zero "
+                "dense_vegetation others_no_convergence_in_the_model_thus_no_valid_sm_estimates NaN"
+            )
             v._CoordinateAxes = "time lat lon"
             v[0] = np.where(valid, 0, 4).astype(np.int8)
-            v = ds.createVariable("t0", "f8", ("time", "lat", "lon"), fill_value=fill,
-                                  zlib=True, complevel=9)
+            v = ds.createVariable(
+                "t0",
+                "f8",
+                ("time", "lat", "lon"),
+                fill_value=fill,
+                zlib=True,
+                complevel=9,
+            )
             v.long_name = "Observation Timestamp"
             v.units = "days since 1970-01-01 00:00:00 UTC"
             v._CoordinateAxes = "time lat lon"

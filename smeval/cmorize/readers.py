@@ -68,6 +68,7 @@ class RawVariable:
 
     @property
     def files(self) -> list[Path]:
+        """Files of the variable's records, sorted."""
         return sorted({r.path for r in self.records})
 
 
@@ -87,9 +88,12 @@ def check_units(var: RawVariable, expected: str, dataset: str) -> None:
     except ValueError:
         ok = False
     if not ok:
+        msg = f"units are {var.units!r}, expected {expected!r} as the distributor documents"
         raise UnitError(
-            f"units are {var.units!r}, expected {expected!r} as the distributor documents",
-            dataset=dataset, variable=var.name, files=var.files,
+            msg,
+            dataset=dataset,
+            variable=var.name,
+            files=var.files,
         )
 
 
@@ -101,28 +105,54 @@ def _orientation(lat: np.ndarray, lon: np.ndarray):
     return lat[lat_idx], lon360[lon_idx], lat_idx, lon_idx
 
 
-def same_grid(lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray, lon_b: np.ndarray
-              ) -> bool:
+def same_grid(
+    lat_a: np.ndarray, lon_a: np.ndarray, lat_b: np.ndarray, lon_b: np.ndarray
+) -> bool:
     """Whether two (lat, lon) grids have the same shape and (allclose) coordinates."""
-    return (lat_a.shape == lat_b.shape and lon_a.shape == lon_b.shape
-            and np.allclose(lat_a, lat_b) and np.allclose(lon_a, lon_b))
+    return (
+        lat_a.shape == lat_b.shape
+        and lon_a.shape == lon_b.shape
+        and np.allclose(lat_a, lat_b)
+        and np.allclose(lon_a, lon_b)
+    )
 
 
-def _add(store: dict[str, RawVariable], name: str, units: str, lat, lon, record: Record,
-         synthetic: str | None, dataset: str, grid_note: str = "") -> None:
+def _add(
+    store: dict[str, RawVariable],
+    name: str,
+    units: str,
+    lat,
+    lon,
+    record: Record,
+    synthetic: str | None,
+    dataset: str,
+    grid_note: str = "",
+) -> None:
     var = store.get(name)
     if var is None:
-        store[name] = RawVariable(name, units, lat, lon, [record], synthetic, grid_note)
+        store[name] = RawVariable(
+            name, units, lat, lon, [record], synthetic, grid_note
+        )
         return
     if not same_grid(var.lat, var.lon, lat, lon):
-        raise GridError(
+        msg = (
             f"grid {lat.size}x{lon.size} differs from the grid {var.lat.size}x{var.lon.size} "
-            f"of {var.files[0]}",
-            dataset=dataset, variable=name, files=[record.path],
+            f"of {var.files[0]}"
+        )
+        raise GridError(
+            msg,
+            dataset=dataset,
+            variable=name,
+            files=[record.path],
         )
     if var.units != units:
-        raise UnitError(f"units {units!r} differ from {var.units!r} in {var.files[0]}",
-                        dataset=dataset, variable=name, files=[record.path])
+        msg = f"units {units!r} differ from {var.units!r} in {var.files[0]}"
+        raise UnitError(
+            msg,
+            dataset=dataset,
+            variable=name,
+            files=[record.path],
+        )
     var.records.append(record)
     var.synthetic = var.synthetic or synthetic
 
@@ -131,14 +161,25 @@ def _decode_times(tvar, path: Path, dataset: str) -> list[_dt.datetime]:
     units = tvar.units.strip()
     calendar = getattr(tvar, "calendar", "standard")
     try:
-        times = cftime.num2date(np.asarray(tvar[:]), units, calendar=calendar,
-                                only_use_cftime_datetimes=False,
-                                only_use_python_datetimes=True)
-    except Exception as exc:  # noqa: BLE001 - any decoding failure is a bad file
-        raise UnreadableFileError(f"cannot decode time ({units!r}, {calendar}): {exc}",
-                                  dataset=dataset, variable=tvar.name, files=[path]) from exc
-    return [_dt.datetime(t.year, t.month, t.day, t.hour, t.minute, t.second)
-            for t in np.atleast_1d(times)]
+        times = cftime.num2date(
+            np.asarray(tvar[:]),
+            units,
+            calendar=calendar,
+            only_use_cftime_datetimes=False,
+            only_use_python_datetimes=True,
+        )
+    except Exception as exc:
+        msg = f"cannot decode time ({units!r}, {calendar}): {exc}"
+        raise UnreadableFileError(
+            msg,
+            dataset=dataset,
+            variable=tvar.name,
+            files=[path],
+        ) from exc
+    return [
+        _dt.datetime(t.year, t.month, t.day, t.hour, t.minute, t.second)
+        for t in np.atleast_1d(times)
+    ]
 
 
 class OpenFiles:
@@ -153,14 +194,15 @@ class OpenFiles:
 
     def __init__(self, max_open: int = 8) -> None:
         if max_open < 1:
-            raise ValueError("max_open must be at least 1")
+            msg = "max_open must be at least 1"
+            raise ValueError(msg)
         self.max_open = max_open
         #: Number of files opened so far (for measurements and tests).
         self.opens = 0
         self._handles: OrderedDict[tuple[str, Path], object] = OrderedDict()
 
     def get(self, key: tuple[str, Path], opener: Callable[[], object]):
-        """The open handle for ``key``, opened with ``opener()`` if needed."""
+        """Return the open handle for ``key``, opened with ``opener()`` if needed."""
         handle = self._handles.pop(key, None)
         if handle is None:
             handle = opener()
@@ -187,7 +229,8 @@ class OpenFiles:
 
 
 _OPEN_FILES: contextvars.ContextVar[OpenFiles | None] = contextvars.ContextVar(
-    "smeval_cmorize_open_files", default=None)
+    "smeval_cmorize_open_files", default=None
+)
 
 
 @contextlib.contextmanager
@@ -203,8 +246,10 @@ def keep_open(max_open: int = 8) -> Iterator[OpenFiles]:
 
 
 @contextlib.contextmanager
-def _handle(kind: str, path: Path, opener: Callable[[], object]) -> Iterator[object]:
-    """An open handle of ``path``: cached inside :func:`keep_open`, else opened here.
+def _handle(
+    kind: str, path: Path, opener: Callable[[], object]
+) -> Iterator[object]:
+    """Yield an open handle of ``path``: cached inside :func:`keep_open`, else opened here.
 
     A failure inside the block closes and forgets a cached handle, so that a
     broken handle is never reused.
@@ -246,7 +291,9 @@ class _NetCDFHandle:
             chunks = v.chunking()
             if isinstance(chunks, list):
                 size = int(np.prod(chunks)) * v.dtype.itemsize
-                v.set_var_chunk_cache(size=size + 1024, nelems=7, preemption=1.0)
+                v.set_var_chunk_cache(
+                    size=size + 1024, nelems=7, preemption=1.0
+                )
             self._tuned.add(name)
         return v
 
@@ -258,29 +305,53 @@ def _open(path: Path, dataset: str) -> netCDF4.Dataset:
     try:
         return netCDF4.Dataset(path)
     except (OSError, RuntimeError, ValueError) as exc:
-        raise UnreadableFileError(f"cannot open as NetCDF ({exc})", dataset=dataset,
-                                  files=[path]) from exc
+        msg = f"cannot open as NetCDF ({exc})"
+        raise UnreadableFileError(msg, dataset=dataset, files=[path]) from exc
 
 
-def _nc_reader(path: Path, name: str, index: tuple, lat_idx, lon_idx, dataset: str,
-               reduce_axis: int | None = None):
-    """A closure reading one 2-D slice of ``name`` from ``path``."""
+def _nc_reader(
+    path: Path,
+    name: str,
+    index: tuple,
+    lat_idx,
+    lon_idx,
+    dataset: str,
+    reduce_axis: int | None = None,
+):
+    """Return a closure reading one 2-D slice of ``name`` from ``path``."""
 
     def read() -> np.ndarray:
         try:
-            with _handle("netcdf", path, lambda: _NetCDFHandle(path)) as handle:
+            with _handle(
+                "netcdf", path, lambda: _NetCDFHandle(path)
+            ) as handle:
                 v = handle.variable(name)
                 v.set_auto_maskandscale(True)
-                arr = np.ma.filled(np.ma.asarray(v[index], dtype=np.float64), np.nan)
-        except (OSError, RuntimeError, ValueError, IndexError, KeyError) as exc:
-            raise UnreadableFileError(f"cannot read the values ({exc})", dataset=dataset,
-                                      variable=name, files=[path]) from exc
+                arr = np.ma.filled(
+                    np.ma.asarray(v[index], dtype=np.float64), np.nan
+                )
+        except (
+            OSError,
+            RuntimeError,
+            ValueError,
+            IndexError,
+            KeyError,
+        ) as exc:
+            msg = f"cannot read the values ({exc})"
+            raise UnreadableFileError(
+                msg,
+                dataset=dataset,
+                variable=name,
+                files=[path],
+            ) from exc
         if reduce_axis is not None:
             # ERA5T/ERA5 'expver' dimension: at most one version is valid per
             # time; take the first valid value along it.
             valid = np.isfinite(arr)
             first = np.argmax(valid, axis=reduce_axis)
-            arr = np.take_along_axis(arr, np.expand_dims(first, reduce_axis), reduce_axis)
+            arr = np.take_along_axis(
+                arr, np.expand_dims(first, reduce_axis), reduce_axis
+            )
             arr = np.squeeze(arr, axis=reduce_axis)
         return arr[lat_idx][:, lon_idx]
 
@@ -292,8 +363,9 @@ def _nc_reader(path: Path, name: str, index: tuple, lat_idx, lon_idx, dataset: s
 # ---------------------------------------------------------------------------
 
 
-def scan_ecmwf_netcdf(paths: Iterable[Path], wanted: Iterable[str], dataset: str
-                      ) -> dict[str, RawVariable]:
+def scan_ecmwf_netcdf(
+    paths: Iterable[Path], wanted: Iterable[str], dataset: str
+) -> dict[str, RawVariable]:
     """Inventory of ECMWF monthly-means NetCDF files (``time`` or ``valid_time`` layout)."""
     wanted = set(wanted)
     store: dict[str, RawVariable] = {}
@@ -301,8 +373,12 @@ def scan_ecmwf_netcdf(paths: Iterable[Path], wanted: Iterable[str], dataset: str
         with _open(path, dataset) as ds:
             tname = "valid_time" if "valid_time" in ds.variables else "time"
             if tname not in ds.variables:
-                raise UnreadableFileError("no 'time' or 'valid_time' variable", dataset=dataset,
-                                          files=[path])
+                msg = "no 'time' or 'valid_time' variable"
+                raise UnreadableFileError(
+                    msg,
+                    dataset=dataset,
+                    files=[path],
+                )
             times = _decode_times(ds.variables[tname], path, dataset)
             latname = "latitude" if "latitude" in ds.variables else "lat"
             lonname = "longitude" if "longitude" in ds.variables else "lon"
@@ -310,39 +386,72 @@ def scan_ecmwf_netcdf(paths: Iterable[Path], wanted: Iterable[str], dataset: str
                 lat0 = np.asarray(ds.variables[latname][:], dtype=np.float64)
                 lon0 = np.asarray(ds.variables[lonname][:], dtype=np.float64)
             except KeyError as exc:
-                raise GridError("no latitude/longitude variables", dataset=dataset,
-                                files=[path]) from exc
+                msg = "no latitude/longitude variables"
+                raise GridError(
+                    msg,
+                    dataset=dataset,
+                    files=[path],
+                ) from exc
             lat, lon, lat_idx, lon_idx = _orientation(lat0, lon0)
             synthetic = getattr(ds, "synthetic", None)
-            tdim = ds.variables[tname].dimensions[0] if ds.variables[tname].dimensions else None
-            distinct_days = {(t.year, t.month) for t in times}
-            file_monthly = (
-                all(t.day == 1 and t.hour == 0 and t.minute == 0 for t in times)
-                and len(distinct_days) == len(times)
+            tdim = (
+                ds.variables[tname].dimensions[0]
+                if ds.variables[tname].dimensions
+                else None
             )
+            distinct_days = {(t.year, t.month) for t in times}
+            file_monthly = all(
+                t.day == 1 and t.hour == 0 and t.minute == 0 for t in times
+            ) and len(distinct_days) == len(times)
             for name in wanted & set(ds.variables):
                 v = ds.variables[name]
                 step_type = getattr(v, "GRIB_stepType", "")
-                monthly = file_monthly and (not step_type or step_type.startswith("avg"))
+                monthly = file_monthly and (
+                    not step_type or step_type.startswith("avg")
+                )
                 dims = v.dimensions
                 if dims[-2:] != (latname, lonname):
-                    raise GridError(f"dimensions {dims}, expected (..., {latname}, {lonname})",
-                                    dataset=dataset, variable=name, files=[path])
+                    msg = f"dimensions {dims}, expected (..., {latname}, {lonname})"
+                    raise GridError(
+                        msg,
+                        dataset=dataset,
+                        variable=name,
+                        files=[path],
+                    )
                 other = [d for d in dims[:-2] if d != tdim]
                 reduce_axis = None
                 if other == ["expver"]:
                     reduce_axis = 0
                 elif other:
-                    raise UnreadableFileError(f"unexpected dimensions {other}", dataset=dataset,
-                                              variable=name, files=[path])
+                    msg = f"unexpected dimensions {other}"
+                    raise UnreadableFileError(
+                        msg,
+                        dataset=dataset,
+                        variable=name,
+                        files=[path],
+                    )
                 units = getattr(v, "units", "")
                 for i, t in enumerate(times):
                     if tdim in dims:
-                        index = tuple(i if d == tdim else slice(None) for d in dims)
+                        index = tuple(
+                            i if d == tdim else slice(None) for d in dims
+                        )
                     else:
                         index = tuple(slice(None) for _ in dims)
-                    rec = Record(t, path, _nc_reader(path, name, index, lat_idx, lon_idx,
-                                                     dataset, reduce_axis), monthly)
+                    rec = Record(
+                        t,
+                        path,
+                        _nc_reader(
+                            path,
+                            name,
+                            index,
+                            lat_idx,
+                            lon_idx,
+                            dataset,
+                            reduce_axis,
+                        ),
+                        monthly,
+                    )
                     _add(store, name, units, lat, lon, rec, synthetic, dataset)
     return store
 
@@ -360,22 +469,35 @@ def _grib_grid(h):
     import eccodes
 
     grid_type = eccodes.codes_get(h, "gridType")
-    lats = np.asarray(eccodes.codes_get_array(h, "latitudes"), dtype=np.float64)
-    lons = np.asarray(eccodes.codes_get_array(h, "longitudes"), dtype=np.float64)
+    lats = np.asarray(
+        eccodes.codes_get_array(h, "latitudes"), dtype=np.float64
+    )
+    lons = np.asarray(
+        eccodes.codes_get_array(h, "longitudes"), dtype=np.float64
+    )
     if grid_type in ("regular_ll", "regular_gg"):
         ni = eccodes.codes_get(h, "Ni")
-        if not eccodes.codes_get(h, "jPointsAreConsecutive") == 0:
-            raise ValueError("column-major GRIB scanning is not supported")
+        if eccodes.codes_get(h, "jPointsAreConsecutive") != 0:
+            msg = "column-major GRIB scanning is not supported"
+            raise ValueError(msg)
         return grid_type, lats[::ni].copy(), lons[:ni].copy(), None
     if grid_type == "reduced_gg":
         pl = np.asarray(eccodes.codes_get_array(h, "pl"), dtype=np.int64)
         starts = np.concatenate([[0], np.cumsum(pl)[:-1]])
         nlon = int(pl.max())
-        return grid_type, lats[starts].copy(), np.arange(nlon) * (360.0 / nlon), pl
-    raise ValueError(f"unsupported GRIB gridType {grid_type!r}")
+        return (
+            grid_type,
+            lats[starts].copy(),
+            np.arange(nlon) * (360.0 / nlon),
+            pl,
+        )
+    msg = f"unsupported GRIB gridType {grid_type!r}"
+    raise ValueError(msg)
 
 
-def reduced_to_regular(values: np.ndarray, pl: np.ndarray, nlon: int) -> np.ndarray:
+def reduced_to_regular(
+    values: np.ndarray, pl: np.ndarray, nlon: int
+) -> np.ndarray:
     """Interpolate a reduced Gaussian field to the full (regular) Gaussian grid.
 
     Each latitude row ``j`` of the reduced grid holds ``pl[j]`` points equally
@@ -392,7 +514,7 @@ def reduced_to_regular(values: np.ndarray, pl: np.ndarray, nlon: int) -> np.ndar
     target = np.arange(nlon) * (360.0 / nlon)
     start = 0
     for j, n in enumerate(pl):
-        row = values[start:start + n]
+        row = values[start : start + n]
         start += n
         if n == nlon:
             out[j] = row
@@ -402,8 +524,9 @@ def reduced_to_regular(values: np.ndarray, pl: np.ndarray, nlon: int) -> np.ndar
     return out
 
 
-def scan_ecmwf_grib(paths: Iterable[Path], wanted: Iterable[str], dataset: str,
-                    workdir: Path) -> dict[str, RawVariable]:
+def scan_ecmwf_grib(
+    paths: Iterable[Path], wanted: Iterable[str], dataset: str, workdir: Path
+) -> dict[str, RawVariable]:
     """Inventory of ECMWF GRIB (edition 1 or 2) files, e.g. ERA-Interim.
 
     Regular lat-lon grids are used as they are; reduced Gaussian grids are
@@ -419,31 +542,61 @@ def scan_ecmwf_grib(paths: Iterable[Path], wanted: Iterable[str], dataset: str,
     # Make the worker import this very package, installed or not.
     package_root = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [package_root, env.get("PYTHONPATH")])
+    )
 
     wanted = sorted(set(wanted))
     store: dict[str, RawVariable] = {}
     for k, path in enumerate(paths):
         out = Path(workdir) / f"grib{k}.npz"
         proc = subprocess.run(
-            [sys.executable, "-m", "smeval.cmorize._gribworker", str(path), str(out), dataset,
-             *wanted],
-            capture_output=True, text=True, check=False, env=env,
+            [
+                sys.executable,
+                "-m",
+                "smeval.cmorize._gribworker",
+                str(path),
+                str(out),
+                dataset,
+                *wanted,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
         )
         if proc.returncode != 0 or not out.exists():
-            msg = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else (
-                f"GRIB decoder exited with status {proc.returncode}")
+            msg = (
+                proc.stderr.strip().splitlines()[-1]
+                if proc.stderr.strip()
+                else (f"GRIB decoder exited with status {proc.returncode}")
+            )
             raise UnreadableFileError(msg, dataset=dataset, files=[path])
         with np.load(out) as npz:
             meta = json.loads(str(npz["__meta__"]))
             for entry in meta:
                 name = entry["name"]
                 lat, lon = npz[f"{name}__lat"], npz[f"{name}__lon"]
-                for i, (t, monthly) in enumerate(zip(entry["times"], entry["monthly"], strict=True)):
-                    rec = Record(_dt.datetime.fromisoformat(t), path,
-                                 _npz_reader(out, f"{name}__{i}"), monthly)
-                    _add(store, name, entry["units"], lat, lon, rec, None, dataset,
-                         entry["grid_note"])
+                for i, (t, monthly) in enumerate(
+                    zip(entry["times"], entry["monthly"], strict=True)
+                ):
+                    rec = Record(
+                        _dt.datetime.fromisoformat(t),
+                        path,
+                        _npz_reader(out, f"{name}__{i}"),
+                        monthly,
+                    )
+                    _add(
+                        store,
+                        name,
+                        entry["units"],
+                        lat,
+                        lon,
+                        rec,
+                        None,
+                        dataset,
+                        entry["grid_note"],
+                    )
     return store
 
 
@@ -455,9 +608,10 @@ def _npz_reader(npz_path: Path, key: str):
     return read
 
 
-def _scan_grib_inprocess(paths: Iterable[Path], wanted: Iterable[str], dataset: str
-                         ) -> dict[str, RawVariable]:
-    """The GRIB inventory itself (runs in the worker process; loads ecCodes)."""
+def _scan_grib_inprocess(
+    paths: Iterable[Path], wanted: Iterable[str], dataset: str
+) -> dict[str, RawVariable]:
+    """Return the GRIB inventory itself (runs in the worker process; loads ecCodes)."""
     import eccodes
 
     wanted = set(wanted)
@@ -465,7 +619,7 @@ def _scan_grib_inprocess(paths: Iterable[Path], wanted: Iterable[str], dataset: 
     for path in paths:
         offsets = []
         try:
-            with open(path, "rb") as f:
+            with Path(path).open("rb") as f:
                 while True:
                     h = eccodes.codes_grib_new_from_file(f)
                     if h is None:
@@ -476,54 +630,117 @@ def _scan_grib_inprocess(paths: Iterable[Path], wanted: Iterable[str], dataset: 
                             continue
                         date = eccodes.codes_get(h, "validityDate")
                         time_ = eccodes.codes_get(h, "validityTime")
-                        stream = eccodes.codes_get(h, "stream") if eccodes.codes_is_defined(h, "stream") else ""
+                        stream = (
+                            eccodes.codes_get(h, "stream")
+                            if eccodes.codes_is_defined(h, "stream")
+                            else ""
+                        )
                         grid = _grib_grid(h)
-                        offsets.append((
-                            short, int(eccodes.codes_get(h, "offset")), date, time_,
-                            eccodes.codes_get(h, "units"), stream, grid,
-                            eccodes.codes_get(h, "missingValue"),
-                        ))
+                        offsets.append(
+                            (
+                                short,
+                                int(eccodes.codes_get(h, "offset")),
+                                date,
+                                time_,
+                                eccodes.codes_get(h, "units"),
+                                stream,
+                                grid,
+                                eccodes.codes_get(h, "missingValue"),
+                            )
+                        )
                     finally:
                         eccodes.codes_release(h)
         except (eccodes.CodesInternalError, OSError, ValueError) as exc:
-            raise UnreadableFileError(f"cannot read as GRIB ({exc})", dataset=dataset,
-                                      files=[path]) from exc
-        for short, offset, date, time_, units, stream, grid, missing in offsets:
+            msg = f"cannot read as GRIB ({exc})"
+            raise UnreadableFileError(
+                msg, dataset=dataset, files=[path]
+            ) from exc
+        for (
+            short,
+            offset,
+            date,
+            time_,
+            units,
+            stream,
+            grid,
+            missing,
+        ) in offsets:
             grid_type, lats, lons, pl = grid
             lat, lon, lat_idx, lon_idx = _orientation(lats, lons)
             note = ""
             if grid_type == "reduced_gg":
-                note = (f"reduced Gaussian grid ({pl.size} rows, up to {lons.size} points) "
-                        f"interpolated linearly along each row to the regular Gaussian grid "
-                        f"{pl.size} x {lons.size}")
-            t = _dt.datetime(date // 10000, date // 100 % 100, date % 100,
-                             time_ // 100, time_ % 100)
-            rec = Record(t, path, _grib_reader(path, offset, short, grid_type, lats, lons, pl,
-                                               lat_idx, lon_idx, missing, dataset),
-                         monthly=stream in MONTHLY_STREAMS)
+                note = (
+                    f"reduced Gaussian grid ({pl.size} rows, up to {lons.size} points) "
+                    f"interpolated linearly along each row to the regular Gaussian grid "
+                    f"{pl.size} x {lons.size}"
+                )
+            t = _dt.datetime(
+                date // 10000,
+                date // 100 % 100,
+                date % 100,
+                time_ // 100,
+                time_ % 100,
+            )
+            rec = Record(
+                t,
+                path,
+                _grib_reader(
+                    path,
+                    offset,
+                    short,
+                    grid_type,
+                    lats,
+                    lons,
+                    pl,
+                    lat_idx,
+                    lon_idx,
+                    missing,
+                    dataset,
+                ),
+                monthly=stream in MONTHLY_STREAMS,
+            )
             _add(store, short, units, lat, lon, rec, None, dataset, note)
     return store
 
 
-def _grib_reader(path, offset, short, grid_type, lats, lons, pl, lat_idx, lon_idx, missing,
-                 dataset):
+def _grib_reader(
+    path,
+    offset,
+    short,
+    grid_type,
+    lats,
+    lons,
+    pl,
+    lat_idx,
+    lon_idx,
+    missing,
+    dataset,
+):
     def read() -> np.ndarray:
         import eccodes
 
         try:
-            with open(path, "rb") as f:
+            with Path(path).open("rb") as f:
                 f.seek(offset)
                 h = eccodes.codes_grib_new_from_file(f)
                 if h is None:
-                    raise OSError("no GRIB message at the recorded offset")
+                    msg = "no GRIB message at the recorded offset"
+                    raise OSError(msg)
                 try:
-                    values = np.asarray(eccodes.codes_get_values(h), dtype=np.float64)
+                    values = np.asarray(
+                        eccodes.codes_get_values(h), dtype=np.float64
+                    )
                     bitmap = eccodes.codes_get(h, "bitmapPresent")
                 finally:
                     eccodes.codes_release(h)
         except (eccodes.CodesInternalError, OSError) as exc:
-            raise UnreadableFileError(f"cannot read the GRIB values ({exc})", dataset=dataset,
-                                      variable=short, files=[path]) from exc
+            msg = f"cannot read the GRIB values ({exc})"
+            raise UnreadableFileError(
+                msg,
+                dataset=dataset,
+                variable=short,
+                files=[path],
+            ) from exc
         if bitmap:
             values[values == missing] = np.nan
         if grid_type == "reduced_gg":
@@ -544,8 +761,9 @@ GLDAS_FILE = re.compile(
 )
 
 
-def scan_gldas(paths: Iterable[Path], wanted: Iterable[str], dataset: str
-               ) -> dict[str, RawVariable]:
+def scan_gldas(
+    paths: Iterable[Path], wanted: Iterable[str], dataset: str
+) -> dict[str, RawVariable]:
     """Inventory of GLDAS-2 Noah files (monthly ``_M`` and 3-hourly ``_3H``)."""
     wanted = set(wanted)
     store: dict[str, RawVariable] = {}
@@ -554,23 +772,49 @@ def scan_gldas(paths: Iterable[Path], wanted: Iterable[str], dataset: str
         monthly = bool(m and m.group("freq") == "M")
         with _open(path, dataset) as ds:
             if "time" not in ds.variables:
-                raise UnreadableFileError("no 'time' variable", dataset=dataset, files=[path])
+                msg = "no 'time' variable"
+                raise UnreadableFileError(msg, dataset=dataset, files=[path])
             times = _decode_times(ds.variables["time"], path, dataset)
             if len(times) != 1:
-                raise UnreadableFileError(f"{len(times)} times, expected 1 per GLDAS file",
-                                          dataset=dataset, files=[path])
+                msg = f"{len(times)} times, expected 1 per GLDAS file"
+                raise UnreadableFileError(
+                    msg,
+                    dataset=dataset,
+                    files=[path],
+                )
             t = times[0]
             if monthly:
                 t = _dt.datetime(t.year, t.month, 1)
             lat, lon, lat_idx, lon_idx = _orientation(
                 np.asarray(ds.variables["lat"][:], dtype=np.float64),
-                np.asarray(ds.variables["lon"][:], dtype=np.float64))
+                np.asarray(ds.variables["lon"][:], dtype=np.float64),
+            )
             synthetic = getattr(ds, "synthetic", None)
             for name in wanted & set(ds.variables):
                 v = ds.variables[name]
-                rec = Record(t, path, _nc_reader(path, name, (0, slice(None), slice(None)),
-                                                 lat_idx, lon_idx, dataset), monthly)
-                _add(store, name, getattr(v, "units", ""), lat, lon, rec, synthetic, dataset)
+                rec = Record(
+                    t,
+                    path,
+                    _nc_reader(
+                        path,
+                        name,
+                        (0, slice(None), slice(None)),
+                        lat_idx,
+                        lon_idx,
+                        dataset,
+                    ),
+                    monthly,
+                )
+                _add(
+                    store,
+                    name,
+                    getattr(v, "units", ""),
+                    lat,
+                    lon,
+                    rec,
+                    synthetic,
+                    dataset,
+                )
     return store
 
 
@@ -583,7 +827,9 @@ ESACCI_FILE = re.compile(
 )
 
 
-def scan_esacci(paths: Iterable[Path], dataset: str) -> tuple[dict[str, RawVariable], str]:
+def scan_esacci(
+    paths: Iterable[Path], dataset: str
+) -> tuple[dict[str, RawVariable], str]:
     """Inventory of ESA CCI SM daily files; returns (store, product version string)."""
     store: dict[str, RawVariable] = {}
     versions = set()
@@ -597,14 +843,40 @@ def scan_esacci(paths: Iterable[Path], dataset: str) -> tuple[dict[str, RawVaria
             times = _decode_times(ds.variables["time"], path, dataset)
             lat, lon, lat_idx, lon_idx = _orientation(
                 np.asarray(ds.variables["lat"][:], dtype=np.float64),
-                np.asarray(ds.variables["lon"][:], dtype=np.float64))
+                np.asarray(ds.variables["lon"][:], dtype=np.float64),
+            )
             synthetic = getattr(ds, "synthetic", None)
             v = ds.variables["sm"]
             for i, t in enumerate(times):
-                rec = Record(t, path, _nc_reader(path, "sm", (i, slice(None), slice(None)),
-                                                 lat_idx, lon_idx, dataset), False)
-                _add(store, "sm", getattr(v, "units", ""), lat, lon, rec, synthetic, dataset)
+                rec = Record(
+                    t,
+                    path,
+                    _nc_reader(
+                        path,
+                        "sm",
+                        (i, slice(None), slice(None)),
+                        lat_idx,
+                        lon_idx,
+                        dataset,
+                    ),
+                    False,
+                )
+                _add(
+                    store,
+                    "sm",
+                    getattr(v, "units", ""),
+                    lat,
+                    lon,
+                    rec,
+                    synthetic,
+                    dataset,
+                )
     if len(versions) > 1:
-        raise CMORizeError(f"files of several products/versions mixed: {sorted(versions)}",
-                           dataset=dataset, variable="sm", files=[str(p) for p in paths][:3])
+        msg = f"files of several products/versions mixed: {sorted(versions)}"
+        raise CMORizeError(
+            msg,
+            dataset=dataset,
+            variable="sm",
+            files=[str(p) for p in paths][:3],
+        )
     return store, (versions.pop() if versions else "L3S-SSMV-COMBINED")

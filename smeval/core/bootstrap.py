@@ -81,14 +81,21 @@ class BootstrapOptions:
         options = dict(options or {})
         unknown = set(options) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"bootstrap: unknown option(s) {sorted(unknown)}; "
-                             f"known: {sorted(cls.__dataclass_fields__)}")
+            msg = (
+                f"bootstrap: unknown option(s) {sorted(unknown)}; "
+                f"known: {sorted(cls.__dataclass_fields__)}"
+            )
+            raise ValueError(msg)
         result = cls(**options)
         if not 0.0 < result.level < 1.0:
-            raise ValueError(f"bootstrap: level must lie between 0 and 1, got {result.level}")
+            msg = f"bootstrap: level must lie between 0 and 1, got {result.level}"
+            raise ValueError(msg)
         if result.block_years < 1 or result.resamples < 1:
-            raise ValueError(f"bootstrap: block_years and resamples must be >= 1, got "
-                             f"{result.block_years} and {result.resamples}")
+            msg = (
+                f"bootstrap: block_years and resamples must be >= 1, got "
+                f"{result.block_years} and {result.resamples}"
+            )
+            raise ValueError(msg)
         return result
 
     @property
@@ -102,8 +109,12 @@ def interval_quantiles(level: float) -> tuple[float, float]:
     return (1.0 - level) / 2.0, (1.0 + level) / 2.0
 
 
-def block_indices(n_years: int, block_years: int, resamples: int, seed: int | np.random.Generator
-                  ) -> np.ndarray:
+def block_indices(
+    n_years: int,
+    block_years: int,
+    resamples: int,
+    seed: int | np.random.Generator,
+) -> np.ndarray:
     """Year indices of moving-block resamples.
 
     Parameters
@@ -125,7 +136,8 @@ def block_indices(n_years: int, block_years: int, resamples: int, seed: int | np
         replacement from ``0 .. n_years - L``, cut to ``n_years`` years.
     """
     if n_years < 1:
-        raise ValueError("bootstrap: no year to resample")
+        msg = "bootstrap: no year to resample"
+        raise ValueError(msg)
     length = min(int(block_years), n_years)
     n_blocks = -(-n_years // length)
     rng = np.random.default_rng(seed)
@@ -182,18 +194,40 @@ def yearly_sums(model, reference) -> np.ndarray:
         centring each series on its mean over the paired months (units of
         the inputs, squared for the last three).
     """
-    m, r = np.broadcast_arrays(as_float_nan(model, np.float64), as_float_nan(reference, np.float64))
+    m, r = np.broadcast_arrays(
+        as_float_nan(model, np.float64), as_float_nan(reference, np.float64)
+    )
     both = np.isfinite(m) & np.isfinite(r)
     n_all = both.sum(axis=(-2, -1), keepdims=True)
     with np.errstate(invalid="ignore", divide="ignore"):
-        m = np.where(both, m - np.where(both, m, 0.0).sum(axis=(-2, -1), keepdims=True) / n_all, 0.0)
-        r = np.where(both, r - np.where(both, r, 0.0).sum(axis=(-2, -1), keepdims=True) / n_all, 0.0)
-    sums = np.stack([both.sum(axis=-1).astype(np.float64), m.sum(axis=-1), r.sum(axis=-1),
-                     (m * m).sum(axis=-1), (r * r).sum(axis=-1), (m * r).sum(axis=-1)])   # (6, ..., Y)
+        m = np.where(
+            both,
+            m
+            - np.where(both, m, 0.0).sum(axis=(-2, -1), keepdims=True) / n_all,
+            0.0,
+        )
+        r = np.where(
+            both,
+            r
+            - np.where(both, r, 0.0).sum(axis=(-2, -1), keepdims=True) / n_all,
+            0.0,
+        )
+    sums = np.stack(
+        [
+            both.sum(axis=-1).astype(np.float64),
+            m.sum(axis=-1),
+            r.sum(axis=-1),
+            (m * m).sum(axis=-1),
+            (r * r).sum(axis=-1),
+            (m * r).sum(axis=-1),
+        ]
+    )  # (6, ..., Y)
     return np.moveaxis(sums, -1, 0)
 
 
-def statistics_from_sums(sums: np.ndarray, r0: float = 1.0, axis: int = 0) -> dict[str, np.ndarray]:
+def statistics_from_sums(
+    sums: np.ndarray, r0: float = 1.0, axis: int = 0
+) -> dict[str, np.ndarray]:
     """R, sigma, E' and TSS from summed moments ``(n, Sm, Sr, Smm, Srr, Smr)`` along ``axis``.
 
     Returns a dict of dimensionless arrays (the shape of ``sums`` without
@@ -206,13 +240,26 @@ def statistics_from_sums(sums: np.ndarray, r0: float = 1.0, axis: int = 0) -> di
         var_r = srr / n - mean_r**2
         cov = smr / n - mean_m * mean_r
         ok = (n >= 2) & (var_m > 0) & (var_r > 0)
-        corr = np.where(ok, np.clip(cov / np.sqrt(var_m * var_r), -1.0, 1.0), np.nan)
+        corr = np.where(
+            ok, np.clip(cov / np.sqrt(var_m * var_r), -1.0, 1.0), np.nan
+        )
         sigma = np.where(ok, np.sqrt(var_m / var_r), np.nan)
-        e_prime = np.where(ok, np.sqrt(np.maximum(var_m + var_r - 2.0 * cov, 0.0) / var_r), np.nan)
-    return {"R": corr, "sigma": sigma, "E'": e_prime, "TSS": taylor_skill_score(corr, sigma, r0)}
+        e_prime = np.where(
+            ok,
+            np.sqrt(np.maximum(var_m + var_r - 2.0 * cov, 0.0) / var_r),
+            np.nan,
+        )
+    return {
+        "R": corr,
+        "sigma": sigma,
+        "E'": e_prime,
+        "TSS": taylor_skill_score(corr, sigma, r0),
+    }
 
 
-def bootstrap_taylor(model, reference, counts: np.ndarray, r0: float = 1.0) -> dict[str, np.ndarray]:
+def bootstrap_taylor(
+    model, reference, counts: np.ndarray, r0: float = 1.0
+) -> dict[str, np.ndarray]:
     """Resampled R, sigma, E' and TSS of model against reference series.
 
     Parameters
@@ -230,12 +277,16 @@ def bootstrap_taylor(model, reference, counts: np.ndarray, r0: float = 1.0) -> d
     dict of str to numpy.ndarray, each of shape (B, ...)
         The statistics (dimensionless) of every resample.
     """
-    sums = yearly_sums(model, reference)                                          # (Y, 6, ...)
-    resampled = np.tensordot(np.asarray(counts, np.float64), sums, axes=(1, 0))  # (B, 6, ...)
+    sums = yearly_sums(model, reference)  # (Y, 6, ...)
+    resampled = np.tensordot(
+        np.asarray(counts, np.float64), sums, axes=(1, 0)
+    )  # (B, 6, ...)
     return statistics_from_sums(resampled, r0, axis=1)
 
 
-def percentile_interval(samples, level: float = 0.90, axis: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def percentile_interval(
+    samples, level: float = 0.90, axis: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Percentile interval of resampled values along ``axis``, ignoring NaN.
 
     Returns (low, high) at the ``(1 - level) / 2`` and ``(1 + level) / 2``
@@ -243,7 +294,9 @@ def percentile_interval(samples, level: float = 0.90, axis: int = 0) -> tuple[np
     ``samples``; NaN where every resample is NaN.
     """
     # Resamples last and contiguous: partitioning along a strided axis is slow.
-    samples = np.ascontiguousarray(np.moveaxis(np.asarray(samples, dtype=np.float64), axis, -1))
+    samples = np.ascontiguousarray(
+        np.moveaxis(np.asarray(samples, dtype=np.float64), axis, -1)
+    )
     q = interval_quantiles(level)
     missing = np.isnan(samples)
     if not missing.any():
@@ -278,16 +331,25 @@ def bootstrap_ranks(tss, threshold: float = TSS_THRESHOLD) -> np.ndarray:
     tss = np.asarray(tss, dtype=np.float64)
     count = (tss > threshold).sum(axis=(2, 3))
     with np.errstate(invalid="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN models: mean NaN, ranked last
+        warnings.simplefilter(
+            "ignore", RuntimeWarning
+        )  # all-NaN models: mean NaN, ranked last
         mean = np.nanmean(np.nanmean(tss, axis=2), axis=2)
     neg_mean = np.where(np.isnan(mean), np.inf, -mean)
     order = np.lexsort((neg_mean, -count), axis=-1)
     ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(1, order.shape[-1] + 1)[None, :].repeat(len(order), 0), axis=-1)
+    np.put_along_axis(
+        ranks,
+        order,
+        np.arange(1, order.shape[-1] + 1)[None, :].repeat(len(order), 0),
+        axis=-1,
+    )
     return ranks
 
 
-def rank_summary(ranks: np.ndarray, top: int = 5, level: float = 0.90) -> dict[str, np.ndarray]:
+def rank_summary(
+    ranks: np.ndarray, top: int = 5, level: float = 0.90
+) -> dict[str, np.ndarray]:
     """P(rank <= top) and the percentile interval of the rank, per model.
 
     Parameters
@@ -305,4 +367,8 @@ def rank_summary(ranks: np.ndarray, top: int = 5, level: float = 0.90) -> dict[s
     """
     q = interval_quantiles(level)
     low, high = np.quantile(ranks, q, axis=0, method="inverted_cdf")
-    return {"p_top": (ranks <= top).mean(axis=0), "rank_low": low.astype(int), "rank_high": high.astype(int)}
+    return {
+        "p_top": (ranks <= top).mean(axis=0),
+        "rank_low": low.astype(int),
+        "rank_high": high.astype(int),
+    }

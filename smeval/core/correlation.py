@@ -75,8 +75,12 @@ def lag1_autocorrelation(x, axis: int = 0) -> np.ndarray:
     valid = np.isfinite(x)
     n = valid.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        anom = np.where(valid, x - np.where(valid, x, 0.0).sum(axis=0) / n, 0.0)
-        num = (anom[1:] * anom[:-1]).sum(axis=0)  # invalid steps are zero, so drop out
+        anom = np.where(
+            valid, x - np.where(valid, x, 0.0).sum(axis=0) / n, 0.0
+        )
+        num = (anom[1:] * anom[:-1]).sum(
+            axis=0
+        )  # invalid steps are zero, so drop out
         den = (anom**2).sum(axis=0)
         return np.where(den > 0, num / den, np.nan)
 
@@ -96,7 +100,9 @@ def effective_sample_size(n, r1x, r1y):
     numpy.ndarray
         ``n (1 - r1x r1y) / (1 + r1x r1y)``, capped at n (time steps).
     """
-    prod = np.asarray(r1x, dtype=np.float64) * np.asarray(r1y, dtype=np.float64)
+    prod = np.asarray(r1x, dtype=np.float64) * np.asarray(
+        r1y, dtype=np.float64
+    )
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.minimum(n * (1.0 - prod) / (1.0 + prod), n)
 
@@ -146,7 +152,8 @@ def gridpoint_correlation(
     x = np.moveaxis(as_float_nan(x, np.float64), axis, 0)
     y = np.moveaxis(as_float_nan(y, np.float64), axis, 0)
     if x.shape != y.shape:
-        raise ValueError(f"fields differ in shape: {x.shape} vs {y.shape}")
+        msg = f"fields differ in shape: {x.shape} vs {y.shape}"
+        raise ValueError(msg)
     both = np.isfinite(x) & np.isfinite(y)
     xb = np.where(both, x, np.nan)
     yb = np.where(both, y, np.nan)
@@ -161,19 +168,25 @@ def gridpoint_correlation(
         r = np.where(ok, np.clip(sxy / np.sqrt(sxx * syy), -1.0, 1.0), np.nan)
     if effective_n:
         # Autocorrelations from the same (pairwise complete) steps as R.
-        n_eff = effective_sample_size(n, lag1_autocorrelation(xb), lag1_autocorrelation(yb))
+        n_eff = effective_sample_size(
+            n, lag1_autocorrelation(xb), lag1_autocorrelation(yb)
+        )
     else:
         n_eff = n.astype(np.float64)
     p = t_test_pvalue(r, n_eff)
     significant = np.isfinite(p) & (p < alpha)
-    return CorrelationResult(R=r, p_value=p, significant=significant, n=n, n_eff=n_eff)
+    return CorrelationResult(
+        R=r, p_value=p, significant=significant, n=n, n_eff=n_eff
+    )
 
 
 #: Default controlled false discovery rate of the correlation maps (Wilks 2016; SPEC section 8).
 DEFAULT_FDR_ALPHA = 0.10
 
 
-def benjamini_hochberg(p_values, alpha: float = DEFAULT_FDR_ALPHA) -> np.ndarray:
+def benjamini_hochberg(
+    p_values, alpha: float = DEFAULT_FDR_ALPHA
+) -> np.ndarray:
     """Cells that survive Benjamini-Hochberg control of the false discovery rate.
 
     Field significance of a correlation map (SPEC section 8; Benjamini and

@@ -46,7 +46,9 @@ class DepthNotReachedError(ValueError):
         Name of the data set, if the caller gave one.
     """
 
-    def __init__(self, depth: float, deepest: float, dataset: str | None = None):
+    def __init__(
+        self, depth: float, deepest: float, dataset: str | None = None
+    ):
         self.depth = float(depth)
         self.deepest = float(deepest)
         self.dataset = dataset
@@ -68,21 +70,28 @@ def _check_bounds(bounds, dataset=None) -> np.ndarray:
     who = f"{dataset}: " if dataset else ""
     b = np.asarray(bounds, dtype=np.float64)
     if b.ndim != 2 or b.shape[1] != 2 or b.shape[0] < 1:
-        raise ValueError(f"{who}layer bounds must have shape (n_layers, 2), got {b.shape}")
+        msg = f"{who}layer bounds must have shape (n_layers, 2), got {b.shape}"
+        raise ValueError(msg)
     b = np.sort(b, axis=1)  # CF allows either order within a bounds pair
     if np.any(b[:, 1] - b[:, 0] <= BOUNDS_ATOL):
-        raise ValueError(f"{who}every soil layer must have a positive thickness: {b.tolist()}")
+        msg = f"{who}every soil layer must have a positive thickness: {b.tolist()}"
+        raise ValueError(msg)
     order = np.argsort(b[:, 0])
     if np.any(order != np.arange(len(order))):
-        raise ValueError(f"{who}soil layers must be ordered from the surface down: {b.tolist()}")
+        msg = f"{who}soil layers must be ordered from the surface down: {b.tolist()}"
+        raise ValueError(msg)
     if abs(b[0, 0]) > BOUNDS_ATOL:
-        raise ValueError(f"{who}the top soil layer must start at 0 m, not {b[0, 0]:g} m")
+        msg = f"{who}the top soil layer must start at 0 m, not {b[0, 0]:g} m"
+        raise ValueError(msg)
     if np.any(np.abs(b[1:, 0] - b[:-1, 1]) > BOUNDS_ATOL):
-        raise ValueError(f"{who}soil layers must be contiguous (no gap or overlap): {b.tolist()}")
+        msg = f"{who}soil layers must be contiguous (no gap or overlap): {b.tolist()}"
+        raise ValueError(msg)
     return b
 
 
-def layer_weights(bounds, depth: float, dataset: str | None = None) -> np.ndarray:
+def layer_weights(
+    bounds, depth: float, dataset: str | None = None
+) -> np.ndarray:
     """Fraction of each soil layer that lies between the surface and *depth*.
 
     Parameters
@@ -109,7 +118,8 @@ def layer_weights(bounds, depth: float, dataset: str | None = None) -> np.ndarra
         If the bounds are not a contiguous layering from the surface.
     """
     if not depth > 0:
-        raise ValueError(f"target depth must be positive, got {depth!r} m")
+        msg = f"target depth must be positive, got {depth!r} m"
+        raise ValueError(msg)
     b = _check_bounds(bounds, dataset)
     deepest = b[-1, 1]
     if deepest < depth - BOUNDS_ATOL:
@@ -123,7 +133,9 @@ def layer_weights(bounds, depth: float, dataset: str | None = None) -> np.ndarra
     return weights
 
 
-def normalise_depth(data, bounds, depth: float, axis: int = 1, dataset: str | None = None):
+def normalise_depth(
+    data, bounds, depth: float, axis: int = 1, dataset: str | None = None
+):
     """Soil water between the surface and *depth* from layered contents.
 
     Parameters
@@ -158,15 +170,16 @@ def normalise_depth(data, bounds, depth: float, axis: int = 1, dataset: str | No
     axis = axis % data.ndim
     if data.shape[axis] != weights.size:
         who = f"{dataset}: " if dataset else ""
-        raise ValueError(
-            f"{who}data have {data.shape[axis]} layers on axis {axis}, bounds describe {weights.size}"
-        )
+        msg = f"{who}data have {data.shape[axis]} layers on axis {axis}, bounds describe {weights.size}"
+        raise ValueError(msg)
     # Only contributing layers are read, so a masked deep layer (e.g. bedrock)
     # does not mask a shallow product.
     used = np.flatnonzero(weights > 0)
     shape = [1] * data.ndim
     shape[axis] = used.size
-    dtype = data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64
+    dtype = (
+        data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64
+    )
     w = weights[used].astype(dtype).reshape(shape)
     if is_lazy(data):
         sub = da.take(data, used, axis=axis)
@@ -198,13 +211,17 @@ def volumetric_to_mass(theta, thickness_m):
     return theta * (np.asarray(thickness_m) * WATER_DENSITY)
 
 
-def shallow_from_layers(data, bounds, axis: int = 1, dataset: str | None = None):
+def shallow_from_layers(
+    data, bounds, axis: int = 1, dataset: str | None = None
+):
     """Shallow (0-0.1 m) soil water from layered contents (kg m-2).
 
     The SPEC's fallback for a model without ``mrsos``: :func:`normalise_depth`
     with D = ``SHALLOW_DEPTH``. See that function for the parameters.
     """
-    return normalise_depth(data, bounds, SHALLOW_DEPTH, axis=axis, dataset=dataset)
+    return normalise_depth(
+        data, bounds, SHALLOW_DEPTH, axis=axis, dataset=dataset
+    )
 
 
 def deep_from_layers(data, bounds, axis: int = 1, dataset: str | None = None):
@@ -213,4 +230,6 @@ def deep_from_layers(data, bounds, axis: int = 1, dataset: str | None = None):
     :func:`normalise_depth` with D = ``DEEP_DEPTH``; raises
     :class:`DepthNotReachedError` for data sets whose layers end above 2 m.
     """
-    return normalise_depth(data, bounds, DEEP_DEPTH, axis=axis, dataset=dataset)
+    return normalise_depth(
+        data, bounds, DEEP_DEPTH, axis=axis, dataset=dataset
+    )

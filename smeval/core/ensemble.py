@@ -28,10 +28,16 @@ from ._arrays import as_float_nan, is_lazy
 HIGH_RESOLUTION_MIN_NLAT = 160
 
 #: Names of the three ensemble means.
-MMEM_ALL, MMEM_HIGH, MMEM_LOW = "CMIP6-MMEM", "CMIP6-MMEM-high", "CMIP6-MMEM-low"
+MMEM_ALL, MMEM_HIGH, MMEM_LOW = (
+    "CMIP6-MMEM",
+    "CMIP6-MMEM-high",
+    "CMIP6-MMEM-low",
+)
 
 
-def resolution_group(n_lat: int, threshold: int = HIGH_RESOLUTION_MIN_NLAT) -> str:
+def resolution_group(
+    n_lat: int, threshold: int = HIGH_RESOLUTION_MIN_NLAT
+) -> str:
     """``"high"`` if the native grid has at least *threshold* latitude rows, else ``"low"``."""
     return "high" if n_lat >= threshold else "low"
 
@@ -58,7 +64,10 @@ def nanmean_of(arrays: Iterable, what: str = "inputs"):
         if shape is None:
             shape = x.shape
         elif x.shape != shape:
-            raise ValueError(f"{what}: input {i} has shape {x.shape}, the first has {shape}")
+            msg = (
+                f"{what}: input {i} has shape {x.shape}, the first has {shape}"
+            )
+            raise ValueError(msg)
         valid = np.isfinite(x)
         if is_lazy(x) or is_lazy(total):
             part = np.where(valid, x, 0.0)
@@ -71,7 +80,8 @@ def nanmean_of(arrays: Iterable, what: str = "inputs"):
         np.add(total, x, out=total, where=valid)
         count += valid
     if total is None:
-        raise ValueError(f"{what}: nothing to average")
+        msg = f"{what}: nothing to average"
+        raise ValueError(msg)
     if is_lazy(total):
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.where(count > 0, total / count, np.nan)
@@ -143,23 +153,35 @@ def hierarchical_means(
     result = EnsembleMeans()
     for model, arrays in members.items():
         if model not in n_lat:
-            raise KeyError(f"{model}: no native latitude count given, cannot assign a resolution group")
+            msg = f"{model}: no native latitude count given, cannot assign a resolution group"
+            raise KeyError(msg)
         if isinstance(arrays, np.ndarray) or hasattr(arrays, "dask"):
             arrays = [arrays]
-        result.model_means[model] = nanmean_of(arrays, what=f"members of {model}")
+        result.model_means[model] = nanmean_of(
+            arrays, what=f"members of {model}"
+        )
         result.family_of[model] = family.get(model, model)
-        result.group_of[model] = resolution_group(n_lat[model], high_resolution_min_nlat)
+        result.group_of[model] = resolution_group(
+            n_lat[model], high_resolution_min_nlat
+        )
 
     groups = {MMEM_ALL: None, MMEM_HIGH: "high", MMEM_LOW: "low"}
     for name, group in groups.items():
-        models = sorted(m for m in result.model_means if group is None or result.group_of[m] == group)
+        models = sorted(
+            m
+            for m in result.model_means
+            if group is None or result.group_of[m] == group
+        )
         if not models:
             continue
         by_family: dict[str, list[str]] = {}
         for m in models:
             by_family.setdefault(result.family_of[m], []).append(m)
         fam_means = {
-            fam: nanmean_of((result.model_means[m] for m in ms), what=f"models of family {fam}")
+            fam: nanmean_of(
+                (result.model_means[m] for m in ms),
+                what=f"models of family {fam}",
+            )
             for fam, ms in sorted(by_family.items())
         }
         if group is None:
@@ -201,12 +223,15 @@ def streamed_mmem(
     """
     chosen = sorted(loaders if models is None else models)
     if not chosen:
-        raise ValueError("CMIP6-MMEM: no model to average")
+        msg = "CMIP6-MMEM: no model to average"
+        raise ValueError(msg)
     by_family: dict[str, list[str]] = {}
     for model in chosen:
         by_family.setdefault(family.get(model, model), []).append(model)
     family_means = (
-        nanmean_of((loaders[m]() for m in members), what=f"models of family {fam}")
+        nanmean_of(
+            (loaders[m]() for m in members), what=f"models of family {fam}"
+        )
         for fam, members in sorted(by_family.items())
     )
     return nanmean_of(family_means, what=MMEM_ALL)

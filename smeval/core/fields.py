@@ -41,7 +41,9 @@ def _weighted_nanmean(x, weights=None, axis=0):
     else:
         shape = [1] * x.ndim
         shape[axis] = -1
-        w = np.where(valid, np.asarray(weights, dtype=np.float64).reshape(shape), 0.0)
+        w = np.where(
+            valid, np.asarray(weights, dtype=np.float64).reshape(shape), 0.0
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
         num = np.where(valid, x, 0.0) * w
         den = w.sum(axis=axis)
@@ -49,7 +51,7 @@ def _weighted_nanmean(x, weights=None, axis=0):
 
 
 def month_lengths(years, months, calendar: str = "standard") -> np.ndarray:
-    """Number of days of each month.
+    """Return the number of days of each month.
 
     Parameters
     ----------
@@ -67,12 +69,19 @@ def month_lengths(years, months, calendar: str = "standard") -> np.ndarray:
     years = np.asarray(years, dtype=int)
     months = np.asarray(months, dtype=int)
     if np.any((months < 1) | (months > N_MONTHS)):
-        raise ValueError("month numbers must be 1..12")
+        msg = "month numbers must be 1..12"
+        raise ValueError(msg)
     if calendar == "360_day":
         return np.full(months.shape, 30.0)
     # Day counts of a common year and of a leap year, from the standard library.
-    common = np.array([_calendar.monthrange(2001, m)[1] for m in range(1, N_MONTHS + 1)], float)
-    leap = np.array([_calendar.monthrange(2000, m)[1] for m in range(1, N_MONTHS + 1)], float)
+    common = np.array(
+        [_calendar.monthrange(2001, m)[1] for m in range(1, N_MONTHS + 1)],
+        float,
+    )
+    leap = np.array(
+        [_calendar.monthrange(2000, m)[1] for m in range(1, N_MONTHS + 1)],
+        float,
+    )
     if calendar in ("noleap", "365_day"):
         is_leap = np.zeros(years.shape, bool)
     elif calendar in ("all_leap", "366_day"):
@@ -80,7 +89,8 @@ def month_lengths(years, months, calendar: str = "standard") -> np.ndarray:
     elif calendar in ("standard", "gregorian", "proleptic_gregorian"):
         is_leap = (years % 4 == 0) & ((years % 100 != 0) | (years % 400 == 0))
     else:
-        raise ValueError(f"unsupported calendar {calendar!r}")
+        msg = f"unsupported calendar {calendar!r}"
+        raise ValueError(msg)
     return np.where(is_leap, leap[months - 1], common[months - 1])
 
 
@@ -103,10 +113,14 @@ def annual_cycle(data, months) -> np.ndarray:
     x = as_float_nan(data, np.float64)
     months = np.asarray(months)
     if months.shape != (x.shape[0],):
-        raise ValueError(f"need one month number per time step: {months.shape} vs {x.shape[0]}")
+        msg = f"need one month number per time step: {months.shape} vs {x.shape[0]}"
+        raise ValueError(msg)
     if np.any((months < 1) | (months > N_MONTHS)):
-        raise ValueError("month numbers must be 1..12")
-    return np.stack([_weighted_nanmean(x[months == m]) for m in range(1, N_MONTHS + 1)])
+        msg = "month numbers must be 1..12"
+        raise ValueError(msg)
+    return np.stack(
+        [_weighted_nanmean(x[months == m]) for m in range(1, N_MONTHS + 1)]
+    )
 
 
 def annual_mean_climatology(data, days=None):

@@ -21,7 +21,9 @@ from .regions import ALL_REGIONS, Region, get_region, lon_arcs, region_weights
 EARTH_RADIUS = 6371000.0
 
 
-def cell_areas(lat_bounds, lon_bounds, radius: float = EARTH_RADIUS) -> np.ndarray:
+def cell_areas(
+    lat_bounds, lon_bounds, radius: float = EARTH_RADIUS
+) -> np.ndarray:
     """Area of each cell of a regular or Gaussian grid on the sphere.
 
     Parameters
@@ -38,7 +40,9 @@ def cell_areas(lat_bounds, lon_bounds, radius: float = EARTH_RADIUS) -> np.ndarr
     numpy.ndarray, shape (n_lat, n_lon)
         Cell areas (m2): R^2 x d(lon) [rad] x d(sin lat).
     """
-    lb = np.sort(np.clip(np.asarray(lat_bounds, dtype=np.float64), -90, 90), axis=-1)
+    lb = np.sort(
+        np.clip(np.asarray(lat_bounds, dtype=np.float64), -90, 90), axis=-1
+    )
     dsin = np.diff(np.sin(np.deg2rad(lb)), axis=-1)[:, 0]
     _, width = lon_arcs(lon_bounds)
     return radius**2 * np.outer(dsin, np.deg2rad(width))
@@ -105,19 +109,32 @@ def region_weight_matrix(
     """
     regions = [get_region(r) if isinstance(r, str) else r for r in regions]
     grid_shape = (len(lat_bounds), len(lon_bounds))
-    base = cell_areas(lat_bounds, lon_bounds) if areacella is None else np.asarray(areacella, float)
+    base = (
+        cell_areas(lat_bounds, lon_bounds)
+        if areacella is None
+        else np.asarray(areacella, float)
+    )
     if base.shape != grid_shape:
-        raise ValueError(f"areacella has shape {base.shape}, grid is {grid_shape}")
+        msg = f"areacella has shape {base.shape}, grid is {grid_shape}"
+        raise ValueError(msg)
     if land_fraction is not None:
         lf = np.ma.filled(np.ma.asarray(land_fraction, dtype=float), 0.0)
         if lf.shape != grid_shape:
-            raise ValueError(f"land_fraction has shape {lf.shape}, grid is {grid_shape}")
+            msg = f"land_fraction has shape {lf.shape}, grid is {grid_shape}"
+            raise ValueError(msg)
         # Allow float rounding above 1; a value like 100 means sftlf in %.
         if np.nanmax(lf) > 1.0 + 1e-6:
-            raise ValueError("land_fraction must be in 0..1 (sftlf is in %: divide it by 100)")
+            msg = "land_fraction must be in 0..1 (sftlf is in %: divide it by 100)"
+            raise ValueError(msg)
         base = base * np.nan_to_num(lf)
     full = np.stack(
-        [(base * region_weights(lat_bounds, lon_bounds, r, exclude=exclude)).ravel() for r in regions]
+        [
+            (
+                base
+                * region_weights(lat_bounds, lon_bounds, r, exclude=exclude)
+            ).ravel()
+            for r in regions
+        ]
     )
     # Most of a grid is ocean or outside every box: reading only the cells
     # that matter makes the product several times cheaper.
@@ -133,7 +150,7 @@ def region_weight_matrix(
 def _means_block(block, cells, matrix):
     """Regional means of one numpy block (..., lat, lon) -> (..., n_regions)."""
     lead = block.shape[:-2]
-    flat = block.reshape(lead + (-1,))
+    flat = block.reshape((*lead, -1))
     if isinstance(flat, np.ma.MaskedArray):
         sub = flat[..., cells]
         values = np.ma.getdata(sub).astype(np.float64)
@@ -148,12 +165,14 @@ def _means_block(block, cells, matrix):
     # Land masks rarely change in time: then the normalising weights are the
     # same at every step and one row product replaces a second full product.
     if valid2d.shape[0] > 0 and (valid2d == valid2d[0]).all():
-        den = np.broadcast_to(valid2d[0].astype(np.float64) @ matrix.T, num.shape)
+        den = np.broadcast_to(
+            valid2d[0].astype(np.float64) @ matrix.T, num.shape
+        )
     else:
         den = valid2d.astype(np.float64) @ matrix.T
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(den > 0, num / den, np.nan)
-    return out.reshape(lead + (matrix.shape[0],))
+    return out.reshape((*lead, matrix.shape[0]))
 
 
 def regional_means(data, weights: RegionWeights):
@@ -177,7 +196,8 @@ def regional_means(data, weights: RegionWeights):
         block over the leading axes (the grid is never split).
     """
     if tuple(data.shape[-2:]) != weights.grid_shape:
-        raise ValueError(f"data grid {tuple(data.shape[-2:])} differs from the weights' grid {weights.grid_shape}")
+        msg = f"data grid {tuple(data.shape[-2:])} differs from the weights' grid {weights.grid_shape}"
+        raise ValueError(msg)
     if is_lazy(data):
         nd = data.ndim
         data = data.rechunk({nd - 2: -1, nd - 1: -1})
@@ -189,12 +209,14 @@ def regional_means(data, weights: RegionWeights):
             dtype=np.float64,
             drop_axis=(nd - 2, nd - 1),
             new_axis=nd - 2,
-            chunks=data.chunks[:-2] + ((weights.matrix.shape[0],),),
+            chunks=(*data.chunks[:-2], (weights.matrix.shape[0],)),
         )
     return _means_block(data, weights.cells, weights.matrix)
 
 
-def regional_means_table(data, weights: RegionWeights) -> dict[str, np.ndarray]:
+def regional_means_table(
+    data, weights: RegionWeights
+) -> dict[str, np.ndarray]:
     """:func:`regional_means` as a mapping region id -> series (..., ) (units of *data*)."""
     means = np.asarray(regional_means(data, weights))
     return {rid: means[..., i] for i, rid in enumerate(weights.region_ids)}

@@ -37,14 +37,22 @@ class Box:
 
     def __post_init__(self):
         if not -90 <= self.lat_min < self.lat_max <= 90:
-            raise ValueError(f"bad latitude range {self.lat_min}..{self.lat_max}")
+            msg = f"bad latitude range {self.lat_min}..{self.lat_max}"
+            raise ValueError(msg)
         if not -180 <= self.lon_min < self.lon_max <= 180:
-            raise ValueError(f"bad longitude range {self.lon_min}..{self.lon_max}")
+            msg = f"bad longitude range {self.lon_min}..{self.lon_max}"
+            raise ValueError(msg)
 
-    def intersection(self, other: "Box") -> "Box | None":
-        """The box common to *self* and *other*, or None if they do not overlap."""
-        lat0, lat1 = max(self.lat_min, other.lat_min), min(self.lat_max, other.lat_max)
-        lon0, lon1 = max(self.lon_min, other.lon_min), min(self.lon_max, other.lon_max)
+    def intersection(self, other: Box) -> Box | None:
+        """Return the box common to *self* and *other*, or None if they do not overlap."""
+        lat0, lat1 = (
+            max(self.lat_min, other.lat_min),
+            min(self.lat_max, other.lat_max),
+        )
+        lon0, lon1 = (
+            max(self.lon_min, other.lon_min),
+            min(self.lon_max, other.lon_max),
+        )
         if lat0 >= lat1 or lon0 >= lon1:
             return None
         return Box(lat0, lat1, lon0, lon1)
@@ -126,7 +134,7 @@ GREENLAND_BOXES: tuple[Box, ...] = (
 )
 
 #: All excluded boxes; they are pairwise disjoint, so their fractions add.
-EXCLUDED_BOXES: tuple[Box, ...] = (ANTARCTICA_BOX,) + GREENLAND_BOXES
+EXCLUDED_BOXES: tuple[Box, ...] = (ANTARCTICA_BOX, *GREENLAND_BOXES)
 
 _BY_ID = {r.id: r for r in ALL_REGIONS}
 
@@ -136,7 +144,8 @@ def get_region(region_id: str) -> Region:
     try:
         return _BY_ID[region_id]
     except KeyError:
-        raise KeyError(f"unknown region {region_id!r}; known: {', '.join(_BY_ID)}") from None
+        msg = f"unknown region {region_id!r}; known: {', '.join(_BY_ID)}"
+        raise KeyError(msg) from None
 
 
 def _lat_fraction(lat_bounds, lat_min, lat_max) -> np.ndarray:
@@ -145,11 +154,15 @@ def _lat_fraction(lat_bounds, lat_min, lat_max) -> np.ndarray:
     Area on the sphere between two latitudes is proportional to the
     difference of their sines.
     """
-    lb = np.sort(np.clip(np.asarray(lat_bounds, dtype=np.float64), -90, 90), axis=-1)
+    lb = np.sort(
+        np.clip(np.asarray(lat_bounds, dtype=np.float64), -90, 90), axis=-1
+    )
     s = np.sin(np.deg2rad(lb))
     lo = np.sin(np.deg2rad(lat_min))
     hi = np.sin(np.deg2rad(lat_max))
-    overlap = np.clip(np.minimum(s[:, 1], hi) - np.maximum(s[:, 0], lo), 0.0, None)
+    overlap = np.clip(
+        np.minimum(s[:, 1], hi) - np.maximum(s[:, 0], lo), 0.0, None
+    )
     width = s[:, 1] - s[:, 0]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(width > 0, overlap / width, 0.0)
@@ -221,7 +234,9 @@ def box_fraction(lat_bounds, lon_bounds, box: Box) -> np.ndarray:
     )
 
 
-def excluded_fraction(lat_bounds, lon_bounds, within: Box | None = None) -> np.ndarray:
+def excluded_fraction(
+    lat_bounds, lon_bounds, within: Box | None = None
+) -> np.ndarray:
     """Fraction of each cell's area in Antarctica or Greenland (0..1).
 
     Parameters
@@ -252,7 +267,9 @@ def domain_fraction(lat_bounds, lon_bounds) -> np.ndarray:
     return np.clip(1.0 - excluded_fraction(lat_bounds, lon_bounds), 0.0, 1.0)
 
 
-def region_weights(lat_bounds, lon_bounds, region, exclude: bool = True) -> np.ndarray:
+def region_weights(
+    lat_bounds, lon_bounds, region, exclude: bool = True
+) -> np.ndarray:
     """Fraction of each grid cell's area inside *region* (0..1).
 
     Parameters
@@ -276,6 +293,8 @@ def region_weights(lat_bounds, lon_bounds, region, exclude: bool = True) -> np.n
         region = get_region(region)
     frac = box_fraction(lat_bounds, lon_bounds, region.box)
     if exclude:
-        frac = frac - excluded_fraction(lat_bounds, lon_bounds, within=region.box)
+        frac = frac - excluded_fraction(
+            lat_bounds, lon_bounds, within=region.box
+        )
     # Subtraction of fractions can leave -1e-17 where the two are equal.
     return np.clip(frac, 0.0, 1.0)

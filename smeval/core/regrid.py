@@ -51,13 +51,22 @@ def lat_overlaps(src_bounds, tgt_bounds) -> np.ndarray:
         Overlap in sin(latitude) divided by the target band's extent in
         sin(latitude) (dimensionless, rows sum to the covered share).
     """
-    s = np.sin(np.deg2rad(np.clip(np.sort(np.asarray(src_bounds, float), axis=1), -90, 90)))
-    t = np.sin(np.deg2rad(np.clip(np.sort(np.asarray(tgt_bounds, float), axis=1), -90, 90)))
+    s = np.sin(
+        np.deg2rad(
+            np.clip(np.sort(np.asarray(src_bounds, float), axis=1), -90, 90)
+        )
+    )
+    t = np.sin(
+        np.deg2rad(
+            np.clip(np.sort(np.asarray(tgt_bounds, float), axis=1), -90, 90)
+        )
+    )
     low = np.maximum(t[:, None, 0], s[None, :, 0])
     high = np.minimum(t[:, None, 1], s[None, :, 1])
     extent = t[:, 1] - t[:, 0]
     if np.any(extent <= 0):
-        raise ValueError("target latitude bands must have a positive extent")
+        msg = "target latitude bands must have a positive extent"
+        raise ValueError(msg)
     return _drop_slivers(np.clip(high - low, 0.0, None) / extent[:, None])
 
 
@@ -83,7 +92,9 @@ def lon_overlaps(src_bounds, tgt_bounds) -> np.ndarray:
     total = np.zeros((t_start.size, s_start.size))
     for turn in (-FULL_CIRCLE, 0.0, FULL_CIRCLE):
         low = np.maximum(t_start[:, None], s_start[None, :] + turn)
-        high = np.minimum((t_start + t_width)[:, None], (s_start + s_width + turn)[None, :])
+        high = np.minimum(
+            (t_start + t_width)[:, None], (s_start + s_width + turn)[None, :]
+        )
         total += np.clip(high - low, 0.0, None)
     return _drop_slivers(total / t_width[:, None])
 
@@ -106,7 +117,9 @@ class Weights:
     coverage: np.ndarray
 
     @classmethod
-    def between(cls, src_lat_bounds, src_lon_bounds, tgt_lat_bounds, tgt_lon_bounds) -> Weights:
+    def between(
+        cls, src_lat_bounds, src_lon_bounds, tgt_lat_bounds, tgt_lon_bounds
+    ) -> Weights:
         """Weights from the source grid to the target grid (bounds in degrees)."""
         lat = lat_overlaps(src_lat_bounds, tgt_lat_bounds)
         lon = lon_overlaps(src_lon_bounds, tgt_lon_bounds)
@@ -115,10 +128,12 @@ class Weights:
 
     @property
     def src_shape(self) -> tuple[int, int]:
+        """Shape (lat, lon) of the source grid."""
         return self.lat.shape[1], self.lon.shape[1]
 
     @property
     def tgt_shape(self) -> tuple[int, int]:
+        """Shape (lat, lon) of the target grid."""
         return self.lat.shape[0], self.lon.shape[0]
 
     def apply(self, values: np.ndarray) -> np.ndarray:
@@ -161,7 +176,8 @@ def regrid_block(block, weights: Weights, mdtol: float = 1.0):
         covered or holds too little valid data.
     """
     if not 0.0 <= mdtol <= 1.0:
-        raise ValueError(f"mdtol must be between 0 and 1, got {mdtol}")
+        msg = f"mdtol must be between 0 and 1, got {mdtol}"
+        raise ValueError(msg)
     dtype = np.promote_types(block.dtype, np.float16)
     lead = block.shape[:-2]
     ny, nx = block.shape[-2:]
@@ -174,8 +190,12 @@ def regrid_block(block, weights: Weights, mdtol: float = 1.0):
     covered = weights.coverage > 1.0 - COVERAGE_TOL
 
     def shares_of(invalid):
-        """Valid share of each target cell and whether the cell is kept."""
-        shares = weights.coverage if invalid is None else weights.apply(~invalid * 1.0)
+        """Return the valid share of each target cell and whether the cell is kept."""
+        shares = (
+            weights.coverage
+            if invalid is None
+            else weights.apply(~invalid * 1.0)
+        )
         return shares, (shares > threshold) & covered
 
     fixed = None  # the usual case, no mask or a land/sea mask: one 2-D field
@@ -196,6 +216,10 @@ def regrid_block(block, weights: Weights, mdtol: float = 1.0):
         shares, ok = fixed or shares_of(mask[part])
         sums = weights.apply(values)
         ok = np.broadcast_to(ok, sums.shape)
-        means[part] = np.divide(sums, shares, out=np.zeros_like(sums), where=ok)
+        means[part] = np.divide(
+            sums, shares, out=np.zeros_like(sums), where=ok
+        )
         keep[part] = ok
-    return np.ma.masked_array(means.reshape(*lead, my, mx), mask=~keep.reshape(*lead, my, mx))
+    return np.ma.masked_array(
+        means.reshape(*lead, my, mx), mask=~keep.reshape(*lead, my, mx)
+    )

@@ -59,7 +59,12 @@ class TaylorStatistics:
 
     def as_dict(self) -> dict[str, np.ndarray]:
         """Statistics under their SPEC names: ``R``, ``sigma``, ``E'``, ``TSS``."""
-        return {"R": self.R, "sigma": self.sigma, "E'": self.E, "TSS": self.TSS}
+        return {
+            "R": self.R,
+            "sigma": self.sigma,
+            "E'": self.E,
+            "TSS": self.TSS,
+        }
 
 
 def taylor_skill_score(r, sigma, r0: float = 1.0):

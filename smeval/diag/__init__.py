@@ -1,0 +1,1 @@
+"""The diagnostic scripts' modules (one per script in ``diagnostics/``) and their helpers."""

@@ -36,9 +36,16 @@ import numpy as np
 
 #: Units every script expects of each CMOR variable and each results variable.
 EXPECTED_UNITS = {
-    "mrsos": "kg m-2", "mrsol": "kg m-2", "sm_shallow": "kg m-2", "sm_deep": "kg m-2",
-    "pr": "kg m-2 s-1", "evspsbl": "kg m-2 s-1", "mrros": "kg m-2 s-1", "snm": "kg m-2 s-1",
-    "sftlf": "%", "areacella": "m2",
+    "mrsos": "kg m-2",
+    "mrsol": "kg m-2",
+    "sm_shallow": "kg m-2",
+    "sm_deep": "kg m-2",
+    "pr": "kg m-2 s-1",
+    "evspsbl": "kg m-2 s-1",
+    "mrros": "kg m-2 s-1",
+    "snm": "kg m-2 s-1",
+    "sftlf": "%",
+    "areacella": "m2",
 }
 
 
@@ -55,23 +62,35 @@ class PlausibleRange:
         """Why ``minimum``..``maximum`` is implausible, or None."""
         if minimum >= self.low and maximum <= self.high:
             return None
-        return (f"values {minimum:.4g} to {maximum:.4g} {self.units} outside the plausible range "
-                f"{self.low:g} to {self.high:g} {self.units} ({self.source})")
+        return (
+            f"values {minimum:.4g} to {maximum:.4g} {self.units} outside the plausible range "
+            f"{self.low:g} to {self.high:g} {self.units} ({self.source})"
+        )
 
 
 #: Plausible ranges of the fluxes (kg m-2 s-1, monthly means); soil water: :func:`plausible_range`.
 PLAUSIBLE = {
-    "pr": PlausibleRange(-1e-4, 5e-3, "kg m-2 s-1", "432 mm/day; wettest month on record 3.5e-3"),
-    "evspsbl": PlausibleRange(-1e-3, 1e-3, "kg m-2 s-1", "86 mm/day either way"),
-    "mrros": PlausibleRange(-1e-3, 5e-3, "kg m-2 s-1", "bounded by precipitation"),
-    "snm": PlausibleRange(-1e-4, 5e-3, "kg m-2 s-1", "bounded by precipitation"),
+    "pr": PlausibleRange(
+        -1e-4, 5e-3, "kg m-2 s-1", "432 mm/day; wettest month on record 3.5e-3"
+    ),
+    "evspsbl": PlausibleRange(
+        -1e-3, 1e-3, "kg m-2 s-1", "86 mm/day either way"
+    ),
+    "mrros": PlausibleRange(
+        -1e-3, 5e-3, "kg m-2 s-1", "bounded by precipitation"
+    ),
+    "snm": PlausibleRange(
+        -1e-4, 5e-3, "kg m-2 s-1", "bounded by precipitation"
+    ),
 }
 #: Depth (m) of the soil column of ``mrsos`` (CMOR: 0-10 cm).
 MRSOS_DEPTH = 0.1
 
 
-def plausible_range(variable: str, depth: float | None = None) -> PlausibleRange | None:
-    """The plausible range of ``variable``; for soil water, of the column 0..``depth`` m.
+def plausible_range(
+    variable: str, depth: float | None = None
+) -> PlausibleRange | None:
+    """Return the plausible range of ``variable``; for soil water, of the column 0..``depth`` m.
 
     ``mrsos`` is the column 0-0.1 m; ``sm_shallow`` and ``sm_deep`` need
     ``depth``. None for a variable without a range.
@@ -80,8 +99,12 @@ def plausible_range(variable: str, depth: float | None = None) -> PlausibleRange
         depth = MRSOS_DEPTH
     if variable in {"mrsos", "sm_shallow", "sm_deep"} and depth is not None:
         high = 1000.0 * depth
-        return PlausibleRange(-0.01 * high, high, "kg m-2",
-                              f"0-{depth:g} m filled with water: {depth:g} m x 1000 kg m-3")
+        return PlausibleRange(
+            -0.01 * high,
+            high,
+            "kg m-2",
+            f"0-{depth:g} m filled with water: {depth:g} m x 1000 kg m-3",
+        )
     return PLAUSIBLE.get(variable)
 
 
@@ -97,26 +120,40 @@ def units_problem(units: str | cf_units.Unit, variable: str) -> str | None:
         ok = cf_units.Unit(str(units)) == cf_units.Unit(expected)
     except ValueError:
         ok = False
-    return None if ok else f"units '{units}' where {variable} must be in {expected}"
+    return (
+        None
+        if ok
+        else f"units '{units}' where {variable} must be in {expected}"
+    )
 
 
 def lazy_value_summary(data) -> tuple:
-    """(number of valid values, minimum, maximum) of ``data``, lazy for lazy data.
+    """Return (number of valid values, minimum, maximum) of ``data``, lazy for lazy data.
 
     Compute it with the other products of the same data (one read). The
     minimum and maximum of no valid value are +inf and -inf.
     """
-    masked = da.ma.masked_invalid(data) if isinstance(data, da.Array) else np.ma.masked_invalid(data)
+    masked = (
+        da.ma.masked_invalid(data)
+        if isinstance(data, da.Array)
+        else np.ma.masked_invalid(data)
+    )
     lib = da if isinstance(data, da.Array) else np
-    mask = da.ma.getmaskarray(masked) if lib is da else np.ma.getmaskarray(masked)
-    values = (da.ma.getdata(masked) if lib is da else np.ma.getdata(masked)).astype(np.float64)
+    mask = (
+        da.ma.getmaskarray(masked) if lib is da else np.ma.getmaskarray(masked)
+    )
+    values = (
+        da.ma.getdata(masked) if lib is da else np.ma.getdata(masked)
+    ).astype(np.float64)
     count = (~mask).sum()
     minimum = lib.where(mask, np.inf, values).min()
     maximum = lib.where(mask, -np.inf, values).max()
     return count, minimum, maximum
 
 
-def value_problem(summary: tuple, variable: str, depth: float | None = None) -> str | None:
+def value_problem(
+    summary: tuple, variable: str, depth: float | None = None
+) -> str | None:
     """Why the values summarised by :func:`lazy_value_summary` are unusable, or None."""
     count, minimum, maximum = (float(v) for v in summary)
     if count == 0:
@@ -137,11 +174,15 @@ def missing_months(months: np.ndarray, timerange: str | None) -> str | None:
     first, last = int(months[0]), int(months[-1])
     if timerange and "/" in str(timerange) and "*" not in str(timerange):
         start, end = str(timerange).split("/")
-        first = int(start[:4]) * 12 + (int(start[4:6]) - 1 if len(start) >= 6 else 0)
+        first = int(start[:4]) * 12 + (
+            int(start[4:6]) - 1 if len(start) >= 6 else 0
+        )
         last = int(end[:4]) * 12 + (int(end[4:6]) - 1 if len(end) >= 6 else 11)
     gap = np.setdiff1d(np.arange(first, last + 1), months)
     if gap.size == 0:
         return None
     years = sorted({int(m) // 12 for m in gap})
-    shown = ", ".join(str(y) for y in years[:5]) + (", ..." if len(years) > 5 else "")
+    shown = ", ".join(str(y) for y in years[:5]) + (
+        ", ..." if len(years) > 5 else ""
+    )
     return f"{gap.size} of {last - first + 1} months missing (years {shown})"

@@ -25,7 +25,12 @@ from smeval.variables import MAP_UNITS, VARIABLE_LABELS
 
 from .io import is_synthetic, save_cube
 from .map_climatologies import find_climatologies
-from .map_fields import ensemble_inputs, field_cube, field_record, input_problem
+from .map_fields import (
+    ensemble_inputs,
+    field_cube,
+    field_record,
+    input_problem,
+)
 from .metrics import EvaluationOptions
 from .options import check_choices, check_range, option, parse_options
 from .provenance import grid_spacing
@@ -37,8 +42,17 @@ logger = logging.getLogger(__name__)
 FLUXES = ("pr", "evspsbl", "mrros")
 #: Default |MMEM| below which a bias ratio is masked, per variable (its units:
 #: kg m-2 for soil moisture, mm yr-1 for fluxes).
-BIAS_RATIO_MIN = MappingProxyType({"sm_shallow": 1.0, "sm_deep": 10.0, "pr": 10.0, "evspsbl": 10.0,
-                                   "mrros": 5.0, "pme": 10.0, "pmer": 10.0})
+BIAS_RATIO_MIN = MappingProxyType(
+    {
+        "sm_shallow": 1.0,
+        "sm_deep": 10.0,
+        "pr": 10.0,
+        "evspsbl": 10.0,
+        "mrros": 5.0,
+        "pme": 10.0,
+        "pmer": 10.0,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -46,14 +60,25 @@ class ClimatologyOptions(EvaluationOptions):
     """Options of ``diagnostics/climatology_fields.py`` (see its docstring)."""
 
     SCRIPT: ClassVar[str] = "climatology_fields"
-    bias_ratio_min: dict[str, float] = option(BIAS_RATIO_MIN, "|MMEM| below which a bias ratio is masked",
-                                              "kg m-2 (soil moisture), mm yr-1 (fluxes)")
+    bias_ratio_min: dict[str, float] = option(
+        BIAS_RATIO_MIN,
+        "|MMEM| below which a bias ratio is masked",
+        "kg m-2 (soil moisture), mm yr-1 (fluxes)",
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_choices(self.SCRIPT, "bias_ratio_min", self.bias_ratio_min, BIAS_RATIO_MIN)
+        check_choices(
+            self.SCRIPT, "bias_ratio_min", self.bias_ratio_min, BIAS_RATIO_MIN
+        )
         for variable, value in self.bias_ratio_min.items():
-            check_range(self.SCRIPT, f"bias_ratio_min: {variable}", value, 0.0, low_open=False)
+            check_range(
+                self.SCRIPT,
+                f"bias_ratio_min: {variable}",
+                value,
+                0.0,
+                low_open=False,
+            )
 
 
 def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
@@ -65,7 +90,9 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
     """
     options = parse_options(ClimatologyOptions, cfg, ClimatologyOptions.SCRIPT)
     inputs = find_climatologies(cfg["ancestor_dirs"])
-    families, n_lat, references = ensemble_inputs(options, [meta for _, meta, _ in inputs])
+    families, n_lat, references = ensemble_inputs(
+        options, [meta for _, meta, _ in inputs]
+    )
     thresholds = {**BIAS_RATIO_MIN, **options.bias_ratio_min}
     period = options.period
 
@@ -81,7 +108,11 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
             continue
         template = template or cube
         synthetic |= is_synthetic(cube)
-        dataset, member, short = meta["dataset"], str(meta.get("ensemble", "")), meta["short_name"]
+        dataset, member, short = (
+            meta["dataset"],
+            str(meta.get("ensemble", "")),
+            meta["short_name"],
+        )
         variable = "sm_shallow" if short == "mrsos" else short
         data = np.ma.filled(np.ma.asarray(cube.data, dtype=float), np.nan)
         if short in FLUXES:
@@ -96,50 +127,116 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
     # mean of differences equals the difference of means).
     datasets = {d for _, d in fields}
     for dataset in datasets:
-        mean = {v: np.nanmean(np.stack(list(fields[(v, dataset)].values())), axis=0)
-                for v in FLUXES if (v, dataset) in fields}
+        mean = {
+            v: np.nanmean(
+                np.stack(list(fields[(v, dataset)].values())), axis=0
+            )
+            for v in FLUXES
+            if (v, dataset) in fields
+        }
         if "pr" in mean and "evspsbl" in mean:
             fields[("pme", dataset)]["mean"] = mean["pr"] - mean["evspsbl"]
-            sources[("pme", dataset)] = sources[("pr", dataset)] + sources[("evspsbl", dataset)]
+            sources[("pme", dataset)] = (
+                sources[("pr", dataset)] + sources[("evspsbl", dataset)]
+            )
             if "mrros" in mean:
-                fields[("pmer", dataset)]["mean"] = mean["pr"] - mean["evspsbl"] - mean["mrros"]
-                sources[("pmer", dataset)] = sources[("pme", dataset)] + sources[("mrros", dataset)]
+                fields[("pmer", dataset)]["mean"] = (
+                    mean["pr"] - mean["evspsbl"] - mean["mrros"]
+                )
+                sources[("pmer", dataset)] = (
+                    sources[("pme", dataset)] + sources[("mrros", dataset)]
+                )
 
     work = Path(cfg["work_dir"])
     written = []
     with ProvenanceLogger(cfg) as provlog:
         for variable in sorted({v for v, _ in fields}):
-            models = {d: list(m.values()) for (v, d), m in fields.items()
-                      if v == variable and d not in references}
-            refs = {d: next(iter(m.values())) for (v, d), m in fields.items() if v == variable and d in references}
+            models = {
+                d: list(m.values())
+                for (v, d), m in fields.items()
+                if v == variable and d not in references
+            }
+            refs = {
+                d: next(iter(m.values()))
+                for (v, d), m in fields.items()
+                if v == variable and d in references
+            }
             cubes = iris.cube.CubeList()
             names = []
             mmem = None
             if models:
-                means = hierarchical_means(models, families, {m: n_lat.get(m, 0) for m in models})
+                means = hierarchical_means(
+                    models, families, {m: n_lat.get(m, 0) for m in models}
+                )
                 mmem = np.asarray(means.mmem[MMEM_ALL])
-                cubes.append(field_cube(mmem, template, MMEM_ALL, MAP_UNITS[variable], VARIABLE_LABELS[variable], synthetic))
+                cubes.append(
+                    field_cube(
+                        mmem,
+                        template,
+                        MMEM_ALL,
+                        MAP_UNITS[variable],
+                        VARIABLE_LABELS[variable],
+                        synthetic,
+                    )
+                )
                 names.append(MMEM_ALL)
             for ref, data in sorted(refs.items()):
-                cubes.append(field_cube(data, template, ref, MAP_UNITS[variable], VARIABLE_LABELS[variable], synthetic))
+                cubes.append(
+                    field_cube(
+                        data,
+                        template,
+                        ref,
+                        MAP_UNITS[variable],
+                        VARIABLE_LABELS[variable],
+                        synthetic,
+                    )
+                )
                 names.append(ref)
-            ancestors = [f for (v, _), fs in sources.items() if v == variable for f in fs]
+            ancestors = [
+                f
+                for (v, _), fs in sources.items()
+                if v == variable
+                for f in fs
+            ]
             out = save_cube(cubes, work / f"climatology_{variable}.nc")
             written.append(out)
-            provlog.log(out, field_record(
-                f"{period} annual-mean climatology of {VARIABLE_LABELS[variable]} ({MAP_UNITS[variable]}) of "
-                f"{', '.join(names)} on the common {grid_spacing(template)} degree grid, land only; CMIP6-MMEM is the mean "
-                f"over model families of {len(models)} models.", ancestors, names, ["clim", "mean"], "geo"))
+            provlog.log(
+                out,
+                field_record(
+                    f"{period} annual-mean climatology of {VARIABLE_LABELS[variable]} ({MAP_UNITS[variable]}) of "
+                    f"{', '.join(names)} on the common {grid_spacing(template)} degree grid, land only; CMIP6-MMEM is the mean "
+                    f"over model families of {len(models)} models.",
+                    ancestors,
+                    names,
+                    ["clim", "mean"],
+                    "geo",
+                ),
+            )
             if mmem is None or not refs:
                 continue
             ratios = iris.cube.CubeList(
-                field_cube(bias_ratio(mmem, data, thresholds[variable]), template, ref, "1",
-                           f"bias ratio (CMIP6-MMEM - {ref}) / CMIP6-MMEM of {VARIABLE_LABELS[variable]}", synthetic)
-                for ref, data in sorted(refs.items()))
+                field_cube(
+                    bias_ratio(mmem, data, thresholds[variable]),
+                    template,
+                    ref,
+                    "1",
+                    f"bias ratio (CMIP6-MMEM - {ref}) / CMIP6-MMEM of {VARIABLE_LABELS[variable]}",
+                    synthetic,
+                )
+                for ref, data in sorted(refs.items())
+            )
             out = save_cube(ratios, work / f"bias_ratio_{variable}.nc")
             written.append(out)
-            provlog.log(out, field_record(
-                f"Bias ratio (CMIP6-MMEM - reference) / CMIP6-MMEM of the {period} annual-mean "
-                f"{VARIABLE_LABELS[variable]} against {', '.join(sorted(refs))}; cells with |CMIP6-MMEM| < "
-                f"{thresholds[variable]:g} {MAP_UNITS[variable]} are masked.", ancestors, names, ["diff"], "geo"))
+            provlog.log(
+                out,
+                field_record(
+                    f"Bias ratio (CMIP6-MMEM - reference) / CMIP6-MMEM of the {period} annual-mean "
+                    f"{VARIABLE_LABELS[variable]} against {', '.join(sorted(refs))}; cells with |CMIP6-MMEM| < "
+                    f"{thresholds[variable]:g} {MAP_UNITS[variable]} are masked.",
+                    ancestors,
+                    names,
+                    ["diff"],
+                    "geo",
+                ),
+            )
     return written

@@ -36,8 +36,11 @@ def load_cube(filename: str | os.PathLike) -> iris.cube.Cube:
 
 
 def is_synthetic(cube: iris.cube.Cube) -> bool:
-    """True if the data came from the synthetic sample archive."""
-    return SYNTHETIC_ATTRIBUTE in cube.attributes.globals or SYNTHETIC_ATTRIBUTE in cube.attributes
+    """Return True if the data came from the synthetic sample archive."""
+    return (
+        SYNTHETIC_ATTRIBUTE in cube.attributes.globals
+        or SYNTHETIC_ATTRIBUTE in cube.attributes
+    )
 
 
 def save_cube(cube: iris.cube.Cube, path: str | os.PathLike) -> Path:
@@ -55,12 +58,14 @@ def series_cube(
     long_name: str,
     attributes: dict | None = None,
 ) -> iris.cube.Cube:
-    """A (time, region) cube of regional means, keeping the template's metadata.
+    """Return a (time, region) cube of regional means, keeping the template's metadata.
 
     ``values`` has shape (n_time, n_region) in the units of ``template``.
     """
-    region = iris.coords.AuxCoord(np.array(region_ids, dtype=str), long_name="region", var_name="region")
-    cube = iris.cube.Cube(
+    region = iris.coords.AuxCoord(
+        np.array(region_ids, dtype=str), long_name="region", var_name="region"
+    )
+    return iris.cube.Cube(
         np.ma.masked_invalid(np.asarray(values, dtype=np.float32)),
         var_name=template.var_name,
         standard_name=template.standard_name,
@@ -68,13 +73,24 @@ def series_cube(
         units=template.units,
         dim_coords_and_dims=[(time.copy(), 0)],
         aux_coords_and_dims=[(region, 1)],
-        attributes={**({SYNTHETIC_ATTRIBUTE: template.attributes.get(SYNTHETIC_ATTRIBUTE)}
-                       if is_synthetic(template) else {}), **(attributes or {})},
+        attributes={
+            **(
+                {
+                    SYNTHETIC_ATTRIBUTE: template.attributes.get(
+                        SYNTHETIC_ATTRIBUTE
+                    )
+                }
+                if is_synthetic(template)
+                else {}
+            ),
+            **(attributes or {}),
+        },
     )
-    return cube
 
 
-def write_csv(path: Path, rows: list[dict[str, str]], columns: list[str]) -> None:
+def write_csv(
+    path: Path, rows: list[dict[str, str]], columns: list[str]
+) -> None:
     """Write ``rows`` as CSV with the header ``columns``, atomically."""
     buffer = io.StringIO()
     out = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")

@@ -31,18 +31,32 @@ from .shared import family_of
 #: Sub-folder of a series script's work folder that holds the climatologies.
 CLIMATOLOGY_DIR = "map_climatologies"
 #: Global attributes of a climatology file, and the metadata key each holds.
-ATTRIBUTES = {"smeval_map_variable": "short_name", "smeval_dataset": "dataset",
-              "smeval_member": "ensemble", "smeval_project": "project", "smeval_family": "family"}
+ATTRIBUTES = {
+    "smeval_map_variable": "short_name",
+    "smeval_dataset": "dataset",
+    "smeval_member": "ensemble",
+    "smeval_project": "project",
+    "smeval_family": "family",
+}
 
 
 def member_stem(meta: Mapping[str, Any]) -> str:
     """``<dataset>_<member>`` (or ``<dataset>``): the file name of one member's product."""
-    return "_".join(p for p in (str(meta["dataset"]), str(meta.get("ensemble") or "")) if p)
+    return "_".join(
+        p for p in (str(meta["dataset"]), str(meta.get("ensemble") or "")) if p
+    )
 
 
-def climatology_path(work_dir: str | os.PathLike, meta: Mapping[str, Any]) -> Path:
+def climatology_path(
+    work_dir: str | os.PathLike, meta: Mapping[str, Any]
+) -> Path:
     """File of one member's climatology in a series script's work folder."""
-    return Path(work_dir) / CLIMATOLOGY_DIR / str(meta["short_name"]) / f"{member_stem(meta)}.nc"
+    return (
+        Path(work_dir)
+        / CLIMATOLOGY_DIR
+        / str(meta["short_name"])
+        / f"{member_stem(meta)}.nc"
+    )
 
 
 def label(cube: iris.cube.Cube, meta: Mapping[str, Any]) -> iris.cube.Cube:
@@ -53,7 +67,9 @@ def label(cube: iris.cube.Cube, meta: Mapping[str, Any]) -> iris.cube.Cube:
     return cube
 
 
-def find_climatologies(folders) -> list[tuple[str, dict[str, str], iris.cube.Cube]]:
+def find_climatologies(
+    folders,
+) -> list[tuple[str, dict[str, str], iris.cube.Cube]]:
     """Climatologies in the series folders ``folders``: (file, metadata, lazy cube).
 
     The metadata (``short_name``, ``dataset``, ``ensemble``, ``project``,
@@ -72,6 +88,8 @@ def find_climatologies(folders) -> list[tuple[str, dict[str, str], iris.cube.Cub
             if missing:
                 msg = f"{path}: not a map climatology of smeval (no attribute {', '.join(missing)})"
                 raise ValueError(msg)
-            meta = {key: str(cube.attributes[a]) for a, key in ATTRIBUTES.items()}
+            meta = {
+                key: str(cube.attributes[a]) for a, key in ATTRIBUTES.items()
+            }
             found.append((str(path), meta, cube))
     return found

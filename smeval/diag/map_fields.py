@@ -30,7 +30,9 @@ def var_name(dataset: str) -> str:
     return dataset.replace("-", "_").replace(":", "_")
 
 
-def ensemble_inputs(options: EvaluationOptions, metadata) -> tuple[dict[str, str], dict[str, int], list[str]]:
+def ensemble_inputs(
+    options: EvaluationOptions, metadata
+) -> tuple[dict[str, str], dict[str, int], list[str]]:
     """Families (from the recipe's facets), native rows and references of the inputs.
 
     Raises
@@ -43,35 +45,75 @@ def ensemble_inputs(options: EvaluationOptions, metadata) -> tuple[dict[str, str
     n_lat = {name: m.grid.nlat for name, m in load_catalogue().models.items()}
     references = list(options.references)
     # The metrics script, which sees every variable, refuses a reference absent from the run.
-    check_references(options.SCRIPT, references, {m["dataset"]: str(m.get("project", "")) for m in metadata},
-                     strict=False)
+    check_references(
+        options.SCRIPT,
+        references,
+        {m["dataset"]: str(m.get("project", "")) for m in metadata},
+        strict=False,
+    )
     return families, n_lat, references
 
 
-def input_problem(meta: dict[str, Any], cube: iris.cube.Cube, references) -> str | None:
+def input_problem(
+    meta: dict[str, Any], cube: iris.cube.Cube, references
+) -> str | None:
     """Why an input of the maps is left out (not a model nor a reference; wrong units), or None."""
-    if not (meta["dataset"] in references or is_model(meta["dataset"], meta.get("project", ""), references)):
+    if not (
+        meta["dataset"] in references
+        or is_model(meta["dataset"], meta.get("project", ""), references)
+    ):
         return "an observation data set that is not among the references: not evaluated as a model"
     return units_problem(cube.units, meta["short_name"])
 
 
-def field_cube(data, template: iris.cube.Cube, name: str, units: str, long_name: str,
-               synthetic: bool) -> iris.cube.Cube:
+def field_cube(
+    data,
+    template: iris.cube.Cube,
+    name: str,
+    units: str,
+    long_name: str,
+    synthetic: bool,
+) -> iris.cube.Cube:
     """(lat, lon) float32 field of data set ``name`` on the grid of ``template`` (NaN and masked cells masked)."""
-    cube = iris.cube.Cube(
+    return iris.cube.Cube(
         # Keep the mask of masked input (e.g. a bias ratio masked where |MMEM|
         # is small) as well as NaNs.
-        np.ma.masked_invalid(np.ma.filled(np.ma.asarray(data, dtype=np.float32), np.nan)),
-        var_name=var_name(name), long_name=f"{long_name}: {name}", units=units,
-        dim_coords_and_dims=[(template.coord("latitude").copy(), 0),
-                             (template.coord("longitude").copy(), 1)],
-        attributes={"dataset": name, **({SYNTHETIC_ATTRIBUTE: "yes: computed from synthetic input"} if synthetic else {})},
+        np.ma.masked_invalid(
+            np.ma.filled(np.ma.asarray(data, dtype=np.float32), np.nan)
+        ),
+        var_name=var_name(name),
+        long_name=f"{long_name}: {name}",
+        units=units,
+        dim_coords_and_dims=[
+            (template.coord("latitude").copy(), 0),
+            (template.coord("longitude").copy(), 1),
+        ],
+        attributes={
+            "dataset": name,
+            **(
+                {SYNTHETIC_ATTRIBUTE: "yes: computed from synthetic input"}
+                if synthetic
+                else {}
+            ),
+        },
     )
-    return cube
 
 
-def field_record(caption: str, ancestors, datasets, statistics, plot_type: str | None = None,
-                 extra_references=()) -> dict:
+def field_record(
+    caption: str,
+    ancestors,
+    datasets,
+    statistics,
+    plot_type: str | None = None,
+    extra_references=(),
+) -> dict:
     """Record of a field on the common grid (global domain)."""
-    return record(caption, ancestors, datasets, domains=["global"],
-                  statistics=statistics, plot_type=plot_type, extra_references=extra_references)
+    return record(
+        caption,
+        ancestors,
+        datasets,
+        domains=["global"],
+        statistics=statistics,
+        plot_type=plot_type,
+        extra_references=extra_references,
+    )

@@ -38,12 +38,29 @@ logger = logging.getLogger(__name__)
 
 #: Keys ESMValCore writes into every script's settings.yml (and those
 #: the interfaces' ``run_diagnostic`` add, :mod:`smeval.diag.shared`): never "unknown".
-ESMVALCORE_KEYS = frozenset({
-    "recipe", "version", "script", "run_dir", "plot_dir", "work_dir", "input_files", "log_level",
-    "output_file_type", "auxiliary_data_dir", "profile_diagnostic", "scheduler_address",
-    "exit_on_ncl_warning", "write_ncl_interface", "quickplot", "realms", "themes",
-    "input_data", "ancestor_dirs",
-})
+ESMVALCORE_KEYS = frozenset(
+    {
+        "recipe",
+        "version",
+        "script",
+        "run_dir",
+        "plot_dir",
+        "work_dir",
+        "input_files",
+        "log_level",
+        "output_file_type",
+        "auxiliary_data_dir",
+        "profile_diagnostic",
+        "scheduler_address",
+        "exit_on_ncl_warning",
+        "write_ncl_interface",
+        "quickplot",
+        "realms",
+        "themes",
+        "input_data",
+        "ancestor_dirs",
+    }
+)
 #: Keys of a script entry in the recipe that ESMValCore consumes itself.
 RECIPE_SCRIPT_KEYS = frozenset({"script", "ancestors"})
 #: Projects of observations and reanalyses: such a data set is never a model.
@@ -55,15 +72,18 @@ class OptionsError(ValueError):
 
 
 def option(default: Any, doc: str = "", units: str = "", check=None) -> Any:
-    """A dataclass field with its default, a short description and its units.
+    """Return a dataclass field with its default, a short description and its units.
 
     ``check(where, value)``, if given, checks the value before the dataclass
     is built (``where`` names the script and option, e.g.
     ``soil_moisture/regional_series: map_steps``) and raises OptionsError.
     """
     if isinstance(default, (list, dict, set)):
-        raise TypeError("use an immutable default (tuple or MappingProxy)")
-    return dataclasses.field(default=default, metadata={"doc": doc, "units": units, "check": check})
+        msg = "use an immutable default (tuple or MappingProxy)"
+        raise TypeError(msg)
+    return dataclasses.field(
+        default=default, metadata={"doc": doc, "units": units, "check": check}
+    )
 
 
 def option_names(cls: type) -> list[str]:
@@ -73,7 +93,9 @@ def option_names(cls: type) -> list[str]:
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """`` (did you mean `x`?)`` for the closest of ``choices``, or ``""``."""
-    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
+    close = difflib.get_close_matches(
+        str(name), list(choices), n=1, cutoff=0.6
+    )
     return f" (did you mean `{close[0]}`?)" if close else ""
 
 
@@ -89,37 +111,56 @@ def _convert(script: str, name: str, value: Any, kind: Any) -> Any:
     where = f"{script}: option `{name}`"
     if kind is bool:
         if not isinstance(value, bool):
-            raise OptionsError(f"{where} must be true or false, not {value!r}")
+            msg = f"{where} must be true or false, not {value!r}"
+            raise OptionsError(msg)
         return value
     if kind in (int, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
-            raise OptionsError(f"{where} must be {'an integer' if kind is int else 'a number'}, not {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or (kind is int and value != int(value))
+        ):
+            msg = f"{where} must be {'an integer' if kind is int else 'a number'}, not {value!r}"
+            raise OptionsError(msg)
         return kind(value)
     if kind is str:
         if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise OptionsError(f"{where} must be a string, not {value!r}")
+            msg = f"{where} must be a string, not {value!r}"
+            raise OptionsError(msg)
         return str(value)
     if origin is tuple:
         items = [value] if isinstance(value, (str, int, float)) else value
         if not isinstance(items, (list, tuple)):
-            raise OptionsError(f"{where} must be a list, not {value!r}")
+            msg = f"{where} must be a list, not {value!r}"
+            raise OptionsError(msg)
         return tuple(_convert(script, name, item, args[0]) for item in items)
     if origin in (dict, Mapping) or kind is dict:
         if not isinstance(value, Mapping):
-            raise OptionsError(f"{where} must be a mapping, not {value!r}")
+            msg = f"{where} must be a mapping, not {value!r}"
+            raise OptionsError(msg)
         if args and args[1] is not Any:
-            return {str(k): _convert(script, f"{name}: {k}", v, args[1]) for k, v in value.items()}
+            return {
+                str(k): _convert(script, f"{name}: {k}", v, args[1])
+                for k, v in value.items()
+            }
         return dict(value)
     return value
 
 
 def _takes_none(kind: Any) -> bool:
-    """True if the type hint ``kind`` admits None (``X | None``)."""
-    return typing.get_origin(kind) in (typing.Union, types.UnionType) and type(None) in typing.get_args(kind)
+    """Return True if the type hint ``kind`` admits None (``X | None``)."""
+    return typing.get_origin(kind) in (typing.Union, types.UnionType) and type(
+        None
+    ) in typing.get_args(kind)
 
 
-def parse_options(cls: type, cfg: Mapping[str, Any], script: str, announce_errors: bool = True):
-    """The options dataclass ``cls`` of ``script`` from its settings ``cfg``, checked.
+def parse_options(
+    cls: type,
+    cfg: Mapping[str, Any],
+    script: str,
+    announce_errors: bool = True,
+):
+    """Return the options dataclass ``cls`` of ``script`` from its settings ``cfg``, checked.
 
     Raises
     ------
@@ -130,17 +171,29 @@ def parse_options(cls: type, cfg: Mapping[str, Any], script: str, announce_error
     """
     try:
         names = option_names(cls)
-        unknown = sorted(set(cfg) - set(names) - ESMVALCORE_KEYS - RECIPE_SCRIPT_KEYS)
+        unknown = sorted(
+            set(cfg) - set(names) - ESMVALCORE_KEYS - RECIPE_SCRIPT_KEYS
+        )
         if unknown:
-            hints = "; ".join(f"`{key}`{did_you_mean(key, names)}" for key in unknown)
-            raise OptionsError(f"{script}: unknown option {hints}; its options are {', '.join(names)}")
+            hints = "; ".join(
+                f"`{key}`{did_you_mean(key, names)}" for key in unknown
+            )
+            msg = f"{script}: unknown option {hints}; its options are {', '.join(names)}"
+            raise OptionsError(msg)
         hints_of = typing.get_type_hints(cls)
         # null means "the default", except for options that take null (e.g. fdr_alpha: null = off).
-        values = {name: _convert(script, name, cfg[name], hints_of[name])
-                  for name in names if name in cfg and (cfg[name] is not None or _takes_none(hints_of[name]))}
+        values = {
+            name: _convert(script, name, cfg[name], hints_of[name])
+            for name in names
+            if name in cfg
+            and (cfg[name] is not None or _takes_none(hints_of[name]))
+        }
         for field in dataclasses.fields(cls):
             if field.metadata.get("check") is not None:
-                field.metadata["check"](f"{script}: {field.name}", values.get(field.name, field.default))
+                field.metadata["check"](
+                    f"{script}: {field.name}",
+                    values.get(field.name, field.default),
+                )
         return cls(**values)
     except OptionsError as exc:
         if announce_errors:
@@ -151,32 +204,55 @@ def parse_options(cls: type, cfg: Mapping[str, Any], script: str, announce_error
 def recipe_key(cfg: Mapping[str, Any], script: str) -> str:
     """``<diagnostic>/<script>`` of the recipe for a script's settings (from its run folder), else ``script``."""
     run_dir = cfg.get("run_dir")
-    return f"{Path(run_dir).parent.name}/{Path(run_dir).name}" if run_dir else script
+    return (
+        f"{Path(run_dir).parent.name}/{Path(run_dir).name}"
+        if run_dir
+        else script
+    )
 
 
-def check_range(script: str, name: str, value: float, low: float | None = None, high: float | None = None,
-                low_open: bool = True, high_open: bool = True, units: str = "") -> None:
+def check_range(
+    script: str,
+    name: str,
+    value: float,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = True,
+    high_open: bool = True,
+    units: str = "",
+) -> None:
     """OptionsError unless ``low < value < high`` (``<=`` where not open)."""
     below = low is not None and (value <= low if low_open else value < low)
     above = high is not None and (value >= high if high_open else value > high)
     if below or above:
         left = "" if low is None else f"{low:g} {'<' if low_open else '<='} "
-        right = "" if high is None else f" {'<' if high_open else '<='} {high:g}"
+        right = (
+            "" if high is None else f" {'<' if high_open else '<='} {high:g}"
+        )
         unit = f" {units}" if units else ""
-        raise OptionsError(f"{script}: option `{name}` is {value:g}{unit}; it must be {left}{name}{right}")
+        msg = f"{script}: option `{name}` is {value:g}{unit}; it must be {left}{name}{right}"
+        raise OptionsError(msg)
 
 
-def check_choices(script: str, name: str, values: Iterable[str], choices: Iterable[str]) -> None:
+def check_choices(
+    script: str, name: str, values: Iterable[str], choices: Iterable[str]
+) -> None:
     """OptionsError if a value of ``values`` is not among ``choices``."""
     choices = list(choices)
     bad = [v for v in values if v not in choices]
     if bad:
         hints = "; ".join(f"`{v}`{did_you_mean(v, choices)}" for v in bad)
-        raise OptionsError(f"{script}: option `{name}` has unknown value {hints}; known: {', '.join(choices)}")
+        msg = f"{script}: option `{name}` has unknown value {hints}; known: {', '.join(choices)}"
+        raise OptionsError(msg)
 
 
-def check_references(script: str, references: Iterable[str], present: Mapping[str, str],
-                     strict: bool = True, announce_errors: bool = True) -> None:
+def check_references(
+    script: str,
+    references: Iterable[str],
+    present: Mapping[str, str],
+    strict: bool = True,
+    announce_errors: bool = True,
+) -> None:
     """Every reference must be a data set of the run, and an observation or reanalysis.
 
     ``present`` maps the data set names of the run to their projects. An
@@ -203,20 +279,28 @@ def check_references(script: str, references: Iterable[str], present: Mapping[st
         raise
 
 
-def _check_references(script: str, references: Iterable[str], present: Mapping[str, str]) -> None:
+def _check_references(
+    script: str, references: Iterable[str], present: Mapping[str, str]
+) -> None:
     for ref in references:
         if ref not in present:
             obs = [d for d, p in present.items() if p in OBS_PROJECTS]
-            raise OptionsError(f"{script}: reference `{ref}` of option `references` is not a data set of this "
-                               f"run{did_you_mean(ref, obs or present)}; data sets of observation projects: "
-                               f"{', '.join(sorted(obs)) or 'none'}")
+            msg = (
+                f"{script}: reference `{ref}` of option `references` is not a data set of this "
+                f"run{did_you_mean(ref, obs or present)}; data sets of observation projects: "
+                f"{', '.join(sorted(obs)) or 'none'}"
+            )
+            raise OptionsError(msg)
         if present[ref] not in OBS_PROJECTS:
-            raise OptionsError(f"{script}: reference `{ref}` of option `references` is a {present[ref]} data set, "
-                               f"not an observation or reanalysis ({', '.join(sorted(OBS_PROJECTS))})")
+            msg = (
+                f"{script}: reference `{ref}` of option `references` is a {present[ref]} data set, "
+                f"not an observation or reanalysis ({', '.join(sorted(OBS_PROJECTS))})"
+            )
+            raise OptionsError(msg)
 
 
 def is_model(dataset: str, project: str, references: Iterable[str]) -> bool:
-    """True if a data set is evaluated as a model: not a reference, not of an observation project."""
+    """Return True if a data set is evaluated as a model: not a reference, not of an observation project."""
     return dataset not in set(references) and str(project) not in OBS_PROJECTS
 
 
@@ -233,10 +317,19 @@ def announce(message: str) -> None:
     logger.error("%s", message)
     parent = Path(f"/proc/{os.getppid()}")
     try:
-        cmdline = (parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        if "esmvaltool" not in cmdline or not sys.stdout or sys.stdout.isatty():
+        cmdline = (
+            (parent / "cmdline")
+            .read_bytes()
+            .replace(b"\0", b" ")
+            .decode(errors="replace")
+        )
+        if (
+            "esmvaltool" not in cmdline
+            or not sys.stdout
+            or sys.stdout.isatty()
+        ):
             return
-        with open(parent / "fd" / "2", "a", encoding="utf-8") as terminal:
+        with (parent / "fd" / "2").open("a", encoding="utf-8") as terminal:
             terminal.write(f"smeval: error: {message}\n")
     except OSError:
         pass

@@ -38,9 +38,11 @@ ENSEMBLE_STEP = "ensemble_statistics"
 
 
 def step_function(name: str) -> Callable[..., Any] | None:
-    """The preprocessor function called ``name``: smeval's, else ESMValCore's public one; None if neither."""
+    """Return the preprocessor function called ``name``: smeval's, else ESMValCore's public one; None if neither."""
     for module in (smeval_preprocessor, esmvalcore_preprocessor):
-        if name in getattr(module, "__all__", ()) and callable(getattr(module, name, None)):
+        if name in getattr(module, "__all__", ()) and callable(
+            getattr(module, name, None)
+        ):
             return getattr(module, name)
     return None
 
@@ -49,36 +51,70 @@ def _known_steps() -> list[str]:
     return [*smeval_preprocessor.__all__, *esmvalcore_preprocessor.__all__]
 
 
-def _check_step(where: str, step: str, settings: Mapping[str, Any], supplied: Collection[str],
-                multi: Collection[str]) -> None:
+def _check_step(
+    where: str,
+    step: str,
+    settings: Mapping[str, Any],
+    supplied: Collection[str],
+    multi: Collection[str],
+) -> None:
     """OptionsError unless ``step(data, **settings, **supplied)`` fits the function's signature."""
     function = step_function(step)
     if function is None:
-        raise OptionsError(f"{where}: unknown step '{step}'{did_you_mean(step, _known_steps())}; a step is a "
-                           "function of smeval.preprocessor or esmvalcore.preprocessor")
+        msg = (
+            f"{where}: unknown step '{step}'{did_you_mean(step, _known_steps())}; a step is a "
+            "function of smeval.preprocessor or esmvalcore.preprocessor"
+        )
+        raise OptionsError(msg)
     data, *parameters = inspect.signature(function).parameters.values()
     if data.name != "cube" and step not in multi:
         allowed = f" (here only {', '.join(multi)})" if multi else ""
-        raise OptionsError(f"{where}: {step}: works on '{data.name}', not on one cube: loading, saving and "
-                           f"multi-data-set steps cannot be applied to one member's data{allowed}")
-    named = [p for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        msg = (
+            f"{where}: {step}: works on '{data.name}', not on one cube: loading, saving and "
+            f"multi-data-set steps cannot be applied to one member's data{allowed}"
+        )
+        raise OptionsError(msg)
+    named = [
+        p
+        for p in parameters
+        if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
     accepted = [p.name for p in named]
     free = [name for name in accepted if name not in supplied]
     takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters)
     for name in settings:
         if name in supplied:
-            raise OptionsError(f"{where}: {step}: option '{name}' is set by the script (see its docstring), "
-                               "not in the recipe")
+            msg = (
+                f"{where}: {step}: option '{name}' is set by the script (see its docstring), "
+                "not in the recipe"
+            )
+            raise OptionsError(msg)
         if name not in accepted and not takes_any:
-            raise OptionsError(f"{where}: {step}: unknown option '{name}'{did_you_mean(name, free)} "
-                               f"(accepted: {', '.join(free) or 'none'})")
-    missing = [p.name for p in named if p.default is p.empty and p.name not in settings and p.name not in supplied]
+            msg = (
+                f"{where}: {step}: unknown option '{name}'{did_you_mean(name, free)} "
+                f"(accepted: {', '.join(free) or 'none'})"
+            )
+            raise OptionsError(msg)
+    missing = [
+        p.name
+        for p in named
+        if p.default is p.empty
+        and p.name not in settings
+        and p.name not in supplied
+    ]
     if missing:
-        raise OptionsError(f"{where}: {step}: missing option {', '.join(repr(m) for m in missing)}")
+        msg = f"{where}: {step}: missing option {', '.join(repr(m) for m in missing)}"
+        raise OptionsError(msg)
 
 
-def check_steps(where: str, steps: Mapping[str, Any], supplied: Mapping[str, Collection[str]] | None = None,
-                multi: Collection[str] = (), required: Collection[str] = (), last: str | None = None) -> None:
+def check_steps(
+    where: str,
+    steps: Mapping[str, Any],
+    supplied: Mapping[str, Collection[str]] | None = None,
+    multi: Collection[str] = (),
+    required: Collection[str] = (),
+    last: str | None = None,
+) -> None:
     """Check the steps of one branch, from the signatures of their functions.
 
     Parameters
@@ -102,21 +138,32 @@ def check_steps(where: str, steps: Mapping[str, Any], supplied: Mapping[str, Col
         One line naming ``where``, the step and what is wrong.
     """
     if not isinstance(steps, Mapping):
-        raise OptionsError(f"{where}: must map each step to its options, not {steps!r}")
+        msg = f"{where}: must map each step to its options, not {steps!r}"
+        raise OptionsError(msg)
     supplied = supplied or {}
     for step, settings in steps.items():
         if settings is not None and not isinstance(settings, Mapping):
-            raise OptionsError(f"{where}: {step}: options must be a mapping, not {settings!r}")
-        _check_step(where, str(step), settings or {}, supplied.get(step, ()), multi)
+            msg = (
+                f"{where}: {step}: options must be a mapping, not {settings!r}"
+            )
+            raise OptionsError(msg)
+        _check_step(
+            where, str(step), settings or {}, supplied.get(step, ()), multi
+        )
     absent = [s for s in required if s not in steps]
     if absent:
-        raise OptionsError(f"{where}: the steps must include {', '.join(absent)}")
+        msg = f"{where}: the steps must include {', '.join(absent)}"
+        raise OptionsError(msg)
     if last is not None and steps and list(steps)[-1] != last:
-        raise OptionsError(f"{where}: the last step must be {last}, not {list(steps)[-1]}")
+        msg = f"{where}: the last step must be {last}, not {list(steps)[-1]}"
+        raise OptionsError(msg)
 
 
-def apply_steps(cube: iris.cube.Cube, steps: Mapping[str, Mapping[str, Any] | None],
-                supplied: Mapping[str, Mapping[str, Any]] | None = None) -> iris.cube.Cube:
+def apply_steps(
+    cube: iris.cube.Cube,
+    steps: Mapping[str, Mapping[str, Any] | None],
+    supplied: Mapping[str, Mapping[str, Any]] | None = None,
+) -> iris.cube.Cube:
     """``cube`` through each single-cube step in order (lazy where the steps are).
 
     ``supplied`` gives, per step, options set by the script (e.g. the depth
@@ -124,7 +171,9 @@ def apply_steps(cube: iris.cube.Cube, steps: Mapping[str, Mapping[str, Any] | No
     """
     supplied = supplied or {}
     for step, settings in steps.items():
-        cube = step_function(step)(cube, **(settings or {}), **supplied.get(step, {}))
+        cube = step_function(step)(
+            cube, **(settings or {}), **supplied.get(step, {})
+        )
     return cube
 
 
@@ -147,14 +196,24 @@ class EnsembleSteps:
     @staticmethod
     def check(where: str, steps: Mapping[str, Any]) -> None:
         """OptionsError unless ``steps`` are single-cube steps and at most an ensemble statistic."""
-        check_steps(where, steps, supplied={ENSEMBLE_STEP: ("output_products",)}, multi=(ENSEMBLE_STEP,))
+        check_steps(
+            where,
+            steps,
+            supplied={ENSEMBLE_STEP: ("output_products",)},
+            multi=(ENSEMBLE_STEP,),
+        )
         statistics = (steps.get(ENSEMBLE_STEP) or {}).get("statistics", [None])
         if len(statistics) != 1:
-            raise OptionsError(f"{where}: {ENSEMBLE_STEP}: must give one statistic (one field per data set), "
-                               f"not {statistics}")
+            msg = (
+                f"{where}: {ENSEMBLE_STEP}: must give one statistic (one field per data set), "
+                f"not {statistics}"
+            )
+            raise OptionsError(msg)
 
-    def apply(self, cubes: list[iris.cube.Cube], ensemble: bool = True) -> iris.cube.Cube:
-        """The steps applied to ``cubes``, the members of one data set (lazy where they are).
+    def apply(
+        self, cubes: list[iris.cube.Cube], ensemble: bool = True
+    ) -> iris.cube.Cube:
+        """Return the steps applied to ``cubes``, the members of one data set (lazy where they are).
 
         Raises
         ------
@@ -165,12 +224,16 @@ class EnsembleSteps:
             if step == ENSEMBLE_STEP:
                 if ensemble:
                     statistics = esmvalcore_preprocessor.ensemble_statistics(
-                        cubes, output_products=None, **(settings or {}))
+                        cubes, output_products=None, **(settings or {})
+                    )
                     cubes = list(statistics.values())
             else:
                 cubes = [apply_steps(cube, {step: settings}) for cube in cubes]
         if len(cubes) != 1:
-            msg = (f"{len(cubes)} fields where one was expected: the steps ({', '.join(self.steps)}) "
-                   f"must reduce the members to one" + ("" if ensemble else " (a reference has no ensemble)"))
+            msg = (
+                f"{len(cubes)} fields where one was expected: the steps ({', '.join(self.steps)}) "
+                f"must reduce the members to one"
+                + ("" if ensemble else " (a reference has no ensemble)")
+            )
             raise ValueError(msg)
         return cubes[0]

@@ -37,14 +37,20 @@ def grid_spacing(cube) -> str:
     whatever ``target_grid`` the recipe chose.
     """
     lat = cube.coord("latitude")
-    width = lat.bounds[0, 1] - lat.bounds[0, 0] if lat.has_bounds() else lat.points[1] - lat.points[0]
+    width = (
+        lat.bounds[0, 1] - lat.bounds[0, 0]
+        if lat.has_bounds()
+        else lat.points[1] - lat.points[0]
+    )
     return f"{abs(float(width)):g}"
 
 
 def references_for(datasets) -> list[str]:
-    """Method reference plus the references of the data sets used."""
+    """Return method reference plus the references of the data sets used."""
     refs = list(METHOD_REFERENCES)
-    refs += sorted({DATASET_REFERENCES[d] for d in datasets if d in DATASET_REFERENCES})
+    refs += sorted(
+        {DATASET_REFERENCES[d] for d in datasets if d in DATASET_REFERENCES}
+    )
     return refs
 
 
@@ -60,7 +66,7 @@ def record(
     extra_references=(),
     **smeval_keys: Any,
 ) -> dict[str, Any]:
-    """A provenance record of an smeval output (tags of config-references.yml).
+    """Return a provenance record of an smeval output (tags of config-references.yml).
 
     ``datasets`` name the data sets used (their references are added to the
     method's); ``smeval_keys`` are extra attributes such as ``figure``.
@@ -82,7 +88,9 @@ def record(
     return out
 
 
-def series_record(meta: dict[str, Any], ancestor: str, region_ids) -> dict[str, Any]:
+def series_record(
+    meta: dict[str, Any], ancestor: str, region_ids
+) -> dict[str, Any]:
     """Provenance of a file of regional-mean series of one data set."""
     member = f" member {meta['ensemble']}" if meta.get("ensemble") else ""
     caption = (

@@ -28,8 +28,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
-
+from typing import Any, Self
 
 from smeval.cmorio import atomic_output
 from smeval.interrupts import die_with_parent
@@ -46,13 +45,16 @@ PERFORMANCE_REPORT_ENV = "SMEVAL_DASK_PERFORMANCE_REPORT"
 
 def interface() -> ModuleType:
     """``esmvaltool.diag_scripts.shared`` if ``esmvaltool`` is importable, else :mod:`smeval.diag.standalone`."""
-    if os.environ.get(INTERFACE_ENV) != "smeval" and importlib.util.find_spec("esmvaltool") is not None:
+    if (
+        os.environ.get(INTERFACE_ENV) != "smeval"
+        and importlib.util.find_spec("esmvaltool") is not None
+    ):
         return importlib.import_module("esmvaltool.diag_scripts.shared")
     return importlib.import_module("smeval.diag.standalone")
 
 
 def select_metadata(metadata: list[dict], **attributes) -> list[dict]:
-    """The metadata records with all ``attributes`` (the interface's ``select_metadata``)."""
+    """Return the metadata records with all ``attributes`` (the interface's ``select_metadata``)."""
     return interface().select_metadata(metadata, **attributes)
 
 
@@ -61,23 +63,47 @@ def group_metadata(metadata: list[dict], attribute: str, sort=None) -> dict:
     return interface().group_metadata(metadata, attribute, sort=sort)
 
 
-def get_diagnostic_filename(basename: str, cfg: dict, extension: str = "nc") -> str:
+def get_diagnostic_filename(
+    basename: str, cfg: dict, extension: str = "nc"
+) -> str:
     """``work_dir/<basename>.<extension>`` (the interface's ``get_diagnostic_filename``)."""
-    return interface().get_diagnostic_filename(basename, cfg, extension=extension)
+    return interface().get_diagnostic_filename(
+        basename, cfg, extension=extension
+    )
 
 
-def save_figure(basename: str, provenance: dict, cfg: dict, figure=None, close: bool = True, **kwargs) -> None:
-    """The interface's ``save_figure``: every type of ``output_file_type``, with provenance."""
-    interface().save_figure(basename, checked_record(provenance), cfg, figure=figure, close=close, **kwargs)
+def save_figure(
+    basename: str,
+    provenance: dict,
+    cfg: dict,
+    figure=None,
+    close: bool = True,
+    **kwargs,
+) -> None:
+    """Save a figure in every type of ``output_file_type``, with provenance (the interface's ``save_figure``)."""
+    interface().save_figure(
+        basename,
+        checked_record(provenance),
+        cfg,
+        figure=figure,
+        close=close,
+        **kwargs,
+    )
 
 
-def save_data(basename: str, provenance: dict, cfg: dict, cube, **kwargs) -> None:
-    """The interface's ``save_data``: ``work_dir/<basename>.nc`` with provenance."""
-    interface().save_data(basename, checked_record(provenance), cfg, cube, **kwargs)
+def save_data(
+    basename: str, provenance: dict, cfg: dict, cube, **kwargs
+) -> None:
+    """Save ``work_dir/<basename>.nc`` with provenance (the interface's ``save_data``)."""
+    interface().save_data(
+        basename, checked_record(provenance), cfg, cube, **kwargs
+    )
 
 
-def checked_record(record: dict[str, Any], filename: str = "an output") -> dict[str, Any]:
-    """A copy of a provenance record with sorted, unique ancestors.
+def checked_record(
+    record: dict[str, Any], filename: str = "an output"
+) -> dict[str, Any]:
+    """Return a copy of a provenance record with sorted, unique ancestors.
 
     Raises
     ------
@@ -110,7 +136,7 @@ class ProvenanceLogger:
     def __init__(self, cfg: dict[str, Any]) -> None:
         self._logger = interface().ProvenanceLogger(cfg)
 
-    def __enter__(self) -> ProvenanceLogger:
+    def __enter__(self) -> Self:
         self._logger.__enter__()
         return self
 
@@ -132,9 +158,13 @@ def family_of(meta: dict[str, Any]) -> str:
     """
     if meta.get("family"):
         return str(meta["family"])
-    from smeval.catalogue import load_catalogue  # noqa: PLC0415 - only when a facet is missing
+    from smeval.catalogue import (
+        load_catalogue,
+    )
 
-    return load_catalogue().families.get(str(meta["dataset"]), str(meta["dataset"]))
+    return load_catalogue().families.get(
+        str(meta["dataset"]), str(meta["dataset"])
+    )
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -145,7 +175,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 @contextlib.contextmanager
 def run_diagnostic(argv: list[str] | None = None) -> Iterator[dict[str, Any]]:
-    """The interface's ``run_diagnostic``: yields the configuration of a diagnostic script.
+    """Yield the interface's ``run_diagnostic``: yields the configuration of a diagnostic script.
 
     ``argv`` (default ``sys.argv``) is ``[script, settings.yml, options...]``.
     Besides the interface's keys (``input_data``: metadata of each
@@ -158,10 +188,14 @@ def run_diagnostic(argv: list[str] | None = None) -> Iterator[dict[str, Any]]:
         sys.argv = list(argv)
     chosen = interface()
     with chosen.run_diagnostic() as cfg:
-        cfg["ancestor_dirs"] = [Path(p) for p in cfg.get("input_files", []) if Path(p).is_dir()]
+        cfg["ancestor_dirs"] = [
+            Path(p) for p in cfg.get("input_files", []) if Path(p).is_dir()
+        ]
         # matplotlib's PDF backend has fontTools log every glyph subset it
         # embeds at INFO: hundreds of lines per figure script that bury ours.
-        logging.getLogger("fontTools").setLevel(max(logging.WARNING, logging.getLogger().level))
+        logging.getLogger("fontTools").setLevel(
+            max(logging.WARNING, logging.getLogger().level)
+        )
         logger.info("Diagnostic interface: %s", chosen.__name__)
         with _on_cluster(cfg):
             yield cfg
@@ -177,14 +211,17 @@ def _on_cluster(cfg: dict[str, Any]) -> Iterator[None]:
     """
     client = None
     if cfg.get("scheduler_address"):
-        import distributed  # noqa: PLC0415 - only with a cluster
+        import distributed
 
         with contextlib.suppress(ValueError):  # -n / no_distributed: no client
             client = distributed.default_client()
     if client is None:
         yield
         return
-    logger.info("Dask: computing on the distributed scheduler at %s", client.scheduler.address)
+    logger.info(
+        "Dask: computing on the distributed scheduler at %s",
+        client.scheduler.address,
+    )
     folder = os.environ.get(PERFORMANCE_REPORT_ENV)
     if not folder:
         yield

@@ -19,17 +19,27 @@ _MEMBER = re.compile(r"^r\d+i\d+p\d+f\d+$")
 
 
 def _from_file(path: str) -> dict[str, str] | None:
-    """Data set, member, project and variable from a CMIP6 or OBS6 file name."""
+    """Return data set, member, project and variable from a CMIP6 or OBS6 file name."""
     parts = Path(path.strip()).name.removesuffix(".nc").split("_")
     if parts[0] in {"OBS", "OBS6"} and len(parts) >= 6:
-        return {"project": parts[0], "dataset": parts[1], "member": "", "variable": parts[5]}
+        return {
+            "project": parts[0],
+            "dataset": parts[1],
+            "member": "",
+            "variable": parts[5],
+        }
     if len(parts) >= 5 and _MEMBER.match(parts[4]):
-        return {"project": "CMIP6", "dataset": parts[2], "member": parts[4], "variable": parts[0]}
+        return {
+            "project": "CMIP6",
+            "dataset": parts[2],
+            "member": parts[4],
+            "variable": parts[0],
+        }
     return None
 
 
 def _from_summary(message: str) -> dict[str, str] | None:
-    """Data set, member, project and variable from ESMValCore's ``Dataset: short, mip, project, dataset, ...``."""
+    """Return data set, member, project and variable from ESMValCore's ``Dataset: short, mip, project, dataset, ...``."""
     match = re.search(r"Dataset:\s*([^\n]*)", message)
     if not match:
         return None
@@ -37,7 +47,12 @@ def _from_summary(message: str) -> dict[str, str] | None:
     if len(facets) < 4:
         return None
     member = next((f for f in facets if _MEMBER.match(f)), "")
-    return {"project": facets[2], "dataset": facets[3], "member": member, "variable": facets[0]}
+    return {
+        "project": facets[2],
+        "dataset": facets[3],
+        "member": member,
+        "variable": facets[0],
+    }
 
 
 def skipped_inputs(session: Path) -> list[dict[str, str]]:
@@ -56,8 +71,12 @@ def skipped_inputs(session: Path) -> list[dict[str, str]]:
             continue
         for message in sorted(messages):
             lines = str(message).splitlines()
-            where = next((w for w in map(_from_file, lines[1:]) if w), None) or _from_summary(str(message))
+            where = next(
+                (w for w in map(_from_file, lines[1:]) if w), None
+            ) or _from_summary(str(message))
             if where:
                 reason = lines[0].removesuffix(" in files:").removesuffix(":")
-                rows.append({**where, "reason": f"skipped by ESMValCore: {reason}"})
+                rows.append(
+                    {**where, "reason": f"skipped by ESMValCore: {reason}"}
+                )
     return rows

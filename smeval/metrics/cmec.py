@@ -78,12 +78,12 @@ _EMPTY = ""
 def dataset_long_name(name: str) -> str:
     """Human name of a data set of the table (model, family mean, MMEM or reference)."""
     if name.startswith(FAMILY_PREFIX):
-        return f"mean of the {name[len(FAMILY_PREFIX):]} family"
+        return f"mean of the {name[len(FAMILY_PREFIX) :]} family"
     return MMEM_NAMES.get(name, name)
 
 
 def _number(value: Any) -> float | None:
-    """A JSON number: NaN and infinities become null (CMEC forbids them)."""
+    """Return a JSON number: NaN and infinities become null (CMEC forbids them)."""
     if value is None or pd.isna(value):
         return None
     value = float(value)
@@ -91,20 +91,30 @@ def _number(value: Any) -> float | None:
 
 
 def _text(value: Any) -> str:
-    return _EMPTY if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    return (
+        _EMPTY
+        if value is None or (not isinstance(value, str) and pd.isna(value))
+        else str(value)
+    )
 
 
 def _columns(table: pd.DataFrame) -> tuple[list[str], list[str]]:
     """(extra numeric columns, descriptive columns) of the table beyond the keys and ``value``."""
-    rest = [c for c in table.columns if c not in DIMENSIONS and c != VALUE_COLUMN]
+    rest = [
+        c for c in table.columns if c not in DIMENSIONS and c != VALUE_COLUMN
+    ]
     # An empty text column read from CSV is all-NaN floats: text, unless it is a known estimate.
-    numeric = [c for c in rest if is_numeric_dtype(table[c])
-               and (c in ESTIMATE_NAMES or not table[c].isna().all())]
+    numeric = [
+        c
+        for c in rest
+        if is_numeric_dtype(table[c])
+        and (c in ESTIMATE_NAMES or not table[c].isna().all())
+    ]
     return numeric, [c for c in rest if c not in numeric]
 
 
 def _owner(table: pd.DataFrame, column: str) -> str | None:
-    """The innermost key column that alone determines ``column``, or None.
+    """Return the innermost key column that alone determines ``column``, or None.
 
     Innermost first, so that a column constant over the table (``units``)
     describes the statistics rather than the data sets.
@@ -126,7 +136,9 @@ def _long_name(column: str, value: str) -> str:
     return value
 
 
-def _statistic_entries(table: pd.DataFrame, numeric: list[str], attributes: dict[str, str]) -> dict[str, dict]:
+def _statistic_entries(
+    table: pd.DataFrame, numeric: list[str], attributes: dict[str, str]
+) -> dict[str, dict]:
     """Entries of the ``statistic`` dimension: each statistic, then its extra columns."""
     entries = {}
     first = table.drop_duplicates("statistic").set_index("statistic")
@@ -135,11 +147,16 @@ def _statistic_entries(table: pd.DataFrame, numeric: list[str], attributes: dict
         name = STATISTIC_NAMES.get(stat, stat)
         entries[stat] = {"long_name": name, **attrs}
         for col in numeric:
-            entries[f"{stat}_{col}"] = {"long_name": f"{ESTIMATE_NAMES.get(col, col)} of the {name}", **attrs}
+            entries[f"{stat}_{col}"] = {
+                "long_name": f"{ESTIMATE_NAMES.get(col, col)} of the {name}",
+                **attrs,
+            }
     return entries
 
 
-def _dimension_entries(table: pd.DataFrame, numeric: list[str], owners: dict[str, str | None]) -> dict[str, dict]:
+def _dimension_entries(
+    table: pd.DataFrame, numeric: list[str], owners: dict[str, str | None]
+) -> dict[str, dict]:
     """Every value of every dimension with its attributes, keyed by table column.
 
     ``owners`` maps each descriptive column to the dimension it describes (:func:`_owner`).
@@ -168,8 +185,10 @@ def _nest(levels: list[list[str]]) -> dict:
     return {value: _nest(levels[1:]) for value in levels[0]}
 
 
-def metric_bundle(table: pd.DataFrame, provenance: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The CMEC metric bundle of a tidy metrics table (a JSON-ready dict).
+def metric_bundle(
+    table: pd.DataFrame, provenance: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return the CMEC metric bundle of a tidy metrics table (a JSON-ready dict).
 
     Parameters
     ----------
@@ -202,7 +221,13 @@ def metric_bundle(table: pd.DataFrame, provenance: dict[str, Any] | None = None)
         for col in numeric:
             leaf[f"{stat}_{col}"] = _number(row[col])
         for col in leftover:
-            leaf.setdefault("attributes", {}).setdefault(col, {})[stat] = _text(row[col])
+            leaf.setdefault("attributes", {}).setdefault(col, {})[stat] = (
+                _text(row[col])
+            )
     dimensions = {"json_structure": [DIMENSIONS[k] for k in DIMENSIONS]}
     dimensions.update({DIMENSIONS[k]: entries[k] for k in DIMENSIONS})
-    return {"DIMENSIONS": dimensions, "RESULTS": results, "PROVENANCE": provenance}
+    return {
+        "DIMENSIONS": dimensions,
+        "RESULTS": results,
+        "PROVENANCE": provenance,
+    }

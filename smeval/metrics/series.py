@@ -54,7 +54,9 @@ class RegionalSeries:
     native_nlat: int = 0
     family: str = ""
 
-    def on(self, months: np.ndarray, region_ids: tuple[str, ...]) -> np.ndarray:
+    def on(
+        self, months: np.ndarray, region_ids: tuple[str, ...]
+    ) -> np.ndarray:
         """Values on the month axis ``months`` and regions ``region_ids``.
 
         Returns an array (n_region, n_months), NaN where this series has no
@@ -62,7 +64,9 @@ class RegionalSeries:
         """
         out = np.full((len(region_ids), len(months)), np.nan)
         pos = np.searchsorted(months, self.months)
-        inside = (pos < len(months)) & (months[np.minimum(pos, len(months) - 1)] == self.months)
+        inside = (pos < len(months)) & (
+            months[np.minimum(pos, len(months) - 1)] == self.months
+        )
         col = {r: i for i, r in enumerate(self.region_ids)}
         for i, rid in enumerate(region_ids):
             if rid in col:

@@ -38,13 +38,32 @@ from smeval.core.bootstrap import (
 from smeval.core.ensemble import MMEM_HIGH, MMEM_LOW
 from smeval.core.taylor import taylor_statistics
 
-from .table import CI_HIGH, CI_LOW, COLUMNS, REGION_IDS, TSS_DIFFERENCE, taylor_table, tidy
+from .table import (
+    CI_HIGH,
+    CI_LOW,
+    COLUMNS,
+    REGION_IDS,
+    TSS_DIFFERENCE,
+    taylor_table,
+    tidy,
+)
 
 #: Data set name of the resolution difference TSS(MMEM-high) - TSS(MMEM-low).
 RESOLUTION_DIFFERENCE = "CMIP6-MMEM-high-minus-low"
 #: Columns of robust_ranking.csv.
-RANKING_COLUMNS = ["dataset", "variable", "rank", "regions_above", "mean_tss", "p_top", "rank_ci_low",
-                   "rank_ci_high", "top", "level", "references"]
+RANKING_COLUMNS = [
+    "dataset",
+    "variable",
+    "rank",
+    "regions_above",
+    "mean_tss",
+    "p_top",
+    "rank_ci_low",
+    "rank_ci_high",
+    "top",
+    "level",
+    "references",
+]
 
 
 @dataclass
@@ -64,7 +83,9 @@ class Uncertainty:
     ranking: pd.DataFrame
 
 
-def _interval_values(samples: Mapping[str, np.ndarray], level: float) -> dict[str, np.ndarray]:
+def _interval_values(
+    samples: Mapping[str, np.ndarray], level: float
+) -> dict[str, np.ndarray]:
     out = {}
     for stat in BOOTSTRAP_STATISTICS:
         low, high = percentile_interval(samples[stat], level)
@@ -85,7 +106,7 @@ def variable_uncertainty(
     threshold: float = defaults.TSS_THRESHOLD,
     r0: float = 1.0,
 ) -> Uncertainty:
-    """Reference rows, bootstrap intervals, resolution difference and robust ranking of one variable.
+    """Return reference rows, bootstrap intervals, resolution difference and robust ranking of one variable.
 
     Parameters
     ----------
@@ -105,71 +126,144 @@ def variable_uncertainty(
         TSS threshold of the ranking; R0 of the skill score.
     """
     names, refs = list(series), list(references)
-    model = np.stack([series[n] for n in names])                                   # (D, R, T)
-    ref = np.stack([references[r] for r in refs])                                  # (F, R, T)
-    ref_years = calendar_years(ref, months)                                        # (F, R, Y, 12)
-    model_years = calendar_years(model, months)                                    # (D, R, Y, 12)
-    samples = bootstrap_taylor(model_years[:, None], ref_years[None], counts, r0)  # (B, D, F, R)
+    model = np.stack([series[n] for n in names])  # (D, R, T)
+    ref = np.stack([references[r] for r in refs])  # (F, R, T)
+    ref_years = calendar_years(ref, months)  # (F, R, Y, 12)
+    model_years = calendar_years(model, months)  # (D, R, Y, 12)
+    samples = bootstrap_taylor(
+        model_years[:, None], ref_years[None], counts, r0
+    )  # (B, D, F, R)
     # The point TSS of every data set against every reference, computed once
     # for the resolution difference and the ranking.
-    point_tss = taylor_statistics(model[:, None], ref[None], r0).TSS               # (D, F, R)
-    rows = [tidy(_interval_values(samples, options.level), names, refs, region_ids, info, variable)]
+    point_tss = taylor_statistics(
+        model[:, None], ref[None], r0
+    ).TSS  # (D, F, R)
+    rows = [
+        tidy(
+            _interval_values(samples, options.level),
+            names,
+            refs,
+            region_ids,
+            info,
+            variable,
+        )
+    ]
 
     # Observational spread: each reference against every other one.
-    ref_info = {r: ("reference", "", "") for r in refs}
-    ref_rows = taylor_table(references, ref_info, references, variable, region_ids, r0=r0)
-    ref_samples = bootstrap_taylor(ref_years[:, None], ref_years[None], counts, r0)
-    ref_rows = pd.concat([ref_rows, tidy(_interval_values(ref_samples, options.level), refs, refs, region_ids,
-                                         ref_info, variable)], ignore_index=True)
+    ref_info = dict.fromkeys(refs, ("reference", "", ""))
+    ref_rows = taylor_table(
+        references, ref_info, references, variable, region_ids, r0=r0
+    )
+    ref_samples = bootstrap_taylor(
+        ref_years[:, None], ref_years[None], counts, r0
+    )
+    ref_rows = pd.concat(
+        [
+            ref_rows,
+            tidy(
+                _interval_values(ref_samples, options.level),
+                refs,
+                refs,
+                region_ids,
+                ref_info,
+                variable,
+            ),
+        ],
+        ignore_index=True,
+    )
     rows.append(ref_rows[ref_rows.dataset != ref_rows.reference])
 
     if MMEM_HIGH in names and MMEM_LOW in names:
-        rows.append(_resolution_rows(point_tss, samples, names, refs, region_ids, variable, options))
+        rows.append(
+            _resolution_rows(
+                point_tss, samples, names, refs, region_ids, variable, options
+            )
+        )
 
     models = sorted(n for n in names if info[n][0] == "model")
     ranked_refs = [r for r in ranking_references if r in refs]
-    ranking = _robust_ranking(point_tss, samples, names, refs, models, ranked_refs, region_ids,
-                              variable, options, threshold)
+    ranking = _robust_ranking(
+        point_tss,
+        samples,
+        names,
+        refs,
+        models,
+        ranked_refs,
+        region_ids,
+        variable,
+        options,
+        threshold,
+    )
     return Uncertainty(pd.concat(rows, ignore_index=True)[COLUMNS], ranking)
 
 
-def _resolution_rows(point_tss, samples, names, refs, region_ids, variable, options):
+def _resolution_rows(
+    point_tss, samples, names, refs, region_ids, variable, options
+):
     """TSS(MMEM-high) - TSS(MMEM-low) with its interval, per reference and region."""
     hi, lo = names.index(MMEM_HIGH), names.index(MMEM_LOW)
-    point = point_tss[hi] - point_tss[lo]                                             # (F, R)
-    low, high = percentile_interval(samples["TSS"][:, hi] - samples["TSS"][:, lo], options.level)
-    values = {TSS_DIFFERENCE: point[None], TSS_DIFFERENCE + CI_LOW: low[None], TSS_DIFFERENCE + CI_HIGH: high[None]}
-    return tidy(values, [RESOLUTION_DIFFERENCE], refs, region_ids,
-                {RESOLUTION_DIFFERENCE: ("difference", "", "high-low")}, variable)
+    point = point_tss[hi] - point_tss[lo]  # (F, R)
+    low, high = percentile_interval(
+        samples["TSS"][:, hi] - samples["TSS"][:, lo], options.level
+    )
+    values = {
+        TSS_DIFFERENCE: point[None],
+        TSS_DIFFERENCE + CI_LOW: low[None],
+        TSS_DIFFERENCE + CI_HIGH: high[None],
+    }
+    return tidy(
+        values,
+        [RESOLUTION_DIFFERENCE],
+        refs,
+        region_ids,
+        {RESOLUTION_DIFFERENCE: ("difference", "", "high-low")},
+        variable,
+    )
 
 
-def _robust_ranking(point_tss, samples, names, refs, models, ranked_refs, region_ids, variable,
-                    options, threshold) -> pd.DataFrame:
+def _robust_ranking(
+    point_tss,
+    samples,
+    names,
+    refs,
+    models,
+    ranked_refs,
+    region_ids,
+    variable,
+    options,
+    threshold,
+) -> pd.DataFrame:
     """Paper-style rank, P(top), rank interval of every model (SPEC section 8)."""
     regions = [i for i, r in enumerate(region_ids) if r in REGION_IDS]
     if not models or not ranked_refs or not regions:
         return pd.DataFrame(columns=RANKING_COLUMNS)
     d = [names.index(m) for m in models]
     f = [refs.index(r) for r in ranked_refs]
-    point = point_tss[d][:, f][:, :, regions]                                         # (M, F, R)
-    point = np.moveaxis(point, 1, 2)[None]                                            # (1, M, R, F)
-    boot = samples["TSS"][:, d][:, :, f][:, :, :, regions]                             # (B, M, F, R)
+    point = point_tss[d][:, f][:, :, regions]  # (M, F, R)
+    point = np.moveaxis(point, 1, 2)[None]  # (1, M, R, F)
+    boot = samples["TSS"][:, d][:, :, f][:, :, :, regions]  # (B, M, F, R)
     ranks = bootstrap_ranks(np.moveaxis(boot, 2, 3), threshold)
     summary = rank_summary(ranks, options.top, options.level)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a model without any TSS: NaN, as in ranking()
+        warnings.simplefilter(
+            "ignore", RuntimeWarning
+        )  # a model without any TSS: NaN, as in ranking()
         mean_tss = np.nanmean(np.nanmean(point[0], axis=1), axis=1)
-    frame = pd.DataFrame({
-        "dataset": models,
-        "variable": variable,
-        "rank": bootstrap_ranks(point, threshold)[0],
-        "regions_above": (point[0] > threshold).sum(axis=(1, 2)),
-        "mean_tss": mean_tss,
-        "p_top": summary["p_top"],
-        "rank_ci_low": summary["rank_low"],
-        "rank_ci_high": summary["rank_high"],
-        "top": options.top,
-        "level": options.level,
-        "references": " ".join(ranked_refs),
-    })
-    return frame.sort_values("rank", kind="stable").reset_index(drop=True)[RANKING_COLUMNS]
+    frame = pd.DataFrame(
+        {
+            "dataset": models,
+            "variable": variable,
+            "rank": bootstrap_ranks(point, threshold)[0],
+            "regions_above": (point[0] > threshold).sum(axis=(1, 2)),
+            "mean_tss": mean_tss,
+            "p_top": summary["p_top"],
+            "rank_ci_low": summary["rank_low"],
+            "rank_ci_high": summary["rank_high"],
+            "top": options.top,
+            "level": options.level,
+            "references": " ".join(ranked_refs),
+        }
+    )
+    return frame.sort_values("rank", kind="stable").reset_index(drop=True)[
+        RANKING_COLUMNS
+    ]

@@ -22,15 +22,40 @@ returns the paths.
 from .counts import plot_tss_counts
 from .cycles import plot_annual_cycles
 from .heatmap import draw_tss_matrix, plot_tss_heatmap, tss_pivot
-from .maps import (coastlines, plot_climatology_bias, plot_correlation_maps, plot_field_panels,
-                   plot_flux_maps, plot_regions)
+from .maps import (
+    coastlines,
+    plot_climatology_bias,
+    plot_correlation_maps,
+    plot_field_panels,
+    plot_flux_maps,
+    plot_regions,
+)
 from .style import dataset_style, savefig
-from .taylor import (plot_taylor, plot_taylor_fluxes, plot_taylor_hemispheres,
-                     plot_taylor_regions, taylor_points)
+from .taylor import (
+    plot_taylor,
+    plot_taylor_fluxes,
+    plot_taylor_hemispheres,
+    plot_taylor_regions,
+    taylor_points,
+)
 
 __all__ = [
-    "coastlines", "dataset_style", "draw_tss_matrix", "plot_annual_cycles", "plot_climatology_bias",
-    "plot_correlation_maps", "plot_field_panels", "plot_flux_maps", "plot_regions",
-    "plot_taylor", "plot_taylor_fluxes", "plot_taylor_hemispheres", "plot_taylor_regions",
-    "plot_tss_counts", "plot_tss_heatmap", "savefig", "taylor_points", "tss_pivot",
+    "coastlines",
+    "dataset_style",
+    "draw_tss_matrix",
+    "plot_annual_cycles",
+    "plot_climatology_bias",
+    "plot_correlation_maps",
+    "plot_field_panels",
+    "plot_flux_maps",
+    "plot_regions",
+    "plot_taylor",
+    "plot_taylor_fluxes",
+    "plot_taylor_hemispheres",
+    "plot_taylor_regions",
+    "plot_tss_counts",
+    "plot_tss_heatmap",
+    "savefig",
+    "taylor_points",
+    "tss_pivot",
 ]

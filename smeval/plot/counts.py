@@ -21,8 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-import matplotlib.patches
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
@@ -33,7 +32,11 @@ from smeval.variables import variable_label
 from .style import RC, dataset_style, new_figure, reference_label, savefig
 
 #: Bar colours: ERA5 black, GLDAS red, as in the paper's Fig. 14.
-BAR_COLOURS = {"ERA5": "#000000", "GLDAS-NOAH": "#d7301f", "ERA-Interim": "#7f7f7f"}
+BAR_COLOURS = {
+    "ERA5": "#000000",
+    "GLDAS-NOAH": "#d7301f",
+    "ERA-Interim": "#7f7f7f",
+}
 
 
 def _bars(ax, frame: pd.DataFrame, references, width_total: float = 0.8):
@@ -45,12 +48,21 @@ def _bars(ax, frame: pd.DataFrame, references, width_total: float = 0.8):
             continue
         heights = frame[ref].to_numpy(dtype=float)
         color = BAR_COLOURS.get(ref, dataset_style(ref).color)
-        bars = ax.bar(x + (k - (n - 1) / 2) * width, heights, width, color=color,
-                      label=reference_label(ref), zorder=2)
+        bars = ax.bar(
+            x + (k - (n - 1) / 2) * width,
+            heights,
+            width,
+            color=color,
+            label=reference_label(ref),
+            zorder=2,
+        )
         for bar in bars:
             bar.set_gid(ref)
     ax.set_xlim(-0.6, len(frame) - 0.4)
-    top = np.nanmax(frame[[r for r in references if r in frame]].to_numpy(dtype=float), initial=1.0)
+    top = np.nanmax(
+        frame[[r for r in references if r in frame]].to_numpy(dtype=float),
+        initial=1.0,
+    )
     ax.set_ylim(0, top * 1.08 + 0.5)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(axis="y", color="0.85", linewidth=0.5, zorder=0)
@@ -59,11 +71,21 @@ def _bars(ax, frame: pd.DataFrame, references, width_total: float = 0.8):
     return x
 
 
-def plot_tss_counts(per_region: dict, per_model: dict, out_stem, ranking: dict | None = None,
-                    references=defaults.FIGURE_REFERENCES, variables=("sm_shallow", "sm_deep"),
-                    threshold: float = defaults.TSS_THRESHOLD, top: int = 5, period: str = defaults.PERIOD) -> list[Path]:
-    """Fig. 14: (a) models with TSS > threshold per region, (b) regions with
-    TSS > threshold per model; rows shallow and deep; bars per reference.
+def plot_tss_counts(
+    per_region: dict,
+    per_model: dict,
+    out_stem,
+    ranking: dict | None = None,
+    references=defaults.FIGURE_REFERENCES,
+    variables=("sm_shallow", "sm_deep"),
+    threshold: float = defaults.TSS_THRESHOLD,
+    top: int = 5,
+    period: str = defaults.PERIOD,
+) -> list[Path]:
+    """Plot Fig. 14: counts of models and regions with TSS > threshold.
+
+    (a) models with TSS > threshold per region, (b) regions with TSS >
+    threshold per model; rows shallow and deep; bars per reference.
 
     Parameters
     ----------
@@ -78,53 +100,112 @@ def plot_tss_counts(per_region: dict, per_model: dict, out_stem, ranking: dict |
     list of Path: PNG and PDF.
     """
     variables = [v for v in variables if v in per_region or v in per_model]
-    nmodels = max((len(per_model[v]) for v in variables if v in per_model), default=1)
-    with matplotlib.rc_context(RC):
+    nmodels = max(
+        (len(per_model[v]) for v in variables if v in per_model), default=1
+    )
+    with mpl.rc_context(RC):
         fig = new_figure(3.8 + 0.22 * nmodels, 2.9 * len(variables) + 0.6)
-        gs = fig.add_gridspec(len(variables), 2, width_ratios=[13, max(nmodels, 4)],
-                              hspace=1.0, wspace=0.12)
+        gs = fig.add_gridspec(
+            len(variables),
+            2,
+            width_ratios=[13, max(nmodels, 4)],
+            hspace=1.0,
+            wspace=0.12,
+        )
         for i, var in enumerate(variables):
             label = variable_label(var)
             if var in per_region:
                 ax = fig.add_subplot(gs[i, 0])
                 frame = per_region[var]
                 _bars(ax, frame, references)
-                ax.set_xticks(range(len(frame)), labels=list(frame.index), rotation=45,
-                              ha="right", rotation_mode="anchor")
+                ax.set_xticks(
+                    range(len(frame)),
+                    labels=list(frame.index),
+                    rotation=45,
+                    ha="right",
+                    rotation_mode="anchor",
+                )
                 ax.set_ylabel("number of models (1)")
                 ax.set_xlabel("region")
-                ax.set_title(f"({chr(ord('a') + 2 * i)}) {label}:\nmodels with TSS > {threshold:g}",
-                             loc="left")
+                ax.set_title(
+                    f"({chr(ord('a') + 2 * i)}) {label}:\nmodels with TSS > {threshold:g}",
+                    loc="left",
+                )
             if var in per_model:
                 ax = fig.add_subplot(gs[i, 1])
                 frame = per_model[var]
                 _bars(ax, frame, references)
                 ranks = {}
-                if ranking is not None and var in ranking and "rank" in ranking[var]:
+                if (
+                    ranking is not None
+                    and var in ranking
+                    and "rank" in ranking[var]
+                ):
                     r = ranking[var]["rank"]
                     ranks = {m: int(k) for m, k in r.items() if k <= top}
-                labels = [f"{m} ({ranks[m]})" if m in ranks else m for m in frame.index]
-                ax.set_xticks(range(len(frame)), labels=labels, rotation=60, ha="right",
-                              rotation_mode="anchor")
-                for tick, m in zip(ax.get_xticklabels(), frame.index):
+                labels = [
+                    f"{m} ({ranks[m]})" if m in ranks else m
+                    for m in frame.index
+                ]
+                ax.set_xticks(
+                    range(len(frame)),
+                    labels=labels,
+                    rotation=60,
+                    ha="right",
+                    rotation_mode="anchor",
+                )
+                for tick, m in zip(
+                    ax.get_xticklabels(), frame.index, strict=True
+                ):
                     if m in ranks:
                         tick.set_fontweight("bold")
                         tick.set_color("#b2182b")
                 ax.set_ylabel("number of regions (1)")
-                ax.set_xlabel("model (top-five rank in brackets)" if ranks else "model")
-                ax.set_title(f"({chr(ord('a') + 2 * i + 1)}) {label}:\nregions with "
-                             f"TSS > {threshold:g}", loc="left")
+                ax.set_xlabel(
+                    "model (top-five rank in brackets)" if ranks else "model"
+                )
+                ax.set_title(
+                    f"({chr(ord('a') + 2 * i + 1)}) {label}:\nregions with "
+                    f"TSS > {threshold:g}",
+                    loc="left",
+                )
                 if ranks:
                     best = sorted(ranks, key=ranks.get)
-                    ax.text(1.01, 1.0, f"top {top}:\n" + "\n".join(f"{ranks[m]}. {m}" for m in best),
-                            transform=ax.transAxes, ha="left", va="top", fontsize=6,
-                            bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="0.6"),
-                            gid="ranking", zorder=5)
-        handles = [matplotlib.patches.Patch(color=BAR_COLOURS.get(r, dataset_style(r).color),
-                                            label=reference_label(r)) for r in references]
+                    ax.text(
+                        1.01,
+                        1.0,
+                        f"top {top}:\n"
+                        + "\n".join(f"{ranks[m]}. {m}" for m in best),
+                        transform=ax.transAxes,
+                        ha="left",
+                        va="top",
+                        fontsize=6,
+                        bbox={
+                            "boxstyle": "round,pad=0.3",
+                            "fc": "white",
+                            "ec": "0.6",
+                        },
+                        gid="ranking",
+                        zorder=5,
+                    )
+        handles = [
+            mpl.patches.Patch(
+                color=BAR_COLOURS.get(r, dataset_style(r).color),
+                label=reference_label(r),
+            )
+            for r in references
+        ]
         # Between the rows, right of the panels: clear of titles and bars.
-        fig.legend(handles=handles, loc="center left", frameon=False,
-                   bbox_to_anchor=(0.905, 0.5), title="reference")
-        fig.suptitle(f"Counts of TSS > {threshold:g} for monthly regional soil moisture, "
-                     f"{period}, against " + " and ".join(reference_label(r) for r in references))
+        fig.legend(
+            handles=handles,
+            loc="center left",
+            frameon=False,
+            bbox_to_anchor=(0.905, 0.5),
+            title="reference",
+        )
+        fig.suptitle(
+            f"Counts of TSS > {threshold:g} for monthly regional soil moisture, "
+            f"{period}, against "
+            + " and ".join(reference_label(r) for r in references)
+        )
         return savefig(fig, out_stem, pdf=True)

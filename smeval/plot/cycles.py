@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 import pandas as pd
 from matplotlib.lines import Line2D
 
@@ -18,27 +18,44 @@ from smeval import defaults
 from smeval.metrics.table import REGION_IDS
 from smeval.variables import variable_label
 
-from .style import (MMEMS, REFERENCES, RC, dataset_style, is_mmem, is_reference, new_figure, savefig,
-                    units_label)
+from .style import (
+    MMEMS,
+    RC,
+    REFERENCES,
+    dataset_style,
+    is_mmem,
+    is_reference,
+    new_figure,
+    savefig,
+    units_label,
+)
 
 MONTH_LETTERS = "JFMAMJJASOND"
 
 
 def _is_model(dataset: str) -> bool:
-    """A model (thin line), not an ensemble mean or a reference."""
+    """Return a model (thin line), not an ensemble mean or a reference."""
     return not (is_mmem(dataset) or is_reference(dataset))
 
 
 def _order(datasets):
     """Models first (drawn below), then the MMEMs, then the references on top."""
     models = sorted(filter(_is_model, datasets), key=str.lower)
-    return (models + [d for d in MMEMS if d in datasets]
-            + [d for d in REFERENCES if d in datasets])
+    return (
+        models
+        + [d for d in MMEMS if d in datasets]
+        + [d for d in REFERENCES if d in datasets]
+    )
 
 
-def plot_annual_cycles(cycles: pd.DataFrame, variable: str, out_stem,
-                       regions=REGION_IDS, period: str = defaults.PERIOD,
-                       mmems=("CMIP6-MMEM",)) -> list[Path]:
+def plot_annual_cycles(
+    cycles: pd.DataFrame,
+    variable: str,
+    out_stem,
+    regions=REGION_IDS,
+    period: str = defaults.PERIOD,
+    mmems=("CMIP6-MMEM",),
+) -> list[Path]:
     """Figs. 5-6: annual cycle of *variable* in each region, 4 x 4 panels.
 
     Parameters
@@ -60,7 +77,7 @@ def plot_annual_cycles(cycles: pd.DataFrame, variable: str, out_stem,
     datasets = _order(list(dict.fromkeys(data["dataset"])))
     ncols = 4
     nrows = -(-(len(regions) + 1) // ncols)
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(9.5, 2.0 * nrows + 0.6)
         gs = fig.add_gridspec(nrows, ncols, hspace=0.45, wspace=0.3)
         for k, region in enumerate(regions):
@@ -72,9 +89,16 @@ def plot_annual_cycles(cycles: pd.DataFrame, variable: str, out_stem,
                     continue
                 st = dataset_style(ds)
                 thin = _is_model(ds)
-                ax.plot(rows["month"], rows["value"], color=st.color, linestyle=st.linestyle,
-                        linewidth=0.7 if thin else st.linewidth, alpha=0.75 if thin else 1.0,
-                        zorder=st.zorder, label=ds)
+                ax.plot(
+                    rows["month"],
+                    rows["value"],
+                    color=st.color,
+                    linestyle=st.linestyle,
+                    linewidth=0.7 if thin else st.linewidth,
+                    alpha=0.75 if thin else 1.0,
+                    zorder=st.zorder,
+                    label=ds,
+                )
             ax.set_xlim(0.6, 12.4)
             ax.set_xticks(range(1, 13), labels=list(MONTH_LETTERS))
             ax.set_title(f"({chr(ord('a') + k)}) {region}", loc="left")
@@ -86,17 +110,32 @@ def plot_annual_cycles(cycles: pd.DataFrame, variable: str, out_stem,
                 ax.set_xlabel("month")
         # Legend in the free panels after the last region.
         first_free = len(regions)
-        lax = fig.add_subplot(gs[first_free // ncols, first_free % ncols:])
+        lax = fig.add_subplot(gs[first_free // ncols, first_free % ncols :])
         lax.axis("off")
         handles = []
         for ds in datasets:
             st = dataset_style(ds)
             thin = _is_model(ds)
-            handles.append(Line2D([], [], color=st.color, linestyle=st.linestyle,
-                                  linewidth=0.9 if thin else st.linewidth, label=st.label or ds))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=st.color,
+                    linestyle=st.linestyle,
+                    linewidth=0.9 if thin else st.linewidth,
+                    label=st.label or ds,
+                )
+            )
         free = ncols - first_free % ncols
-        lax.legend(handles=handles, loc="center", ncols=max(1, min(free * 2, -(-len(handles) // 9))),
-                   frameon=False, fontsize=5.5 if len(handles) > 24 else 6.5)
-        fig.suptitle(f"Annual cycle of {variable_label(variable)} ({units_label(units)}), "
-                     f"regional means, {period}")
+        lax.legend(
+            handles=handles,
+            loc="center",
+            ncols=max(1, min(free * 2, -(-len(handles) // 9))),
+            frameon=False,
+            fontsize=5.5 if len(handles) > 24 else 6.5,
+        )
+        fig.suptitle(
+            f"Annual cycle of {variable_label(variable)} ({units_label(units)}), "
+            f"regional means, {period}"
+        )
         return savefig(fig, out_stem)

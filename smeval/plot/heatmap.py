@@ -23,17 +23,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Rectangle
 
 from smeval import defaults
-from smeval.metrics.table import CI_HIGH, CI_LOW, REGION_IDS, reference_agreement
+from smeval.metrics.table import (
+    CI_HIGH,
+    CI_LOW,
+    REGION_IDS,
+    reference_agreement,
+)
 from smeval.variables import variable_label
 
 from .style import RC, new_figure, reference_label, savefig
-
 
 #: Row label prefix of the reference-vs-reference rows.
 REFERENCE_ROW = "ref: "
@@ -41,8 +45,14 @@ REFERENCE_ROW = "ref: "
 REFERENCE_ORDER = defaults.REFERENCES
 
 
-def tss_pivot(metrics: pd.DataFrame, variable: str, reference: str, models=None,
-              regions=REGION_IDS, statistic: str = "TSS") -> pd.DataFrame:
+def tss_pivot(
+    metrics: pd.DataFrame,
+    variable: str,
+    reference: str,
+    models=None,
+    regions=REGION_IDS,
+    statistic: str = "TSS",
+) -> pd.DataFrame:
     """TSS as a (model x region) frame from the tidy metrics table.
 
     Parameters
@@ -53,19 +63,31 @@ def tss_pivot(metrics: pd.DataFrame, variable: str, reference: str, models=None,
     models : sequence of str, optional
         Row order (default: the models in the order they appear).
     """
-    sel = metrics[(metrics["variable"] == variable) & (metrics["reference"] == reference)
-                  & (metrics["statistic"] == statistic)]
+    sel = metrics[
+        (metrics["variable"] == variable)
+        & (metrics["reference"] == reference)
+        & (metrics["statistic"] == statistic)
+    ]
     if "kind" in sel and models is None:
         sel = sel[sel["kind"] == "model"]
-    wide = sel.pivot_table(index="dataset", columns="region", values="value", aggfunc="first")
+    wide = sel.pivot_table(
+        index="dataset", columns="region", values="value", aggfunc="first"
+    )
     if models is None:
         models = list(dict.fromkeys(sel["dataset"]))
     return wide.reindex(index=list(models), columns=list(regions))
 
 
-def draw_tss_matrix(ax, matrix: pd.DataFrame, threshold: float = defaults.TSS_THRESHOLD, cmap="YlGnBu",
-                    norm=None, value_fontsize: float = 6.5, straddles: pd.DataFrame | None = None,
-                    within_obs: pd.DataFrame | None = None):
+def draw_tss_matrix(
+    ax,
+    matrix: pd.DataFrame,
+    threshold: float = defaults.TSS_THRESHOLD,
+    cmap="YlGnBu",
+    norm=None,
+    value_fontsize: float = 6.5,
+    straddles: pd.DataFrame | None = None,
+    within_obs: pd.DataFrame | None = None,
+):
     """Draw a (model x region) TSS frame on *ax*; return the image for a colour bar.
 
     Cell (i, j) is centred at x = j, y = i; its value is printed with two
@@ -76,38 +98,88 @@ def draw_tss_matrix(ax, matrix: pd.DataFrame, threshold: float = defaults.TSS_TH
     ``"straddles"``) and cells within the observational spread (a dot in the
     lower left corner, ``gid`` ``"within_obs"``).
     """
-    cmap = matplotlib.colormaps[cmap] if isinstance(cmap, str) else cmap
-    norm = norm or matplotlib.colors.Normalize(0.0, 1.0)
+    cmap = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
+    norm = norm or mpl.colors.Normalize(0.0, 1.0)
     values = matrix.to_numpy(dtype=float)
-    mesh = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, norm=norm, aspect="auto",
-                     interpolation="nearest")
+    mesh = ax.imshow(
+        np.ma.masked_invalid(values),
+        cmap=cmap,
+        norm=norm,
+        aspect="auto",
+        interpolation="nearest",
+    )
     nrows, ncols = values.shape
     for i in range(nrows):
         for j in range(ncols):
             v = values[i, j]
             if not np.isfinite(v):
-                ax.text(j, i, "-", ha="center", va="center", fontsize=value_fontsize,
-                        color="0.4", gid="missing")
+                ax.text(
+                    j,
+                    i,
+                    "-",
+                    ha="center",
+                    va="center",
+                    fontsize=value_fontsize,
+                    color="0.4",
+                    gid="missing",
+                )
                 continue
             above = v > threshold
             rgba = cmap(norm(v))
             dark = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] < 0.5
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=value_fontsize,
-                    fontweight="bold" if above else "normal",
-                    color="white" if dark else "black", gid="tss")
+            ax.text(
+                j,
+                i,
+                f"{v:.2f}",
+                ha="center",
+                va="center",
+                fontsize=value_fontsize,
+                fontweight="bold" if above else "normal",
+                color="white" if dark else "black",
+                gid="tss",
+            )
             if above:
-                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#e31a1c",
-                                       linewidth=1.2, gid="above", zorder=3))
-    for mask, (dx, dy), marker, gid in ((straddles, (0.33, -0.3), "v", "straddles"),
-                                        (within_obs, (-0.33, 0.3), "o", "within_obs")):
+                ax.add_patch(
+                    Rectangle(
+                        (j - 0.5, i - 0.5),
+                        1,
+                        1,
+                        fill=False,
+                        edgecolor="#e31a1c",
+                        linewidth=1.2,
+                        gid="above",
+                        zorder=3,
+                    )
+                )
+    for mask, (dx, dy), marker, gid in (
+        (straddles, (0.33, -0.3), "v", "straddles"),
+        (within_obs, (-0.33, 0.3), "o", "within_obs"),
+    ):
         if mask is None:
             continue
-        rows, cols = np.nonzero(mask.reindex_like(matrix).fillna(False).to_numpy(dtype=bool))
+        rows, cols = np.nonzero(
+            mask.reindex_like(matrix).fillna(False).to_numpy(dtype=bool)
+        )
         if len(rows):
-            ax.plot(cols + dx, rows + dy, linestyle="none", marker=marker, markersize=2.8,
-                    color="#d95f02", markeredgecolor="black", markeredgewidth=0.3, gid=gid, zorder=4)
-    ax.set_xticks(range(ncols), labels=list(matrix.columns), rotation=45, ha="right",
-                  rotation_mode="anchor")
+            ax.plot(
+                cols + dx,
+                rows + dy,
+                linestyle="none",
+                marker=marker,
+                markersize=2.8,
+                color="#d95f02",
+                markeredgecolor="black",
+                markeredgewidth=0.3,
+                gid=gid,
+                zorder=4,
+            )
+    ax.set_xticks(
+        range(ncols),
+        labels=list(matrix.columns),
+        rotation=45,
+        ha="right",
+        rotation_mode="anchor",
+    )
     ax.set_yticks(range(nrows), labels=list(matrix.index))
     ax.set_xticks(np.arange(-0.5, ncols, 1), minor=True)
     ax.set_yticks(np.arange(-0.5, nrows, 1), minor=True)
@@ -120,10 +192,17 @@ def draw_tss_matrix(ax, matrix: pd.DataFrame, threshold: float = defaults.TSS_TH
     return mesh
 
 
-def plot_tss_heatmap(metrics: pd.DataFrame, variable: str, out_stem,
-                     references=defaults.FIGURE_REFERENCES, models=None, regions=REGION_IDS,
-                     threshold: float = defaults.TSS_THRESHOLD, period: str = defaults.PERIOD,
-                     cmap: str = "YlGnBu") -> list[Path]:
+def plot_tss_heatmap(
+    metrics: pd.DataFrame,
+    variable: str,
+    out_stem,
+    references=defaults.FIGURE_REFERENCES,
+    models=None,
+    regions=REGION_IDS,
+    threshold: float = defaults.TSS_THRESHOLD,
+    period: str = defaults.PERIOD,
+    cmap: str = "YlGnBu",
+) -> list[Path]:
     """Figs. 12-13: TSS of each model in each region, one panel per reference.
 
     Parameters
@@ -143,26 +222,51 @@ def plot_tss_heatmap(metrics: pd.DataFrame, variable: str, out_stem,
     -------
     list of Path: PNG and PDF.
     """
-    cmap = matplotlib.colormaps[cmap]
-    norm = matplotlib.colors.Normalize(0.0, 1.0)
-    panels = [uncertainty_panel(metrics, variable, ref, references, models, regions, threshold)
-              for ref in references]
+    cmap = mpl.colormaps[cmap]
+    norm = mpl.colors.Normalize(0.0, 1.0)
+    panels = [
+        uncertainty_panel(
+            metrics, variable, ref, references, models, regions, threshold
+        )
+        for ref in references
+    ]
     matrices = [p[0] for p in panels]
     # The model rows of the first panel, before its reference rows (as drawn by uncertainty_panel).
-    n_models = sum(not str(row).startswith(REFERENCE_ROW) for row in matrices[0].index) if matrices else 0
+    n_models = (
+        sum(
+            not str(row).startswith(REFERENCE_ROW) for row in matrices[0].index
+        )
+        if matrices
+        else 0
+    )
     nrows = max(len(m) for m in matrices) if matrices else 0
     ncols = len(regions)
     fs = 5.5 if nrows > 20 else 6.5
-    with matplotlib.rc_context(RC):
-        fig = new_figure(0.42 * ncols * len(references) + 2.6, 0.2 * nrows + 1.8)
-        gs = fig.add_gridspec(1, len(references) + 1, width_ratios=[1] * len(references) + [0.04],
-                              wspace=0.08)
+    with mpl.rc_context(RC):
+        fig = new_figure(
+            0.42 * ncols * len(references) + 2.6, 0.2 * nrows + 1.8
+        )
+        gs = fig.add_gridspec(
+            1,
+            len(references) + 1,
+            width_ratios=[1] * len(references) + [0.04],
+            wspace=0.08,
+        )
         mesh = None
-        for k, (ref, matrix) in enumerate(zip(references, matrices)):
+        for k, (ref, matrix) in enumerate(
+            zip(references, matrices, strict=True)
+        ):
             ax = fig.add_subplot(gs[0, k])
-            mesh = draw_tss_matrix(ax, matrix, threshold, cmap, norm, fs, *panels[k][1:])
+            mesh = draw_tss_matrix(
+                ax, matrix, threshold, cmap, norm, fs, *panels[k][1:]
+            )
             if len(matrix) > n_models:
-                ax.axhline(n_models - 0.5, color="black", linewidth=1.0, gid="reference_rows")
+                ax.axhline(
+                    n_models - 0.5,
+                    color="black",
+                    linewidth=1.0,
+                    gid="reference_rows",
+                )
             ax.set_title(f"({chr(ord('a') + k)}) vs {reference_label(ref)}")
             if k:
                 ax.tick_params(labelleft=False)
@@ -173,16 +277,33 @@ def plot_tss_heatmap(metrics: pd.DataFrame, variable: str, out_stem,
         cb.ax.axhline(threshold, color="black", linewidth=1.0)
         if any(p[1] is not None or p[2] is not None for p in panels):
             # Below the region labels (the PNG is cut to its tight bounding box).
-            fig.text(0.5, -0.15, "triangle: the bootstrap interval of TSS contains the threshold; dot: the model "
-                     "agrees with the reference better than another reference does; rows 'ref:': the other "
-                     "references against the reference", ha="center", va="top", fontsize=7, gid="marks_legend")
-        fig.suptitle(f"TSS of monthly regional-mean {variable_label(variable)}, {period}; "
-                     f"bold, outlined: TSS > {threshold:g}")
+            fig.text(
+                0.5,
+                -0.15,
+                "triangle: the bootstrap interval of TSS contains the threshold; dot: the model "
+                "agrees with the reference better than another reference does; rows 'ref:': the other "
+                "references against the reference",
+                ha="center",
+                va="top",
+                fontsize=7,
+                gid="marks_legend",
+            )
+        fig.suptitle(
+            f"TSS of monthly regional-mean {variable_label(variable)}, {period}; "
+            f"bold, outlined: TSS > {threshold:g}"
+        )
         return savefig(fig, out_stem, pdf=True)
 
 
-def uncertainty_panel(metrics: pd.DataFrame, variable: str, reference: str, references, models=None,
-                      regions=REGION_IDS, threshold: float = defaults.TSS_THRESHOLD):
+def uncertainty_panel(
+    metrics: pd.DataFrame,
+    variable: str,
+    reference: str,
+    references,
+    models=None,
+    regions=REGION_IDS,
+    threshold: float = defaults.TSS_THRESHOLD,
+):
     """One panel's TSS rows with the reference rows, and its two masks (SPEC section 8).
 
     Returns ``(matrix, straddles, within_obs)``: the (model x region) TSS
@@ -197,20 +318,46 @@ def uncertainty_panel(metrics: pd.DataFrame, variable: str, reference: str, refe
     models = list(matrix.index)
     has_refs = "kind" in metrics and (metrics["kind"] == "reference").any()
     if has_refs:
-        refs = metrics[(metrics["kind"] == "reference") & (metrics["variable"] == variable)
-                       & (metrics["reference"] == reference) & (metrics["statistic"] == "TSS")]
-        wide = refs.pivot_table(index="dataset", columns="region", values="value", aggfunc="first")
-        every = set(metrics.loc[(metrics["kind"] == "reference") & (metrics["variable"] == variable), "dataset"])
+        refs = metrics[
+            (metrics["kind"] == "reference")
+            & (metrics["variable"] == variable)
+            & (metrics["reference"] == reference)
+            & (metrics["statistic"] == "TSS")
+        ]
+        wide = refs.pivot_table(
+            index="dataset", columns="region", values="value", aggfunc="first"
+        )
+        every = set(
+            metrics.loc[
+                (metrics["kind"] == "reference")
+                & (metrics["variable"] == variable),
+                "dataset",
+            ]
+        )
         order = list(references) + sorted(every - set(references))
-        order.sort(key=lambda r: (REFERENCE_ORDER.index(r) if r in REFERENCE_ORDER else len(REFERENCE_ORDER)))
+        order.sort(
+            key=lambda r: (
+                REFERENCE_ORDER.index(r)
+                if r in REFERENCE_ORDER
+                else len(REFERENCE_ORDER)
+            )
+        )
         wide = wide.reindex(index=order, columns=list(regions))
         wide.index = [REFERENCE_ROW + r for r in wide.index]
         matrix = pd.concat([matrix, wide])
     straddles = within_obs = None
     if (metrics["statistic"] == "TSS" + CI_LOW).any():
-        low = tss_pivot(metrics, variable, reference, models, regions, "TSS" + CI_LOW)
-        high = tss_pivot(metrics, variable, reference, models, regions, "TSS" + CI_HIGH)
-        straddles = ((low <= threshold) & (high > threshold)).reindex(matrix.index).fillna(False)
+        low = tss_pivot(
+            metrics, variable, reference, models, regions, "TSS" + CI_LOW
+        )
+        high = tss_pivot(
+            metrics, variable, reference, models, regions, "TSS" + CI_HIGH
+        )
+        straddles = (
+            ((low <= threshold) & (high > threshold))
+            .reindex(matrix.index)
+            .fillna(False)
+        )
     if has_refs:
         agree = reference_agreement(metrics, variable, reference, regions)
         within = matrix.loc[models].gt(agree, axis=1)

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 from matplotlib.figure import Figure
 
 from smeval import defaults
@@ -58,20 +58,37 @@ MMEMS = (MMEM_ALL, MMEM_HIGH, MMEM_LOW)
 #: The models of Table 1 and their parent families (as in
 #: ``smeval/catalogue.yml``; a test checks they agree).
 MODEL_FAMILIES = {
-    "ACCESS-CM2": "ACCESS", "ACCESS-ESM1-5": "ACCESS",
-    "BCC-CSM2-MR": "BCC", "BCC-ESM1": "BCC",
-    "CAMS-CSM1-0": "CAMS", "CanESM5": "CanESM5", "CAS-ESM2-0": "CAS-ESM2",
-    "CESM2": "CESM2", "CESM2-FV2": "CESM2", "CESM2-WACCM": "CESM2",
+    "ACCESS-CM2": "ACCESS",
+    "ACCESS-ESM1-5": "ACCESS",
+    "BCC-CSM2-MR": "BCC",
+    "BCC-ESM1": "BCC",
+    "CAMS-CSM1-0": "CAMS",
+    "CanESM5": "CanESM5",
+    "CAS-ESM2-0": "CAS-ESM2",
+    "CESM2": "CESM2",
+    "CESM2-FV2": "CESM2",
+    "CESM2-WACCM": "CESM2",
     "CESM2-WACCM-FV2": "CESM2",
-    "CNRM-CM6-1": "CNRM", "CNRM-CM6-1-HR": "CNRM", "CNRM-ESM2-1": "CNRM",
-    "E3SM-1-0": "E3SM-1", "E3SM-1-1-ECA": "E3SM-1", "FIO-ESM-2-0": "FIO-ESM",
-    "GFDL-CM4": "GFDL", "GFDL-ESM4": "GFDL",
-    "GISS-E2-1-G": "GISS-E2-1", "GISS-E2-1-G-CC": "GISS-E2-1",
-    "GISS-E2-1-H": "GISS-E2-1", "HadGEM3-GC31-LL": "HadGEM3",
-    "IPSL-CM6A-LR": "IPSL", "MIROC6": "MIROC",
-    "MPI-ESM-1-2-HAM": "MPI-ESM", "MPI-ESM1-2-HR": "MPI-ESM",
-    "MPI-ESM1-2-LR": "MPI-ESM", "MRI-ESM2-0": "MRI",
-    "NorESM2-LM": "NorESM2", "NorESM2-MM": "NorESM2",
+    "CNRM-CM6-1": "CNRM",
+    "CNRM-CM6-1-HR": "CNRM",
+    "CNRM-ESM2-1": "CNRM",
+    "E3SM-1-0": "E3SM-1",
+    "E3SM-1-1-ECA": "E3SM-1",
+    "FIO-ESM-2-0": "FIO-ESM",
+    "GFDL-CM4": "GFDL",
+    "GFDL-ESM4": "GFDL",
+    "GISS-E2-1-G": "GISS-E2-1",
+    "GISS-E2-1-G-CC": "GISS-E2-1",
+    "GISS-E2-1-H": "GISS-E2-1",
+    "HadGEM3-GC31-LL": "HadGEM3",
+    "IPSL-CM6A-LR": "IPSL",
+    "MIROC6": "MIROC",
+    "MPI-ESM-1-2-HAM": "MPI-ESM",
+    "MPI-ESM1-2-HR": "MPI-ESM",
+    "MPI-ESM1-2-LR": "MPI-ESM",
+    "MRI-ESM2-0": "MRI",
+    "NorESM2-LM": "NorESM2",
+    "NorESM2-MM": "NorESM2",
 }
 
 #: Colours of the resolution groups (Figs. 7-8): light tones of the
@@ -97,19 +114,25 @@ class DatasetStyle:
 
 _FIXED = {
     "ERA5": DatasetStyle("#000000", "*", 2.2, "-", 9, 5, "ERA5"),
-    "ERA-Interim": DatasetStyle("#7f7f7f", "P", 2.0, "--", 8, 5, "ERA-Interim"),
+    "ERA-Interim": DatasetStyle(
+        "#7f7f7f", "P", 2.0, "--", 8, 5, "ERA-Interim"
+    ),
     "GLDAS-NOAH": DatasetStyle("#7b3294", "X", 2.2, "-", 8, 5, "GLDAS-Noah"),
     "CMIP6-MMEM": DatasetStyle("#e31a1c", "o", 2.6, "-", 10, 6, "CMIP6-MMEM"),
-    "CMIP6-MMEM-high": DatasetStyle("#08306b", "o", 2.0, "-", 9, 6, "CMIP6-MMEM-high"),
-    "CMIP6-MMEM-low": DatasetStyle("#00682a", "o", 2.0, "-", 9, 6, "CMIP6-MMEM-low"),
+    "CMIP6-MMEM-high": DatasetStyle(
+        "#08306b", "o", 2.0, "-", 9, 6, "CMIP6-MMEM-high"
+    ),
+    "CMIP6-MMEM-low": DatasetStyle(
+        "#00682a", "o", 2.0, "-", 9, 6, "CMIP6-MMEM-low"
+    ),
 }
 
 
 def _palette() -> list[str]:
     """tab20 + tab20b without their greys (grey is ERA-Interim's colour)."""
-    cmaps = (matplotlib.colormaps["tab20"], matplotlib.colormaps["tab20b"])
+    cmaps = (mpl.colormaps["tab20"], mpl.colormaps["tab20b"])
     colours = [c for cm in cmaps for c in cm.colors if max(c) - min(c) > 0.05]
-    return [matplotlib.colors.to_hex(c) for c in colours]
+    return [mpl.colors.to_hex(c) for c in colours]
 
 
 _PALETTE = _palette()
@@ -118,7 +141,10 @@ _FAMILIES = sorted(set(MODEL_FAMILIES.values()), key=str.lower)
 
 
 def _stable_index(text: str, n: int) -> int:
-    return int(hashlib.sha1(text.encode()).hexdigest(), 16) % n
+    return (
+        int(hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest(), 16)
+        % n
+    )
 
 
 def family_marker(family: str | None) -> str:
@@ -144,8 +170,15 @@ def dataset_style(name: str, family: str | None = None) -> DatasetStyle:
         return _FIXED[name]
     if name.startswith("family:"):
         fam = name.split(":", 1)[1]
-        return DatasetStyle(_PALETTE[_stable_index(name, len(_PALETTE))],
-                            family_marker(fam), 1.4, "-.", 6, 3, name)
+        return DatasetStyle(
+            _PALETTE[_stable_index(name, len(_PALETTE))],
+            family_marker(fam),
+            1.4,
+            "-.",
+            6,
+            3,
+            name,
+        )
     if name in MODEL_FAMILIES:
         color = _PALETTE[_KNOWN.index(name)]
         family = MODEL_FAMILIES[name]
@@ -155,23 +188,23 @@ def dataset_style(name: str, family: str | None = None) -> DatasetStyle:
 
 
 def is_reference(name: str) -> bool:
-    """True for ERA5, ERA-Interim and GLDAS-NOAH."""
+    """Return True for ERA5, ERA-Interim and GLDAS-NOAH."""
     return name in REFERENCES
 
 
 def is_mmem(name: str) -> bool:
-    """True for CMIP6-MMEM and its high/low-resolution versions."""
+    """Return True for CMIP6-MMEM and its high/low-resolution versions."""
     return name in MMEMS
 
 
 def new_figure(width: float, height: float, **kwargs) -> Figure:
-    """A pyplot-free figure (inches) with the rcParams of :data:`RC` applied.
+    """Return a pyplot-free figure (inches) with the rcParams of :data:`RC` applied.
 
     Artists take their defaults from rcParams when they are created, so the
     plotting functions build their artists inside ``matplotlib.rc_context(RC)``;
     this helper only creates the figure.
     """
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         return Figure(figsize=(width, height), dpi=DPI, **kwargs)
 
 
@@ -194,7 +227,9 @@ def also_save_as(types) -> Iterator[None]:
         _ALSO_AS[:] = before
 
 
-def savefig(fig: Figure, stem, pdf: bool = False, clear: bool = True) -> list[Path]:
+def savefig(
+    fig: Figure, stem, pdf: bool = False, clear: bool = True
+) -> list[Path]:
     """Write *fig* to ``<stem>.png`` (and ``<stem>.pdf``, and the types of :func:`also_save_as`).
 
     Returns the paths. Parent directories are created. With *clear*
@@ -207,7 +242,7 @@ def savefig(fig: Figure, stem, pdf: bool = False, clear: bool = True) -> list[Pa
     stem.parent.mkdir(parents=True, exist_ok=True)
     types = ["png", *(["pdf"] if pdf else []), *_ALSO_AS]
     paths = [stem.with_suffix(f".{t}") for t in dict.fromkeys(types)]
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         for path in paths:
             fig.savefig(path, dpi=DPI, bbox_inches="tight")
     if clear:
@@ -220,7 +255,7 @@ def units_label(units: str) -> str:
     out = []
     for part in str(units).split():
         base = part.rstrip("-0123456789")
-        exp = part[len(base):]
+        exp = part[len(base) :]
         out.append(f"{base}$^{{{exp}}}$" if base and exp else part)
     return " ".join(out)
 

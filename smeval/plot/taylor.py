@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
@@ -35,7 +35,15 @@ from smeval import defaults
 from smeval.core.regions import HEMISPHERE_IDS
 from smeval.variables import variable_label
 
-from .style import GROUP_COLOURS, MMEMS, RC, dataset_style, new_figure, reference_label, savefig
+from .style import (
+    GROUP_COLOURS,
+    MMEMS,
+    RC,
+    dataset_style,
+    new_figure,
+    reference_label,
+    savefig,
+)
 
 #: Correlations labelled on the arc (non-negative half).
 R_TICKS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
@@ -45,8 +53,13 @@ INTERVAL_COLUMNS = ("R_ci_low", "R_ci_high", "sigma_ci_low", "sigma_ci_high")
 NH_REGIONS = ("SIB", "M-AS", "TIB", "L-AS", "EUR", "WNA", "ENA", "NA-WA")
 
 
-def taylor_points(metrics: pd.DataFrame, variable: str, region: str, reference: str,
-                  datasets=None) -> pd.DataFrame:
+def taylor_points(
+    metrics: pd.DataFrame,
+    variable: str,
+    region: str,
+    reference: str,
+    datasets=None,
+) -> pd.DataFrame:
     """Rows of the tidy metrics table as one row per data set: R and sigma.
 
     Parameters
@@ -63,15 +76,21 @@ def taylor_points(metrics: pd.DataFrame, variable: str, region: str, reference: 
     resolution_group and family, and the interval columns
     :data:`INTERVAL_COLUMNS`, where the table has them.
     """
-    sel = metrics[(metrics["variable"] == variable) & (metrics["region"] == region)
-                  & (metrics["reference"] == reference)
-                  & (metrics["statistic"].isin(["R", "sigma", *INTERVAL_COLUMNS]))]
-    wide = sel.pivot_table(index="dataset", columns="statistic", values="value",
-                           aggfunc="first")
+    sel = metrics[
+        (metrics["variable"] == variable)
+        & (metrics["region"] == region)
+        & (metrics["reference"] == reference)
+        & (metrics["statistic"].isin(["R", "sigma", *INTERVAL_COLUMNS]))
+    ]
+    wide = sel.pivot_table(
+        index="dataset", columns="statistic", values="value", aggfunc="first"
+    )
     for col in ("R", "sigma"):
         if col not in wide:
             wide[col] = np.nan
-    wide = wide[["R", "sigma", *(c for c in INTERVAL_COLUMNS if c in wide)]].dropna(subset=["R", "sigma"])
+    wide = wide[
+        ["R", "sigma", *(c for c in INTERVAL_COLUMNS if c in wide)]
+    ].dropna(subset=["R", "sigma"])
     meta = [c for c in ("kind", "resolution_group", "family") if c in sel]
     if meta:
         wide = wide.join(sel.groupby("dataset")[meta].first())
@@ -80,10 +99,12 @@ def taylor_points(metrics: pd.DataFrame, variable: str, region: str, reference: 
 
 
 def _keep(points: pd.DataFrame, datasets) -> pd.DataFrame:
-    """The rows of *points* whose data set is one of *datasets*, in that order."""
+    """Return the rows of *points* whose data set is one of *datasets*, in that order."""
     order = {d: i for i, d in enumerate(datasets)}
     points = points[points["dataset"].isin(order)]
-    points = points.iloc[np.argsort([order[d] for d in points["dataset"]], kind="stable")]
+    points = points.iloc[
+        np.argsort([order[d] for d in points["dataset"]], kind="stable")
+    ]
     return points.reset_index(drop=True)
 
 
@@ -95,14 +116,21 @@ SIGMA_CAP = 4.0
 
 def nice_rmax(sigmas, minimum: float = 1.5) -> float:
     """Radius of the diagram: a round number above every sigma (and >= *minimum*), at most :data:`SIGMA_CAP`."""
-    top = min(SIGMA_CAP, max([minimum] + [1.08 * s for s in np.ravel(sigmas) if np.isfinite(s)]))
+    top = min(
+        SIGMA_CAP,
+        max(
+            [minimum] + [1.08 * s for s in np.ravel(sigmas) if np.isfinite(s)]
+        ),
+    )
     step = 0.25 if top <= 2 else 0.5 if top <= 4 else 1.0
     return float(np.ceil(top / step) * step)
 
 
 def e_prime(R, sigma):
     """E' of a point on the diagram (the distance from the reference)."""
-    return np.sqrt(np.asarray(sigma) ** 2 + 1.0 - 2.0 * np.asarray(sigma) * np.asarray(R))
+    return np.sqrt(
+        np.asarray(sigma) ** 2 + 1.0 - 2.0 * np.asarray(sigma) * np.asarray(R)
+    )
 
 
 def to_xy(R, sigma):
@@ -112,9 +140,16 @@ def to_xy(R, sigma):
     return sigma * np.cos(theta), sigma * np.sin(theta)
 
 
-def taylor_axes(fig, spec, rmax: float = 1.5, negative: bool = False,
-                e_levels=None, reference: str = "reference", sigma_label: bool = True):
-    """A Taylor-diagram axes at gridspec slot *spec*.
+def taylor_axes(
+    fig,
+    spec,
+    rmax: float = 1.5,
+    negative: bool = False,
+    e_levels=None,
+    reference: str = "reference",
+    sigma_label: bool = True,
+):
+    """Return a Taylor-diagram axes at gridspec slot *spec*.
 
     Drawn on Cartesian axes of equal aspect (x = sigma R, y = sigma
     sqrt(1 - R^2)): matplotlib's truncated polar axes keep the box of the
@@ -151,33 +186,83 @@ def taylor_axes(fig, spec, rmax: float = 1.5, negative: bool = False,
     th = np.linspace(0, tmax, 200)
     # sigma arcs: grey solid; the reference's spread (sigma = 1) black.
     for sv in sticks[1:]:
-        ax.plot(sv * np.cos(th), sv * np.sin(th), color="0.75", linewidth=0.5, zorder=0.5,
-                gid="sigma arc")
-    ax.plot(np.cos(th), np.sin(th), color="black", linewidth=0.7, zorder=1, gid="sigma=1")
-    ax.plot(rmax * np.cos(th), rmax * np.sin(th), color="black", linewidth=0.8, zorder=1,
-            clip_on=False)
+        ax.plot(
+            sv * np.cos(th),
+            sv * np.sin(th),
+            color="0.75",
+            linewidth=0.5,
+            zorder=0.5,
+            gid="sigma arc",
+        )
+    ax.plot(
+        np.cos(th),
+        np.sin(th),
+        color="black",
+        linewidth=0.7,
+        zorder=1,
+        gid="sigma=1",
+    )
+    ax.plot(
+        rmax * np.cos(th),
+        rmax * np.sin(th),
+        color="black",
+        linewidth=0.8,
+        zorder=1,
+        clip_on=False,
+    )
 
     # Correlation spokes (grey dotted, as in the paper) and labels on the arc.
     rticks = np.array(R_TICKS)
     if negative:
         # Fewer labels: the half circle spreads twice the range on one arc.
-        half = rticks[np.isin(rticks, (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.99, 1.0))]
+        half = rticks[
+            np.isin(rticks, (0.0, 0.2, 0.4, 0.6, 0.8, 0.9, 0.95, 0.99, 1.0))
+        ]
         rticks = np.r_[-half[::-1], half[1:]]
     for r in rticks:
         t = np.arccos(r)
         c, s_ = np.cos(t), np.sin(t)
         if 0 < t < tmax:
-            ax.plot([0, rmax * c], [0, rmax * s_], color="0.6", linestyle=":", linewidth=0.6,
-                    zorder=0.5, gid="R spoke")
-        ax.plot([rmax * c, 1.025 * rmax * c], [rmax * s_, 1.025 * rmax * s_], color="black",
-                linewidth=0.6, clip_on=False)
-        ax.text(1.06 * rmax * c, 1.06 * rmax * s_, f"{r + 0.0:g}", fontsize=5.5,
-                rotation=np.degrees(t) - 90, rotation_mode="anchor", ha="center", va="bottom",
-                clip_on=False, gid="R label")
+            ax.plot(
+                [0, rmax * c],
+                [0, rmax * s_],
+                color="0.6",
+                linestyle=":",
+                linewidth=0.6,
+                zorder=0.5,
+                gid="R spoke",
+            )
+        ax.plot(
+            [rmax * c, 1.025 * rmax * c],
+            [rmax * s_, 1.025 * rmax * s_],
+            color="black",
+            linewidth=0.6,
+            clip_on=False,
+        )
+        ax.text(
+            1.06 * rmax * c,
+            1.06 * rmax * s_,
+            f"{r + 0.0:g}",
+            fontsize=5.5,
+            rotation=np.degrees(t) - 90,
+            rotation_mode="anchor",
+            ha="center",
+            va="bottom",
+            clip_on=False,
+            gid="R label",
+        )
     ang = np.pi / 4 if not negative else np.pi / 2
-    ax.text(1.17 * rmax * np.cos(ang), 1.17 * rmax * np.sin(ang), "correlation R (1)",
-            rotation=np.degrees(ang) - 90, rotation_mode="anchor", ha="center", va="bottom",
-            fontsize=7, clip_on=False)
+    ax.text(
+        1.17 * rmax * np.cos(ang),
+        1.17 * rmax * np.sin(ang),
+        "correlation R (1)",
+        rotation=np.degrees(ang) - 90,
+        rotation_mode="anchor",
+        ha="center",
+        va="bottom",
+        fontsize=7,
+        clip_on=False,
+    )
 
     if e_levels is None:
         estep = 0.25 if rmax <= 2 else 0.5
@@ -185,12 +270,35 @@ def taylor_axes(fig, spec, rmax: float = 1.5, negative: bool = False,
     for e in e_levels:
         _e_contour(ax, float(e), rmax, tmax)
 
-    ax.plot([1], [0], marker="o", markersize=6, color="black", markerfacecolor="white",
-            markeredgewidth=1.2, linestyle="none", zorder=7, clip_on=False, gid="reference")
-    ax.annotate(reference, (1, 0), xytext=(2, 4), textcoords="offset points",
-                ha="left", va="bottom", fontsize=6, annotation_clip=False)
+    ax.plot(
+        [1],
+        [0],
+        marker="o",
+        markersize=6,
+        color="black",
+        markerfacecolor="white",
+        markeredgewidth=1.2,
+        linestyle="none",
+        zorder=7,
+        clip_on=False,
+        gid="reference",
+    )
+    ax.annotate(
+        reference,
+        (1, 0),
+        xytext=(2, 4),
+        textcoords="offset points",
+        ha="left",
+        va="bottom",
+        fontsize=6,
+        annotation_clip=False,
+    )
     if sigma_label:
-        ax.set_xlabel("standardised standard deviation $\\sigma$ (1)", fontsize=7, labelpad=2)
+        ax.set_xlabel(
+            "standardised standard deviation $\\sigma$ (1)",
+            fontsize=7,
+            labelpad=2,
+        )
     if not negative:
         ax.set_ylabel("$\\sigma$ (1)", fontsize=7, labelpad=2)
     return ax
@@ -212,19 +320,41 @@ def _e_contour(ax, e, rmax, tmax):
     inside = (r <= rmax) & (th <= tmax + 1e-12)
     if not inside.any():
         return None
-    (line,) = ax.plot(np.where(inside, x, np.nan), np.where(inside, y, np.nan), color="0.3",
-                      linestyle="--", linewidth=0.6, zorder=1, gid="E'", label=f"{e:g}")
+    (line,) = ax.plot(
+        np.where(inside, x, np.nan),
+        np.where(inside, y, np.nan),
+        color="0.3",
+        linestyle="--",
+        linewidth=0.6,
+        zorder=1,
+        gid="E'",
+        label=f"{e:g}",
+    )
     ok = np.nonzero(inside & (r < 0.92 * rmax) & (th < 0.95 * tmax))[0]
     if ok.size:
         # Above the reference (phi near 120 degrees) where possible.
         k = ok[np.argmin(np.abs(phi[ok] - np.radians(120)))]
-        ax.text(x[k], y[k], f"{e:g}", fontsize=5.5, color="0.25", ha="center", va="center",
-                bbox=dict(boxstyle="square,pad=0.05", fc="white", ec="none"), zorder=1.5,
-                gid="E' label")
+        ax.text(
+            x[k],
+            y[k],
+            f"{e:g}",
+            fontsize=5.5,
+            color="0.25",
+            ha="center",
+            va="center",
+            bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none"},
+            zorder=1.5,
+            gid="E' label",
+        )
     return line
 
 
-def plot_points(ax, points: pd.DataFrame, color_by: str = "dataset", numbers: dict | None = None):
+def plot_points(
+    ax,
+    points: pd.DataFrame,
+    color_by: str = "dataset",
+    numbers: dict | None = None,
+):
     """Add one marker per row of *points* (columns dataset, R, sigma).
 
     Parameters
@@ -244,30 +374,61 @@ def plot_points(ax, points: pd.DataFrame, color_by: str = "dataset", numbers: di
         st = dataset_style(row.dataset, getattr(row, "family", None))
         color = st.color
         if color_by == "group" and row.dataset not in MMEMS:
-            color = GROUP_COLOURS.get(getattr(row, "resolution_group", None), "0.5")
+            color = GROUP_COLOURS.get(
+                getattr(row, "resolution_group", None), "0.5"
+            )
         big = row.dataset in MMEMS
         rmax = ax.get_ylim()[1]
         outside = np.isfinite(row.sigma) and row.sigma > rmax
         # Beyond the edge: on the edge at its correlation's angle, with its sigma written.
-        x, y = to_xy(row.R, min(row.sigma, rmax) if np.isfinite(row.sigma) else row.sigma)
-        (line,) = ax.plot([x], [y], linestyle="none",
-                          marker=st.marker, markersize=st.markersize if big else 5,
-                          markerfacecolor=color,
-                          markeredgecolor="black" if big else matplotlib.colors.to_hex(
-                              np.array(matplotlib.colors.to_rgb(color)) * 0.6),
-                          markeredgewidth=0.6, zorder=st.zorder + 1, label=row.dataset,
-                          gid="point", clip_on=False)
+        x, y = to_xy(
+            row.R,
+            min(row.sigma, rmax) if np.isfinite(row.sigma) else row.sigma,
+        )
+        (line,) = ax.plot(
+            [x],
+            [y],
+            linestyle="none",
+            marker=st.marker,
+            markersize=st.markersize if big else 5,
+            markerfacecolor=color,
+            markeredgecolor="black"
+            if big
+            else mpl.colors.to_hex(np.array(mpl.colors.to_rgb(color)) * 0.6),
+            markeredgewidth=0.6,
+            zorder=st.zorder + 1,
+            label=row.dataset,
+            gid="point",
+            clip_on=False,
+        )
         lines.append(line)
         if outside:
-            ax.annotate(f"\u03c3={row.sigma:.3g}", (x, y), xytext=(4, -7), textcoords="offset points",
-                        fontsize=5, color="firebrick", zorder=8, gid="outlier", annotation_clip=False)
+            ax.annotate(
+                f"\u03c3={row.sigma:.3g}",
+                (x, y),
+                xytext=(4, -7),
+                textcoords="offset points",
+                fontsize=5,
+                color="firebrick",
+                zorder=8,
+                gid="outlier",
+                annotation_clip=False,
+            )
         if numbers and row.dataset in numbers:
-            ax.annotate(str(numbers[row.dataset]), (x, y),
-                        xytext=(3, 2), textcoords="offset points", fontsize=5, zorder=8)
+            ax.annotate(
+                str(numbers[row.dataset]),
+                (x, y),
+                xytext=(3, 2),
+                textcoords="offset points",
+                fontsize=5,
+                zorder=8,
+            )
     return lines
 
 
-def plot_intervals(ax, points: pd.DataFrame, color: str | None = None) -> list[Line2D]:
+def plot_intervals(
+    ax, points: pd.DataFrame, color: str | None = None
+) -> list[Line2D]:
     """Draw the bootstrap intervals of *points* that have them (columns :data:`INTERVAL_COLUMNS`).
 
     The sigma interval is a radial segment at the point's R, the R interval
@@ -280,12 +441,24 @@ def plot_intervals(ax, points: pd.DataFrame, color: str | None = None) -> list[L
         lo_r, hi_r, lo_s, hi_s = (getattr(row, c) for c in INTERVAL_COLUMNS)
         if not np.all(np.isfinite([lo_r, hi_r, lo_s, hi_s])):
             continue
-        c = color or dataset_style(row.dataset, getattr(row, "family", None)).color
+        c = (
+            color
+            or dataset_style(row.dataset, getattr(row, "family", None)).color
+        )
         radial = to_xy([row.R, row.R], [lo_s, hi_s])
         arc = to_xy(np.linspace(lo_r, hi_r, 25), np.full(25, row.sigma))
         for x, y in (radial, arc):
-            (line,) = ax.plot(x, y, color=c, linewidth=0.9, alpha=0.85, zorder=5, gid="interval",
-                              solid_capstyle="butt", clip_on=False)
+            (line,) = ax.plot(
+                x,
+                y,
+                color=c,
+                linewidth=0.9,
+                alpha=0.85,
+                zorder=5,
+                gid="interval",
+                solid_capstyle="butt",
+                clip_on=False,
+            )
             lines.append(line)
     return lines
 
@@ -295,27 +468,54 @@ def plot_reference_points(ax, points: pd.DataFrame) -> list[Line2D]:
     lines = []
     for row in points.itertuples(index=False):
         x, y = to_xy(row.R, row.sigma)
-        (line,) = ax.plot([x], [y], linestyle="none", marker="*", markersize=8, markerfacecolor="white",
-                          markeredgecolor="black", markeredgewidth=0.7, zorder=7, label=row.dataset,
-                          gid="reference_point", clip_on=False)
-        ax.annotate(reference_label(row.dataset), (x, y), xytext=(3, -6), textcoords="offset points",
-                    fontsize=5, zorder=8)
+        (line,) = ax.plot(
+            [x],
+            [y],
+            linestyle="none",
+            marker="*",
+            markersize=8,
+            markerfacecolor="white",
+            markeredgecolor="black",
+            markeredgewidth=0.7,
+            zorder=7,
+            label=row.dataset,
+            gid="reference_point",
+            clip_on=False,
+        )
+        ax.annotate(
+            reference_label(row.dataset),
+            (x, y),
+            xytext=(3, -6),
+            textcoords="offset points",
+            fontsize=5,
+            zorder=8,
+        )
         lines.append(line)
     plot_intervals(ax, points, color="black")
     return lines
 
 
-def _split_references(points: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _split_references(
+    points: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(rows that are not references, rows of kind ``reference``)."""
     if "kind" not in points:
         return points, points.iloc[:0]
     is_ref = (points["kind"] == "reference").to_numpy()
-    return points[~is_ref].reset_index(drop=True), points[is_ref].reset_index(drop=True)
+    return points[~is_ref].reset_index(drop=True), points[is_ref].reset_index(
+        drop=True
+    )
 
 
 #: Legend entry of the reference-vs-reference stars.
-REFERENCE_HANDLE = dict(linestyle="none", marker="*", markersize=7, markerfacecolor="white",
-                        markeredgecolor="black", label="other reference (vs this one)")
+REFERENCE_HANDLE = {
+    "linestyle": "none",
+    "marker": "*",
+    "markersize": 7,
+    "markerfacecolor": "white",
+    "markeredgecolor": "black",
+    "label": "other reference (vs this one)",
+}
 
 
 def _legend_handles(datasets, color_by="dataset", groups=None, numbers=None):
@@ -326,45 +526,94 @@ def _legend_handles(datasets, color_by="dataset", groups=None, numbers=None):
         if color_by == "group" and d not in MMEMS and groups is not None:
             color = GROUP_COLOURS.get(groups.get(d), "0.5")
         label = f"{numbers[d]} {d}" if numbers and d in numbers else d
-        handles.append(Line2D([], [], linestyle="none", marker=st.marker, markersize=5,
-                              markerfacecolor=color, markeredgecolor="black",
-                              markeredgewidth=0.4, label=label))
+        handles.append(
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker=st.marker,
+                markersize=5,
+                markerfacecolor=color,
+                markeredgecolor="black",
+                markeredgewidth=0.4,
+                label=label,
+            )
+        )
     return handles
 
 
 def _figure_scale(tables):
-    sig = np.concatenate([t["sigma"].to_numpy(float) for t in tables if len(t)] or [np.array([1.0])])
-    r = np.concatenate([t["R"].to_numpy(float) for t in tables if len(t)] or [np.array([1.0])])
+    sig = np.concatenate(
+        [t["sigma"].to_numpy(float) for t in tables if len(t)]
+        or [np.array([1.0])]
+    )
+    r = np.concatenate(
+        [t["R"].to_numpy(float) for t in tables if len(t)] or [np.array([1.0])]
+    )
     return nice_rmax(sig), bool(np.any(r < 0))
 
 
-def plot_taylor(points: pd.DataFrame, out_stem, title: str, reference: str = "reference",
-                color_by: str = "dataset", numbered: bool = False) -> list[Path]:
-    """One Taylor diagram of *points* (columns dataset, R, sigma; optionally
-    resolution_group, family). Saves PNG and PDF."""
+def plot_taylor(
+    points: pd.DataFrame,
+    out_stem,
+    title: str,
+    reference: str = "reference",
+    color_by: str = "dataset",
+    numbered: bool = False,
+) -> list[Path]:
+    """Draw one Taylor diagram of *points*; save it as PNG and PDF.
+
+    *points* has the columns dataset, R, sigma and optionally
+    resolution_group and family.
+    """
     rmax, negative = _figure_scale([points])
     numbers = _numbers(points) if numbered else None
-    with matplotlib.rc_context(RC):
+    with mpl.rc_context(RC):
         fig = new_figure(6.5 if negative else 4.8, 4.2 if negative else 4.6)
         gs = fig.add_gridspec(1, 1)
-        ax = taylor_axes(fig, gs[0, 0], rmax, negative, reference=reference_label(reference))
+        ax = taylor_axes(
+            fig, gs[0, 0], rmax, negative, reference=reference_label(reference)
+        )
         plot_points(ax, points, color_by, numbers)
         set_title(ax, title)
-        groups = dict(zip(points["dataset"], points.get("resolution_group", [None] * len(points))))
-        fig.legend(handles=_legend_handles(points["dataset"], color_by, groups, numbers),
-                   loc="center left", bbox_to_anchor=(0.98, 0.5), frameon=False,
-                   ncols=1 if len(points) <= 20 else 2)
+        groups = dict(
+            zip(
+                points["dataset"],
+                points.get("resolution_group", [None] * len(points)),
+                strict=True,
+            )
+        )
+        fig.legend(
+            handles=_legend_handles(
+                points["dataset"], color_by, groups, numbers
+            ),
+            loc="center left",
+            bbox_to_anchor=(0.98, 0.5),
+            frameon=False,
+            ncols=1 if len(points) <= 20 else 2,
+        )
         return savefig(fig, out_stem, pdf=True)
 
 
 def _numbers(points):
     models = [d for d in points["dataset"] if d not in MMEMS]
-    return {d: i for i, d in enumerate(sorted(dict.fromkeys(models), key=str.lower), start=1)}
+    return {
+        d: i
+        for i, d in enumerate(
+            sorted(dict.fromkeys(models), key=str.lower), start=1
+        )
+    }
 
 
-def plot_taylor_hemispheres(metrics: pd.DataFrame, variable: str, out_stem,
-                            references=defaults.FIGURE_REFERENCES, hemispheres=HEMISPHERE_IDS,
-                            groups=("high", "low"), period: str = defaults.PERIOD) -> list[Path]:
+def plot_taylor_hemispheres(
+    metrics: pd.DataFrame,
+    variable: str,
+    out_stem,
+    references=defaults.FIGURE_REFERENCES,
+    hemispheres=HEMISPHERE_IDS,
+    groups=("high", "low"),
+    period: str = defaults.PERIOD,
+) -> list[Path]:
     """Figs. 7-8: one diagram per (resolution group, hemisphere, reference).
 
     Rows: group x hemisphere; columns: references. Each diagram shows the
@@ -381,47 +630,93 @@ def plot_taylor_hemispheres(metrics: pd.DataFrame, variable: str, out_stem,
         keep = [d for d, gg in group_of.items() if gg == g] + list(MMEMS)
         for h in hemispheres:
             for ref in references:
-                pts, ref_panels[(g, h, ref)] = _split_references(taylor_points(metrics, variable, h, ref))
+                pts, ref_panels[(g, h, ref)] = _split_references(
+                    taylor_points(metrics, variable, h, ref)
+                )
                 pts = pts[pts["dataset"].isin(keep)]
-                order = [d for d in pts["dataset"] if d not in MMEMS] + [m for m in MMEMS if m in set(pts["dataset"])]
-                panels[(g, h, ref)] = pts.set_index("dataset").loc[order].reset_index()
+                order = [d for d in pts["dataset"] if d not in MMEMS] + [
+                    m for m in MMEMS if m in set(pts["dataset"])
+                ]
+                panels[(g, h, ref)] = (
+                    pts.set_index("dataset").loc[order].reset_index()
+                )
     rmax, negative = _figure_scale([*panels.values(), *ref_panels.values()])
     all_models = sorted(group_of, key=str.lower)
     numbers = {d: i for i, d in enumerate(all_models, start=1)}
     nrows, ncols = len(groups) * len(hemispheres), len(references)
     w = 3.6 if negative else 2.9
-    with matplotlib.rc_context(RC):
-        fig = new_figure(w * ncols + 2.6, (2.9 if negative else 3.0) * nrows + 0.6)
-        gs = fig.add_gridspec(nrows, ncols, hspace=0.85 if negative else 0.45, wspace=0.3)
+    with mpl.rc_context(RC):
+        fig = new_figure(
+            w * ncols + 2.6, (2.9 if negative else 3.0) * nrows + 0.6
+        )
+        gs = fig.add_gridspec(
+            nrows, ncols, hspace=0.85 if negative else 0.45, wspace=0.3
+        )
         k = 0
-        for i, (g, h) in enumerate((g, h) for g in groups for h in hemispheres):
+        for i, (g, h) in enumerate(
+            (g, h) for g in groups for h in hemispheres
+        ):
             for j, ref in enumerate(references):
-                ax = taylor_axes(fig, gs[i, j], rmax, negative, reference=reference_label(ref),
-                                 sigma_label=i == nrows - 1)
+                ax = taylor_axes(
+                    fig,
+                    gs[i, j],
+                    rmax,
+                    negative,
+                    reference=reference_label(ref),
+                    sigma_label=i == nrows - 1,
+                )
                 plot_points(ax, panels[(g, h, ref)], "group", numbers)
                 mmem = panels[(g, h, ref)]
                 plot_intervals(ax, mmem[mmem["dataset"].isin(MMEMS)])
                 plot_reference_points(ax, ref_panels[(g, h, ref)])
-                set_title(ax, f"({chr(ord('a') + k)}) {g}-resolution models, {h}, "
-                             f"vs {reference_label(ref)}", fontsize=8)
+                set_title(
+                    ax,
+                    f"({chr(ord('a') + k)}) {g}-resolution models, {h}, "
+                    f"vs {reference_label(ref)}",
+                    fontsize=8,
+                )
                 k += 1
         handles = _legend_handles(list(MMEMS), "group") + _legend_handles(
-            all_models, "group", group_of, numbers)
-        handles += [Line2D([], [], linestyle="none", marker="s", markersize=6,
-                           markerfacecolor=GROUP_COLOURS[g], markeredgecolor="none",
-                           label=f"{g}-resolution model") for g in groups]
+            all_models, "group", group_of, numbers
+        )
+        handles += [
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker="s",
+                markersize=6,
+                markerfacecolor=GROUP_COLOURS[g],
+                markeredgecolor="none",
+                label=f"{g}-resolution model",
+            )
+            for g in groups
+        ]
         if any(len(p) for p in ref_panels.values()):
             handles.append(Line2D([], [], **REFERENCE_HANDLE))
-        fig.legend(handles=handles, loc="center left", bbox_to_anchor=(0.92, 0.5),
-                   frameon=False, fontsize=6)
-        fig.suptitle(f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
-                     f"hemispheric land means, standardised by each reanalysis")
+        fig.legend(
+            handles=handles,
+            loc="center left",
+            bbox_to_anchor=(0.92, 0.5),
+            frameon=False,
+            fontsize=6,
+        )
+        fig.suptitle(
+            f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
+            f"hemispheric land means, standardised by each reanalysis"
+        )
         return savefig(fig, out_stem, pdf=True)
 
 
-def plot_taylor_regions(metrics: pd.DataFrame, variable: str, out_stem,
-                        regions=NH_REGIONS, references=defaults.FIGURE_REFERENCES,
-                        datasets=None, period: str = defaults.PERIOD) -> list[Path]:
+def plot_taylor_regions(
+    metrics: pd.DataFrame,
+    variable: str,
+    out_stem,
+    regions=NH_REGIONS,
+    references=defaults.FIGURE_REFERENCES,
+    datasets=None,
+    period: str = defaults.PERIOD,
+) -> list[Path]:
     """Fig. 9: one diagram per (reference, region); every model and the MMEMs.
 
     Parameters
@@ -430,54 +725,99 @@ def plot_taylor_regions(metrics: pd.DataFrame, variable: str, out_stem,
         Data sets to show (default: every model, then the MMEMs in the table).
     """
     if datasets is None:
-        models = sorted(metrics.loc[metrics["kind"] == "model", "dataset"].unique(), key=str.lower)
+        models = sorted(
+            metrics.loc[metrics["kind"] == "model", "dataset"].unique(),
+            key=str.lower,
+        )
         datasets = models + [m for m in MMEMS if m in set(metrics["dataset"])]
-    every = {(ref, reg): taylor_points(metrics, variable, reg, ref) for ref in references for reg in regions}
+    every = {
+        (ref, reg): taylor_points(metrics, variable, reg, ref)
+        for ref in references
+        for reg in regions
+    }
     panels = {key: _keep(points, datasets) for key, points in every.items()}
-    ref_panels = {key: _split_references(points)[1] for key, points in every.items()}
+    ref_panels = {
+        key: _split_references(points)[1] for key, points in every.items()
+    }
     rmax, negative = _figure_scale([*panels.values(), *ref_panels.values()])
     ncols = 4
     rows_per_ref = -(-len(regions) // ncols)
     nrows = rows_per_ref * len(references)
-    with matplotlib.rc_context(RC):
-        fig = new_figure((3.0 if negative else 2.5) * ncols + 2.2,
-                         (2.4 if negative else 2.6) * nrows + 0.6)
-        gs = fig.add_gridspec(nrows, ncols, hspace=0.85 if negative else 0.5, wspace=0.3)
+    with mpl.rc_context(RC):
+        fig = new_figure(
+            (3.0 if negative else 2.5) * ncols + 2.2,
+            (2.4 if negative else 2.6) * nrows + 0.6,
+        )
+        gs = fig.add_gridspec(
+            nrows, ncols, hspace=0.85 if negative else 0.5, wspace=0.3
+        )
         for a, ref in enumerate(references):
             for k, reg in enumerate(regions):
                 i, j = a * rows_per_ref + k // ncols, k % ncols
-                ax = taylor_axes(fig, gs[i, j], rmax, negative, reference=reference_label(ref),
-                                 sigma_label=i == nrows - 1)
+                ax = taylor_axes(
+                    fig,
+                    gs[i, j],
+                    rmax,
+                    negative,
+                    reference=reference_label(ref),
+                    sigma_label=i == nrows - 1,
+                )
                 plot_points(ax, panels[(ref, reg)])
                 pts = panels[(ref, reg)]
                 plot_intervals(ax, pts[pts["dataset"].isin(MMEMS)])
                 plot_reference_points(ax, ref_panels[(ref, reg)])
-                set_title(ax, f"({chr(ord('a') + a)}{k + 1}) {reg} vs {reference_label(ref)}",
-                             fontsize=8)
+                set_title(
+                    ax,
+                    f"({chr(ord('a') + a)}{k + 1}) {reg} vs {reference_label(ref)}",
+                    fontsize=8,
+                )
         handles = _legend_handles(datasets)
         if any(len(p) for p in ref_panels.values()):
             handles.append(Line2D([], [], **REFERENCE_HANDLE))
-        fig.legend(handles=handles, loc="center left",
-                   bbox_to_anchor=(0.91, 0.5), frameon=False, fontsize=6)
-        fig.suptitle(f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
-                     f"Northern Hemisphere regions: (a) vs {reference_label(references[0])}"
-                     + (f", (b) vs {reference_label(references[1])}" if len(references) > 1 else ""))
+        fig.legend(
+            handles=handles,
+            loc="center left",
+            bbox_to_anchor=(0.91, 0.5),
+            frameon=False,
+            fontsize=6,
+        )
+        fig.suptitle(
+            f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
+            f"Northern Hemisphere regions: (a) vs {reference_label(references[0])}"
+            + (
+                f", (b) vs {reference_label(references[1])}"
+                if len(references) > 1
+                else ""
+            )
+        )
         return savefig(fig, out_stem, pdf=True)
 
 
 #: Colours and markers of the flux variables in Fig. 10.
-FLUX_STYLES = {"pr": ("#2166ac", "o"), "evspsbl": ("#b2182b", "s"),
-               "mrros": ("#1b7837", "^"), "snm": ("#762a83", "D")}
+FLUX_STYLES = {
+    "pr": ("#2166ac", "o"),
+    "evspsbl": ("#b2182b", "s"),
+    "mrros": ("#1b7837", "^"),
+    "snm": ("#762a83", "D"),
+}
 
 
 #: The fluxes of Fig. 10 and its regions (the Tibetan Plateau and Siberia).
-FLUX_VARIABLES, FLUX_REGIONS = ("pr", "evspsbl", "mrros", "snm"), ("TIB", "SIB")
+FLUX_VARIABLES, FLUX_REGIONS = (
+    ("pr", "evspsbl", "mrros", "snm"),
+    ("TIB", "SIB"),
+)
 
 
-def plot_taylor_fluxes(metrics: pd.DataFrame, out_stem,
-                       variables=FLUX_VARIABLES, regions=FLUX_REGIONS,
-                       references=defaults.FIGURE_REFERENCES, dataset: str = "CMIP6-MMEM",
-                       period: str = defaults.PERIOD) -> list[Path]:
+def plot_taylor_fluxes(
+    metrics: pd.DataFrame,
+    out_stem,
+    variables=FLUX_VARIABLES,
+    regions=FLUX_REGIONS,
+    references=defaults.FIGURE_REFERENCES,
+    dataset: str = "CMIP6-MMEM",
+    period: str = defaults.PERIOD,
+) -> list[Path]:
     """Fig. 10: *dataset* for each flux over each region against each reference.
 
     Rows: references; columns: regions; one point per variable (colour and
@@ -490,32 +830,82 @@ def plot_taylor_fluxes(metrics: pd.DataFrame, out_stem,
             for var in variables:
                 p = taylor_points(metrics, var, reg, ref, [dataset])
                 if len(p):
-                    rows.append({"variable": var, "dataset": dataset,
-                                 "R": p["R"].iloc[0], "sigma": p["sigma"].iloc[0]})
-            panels[(ref, reg)] = pd.DataFrame(rows, columns=["variable", "dataset", "R", "sigma"])
+                    rows.append(
+                        {
+                            "variable": var,
+                            "dataset": dataset,
+                            "R": p["R"].iloc[0],
+                            "sigma": p["sigma"].iloc[0],
+                        }
+                    )
+            panels[(ref, reg)] = pd.DataFrame(
+                rows, columns=["variable", "dataset", "R", "sigma"]
+            )
     rmax, negative = _figure_scale(panels.values())
-    with matplotlib.rc_context(RC):
-        fig = new_figure((3.6 if negative else 3.0) * len(regions) + 1.6,
-                         (2.9 if negative else 3.0) * len(references) + 0.5)
-        gs = fig.add_gridspec(len(references), len(regions), hspace=0.85 if negative else 0.45, wspace=0.3)
+    with mpl.rc_context(RC):
+        fig = new_figure(
+            (3.6 if negative else 3.0) * len(regions) + 1.6,
+            (2.9 if negative else 3.0) * len(references) + 0.5,
+        )
+        gs = fig.add_gridspec(
+            len(references),
+            len(regions),
+            hspace=0.85 if negative else 0.45,
+            wspace=0.3,
+        )
         for i, ref in enumerate(references):
             for j, reg in enumerate(regions):
-                ax = taylor_axes(fig, gs[i, j], rmax, negative, reference=reference_label(ref),
-                                 sigma_label=i == len(references) - 1)
+                ax = taylor_axes(
+                    fig,
+                    gs[i, j],
+                    rmax,
+                    negative,
+                    reference=reference_label(ref),
+                    sigma_label=i == len(references) - 1,
+                )
                 for row in panels[(ref, reg)].itertuples(index=False):
                     color, marker = FLUX_STYLES.get(row.variable, ("0.3", "o"))
                     x, y = to_xy(row.R, row.sigma)
-                    ax.plot([x], [y], linestyle="none",
-                            marker=marker, markersize=7, markerfacecolor=color,
-                            markeredgecolor="black", markeredgewidth=0.5, zorder=6,
-                            label=row.variable, gid="point", clip_on=False)
-                set_title(ax, f"({chr(ord('a') + j)}) {reg}: {dataset} vs {reference_label(ref)}",
-                             fontsize=8)
-        handles = [Line2D([], [], linestyle="none", marker=FLUX_STYLES.get(v, ("0.3", "o"))[1],
-                          markerfacecolor=FLUX_STYLES.get(v, ("0.3", "o"))[0],
-                          markeredgecolor="black", markersize=6, label=variable_label(v))
-                   for v in variables]
-        fig.legend(handles=handles, loc="center left", bbox_to_anchor=(0.93, 0.5), frameon=False)
-        fig.suptitle(f"Taylor diagrams of monthly water fluxes, {period}, regional means: "
-                     f"{dataset} against each reanalysis")
+                    ax.plot(
+                        [x],
+                        [y],
+                        linestyle="none",
+                        marker=marker,
+                        markersize=7,
+                        markerfacecolor=color,
+                        markeredgecolor="black",
+                        markeredgewidth=0.5,
+                        zorder=6,
+                        label=row.variable,
+                        gid="point",
+                        clip_on=False,
+                    )
+                set_title(
+                    ax,
+                    f"({chr(ord('a') + j)}) {reg}: {dataset} vs {reference_label(ref)}",
+                    fontsize=8,
+                )
+        handles = [
+            Line2D(
+                [],
+                [],
+                linestyle="none",
+                marker=FLUX_STYLES.get(v, ("0.3", "o"))[1],
+                markerfacecolor=FLUX_STYLES.get(v, ("0.3", "o"))[0],
+                markeredgecolor="black",
+                markersize=6,
+                label=variable_label(v),
+            )
+            for v in variables
+        ]
+        fig.legend(
+            handles=handles,
+            loc="center left",
+            bbox_to_anchor=(0.93, 0.5),
+            frameon=False,
+        )
+        fig.suptitle(
+            f"Taylor diagrams of monthly water fluxes, {period}, regional means: "
+            f"{dataset} against each reanalysis"
+        )
         return savefig(fig, out_stem, pdf=True)

@@ -39,7 +39,9 @@ REFERENCE_KEY = "reference_dir"
 class SmevalProvider(CommandLineDiagnosticProvider):
     """Runs smeval's diagnostics with the ``esmvaltool`` of smeval's environment (no conda)."""
 
-    def __init__(self, name: str, version: str, slug: str | None = None) -> None:
+    def __init__(
+        self, name: str, version: str, slug: str | None = None
+    ) -> None:
         super().__init__(name, version, slug)
         self.reference_dir: Path | None = None
 
@@ -47,26 +49,39 @@ class SmevalProvider(CommandLineDiagnosticProvider):
         """Read the reference folder from this provider's entry in ``ref.toml``."""
         super().configure(config)
         for entry in getattr(config, "diagnostic_providers", []):
-            if entry.provider.split(":")[0] == __name__ and REFERENCE_KEY in entry.config:
-                self.reference_dir = Path(entry.config[REFERENCE_KEY]).expanduser()
+            if (
+                entry.provider.split(":")[0] == __name__
+                and REFERENCE_KEY in entry.config
+            ):
+                self.reference_dir = Path(
+                    entry.config[REFERENCE_KEY]
+                ).expanduser()
 
     def reference_folder(self) -> Path:
-        """The folder of OBS6 reanalysis files (``smeval cmorize --out``)."""
-        folder = self.reference_dir or (Path(os.environ[REFERENCE_ENV]) if os.environ.get(REFERENCE_ENV) else None)
+        """Return the folder of OBS6 reanalysis files (``smeval cmorize --out``)."""
+        folder = self.reference_dir or (
+            Path(os.environ[REFERENCE_ENV])
+            if os.environ.get(REFERENCE_ENV)
+            else None
+        )
         if folder is None:
-            msg = (f"smeval: no reference folder: set {REFERENCE_KEY} in this provider's "
-                   f"[diagnostic_providers.config] of ref.toml, or ${REFERENCE_ENV}, to the --out folder "
-                   "of `smeval cmorize ERA5|ERA-Interim|GLDAS --raw DIR --out OBS6_DIR`")
+            msg = (
+                f"smeval: no reference folder: set {REFERENCE_KEY} in this provider's "
+                f"[diagnostic_providers.config] of ref.toml, or ${REFERENCE_ENV}, to the --out folder "
+                "of `smeval cmorize ERA5|ERA-Interim|GLDAS --raw DIR --out OBS6_DIR`"
+            )
             raise MissingReferenceData(msg)
         return folder
 
-    def validate_setup(self, config: Any) -> bool:
-        """True when the source checkout and every reanalysis file the diagnostics read are there."""
+    def validate_setup(self, config: Any) -> bool:  # noqa: ARG002 - Climate-REF's signature
+        """Return True when the source checkout and every reanalysis file the diagnostics read are there."""
         from loguru import logger
 
         if not (runner.ROOT / "diagnostics").is_dir():
-            logger.error(f"smeval: no diagnostics/ in {runner.ROOT}: install smeval from its source checkout "
-                         "(pip install -e)")
+            logger.error(
+                f"smeval: no diagnostics/ in {runner.ROOT}: install smeval from its source checkout "
+                "(pip install -e)"
+            )
             return False
         try:
             folder = self.reference_folder()
@@ -85,10 +100,14 @@ class SmevalProvider(CommandLineDiagnosticProvider):
     def run(self, cmd: Iterable[str]) -> None:
         """Run ``cmd`` (``esmvaltool run ...``) from the source checkout; raise if it fails."""
         cmd = list(cmd)
-        process = runner.run_measured(cmd, runner.ROOT, {**os.environ, "PYTHONWARNINGS": "ignore"})
+        process = runner.run_measured(
+            cmd, runner.ROOT, {**os.environ, "PYTHONWARNINGS": "ignore"}
+        )
         if process.returncode != 0:
-            msg = (f"smeval: `{' '.join(cmd)}` exited with {process.returncode}:\n"
-                   f"{process.stdout[-3000:]}{process.stderr[-3000:]}")
+            msg = (
+                f"smeval: `{' '.join(cmd)}` exited with {process.returncode}:\n"
+                f"{process.stdout[-3000:]}{process.stderr[-3000:]}"
+            )
             raise RuntimeError(msg)
 
 

@@ -26,11 +26,23 @@ from smeval import defaults, runner
 
 #: Climate-REF facet (column) -> ESMValCore facet, per project.
 FACETS = {
-    "CMIP6": {"dataset": "source_id", "ensemble": "member_id", "institute": "institution_id",
-              "exp": "experiment_id", "grid": "grid_label"},
-    "CMIP7": {"dataset": "source_id", "ensemble": "variant_label", "institute": "institution_id",
-              "exp": "experiment_id", "grid": "grid_label", "branding_suffix": "branding_suffix",
-              "region": "region", "frequency": "frequency"},
+    "CMIP6": {
+        "dataset": "source_id",
+        "ensemble": "member_id",
+        "institute": "institution_id",
+        "exp": "experiment_id",
+        "grid": "grid_label",
+    },
+    "CMIP7": {
+        "dataset": "source_id",
+        "ensemble": "variant_label",
+        "institute": "institution_id",
+        "exp": "experiment_id",
+        "grid": "grid_label",
+        "branding_suffix": "branding_suffix",
+        "region": "region",
+        "frequency": "frequency",
+    },
 }
 #: CMIP7 branded variables of the CMIP6 variables (Climate-REF's CMIP6 -> CMIP7
 #: map, climate_ref_core/data/cmip6_cmip7_variable_map.json); mrros and snm have none.
@@ -43,19 +55,26 @@ CMIP7_BRANDED = {
     "areacella": "areacella_ti-u-hxy-u",
 }
 #: Reanalysis name in the recipe -> the name ``smeval cmorize`` takes.
-CMORIZE_NAMES = {"ERA5": "ERA5", "ERA-Interim": "ERA-Interim", "GLDAS-NOAH": "GLDAS"}
+CMORIZE_NAMES = {
+    "ERA5": "ERA5",
+    "ERA-Interim": "ERA-Interim",
+    "GLDAS-NOAH": "GLDAS",
+}
 #: Years of the evaluation (the recipe's timerange).
 PERIOD = (defaults.FIRST_YEAR, defaults.LAST_YEAR)
 
 
-class MissingReferenceData(FileNotFoundError):
+class MissingReferenceData(FileNotFoundError):  # noqa: N818 - public name
     """Reanalysis files the diagnostic needs are not in the reference folder."""
 
 
 def link_files(datasets: pd.DataFrame, root: Path) -> None:
     """Symlink each file of ``datasets`` into ``root`` under its instance id's directories."""
     for row in datasets.itertuples():
-        target = Path(root).joinpath(*str(row.instance_id).split(".")) / Path(row.path).name
+        target = (
+            Path(root).joinpath(*str(row.instance_id).split("."))
+            / Path(row.path).name
+        )
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.is_symlink() or target.exists():
             target.unlink()
@@ -77,8 +96,13 @@ def recipe_datasets(datasets: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
         project = parts[0]
         first = group.iloc[0]
         entry = {"project": project, "activity": parts[1]}
-        entry.update({facet: str(first[column]) for facet, column in FACETS[project].items()
-                      if column in group and pd.notna(first[column])})
+        entry.update(
+            {
+                facet: str(first[column])
+                for facet, column in FACETS[project].items()
+                if column in group and pd.notna(first[column])
+            }
+        )
         variable = str(first["variable_id"])
         if project == "CMIP7":
             entry["short_name"], entry["mip"] = variable, str(first["realm"])
@@ -87,8 +111,10 @@ def recipe_datasets(datasets: pd.DataFrame) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def common_years(datasets: pd.DataFrame, period: tuple[int, int] = PERIOD) -> tuple[int, int]:
-    """The years of ``period`` that every time-dependent data set covers."""
+def common_years(
+    datasets: pd.DataFrame, period: tuple[int, int] = PERIOD
+) -> tuple[int, int]:
+    """Return the years of ``period`` that every time-dependent data set covers."""
     timed = datasets.dropna(subset=["start_time", "end_time"])
     start, end = period
     for _, group in timed.groupby("instance_id"):
@@ -102,11 +128,16 @@ def common_years(datasets: pd.DataFrame, period: tuple[int, int] = PERIOD) -> tu
 
 def _year(time: Any) -> int:
     """Year of a catalogue time: a datetime or cftime object, or its ISO text (any calendar)."""
-    return int(time.year) if hasattr(time, "year") else int(str(time).strip()[:4])
+    return (
+        int(time.year) if hasattr(time, "year") else int(str(time).strip()[:4])
+    )
 
 
-def missing_references(obs6: Path, needs: Mapping[str, Iterable[str]],
-                       present: set[tuple[str, str]] | None = None) -> str | None:
+def missing_references(
+    obs6: Path,
+    needs: Mapping[str, Iterable[str]],
+    present: set[tuple[str, str]] | None = None,
+) -> str | None:
     """One line naming the reanalysis files missing from ``obs6`` and the commands that make them.
 
     ``needs`` maps each reanalysis (recipe name) to the variables the
@@ -115,17 +146,29 @@ def missing_references(obs6: Path, needs: Mapping[str, Iterable[str]],
     """
     if present is None:
         present = runner.obs6_present(obs6)
-    missing = {ref: sorted(v for v in variables if (ref, v) not in present) for ref, variables in needs.items()}
-    missing = {ref: variables for ref, variables in missing.items() if variables}
+    missing = {
+        ref: sorted(v for v in variables if (ref, v) not in present)
+        for ref, variables in needs.items()
+    }
+    missing = {
+        ref: variables for ref, variables in missing.items() if variables
+    }
     if not missing:
         return None
     what = "; ".join(f"{ref} {', '.join(v)}" for ref, v in missing.items())
-    commands = " and ".join(f"`smeval cmorize {CMORIZE_NAMES.get(ref, ref)} --raw RAW_{ref.upper().replace('-', '_')}"
-                            f" --out {obs6}`" for ref in missing)
-    return f"reference data missing in {obs6}: {what}; make them with {commands}"
+    commands = " and ".join(
+        f"`smeval cmorize {CMORIZE_NAMES.get(ref, ref)} --raw RAW_{ref.upper().replace('-', '_')}"
+        f" --out {obs6}`"
+        for ref in missing
+    )
+    return (
+        f"reference data missing in {obs6}: {what}; make them with {commands}"
+    )
 
 
-def _restrict(recipe: dict[str, Any], scripts: Mapping[str, Mapping[str, Any]]) -> None:
+def _restrict(
+    recipe: dict[str, Any], scripts: Mapping[str, Mapping[str, Any]]
+) -> None:
     """Keep only the diagnostics and scripts in ``scripts`` (diagnostic -> script -> option changes)."""
     for name in list(recipe["diagnostics"]):
         if name not in scripts:
@@ -143,8 +186,13 @@ def _restrict(recipe: dict[str, Any], scripts: Mapping[str, Mapping[str, Any]]) 
                     kept[script][option] = value
 
 
-def edit_recipe(recipe: dict[str, Any], scripts: Mapping[str, Mapping[str, Any]], variables: Iterable[str],
-                datasets: Mapping[str, list[dict[str, Any]]], references: set[tuple[str, str]]) -> None:
+def edit_recipe(
+    recipe: dict[str, Any],
+    scripts: Mapping[str, Mapping[str, Any]],
+    variables: Iterable[str],
+    datasets: Mapping[str, list[dict[str, Any]]],
+    references: set[tuple[str, str]],
+) -> None:
     """Restrict the repository recipe to one diagnostic on the execution's data sets (in place).
 
     ``scripts`` lists the diagnostics and scripts kept with their option
@@ -157,8 +205,12 @@ def edit_recipe(recipe: dict[str, Any], scripts: Mapping[str, Mapping[str, Any]]
     for diagnostic in recipe["diagnostics"].values():
         groups = diagnostic.get("variables") or {}
         for name in list(groups):
-            refs = [d for d in groups[name].get("additional_datasets", [])
-                    if d["project"] == "OBS6" and (d["dataset"], name) in references]
+            refs = [
+                d
+                for d in groups[name].get("additional_datasets", [])
+                if d["project"] == "OBS6"
+                and (d["dataset"], name) in references
+            ]
             models = datasets.get(name, [])
             if name not in variables or not models:
                 del groups[name]
@@ -168,7 +220,9 @@ def edit_recipe(recipe: dict[str, Any], scripts: Mapping[str, Mapping[str, Any]]
         for script in scripts.values():
             # Ancestors among removed variable groups would stop ESMValCore.
             if "ancestors" in script:
-                script["ancestors"] = [a for a in script["ancestors"] if _kept(a, recipe)]
+                script["ancestors"] = [
+                    a for a in script["ancestors"] if _kept(a, recipe)
+                ]
 
 
 def _kept(ancestor: str, recipe: dict[str, Any]) -> bool:
@@ -176,23 +230,50 @@ def _kept(ancestor: str, recipe: dict[str, Any]) -> bool:
     if not diagnostic:
         return True  # a variable group of the same diagnostic; checked by ESMValCore
     kept = recipe["diagnostics"].get(diagnostic)
-    return bool(kept) and (item in (kept.get("variables") or {}) or item in (kept.get("scripts") or {}))
+    return bool(kept) and (
+        item in (kept.get("variables") or {})
+        or item in (kept.get("scripts") or {})
+    )
 
 
-def config_overrides(cmip_root: Path, obs6: Path, project: str) -> dict[str, Any]:
-    """The ``projects`` section of the ESMValCore configuration: the linked CMIP files and the OBS6 folder."""
+def config_overrides(
+    cmip_root: Path, obs6: Path, project: str
+) -> dict[str, Any]:
+    """Return the ``projects`` section of the ESMValCore configuration: the linked CMIP files and the OBS6 folder."""
     templates = {
-        "CMIP6": ("{project}/{activity}/{institute}/{dataset}/{exp}/{ensemble}/{mip}/{short_name}/{grid}/{version}",
-                  "{short_name}_{mip}_{dataset}_{exp}_{ensemble}_{grid}*.nc"),
-        "CMIP7": ("{project}/{activity}/{institute}/{dataset}/{exp}/{ensemble}/{region}/{frequency}/{short_name}"
-                  "/{branding_suffix}/{grid}/{version}",
-                  "{short_name}_{branding_suffix}_{frequency}_{region}_{grid}_{dataset}_{exp}_{ensemble}*.nc"),
+        "CMIP6": (
+            "{project}/{activity}/{institute}/{dataset}/{exp}/{ensemble}/{mip}/{short_name}/{grid}/{version}",
+            "{short_name}_{mip}_{dataset}_{exp}_{ensemble}_{grid}*.nc",
+        ),
+        "CMIP7": (
+            "{project}/{activity}/{institute}/{dataset}/{exp}/{ensemble}/{region}/{frequency}/{short_name}"
+            "/{branding_suffix}/{grid}/{version}",
+            "{short_name}_{branding_suffix}_{frequency}_{region}_{grid}_{dataset}_{exp}_{ensemble}*.nc",
+        ),
     }
     dirname, filename = templates[project]
     local = "esmvalcore.io.local.LocalDataSource"
-    return {"projects": {
-        project: {"data": {"ref": {"type": local, "rootpath": str(cmip_root), "dirname_template": dirname,
-                                   "filename_template": filename}}},
-        "OBS6": {"data": {"ref": {"type": local, "rootpath": str(obs6), "dirname_template": "Tier{tier}/{dataset}",
-                                  "filename_template": "{project}_{dataset}_{type}_{version}_{mip}_{short_name}[_.]*nc"}}},
-    }}
+    return {
+        "projects": {
+            project: {
+                "data": {
+                    "ref": {
+                        "type": local,
+                        "rootpath": str(cmip_root),
+                        "dirname_template": dirname,
+                        "filename_template": filename,
+                    }
+                }
+            },
+            "OBS6": {
+                "data": {
+                    "ref": {
+                        "type": local,
+                        "rootpath": str(obs6),
+                        "dirname_template": "Tier{tier}/{dataset}",
+                        "filename_template": "{project}_{dataset}_{type}_{version}_{mip}_{short_name}[_.]*nc",
+                    }
+                }
+            },
+        }
+    }

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from smeval.outputs import METRIC_BUNDLE, OUTPUT_BUNDLE
 
 from .inputs import rebase
 
@@ -24,20 +23,37 @@ PLOT_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg", ".gif", ".ps")
 def provenance_records(session: Path) -> dict[Path, dict[str, Any]]:
     """Every output recorded in the run's ``diagnostic_provenance.yml`` files -> its record."""
     records = {}
-    for path in sorted(Path(session).glob("run/*/*/diagnostic_provenance.yml")):
-        for filename, record in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+    for path in sorted(
+        Path(session).glob("run/*/*/diagnostic_provenance.yml")
+    ):
+        for filename, record in (
+            yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        ).items():
             records[rebase(filename, session)] = record or {}
     return records
 
 
-def _entry(path: Path, session: Path, long_name: str, description: str) -> tuple[str, dict[str, str]]:
+def _entry(
+    path: Path, session: Path, long_name: str, description: str
+) -> tuple[str, dict[str, str]]:
     name = Path(path).relative_to(session).as_posix()
-    return name, {"filename": name, "long_name": long_name, "description": description}
+    return name, {
+        "filename": name,
+        "long_name": long_name,
+        "description": description,
+    }
 
 
-def output_bundle(session: Path, report: Path, report_caption: str, metric_bundle: Path | None,
-                  environment: dict[str, str], modeldata: list[str], obsdata: list[str]) -> dict[str, Any]:
-    """The output bundle of the run in ``session`` (a JSON-ready dict).
+def output_bundle(
+    session: Path,
+    report: Path,
+    report_caption: str,
+    metric_bundle: Path | None,
+    environment: dict[str, str],
+    modeldata: list[str],
+    obsdata: list[str],
+) -> dict[str, Any]:
+    """Return the output bundle of the run in ``session`` (a JSON-ready dict).
 
     Parameters
     ----------
@@ -60,22 +76,36 @@ def output_bundle(session: Path, report: Path, report_caption: str, metric_bundl
             continue
         caption = str(record.get("caption", "")).strip()
         script = "/".join(path.relative_to(session).parts[1:3])
-        description = f"{record['figure']}, written by {script}" if record.get("figure") else f"written by {script}"
+        description = (
+            f"{record['figure']}, written by {script}"
+            if record.get("figure")
+            else f"written by {script}"
+        )
         target = plots if path.suffix.lower() in PLOT_SUFFIXES else data
         key, entry = _entry(path, session, caption, description)
         target[key] = entry
-    index, html = _entry(report, session, report_caption, "the report of the evaluation")
+    index, html = _entry(
+        report, session, report_caption, "the report of the evaluation"
+    )
     bundle: dict[str, Any] = {
         "index": index,
-        "provenance": {"environment": environment, "modeldata": sorted(modeldata),
-                       "obsdata": sorted(obsdata), "log": "run/main_log.txt"},
+        "provenance": {
+            "environment": environment,
+            "modeldata": sorted(modeldata),
+            "obsdata": sorted(obsdata),
+            "log": "run/main_log.txt",
+        },
         "data": data,
         "plots": plots,
         "html": {index: html},
         "metrics": None,
     }
     if metric_bundle is not None:
-        key, entry = _entry(metric_bundle, session, "CMEC metric bundle of the metrics table",
-                            "R, sigma, E', TSS by data set, reference, variable and region")
+        key, entry = _entry(
+            metric_bundle,
+            session,
+            "CMEC metric bundle of the metrics table",
+            "R, sigma, E', TSS by data set, reference, variable and region",
+        )
         bundle["metrics"] = {key: entry}
     return bundle

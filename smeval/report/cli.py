@@ -25,11 +25,17 @@ def _link(args: argparse.Namespace) -> int:
         return 1
     report = locate.find_report(run)
     if report is None:
-        print(f"error: no {locate.REPORT_NAME} under {run}/plots (did the report diagnostic run?)", file=sys.stderr)
+        print(
+            f"error: no {locate.REPORT_NAME} under {run}/plots (did the report diagnostic run?)",
+            file=sys.stderr,
+        )
         return 1
     index = locate.link_index(run)
     if index is None:
-        print(f"error: {run}/index.html is missing (ESMValCore writes it at the end of a run)", file=sys.stderr)
+        print(
+            f"error: {run}/index.html is missing (ESMValCore writes it at the end of a run)",
+            file=sys.stderr,
+        )
         return 1
     print(f"Linked {report} from {index}")
     return 0
@@ -42,14 +48,32 @@ def _locate(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     """Add ``smeval report`` and its sub-commands."""
     parser = subparsers.add_parser(
-        "report", help="link a run's HTML report from its index.html, or find the latest report",
-        description=__doc__.strip().splitlines()[0])
-    commands = parser.add_subparsers(dest="report_command", metavar="SUBCOMMAND")
-    link = commands.add_parser("link", help="insert a link to smeval's report at the top of RUN_DIR/index.html")
-    link.add_argument("run_dir", metavar="RUN_DIR", help="an esmvaltool run folder (<recipe>_YYYYMMDD_HHMMSS)")
+        "report",
+        help="link a run's HTML report from its index.html, or find the latest report",
+        description=__doc__.strip().splitlines()[0],
+    )
+    commands = parser.add_subparsers(
+        dest="report_command", metavar="SUBCOMMAND"
+    )
+    link = commands.add_parser(
+        "link",
+        help="insert a link to smeval's report at the top of RUN_DIR/index.html",
+    )
+    link.add_argument(
+        "run_dir",
+        metavar="RUN_DIR",
+        help="an esmvaltool run folder (<recipe>_YYYYMMDD_HHMMSS)",
+    )
     link.set_defaults(func=_link)
-    find = commands.add_parser("locate", help="print the report of the newest run (and link it)")
+    find = commands.add_parser(
+        "locate", help="print the report of the newest run (and link it)"
+    )
     find.add_argument("output_dir", metavar="OUTPUT_DIR")
-    find.add_argument("recipe", nargs="?", default="recipe_soilmoisture.yml", metavar="RECIPE")
+    find.add_argument(
+        "recipe",
+        nargs="?",
+        default="recipe_soilmoisture.yml",
+        metavar="RECIPE",
+    )
     find.set_defaults(func=_locate)
     parser.set_defaults(func=lambda _args: (parser.print_help(), 2)[1])

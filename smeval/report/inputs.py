@@ -14,6 +14,7 @@ The report diagnostic receives the work folders of its ancestor scripts
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ EXCLUDED_COLUMNS = ["dataset", "member", "project", "variable", "reason"]
 
 
 def session_of(work_dir: Path) -> Path:
-    """The run folder of a script's work folder ``<session>/work/<diagnostic>/<script>``."""
+    """Return the run folder of a script's work folder ``<session>/work/<diagnostic>/<script>``."""
     work_dir = Path(work_dir)
     if work_dir.parent.parent.name != "work":
         msg = f"{work_dir} is not a script work folder <session>/work/<diagnostic>/<script>"
@@ -65,7 +66,7 @@ def script_name(work_dir: Path) -> str:
 
 
 def _read_run_yaml(work_dir: Path, name: str) -> dict[str, Any]:
-    """The YAML file ``name`` of a script's run folder, or {} if missing or empty."""
+    """Return the YAML file ``name`` of a script's run folder, or {} if missing or empty."""
     path = run_dir_of(work_dir) / name
     if not path.is_file():
         return {}
@@ -73,18 +74,20 @@ def _read_run_yaml(work_dir: Path, name: str) -> dict[str, Any]:
 
 
 def read_provenance(work_dir: Path) -> dict[str, dict[str, Any]]:
-    """The provenance records (file -> record) a script wrote, or {} if none."""
+    """Return the provenance records (file -> record) a script wrote, or {} if none."""
     return _read_run_yaml(work_dir, "diagnostic_provenance.yml")
 
 
 def read_settings(work_dir: Path) -> dict[str, Any]:
-    """The ``settings.yml`` ESMValCore wrote for a script, or {}."""
+    """Return the ``settings.yml`` ESMValCore wrote for a script, or {}."""
     return _read_run_yaml(work_dir, "settings.yml")
 
 
 def _figure_number(record: dict[str, Any], path: Path) -> int | None:
     for text in (str(record.get("figure", "")), path.name):
-        match = re.search(r"(?:fig\.?\s*|^fig)(\d+)", text, flags=re.IGNORECASE)
+        match = re.search(
+            r"(?:fig\.?\s*|^fig)(\d+)", text, flags=re.IGNORECASE
+        )
         if match:
             return int(match.group(1))
     return None
@@ -135,7 +138,7 @@ class RunInputs:
 
 
 def _netcdf_synthetic(path: Path) -> str | None:
-    """The ``synthetic`` global attribute of a NetCDF file, or None."""
+    """Return the ``synthetic`` global attribute of a NetCDF file, or None."""
     import netCDF4
 
     try:
@@ -178,7 +181,7 @@ def rebase(path: Path | str, session: Path) -> Path:
     parts = path.parts
     for i in range(len(parts) - 1, -1, -1):
         if parts[i] == session.name:
-            return session.joinpath(*parts[i + 1:])
+            return session.joinpath(*parts[i + 1 :])
     return path
 
 
@@ -186,9 +189,15 @@ def _paths(items, session: Path) -> list[Path]:
     return [rebase(a, session) for a in (items or [])]
 
 
-def _output(path: Path, record: dict[str, Any], script: str, session: Path) -> Output:
-    return Output(path=path, caption=str(record.get("caption", "")), script=script,
-                  ancestors=_paths(record.get("ancestors"), session))
+def _output(
+    path: Path, record: dict[str, Any], script: str, session: Path
+) -> Output:
+    return Output(
+        path=path,
+        caption=str(record.get("caption", "")),
+        script=script,
+        ancestors=_paths(record.get("ancestors"), session),
+    )
 
 
 def read_run(ancestor_dirs: list[Path]) -> RunInputs:
@@ -202,13 +211,20 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
     ancestor_dirs = [Path(d) for d in ancestor_dirs]
     metrics_dirs = [d for d in ancestor_dirs if (d / METRICS).is_file()]
     if not metrics_dirs:
-        msg = ("the report needs the metrics table: no metrics.csv in the ancestor work folders "
-               + ", ".join(map(str, ancestor_dirs)) + " (add skill/metrics to the report's ancestors)")
+        msg = (
+            "the report needs the metrics table: no metrics.csv in the ancestor work folders "
+            + ", ".join(map(str, ancestor_dirs))
+            + " (add skill/metrics to the report's ancestors)"
+        )
         raise FileNotFoundError(msg)
     metrics_dir = metrics_dirs[0]
     session = session_of(metrics_dir)
-    table = pd.read_csv(metrics_dir / METRICS, keep_default_na=False, na_values=[""],
-                        dtype={"dataset": str, "family": str, "reference": str, "region": str})
+    table = pd.read_csv(
+        metrics_dir / METRICS,
+        keep_default_na=False,
+        na_values=[""],
+        dtype={"dataset": str, "family": str, "reference": str, "region": str},
+    )
     for col in ("family", "resolution_group", "kind"):
         if col in table:
             table[col] = table[col].fillna("")
@@ -218,11 +234,17 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
     for work in [metrics_dir, *(d for d in ancestor_dirs if d != metrics_dir)]:
         excluded_path = work / EXCLUDED
         if excluded_path.is_file() and excluded_path.stat().st_size:
-            try:
-                frames.append(pd.read_csv(excluded_path, dtype=str, keep_default_na=False))
-            except pd.errors.EmptyDataError:
-                pass
-    excluded = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=EXCLUDED_COLUMNS)
+            with contextlib.suppress(pd.errors.EmptyDataError):
+                frames.append(
+                    pd.read_csv(
+                        excluded_path, dtype=str, keep_default_na=False
+                    )
+                )
+    excluded = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=EXCLUDED_COLUMNS)
+    )
     metrics_settings = read_settings(metrics_dir)
 
     by_stem: dict[tuple[str, str], list[tuple[Path, dict[str, Any]]]] = {}
@@ -238,14 +260,18 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
             references.update(record.get("references") or [])
             if record.get("figure_group"):
                 # The PNG and the PDF of a figure may sit in different folders (plots/.../pdf/).
-                by_stem.setdefault((name, path.stem), []).append((path, record))
+                by_stem.setdefault((name, path.stem), []).append(
+                    (path, record)
+                )
             else:
                 outputs.append(_output(path, record, name, session))
     work_of = {script_name(w): w for w in ancestor_dirs}
     figures = []
     for (name, _), files in by_stem.items():
-        images = sorted((p for p, _ in files if p.suffix.lower() in IMAGE_SUFFIXES),
-                        key=lambda p: (p.suffix.lower() != ".png", p.suffix))
+        images = sorted(
+            (p for p, _ in files if p.suffix.lower() in IMAGE_SUFFIXES),
+            key=lambda p: (p.suffix.lower() != ".png", p.suffix),
+        )
         if not images:
             # A figure-group file that is not an image: listed with the outputs.
             outputs.extend(_output(p, r, name, session) for p, r in files)
@@ -255,30 +281,60 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
         number = _figure_number(record, image)
         # The figure's own data file sits in the script's work folder under
         # the figure's stem (docs/results.md); then come its upstream files.
-        own = sorted(p for p in work_of[name].glob(f"{image.stem}.*") if p.suffix.lower() in DATA_SUFFIXES)
-        ancestors = own + [a for a in _paths(record.get("ancestors"), session) if a not in own]
-        figures.append(Figure(
-            image=image, group=str(record["figure_group"]), caption=str(record.get("caption", "")),
-            label=str(record.get("figure") or (f"Fig. {number}" if number else image.stem)),
-            number=number, ancestors=ancestors, script=name,
-            other_formats=sorted(p for p, _ in files if p != image)))
-    figures.sort(key=lambda f: (f.number if f.number is not None else 99, f.image.name))
+        own = sorted(
+            p
+            for p in work_of[name].glob(f"{image.stem}.*")
+            if p.suffix.lower() in DATA_SUFFIXES
+        )
+        ancestors = own + [
+            a for a in _paths(record.get("ancestors"), session) if a not in own
+        ]
+        figures.append(
+            Figure(
+                image=image,
+                group=str(record["figure_group"]),
+                caption=str(record.get("caption", "")),
+                label=str(
+                    record.get("figure")
+                    or (f"Fig. {number}" if number else image.stem)
+                ),
+                number=number,
+                ancestors=ancestors,
+                script=name,
+                other_formats=sorted(p for p, _ in files if p != image),
+            )
+        )
+    figures.sort(
+        key=lambda f: (f.number if f.number is not None else 99, f.image.name)
+    )
     outputs.sort(key=lambda o: (o.script, o.path.name))
 
     # Synthetic input: the NetCDF files of the ancestors and the regional
     # series the metrics were computed from (the metrics script's own inputs).
-    series_dirs = [rebase(p, session) for p in metrics_settings.get("input_files", [])]
+    series_dirs = [
+        rebase(p, session) for p in metrics_settings.get("input_files", [])
+    ]
     series_dirs = [d for d in series_dirs if d.is_dir()]
     if not series_dirs:
         series_dirs = [session / "work" / "soil_moisture" / "regional_series"]
-    synthetic, scanned = scan_synthetic([d for d in [*ancestor_dirs, *series_dirs] if d.is_dir()])
+    synthetic, scanned = scan_synthetic(
+        [d for d in [*ancestor_dirs, *series_dirs] if d.is_dir()]
+    )
 
     filled = sorted((session / "run").glob("recipe_*_filled.yml"))
     return RunInputs(
-        session=session, table=table, excluded=excluded, metrics_dir=metrics_dir,
-        metrics_settings=metrics_settings, figures=figures, outputs=outputs,
-        references=sorted(references), synthetic_files=synthetic, scanned_files=scanned,
-        filled_recipe=filled[0] if filled else None, ancestor_products=products,
+        session=session,
+        table=table,
+        excluded=excluded,
+        metrics_dir=metrics_dir,
+        metrics_settings=metrics_settings,
+        figures=figures,
+        outputs=outputs,
+        references=sorted(references),
+        synthetic_files=synthetic,
+        scanned_files=scanned,
+        filled_recipe=filled[0] if filled else None,
+        ancestor_products=products,
         members=_read_members(metrics_dir),
     )
 
@@ -288,7 +344,11 @@ def _read_members(metrics_dir: Path) -> pd.DataFrame:
     path = metrics_dir / MEMBERS
     if not path.is_file() or not path.stat().st_size:
         return pd.DataFrame()
-    return pd.read_csv(path, dtype={"dataset": str, "variable": str, "members": str}, keep_default_na=False)
+    return pd.read_csv(
+        path,
+        dtype={"dataset": str, "variable": str, "members": str},
+        keep_default_na=False,
+    )
 
 
 class Linker:
@@ -304,6 +364,7 @@ class Linker:
         self.page_dir = Path(page_dir).resolve()
 
     def inside(self, path: Path) -> bool:
+        """Return whether ``path`` lies inside the run's session folder."""
         try:
             Path(path).resolve().relative_to(self.session)
         except ValueError:
@@ -311,6 +372,7 @@ class Linker:
         return True
 
     def href(self, path: Path | str | None) -> str | None:
+        """Return the link to ``path``, or None for files not shown (outside the run, missing, preprocessed)."""
         if path is None:
             return None
         path = Path(path)
@@ -322,9 +384,13 @@ class Linker:
         return quote(Path(rel).as_posix())
 
     def label(self, path: Path | str) -> str:
-        """The path relative to the run folder (or the file name if outside)."""
+        """Return the path relative to the run folder (or the file name if outside)."""
         path = Path(path)
-        return path.resolve().relative_to(self.session).as_posix() if self.inside(path) else path.name
+        return (
+            path.resolve().relative_to(self.session).as_posix()
+            if self.inside(path)
+            else path.name
+        )
 
     def citation(self, path: Path | str) -> str | None:
         """Link to the ``<stem>_citation.bibtex`` ESMValCore wrote beside an output."""

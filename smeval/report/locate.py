@@ -19,13 +19,20 @@ from urllib.parse import quote
 #: File name of smeval's report inside a run's plot folder.
 REPORT_NAME = "smeval_report.html"
 #: Markers around smeval's insertion into ESMValCore's index.html.
-LINK_START = "<!-- smeval-report-link: start (inserted by smeval report link) -->"
+LINK_START = (
+    "<!-- smeval-report-link: start (inserted by smeval report link) -->"
+)
 LINK_END = "<!-- smeval-report-link: end -->"
-_BLOCK = re.compile(re.escape(LINK_START) + r".*?" + re.escape(LINK_END) + r"\n?", flags=re.DOTALL)
+_BLOCK = re.compile(
+    re.escape(LINK_START) + r".*?" + re.escape(LINK_END) + r"\n?",
+    flags=re.DOTALL,
+)
 _BODY = re.compile(r"<body\b[^>]*>", flags=re.IGNORECASE)
 
 
-def latest_run(output_dir: Path, recipe: str = "recipe_soilmoisture.yml") -> Path | None:
+def latest_run(
+    output_dir: Path, recipe: str = "recipe_soilmoisture.yml"
+) -> Path | None:
     """Newest run folder of ``recipe`` in ``output_dir``, or None."""
     stem = Path(recipe).stem
     runs = sorted(p for p in Path(output_dir).glob(f"{stem}_*") if p.is_dir())
@@ -59,21 +66,23 @@ def state_problem(run_dir: Path) -> str | None:
     """Why a run's outputs must not be trusted (failed or incomplete run), or None."""
     state = run_state(run_dir)
     if state == "incomplete":
-        return (f"the run {run_dir} is incomplete: its run/main_log.txt does not end with "
-                f"'{SUCCESS_LINE}' (interrupted, killed or still running); its outputs may be partial")
+        return (
+            f"the run {run_dir} is incomplete: its run/main_log.txt does not end with "
+            f"'{SUCCESS_LINE}' (interrupted, killed or still running); its outputs may be partial"
+        )
     if state == "failed":
         return f"the run {run_dir} failed (see {Path(run_dir) / 'run' / 'main_log.txt'}); its outputs may be partial"
     return None
 
 
 def find_report(run_dir: Path) -> Path | None:
-    """smeval's report of a run, or None."""
+    """Smeval's report of a run, or None."""
     ours = sorted(Path(run_dir).glob(f"plots/**/{REPORT_NAME}"))
     return ours[0] if ours else None
 
 
 def report_path(run_dir: Path) -> Path | None:
-    """smeval's report of a run if present, else ESMValCore's index.html."""
+    """Smeval's report of a run if present, else ESMValCore's index.html."""
     ours = find_report(run_dir)
     if ours:
         return ours
@@ -82,7 +91,7 @@ def report_path(run_dir: Path) -> Path | None:
 
 
 def link_block(href: str) -> str:
-    """The HTML inserted into index.html (inline style: the page's own CSS comes from a CDN)."""
+    """Return the HTML inserted into index.html (inline style: the page's own CSS comes from a CDN)."""
     return (
         f"{LINK_START}\n"
         '<div id="smeval-report-link" style="margin:1rem 0;padding:.8rem 1rem;border:2px solid #1f5f99;'
@@ -123,6 +132,7 @@ def link_index(run_dir: Path) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Print the report path of the latest run and link it from its index.html; return the exit code."""
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] in {"-h", "--help"}:
         print(__doc__.strip())
@@ -139,7 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     report = report_path(run)
     if report is None:
-        print(f"error: the run {run} wrote no report (see {run}/run/main_log.txt)", file=sys.stderr)
+        print(
+            f"error: the run {run} wrote no report (see {run}/run/main_log.txt)",
+            file=sys.stderr,
+        )
         return 1
     if link_index(run):
         print(f"Linked the report from {run / 'index.html'}")

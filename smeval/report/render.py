@@ -16,7 +16,7 @@ from smeval.diag.shared import atomic_write_text
 
 
 def environment(templates: Path) -> jinja2.Environment:
-    """A jinja2 environment over ``templates`` with autoescaping forced on."""
+    """Return a jinja2 environment over ``templates`` with autoescaping forced on."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates)),
         autoescape=True,

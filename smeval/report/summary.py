@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from smeval import defaults
+from smeval.core.ensemble import MMEM_HIGH, MMEM_LOW
 from smeval.metrics.table import (
     REGION_IDS,
     count_models_above,
@@ -21,29 +23,35 @@ from smeval.metrics.table import (
     ranking,
     tss_matrix,
 )
-from smeval.core.ensemble import MMEM_HIGH, MMEM_LOW
 from smeval.variables import SOIL_MOISTURE, VARIABLE_LABELS, variable_label
-from smeval import defaults
 
 
 def ordered_variables(table: pd.DataFrame) -> list[str]:
+    """Return the variables of ``table``: the paper's order first, then the others sorted."""
     present = list(dict.fromkeys(table["variable"].tolist()))
-    return [v for v in VARIABLE_LABELS if v in present] + sorted(v for v in present if v not in VARIABLE_LABELS)
+    return [v for v in VARIABLE_LABELS if v in present] + sorted(
+        v for v in present if v not in VARIABLE_LABELS
+    )
 
 
 def ordered_references(table: pd.DataFrame) -> list[str]:
+    """Return the references of ``table``: the default order first, then the others sorted."""
     present = set(table["reference"])
     known = list(defaults.REFERENCES)
     return [r for r in known if r in present] + sorted(present - set(known))
 
 
-def ranking_references(table: pd.DataFrame, wanted: Sequence[str] | None = None) -> list[str]:
-    """The references rankings and counts use: ``wanted`` (default ERA5, GLDAS-NOAH) present in the table.
+def ranking_references(
+    table: pd.DataFrame, wanted: Sequence[str] | None = None
+) -> list[str]:
+    """Return the references rankings and counts use: ``wanted`` (default ERA5, GLDAS-NOAH) present in the table.
 
     Falls back to every reference of the table if none of them is present.
     """
     present = ordered_references(table)
-    chosen = [r for r in (wanted or defaults.FIGURE_REFERENCES) if r in present]
+    chosen = [
+        r for r in (wanted or defaults.FIGURE_REFERENCES) if r in present
+    ]
     return chosen or present
 
 
@@ -54,19 +62,27 @@ def _names(items: Sequence[str], limit: int = 4) -> str:
     return f"{', '.join(items[:limit])} and {len(items) - limit} more"
 
 
-def _references_of(table: pd.DataFrame, variable: str, references: Sequence[str]) -> list[str]:
-    """The ``references`` that have rows of ``variable`` in the table."""
+def _references_of(
+    table: pd.DataFrame, variable: str, references: Sequence[str]
+) -> list[str]:
+    """Return the ``references`` that have rows of ``variable`` in the table."""
     present = set(table.loc[table.variable == variable, "reference"])
     return [r for r in references if r in present]
 
 
 def _regions(table: pd.DataFrame, variable: str, reference: str) -> list[str]:
-    present = set(table[(table.variable == variable) & (table.reference == reference)]["region"])
+    present = set(
+        table[(table.variable == variable) & (table.reference == reference)][
+            "region"
+        ]
+    )
     return [r for r in REGION_IDS if r in present]
 
 
 @dataclass
 class RankedModel:
+    """A model's place in a variable's ranking: regions above the TSS threshold."""
+
     rank: int
     dataset: str
     regions_above: int
@@ -76,6 +92,8 @@ class RankedModel:
 
 @dataclass
 class VariableRanking:
+    """The ranking of the models for one variable, as the report shows it."""
+
     variable: str
     label: str
     references: list[str]
@@ -85,8 +103,13 @@ class VariableRanking:
     n_models: int
 
 
-def rankings(table: pd.DataFrame, threshold: float, references: Sequence[str], n: int = 3,
-             variables: Sequence[str] = SOIL_MOISTURE) -> list[VariableRanking]:
+def rankings(
+    table: pd.DataFrame,
+    threshold: float,
+    references: Sequence[str],
+    n: int = 3,
+    variables: Sequence[str] = SOIL_MOISTURE,
+) -> list[VariableRanking]:
     """Top and bottom ``n`` models of each soil-moisture variable (``ranking``)."""
     out = []
     for variable in variables:
@@ -96,28 +119,50 @@ def rankings(table: pd.DataFrame, threshold: float, references: Sequence[str], n
         rank = ranking(table, variable, refs, threshold)
         if rank.empty:
             continue
-        models = [RankedModel(int(row["rank"]), str(name), int(row["regions_above"]),
-                              {r: int(row[f"regions_above_{r}"]) for r in refs}, float(row["mean_tss"]))
-                  for name, row in rank.iterrows()]
+        models = [
+            RankedModel(
+                int(row["rank"]),
+                str(name),
+                int(row["regions_above"]),
+                {r: int(row[f"regions_above_{r}"]) for r in refs},
+                float(row["mean_tss"]),
+            )
+            for name, row in rank.iterrows()
+        ]
         # Top and bottom never overlap: with few models both lists are shorter.
         k = min(n, len(models) // 2)
-        out.append(VariableRanking(variable, variable_label(variable), refs,
-                                   len(_regions(table, variable, refs[0])),
-                                   models[:max(k, 1)], models[len(models) - k:] if k else [], len(models)))
+        out.append(
+            VariableRanking(
+                variable,
+                variable_label(variable),
+                refs,
+                len(_regions(table, variable, refs[0])),
+                models[: max(k, 1)],
+                models[len(models) - k :] if k else [],
+                len(models),
+            )
+        )
     return out
 
 
-def top_ranking(table: pd.DataFrame, variable: str, references: Sequence[str], threshold: float,
-                n: int = 5) -> pd.DataFrame:
-    """The first ``n`` rows of ``ranking`` (Fig. 14's top five)."""
+def top_ranking(
+    table: pd.DataFrame,
+    variable: str,
+    references: Sequence[str],
+    threshold: float,
+    n: int = 5,
+) -> pd.DataFrame:
+    """Return the first ``n`` rows of ``ranking`` (Fig. 14's top five)."""
     refs = _references_of(table, variable, references)
     if not refs:
         return pd.DataFrame()
     return ranking(table, variable, refs, threshold).head(n)
 
 
-def messages(table: pd.DataFrame, threshold: float, references: Sequence[str]) -> list[str]:
-    """The main messages of the run, as sentences built from the metrics table."""
+def messages(
+    table: pd.DataFrame, threshold: float, references: Sequence[str]
+) -> list[str]:
+    """Return the main messages of the run, as sentences built from the metrics table."""
     out: list[str] = []
     thr = f"{threshold:g}"
     for variable in SOIL_MOISTURE:
@@ -129,45 +174,72 @@ def messages(table: pd.DataFrame, threshold: float, references: Sequence[str]) -
             if matrix.empty:
                 continue
             n_models = len(matrix)
-            counts = count_models_above(table, variable, ref, threshold, regions=regions)
+            counts = count_models_above(
+                table, variable, ref, threshold, regions=regions
+            )
             half = int(np.sum(counts.to_numpy() >= n_models / 2))
             best, worst = counts.max(), counts.min()
             best_regions = [r for r in regions if counts[r] == best]
             worst_regions = [r for r in regions if counts[r] == worst]
-            text = (f"Against {ref}, {label} is reproduced (TSS > {thr}) by at least half of the "
-                    f"{n_models} models in {half} of {len(regions)} regions; ")
+            text = (
+                f"Against {ref}, {label} is reproduced (TSS > {thr}) by at least half of the "
+                f"{n_models} models in {half} of {len(regions)} regions; "
+            )
             if best == worst:
                 text += f"every region is reproduced by {best} of {n_models} models."
             else:
-                text += (f"best simulated: {_names(best_regions)} ({best} of {n_models} models), "
-                         f"worst simulated: {_names(worst_regions)} ({worst} of {n_models} models).")
+                text += (
+                    f"best simulated: {_names(best_regions)} ({best} of {n_models} models), "
+                    f"worst simulated: {_names(worst_regions)} ({worst} of {n_models} models)."
+                )
             out.append(text)
             totals[ref] = (int(counts.sum()), n_models * len(regions))
 
-            mmem = tss_matrix(table, variable, ref, kind="mmem", regions=regions)
+            mmem = tss_matrix(
+                table, variable, ref, kind="mmem", regions=regions
+            )
             if MMEM_HIGH in mmem.index and MMEM_LOW in mmem.index:
                 high, low = mmem.loc[MMEM_HIGH], mmem.loc[MMEM_LOW]
                 valid = high.notna() & low.notna()
                 wins = int((high[valid] > low[valid]).sum())
                 losses = int((high[valid] < low[valid]).sum())
-                verdict = "beats" if wins > losses else "does not beat" if wins < losses else "ties with"
-                out.append(f"Against {ref}, {MMEM_HIGH} {verdict} {MMEM_LOW} for {label}: its TSS is "
-                           f"higher in {wins} and lower in {losses} of {int(valid.sum())} regions.")
+                verdict = (
+                    "beats"
+                    if wins > losses
+                    else "does not beat"
+                    if wins < losses
+                    else "ties with"
+                )
+                out.append(
+                    f"Against {ref}, {MMEM_HIGH} {verdict} {MMEM_LOW} for {label}: its TSS is "
+                    f"higher in {wins} and lower in {losses} of {int(valid.sum())} regions."
+                )
         if len(totals) >= 2:
-            ordered = sorted(totals.items(), key=lambda kv: -kv[1][0] / max(kv[1][1], 1))
+            ordered = sorted(
+                totals.items(), key=lambda kv: -kv[1][0] / max(kv[1][1], 1)
+            )
             (ref_a, (a, n_a)), (ref_b, (b, n_b)) = ordered[0], ordered[-1]
             if a * n_b == b * n_a:
-                out.append(f"For {label}, the models agree equally well with {ref_a} and {ref_b}: "
-                           f"{a} of {n_a} model-region pairs have TSS > {thr} against each.")
+                out.append(
+                    f"For {label}, the models agree equally well with {ref_a} and {ref_b}: "
+                    f"{a} of {n_a} model-region pairs have TSS > {thr} against each."
+                )
             else:
-                out.append(f"For {label}, the models agree better with {ref_a} than with {ref_b}: "
-                           f"{a} of {n_a} model-region pairs have TSS > {thr} against {ref_a}, "
-                           f"{b} of {n_b} against {ref_b}.")
+                out.append(
+                    f"For {label}, the models agree better with {ref_a} than with {ref_b}: "
+                    f"{a} of {n_a} model-region pairs have TSS > {thr} against {ref_a}, "
+                    f"{b} of {n_b} against {ref_b}."
+                )
     return out
 
 
-def _counts(table: pd.DataFrame, threshold: float, references: Sequence[str],
-            variables: Sequence[str], count) -> tuple[list[tuple[str, str]], dict]:
+def _counts(
+    table: pd.DataFrame,
+    threshold: float,
+    references: Sequence[str],
+    variables: Sequence[str],
+    count,
+) -> tuple[list[tuple[str, str]], dict]:
     """``count(table, variable, ref, threshold, regions=...)`` per (variable, reference) present."""
     columns, data = [], {}
     for variable in variables:
@@ -176,20 +248,36 @@ def _counts(table: pd.DataFrame, threshold: float, references: Sequence[str],
             if not regions:
                 continue
             columns.append((variable, ref))
-            data[(variable, ref)] = count(table, variable, ref, threshold, regions=regions)
+            data[(variable, ref)] = count(
+                table, variable, ref, threshold, regions=regions
+            )
     return columns, data
 
 
-def counts_by_region(table: pd.DataFrame, threshold: float, references: Sequence[str],
-                     variables: Sequence[str] = SOIL_MOISTURE) -> tuple[list[tuple[str, str]], pd.DataFrame]:
+def counts_by_region(
+    table: pd.DataFrame,
+    threshold: float,
+    references: Sequence[str],
+    variables: Sequence[str] = SOIL_MOISTURE,
+) -> tuple[list[tuple[str, str]], pd.DataFrame]:
     """Fig. 14a: models with TSS > threshold per region, one column per (variable, reference)."""
-    columns, data = _counts(table, threshold, references, variables, count_models_above)
-    frame = pd.DataFrame(data).reindex([r for r in REGION_IDS if any(r in s.index for s in data.values())])
+    columns, data = _counts(
+        table, threshold, references, variables, count_models_above
+    )
+    frame = pd.DataFrame(data).reindex(
+        [r for r in REGION_IDS if any(r in s.index for s in data.values())]
+    )
     return columns, frame
 
 
-def counts_by_model(table: pd.DataFrame, threshold: float, references: Sequence[str],
-                    variables: Sequence[str] = SOIL_MOISTURE) -> tuple[list[tuple[str, str]], pd.DataFrame]:
+def counts_by_model(
+    table: pd.DataFrame,
+    threshold: float,
+    references: Sequence[str],
+    variables: Sequence[str] = SOIL_MOISTURE,
+) -> tuple[list[tuple[str, str]], pd.DataFrame]:
     """Fig. 14b: regions with TSS > threshold per model, one column per (variable, reference)."""
-    columns, data = _counts(table, threshold, references, variables, count_regions_above)
+    columns, data = _counts(
+        table, threshold, references, variables, count_regions_above
+    )
     return columns, pd.DataFrame(data).sort_index()

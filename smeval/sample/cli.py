@@ -45,60 +45,99 @@ archive. Output is identical for the same --seed.
 
 
 def register(subparsers) -> argparse.ArgumentParser:
+    """Add the ``sample-data`` subcommand to ``subparsers``; return its parser."""
     parser = subparsers.add_parser(
         "sample-data",
         help="generate the synthetic CMIP6 + reanalysis sample archive",
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--out", required=True, metavar="DIR", help="root folder of the archive")
-    parser.add_argument("--scale", choices=("tiny", "default", "paper"), default="default")
-    parser.add_argument("--models", nargs="+", metavar="MODEL",
-                        help="CMIP6 source_ids to write instead of the scale's list")
-    parser.add_argument("--members", type=int, metavar="N",
-                        help="at most N members per model and variable (default: the scale's cap)")
-    parser.add_argument("--years", metavar="FIRST-LAST",
-                        help="period, e.g. 1979-2014 (default: the scale's)")
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="root folder of the archive",
+    )
+    parser.add_argument(
+        "--scale", choices=("tiny", "default", "paper"), default="default"
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        metavar="MODEL",
+        help="CMIP6 source_ids to write instead of the scale's list",
+    )
+    parser.add_argument(
+        "--members",
+        type=int,
+        metavar="N",
+        help="at most N members per model and variable (default: the scale's cap)",
+    )
+    parser.add_argument(
+        "--years",
+        metavar="FIRST-LAST",
+        help="period, e.g. 1979-2014 (default: the scale's)",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--planted", choices=("ERA5", "ERA-Interim", "GLDAS"), metavar="REF",
-                        help="add PLANTED-1 with known R, sigma against REF (ERA5, ERA-Interim, "
-                             "GLDAS) and write planted_REF.json")
-    parser.add_argument("--reanalyses", choices=("both", "obs6", "raw", "none"), default="both",
-                        help="raw distributor files (for 'smeval cmorize'), CMORized OBS6 "
-                             "files (made by smeval's converters from raw files), both "
-                             "(default) or none")
+    parser.add_argument(
+        "--planted",
+        choices=("ERA5", "ERA-Interim", "GLDAS"),
+        metavar="REF",
+        help="add PLANTED-1 with known R, sigma against REF (ERA5, ERA-Interim, "
+        "GLDAS) and write planted_REF.json",
+    )
+    parser.add_argument(
+        "--reanalyses",
+        choices=("both", "obs6", "raw", "none"),
+        default="both",
+        help="raw distributor files (for 'smeval cmorize'), CMORized OBS6 "
+        "files (made by smeval's converters from raw files), both "
+        "(default) or none",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
     return parser
 
 
 def parse_years(text: str | None) -> tuple[int, int] | None:
+    """Return (first, last) year of ``--years`` (``1979-2014``), or None."""
     if not text:
         return None
     parts = text.split("-")
     if len(parts) != 2 or not all(p.isdigit() for p in parts):
-        raise ValueError(f"--years must look like 1979-2014, not {text!r}")
+        msg = f"--years must look like 1979-2014, not {text!r}"
+        raise ValueError(msg)
     first, last = int(parts[0]), int(parts[1])
     if last < first:
-        raise ValueError(f"--years: {last} is before {first}")
+        msg = f"--years: {last} is before {first}"
+        raise ValueError(msg)
     return first, last
 
 
 def run(args) -> int:
+    """Run ``smeval sample-data``; return the exit code."""
     from smeval.sample.generate import generate
 
     try:
         years = parse_years(args.years)
         start = time.perf_counter()
         summary = generate(
-            args.out, scale=args.scale, models=args.models, members=args.members,
-            years=years, seed=args.seed, planted=args.planted,
-            reanalyses=args.reanalyses, progress=not args.quiet,
+            args.out,
+            scale=args.scale,
+            models=args.models,
+            members=args.members,
+            years=years,
+            seed=args.seed,
+            planted=args.planted,
+            reanalyses=args.reanalyses,
+            progress=not args.quiet,
         )
     except ValueError as exc:
         print(f"smeval sample-data: error: {exc}", file=sys.stderr)
         return 2
     took = time.perf_counter() - start
-    print(f"{summary['files_written']} files written to {args.out} in {took:.1f} s "
-          f"({len(summary['models'])} models, scale {args.scale}, seed {args.seed})")
+    print(
+        f"{summary['files_written']} files written to {args.out} in {took:.1f} s "
+        f"({len(summary['models'])} models, scale {args.scale}, seed {args.seed})"
+    )
     return 0

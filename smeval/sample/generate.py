@@ -51,8 +51,6 @@ from pathlib import Path
 import numpy as np
 
 from smeval import cmorio
-from smeval.core.regional import cell_areas
-from smeval.sample import physics as ph
 from smeval.catalogue import (
     FX_VARIABLES,
     VARIABLE_TABLES,
@@ -60,11 +58,13 @@ from smeval.catalogue import (
     grid_coordinates,
     load_catalogue,
 )
+from smeval.core.regional import cell_areas
+from smeval.sample import physics as ph
 from smeval.sample.regrid import Regridder
 
 SYNTHETIC = "yes: smeval sample archive, not real model output"
 CREATION_DATE = "2024-01-01T00:00:00Z"
-KG_PER_MM_DAY = 1.0 / 86400.0   # mm/day -> kg m-2 s-1
+KG_PER_MM_DAY = 1.0 / 86400.0  # mm/day -> kg m-2 s-1
 #: float32 mantissa bits kept in the archive (relative precision 1.2e-4);
 #: synthetic noise in all 23 bits would not compress at all.
 SIGNIFICANT_BITS = 12
@@ -75,39 +75,65 @@ class Scale:
     """A preset of the archive: which models, how many members, how coarse."""
 
     name: str
-    models: tuple[str, ...] | None      # None = every catalogue model
-    members: int | None                 # cap per variable; None = Table 1 counts
+    models: tuple[str, ...] | None  # None = every catalogue model
+    members: int | None  # cap per variable; None = Table 1 counts
     years: tuple[int, int]
-    coarsen: float                      # native rows / written rows (1 = native)
+    coarsen: float  # native rows / written rows (1 = native)
     min_rows: int
-    world_resolution: float             # degrees of the synthetic truth grid
-    reanalysis_resolution: float | None  # degrees; None = the distributors' grids
+    world_resolution: float  # degrees of the synthetic truth grid
+    reanalysis_resolution: (
+        float | None
+    )  # degrees; None = the distributors' grids
     #: models whose member cap is raised (still never above Table 1's counts)
     extra_members: tuple[tuple[str, int], ...] = ()
 
     def member_cap(self, model: str) -> int | None:
-        """The member cap of ``model`` at this scale (None = Table 1 counts)."""
+        """Return the member cap of ``model`` at this scale (None = Table 1 counts)."""
         return dict(self.extra_members).get(model, self.members)
 
 
 #: Models written with two members at the default scale: five families, both
 #: resolution groups (CESM2 and MRI-ESM2-0 high, the others low), so that
 #: model ensemble means and ``ensemble: "*"`` see more than one member.
-DEFAULT_TWO_MEMBERS = ("CESM2", "MRI-ESM2-0", "CNRM-CM6-1", "MIROC6", "GISS-E2-1-G")
+DEFAULT_TWO_MEMBERS = (
+    "CESM2",
+    "MRI-ESM2-0",
+    "CNRM-CM6-1",
+    "MIROC6",
+    "GISS-E2-1-G",
+)
 
 SCALES = {
     "tiny": Scale(
-        "tiny", ("MPI-ESM1-2-LR", "MPI-ESM1-2-HR", "CNRM-CM6-1"), 2, (1979, 1981),
-        coarsen=6.0, min_rows=12, world_resolution=4.0, reanalysis_resolution=4.0,
+        "tiny",
+        ("MPI-ESM1-2-LR", "MPI-ESM1-2-HR", "CNRM-CM6-1"),
+        2,
+        (1979, 1981),
+        coarsen=6.0,
+        min_rows=12,
+        world_resolution=4.0,
+        reanalysis_resolution=4.0,
     ),
     "default": Scale(
-        "default", None, 1, (1979, 2014), coarsen=6.0, min_rows=12, world_resolution=2.0,
+        "default",
+        None,
+        1,
+        (1979, 2014),
+        coarsen=6.0,
+        min_rows=12,
+        world_resolution=2.0,
         reanalysis_resolution=2.5,
         extra_members=tuple((name, 2) for name in DEFAULT_TWO_MEMBERS),
     ),
     "paper": Scale(
-        "paper", None, None, (1979, 2014), coarsen=1.0, min_rows=1,
-        world_resolution=1.0, reanalysis_resolution=None,
+        "paper",
+        None,
+        None,
+        (1979, 2014),
+        coarsen=1.0,
+        min_rows=1,
+        world_resolution=1.0,
+        reanalysis_resolution=None,
     ),
 }
 
@@ -119,6 +145,7 @@ REANALYSES = ("ERA5", "ERA-Interim", "GLDAS")
 # time
 # ---------------------------------------------------------------------------
 
+
 @dataclasses.dataclass(frozen=True)
 class Period:
     """Months from January of ``first`` to December of ``last``."""
@@ -128,24 +155,33 @@ class Period:
 
     @property
     def n(self) -> int:
+        """Number of months of the period."""
         return 12 * (self.last - self.first + 1)
 
     @property
     def months(self) -> np.ndarray:
+        """Month number (1-12) of each month of the period."""
         return np.tile(np.arange(1, 13), self.last - self.first + 1)
 
     def days(self, calendar: str) -> np.ndarray:
+        """Return the length in days of each month in ``calendar``."""
         _, bounds = cmorio.monthly_time_axis(self.first, self.last, calendar)
         return np.diff(bounds, axis=1)[:, 0]
 
-    def chunks(self, split_years: int, split_start: int) -> list[tuple[int, int]]:
+    def chunks(
+        self, split_years: int, split_start: int
+    ) -> list[tuple[int, int]]:
         """(first, last) year of each file, as the real archive splits it."""
         if split_years <= 0:
             return [(self.first, self.last)]
         out = []
         y = self.first
         while y <= self.last:
-            end = split_start + ((y - split_start) // split_years + 1) * split_years - 1
+            end = (
+                split_start
+                + ((y - split_start) // split_years + 1) * split_years
+                - 1
+            )
             out.append((y, min(end, self.last)))
             y = min(end, self.last) + 1
         return out
@@ -155,15 +191,19 @@ class Period:
 # planning: which files belong to which unit of work
 # ---------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class ModelPlan:
+    """What the sample archive writes for one model: grid size and members."""
+
     model: ModelEntry
     nlat: int
     nlon: int
-    members: dict[str, int]       # variable -> number of members written
+    members: dict[str, int]  # variable -> number of members written
 
     @property
     def n_members(self) -> int:
+        """Largest number of members written of any variable."""
         return max(self.members.values(), default=0)
 
 
@@ -173,15 +213,18 @@ def coarse_rows(model: ModelEntry, scale: Scale) -> tuple[int, int]:
         return model.grid.nlat, model.grid.nlon
     f = scale.coarsen
     if model.grid.kind == "poles":
-        nlat = int(round((model.grid.nlat - 1) / f)) + 1
+        nlat = round((model.grid.nlat - 1) / f) + 1
     else:
-        nlat = int(round(model.grid.nlat / f))
+        nlat = round(model.grid.nlat / f)
     nlat = max(nlat, scale.min_rows)
-    nlon = max(int(round(model.grid.nlon / f)), 2 * scale.min_rows)
+    nlon = max(round(model.grid.nlon / f), 2 * scale.min_rows)
     return nlat, nlon
 
 
-def plan_models(scale: Scale, models: Sequence[str] | None, members: int | None) -> list[ModelPlan]:
+def plan_models(
+    scale: Scale, models: Sequence[str] | None, members: int | None
+) -> list[ModelPlan]:
+    """Return the plan of each model to write at ``scale``."""
     cat = load_catalogue()
     names = list(models) if models else list(scale.models or cat.models)
     unknown = [n for n in names if n not in cat.models]
@@ -192,39 +235,64 @@ def plan_models(scale: Scale, models: Sequence[str] | None, members: int | None)
     for name in names:
         model = cat.models[name]
         cap = members if members is not None else scale.member_cap(name)
-        counts = {v: (min(c, cap) if cap else c) for v, c in model.members.items() if c > 0}
+        counts = {
+            v: (min(c, cap) if cap else c)
+            for v, c in model.members.items()
+            if c > 0
+        }
         nlat, nlon = coarse_rows(model, scale)
         plans.append(ModelPlan(model, nlat, nlon, counts))
     return plans
 
 
-def model_files(root: Path, plan: ModelPlan, member: int, period: Period) -> dict[str, list[tuple[Path, tuple[int, int] | None]]]:
+def model_files(
+    root: Path, plan: ModelPlan, member: int, period: Period
+) -> dict[str, list[tuple[Path, tuple[int, int] | None]]]:
     """Variable -> [(path, (first, last year) or None for fx)] of one member."""
     m = plan.model
     variant = m.variant_label(member)
     out: dict[str, list] = {}
-    common = dict(
-        institution_id=m.institution_id, source_id=m.name, variant_label=variant,
-        grid_label=m.grid.label, version=m.version,
-    )
+    common = {
+        "institution_id": m.institution_id,
+        "source_id": m.name,
+        "variant_label": variant,
+        "grid_label": m.grid.label,
+        "version": m.version,
+    }
     for var, count in plan.members.items():
         if member > count:
             continue
         table = VARIABLE_TABLES[var]
         out[var] = [
-            (cmorio.cmip6_path(root, table_id=table, variable_id=var,
-                               time_range=f"{a:04d}01-{b:04d}12", **common), (a, b))
+            (
+                cmorio.cmip6_path(
+                    root,
+                    table_id=table,
+                    variable_id=var,
+                    time_range=f"{a:04d}01-{b:04d}12",
+                    **common,
+                ),
+                (a, b),
+            )
             for a, b in period.chunks(m.split_years, m.split_start)
         ]
     if member == 1:
         for var in FX_VARIABLES:
-            out[var] = [(cmorio.cmip6_path(root, table_id="fx", variable_id=var, **common), None)]
+            out[var] = [
+                (
+                    cmorio.cmip6_path(
+                        root, table_id="fx", variable_id=var, **common
+                    ),
+                    None,
+                )
+            ]
     return out
 
 
 # ---------------------------------------------------------------------------
 # the shared world
 # ---------------------------------------------------------------------------
+
 
 @cache
 def _world(resolution: float) -> ph.World:
@@ -235,20 +303,35 @@ def _world(resolution: float) -> ph.World:
 class Fields:
     """One data set run on the world's land cells (and pr/evspsbl everywhere)."""
 
-    theta: np.ndarray      # (nland, 5, nt) m3 m-3 (cell-major, see BucketOutput)
-    pr: np.ndarray         # (ncell, nt) mm/day
-    evspsbl: np.ndarray    # (ncell, nt) mm/day
-    mrros: np.ndarray      # (nland, nt) mm/day
-    snm: np.ndarray        # (nland, nt) mm/day
+    theta: np.ndarray  # (nland, 5, nt) m3 m-3 (cell-major, see BucketOutput)
+    pr: np.ndarray  # (ncell, nt) mm/day
+    evspsbl: np.ndarray  # (ncell, nt) mm/day
+    mrros: np.ndarray  # (nland, nt) mm/day
+    snm: np.ndarray  # (nland, nt) mm/day
 
 
-def run_dataset(world, period: Period, calendar: str, flavour: ph.Flavour, weather_seed,
-                bias_seed, enso=None, own_noise: float = 0.0) -> Fields:
-    """Forcing + bucket of one data set (one model member or one reanalysis)."""
+def run_dataset(
+    world,
+    period: Period,
+    calendar: str,
+    flavour: ph.Flavour,
+    weather_seed,
+    bias_seed,
+    enso=None,
+    own_noise: float = 0.0,
+) -> Fields:
+    """Return forcing + bucket of one data set (one model member or one reanalysis)."""
     months = period.months
     weather = np.random.default_rng(weather_seed)
-    forcing = ph.make_forcing(world, months, flavour, weather, np.random.default_rng(bias_seed),
-                              enso=enso, own_noise=own_noise)
+    forcing = ph.make_forcing(
+        world,
+        months,
+        flavour,
+        weather,
+        np.random.default_rng(bias_seed),
+        enso=enso,
+        own_noise=own_noise,
+    )
     out = ph.run_bucket(world, forcing, period.days(calendar), flavour)
     pr, ev = ph.ocean_fluxes(world, months, flavour)
     pr[world.land] = forcing.precip.T
@@ -259,7 +342,9 @@ def run_dataset(world, period: Period, calendar: str, flavour: ph.Flavour, weath
 
 
 def _tracking_id(seed: int, path: Path) -> str:
-    return "hdl:21.14100/" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"smeval-sample/{seed}/{path.name}"))
+    return "hdl:21.14100/" + str(
+        uuid.uuid5(uuid.NAMESPACE_URL, f"smeval-sample/{seed}/{path.name}")
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -283,8 +368,15 @@ def time_blocks(i0: int, i1: int, months: int) -> list[tuple[int, int]]:
     return [(a, min(a + months, i1)) for a in range(i0, i1, months)]
 
 
-def write_model_member(root: Path, plan: ModelPlan, member: int, period: Period, seed: int,
-                       world: ph.World, months_per_block: int | None = None) -> int:
+def write_model_member(
+    root: Path,
+    plan: ModelPlan,
+    member: int,
+    period: Period,
+    seed: int,
+    world: ph.World,
+    months_per_block: int | None = None,
+) -> int:
     """Compute and write the files of one member that are missing; return count written.
 
     The bucket runs once on the world grid (small); regridding, layer
@@ -297,7 +389,10 @@ def write_model_member(root: Path, plan: ModelPlan, member: int, period: Period,
 
     m = plan.model
     files = model_files(root, plan, member, period)
-    todo = {v: [(p, c) for p, c in lst if not p.exists()] for v, lst in files.items()}
+    todo = {
+        v: [(p, c) for p, c in lst if not p.exists()]
+        for v, lst in files.items()
+    }
     todo = {v: lst for v, lst in todo.items() if lst}
     if not todo:
         return 0
@@ -307,7 +402,10 @@ def write_model_member(root: Path, plan: ModelPlan, member: int, period: Period,
     has_land = rg.has_land
     flavour = ph.model_flavour(m.name, m.skill, seed)
     fields = run_dataset(
-        world, period, m.calendar, flavour,
+        world,
+        period,
+        m.calendar,
+        flavour,
         weather_seed=ph.stable_seed(seed, "weather", m.name, member),
         bias_seed=ph.stable_seed(seed, "bias", m.name),
     )
@@ -318,15 +416,23 @@ def write_model_member(root: Path, plan: ModelPlan, member: int, period: Period,
         f"({m.grid.kind}) grid, written at {plan.nlat} x {plan.nlon}"
     )
     if months_per_block is None:
-        months_per_block = block_months(plan.nlat * plan.nlon, len(m.land_model.layer_bounds))
+        months_per_block = block_months(
+            plan.nlat * plan.nlon, len(m.land_model.layer_bounds)
+        )
 
     def options(var, path):
         table = "fx" if var in FX_VARIABLES else VARIABLE_TABLES[var]
         attrs = cmorio.cmip6_global_attributes(
-            source_id=m.name, institution_id=m.institution_id, variant_label=variant,
-            grid_label=m.grid.label, table_id=table, variable_id=var, grid=grid_text,
+            source_id=m.name,
+            institution_id=m.institution_id,
+            variant_label=variant,
+            grid_label=m.grid.label,
+            table_id=table,
+            variable_id=var,
+            grid=grid_text,
             nominal_resolution=_nominal_resolution(plan.nlat),
-            creation_date=CREATION_DATE, tracking_id=_tracking_id(seed, path),
+            creation_date=CREATION_DATE,
+            tracking_id=_tracking_id(seed, path),
             version=m.version,
             extra={
                 "synthetic": SYNTHETIC,
@@ -335,10 +441,18 @@ def write_model_member(root: Path, plan: ModelPlan, member: int, period: Period,
             },
         )
         land_only = var not in ("pr", "evspsbl", "areacella", "sftlf")
-        kwargs = dict(project="CMIP6", mip=table, short_name=var, lat=lat, lon=lon,
-                      lat_bounds=lat_b, lon_bounds=lon_b, attributes=attrs,
-                      land_mask=has_land if land_only else None,
-                      significant_bits=SIGNIFICANT_BITS)
+        kwargs = {
+            "project": "CMIP6",
+            "mip": table,
+            "short_name": var,
+            "lat": lat,
+            "lon": lon,
+            "lat_bounds": lat_b,
+            "lon_bounds": lon_b,
+            "attributes": attrs,
+            "land_mask": has_land if land_only else None,
+            "significant_bits": SIGNIFICANT_BITS,
+        }
         if var == "mrsol":
             kwargs["depth_bounds"] = m.land_model.layer_bounds
         return kwargs
@@ -347,7 +461,7 @@ def write_model_member(root: Path, plan: ModelPlan, member: int, period: Period,
     periods: dict[tuple[int, int], list[tuple[str, Path]]] = {}
     for var, lst in todo.items():
         for path, chunk in lst:
-            if chunk is None:              # fixed fields: small, written whole
+            if chunk is None:  # fixed fields: small, written whole
                 data = sftlf if var == "sftlf" else cell_areas(lat_b, lon_b)
                 cmorio.write_variable(path, data, **options(var, path))
                 written += 1
@@ -358,24 +472,45 @@ def write_model_member(root: Path, plan: ModelPlan, member: int, period: Period,
         i1 = (b - period.first + 1) * 12
         with ExitStack() as stack:
             writers = [
-                (var, stack.enter_context(cmorio.variable_writer(
-                    path, time_points=tp[i0:i1], time_bounds=tb[i0:i1], calendar=m.calendar,
-                    **options(var, path))))
+                (
+                    var,
+                    stack.enter_context(
+                        cmorio.variable_writer(
+                            path,
+                            time_points=tp[i0:i1],
+                            time_bounds=tb[i0:i1],
+                            calendar=m.calendar,
+                            **options(var, path),
+                        )
+                    ),
+                )
                 for var, path in items
             ]
             for t0, t1 in time_blocks(i0, i1, months_per_block):
                 cache: dict = {}
                 for var, writer in writers:
-                    block = _grid_variable(var, fields, rg, m.land_model.layer_bounds,
-                                           slice(t0, t1), cache)
+                    block = _grid_variable(
+                        var,
+                        fields,
+                        rg,
+                        m.land_model.layer_bounds,
+                        slice(t0, t1),
+                        cache,
+                    )
                     writer.write(block, start=t0 - i0)
                     del block
         written += len(items)
     return written
 
 
-def _grid_variable(var, fields: Fields, rg: Regridder, layer_bounds: np.ndarray, times: slice,
-                   cache: dict):
+def _grid_variable(
+    var,
+    fields: Fields,
+    rg: Regridder,
+    layer_bounds: np.ndarray,
+    times: slice,
+    cache: dict,
+):
     """Months ``times`` of a variable on the target grid of ``rg`` in CMOR units.
 
     ``layer_bounds`` are the data set's soil layers (mrsol); ``cache`` holds
@@ -392,7 +527,9 @@ def _grid_variable(var, fields: Fields, rg: Regridder, layer_bounds: np.ndarray,
     bounds = np.array([[0.0, 0.1]]) if var == "mrsos" else layer_bounds
     # layer distribution is linear in theta, so regrid the 5 bucket layers first
     if "theta" not in cache:
-        cache["theta"] = rg.land_mean(fields.theta[:, :, times])   # (5, nt, my, mx)
+        cache["theta"] = rg.land_mean(
+            fields.theta[:, :, times]
+        )  # (5, nt, my, mx)
     out = np.einsum("kj,jtyx->tkyx", ph.layer_matrix(bounds), cache["theta"])
     return out[:, 0] if var == "mrsos" else out
 
@@ -420,7 +557,11 @@ def _nominal_resolution(nlat: int) -> str:
 #: OBS6 variables of every reanalysis and their tables: those of Table 1.
 OBS6_VARIABLES = VARIABLE_TABLES
 #: OBS6 data set names, as the converters write them (smeval.cmorize.convert).
-OBS6_NAMES = {"ERA5": "ERA5", "ERA-Interim": "ERA-Interim", "GLDAS": "GLDAS-NOAH"}
+OBS6_NAMES = {
+    "ERA5": "ERA5",
+    "ERA-Interim": "ERA-Interim",
+    "GLDAS": "GLDAS-NOAH",
+}
 
 
 def reanalysis_grid(name: str, scale: Scale):
@@ -428,11 +569,13 @@ def reanalysis_grid(name: str, scale: Scale):
     res = scale.reanalysis_resolution
     if res is None:
         res = 0.25 if name != "ERA-Interim" else 0.75
-    return "regular", int(round(180 / res)), int(round(360 / res))
+    return "regular", round(180 / res), round(360 / res)
 
 
-def reanalysis_fields(name: str, period: Period, seed: int, world: ph.World, scale: Scale):
-    """The reanalysis on its grid: ``(fields_of, grid)``.
+def reanalysis_fields(
+    name: str, period: Period, seed: int, world: ph.World, scale: Scale
+):
+    """Return the reanalysis on its grid: ``(fields_of, grid)``.
 
     ``fields_of(i0, i1)`` gives the dict of CMOR-unit arrays of months
     ``i0:i1`` (mrsol, mrsos, pr, evspsbl, mrros, snm); ``grid`` the grid and
@@ -444,9 +587,20 @@ def reanalysis_fields(name: str, period: Period, seed: int, world: ph.World, sca
     info = cat.reanalyses[name]
     flavour = ph.REANALYSIS_FLAVOURS[name]
     obs_weather = ph.stable_seed(seed, "weather", "observed")
-    enso = ph.enso_index(np.random.default_rng(ph.stable_seed(seed, "enso", "observed")), period.n)
-    fields = run_dataset(world, period, "standard", flavour, weather_seed=obs_weather,
-                         bias_seed=ph.stable_seed(seed, "bias", name), enso=enso, own_noise=0.08)
+    enso = ph.enso_index(
+        np.random.default_rng(ph.stable_seed(seed, "enso", "observed")),
+        period.n,
+    )
+    fields = run_dataset(
+        world,
+        period,
+        "standard",
+        flavour,
+        weather_seed=obs_weather,
+        bias_seed=ph.stable_seed(seed, "bias", name),
+        enso=enso,
+        own_noise=0.08,
+    )
     kind, nlat, nlon = reanalysis_grid(name, scale)
     rg = _regridder(world.nlat, world.nlon, kind, nlat, nlon)
     lat, lon, lat_b, lon_b = grid_coordinates(kind, nlat, nlon)
@@ -454,26 +608,44 @@ def reanalysis_fields(name: str, period: Period, seed: int, world: ph.World, sca
 
     def fields_of(i0: int, i1: int) -> dict[str, np.ndarray]:
         cache: dict = {}
-        return {var: _grid_variable(var, fields, rg, layers, slice(i0, i1), cache)
-                for var in VARIABLE_TABLES}
+        return {
+            var: _grid_variable(var, fields, rg, layers, slice(i0, i1), cache)
+            for var in VARIABLE_TABLES
+        }
 
-    return fields_of, dict(lat=lat, lon=lon, lat_b=lat_b, lon_b=lon_b, has_land=rg.has_land,
-                           frac=rg.land_fraction, layers=layers)
+    return fields_of, {
+        "lat": lat,
+        "lon": lon,
+        "lat_b": lat_b,
+        "lon_b": lon_b,
+        "has_land": rg.has_land,
+        "frac": rg.land_fraction,
+        "layers": layers,
+    }
 
 
 def obs6_files(root: Path, name: str, period: Period) -> dict[str, Path]:
+    """Return the OBS6 file of each variable of reference ``name``."""
     tr = f"{period.first:04d}01-{period.last:04d}12"
     files = {
-        var: cmorio.obs6_path(root / "OBS6", dataset=OBS6_NAMES[name], mip=mip, short_name=var,
-                              time_range=tr)
+        var: cmorio.obs6_path(
+            root / "OBS6",
+            dataset=OBS6_NAMES[name],
+            mip=mip,
+            short_name=var,
+            time_range=tr,
+        )
         for var, mip in OBS6_VARIABLES.items()
     }
-    files["sftlf"] = cmorio.obs6_path(root / "OBS6", dataset=OBS6_NAMES[name], mip="fx",
-                                      short_name="sftlf")
+    files["sftlf"] = cmorio.obs6_path(
+        root / "OBS6", dataset=OBS6_NAMES[name], mip="fx", short_name="sftlf"
+    )
     return files
 
 
-def convert_to_obs6(raw_root: Path, root: Path, name: str, period: Period) -> int:
+def convert_to_obs6(
+    raw_root: Path, root: Path, name: str, period: Period
+) -> int:
     """CMORize the raw files of reanalysis ``name`` into ``root/OBS6`` with smeval's converter.
 
     The sample archive's OBS6 files are always made this way, never written
@@ -483,40 +655,75 @@ def convert_to_obs6(raw_root: Path, root: Path, name: str, period: Period) -> in
     """
     from smeval.cmorize.convert import Options, cmorize
 
-    missing = [var for var, path in obs6_files(root, name, period).items() if not path.exists()]
+    missing = [
+        var
+        for var, path in obs6_files(root, name, period).items()
+        if not path.exists()
+    ]
     if not missing:
         return 0
     # Only the missing variables: a resumed archive keeps its complete files.
-    written = cmorize(name, raw_root / name, root / "OBS6",
-                      Options(start=period.first, end=period.last, variables=missing, progress=False))
+    written = cmorize(
+        name,
+        raw_root / name,
+        root / "OBS6",
+        Options(
+            start=period.first,
+            end=period.last,
+            variables=missing,
+            progress=False,
+        ),
+    )
     return len(written)
 
 
-def read_obs6_mrsos(root: Path, name: str, period: Period) -> tuple[np.ndarray, dict]:
+def read_obs6_mrsos(
+    root: Path, name: str, period: Period
+) -> tuple[np.ndarray, dict]:
     """``mrsos`` (kg m-2, NaN where missing) and its grid from the converted OBS6 files."""
     import netCDF4
 
     files = obs6_files(root, name, period)
     with netCDF4.Dataset(files["mrsos"]) as ds:
         mrsos = np.ma.filled(ds["mrsos"][:].astype(np.float64), np.nan)
-        grid = {k: np.asarray(ds[v][:], dtype=np.float64)
-                for k, v in (("lat", "lat"), ("lon", "lon"), ("lat_b", "lat_bnds"), ("lon_b", "lon_bnds"))}
+        grid = {
+            k: np.asarray(ds[v][:], dtype=np.float64)
+            for k, v in (
+                ("lat", "lat"),
+                ("lon", "lon"),
+                ("lat_b", "lat_bnds"),
+                ("lon_b", "lon_bnds"),
+            )
+        }
     with netCDF4.Dataset(files["sftlf"]) as ds:
-        grid["frac"] = np.ma.filled(ds["sftlf"][:].astype(np.float64), 0.0) / 100.0
+        grid["frac"] = (
+            np.ma.filled(ds["sftlf"][:].astype(np.float64), 0.0) / 100.0
+        )
     return mrsos, grid
 
 
 def raw_targets(root: Path, name: str, period: Period) -> list[Path]:
-    """The raw files of a reanalysis (existence = complete)."""
+    """Return the raw files of a reanalysis (existence = complete)."""
     from smeval.cmorize import rawformats
 
     if name == "GLDAS":
-        return [root / "raw" / "GLDAS" / rawformats.GLDAS_MONTHLY_NAME.format(year=y, month=mo)
-                for y in range(period.first, period.last + 1) for mo in range(1, 13)]
-    return [root / "raw" / name / f"{name}_monthly_{y}.nc" for y in range(period.first, period.last + 1)]
+        return [
+            root
+            / "raw"
+            / "GLDAS"
+            / rawformats.GLDAS_MONTHLY_NAME.format(year=y, month=mo)
+            for y in range(period.first, period.last + 1)
+            for mo in range(1, 13)
+        ]
+    return [
+        root / "raw" / name / f"{name}_monthly_{y}.nc"
+        for y in range(period.first, period.last + 1)
+    ]
 
 
-def write_raw(root: Path, name: str, fields_of, grid: dict, period: Period) -> int:
+def write_raw(
+    root: Path, name: str, fields_of, grid: dict, period: Period
+) -> int:
     """Write the distributors' formats (one ERA file per year, GLDAS one per month).
 
     ``fields_of(i0, i1)``: the CMOR-unit fields of months ``i0:i1`` (see
@@ -531,8 +738,12 @@ def write_raw(root: Path, name: str, fields_of, grid: dict, period: Period) -> i
         return 0
     lat, lon = grid["lat"], grid["lon"]
     mask = ~grid["has_land"]
-    thick = np.diff(grid["layers"], axis=1)[:, 0]                  # m
-    times = [dt.datetime(y, mo, 1) for y in range(period.first, period.last + 1) for mo in range(1, 13)]
+    thick = np.diff(grid["layers"], axis=1)[:, 0]  # m
+    times = [
+        dt.datetime(y, mo, 1)
+        for y in range(period.first, period.last + 1)
+        for mo in range(1, 13)
+    ]
     attrs = {"synthetic": SYNTHETIC}
     written = 0
 
@@ -565,29 +776,46 @@ def write_raw(root: Path, name: str, fields_of, grid: dict, period: Period) -> i
                 if path.exists():
                     continue
                 j = i - 12 * year
-                rawformats.write_gldas_monthly(path.parent, {k: v[j:j + 1] for k, v in variables.items()},
-                                               lat[sel], lon, times[i:i + 1], global_attributes=attrs)
+                rawformats.write_gldas_monthly(
+                    path.parent,
+                    {k: v[j : j + 1] for k, v in variables.items()},
+                    lat[sel],
+                    lon,
+                    times[i : i + 1],
+                    global_attributes=attrs,
+                )
                 written += 1
         return written
     # ECMWF: swvl in m3 m-3; tp, sro in m of water per day; e, smlt in m w.e. per day, e < 0
-    writer = rawformats.write_era5_monthly if name == "ERA5" else rawformats.write_era_interim_monthly
+    writer = (
+        rawformats.write_era5_monthly
+        if name == "ERA5"
+        else rawformats.write_era_interim_monthly
+    )
     lsm = (grid["frac"] >= 0.5).astype(np.float32)[None]
     for k, path in enumerate(targets):
         if path.exists():
             continue
         i0, i1 = 12 * k, 12 * (k + 1)
         fields = fields_of(i0, i1)
-        variables = {f"swvl{j + 1}": land(fields["mrsol"][:, j] / (thick[j] * 1000.0)) for j in range(4)}
-        variables.update({
-            "tp": fields["pr"] * 86400.0 / 1000.0,
-            "e": -fields["evspsbl"] * 86400.0 / 1000.0,
-            "sro": land(fields["mrros"] * 86400.0 / 1000.0),
-            "smlt": land(fields["snm"] * 86400.0 / 1000.0),
-            "lsm": np.broadcast_to(lsm, fields["pr"].shape),
-        })
+        variables = {
+            f"swvl{j + 1}": land(fields["mrsol"][:, j] / (thick[j] * 1000.0))
+            for j in range(4)
+        }
+        variables.update(
+            {
+                "tp": fields["pr"] * 86400.0 / 1000.0,
+                "e": -fields["evspsbl"] * 86400.0 / 1000.0,
+                "sro": land(fields["mrros"] * 86400.0 / 1000.0),
+                "smlt": land(fields["snm"] * 86400.0 / 1000.0),
+                "lsm": np.broadcast_to(lsm, fields["pr"].shape),
+            }
+        )
         del fields
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer(path, variables, lat, lon, times[i0:i1], global_attributes=attrs)
+        writer(
+            path, variables, lat, lon, times[i0:i1], global_attributes=attrs
+        )
         written += 1
     return written
 
@@ -595,6 +823,7 @@ def write_raw(root: Path, name: str, fields_of, grid: dict, period: Period) -> i
 # ---------------------------------------------------------------------------
 # the driver
 # ---------------------------------------------------------------------------
+
 
 def generate(
     out: str | Path,
@@ -665,11 +894,17 @@ def generate(
         rean_names.append(planted)
 
     units = [("reanalysis", name, 0) for name in rean_names]
-    units += [("model", plan, r) for plan in plans for r in range(1, plan.n_members + 1)]
+    units += [
+        ("model", plan, r)
+        for plan in plans
+        for r in range(1, plan.n_members + 1)
+    ]
     if planted:
         units.append(("planted", planted, 0))
     written = 0
-    bar = tqdm(units, desc="sample archive", unit="dataset", disable=not progress)
+    bar = tqdm(
+        units, desc="sample archive", unit="dataset", disable=not progress
+    )
     # Raw reanalysis files needed only as the converters' input (reanalyses="obs6").
     scratch = Path(tempfile.mkdtemp(dir=root, prefix=".smeval-raw-"))
     try:
@@ -678,26 +913,52 @@ def generate(
                 bar.set_postfix_str(item)
                 need_obs6 = reanalyses in ("obs6", "both") or (planted == item)
                 # The converters' input: kept under OUT/raw unless only OBS6 was asked for.
-                raw_root = root / "raw" if reanalyses in ("raw", "both") else scratch / "raw"
-                obs6_missing = need_obs6 and not all(p.exists() for p in obs6_files(root, item, period).values())
-                raw_missing = not all(p.exists() for p in raw_targets(raw_root.parent, item, period))
-                if raw_missing and (reanalyses in ("raw", "both") or obs6_missing):
-                    fields_of, grid = reanalysis_fields(item, period, seed, world, sc)
-                    n_raw = write_raw(raw_root.parent, item, fields_of, grid, period)
-                    written += n_raw if raw_root.parent == root else 0  # scratch files are not the archive's
+                raw_root = (
+                    root / "raw"
+                    if reanalyses in ("raw", "both")
+                    else scratch / "raw"
+                )
+                obs6_missing = need_obs6 and not all(
+                    p.exists() for p in obs6_files(root, item, period).values()
+                )
+                raw_missing = not all(
+                    p.exists()
+                    for p in raw_targets(raw_root.parent, item, period)
+                )
+                if raw_missing and (
+                    reanalyses in ("raw", "both") or obs6_missing
+                ):
+                    fields_of, grid = reanalysis_fields(
+                        item, period, seed, world, sc
+                    )
+                    n_raw = write_raw(
+                        raw_root.parent, item, fields_of, grid, period
+                    )
+                    written += (
+                        n_raw if raw_root.parent == root else 0
+                    )  # scratch files are not the archive's
                     del fields_of
                 if need_obs6:
                     written += convert_to_obs6(raw_root, root, item, period)
             elif kind == "model":
                 bar.set_postfix_str(f"{item.model.name} r{member}")
-                written += write_model_member(root, item, member, period, seed, world,
-                                              months_per_block=months_per_block)
+                written += write_model_member(
+                    root,
+                    item,
+                    member,
+                    period,
+                    seed,
+                    world,
+                    months_per_block=months_per_block,
+                )
             else:
                 from smeval.sample import planted as planted_mod
 
                 bar.set_postfix_str("PLANTED-1")
                 mrsos, grid = read_obs6_mrsos(root, item, period)
-                written += planted_mod.write_planted(root, item, mrsos, grid, period, seed)
+                written += planted_mod.write_planted(
+                    root, item, mrsos, grid, period, seed
+                )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     summary = {
@@ -731,22 +992,32 @@ def esmvalcore_data_config(root: str | Path) -> dict:
     """ESMValCore 2.15 ``projects`` data-source configuration for the archive."""
     root = str(Path(root).resolve())
     return {
-        "CMIP6": {"data": {"smeval-sample": {
-            "type": "esmvalcore.io.local.LocalDataSource",
-            "rootpath": root,
-            "dirname_template": "{project}/{activity}/{institute}/{dataset}/{exp}/{ensemble}/{mip}/{short_name}/{grid}/{version}",
-            "filename_template": "{short_name}_{mip}_{dataset}_{exp}_{ensemble}_{grid}*.nc",
-        }}},
-        "OBS6": {"data": {"smeval-sample": {
-            "type": "esmvalcore.io.local.LocalDataSource",
-            "rootpath": str(Path(root) / "OBS6"),
-            "dirname_template": "Tier{tier}/{dataset}",
-            "filename_template": "{project}_{dataset}_{type}_{version}_{mip}_{short_name}[_.]*nc",
-        }}},
+        "CMIP6": {
+            "data": {
+                "smeval-sample": {
+                    "type": "esmvalcore.io.local.LocalDataSource",
+                    "rootpath": root,
+                    "dirname_template": "{project}/{activity}/{institute}/{dataset}/{exp}/{ensemble}/{mip}/{short_name}/{grid}/{version}",
+                    "filename_template": "{short_name}_{mip}_{dataset}_{exp}_{ensemble}_{grid}*.nc",
+                }
+            }
+        },
+        "OBS6": {
+            "data": {
+                "smeval-sample": {
+                    "type": "esmvalcore.io.local.LocalDataSource",
+                    "rootpath": str(Path(root) / "OBS6"),
+                    "dirname_template": "Tier{tier}/{dataset}",
+                    "filename_template": "{project}_{dataset}_{type}_{version}_{mip}_{short_name}[_.]*nc",
+                }
+            }
+        },
     }
 
 
 def iter_archive_files(root: str | Path) -> Iterable[Path]:
     """Every NetCDF file of the archive (CMIP6, OBS6, raw)."""
     root = Path(root)
-    yield from sorted(p for p in root.rglob("*.nc*") if not p.name.startswith("."))
+    yield from sorted(
+        p for p in root.rglob("*.nc*") if not p.name.startswith(".")
+    )

@@ -32,14 +32,18 @@ from pathlib import Path
 import numpy as np
 
 #: Reference names accepted on the command line -> OBS6 data set name.
-OBS6_NAMES = {"ERA5": "ERA5", "ERA-Interim": "ERA-Interim", "GLDAS": "GLDAS-NOAH",
-              "GLDAS-NOAH": "GLDAS-NOAH"}
-VARIABLE = "sm_shallow"      # smeval.variables name of mrsos (0-10 cm)
+OBS6_NAMES = {
+    "ERA5": "ERA5",
+    "ERA-Interim": "ERA-Interim",
+    "GLDAS": "GLDAS-NOAH",
+    "GLDAS-NOAH": "GLDAS-NOAH",
+}
+VARIABLE = "sm_shallow"  # smeval.variables name of mrsos (0-10 cm)
 UNITS = "kg m-2"
 
 
 def _read_series(paths: list[Path], years: tuple[int, int] | None):
-    """mrsos (time, lat, lon) with NaN where missing, its months and grid, from ``paths``."""
+    """Mrsos (time, lat, lon) with NaN where missing, its months and grid, from ``paths``."""
     import cftime
     import netCDF4
 
@@ -48,25 +52,46 @@ def _read_series(paths: list[Path], years: tuple[int, int] | None):
     for path in sorted(paths):
         with netCDF4.Dataset(path) as ds:
             t = ds["time"]
-            dates = cftime.num2date(t[:], t.units, calendar=getattr(t, "calendar", "standard"))
+            dates = cftime.num2date(
+                t[:], t.units, calendar=getattr(t, "calendar", "standard")
+            )
             yr = np.array([d.year for d in dates])
             mo = np.array([d.month for d in dates])
-            keep = np.ones(yr.size, bool) if years is None else (yr >= years[0]) & (yr <= years[1])
+            keep = (
+                np.ones(yr.size, bool)
+                if years is None
+                else (yr >= years[0]) & (yr <= years[1])
+            )
             if not keep.any():
                 continue
             idx = np.flatnonzero(keep)
-            values = ds["mrsos"][idx[0]:idx[-1] + 1]
-            blocks.append(np.ma.filled(values.astype(np.float64), np.nan)[keep[idx[0]:idx[-1] + 1]])
+            values = ds["mrsos"][idx[0] : idx[-1] + 1]
+            blocks.append(
+                np.ma.filled(values.astype(np.float64), np.nan)[
+                    keep[idx[0] : idx[-1] + 1]
+                ]
+            )
             months.append(mo[keep])
             year_list.append(yr[keep])
             if grid is None:
-                grid = {k: np.asarray(ds[k][:], dtype=np.float64)
-                        for k in ("lat", "lon", "lat_bnds", "lon_bnds")}
+                grid = {
+                    k: np.asarray(ds[k][:], dtype=np.float64)
+                    for k in ("lat", "lon", "lat_bnds", "lon_bnds")
+                }
     if not blocks:
-        msg = f"no mrsos values in {years[0]}-{years[1]} in {len(paths)} files" if years else "no mrsos files"
+        msg = (
+            f"no mrsos values in {years[0]}-{years[1]} in {len(paths)} files"
+            if years
+            else "no mrsos files"
+        )
         raise ValueError(msg)
     years_read = np.concatenate(year_list)
-    return np.concatenate(blocks), np.concatenate(months), (int(years_read.min()), int(years_read.max())), grid
+    return (
+        np.concatenate(blocks),
+        np.concatenate(months),
+        (int(years_read.min()), int(years_read.max())),
+        grid,
+    )
 
 
 def _read_fx(path: Path | None, name: str):
@@ -86,14 +111,20 @@ def model_files(archive: Path, model: str, member: str | None = None):
     found = sorted(base.glob(f"*/*/{model}/historical/*/Lmon/mrsos/*/*/*.nc"))
     variants = sorted({p.parts[-6] for p in found}, key=parse_variant_label)
     if not variants:
-        raise ValueError(f"no CMIP6 mrsos files of {model} under {base}")
+        msg = f"no CMIP6 mrsos files of {model} under {base}"
+        raise ValueError(msg)
     variant = member or variants[0]
     files = [p for p in found if p.parts[-6] == variant]
     if not files:
-        raise ValueError(f"{model} has no member {variant}; members: {', '.join(variants)}")
+        msg = (
+            f"{model} has no member {variant}; members: {', '.join(variants)}"
+        )
+        raise ValueError(msg)
     fx = {}
     for name in ("sftlf", "areacella"):
-        hits = sorted(base.glob(f"*/*/{model}/historical/{variant}/fx/{name}/*/*/*.nc"))
+        hits = sorted(
+            base.glob(f"*/*/{model}/historical/{variant}/fx/{name}/*/*/*.nc")
+        )
         fx[name] = hits[0] if hits else None
     return files, fx["sftlf"], fx["areacella"], variant
 
@@ -104,7 +135,8 @@ def reference_files(archive: Path, reference: str):
     folder = archive / "OBS6" / "Tier3" / name
     files = sorted(folder.glob(f"OBS6_{name}_*_Lmon_mrsos_*.nc"))
     if not files:
-        raise ValueError(f"no OBS6 mrsos files of {name} in {folder}")
+        msg = f"no OBS6 mrsos files of {name} in {folder}"
+        raise ValueError(msg)
     sftlf = sorted(folder.glob(f"OBS6_{name}_*_fx_sftlf*.nc"))
     return files, (sftlf[0] if sftlf else None), name
 
@@ -119,17 +151,31 @@ def dataset_summary(files, sftlf_path, areacella_path, years):
     sftlf = _read_fx(sftlf_path, "sftlf")
     areacella = _read_fx(areacella_path, "areacella")
     weights = regional.region_weight_matrix(
-        grid["lat_bnds"], grid["lon_bnds"], regions=REGIONS, areacella=areacella,
+        grid["lat_bnds"],
+        grid["lon_bnds"],
+        regions=REGIONS,
+        areacella=areacella,
         land_fraction=None if sftlf is None else sftlf / 100.0,
     )
-    series = regional.regional_means(data, weights)               # (time, 13), kg m-2
-    cycles = np.asarray(annual_cycle(series, months))            # (12, 13)
-    climatology = np.asarray(annual_mean_climatology(data))      # (lat, lon)
-    return (grid["lat"], grid["lon"], climatology), cycles, weights.region_ids, years_read
+    series = regional.regional_means(data, weights)  # (time, 13), kg m-2
+    cycles = np.asarray(annual_cycle(series, months))  # (12, 13)
+    climatology = np.asarray(annual_mean_climatology(data))  # (lat, lon)
+    return (
+        (grid["lat"], grid["lon"], climatology),
+        cycles,
+        weights.region_ids,
+        years_read,
+    )
 
 
-def overview(archive: str | Path, model: str, reference: str = "ERA5", out: str | Path = ".",
-             years: tuple[int, int] | None = (1979, 2014), member: str | None = None) -> list[Path]:
+def overview(
+    archive: str | Path,
+    model: str,
+    reference: str = "ERA5",
+    out: str | Path = ".",
+    years: tuple[int, int] | None = (1979, 2014),
+    member: str | None = None,
+) -> list[Path]:
     """Draw the two overview figures; return the PNG paths (maps, cycles).
 
     Parameters
@@ -155,50 +201,110 @@ def overview(archive: str | Path, model: str, reference: str = "ERA5", out: str 
     out.mkdir(parents=True, exist_ok=True)
     mfiles, msftlf, marea, variant = model_files(archive, model, member)
     rfiles, rsftlf, rname = reference_files(archive, reference)
-    mfield, mcyc, region_ids, myears = dataset_summary(mfiles, msftlf, marea, years)
+    mfield, mcyc, region_ids, myears = dataset_summary(
+        mfiles, msftlf, marea, years
+    )
     rfield, rcyc, _, ryears = dataset_summary(rfiles, rsftlf, None, years)
-    span = f"{myears[0]}-{myears[1]}" if myears == ryears else \
-        f"{model} {myears[0]}-{myears[1]}, {rname} {ryears[0]}-{ryears[1]}"
+    span = (
+        f"{myears[0]}-{myears[1]}"
+        if myears == ryears
+        else f"{model} {myears[0]}-{myears[1]}, {rname} {ryears[0]}-{ryears[1]}"
+    )
 
     maps = plot.plot_field_panels(
         {f"{model} ({variant})": mfield, f"{rname} (OBS6)": rfield},
         title=f"Annual-mean shallow soil moisture (mrsos, 0-10 cm), {span} (synthetic sample archive)",
-        units=UNITS, cmap="YlGnBu", levels=None,
-        out_stem=out / f"overview_mrsos_maps_{model}_{rname}", ncols=2,
+        units=UNITS,
+        cmap="YlGnBu",
+        levels=None,
+        out_stem=out / f"overview_mrsos_maps_{model}_{rname}",
+        ncols=2,
     )
     rows = []
-    for name, kind, cyc in ((model, "model", mcyc), (rname, "reference", rcyc)):
+    for name, kind, cyc in (
+        (model, "model", mcyc),
+        (rname, "reference", rcyc),
+    ):
         for j, region in enumerate(region_ids):
             for month in range(12):
-                rows.append((name, kind, VARIABLE, region, month + 1, float(cyc[month, j]), UNITS))
-    table = pd.DataFrame(rows, columns=["dataset", "kind", "variable", "region", "month", "value", "units"])
+                rows.append(
+                    (
+                        name,
+                        kind,
+                        VARIABLE,
+                        region,
+                        month + 1,
+                        float(cyc[month, j]),
+                        UNITS,
+                    )
+                )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "dataset",
+            "kind",
+            "variable",
+            "region",
+            "month",
+            "value",
+            "units",
+        ],
+    )
     cycles = plot.plot_annual_cycles(
-        table, VARIABLE, out / f"overview_mrsos_cycles_{model}_{rname}", regions=region_ids,
+        table,
+        VARIABLE,
+        out / f"overview_mrsos_cycles_{model}_{rname}",
+        regions=region_ids,
         period=f"{span} (synthetic sample archive)",
     )
     return [p for p in (*maps, *cycles) if p.suffix == ".png"]
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Draw the overview figure of a sample archive; return the exit code."""
     from smeval.sample.cli import parse_years
 
     parser = argparse.ArgumentParser(
         prog="python -m smeval.sample.overview",
         description="Maps of the annual-mean mrsos and the 13 regional annual cycles of one model "
-                    "and one reference of a sample archive.",
+        "and one reference of a sample archive.",
     )
-    parser.add_argument("archive", metavar="ARCHIVE", help="root of the sample archive")
-    parser.add_argument("--model", required=True, help="CMIP6 source_id, e.g. MPI-ESM1-2-LR")
-    parser.add_argument("--reference", default="ERA5", choices=sorted(OBS6_NAMES),
-                        help="OBS6 reference (default ERA5)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    parser.add_argument("--years", default="1979-2014", metavar="FIRST-LAST",
-                        help="years averaged (default 1979-2014)")
-    parser.add_argument("--member", metavar="VARIANT", help="variant label (default: first member)")
+    parser.add_argument(
+        "archive", metavar="ARCHIVE", help="root of the sample archive"
+    )
+    parser.add_argument(
+        "--model", required=True, help="CMIP6 source_id, e.g. MPI-ESM1-2-LR"
+    )
+    parser.add_argument(
+        "--reference",
+        default="ERA5",
+        choices=sorted(OBS6_NAMES),
+        help="OBS6 reference (default ERA5)",
+    )
+    parser.add_argument(
+        "--out", required=True, metavar="DIR", help="output folder"
+    )
+    parser.add_argument(
+        "--years",
+        default="1979-2014",
+        metavar="FIRST-LAST",
+        help="years averaged (default 1979-2014)",
+    )
+    parser.add_argument(
+        "--member",
+        metavar="VARIANT",
+        help="variant label (default: first member)",
+    )
     args = parser.parse_args(argv)
     try:
-        paths = overview(args.archive, args.model, args.reference, args.out,
-                         parse_years(args.years), args.member)
+        paths = overview(
+            args.archive,
+            args.model,
+            args.reference,
+            args.out,
+            parse_years(args.years),
+            args.member,
+        )
     except ValueError as exc:
         print(f"overview: error: {exc}", file=sys.stderr)
         return 2

@@ -57,28 +57,39 @@ from pathlib import Path
 import numpy as np
 
 #: Bounds (m) of the soil layers of the bucket; the last is the deep store.
-BUCKET_LAYERS = np.array([[0.0, 0.1], [0.1, 0.4], [0.4, 1.0], [1.0, 3.0], [3.0, 15.0]])
-_DZ_MM = (BUCKET_LAYERS[:, 1] - BUCKET_LAYERS[:, 0]) * 1000.0  # layer thickness in mm
+BUCKET_LAYERS = np.array(
+    [[0.0, 0.1], [0.1, 0.4], [0.4, 1.0], [1.0, 3.0], [3.0, 15.0]]
+)
+_DZ_MM = (
+    BUCKET_LAYERS[:, 1] - BUCKET_LAYERS[:, 0]
+) * 1000.0  # layer thickness in mm
 
 
 def stable_seed(*parts: object) -> list[int]:
-    """A seed sequence from strings/ints that does not depend on PYTHONHASHSEED."""
-    out = []
-    for p in parts:
-        out.append(int(p) if isinstance(p, int | np.integer) else zlib.crc32(str(p).encode()))
-    return out
+    """Return a seed sequence from strings/ints that does not depend on PYTHONHASHSEED."""
+    return [
+        int(p)
+        if isinstance(p, int | np.integer)
+        else zlib.crc32(str(p).encode())
+        for p in parts
+    ]
 
 
 # ---------------------------------------------------------------------------
 # land fraction
 # ---------------------------------------------------------------------------
 
+
 def _ne_folder() -> Path:
     # Located without importing esmvalcore.preprocessor (seconds of imports).
     import importlib.util
 
     spec = importlib.util.find_spec("esmvalcore")
-    return Path(next(iter(spec.submodule_search_locations))) / "preprocessor" / "ne_masks"
+    return (
+        Path(next(iter(spec.submodule_search_locations)))
+        / "preprocessor"
+        / "ne_masks"
+    )
 
 
 @cache
@@ -87,7 +98,9 @@ def _ocean_geometry():
     import shapely
 
     reader = shapefile.Reader(str(_ne_folder() / "ne_50m_ocean.shp"))
-    geom = shapely.union_all([shapely.geometry.shape(s.__geo_interface__) for s in reader.shapes()])
+    geom = shapely.union_all(
+        [shapely.geometry.shape(s.__geo_interface__) for s in reader.shapes()]
+    )
     shapely.prepare(geom)
     return geom
 
@@ -103,19 +116,21 @@ def land_fraction(nlat: int, nlon: int, supersample: int = 4) -> np.ndarray:
 
     geom = _ocean_geometry()
     dlat, dlon = 180.0 / nlat, 360.0 / nlon
-    sub_lat = -90.0 + (np.arange(nlat * supersample) + 0.5) * dlat / supersample
+    sub_lat = (
+        -90.0 + (np.arange(nlat * supersample) + 0.5) * dlat / supersample
+    )
     sub_lon = (np.arange(nlon * supersample) + 0.5) * dlon / supersample
     sub_lon = np.where(sub_lon >= 180.0, sub_lon - 360.0, sub_lon)
     x, y = np.meshgrid(sub_lon, sub_lat)
     ocean = shapely.contains_xy(geom, x.ravel(), y.ravel()).reshape(y.shape)
     land = (~ocean).astype(np.float64)
-    frac = land.reshape(nlat, supersample, nlon, supersample).mean(axis=(1, 3))
-    return frac
+    return land.reshape(nlat, supersample, nlon, supersample).mean(axis=(1, 3))
 
 
 # ---------------------------------------------------------------------------
 # the world: grid, land cells, static fields
 # ---------------------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class World:
@@ -123,12 +138,12 @@ class World:
 
     nlat: int
     nlon: int
-    lat: np.ndarray            # (nlat,) cell centres, degrees north
-    lon: np.ndarray            # (nlon,) cell centres, degrees east 0..360
-    frac: np.ndarray           # (nlat, nlon) land fraction 0-1
-    land: np.ndarray           # (nland,) flat indices of cells with land
-    clat: np.ndarray           # (ncell,) latitude of every cell (flat)
-    clon: np.ndarray           # (ncell,) longitude -180..180 of every cell
+    lat: np.ndarray  # (nlat,) cell centres, degrees north
+    lon: np.ndarray  # (nlon,) cell centres, degrees east 0..360
+    frac: np.ndarray  # (nlat, nlon) land fraction 0-1
+    land: np.ndarray  # (nland,) flat indices of cells with land
+    clat: np.ndarray  # (ncell,) latitude of every cell (flat)
+    clon: np.ndarray  # (ncell,) longitude -180..180 of every cell
     continentality: np.ndarray  # (ncell,) 0 (coast/ocean) .. 1 (interior)
 
     @property
@@ -140,6 +155,7 @@ class World:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """Shape (lat, lon) of the world's grid."""
         return self.nlat, self.nlon
 
 
@@ -147,16 +163,24 @@ def make_world(resolution: float = 1.0) -> World:
     """Build the world on a regular ``resolution``-degree grid."""
     from scipy.ndimage import gaussian_filter
 
-    nlat, nlon = int(round(180 / resolution)), int(round(360 / resolution))
+    nlat, nlon = round(180 / resolution), round(360 / resolution)
     lat = -90.0 + (np.arange(nlat) + 0.5) * 180.0 / nlat
     lon = (np.arange(nlon) + 0.5) * 360.0 / nlon
-    frac = land_fraction(nlat, nlon, supersample=max(2, int(round(4 * min(resolution, 2.0)))))
+    frac = land_fraction(
+        nlat, nlon, supersample=max(2, round(4 * min(resolution, 2.0)))
+    )
     sigma = 7.0 / resolution
-    ocean_smooth = gaussian_filter(1.0 - frac, sigma=(sigma, sigma), mode=("nearest", "wrap"))
+    ocean_smooth = gaussian_filter(
+        1.0 - frac, sigma=(sigma, sigma), mode=("nearest", "wrap")
+    )
     cont = np.clip(1.25 * (1.0 - ocean_smooth) - 0.15, 0.0, 1.0)
-    la, lo = np.meshgrid(lat, np.where(lon > 180, lon - 360, lon), indexing="ij")
+    la, lo = np.meshgrid(
+        lat, np.where(lon > 180, lon - 360, lon), indexing="ij"
+    )
     land = np.flatnonzero(frac.ravel() > 0.0)
-    return World(nlat, nlon, lat, lon, frac, land, la.ravel(), lo.ravel(), cont.ravel())
+    return World(
+        nlat, nlon, lat, lon, frac, land, la.ravel(), lo.ravel(), cont.ravel()
+    )
 
 
 def _gauss(lat, lon, la0, lo0, sla, slo):
@@ -175,54 +199,87 @@ def _box(lat, lon, la1, la2, lo1, lo2, w=2.5):
 # climatologies (12 months x cells); month phase in months, 0 = mid-January
 # ---------------------------------------------------------------------------
 
-def temperature_climatology(lat, lon, cont, lag: float = 0.0, bias=0.0) -> np.ndarray:
+
+def temperature_climatology(
+    lat, lon, cont, lag: float = 0.0, bias=0.0
+) -> np.ndarray:
     """Monthly surface air temperature, degC, shape (12, ncell)."""
     tann = 28.0 - 42.0 * np.sin(np.radians(lat)) ** 2
-    tann = tann - 20.0 * _gauss(lat, lon, 33.5, 88.0, 4.5, 12.0)      # Tibetan Plateau
-    tann = tann + 6.0 * _box(lat, lon, 40, 72, -12, 35, 4.0)           # North Atlantic drift
-    tann = tann - 18.0 * _box(lat, lon, 59, 85, -60, -18, 2.0)         # Greenland ice
-    tann = np.where(lat < -62.0, -35.0, tann)                         # Antarctica
+    tann = tann - 20.0 * _gauss(
+        lat, lon, 33.5, 88.0, 4.5, 12.0
+    )  # Tibetan Plateau
+    tann = tann + 6.0 * _box(
+        lat, lon, 40, 72, -12, 35, 4.0
+    )  # North Atlantic drift
+    tann = tann - 18.0 * _box(lat, lon, 59, 85, -60, -18, 2.0)  # Greenland ice
+    tann = np.where(lat < -62.0, -35.0, tann)  # Antarctica
     amp = (0.5 + 0.26 * np.abs(lat)) * (0.45 + 1.0 * cont)
     m = np.arange(12)[:, None] + 0.0
     season = np.cos(2 * np.pi * (m - 6.4 - lag) / 12.0) * np.sign(lat)
     return tann + amp * season + bias
 
 
-def precipitation_climatology(lat, lon, cont, lag: float = 0.0, amplitude: float = 1.0) -> np.ndarray:
+def precipitation_climatology(
+    lat, lon, cont, lag: float = 0.0, amplitude: float = 1.0
+) -> np.ndarray:
     """Monthly precipitation, mm/day, shape (12, ncell)."""
     m = np.arange(12)[:, None] + 0.0 - lag
-    summer = np.cos(2 * np.pi * (m - 6.5) / 12.0)            # +1 in July (NH summer)
+    summer = np.cos(2 * np.pi * (m - 6.5) / 12.0)  # +1 in July (NH summer)
     local_summer = summer * np.sign(lat)
     centre = 2.0 + 14.0 * np.cos(2 * np.pi * (m - 7.2) / 12.0)
     itcz = 8.0 * np.exp(-(((lat - centre) / 9.0) ** 2))
-    storm = 3.2 * np.exp(-(((np.abs(lat) - 50.0) / 13.0) ** 2)) * (1.0 - 0.35 * cont)
+    storm = (
+        3.2
+        * np.exp(-(((np.abs(lat) - 50.0) / 13.0) ** 2))
+        * (1.0 - 0.35 * cont)
+    )
     storm = storm * (1.0 + 0.45 * local_summer * (2.0 * cont - 1.0))
-    polar = 0.6 * np.exp(-(((np.abs(lat) - 70.0) / 10.0) ** 2)) * (1.0 + 0.5 * local_summer)
+    polar = (
+        0.6
+        * np.exp(-(((np.abs(lat) - 70.0) / 10.0) ** 2))
+        * (1.0 + 0.5 * local_summer)
+    )
     monsoon = (
-        11.0 * _gauss(lat, lon, 21.0, 88.0, 8.0, 22.0) * np.clip(summer, 0, None) ** 2
-        + 6.0 * _gauss(lat, lon, 30.0, 115.0, 8.0, 12.0) * np.clip(summer, 0, None)
-        + 6.0 * _gauss(lat, lon, -14.0, 132.0, 5.0, 14.0) * np.clip(-summer, 0, None) ** 2
-        + 5.0 * _gauss(lat, lon, -15.0, -50.0, 8.0, 12.0) * np.clip(-summer, 0, None)
-        + 3.0 * _gauss(lat, lon, 12.0, 0.0, 4.0, 25.0) * np.clip(summer, 0, None) ** 2
+        11.0
+        * _gauss(lat, lon, 21.0, 88.0, 8.0, 22.0)
+        * np.clip(summer, 0, None) ** 2
+        + 6.0
+        * _gauss(lat, lon, 30.0, 115.0, 8.0, 12.0)
+        * np.clip(summer, 0, None)
+        + 6.0
+        * _gauss(lat, lon, -14.0, 132.0, 5.0, 14.0)
+        * np.clip(-summer, 0, None) ** 2
+        + 5.0
+        * _gauss(lat, lon, -15.0, -50.0, 8.0, 12.0)
+        * np.clip(-summer, 0, None)
+        + 3.0
+        * _gauss(lat, lon, 12.0, 0.0, 4.0, 25.0)
+        * np.clip(summer, 0, None) ** 2
     )
     wet = (
         3.0 * _gauss(lat, lon, -3.0, -62.0, 8.0, 13.0)
         + 2.5 * _gauss(lat, lon, 0.0, 20.0, 6.0, 11.0)
         + 4.0 * _gauss(lat, lon, 0.0, 115.0, 8.0, 22.0)
     )
-    med = _box(lat, lon, 30, 46, -10, 45, 3.0) + _gauss(lat, lon, 37.0, -121.0, 5.0, 4.0)
+    med = _box(lat, lon, 30, 46, -10, 45, 3.0) + _gauss(
+        lat, lon, 37.0, -121.0, 5.0, 4.0
+    )
     p = itcz + storm + polar + monsoon + wet
     p = p + 2.0 * med * np.clip(-summer, 0, None)
     p = p * (1.0 - 0.85 * np.clip(med, 0, 1) * np.clip(summer, 0, None))
     dry = (
         1.0
-        - 0.94 * _box(lat, lon, 15, 32, -17, 58, 2.5)        # Sahara, Arabia
-        - 0.75 * _gauss(lat, lon, -25.0, 133.0, 8.0, 13.0)   # Australian interior
-        - 0.60 * _gauss(lat, lon, -24.0, 19.0, 6.0, 8.0)     # Kalahari, Namib
-        - 0.60 * _box(lat, lon, 36, 48, 52, 108, 3.0)        # central Asian deserts, Gobi
-        - 0.60 * _gauss(lat, lon, 31.0, -112.0, 6.0, 9.0)    # south-western US
-        - 0.70 * _box(lat, lon, -45, -15, -76, -68, 2.0)     # Atacama, Patagonia lee
-        - 0.45 * _gauss(lat, lon, 35.0, 85.0, 5.0, 12.0)     # Tibet/Tarim rain shadow
+        - 0.94 * _box(lat, lon, 15, 32, -17, 58, 2.5)  # Sahara, Arabia
+        - 0.75
+        * _gauss(lat, lon, -25.0, 133.0, 8.0, 13.0)  # Australian interior
+        - 0.60 * _gauss(lat, lon, -24.0, 19.0, 6.0, 8.0)  # Kalahari, Namib
+        - 0.60
+        * _box(lat, lon, 36, 48, 52, 108, 3.0)  # central Asian deserts, Gobi
+        - 0.60 * _gauss(lat, lon, 31.0, -112.0, 6.0, 9.0)  # south-western US
+        - 0.70
+        * _box(lat, lon, -45, -15, -76, -68, 2.0)  # Atacama, Patagonia lee
+        - 0.45
+        * _gauss(lat, lon, 35.0, 85.0, 5.0, 12.0)  # Tibet/Tarim rain shadow
     )
     p = p * np.clip(dry, 0.03, None)
     p = np.where(lat < -62.0, 0.3, p)
@@ -239,14 +296,14 @@ def potential_evaporation(temp: np.ndarray, pann: np.ndarray) -> np.ndarray:
 
 ENSO_PATTERN = (
     # (lat, lon, sigma_lat, sigma_lon, amplitude): P anomaly per unit index
-    (-25.0, 140.0, 12.0, 20.0, -0.30),   # Australia dry in El Nino
-    (-2.0, 115.0, 10.0, 20.0, -0.35),    # Maritime Continent
-    (0.0, -60.0, 10.0, 15.0, -0.25),     # northern Amazon
-    (-22.0, 27.0, 8.0, 10.0, -0.20),     # southern Africa
-    (-30.0, -57.0, 8.0, 8.0, 0.25),      # south-eastern South America wet
-    (32.0, -95.0, 6.0, 15.0, 0.20),      # southern United States wet
-    (0.0, 40.0, 6.0, 8.0, 0.20),         # East Africa short rains
-    (22.0, 78.0, 8.0, 10.0, -0.15),      # Indian monsoon
+    (-25.0, 140.0, 12.0, 20.0, -0.30),  # Australia dry in El Nino
+    (-2.0, 115.0, 10.0, 20.0, -0.35),  # Maritime Continent
+    (0.0, -60.0, 10.0, 15.0, -0.25),  # northern Amazon
+    (-22.0, 27.0, 8.0, 10.0, -0.20),  # southern Africa
+    (-30.0, -57.0, 8.0, 8.0, 0.25),  # south-eastern South America wet
+    (32.0, -95.0, 6.0, 15.0, 0.20),  # southern United States wet
+    (0.0, 40.0, 6.0, 8.0, 0.20),  # East Africa short rains
+    (22.0, 78.0, 8.0, 10.0, -0.15),  # Indian monsoon
 )
 
 
@@ -258,8 +315,10 @@ def enso_pattern(lat, lon) -> np.ndarray:
     return out
 
 
-def enso_index(rng: np.random.Generator, n: int, phi: float = 0.93) -> np.ndarray:
-    """An AR(1) index of unit variance, n months (after a 60-month burn-in)."""
+def enso_index(
+    rng: np.random.Generator, n: int, phi: float = 0.93
+) -> np.ndarray:
+    """Return an AR(1) index of unit variance, n months (after a 60-month burn-in)."""
     eps = rng.standard_normal(n + 60) * np.sqrt(1.0 - phi**2)
     x = np.empty(n + 60)
     x[0] = rng.standard_normal()
@@ -268,7 +327,9 @@ def enso_index(rng: np.random.Generator, n: int, phi: float = 0.93) -> np.ndarra
     return x[60:]
 
 
-def _interp_matrix(coarse: np.ndarray, fine: np.ndarray, period: float | None) -> np.ndarray:
+def _interp_matrix(
+    coarse: np.ndarray, fine: np.ndarray, period: float | None
+) -> np.ndarray:
     """Linear interpolation weights (len(fine), len(coarse)), rows of unit norm."""
     nc = coarse.size
     step = coarse[1] - coarse[0]
@@ -290,7 +351,9 @@ def _interp_matrix(coarse: np.ndarray, fine: np.ndarray, period: float | None) -
     return mat / np.sqrt((mat**2).sum(axis=1, keepdims=True))
 
 
-def smooth_noise(rng: np.random.Generator, n: int, world: "World", scale_deg: float = 10.0) -> np.ndarray:
+def smooth_noise(
+    rng: np.random.Generator, n: int, world: World, scale_deg: float = 10.0
+) -> np.ndarray:
     """Unit-variance noise, smooth over about ``scale_deg``, shape (n, ncell)."""
     clat = np.arange(-90.0 - scale_deg, 90.0 + 2 * scale_deg, scale_deg)
     clon = np.arange(0.0, 360.0, scale_deg)
@@ -305,6 +368,7 @@ def smooth_noise(rng: np.random.Generator, n: int, world: "World", scale_deg: fl
 # flavours: what distinguishes one data set from the truth
 # ---------------------------------------------------------------------------
 
+
 @dataclasses.dataclass(frozen=True)
 class Flavour:
     """Errors and land-surface behaviour of one data set.
@@ -314,19 +378,25 @@ class Flavour:
 
     name: str
     error: float = 0.3
-    lag: float = 0.0               # phase error of the P seasonal cycle, months
-    p_amplitude: float = 1.0       # seasonal amplitude factor of P
-    t_bias: float = 0.0            # global temperature bias, K
+    lag: float = 0.0  # phase error of the P seasonal cycle, months
+    p_amplitude: float = 1.0  # seasonal amplitude factor of P
+    t_bias: float = 0.0  # global temperature bias, K
     pet_factor: float = 1.0
-    capacity: float = 1.0          # scales field capacity and porosity
-    wilting: float = 1.0           # scales wilting point
-    snow_retention: float = 1.0    # fraction of snowfall stored as snow
-    frozen_strength: float = 1.0   # 1 = frozen soil fully blocks infiltration
-    noise: float = 0.35            # weather noise (lognormal sigma)
-    p_bias_sigma: float = 0.0      # spatial P bias (lognormal sigma)
-    melt_infiltration: float = 1.0  # fraction of snow melt offered to the soil (rest runs off)
-    nudge: float = 0.0             # monthly relaxation of the top 1 m towards the rain-driven target
-    nudge_memory: float = 1.0      # e-folding memory (months) of the rain seen by the nudging
+    capacity: float = 1.0  # scales field capacity and porosity
+    wilting: float = 1.0  # scales wilting point
+    snow_retention: float = 1.0  # fraction of snowfall stored as snow
+    frozen_strength: float = 1.0  # 1 = frozen soil fully blocks infiltration
+    noise: float = 0.35  # weather noise (lognormal sigma)
+    p_bias_sigma: float = 0.0  # spatial P bias (lognormal sigma)
+    melt_infiltration: float = (
+        1.0  # fraction of snow melt offered to the soil (rest runs off)
+    )
+    nudge: float = (
+        0.0  # monthly relaxation of the top 1 m towards the rain-driven target
+    )
+    nudge_memory: float = (
+        1.0  # e-folding memory (months) of the rain seen by the nudging
+    )
 
 
 def model_flavour(name: str, skill: float, seed: int) -> Flavour:
@@ -362,16 +432,47 @@ REANALYSIS_FLAVOURS = {
     # the narrowest range of shallow soil moisture (Fig. 5). GLDAS (Noah,
     # offline, no soil-moisture analysis) lies in between: a partial melt
     # pulse and a weak pull towards the rain.
-    "ERA5": Flavour("ERA5", error=0.1, capacity=0.92, wilting=1.45, snow_retention=1.0,
-                    frozen_strength=0.1, noise=0.08, p_bias_sigma=0.08,
-                    melt_infiltration=0.1, nudge=0.75, nudge_memory=1.0),
-    "ERA-Interim": Flavour("ERA-Interim", error=0.15, capacity=0.95, wilting=1.3, lag=0.15,
-                           snow_retention=1.0, frozen_strength=0.15, noise=0.1,
-                           p_bias_sigma=0.12, t_bias=0.3,
-                           melt_infiltration=0.2, nudge=0.5, nudge_memory=1.0),
-    "GLDAS": Flavour("GLDAS", error=0.1, capacity=1.05, wilting=0.9, snow_retention=1.0,
-                     frozen_strength=0.35, noise=0.08, p_bias_sigma=0.06,
-                     melt_infiltration=0.5, nudge=0.2, nudge_memory=1.0),
+    "ERA5": Flavour(
+        "ERA5",
+        error=0.1,
+        capacity=0.92,
+        wilting=1.45,
+        snow_retention=1.0,
+        frozen_strength=0.1,
+        noise=0.08,
+        p_bias_sigma=0.08,
+        melt_infiltration=0.1,
+        nudge=0.75,
+        nudge_memory=1.0,
+    ),
+    "ERA-Interim": Flavour(
+        "ERA-Interim",
+        error=0.15,
+        capacity=0.95,
+        wilting=1.3,
+        lag=0.15,
+        snow_retention=1.0,
+        frozen_strength=0.15,
+        noise=0.1,
+        p_bias_sigma=0.12,
+        t_bias=0.3,
+        melt_infiltration=0.2,
+        nudge=0.5,
+        nudge_memory=1.0,
+    ),
+    "GLDAS": Flavour(
+        "GLDAS",
+        error=0.1,
+        capacity=1.05,
+        wilting=0.9,
+        snow_retention=1.0,
+        frozen_strength=0.35,
+        noise=0.08,
+        p_bias_sigma=0.06,
+        melt_infiltration=0.5,
+        nudge=0.2,
+        nudge_memory=1.0,
+    ),
 }
 
 
@@ -379,13 +480,14 @@ REANALYSIS_FLAVOURS = {
 # forcing and the bucket
 # ---------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class Forcing:
     """Monthly forcing on the land cells of the world."""
 
-    precip: np.ndarray   # (nt, nland) mm/day
-    temp: np.ndarray     # (nt, nland) degC
-    pet: np.ndarray      # (nt, nland) mm/day
+    precip: np.ndarray  # (nt, nland) mm/day
+    temp: np.ndarray  # (nt, nland) degC
+    pet: np.ndarray  # (nt, nland) mm/day
 
 
 def make_forcing(
@@ -397,20 +499,30 @@ def make_forcing(
     enso: np.ndarray | None = None,
     own_noise: float = 0.0,
 ) -> Forcing:
-    """Forcing of one data set on the land cells of ``world`` (nt, nland).
+    """Return forcing of one data set on the land cells of ``world`` (nt, nland).
 
     ``months``: calendar month (1-12) of every time step. ``weather`` draws
     the weather (shared by reanalyses); ``bias_rng`` the data set's static
     biases and its own extra noise (``own_noise``, lognormal sigma).
     """
     land = world.land
-    lat, lon, cont = world.clat[land], world.clon[land], world.continentality[land]
+    lat, lon, cont = (
+        world.clat[land],
+        world.clon[land],
+        world.continentality[land],
+    )
     nt = months.size
-    pclim = precipitation_climatology(lat, lon, cont, flavour.lag, flavour.p_amplitude)
-    tclim = temperature_climatology(lat, lon, cont, lag=0.3 * flavour.lag, bias=flavour.t_bias)
+    pclim = precipitation_climatology(
+        lat, lon, cont, flavour.lag, flavour.p_amplitude
+    )
+    tclim = temperature_climatology(
+        lat, lon, cont, lag=0.3 * flavour.lag, bias=flavour.t_bias
+    )
     if flavour.p_bias_sigma > 0:
         zb = smooth_noise(bias_rng, 1, world, scale_deg=25.0)[0, land]
-        pclim = pclim * np.exp(flavour.p_bias_sigma * zb - 0.5 * flavour.p_bias_sigma**2)
+        pclim = pclim * np.exp(
+            flavour.p_bias_sigma * zb - 0.5 * flavour.p_bias_sigma**2
+        )
     pann = pclim.mean(axis=0)
     petclim = potential_evaporation(tclim, pann[None, :]) * flavour.pet_factor
     idx = months - 1
@@ -423,27 +535,41 @@ def make_forcing(
         extra = smooth_noise(bias_rng, nt, world, scale_deg=12.0)[:, land]
         logm += own_noise * extra - np.float32(0.5 * own_noise**2)
     ens = enso.astype(np.float32)[:, None]
-    precip = pclim.astype(np.float32)[idx] * np.maximum(1.0 + tele[None, :] * ens, 0.1) * np.exp(logm)
+    precip = (
+        pclim.astype(np.float32)[idx]
+        * np.maximum(1.0 + tele[None, :] * ens, 0.1)
+        * np.exp(logm)
+    )
     tnoise = smooth_noise(weather, nt, world, scale_deg=20.0)[:, land]
     temp = tclim.astype(np.float32)[idx] + 1.5 * tnoise
     # PET follows the temperature anomaly (about 0.14 mm/day per K above 0 C)
-    pet = np.maximum(petclim.astype(np.float32)[idx] + 0.14 * 1.5 * tnoise * (tclim[idx] > 0), 0.0)
+    pet = np.maximum(
+        petclim.astype(np.float32)[idx]
+        + 0.14 * 1.5 * tnoise * (tclim[idx] > 0),
+        0.0,
+    )
     return Forcing(precip, temp, pet)
 
 
-def ocean_fluxes(world: World, months: np.ndarray, flavour: Flavour) -> tuple[np.ndarray, np.ndarray]:
+def ocean_fluxes(
+    world: World, months: np.ndarray, flavour: Flavour
+) -> tuple[np.ndarray, np.ndarray]:
     """Climatological precipitation and evaporation (mm/day) of all cells, (ncell, nt).
 
     Amon ``pr`` and ``evspsbl`` cover the ocean too; over land the caller
     replaces them by the data set's own values.
     """
     lat, lon, cont = world.clat, world.clon, world.continentality
-    pclim = precipitation_climatology(lat, lon, cont, flavour.lag, flavour.p_amplitude)
+    pclim = precipitation_climatology(
+        lat, lon, cont, flavour.lag, flavour.p_amplitude
+    )
     tclim = temperature_climatology(lat, lon, cont, bias=flavour.t_bias)
     eclim = 1.0 + 0.12 * np.clip(tclim, 0.0, None)
     idx = months - 1
-    return (np.ascontiguousarray(pclim.T.astype(np.float32)[:, idx]),
-            np.ascontiguousarray(eclim.T.astype(np.float32)[:, idx]))
+    return (
+        np.ascontiguousarray(pclim.T.astype(np.float32)[:, idx]),
+        np.ascontiguousarray(eclim.T.astype(np.float32)[:, idx]),
+    )
 
 
 @dataclasses.dataclass
@@ -453,10 +579,10 @@ class BucketOutput:
     Cell-major arrays feed the sparse regridding without a transposed copy.
     """
 
-    theta: np.ndarray    # (nland, nlayer, nt) volumetric water, m3 m-3
-    evap: np.ndarray     # mm/day, incl. sublimation
-    runoff: np.ndarray   # surface runoff, mm/day
-    melt: np.ndarray     # snow melt, mm/day
+    theta: np.ndarray  # (nland, nlayer, nt) volumetric water, m3 m-3
+    evap: np.ndarray  # mm/day, incl. sublimation
+    runoff: np.ndarray  # surface runoff, mm/day
+    melt: np.ndarray  # snow melt, mm/day
 
 
 def soil_parameters(flavour: Flavour, pann_land: np.ndarray):
@@ -485,14 +611,18 @@ def run_bucket(
     sat, fc, wp = soil_parameters(flavour, P.mean(axis=0))
     dz = _DZ_MM[:, None]
     root = np.array([0.18, 0.37, 0.30, 0.15, 0.0])[:, None]
-    w = np.tile(0.8 * fc, (nl, 1)) * dz            # water per layer, mm
+    w = np.tile(0.8 * fc, (nl, 1)) * dz  # water per layer, mm
     wsat, wfc, wwp = sat * dz, fc * dz, wp * dz
     wres = 0.02 * dz
     snow = np.zeros(n)
-    pann = np.maximum(P.mean(axis=0).astype(np.float64), 0.3)     # mm/day
-    rain_seen = pann.copy()            # rain remembered by the nudging, mm/day
+    pann = np.maximum(P.mean(axis=0).astype(np.float64), 0.3)  # mm/day
+    rain_seen = pann.copy()  # rain remembered by the nudging, mm/day
     keep = float(np.exp(-1.0 / max(flavour.nudge_memory, 1e-3)))
-    nudge = flavour.nudge * np.array([1.0, 0.6, 0.3, 0.0, 0.0])[:, None] * observation_density(world)
+    nudge = (
+        flavour.nudge
+        * np.array([1.0, 0.6, 0.3, 0.0, 0.0])[:, None]
+        * observation_density(world)
+    )
     spin = min(12 * spinup_years, nt)
     steps = list(range(spin)) + list(range(nt))
     theta = np.empty((n, nl, nt), dtype=np.float32)
@@ -505,7 +635,9 @@ def run_bucket(
         w_start = w.copy()
         temp = T[t]
         p = P[t] * dt
-        snowfrac = np.clip((1.0 - temp) / 3.0, 0.0, 1.0) * flavour.snow_retention
+        snowfrac = (
+            np.clip((1.0 - temp) / 3.0, 0.0, 1.0) * flavour.snow_retention
+        )
         snowfall = p * snowfrac
         rain = p - snowfall
         snow += snowfall
@@ -513,8 +645,12 @@ def run_bucket(
         snow -= melt
         subl = np.minimum(snow, 0.05 * dt * np.ones(n))
         snow -= subl
-        frozen = np.clip(-(temp + 1.0) / 4.0, 0.0, 1.0) * flavour.frozen_strength
-        melt_off = melt * (1.0 - flavour.melt_infiltration)     # melt that never meets the soil
+        frozen = (
+            np.clip(-(temp + 1.0) / 4.0, 0.0, 1.0) * flavour.frozen_strength
+        )
+        melt_off = melt * (
+            1.0 - flavour.melt_infiltration
+        )  # melt that never meets the soil
         water_in = rain + melt - melt_off
         sat1 = np.clip((w[0] - wres[0]) / (wsat[0] - wres[0]), 0.0, 1.0)
         surf = water_in * (frozen + (1.0 - frozen) * sat1**3) + melt_off
@@ -535,24 +671,28 @@ def run_bucket(
             move = np.minimum(excess, room)
             w[layer] -= move
             w[layer + 1] += move
-        w[-1] -= np.clip(w[-1] - wfc[-1], 0.0, None) * 0.05     # slow base flow
+        w[-1] -= np.clip(w[-1] - wfc[-1], 0.0, None) * 0.05  # slow base flow
         # vertical mixing toward the column's mean wetness (capillary rise)
         rel = (w - wres) / (wsat - wres)
         for layer in range(nl - 1):
             d = 0.15 * (rel[layer + 1] - rel[layer]) * thaw
-            move = d * np.minimum(wsat[layer] - wres[layer], wsat[layer + 1] - wres[layer + 1])
+            move = d * np.minimum(
+                wsat[layer] - wres[layer], wsat[layer + 1] - wres[layer + 1]
+            )
             w[layer] += move
             w[layer + 1] -= move
         # evaporation limited by soil water (beta function per layer)
         demand = PET[t].astype(np.float64) * dt * (1.0 - 0.8 * frozen)
         beta = np.clip((w - wwp) / (wfc - wwp), 0.0, 1.0)
-        e_layer = np.minimum(demand[None, :] * root * beta, np.clip(w - 0.6 * wwp, 0.0, None))
+        e_layer = np.minimum(
+            demand[None, :] * root * beta, np.clip(w - 0.6 * wwp, 0.0, None)
+        )
         w -= e_layer
         if flavour.nudge > 0.0:
             # land analysis: relax the top metre towards the wetness of the
             # recent rain (between wilting point and just above field capacity)
             rain_seen = keep * rain_seen + (1.0 - keep) * rain / dt
-            wet = rain_seen / (rain_seen + pann)                  # 0 .. 1, 0.5 at mean rain
+            wet = rain_seen / (rain_seen + pann)  # 0 .. 1, 0.5 at mean rain
             target = wwp + (0.1 + 1.2 * wet) * (wfc - wwp)
             w += nudge * (target - w)
             w = np.clip(w, wres, wsat)

@@ -37,9 +37,9 @@ from pathlib import Path
 import numpy as np
 
 from smeval import cmorio
+from smeval.catalogue import grid_coordinates
 from smeval.core.regional import cell_areas
 from smeval.sample import physics as ph
-from smeval.catalogue import grid_coordinates
 
 NAME = "PLANTED-1"
 INSTITUTION = "SMEVAL"
@@ -108,7 +108,9 @@ def box_weights(lat_b: np.ndarray, lon_b: np.ndarray, box) -> np.ndarray:
     return np.outer(wlat, np.radians(wlon))
 
 
-def regional_series(data: np.ndarray, lat_b, lon_b, land_frac) -> dict[str, np.ndarray]:
+def regional_series(
+    data: np.ndarray, lat_b, lon_b, land_frac
+) -> dict[str, np.ndarray]:
     """Area x land-fraction x box-fraction weighted means, (nt, nlat, nlon) -> {id: (nt,)}."""
     values = np.ma.masked_invalid(np.ma.asarray(data, dtype=np.float64))
     out = {}
@@ -119,8 +121,10 @@ def regional_series(data: np.ndarray, lat_b, lon_b, land_frac) -> dict[str, np.n
     return out
 
 
-def planted_series(x: np.ndarray, r: float, s: float, rng: np.random.Generator) -> np.ndarray:
-    """A series with corr = r and std ratio = s against ``x`` exactly (ddof 0)."""
+def planted_series(
+    x: np.ndarray, r: float, s: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Return a series with corr = r and std ratio = s against ``x`` exactly (ddof 0)."""
     xt = x - x.mean()
     sx = xt.std()
     z = rng.standard_normal(x.size)
@@ -133,27 +137,49 @@ def planted_series(x: np.ndarray, r: float, s: float, rng: np.random.Generator) 
     return y
 
 
-def write_planted(root: Path, reference: str, ref_mrsos: np.ndarray, ref_grid: dict, period,
-                  seed: int) -> int:
+def write_planted(
+    root: Path,
+    reference: str,
+    ref_mrsos: np.ndarray,
+    ref_grid: dict,
+    period,
+    seed: int,
+) -> int:
     """Write PLANTED-1 (mrsos, sftlf, areacella) and ``planted_<REF>.json``."""
     from smeval.sample.generate import CREATION_DATE, SYNTHETIC
 
     root = Path(root)
     tr = f"{period.first:04d}01-{period.last:04d}12"
-    common = dict(institution_id=INSTITUTION, source_id=NAME, variant_label=VARIANT,
-                  grid_label=GRID_LABEL, version=VERSION)
+    common = {
+        "institution_id": INSTITUTION,
+        "source_id": NAME,
+        "variant_label": VARIANT,
+        "grid_label": GRID_LABEL,
+        "version": VERSION,
+    }
     paths = {
-        "mrsos": cmorio.cmip6_path(root, table_id="Lmon", variable_id="mrsos", time_range=tr, **common),
-        "sftlf": cmorio.cmip6_path(root, table_id="fx", variable_id="sftlf", **common),
-        "areacella": cmorio.cmip6_path(root, table_id="fx", variable_id="areacella", **common),
+        "mrsos": cmorio.cmip6_path(
+            root, table_id="Lmon", variable_id="mrsos", time_range=tr, **common
+        ),
+        "sftlf": cmorio.cmip6_path(
+            root, table_id="fx", variable_id="sftlf", **common
+        ),
+        "areacella": cmorio.cmip6_path(
+            root, table_id="fx", variable_id="areacella", **common
+        ),
     }
     json_path = root / f"planted_{reference}.json"
     if all(p.exists() for p in paths.values()) and json_path.exists():
         return 0
 
-    ref_series = regional_series(ref_mrsos, ref_grid["lat_b"], ref_grid["lon_b"], ref_grid["frac"])
+    ref_series = regional_series(
+        ref_mrsos, ref_grid["lat_b"], ref_grid["lon_b"], ref_grid["frac"]
+    )
     rng = np.random.default_rng(ph.stable_seed(seed, "planted", reference))
-    planted = {rid: planted_series(ref_series[rid], *TARGETS[rid], rng) for rid in REGIONS}
+    planted = {
+        rid: planted_series(ref_series[rid], *TARGETS[rid], rng)
+        for rid in REGIONS
+    }
 
     lat, lon, lat_b, lon_b = grid_coordinates("regular", 180, 360)
     # land of the planted grid: Natural Earth land fraction on the 1-degree grid
@@ -163,7 +189,9 @@ def write_planted(root: Path, reference: str, ref_mrsos: np.ndarray, ref_grid: d
     data = np.full((period.n, 180, 360), 20.0)
     clon = np.where(lon > 180.0, lon - 360.0, lon)
     for rid, (south, north, west, east) in REGIONS.items():
-        inside = ((lat > south) & (lat < north))[:, None] & ((clon > west) & (clon < east))[None, :]
+        inside = ((lat > south) & (lat < north))[:, None] & (
+            (clon > west) & (clon < east)
+        )[None, :]
         data[:, inside] = planted[rid][:, None]
     tp, tb = cmorio.monthly_time_axis(period.first, period.last, CALENDAR)
     written = 0
@@ -172,24 +200,42 @@ def write_planted(root: Path, reference: str, ref_mrsos: np.ndarray, ref_grid: d
             continue
         table = "Lmon" if var == "mrsos" else "fx"
         attrs = cmorio.cmip6_global_attributes(
-            table_id=table, variable_id=var, creation_date=CREATION_DATE,
+            table_id=table,
+            variable_id=var,
+            creation_date=CREATION_DATE,
             grid="1x1 degree regular grid, cell edges on whole degrees",
             nominal_resolution="100 km",
-            extra={"synthetic": SYNTHETIC,
-                   "planted": f"regional mrsos series with known R and sigma against {reference}; "
-                              f"see planted_{reference}.json"},
+            extra={
+                "synthetic": SYNTHETIC,
+                "planted": f"regional mrsos series with known R and sigma against {reference}; "
+                f"see planted_{reference}.json",
+            },
             **common,
         )
         kwargs = {}
         if var == "mrsos":
-            values, kwargs = data, dict(time_points=tp, time_bounds=tb, calendar=CALENDAR)
+            values, kwargs = (
+                data,
+                {"time_points": tp, "time_bounds": tb, "calendar": CALENDAR},
+            )
         elif var == "sftlf":
             values = sftlf
         else:
             values = cell_areas(lat_b, lon_b)
-        cmorio.write_variable(path, values, project="CMIP6", mip=table, short_name=var, lat=lat,
-                              lon=lon, lat_bounds=lat_b, lon_bounds=lon_b, attributes=attrs,
-                              land_mask=has_land if var == "mrsos" else None, **kwargs)
+        cmorio.write_variable(
+            path,
+            values,
+            project="CMIP6",
+            mip=table,
+            short_name=var,
+            lat=lat,
+            lon=lon,
+            lat_bounds=lat_b,
+            lon_bounds=lon_b,
+            attributes=attrs,
+            land_mask=has_land if var == "mrsos" else None,
+            **kwargs,
+        )
         written += 1
 
     doc = {
@@ -202,13 +248,19 @@ def write_planted(root: Path, reference: str, ref_mrsos: np.ndarray, ref_grid: d
         "variable": "mrsos",
         "period": [period.first, period.last],
         "weights": "cell area x land fraction x fraction of the cell inside the box, "
-                   "on the reference's grid (OBS6 file), ddof = 0",
+        "on the reference's grid (OBS6 file), ddof = 0",
         "construction": (__doc__ or "").strip(),
         "regions": {
-            rid: {**taylor_stats(*TARGETS[rid]), "box": list(REGIONS[rid])} for rid in REGIONS
+            rid: {**taylor_stats(*TARGETS[rid]), "box": list(REGIONS[rid])}
+            for rid in REGIONS
         },
-        "reference_series": {rid: [round(float(v), 6) for v in ref_series[rid]] for rid in REGIONS},
-        "planted_series": {rid: [round(float(v), 6) for v in planted[rid]] for rid in REGIONS},
+        "reference_series": {
+            rid: [round(float(v), 6) for v in ref_series[rid]]
+            for rid in REGIONS
+        },
+        "planted_series": {
+            rid: [round(float(v), 6) for v in planted[rid]] for rid in REGIONS
+        },
     }
     with cmorio.atomic_output(json_path) as tmp:
         tmp.write_text(json.dumps(doc, indent=1))

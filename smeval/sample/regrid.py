@@ -44,11 +44,13 @@ class Regridder:
         Flat indices of the source cells that carry land values.
     """
 
-    def __init__(self, src_lat_b, src_lon_b, dst_lat_b, dst_lon_b, src_frac, land):
+    def __init__(
+        self, src_lat_b, src_lon_b, dst_lat_b, dst_lon_b, src_frac, land
+    ):
         wlat = _lat_weights(np.asarray(src_lat_b), np.asarray(dst_lat_b))
         wlon = _lon_weights(np.asarray(src_lon_b), np.asarray(dst_lon_b))
         self.dst_shape = (len(dst_lat_b), len(dst_lon_b))
-        self.all = sp.kron(wlat, wlon, format="csc")          # (ndst, nsrc)
+        self.all = sp.kron(wlat, wlon, format="csc")  # (ndst, nsrc)
         frac = np.asarray(src_frac).ravel()[land]
         self.land = (self.all[:, land] @ sp.diags(frac)).tocsr()
         self.all = self.all.tocsr()
@@ -68,7 +70,9 @@ class Regridder:
     def land_mean(self, field: np.ndarray) -> np.ndarray:
         """Land-area weighted mean, cell-major (nland, ...) -> (..., my, mx); NaN without land."""
         lead = field.shape[1:]
-        out = self.land @ np.ascontiguousarray(field).reshape(field.shape[0], -1)
+        out = self.land @ np.ascontiguousarray(field).reshape(
+            field.shape[0], -1
+        )
         with np.errstate(invalid="ignore", divide="ignore"):
             out = out / self.land_area[:, None]
         out[~self.has_land.ravel()] = np.nan
@@ -77,6 +81,8 @@ class Regridder:
     def mean(self, field: np.ndarray) -> np.ndarray:
         """Area weighted mean over all source cells, cell-major (ncell, ...) -> (..., my, mx)."""
         lead = field.shape[1:]
-        out = self.all @ np.ascontiguousarray(field).reshape(field.shape[0], -1)
+        out = self.all @ np.ascontiguousarray(field).reshape(
+            field.shape[0], -1
+        )
         out = out / self.area[:, None]
         return np.ascontiguousarray(out.T).reshape(*lead, *self.dst_shape)

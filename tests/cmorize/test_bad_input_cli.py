@@ -28,9 +28,13 @@ MONTHS = [dt.datetime(1990, m, 1) for m in range(1, 7)]
 def _era(raw, names=("swvl1", "swvl2", "lsm"), months=MONTHS):
     shape = (len(months), LAT.size, LON.size)
     # lsm 0.7: land (an all-ocean grid would leave mrsos all missing, refused)
-    rf.write_era5_monthly(raw / "era5.nc",
-                          {n: np.full(shape, 0.7 if n == "lsm" else 0.3) for n in names},
-                          LAT, LON, months)
+    rf.write_era5_monthly(
+        raw / "era5.nc",
+        {n: np.full(shape, 0.7 if n == "lsm" else 0.3) for n in names},
+        LAT,
+        LON,
+        months,
+    )
 
 
 @pytest.fixture
@@ -41,15 +45,27 @@ def raw(tmp_path):
 
 
 def _assert_nothing_written(out):
-    assert not [p for p in out.rglob("*") if p.is_file()] if out.exists() else True
+    assert (
+        not [p for p in out.rglob("*") if p.is_file()]
+        if out.exists()
+        else True
+    )
 
 
 def test_missing_variable(raw, tmp_path):
     _era(raw, names=("swvl1", "lsm"))
     with pytest.raises(MissingVariableError) as exc:
-        cmorize("ERA5", raw, tmp_path / "out", Options(variables=["mrsos"], progress=False))
+        cmorize(
+            "ERA5",
+            raw,
+            tmp_path / "out",
+            Options(variables=["mrsos"], progress=False),
+        )
     msg = str(exc.value)
-    assert "ERA5" in msg and "'swvl2'" in msg and "era5.nc" in msg and "mrsos" in msg
+    assert "ERA5" in msg
+    assert "'swvl2'" in msg
+    assert "era5.nc" in msg
+    assert "mrsos" in msg
     _assert_nothing_written(tmp_path / "out")
 
 
@@ -57,20 +73,34 @@ def test_wrong_unit(raw, tmp_path):
     _era(raw)
     with netCDF4.Dataset(raw / "era5.nc", "a") as ds:
         ds["swvl2"].units = "kg m-2"
-    with pytest.raises(UnitError, match=r"'swvl2'.*era5\.nc.*units are 'kg m-2', expected"):
-        cmorize("ERA5", raw, tmp_path / "out", Options(variables=["mrsos"], progress=False))
+    with pytest.raises(
+        UnitError, match=r"'swvl2'.*era5\.nc.*units are 'kg m-2', expected"
+    ):
+        cmorize(
+            "ERA5",
+            raw,
+            tmp_path / "out",
+            Options(variables=["mrsos"], progress=False),
+        )
     _assert_nothing_written(tmp_path / "out")
 
 
 def test_gldas_wrong_unit(tmp_path):
-    rf.write_gldas_monthly(tmp_path / "raw", {"Qs_acc": np.ones((2, 2, 4))}, LAT, LON,
-                           MONTHS[:2])
+    rf.write_gldas_monthly(
+        tmp_path / "raw", {"Qs_acc": np.ones((2, 2, 4))}, LAT, LON, MONTHS[:2]
+    )
     for path in (tmp_path / "raw").iterdir():
         with netCDF4.Dataset(path, "a") as ds:
             ds["Qs_acc"].units = "kg m-2 s-1"
-    with pytest.raises(UnitError, match="GLDAS.*'Qs_acc'.*GLDAS_NOAH025_M.A199001.020.nc4"):
-        cmorize("GLDAS", tmp_path / "raw", tmp_path / "out",
-                Options(variables=["mrros"], progress=False))
+    with pytest.raises(
+        UnitError, match=r"GLDAS.*'Qs_acc'.*GLDAS_NOAH025_M.A199001.020.nc4"
+    ):
+        cmorize(
+            "GLDAS",
+            tmp_path / "raw",
+            tmp_path / "out",
+            Options(variables=["mrros"], progress=False),
+        )
 
 
 def test_truncated_file(raw, tmp_path):
@@ -78,28 +108,52 @@ def test_truncated_file(raw, tmp_path):
     data = (raw / "era5.nc").read_bytes()
     (raw / "era5.nc").write_bytes(data[: len(data) // 3])
     with pytest.raises(UnreadableFileError, match=r"ERA5.*era5\.nc.*cannot"):
-        cmorize("ERA5", raw, tmp_path / "out", Options(variables=["mrsos"], progress=False))
+        cmorize(
+            "ERA5",
+            raw,
+            tmp_path / "out",
+            Options(variables=["mrsos"], progress=False),
+        )
     _assert_nothing_written(tmp_path / "out")
 
 
 def test_truncated_grib(raw, tmp_path, realdata):
-    data = (realdata / "era-interim" / "ERAI_example_downloaded_raw.grb").read_bytes()
+    data = (
+        realdata / "era-interim" / "ERAI_example_downloaded_raw.grb"
+    ).read_bytes()
     (raw / "cut.grb").write_bytes(data[: len(data) // 2 + 17])
     with pytest.raises(UnreadableFileError, match=r"ERA-Interim.*cut\.grb"):
-        cmorize("ERA-Interim", raw, tmp_path / "out", Options(variables=["sftlf"], progress=False))
+        cmorize(
+            "ERA-Interim",
+            raw,
+            tmp_path / "out",
+            Options(variables=["sftlf"], progress=False),
+        )
 
 
 def test_gap_in_gldas_months(tmp_path):
     months = [dt.datetime(1990, m, 1) for m in (1, 2, 4)]
-    rf.write_gldas_monthly(tmp_path / "raw", {"SoilMoi0_10cm_inst": np.ones((3, 2, 4))},
-                           LAT, LON, months)
-    with pytest.raises(TimeGapError, match=r"GLDAS, variable 'mrsos'.*1990-03"):
-        cmorize("GLDAS", tmp_path / "raw", tmp_path / "out",
-                Options(variables=["mrsos"], progress=False))
+    rf.write_gldas_monthly(
+        tmp_path / "raw",
+        {"SoilMoi0_10cm_inst": np.ones((3, 2, 4))},
+        LAT,
+        LON,
+        months,
+    )
+    with pytest.raises(
+        TimeGapError, match=r"GLDAS, variable 'mrsos'.*1990-03"
+    ):
+        cmorize(
+            "GLDAS",
+            tmp_path / "raw",
+            tmp_path / "out",
+            Options(variables=["mrsos"], progress=False),
+        )
 
 
-def test_failure_late_in_the_run_leaves_no_file_and_inputs_unchanged(raw, tmp_path,
-                                                                     monkeypatch):
+def test_failure_late_in_the_run_leaves_no_file_and_inputs_unchanged(
+    raw, tmp_path, monkeypatch
+):
     _era(raw, names=("swvl1", "swvl2", "swvl3", "swvl4", "lsm"))
     before = checksums(raw)
     out = tmp_path / "out"
@@ -112,14 +166,23 @@ def test_failure_late_in_the_run_leaves_no_file_and_inputs_unchanged(raw, tmp_pa
 
     def failing(info, dataset, recipe, *args, **kwargs):
         if recipe.short_name == "sftlf":
-            raise UnreadableFileError("simulated read failure", dataset=dataset,
-                                      variable="lsm", files=[raw / "era5.nc"])
+            msg = "simulated read failure"
+            raise UnreadableFileError(
+                msg,
+                dataset=dataset,
+                variable="lsm",
+                files=[raw / "era5.nc"],
+            )
         return real(info, dataset, recipe, *args, **kwargs)
 
     monkeypatch.setattr(convert, "_convert_one", failing)
     with pytest.raises(CMORizeError, match="simulated"):
-        cmorize("ERA5", raw, out, Options(variables=["mrsos", "mrsol", "sftlf"],
-                                          progress=False))
+        cmorize(
+            "ERA5",
+            raw,
+            out,
+            Options(variables=["mrsos", "mrsol", "sftlf"], progress=False),
+        )
     assert sorted(p.name for p in out.rglob("*")) == ["unrelated.txt"]
     assert checksums(raw) == before
 
@@ -127,27 +190,60 @@ def test_failure_late_in_the_run_leaves_no_file_and_inputs_unchanged(raw, tmp_pa
 def test_success_leaves_inputs_unchanged(raw, tmp_path):
     _era(raw)
     before = checksums(raw)
-    cmorize("ERA5", raw, tmp_path / "out", Options(variables=["mrsos", "sftlf"], progress=False))
+    cmorize(
+        "ERA5",
+        raw,
+        tmp_path / "out",
+        Options(variables=["mrsos", "sftlf"], progress=False),
+    )
     assert checksums(raw) == before
-    leftovers = [p for p in (tmp_path / "out").rglob("*") if p.name.startswith(".")]
+    leftovers = [
+        p for p in (tmp_path / "out").rglob("*") if p.name.startswith(".")
+    ]
     assert leftovers == []
 
 
 def test_command_success_and_failure(raw, tmp_path, capsys):
     _era(raw)
     out = tmp_path / "out"
-    code = cli.main(["cmorize", "ERA5", "--raw", str(raw), "--out", str(out),
-                     "--variables", "mrsos,sftlf", "--start", "1990", "--end", "1990"])
+    code = cli.main(
+        [
+            "cmorize",
+            "ERA5",
+            "--raw",
+            str(raw),
+            "--out",
+            str(out),
+            "--variables",
+            "mrsos,sftlf",
+            "--start",
+            "1990",
+            "--end",
+            "1990",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0
     assert "OBS6_ERA5_reanaly_1_Lmon_mrsos_199001-199006.nc" in captured.out
-    assert (out / "Tier3" / "ERA5" / "OBS6_ERA5_reanaly_1_fx_sftlf.nc").is_file()
+    assert (
+        out / "Tier3" / "ERA5" / "OBS6_ERA5_reanaly_1_fx_sftlf.nc"
+    ).is_file()
     assert "cmorize ERA5" in captured.err  # the tqdm progress bar
-    code = cli.main(["cmorize", "ERA5", "--raw", str(raw), "--out", str(tmp_path / "o2"),
-                     "--no-progress"])
+    code = cli.main(
+        [
+            "cmorize",
+            "ERA5",
+            "--raw",
+            str(raw),
+            "--out",
+            str(tmp_path / "o2"),
+            "--no-progress",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 1
-    assert "error: ERA5, variable 'swvl3'" in captured.err and "era5.nc" in captured.err
+    assert "error: ERA5, variable 'swvl3'" in captured.err
+    assert "era5.nc" in captured.err
 
 
 def test_help_lists_options(capsys):
@@ -155,7 +251,18 @@ def test_help_lists_options(capsys):
         cli.main(["cmorize", "--help"])
     assert exc.value.code == 0
     text = capsys.readouterr().out
-    for word in ("ERA5", "ERA-Interim", "GLDAS", "ESACCI-SM", "--raw", "--out", "--start",
-                 "--end", "--variables", "--allow-partial-months", "--min-valid-days",
-                 "OBS6_ERA5_reanaly_1_Lmon_mrsos_197901-201412.nc"):
+    for word in (
+        "ERA5",
+        "ERA-Interim",
+        "GLDAS",
+        "ESACCI-SM",
+        "--raw",
+        "--out",
+        "--start",
+        "--end",
+        "--variables",
+        "--allow-partial-months",
+        "--min-valid-days",
+        "OBS6_ERA5_reanaly_1_Lmon_mrsos_197901-201412.nc",
+    ):
         assert word in text

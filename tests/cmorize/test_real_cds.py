@@ -20,7 +20,7 @@ from cmorize_helpers import load_obs6
 from smeval.cmorize.convert import Options, cmorize
 from smeval.cmorize.errors import MissingVariableError, TimeGapError
 
-THICKNESS_M = [0.07, 0.21, 0.72, 1.89]     # ERA5 soil layers 0-7-28-100-289 cm
+THICKNESS_M = [0.07, 0.21, 0.72, 1.89]  # ERA5 soil layers 0-7-28-100-289 cm
 
 _READ_GRIB = """
 import json, os, sys
@@ -40,12 +40,22 @@ os._exit(0)   # ecCodes' destructors can abort this stack at exit (see _gribwork
 
 def _grib_by_hand(path):
     """{shortName: {(lat, lon): value}} read with ecCodes in a child process."""
-    proc = subprocess.run([sys.executable, "-c", _READ_GRIB, str(path)], capture_output=True,
-                          text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _READ_GRIB, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     fields = json.loads(proc.stdout)
-    return {name: {(la, lo): v for la, lo, v in zip(f["latitudes"], f["longitudes"],
-                                                      f["values"], strict=True)}
-            for name, f in fields.items()}
+    return {
+        name: {
+            (la, lo): v
+            for la, lo, v in zip(
+                f["latitudes"], f["longitudes"], f["values"], strict=True
+            )
+        }
+        for name, f in fields.items()
+    }
 
 
 def _cell(cube_or_array, lats, lons, lat, lon, k=None):
@@ -65,30 +75,55 @@ def test_real_era5_grib_swvl1_to_4(realdata, tmp_path):
     # one analysis of a month: incomplete without --allow-partial-months
     with pytest.raises(TimeGapError, match="2022-01 has 1 of"):
         cmorize("ERA5", raw, out, Options(variables=["mrsol"], progress=False))
-    files = cmorize("ERA5", raw, out, Options(variables=["mrsol", "mrsos"],
-                                              allow_partial_months=True, progress=False))
+    files = cmorize(
+        "ERA5",
+        raw,
+        out,
+        Options(
+            variables=["mrsol", "mrsos"],
+            allow_partial_months=True,
+            progress=False,
+        ),
+    )
     assert sorted(p.name for p in files) == [
         "OBS6_ERA5_reanaly_1_Emon_mrsol_202201-202201.nc",
-        "OBS6_ERA5_reanaly_1_Lmon_mrsos_202201-202201.nc"]
+        "OBS6_ERA5_reanaly_1_Lmon_mrsos_202201-202201.nc",
+    ]
     by_hand = _grib_by_hand(grib)
-    cube, messages = load_obs6(out, dataset="ERA5", mip="Emon", short_name="mrsol",
-                               timerange="2022/2022")
+    cube, messages = load_obs6(
+        out,
+        dataset="ERA5",
+        mip="Emon",
+        short_name="mrsol",
+        timerange="2022/2022",
+    )
     assert not [m for m in messages if "unit" in m.lower()], messages
     assert cube.shape == (1, 4, 6, 6)
     lats = cube.coord("latitude").points
     lons = cube.coord("longitude").points
     assert sorted({la for la, _ in by_hand["swvl1"]}) == lats.tolist()
     assert sorted({lo for _, lo in by_hand["swvl1"]}) == lons.tolist()
-    for (la, lo), _ in by_hand["swvl1"].items():
+    for la, lo in by_hand["swvl1"]:
         i, j = lats.tolist().index(la), lons.tolist().index(lo)
-        expected = [by_hand[f"swvl{k + 1}"][(la, lo)] * THICKNESS_M[k] * 1000.0
-                    for k in range(4)]
+        expected = [
+            by_hand[f"swvl{k + 1}"][(la, lo)] * THICKNESS_M[k] * 1000.0
+            for k in range(4)
+        ]
         np.testing.assert_allclose(cube.data[0, :, i, j], expected, rtol=1e-6)
-    cube, _ = load_obs6(out, dataset="ERA5", mip="Lmon", short_name="mrsos",
-                        timerange="2022/2022")
+    cube, _ = load_obs6(
+        out,
+        dataset="ERA5",
+        mip="Lmon",
+        short_name="mrsos",
+        timerange="2022/2022",
+    )
     la, lo = 44.0, 6.0
-    expected = by_hand["swvl1"][(la, lo)] * 70.0 + by_hand["swvl2"][(la, lo)] * 30.0
-    assert float(_cell(cube.data[0], lats, lons, la, lo)) == pytest.approx(expected, rel=1e-6)
+    expected = (
+        by_hand["swvl1"][(la, lo)] * 70.0 + by_hand["swvl2"][(la, lo)] * 30.0
+    )
+    assert float(_cell(cube.data[0], lats, lons, la, lo)) == pytest.approx(
+        expected, rel=1e-6
+    )
     assert 0.0 < expected < 100.0
 
 
@@ -100,19 +135,37 @@ def test_real_era5_valid_time_layout_sftlf(realdata, tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / TEXAS).symlink_to(realdata / "era5" / TEXAS)
-    with pytest.raises(MissingVariableError, match=r"'swvl2' \(needed for mrsos\)"):
-        cmorize("ERA5", raw, tmp_path / "out", Options(variables=["mrsos"], progress=False,
-                                                         allow_partial_months=True))
-    cmorize("ERA5", raw, tmp_path / "out", Options(variables=["sftlf"], progress=False))
-    cube, messages = load_obs6(tmp_path / "out", dataset="ERA5", mip="fx", short_name="sftlf")
+    with pytest.raises(
+        MissingVariableError, match=r"'swvl2' \(needed for mrsos\)"
+    ):
+        cmorize(
+            "ERA5",
+            raw,
+            tmp_path / "out",
+            Options(
+                variables=["mrsos"], progress=False, allow_partial_months=True
+            ),
+        )
+    cmorize(
+        "ERA5",
+        raw,
+        tmp_path / "out",
+        Options(variables=["sftlf"], progress=False),
+    )
+    cube, messages = load_obs6(
+        tmp_path / "out", dataset="ERA5", mip="fx", short_name="sftlf"
+    )
     assert not [m for m in messages if "unit" in m.lower()], messages
     with netCDF4.Dataset(realdata / "era5" / TEXAS) as ds:
-        lsm = ds["lsm"][0]                    # first valid_time, latitude descending
+        lsm = ds["lsm"][0]  # first valid_time, latitude descending
         lat, lon = ds["latitude"][:], ds["longitude"][:]
     assert cube.shape == lsm.shape == (14, 31)
     np.testing.assert_allclose(cube.data, 100.0 * lsm[::-1], rtol=1e-6)
-    assert cube.coord("longitude").points[0] == pytest.approx(float(lon[0]) % 360)
-    assert 0.0 <= float(cube.data.min()) and float(cube.data.max()) <= 100.0
+    assert cube.coord("longitude").points[0] == pytest.approx(
+        float(lon[0]) % 360
+    )
+    assert float(cube.data.min()) >= 0.0
+    assert float(cube.data.max()) <= 100.0
     assert lat[0] > lat[-1]
 
 
@@ -124,14 +177,29 @@ def test_real_era5_valid_time_hourly_swvl_monthly_mean(realdata, tmp_path):
     copy.write_bytes((realdata / "era5" / TEXAS).read_bytes())
     with netCDF4.Dataset(copy, "a") as ds:
         # layer 2 is not in the file: add one (swvl1 x 0.8) so mrsos can be formed
-        v = ds.createVariable("swvl2", "f4", ds["swvl1"].dimensions, fill_value=np.nan)
+        v = ds.createVariable(
+            "swvl2", "f4", ds["swvl1"].dimensions, fill_value=np.nan
+        )
         v.units = ds["swvl1"].units
         v.GRIB_stepType = "instant"
         v[:] = ds["swvl1"][:] * np.float32(0.8)
-    with pytest.raises(TimeGapError, match=r"2024-09 has 72 of 720 time steps \(step 1 h\)"):
-        cmorize("ERA5", raw, tmp_path / "out", Options(variables=["mrsos"], progress=False))
-    files = cmorize("ERA5", raw, tmp_path / "out", Options(
-        variables=["mrsos"], allow_partial_months=True, progress=False))
+    with pytest.raises(
+        TimeGapError, match=r"2024-09 has 72 of 720 time steps \(step 1 h\)"
+    ):
+        cmorize(
+            "ERA5",
+            raw,
+            tmp_path / "out",
+            Options(variables=["mrsos"], progress=False),
+        )
+    files = cmorize(
+        "ERA5",
+        raw,
+        tmp_path / "out",
+        Options(
+            variables=["mrsos"], allow_partial_months=True, progress=False
+        ),
+    )
     assert files[0].name == "OBS6_ERA5_reanaly_1_Lmon_mrsos_202409-202409.nc"
     with netCDF4.Dataset(copy) as ds:
         s1 = np.ma.filled(ds["swvl1"][:].astype(np.float64), np.nan)
@@ -141,11 +209,18 @@ def test_real_era5_valid_time_hourly_swvl_monthly_mean(realdata, tmp_path):
     land = (lsm > 0.5)[::-1]
     with netCDF4.Dataset(files[0]) as ds:
         got = ds["mrsos"][0]
-    assert np.array_equal(~np.ma.getmaskarray(got), land & np.isfinite(expected))
+    assert np.array_equal(
+        ~np.ma.getmaskarray(got), land & np.isfinite(expected)
+    )
     np.testing.assert_allclose(got[land], expected[land], rtol=1e-6)
-    assert 0.0 < float(got.min()) and float(got.max()) < 70.0
-    cube, messages = load_obs6(tmp_path / "out", dataset="ERA5", mip="Lmon",
-                               short_name="mrsos", timerange="2024/2024")
+    assert float(got.min()) > 0.0
+    assert float(got.max()) < 70.0
+    cube, messages = load_obs6(
+        tmp_path / "out",
+        dataset="ERA5",
+        mip="Lmon",
+        short_name="mrsos",
+        timerange="2024/2024",
+    )
     assert not [m for m in messages if "unit" in m.lower()], messages
     assert cube.shape == (1, 14, 31)
-

@@ -14,9 +14,9 @@ from smeval.core.correlation import (
 
 def _fields(seed, n=120, shape=(4, 5)):
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n,) + shape)
+    x = rng.normal(size=(n, *shape))
     strength = np.linspace(0, 0.4, np.prod(shape)).reshape(shape)
-    y = strength * x + rng.normal(size=(n,) + shape)
+    y = strength * x + rng.normal(size=(n, *shape))
     return x, y
 
 
@@ -25,11 +25,14 @@ def test_r_and_p_match_scipy_pearsonr_at_every_point():
     x, y = _fields(0)
     res = gridpoint_correlation(x, y)
     for idx in np.ndindex(x.shape[1:]):
-        ref = stats.pearsonr(x[(slice(None),) + idx], y[(slice(None),) + idx])
+        ref = stats.pearsonr(x[(slice(None), *idx)], y[(slice(None), *idx)])
         assert res.R[idx] == pytest.approx(ref.statistic, abs=1e-12)
-        assert res.p_value[idx] == pytest.approx(ref.pvalue, rel=1e-8, abs=1e-300)
+        assert res.p_value[idx] == pytest.approx(
+            ref.pvalue, rel=1e-8, abs=1e-300
+        )
         assert res.significant[idx] == (ref.pvalue < 0.05)
-    assert res.significant.any() and not res.significant.all()
+    assert res.significant.any()
+    assert not res.significant.all()
 
 
 def test_missing_values_pairwise_and_t_formula():
@@ -58,7 +61,9 @@ def test_lag1_autocorrelation_and_n_eff_by_hand():
     y = np.array([1.0, -1.0, 1.0, -1.0])
     assert lag1_autocorrelation(y) == pytest.approx(-0.75)
     # Bretherton et al. (1999): n (1 - r1 r2) / (1 + r1 r2), capped at n.
-    assert effective_sample_size(100, 0.5, 0.4) == pytest.approx(100 * 0.8 / 1.2)
+    assert effective_sample_size(100, 0.5, 0.4) == pytest.approx(
+        100 * 0.8 / 1.2
+    )
     assert effective_sample_size(100, 0.5, -0.4) == 100
 
 
@@ -73,7 +78,9 @@ def test_n_eff_on_ar1_series():
     r1 = lag1_autocorrelation(s)
     np.testing.assert_allclose(r1, phi, atol=0.02)
     res = gridpoint_correlation(s[:, :1], s[:, 1:], effective_n=True)
-    assert res.n_eff[0] == pytest.approx(n * (1 - r1[0] * r1[1]) / (1 + r1[0] * r1[1]))
+    assert res.n_eff[0] == pytest.approx(
+        n * (1 - r1[0] * r1[1]) / (1 + r1[0] * r1[1])
+    )
     assert res.n_eff[0] == pytest.approx(n * 0.64 / 1.36, rel=0.05)
 
 
@@ -91,7 +98,11 @@ def test_effective_n_makes_test_more_conservative():
 def test_degenerate_points_are_nan_not_significant():
     # A constant series or fewer than 3 common steps: R and p are NaN and the point is not significant.
     x = np.stack([np.ones(10), np.arange(10.0)], axis=1)
-    y = np.stack([np.arange(10.0), np.r_[np.arange(2.0), [np.nan] * 8]], axis=1)
+    y = np.stack(
+        [np.arange(10.0), np.r_[np.arange(2.0), [np.nan] * 8]], axis=1
+    )
     res = gridpoint_correlation(x, y)
-    assert np.isnan(res.R).all() and np.isnan(res.p_value).all() and not res.significant.any()
+    assert np.isnan(res.R).all()
+    assert np.isnan(res.p_value).all()
+    assert not res.significant.any()
     assert np.isnan(t_test_pvalue(0.5, 2))

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from smeval.core.depth import (
     BOUNDS_ATOL,
-    SHALLOW_DEPTH,
     DEEP_DEPTH,
+    SHALLOW_DEPTH,
     DepthNotReachedError,
     deep_from_layers,
     layer_weights,
@@ -30,7 +30,9 @@ def test_layer_straddling_target_depth():
 
 def test_thin_top_layers():
     # CLM-like thin layers: 0-2, 2-6, 6-12, 12-20 cm -> the 6-12 cm layer gives 4 of its 6 cm.
-    w = layer_weights([[0, 0.02], [0.02, 0.06], [0.06, 0.12], [0.12, 0.2]], 0.1)
+    w = layer_weights(
+        [[0, 0.02], [0.02, 0.06], [0.06, 0.12], [0.12, 0.2]], 0.1
+    )
     np.testing.assert_allclose(w, [1.0, 1.0, 4 / 6, 0.0])
 
 
@@ -60,8 +62,12 @@ def test_era5_layers_give_0_200_cm():
 def test_gldas_layers_give_0_200_cm_and_0_10_cm():
     # GLDAS' four layers end exactly at 2 m: deep is their sum, shallow the first layer.
     data = np.array([30.0, 90.0, 180.0, 300.0]).reshape(1, 4, 1, 1)
-    np.testing.assert_allclose(deep_from_layers(data, GLDAS_BOUNDS), [[[600.0]]])
-    np.testing.assert_allclose(shallow_from_layers(data, GLDAS_BOUNDS), [[[30.0]]])
+    np.testing.assert_allclose(
+        deep_from_layers(data, GLDAS_BOUNDS), [[[600.0]]]
+    )
+    np.testing.assert_allclose(
+        shallow_from_layers(data, GLDAS_BOUNDS), [[[30.0]]]
+    )
 
 
 def test_float32_bounds_reach_exact_depth():
@@ -76,10 +82,12 @@ def test_masked_contributing_layer_masks_cell_but_deep_mask_does_not():
     data[0, 1, 0, 0] = np.ma.masked
     data[0, 3, 0, 1] = np.ma.masked
     out = shallow_from_layers(data, ERA5_BOUNDS)
-    assert out.mask[0, 0, 0] and not out.mask[0, 0, 1]
+    assert out.mask[0, 0, 0]
+    assert not out.mask[0, 0, 1]
     np.testing.assert_allclose(out[0, 0, 1], 70.0 + 70.0 * 3 / 21)
     deep = deep_from_layers(data, ERA5_BOUNDS)
-    assert deep.mask[0, 0, 0] and deep.mask[0, 0, 1]
+    assert deep.mask[0, 0, 0]
+    assert deep.mask[0, 0, 1]
 
 
 def test_nan_counts_as_missing():
@@ -87,14 +95,17 @@ def test_nan_counts_as_missing():
     data = np.ones((2, 4, 1, 1))
     data[1, 0] = np.nan
     out = deep_from_layers(data, GLDAS_BOUNDS)
-    assert not out.mask[0].any() and out.mask[1].all()
+    assert not out.mask[0].any()
+    assert out.mask[1].all()
 
 
 def test_dask_matches_numpy_and_stays_lazy():
     # Lazy input: same values and mask as numpy, computed only on demand.
     rng = np.random.default_rng(0)
     data = np.ma.masked_greater(rng.uniform(0, 100, (6, 4, 3, 5)), 95)
-    lazy = da.ma.masked_array(da.from_array(data.data, chunks=(2, 4, 3, 5)), mask=data.mask)
+    lazy = da.ma.masked_array(
+        da.from_array(data.data, chunks=(2, 4, 3, 5)), mask=data.mask
+    )
     got = normalise_depth(lazy, ERA5_BOUNDS, 1.0)
     assert isinstance(got, da.Array)
     want = normalise_depth(data, ERA5_BOUNDS, 1.0)
@@ -106,24 +117,33 @@ def test_dask_matches_numpy_and_stays_lazy():
 def test_layer_axis_option():
     # The layer axis may be anywhere: (lat, layer) gives the same as (layer, lat) transposed.
     data = np.arange(8.0).reshape(4, 2)
-    np.testing.assert_allclose(normalise_depth(data, GLDAS_BOUNDS, 0.4, axis=0),
-                               normalise_depth(data.T, GLDAS_BOUNDS, 0.4, axis=1))
+    np.testing.assert_allclose(
+        normalise_depth(data, GLDAS_BOUNDS, 0.4, axis=0),
+        normalise_depth(data.T, GLDAS_BOUNDS, 0.4, axis=1),
+    )
 
 
 @pytest.mark.parametrize(
     "bounds",
-    [[[0, 0.1], [0.2, 2.0]], [[0.05, 0.1], [0.1, 2.0]], [[0, 0.3], [0.2, 2.0]], [[0, 0.1], [0.1, 0.1], [0.1, 2]]],
+    [
+        [[0, 0.1], [0.2, 2.0]],
+        [[0.05, 0.1], [0.1, 2.0]],
+        [[0, 0.3], [0.2, 2.0]],
+        [[0, 0.1], [0.1, 0.1], [0.1, 2]],
+    ],
     ids=["gap", "not-from-surface", "overlap", "zero-thickness"],
 )
 def test_bad_layerings_are_rejected(bounds):
     # A gap, overlap, zero-thickness layer or missing surface layer would drop or double-count water.
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="soil layer"):
         layer_weights(bounds, 0.1)
 
 
 def test_volumetric_to_mass_era5_top_layer():
     # 0.3 m3 m-3 over 7 cm is 0.3 * 0.07 m * 1000 kg m-3 = 21 kg m-2.
-    np.testing.assert_allclose(volumetric_to_mass(np.array([0.3]), 0.07), [21.0])
+    np.testing.assert_allclose(
+        volumetric_to_mass(np.array([0.3]), 0.07), [21.0]
+    )
 
 
 @st.composite
@@ -140,14 +160,28 @@ def test_splitting_a_layer_leaves_total_unchanged(bounds, frac, data):
     # Water is uniform within a layer, so splitting one in two (content shared by thickness) changes nothing.
     depth = data.draw(st.floats(0.005, float(bounds[-1, 1])))
     k = data.draw(st.integers(0, len(bounds) - 1))
-    content = np.array(data.draw(st.lists(st.floats(0, 500), min_size=len(bounds), max_size=len(bounds))))
+    content = np.array(
+        data.draw(
+            st.lists(
+                st.floats(0, 500), min_size=len(bounds), max_size=len(bounds)
+            )
+        )
+    )
     a, b = bounds[k]
     cut = a + (b - a) * min(max(frac, 0.05), 0.95)
-    split_bounds = np.concatenate([bounds[:k], [[a, cut], [cut, b]], bounds[k + 1:]])
+    split_bounds = np.concatenate(
+        [bounds[:k], [[a, cut], [cut, b]], bounds[k + 1 :]]
+    )
     # A cut within BOUNDS_ATOL of D is snapped onto D by design (float32 bounds); keep clear of it.
     assume(abs(cut - depth) > 10 * BOUNDS_ATOL)
     share = (cut - a) / (b - a)
-    split_content = np.concatenate([content[:k], [content[k] * share, content[k] * (1 - share)], content[k + 1:]])
+    split_content = np.concatenate(
+        [
+            content[:k],
+            [content[k] * share, content[k] * (1 - share)],
+            content[k + 1 :],
+        ]
+    )
     whole = normalise_depth(content, bounds, depth, axis=0)
     split = normalise_depth(split_content, split_bounds, depth, axis=0)
     np.testing.assert_allclose(split, whole, rtol=1e-9, atol=1e-9)
@@ -160,7 +194,9 @@ def test_weighted_thickness_equals_target_depth(bounds, data):
     depth = data.draw(st.floats(0.005, float(bounds[-1, 1])))
     w = layer_weights(bounds, depth)
     assert np.all((w >= 0) & (w <= 1))
-    np.testing.assert_allclose((w * np.diff(bounds, axis=1)[:, 0]).sum(), depth, rtol=1e-9, atol=2e-6)
+    np.testing.assert_allclose(
+        (w * np.diff(bounds, axis=1)[:, 0]).sum(), depth, rtol=1e-9, atol=2e-6
+    )
 
 
 def test_layer_starting_a_float_error_above_depth_does_not_contribute():

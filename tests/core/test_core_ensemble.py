@@ -8,7 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smeval.core.ensemble import MMEM_ALL, MMEM_HIGH, MMEM_LOW, hierarchical_means, resolution_group
+from smeval.core.ensemble import (
+    MMEM_ALL,
+    MMEM_HIGH,
+    MMEM_LOW,
+    hierarchical_means,
+    resolution_group,
+)
 
 # Family A: A1 (3 members, low res), A2 (1 member, high), A3 (2 members, high, one with a gap);
 # family B: B1 (2 members, low). Values are 2-element series; the second element tests missing values.
@@ -16,7 +22,10 @@ MEMBERS = {
     "A1": [np.array([1.0, 1.0]), np.array([2.0, 2.0]), np.array([3.0, 3.0])],
     "A2": [np.array([6.0, 6.0])],
     "A3": [np.array([4.0, np.nan]), np.array([4.0, 8.0])],
-    "B1": [np.array([10.0, 10.0]), np.ma.masked_array([20.0, 0.0], mask=[False, True])],
+    "B1": [
+        np.array([10.0, 10.0]),
+        np.ma.masked_array([20.0, 0.0], mask=[False, True]),
+    ],
 }
 FAMILY = {"A1": "A", "A2": "A", "A3": "A", "B1": "B"}
 NLAT = {"A1": 96, "A2": 192, "A3": 160, "B1": 64}
@@ -41,7 +50,8 @@ def test_resolution_groups_and_membership():
     assert res.models_in[MMEM_HIGH] == ["A2", "A3"]
     assert res.families_in[MMEM_LOW] == ["A", "B"]
     assert res.models_in[MMEM_ALL] == ["A1", "A2", "A3", "B1"]
-    assert resolution_group(160) == "high" and resolution_group(159) == "low"
+    assert resolution_group(160) == "high"
+    assert resolution_group(159) == "low"
 
 
 def test_family_weighting_differs_from_flat_mean():
@@ -57,16 +67,26 @@ def test_all_missing_gives_nan_and_default_family():
     members = {"X": [np.array([np.nan, 1.0])], "Y": np.array([np.nan, 3.0])}
     res = hierarchical_means(members, {}, {"X": 64, "Y": 64})
     assert res.family_of == {"X": "X", "Y": "Y"}
-    assert np.isnan(res.mmem[MMEM_ALL][0]) and res.mmem[MMEM_ALL][1] == pytest.approx(2.0)
+    assert np.isnan(res.mmem[MMEM_ALL][0])
+    assert res.mmem[MMEM_ALL][1] == pytest.approx(2.0)
     assert MMEM_HIGH not in res.mmem  # no high-resolution model: no MMEM-high
 
 
 def test_fields_and_dask():
     # Fields (time, lat, lon) as lazy arrays: the hierarchy stays lazy and equals the numpy result.
     rng = np.random.default_rng(1)
-    members = {m: [rng.normal(size=(4, 3, 5)) for _ in range(k)] for m, k in [("A1", 3), ("A2", 1), ("B1", 2)]}
-    lazy = {m: [da.from_array(x, chunks=2) for x in xs] for m, xs in members.items()}
-    fam, nlat = {"A1": "A", "A2": "A", "B1": "B"}, {"A1": 96, "A2": 192, "B1": 64}
+    members = {
+        m: [rng.normal(size=(4, 3, 5)) for _ in range(k)]
+        for m, k in [("A1", 3), ("A2", 1), ("B1", 2)]
+    }
+    lazy = {
+        m: [da.from_array(x, chunks=2) for x in xs]
+        for m, xs in members.items()
+    }
+    fam, nlat = (
+        {"A1": "A", "A2": "A", "B1": "B"},
+        {"A1": 96, "A2": 192, "B1": 64},
+    )
     want = hierarchical_means(members, fam, nlat).mmem[MMEM_ALL]
     got = hierarchical_means(lazy, fam, nlat).mmem[MMEM_ALL]
     assert isinstance(got, da.Array)
@@ -89,7 +109,10 @@ def test_streamed_mmem_equals_the_hierarchy_and_loads_one_model_at_a_time():
 
     from smeval.core.ensemble import nanmean_of, streamed_mmem
 
-    model_means = {m: np.asarray(nanmean_of(v if isinstance(v, list) else [v])) for m, v in MEMBERS.items()}
+    model_means = {
+        m: np.asarray(nanmean_of(v if isinstance(v, list) else [v]))
+        for m, v in MEMBERS.items()
+    }
     loaded, live, peak = [], [0], [0]
 
     def loader(m):
@@ -100,6 +123,7 @@ def test_streamed_mmem_equals_the_hierarchy_and_loads_one_model_at_a_time():
             peak[0] = max(peak[0], live[0])
             weakref.finalize(arr, lambda: live.__setitem__(0, live[0] - 1))
             return arr
+
         return load
 
     loaders = {m: loader(m) for m in MEMBERS}
@@ -108,21 +132,35 @@ def test_streamed_mmem_equals_the_hierarchy_and_loads_one_model_at_a_time():
     np.testing.assert_allclose(got, full.mmem[MMEM_ALL])
     assert sorted(loaded) == sorted(MEMBERS)
     assert peak[0] <= 2
-    np.testing.assert_allclose(streamed_mmem(loaders, FAMILY, models=["A2", "A3"]), full.mmem[MMEM_HIGH])
+    np.testing.assert_allclose(
+        streamed_mmem(loaders, FAMILY, models=["A2", "A3"]),
+        full.mmem[MMEM_HIGH],
+    )
     with pytest.raises(ValueError, match="no model"):
         streamed_mmem(loaders, FAMILY, models=[])
 
 
 @settings(max_examples=60, deadline=None)
-@given(n=st.integers(1, 5), shape=st.tuples(st.integers(1, 4), st.integers(1, 5)), seed=st.integers(0, 2**32 - 1),
-       lazy=st.booleans())
+@given(
+    n=st.integers(1, 5),
+    shape=st.tuples(st.integers(1, 4), st.integers(1, 5)),
+    seed=st.integers(0, 2**32 - 1),
+    lazy=st.booleans(),
+)
 def test_nanmean_of_equals_numpy_nanmean(n, shape, seed, lazy):
     # Independent route: numpy's nanmean over the stacked inputs (NaN where all are missing).
     from smeval.core.ensemble import nanmean_of
 
     rng = np.random.default_rng(seed)
-    arrays = [np.where(rng.random(shape) < 0.4, np.nan, rng.normal(size=shape)) for _ in range(n)]
-    inputs = [da.from_array(a, chunks=1) for a in arrays] if lazy else [a.copy() for a in arrays]
+    arrays = [
+        np.where(rng.random(shape) < 0.4, np.nan, rng.normal(size=shape))
+        for _ in range(n)
+    ]
+    inputs = (
+        [da.from_array(a, chunks=1) for a in arrays]
+        if lazy
+        else [a.copy() for a in arrays]
+    )
     got = np.asarray(nanmean_of(inputs))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)

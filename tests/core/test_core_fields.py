@@ -35,7 +35,8 @@ def test_annual_cycle_of_masked_field():
     field[MONTHS == 1, 0, 0] = np.ma.masked
     cycle = annual_cycle(field, MONTHS)
     assert cycle.shape == (12, 2, 3)
-    assert np.isnan(cycle[0, 0, 0]) and np.all(cycle[1:, 0, 0] == 1)
+    assert np.isnan(cycle[0, 0, 0])
+    assert np.all(cycle[1:, 0, 0] == 1)
 
 
 def test_lazy_fields_stay_lazy():
@@ -47,16 +48,20 @@ def test_lazy_fields_stay_lazy():
     days = month_lengths(YEARS, MONTHS)
     cycle = annual_cycle(lazy, MONTHS)
     clim = annual_mean_climatology(lazy, days)
-    assert isinstance(cycle, da.Array) and isinstance(clim, da.Array)
+    assert isinstance(cycle, da.Array)
+    assert isinstance(clim, da.Array)
     np.testing.assert_allclose(cycle.compute(), annual_cycle(x, MONTHS))
-    np.testing.assert_allclose(clim.compute(), annual_mean_climatology(x, days))
+    np.testing.assert_allclose(
+        clim.compute(), annual_mean_climatology(x, days)
+    )
 
 
 def test_month_lengths_1979_2014_average_julian_year():
     # 36 Gregorian years with 9 leap years: 13149 days = 36 x 365.25, the year used for mm/yr.
     days = month_lengths(YEARS, MONTHS)
     assert days.sum() == 13149 == 36 * DAYS_PER_YEAR
-    assert days[1] == 28 and days[13] == 29  # February 1979, February 1980
+    assert days[1] == 28  # February 1979
+    assert days[13] == 29  # February 1980
     assert month_lengths(YEARS, MONTHS, "noleap").sum() == 36 * 365
     assert month_lengths([2000], [2], "360_day")[0] == 30
 
@@ -72,7 +77,9 @@ def test_month_weighted_climatology_equals_total_water_per_year():
     flux = rng.uniform(0, 1e-4, 432)  # kg m-2 s-1
     days = month_lengths(YEARS, MONTHS)
     total_mm = np.sum(flux * days * 86400)
-    assert flux_to_mm_per_year(annual_mean_climatology(flux, days)) == pytest.approx(total_mm / 36)
+    assert flux_to_mm_per_year(
+        annual_mean_climatology(flux, days)
+    ) == pytest.approx(total_mm / 36)
 
 
 def test_unweighted_climatology_is_mean_of_months():

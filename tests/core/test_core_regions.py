@@ -28,14 +28,35 @@ def regular_grid(dlat, dlon, lon0=0.0):
 def test_region_table_matches_spec():
     # The 13 SPEC ids in order, east-positive longitudes: spot-check WNA (125W-98W) and NA-WA (20W-60E).
     assert [r.id for r in REGIONS] == [
-        "SIB", "M-AS", "TIB", "L-AS", "NA-WA", "EUR", "C-AF", "S-AF", "WNA", "ENA", "NSA", "SSA", "AUS",
+        "SIB",
+        "M-AS",
+        "TIB",
+        "L-AS",
+        "NA-WA",
+        "EUR",
+        "C-AF",
+        "S-AF",
+        "WNA",
+        "ENA",
+        "NSA",
+        "SSA",
+        "AUS",
     ]
     assert get_region("WNA").box == Box(20, 60, -125, -98)
     assert get_region("NA-WA").box == Box(10, 35, -20, 60)
     assert get_region("S-AF").box == Box(-35, -15, 10, 40)
     assert [r.id for r in ALL_REGIONS][-2:] == ["NH", "SH"]
     # The hemisphere of each box's centre gives the paper's 8 NH regions of Fig. 9.
-    assert {r.id for r in REGIONS if r.hemisphere == "NH"} == {"SIB", "M-AS", "TIB", "L-AS", "EUR", "WNA", "ENA", "NA-WA"}
+    assert {r.id for r in REGIONS if r.hemisphere == "NH"} == {
+        "SIB",
+        "M-AS",
+        "TIB",
+        "L-AS",
+        "EUR",
+        "WNA",
+        "ENA",
+        "NA-WA",
+    }
     with pytest.raises(KeyError, match="unknown region"):
         get_region("XYZ")
 
@@ -60,29 +81,42 @@ def test_longitude_conventions_agree():
     lon180 = np.where(lon360 >= 180, lon360 - 360, lon360)
     for region in ALL_REGIONS:
         np.testing.assert_allclose(
-            region_weights(lat, lon360, region), region_weights(lat, lon180, region), atol=1e-12
+            region_weights(lat, lon360, region),
+            region_weights(lat, lon180, region),
+            atol=1e-12,
         )
 
 
 def test_cell_crossing_greenwich_and_reversed_bounds():
     # Cell 359E..1E (stored as [359, 1]) lies inside EUR (10W-60E) in full; reversed bounds too.
-    assert region_weights([[40, 41]], [[359, 1]], "EUR")[0, 0] == pytest.approx(1.0)
-    assert region_weights([[41, 40]], [[1, 359]], "EUR")[0, 0] == pytest.approx(1.0)
+    assert region_weights([[40, 41]], [[359, 1]], "EUR")[
+        0, 0
+    ] == pytest.approx(1.0)
+    assert region_weights([[41, 40]], [[1, 359]], "EUR")[
+        0, 0
+    ] == pytest.approx(1.0)
     # Cell 21W..19W, stored in 0..360 as [339, 341], is half inside NA-WA (which starts at 20W).
-    assert region_weights([[20, 21]], [[339, 341]], "NA-WA")[0, 0] == pytest.approx(0.5)
+    assert region_weights([[20, 21]], [[339, 341]], "NA-WA")[
+        0, 0
+    ] == pytest.approx(0.5)
 
 
 def test_latitude_orientation_flips_rows():
     # North-to-south rows give the south-to-north weights upside down.
     lat, lon = regular_grid(1.125, 1.125)
     for rid in ("SIB", "SSA", "NH"):
-        np.testing.assert_allclose(region_weights(lat[::-1, ::-1], lon, rid), region_weights(lat, lon, rid)[::-1])
+        np.testing.assert_allclose(
+            region_weights(lat[::-1, ::-1], lon, rid),
+            region_weights(lat, lon, rid)[::-1],
+        )
 
 
 def test_exclusions_antarctica_and_greenland():
     # Inland Greenland (72N 40W) and Antarctica (70S) are out; Iceland, Baffin Island and Ellesmere stay in.
     def nh(lat, lon):
-        return region_weights([[lat - 0.25, lat + 0.25]], [[lon - 0.25, lon + 0.25]], "NH")[0, 0]
+        return region_weights(
+            [[lat - 0.25, lat + 0.25]], [[lon - 0.25, lon + 0.25]], "NH"
+        )[0, 0]
 
     assert nh(72.0, -40.0) == 0.0  # central Greenland ice sheet
     assert nh(64.0, -50.0) == 0.0  # Nuuk, SW Greenland
@@ -102,7 +136,7 @@ def test_exclusions_antarctica_and_greenland():
 def test_excluded_boxes_disjoint():
     # Exclusion fractions are summed, which is exact only if the boxes do not overlap.
     for i, a in enumerate(EXCLUDED_BOXES):
-        for b in EXCLUDED_BOXES[i + 1:]:
+        for b in EXCLUDED_BOXES[i + 1 :]:
             assert a.intersection(b) is None
 
 
@@ -111,10 +145,19 @@ def test_hemispheres_cover_domain_exactly():
     lat, lon = regular_grid(1.125, 1.125)
     total = region_weights(lat, lon, "NH") + region_weights(lat, lon, "SH")
     np.testing.assert_allclose(total, domain_fraction(lat, lon), atol=1e-12)
-    area = np.outer(np.diff(np.sin(np.deg2rad(lat)), axis=1)[:, 0], np.deg2rad(np.diff(lon, axis=1)[:, 0]))
+    area = np.outer(
+        np.diff(np.sin(np.deg2rad(lat)), axis=1)[:, 0],
+        np.deg2rad(np.diff(lon, axis=1)[:, 0]),
+    )
+
     def box_area(b):
-        return (np.sin(np.deg2rad(b.lat_max)) - np.sin(np.deg2rad(b.lat_min))) * np.deg2rad(b.lon_max - b.lon_min)
-    expected = 4 * np.pi - sum(box_area(b) for b in (ANTARCTICA_BOX,) + GREENLAND_BOXES)
+        return (
+            np.sin(np.deg2rad(b.lat_max)) - np.sin(np.deg2rad(b.lat_min))
+        ) * np.deg2rad(b.lon_max - b.lon_min)
+
+    expected = 4 * np.pi - sum(
+        box_area(b) for b in (ANTARCTICA_BOX, *GREENLAND_BOXES)
+    )
     assert (total * area).sum() == pytest.approx(expected, rel=1e-12)
 
 
@@ -126,13 +169,17 @@ def test_hemispheres_cover_domain_exactly():
     st.floats(-80, 80),
     st.floats(-170, 170),
 )
-def test_fractions_of_a_partition_sum_to_one(dlat, dlon, lon0, lat_cut, lon_cut):
+def test_fractions_of_a_partition_sum_to_one(
+    dlat, dlon, lon0, lat_cut, lon_cut
+):
     # Four boxes cut at an arbitrary (lat, lon) partition the globe: their fractions add to 1 in every cell.
     lat, lon = regular_grid(dlat, dlon, lon0)
     lat = np.clip(lat, -90, 90)
     boxes = [
-        Box(-90, lat_cut, -180, lon_cut), Box(-90, lat_cut, lon_cut, 180),
-        Box(lat_cut, 90, -180, lon_cut), Box(lat_cut, 90, lon_cut, 180),
+        Box(-90, lat_cut, -180, lon_cut),
+        Box(-90, lat_cut, lon_cut, 180),
+        Box(lat_cut, 90, -180, lon_cut),
+        Box(lat_cut, 90, lon_cut, 180),
     ]
     total = sum(box_fraction(lat, lon, b) for b in boxes)
     np.testing.assert_allclose(total, 1.0, atol=1e-9)
@@ -142,7 +189,9 @@ def test_a_half_turn_cell_runs_east_from_its_first_bound_despite_rounding():
     from smeval.core.regions import lon_arcs
 
     bounds = np.array([[-1e-5, 180.0 - 1e-5], [180.0 - 1e-5, 360.0 - 1e-5]])
-    assert np.mod(bounds[1, 1] - bounds[1, 0], 360.0) > 180.0  # the rounding that broke it
+    assert (
+        np.mod(bounds[1, 1] - bounds[1, 0], 360.0) > 180.0
+    )  # the rounding that broke it
     start, width = lon_arcs(bounds)
     np.testing.assert_allclose(width, [180.0, 180.0])
     np.testing.assert_allclose(start, [-1e-5, 180.0 - 1e-5], atol=1e-9)

@@ -31,7 +31,9 @@ HEADING = "Script options (recipe)"
 UNNAMED_UNITS = {"", "1"}
 
 
-def option_entries(docstring: str) -> tuple[dict[str, dict[str, str]], list[str]]:
+def option_entries(
+    docstring: str,
+) -> tuple[dict[str, dict[str, str]], list[str]]:
     """The documented options (name -> header, default text, description) and the names of a shared-names line."""
     lines = docstring.splitlines()
     start = lines.index(HEADING) + 2  # the heading and its underline
@@ -45,7 +47,10 @@ def option_entries(docstring: str) -> tuple[dict[str, dict[str, str]], list[str]
             current = None
             if " : " in line:
                 name, header = line.split(" : ", 1)
-                current = entries[name.strip()] = {"header": header, "description": ""}
+                current = entries[name.strip()] = {
+                    "header": header,
+                    "description": "",
+                }
             else:
                 shared += [n.strip() for n in line.split(",")]
         elif current is not None:
@@ -63,7 +68,10 @@ def _split_default(entry: dict[str, str]) -> None:
         return
     entry["type"], text = header.split(", default ", 1)
     words = entry["description"].split(" ")
-    while text.count("[") + text.count("{") > text.count("]") + text.count("}") and words:
+    while (
+        text.count("[") + text.count("{") > text.count("]") + text.count("}")
+        and words
+    ):
         text += " " + words.pop(1)
     entry["default"], entry["description"] = text, " ".join(words)
 
@@ -87,18 +95,38 @@ def problems(cls: type, docstring: str) -> list[str]:
     entries, shared = option_entries(docstring)
     fields = {f.name: f for f in dataclasses.fields(cls)}
     out = []
-    inherited = {f.name for f in dataclasses.fields(EvaluationOptions)} if issubclass(cls, EvaluationOptions) else set()
-    out += [f"`{n}` in the shared-names line is not an evaluation option" for n in shared if n not in inherited]
+    inherited = (
+        {f.name for f in dataclasses.fields(EvaluationOptions)}
+        if issubclass(cls, EvaluationOptions)
+        else set()
+    )
+    out += [
+        f"`{n}` in the shared-names line is not an evaluation option"
+        for n in shared
+        if n not in inherited
+    ]
     documented = set(entries) | set(shared)
-    out += [f"option `{n}` is not documented" for n in fields if n not in documented]
-    out += [f"documented `{n}` is no option" for n in sorted(documented) if n not in fields]
+    out += [
+        f"option `{n}` is not documented"
+        for n in fields
+        if n not in documented
+    ]
+    out += [
+        f"documented `{n}` is no option"
+        for n in sorted(documented)
+        if n not in fields
+    ]
     for name, entry in entries.items():
         if name in fields:
-            out += [f"`{name}`: {p}" for p in _entry_problems(fields[name], entry)]
+            out += [
+                f"`{name}`: {p}" for p in _entry_problems(fields[name], entry)
+            ]
     return out
 
 
-def _entry_problems(field: dataclasses.Field, entry: dict[str, str]) -> list[str]:
+def _entry_problems(
+    field: dataclasses.Field, entry: dict[str, str]
+) -> list[str]:
     out = []
     default = _plain(field.default)
     if entry["default"]:
@@ -107,17 +135,28 @@ def _entry_problems(field: dataclasses.Field, entry: dict[str, str]) -> list[str
         except yaml.YAMLError as exc:
             written = f"<not YAML: {exc.problem}>"
         if written != default:
-            out.append(f"default {entry['default']!r} (YAML {written!r}) is not the dataclass's {default!r}")
+            out.append(
+                f"default {entry['default']!r} (YAML {written!r}) is not the dataclass's {default!r}"
+            )
     elif not entry["header"].endswith("optional"):
-        out.append(f"header {entry['header']!r} gives neither `default <YAML>` nor `optional`")
+        out.append(
+            f"header {entry['header']!r} gives neither `default <YAML>` nor `optional`"
+        )
     elif default not in (None, [], {}):
-        out.append(f"`optional`, but the dataclass default is {default!r}: write it")
+        out.append(
+            f"`optional`, but the dataclass default is {default!r}: write it"
+        )
     doc = field.metadata.get("doc", "")
     if not doc or not _normal(entry["description"]).startswith(_normal(doc)):
-        out.append(f"description should start with the dataclass doc {doc!r}; it is "
-                   f"{entry['description'].strip()[:len(doc) + 20]!r}")
+        out.append(
+            f"description should start with the dataclass doc {doc!r}; it is "
+            f"{entry['description'].strip()[: len(doc) + 20]!r}"
+        )
     units = field.metadata.get("units", "")
-    if units not in UNNAMED_UNITS and units not in entry["header"] + entry["description"]:
+    if (
+        units not in UNNAMED_UNITS
+        and units not in entry["header"] + entry["description"]
+    ):
         out.append(f"units {units!r} of the dataclass are not named")
     return out
 
@@ -130,14 +169,19 @@ def _docstring(script: Path) -> str:
 def test_docstring_option_list_matches_the_dataclass(script):
     cls = _script_options()[script]
     found = problems(cls, _docstring(SCRIPTS / script))
-    assert not found, f"diagnostics/{script} vs {cls.__module__}.{cls.__name__}:\n" + "\n".join(found)
+    assert not found, (
+        f"diagnostics/{script} vs {cls.__module__}.{cls.__name__}:\n"
+        + "\n".join(found)
+    )
 
 
 def test_every_script_has_an_options_dataclass():
-    assert sorted(p.name for p in SCRIPTS.glob("*.py")) == sorted(_script_options())
+    assert sorted(p.name for p in SCRIPTS.glob("*.py")) == sorted(
+        _script_options()
+    )
 
 
-SAMPLE = '''Intro.
+SAMPLE = """Intro.
 
 Script options (recipe)
 -----------------------
@@ -150,7 +194,7 @@ tss_threshold : float, optional
 period, high_resolution_min_nlat, nonsense
 
 Options are checked.
-'''
+"""
 
 
 def test_the_comparison_finds_each_kind_of_mismatch():
@@ -166,7 +210,12 @@ def test_the_comparison_finds_each_kind_of_mismatch():
 
 
 def test_a_default_may_continue_on_the_next_lines():
-    entries, _ = option_entries("Script options (recipe)\n---\nsteps : mapping, default {a: {b: [1,\n"
-                                "        2]}, c: null}\n    The steps.\n")
-    assert yaml.safe_load(entries["steps"]["default"]) == {"a": {"b": [1, 2]}, "c": None}
+    entries, _ = option_entries(
+        "Script options (recipe)\n---\nsteps : mapping, default {a: {b: [1,\n"
+        "        2]}, c: null}\n    The steps.\n"
+    )
+    assert yaml.safe_load(entries["steps"]["default"]) == {
+        "a": {"b": [1, 2]},
+        "c": None,
+    }
     assert entries["steps"]["description"].strip() == "The steps."

@@ -28,13 +28,21 @@ def _settings(tmp_path: Path, **extra) -> Path:
     run_dir.mkdir(parents=True)
     preproc = tmp_path / "preproc" / "diag" / "var"
     preproc.mkdir(parents=True)
-    (preproc / "metadata.yml").write_text(yaml.safe_dump({"/x/a.nc": {"dataset": "A", "short_name": "mrsos"}}))
+    (preproc / "metadata.yml").write_text(
+        yaml.safe_dump({"/x/a.nc": {"dataset": "A", "short_name": "mrsos"}})
+    )
     ancestor = tmp_path / "work" / "other" / "script"
     ancestor.mkdir(parents=True)
-    settings = {"run_dir": str(run_dir), "work_dir": str(tmp_path / "work" / "diag" / "script"),
-                "plot_dir": str(tmp_path / "plots" / "diag" / "script"), "log_level": "info",
-                "script": "script", "output_file_type": "png",
-                "input_files": [str(preproc / "metadata.yml"), str(ancestor)], **extra}
+    settings = {
+        "run_dir": str(run_dir),
+        "work_dir": str(tmp_path / "work" / "diag" / "script"),
+        "plot_dir": str(tmp_path / "plots" / "diag" / "script"),
+        "log_level": "info",
+        "script": "script",
+        "output_file_type": "png",
+        "input_files": [str(preproc / "metadata.yml"), str(ancestor)],
+        **extra,
+    }
     path = run_dir / "settings.yml"
     path.write_text(yaml.safe_dump(settings))
     return path
@@ -47,9 +55,12 @@ def _run(settings: Path, *options: str) -> dict:
 
 def test_configuration_has_inputs_and_ancestors(tmp_path):
     cfg = _run(_settings(tmp_path))
-    assert cfg["input_data"] == {"/x/a.nc": {"dataset": "A", "short_name": "mrsos"}}
+    assert cfg["input_data"] == {
+        "/x/a.nc": {"dataset": "A", "short_name": "mrsos"}
+    }
     assert cfg["ancestor_dirs"] == [tmp_path / "work" / "other" / "script"]
-    assert Path(cfg["work_dir"]).is_dir() and Path(cfg["plot_dir"]).is_dir()
+    assert Path(cfg["work_dir"]).is_dir()
+    assert Path(cfg["plot_dir"]).is_dir()
     assert shared.interface() is standalone
 
 
@@ -81,63 +92,115 @@ def test_stale_provenance_removed(tmp_path):
 
 
 def _record(tmp_path: Path) -> dict:
-    return {"caption": "c", "ancestors": [str(tmp_path / "b"), str(tmp_path / "a"), str(tmp_path / "a")],
-            "authors": ["smeval_team"], "references": ["qiao22jcli"]}
+    return {
+        "caption": "c",
+        "ancestors": [
+            str(tmp_path / "b"),
+            str(tmp_path / "a"),
+            str(tmp_path / "a"),
+        ],
+        "authors": ["smeval_team"],
+        "references": ["qiao22jcli"],
+    }
 
 
 def test_provenance_kept_across_blocks_and_duplicates_refused(tmp_path):
     cfg = _run(_settings(tmp_path))
-    first, second = Path(cfg["work_dir"]) / "x.csv", Path(cfg["work_dir"]) / "y.csv"
+    first, second = (
+        Path(cfg["work_dir"]) / "x.csv",
+        Path(cfg["work_dir"]) / "y.csv",
+    )
     with shared.ProvenanceLogger(cfg) as provlog:
         provlog.log(first, _record(tmp_path))
     with shared.ProvenanceLogger(cfg) as provlog:
         provlog.log(second, _record(tmp_path))
         with pytest.raises(KeyError, match="already exists"):
             provlog.log(first, _record(tmp_path))
-    records = yaml.safe_load((Path(cfg["run_dir"]) / "diagnostic_provenance.yml").read_text())
+    records = yaml.safe_load(
+        (Path(cfg["run_dir"]) / "diagnostic_provenance.yml").read_text()
+    )
     assert sorted(records) == [str(first), str(second)]
-    assert records[str(first)]["ancestors"] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert records[str(first)]["ancestors"] == [
+        str(tmp_path / "a"),
+        str(tmp_path / "b"),
+    ]
 
 
 def test_incomplete_record_refused(tmp_path):
     cfg = _run(_settings(tmp_path))
-    with shared.ProvenanceLogger(cfg) as provlog, pytest.raises(ValueError, match="lacks references"):
-        provlog.log(Path(cfg["work_dir"]) / "x.csv", {**_record(tmp_path), "references": []})
+    with (
+        shared.ProvenanceLogger(cfg) as provlog,
+        pytest.raises(ValueError, match="lacks references"),
+    ):
+        provlog.log(
+            Path(cfg["work_dir"]) / "x.csv",
+            {**_record(tmp_path), "references": []},
+        )
 
 
-@pytest.mark.parametrize(("kind", "types"), [("png", ["png"]), ("pdf", ["pdf"]), (None, ["pdf", "png"])])
+@pytest.mark.parametrize(
+    ("kind", "types"),
+    [("png", ["png"]), ("pdf", ["pdf"]), (None, ["pdf", "png"])],
+)
 def test_save_figure_honours_output_file_type(tmp_path, kind, types):
-    import matplotlib  # noqa: PLC0415
+    import matplotlib as mpl
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    mpl.use("Agg")
+    import matplotlib.pyplot as plt
 
     cfg = _run(_settings(tmp_path))
     cfg["output_file_type"] = kind
     figure = plt.figure()
     shared.save_figure("fig", _record(tmp_path), cfg, figure=figure)
-    written = sorted(p.relative_to(cfg["plot_dir"]).as_posix() for p in Path(cfg["plot_dir"]).rglob("fig.*"))
+    written = sorted(
+        p.relative_to(cfg["plot_dir"]).as_posix()
+        for p in Path(cfg["plot_dir"]).rglob("fig.*")
+    )
     assert written == [f"{t}/fig.{t}" for t in types]
-    records = yaml.safe_load((Path(cfg["run_dir"]) / "diagnostic_provenance.yml").read_text())
-    assert sorted(records) == sorted(str(Path(cfg["plot_dir"]) / t / f"fig.{t}") for t in types)
+    records = yaml.safe_load(
+        (Path(cfg["run_dir"]) / "diagnostic_provenance.yml").read_text()
+    )
+    assert sorted(records) == sorted(
+        str(Path(cfg["plot_dir"]) / t / f"fig.{t}") for t in types
+    )
 
 
 def test_metadata_selection_and_groups():
-    metadata = [{"dataset": "A", "short_name": "pr"}, {"dataset": "B", "short_name": "pr"},
-                {"dataset": "A", "short_name": "mrsos"}, {"short_name": "tas"}]
-    assert shared.select_metadata(metadata, dataset="A") == [metadata[0], metadata[2]]
-    assert shared.select_metadata(metadata, dataset="*", short_name="pr") == metadata[:2]
+    metadata = [
+        {"dataset": "A", "short_name": "pr"},
+        {"dataset": "B", "short_name": "pr"},
+        {"dataset": "A", "short_name": "mrsos"},
+        {"short_name": "tas"},
+    ]
+    assert shared.select_metadata(metadata, dataset="A") == [
+        metadata[0],
+        metadata[2],
+    ]
+    assert (
+        shared.select_metadata(metadata, dataset="*", short_name="pr")
+        == metadata[:2]
+    )
     groups = shared.group_metadata(metadata, "dataset")
-    assert groups == {"A": [metadata[0], metadata[2]], "B": [metadata[1]], None: [metadata[3]]}
+    assert groups == {
+        "A": [metadata[0], metadata[2]],
+        "B": [metadata[1]],
+        None: [metadata[3]],
+    }
     cfg = {"work_dir": "/w"}
     assert shared.get_diagnostic_filename("m", cfg, "csv") == "/w/m.csv"
 
 
 def test_scheduler_address_connects_a_client(tmp_path):
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
-        settings = _settings(tmp_path, scheduler_address=cluster.scheduler_address)
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        dashboard_address=None,
+    ) as cluster:
+        settings = _settings(
+            tmp_path, scheduler_address=cluster.scheduler_address
+        )
         with shared.run_diagnostic(["script.py", str(settings)]):
             client = distributed.get_client()
             assert client.scheduler.address == cluster.scheduler_address
@@ -150,6 +213,8 @@ def test_scheduler_address_connects_a_client(tmp_path):
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     settings = _settings(tmp_path, scheduler_address="tcp://127.0.0.1:1")
-    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}), \
-            pytest.raises(OSError, match="127.0.0.1:1.*--no-distributed"):
+    with (
+        dask.config.set({"distributed.comm.timeouts.connect": "2s"}),
+        pytest.raises(OSError, match=r"127.0.0.1:1.*--no-distributed"),
+    ):
         _run(settings)

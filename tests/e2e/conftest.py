@@ -21,30 +21,66 @@ from smeval import runner
 
 MODELS = ["MPI-ESM1-2-LR", "MPI-ESM1-2-HR", "CNRM-CM6-1", "CAMS-CSM1-0"]
 YEARS = "1979-1981"
-REFERENCES = {"ERA5": "ERA5", "ERA-Interim": "ERA-Interim", "GLDAS": "GLDAS-NOAH"}
+REFERENCES = {
+    "ERA5": "ERA5",
+    "ERA-Interim": "ERA-Interim",
+    "GLDAS": "GLDAS-NOAH",
+}
 
 
 def _smeval(*args: str) -> None:
     exe = Path(sys.executable).with_name("smeval")
-    subprocess.run([str(exe), *args], check=True, capture_output=True, text=True)
+    subprocess.run(
+        [str(exe), *args], check=True, capture_output=True, text=True
+    )
 
 
 def _add_planted(recipe: dict, planted: dict) -> None:
-    entry = {"project": "CMIP6", "dataset": planted["dataset"], "institute": planted["institute"],
-             "activity": "CMIP", "exp": "historical", "ensemble": planted["ensemble"], "grid": planted["grid"]}
+    entry = {
+        "project": "CMIP6",
+        "dataset": planted["dataset"],
+        "institute": planted["institute"],
+        "activity": "CMIP",
+        "exp": "historical",
+        "ensemble": planted["ensemble"],
+        "grid": planted["grid"],
+    }
     for name in ("mrsos", "sftlf", "areacella"):
-        recipe["diagnostics"]["soil_moisture"]["variables"][name]["additional_datasets"].append(dict(entry))
+        recipe["diagnostics"]["soil_moisture"]["variables"][name][
+            "additional_datasets"
+        ].append(dict(entry))
 
 
 @pytest.fixture(scope="session")
 def e2e(tmp_path_factory):
     root = tmp_path_factory.mktemp("e2e")
     archive = root / "archive"
-    _smeval("sample-data", "--out", str(archive), "--scale", "tiny", "--models", *MODELS,
-            "--years", YEARS, "--planted", "ERA5", "--reanalyses", "raw", "--quiet")
+    _smeval(
+        "sample-data",
+        "--out",
+        str(archive),
+        "--scale",
+        "tiny",
+        "--models",
+        *MODELS,
+        "--years",
+        YEARS,
+        "--planted",
+        "ERA5",
+        "--reanalyses",
+        "raw",
+        "--quiet",
+    )
     for raw_name in REFERENCES:
-        _smeval("cmorize", raw_name, "--raw", str(archive / "raw" / raw_name), "--out", str(archive / "OBS6"),
-                "--no-progress")
+        _smeval(
+            "cmorize",
+            raw_name,
+            "--raw",
+            str(archive / "raw" / raw_name),
+            "--out",
+            str(archive / "OBS6"),
+            "--no-progress",
+        )
     planted = json.loads((archive / "planted_ERA5.json").read_text())
     present = runner.available(archive)
 
@@ -53,11 +89,17 @@ def e2e(tmp_path_factory):
         _add_planted(recipe, planted)
 
     start, end = YEARS.split("-")
-    recipe = runner.write_recipe(root / "recipe_soilmoisture.yml", timerange=f"{start}/{end}", edit=edit)
+    recipe = runner.write_recipe(
+        root / "recipe_soilmoisture.yml", timerange=f"{start}/{end}", edit=edit
+    )
     # Keep preproc/ so that the test can check every provenance ancestor exists.
-    config = runner.write_config(root / "config", archive, root / "output", remove_preproc_dir=False)
+    config = runner.write_config(
+        root / "config", archive, root / "output", remove_preproc_dir=False
+    )
     process = runner.run_recipe(recipe, config, check=False)
-    assert process.returncode == 0, process.stdout[-5000:] + process.stderr[-5000:]
+    assert process.returncode == 0, (
+        process.stdout[-5000:] + process.stderr[-5000:]
+    )
     return {
         "run": runner.latest_run_dir(root / "output", recipe.name),
         "archive": archive,

@@ -23,10 +23,24 @@ def test_esmvalcore_wrote_its_index_and_our_outputs(e2e):
     run = e2e["run"]
     assert (run / "index.html").stat().st_size > 0
     metrics = _work(run, "skill", "metrics")
-    for name in ("metrics.csv", "metrics_cmec.json", "annual_cycle.csv", "ranking.csv", "excluded.csv"):
+    for name in (
+        "metrics.csv",
+        "metrics_cmec.json",
+        "annual_cycle.csv",
+        "ranking.csv",
+        "excluded.csv",
+    ):
         assert (metrics / name).stat().st_size > 0, name
     maps = _work(run, "maps", "climatology_fields")
-    for variable in ("sm_shallow", "sm_deep", "pr", "evspsbl", "mrros", "pme", "pmer"):
+    for variable in (
+        "sm_shallow",
+        "sm_deep",
+        "pr",
+        "evspsbl",
+        "mrros",
+        "pme",
+        "pmer",
+    ):
         assert (maps / f"climatology_{variable}.nc").stat().st_size > 0
         assert (maps / f"bias_ratio_{variable}.nc").stat().st_size > 0
     corr = _work(run, "correlation", "correlation_fields")
@@ -39,7 +53,10 @@ def test_one_series_file_per_member_and_variable(e2e):
     # planted model too; every reference has all seven variables.
     series = _work(e2e["run"], "soil_moisture", "regional_series")
     shallow = {p.stem for p in (series / "sm_shallow").glob("*.nc")}
-    members = {f"{p.parts[-5]}_{p.parts[-3]}" for p in e2e["archive"].glob("CMIP6/*/*/*/historical/*/Lmon/mrsos")}
+    members = {
+        f"{p.parts[-5]}_{p.parts[-3]}"
+        for p in e2e["archive"].glob("CMIP6/*/*/*/historical/*/Lmon/mrsos")
+    }
     assert members <= shallow
     assert "PLANTED-1_r1i1p1f1" in shallow
     for ref in ("ERA5", "ERA-Interim", "GLDAS-NOAH"):
@@ -60,7 +77,10 @@ def test_series_finite_where_there_is_land(e2e):
 
 def test_maps_finite_on_land_and_masked_at_sea(e2e):
     maps = _work(e2e["run"], "maps", "climatology_fields")
-    cubes = {c.var_name: c for c in iris.load(str(maps / "climatology_sm_shallow.nc"))}
+    cubes = {
+        c.var_name: c
+        for c in iris.load(str(maps / "climatology_sm_shallow.nc"))
+    }
     assert {"CMIP6_MMEM", "ERA5", "ERA_Interim", "GLDAS_NOAH"} <= set(cubes)
     mmem = cubes["CMIP6_MMEM"]
     assert mmem.shape == (160, 320)  # the paper's common 1.125 degree grid
@@ -87,54 +107,94 @@ def test_provenance_records_complete(e2e):
         assert all(Path(a).exists() for a in record["ancestors"]), filename
         assert record["authors"] and record["references"], filename
         # ESMValCore turned the record into its own provenance file.
-        assert Path(filename).with_name(Path(filename).stem + "_provenance.xml").is_file(), filename
+        assert (
+            Path(filename)
+            .with_name(Path(filename).stem + "_provenance.xml")
+            .is_file()
+        ), filename
 
 
 def test_planted_model_has_its_known_statistics(e2e):
     # PLANTED-1 was built with exact R and sigma against ERA5's regional
     # series (sample.planted); the pipeline must recover them.
     table = pd.read_csv(_work(e2e["run"], "skill", "metrics") / "metrics.csv")
-    rows = table[(table.dataset == "PLANTED-1") & (table.reference == "ERA5") & (table.variable == "sm_shallow")]
+    rows = table[
+        (table.dataset == "PLANTED-1")
+        & (table.reference == "ERA5")
+        & (table.variable == "sm_shallow")
+    ]
     got = rows.pivot(index="region", columns="statistic", values="value")
     regions = e2e["planted"]["regions"]
     for region, expected in regions.items():
         for stat in ("R", "sigma", "E'", "TSS"):
-            assert got.loc[region, stat] == pytest.approx(expected[stat], abs=0.02), (region, stat)
+            assert got.loc[region, stat] == pytest.approx(
+                expected[stat], abs=0.02
+            ), (region, stat)
 
 
 def test_model_without_mrsol_is_excluded_from_deep_only(e2e):
     table = pd.read_csv(_work(e2e["run"], "skill", "metrics") / "metrics.csv")
     assert "CAMS-CSM1-0" in set(table[table.variable == "sm_shallow"].dataset)
     assert "CAMS-CSM1-0" not in set(table[table.variable == "sm_deep"].dataset)
-    excluded = pd.read_csv(_work(e2e["run"], "skill", "metrics") / "excluded.csv")
-    reason = excluded[(excluded.dataset == "CAMS-CSM1-0") & (excluded.variable == "sm_deep")].reason
+    excluded = pd.read_csv(
+        _work(e2e["run"], "skill", "metrics") / "excluded.csv"
+    )
+    reason = excluded[
+        (excluded.dataset == "CAMS-CSM1-0") & (excluded.variable == "sm_deep")
+    ].reason
     assert len(reason) == 1 and "mrsol" in reason.item()
 
 
 def test_ensemble_means_in_table(e2e):
     table = pd.read_csv(_work(e2e["run"], "skill", "metrics") / "metrics.csv")
     names = set(table.dataset)
-    assert {"CMIP6-MMEM", "CMIP6-MMEM-high", "CMIP6-MMEM-low", "family:MPI-ESM"} <= names
+    assert {
+        "CMIP6-MMEM",
+        "CMIP6-MMEM-high",
+        "CMIP6-MMEM-low",
+        "family:MPI-ESM",
+    } <= names
     tss = table[table.statistic == "TSS"].value.dropna()
     assert ((tss >= 0) & (tss <= 1)).all()
 
 
 FIGURES = [
-    "fig01_regions", "fig02_climatology_sm_shallow", "fig03_climatology_sm_deep", "fig04_water_budget",
-    "fig05_annual_cycle_sm_shallow", "fig06_annual_cycle_sm_deep", "fig07_taylor_hemispheres_sm_shallow",
-    "fig08_taylor_hemispheres_sm_deep", "fig09_taylor_regions_sm_shallow", "fig10_taylor_fluxes",
-    "fig11_correlation_sm_pme", "fig12_tss_sm_shallow", "fig13_tss_sm_deep", "fig14_tss_counts",
+    "fig01_regions",
+    "fig02_climatology_sm_shallow",
+    "fig03_climatology_sm_deep",
+    "fig04_water_budget",
+    "fig05_annual_cycle_sm_shallow",
+    "fig06_annual_cycle_sm_deep",
+    "fig07_taylor_hemispheres_sm_shallow",
+    "fig08_taylor_hemispheres_sm_deep",
+    "fig09_taylor_regions_sm_shallow",
+    "fig10_taylor_fluxes",
+    "fig11_correlation_sm_pme",
+    "fig12_tss_sm_shallow",
+    "fig13_tss_sm_deep",
+    "fig14_tss_counts",
 ]
 
 
 def test_every_figure_and_the_data_behind_it(e2e):
     # Three instances of the figures script: the metrics figures, the maps, the correlation maps.
     records, found = {}, {}
-    for diagnostic, script in (("skill", "figures"), ("evaluation", "figures_maps"),
-                               ("evaluation", "figures_correlation")):
-        provenance = e2e["run"] / "run" / diagnostic / script / "diagnostic_provenance.yml"
+    for diagnostic, script in (
+        ("skill", "figures"),
+        ("evaluation", "figures_maps"),
+        ("evaluation", "figures_correlation"),
+    ):
+        provenance = (
+            e2e["run"]
+            / "run"
+            / diagnostic
+            / script
+            / "diagnostic_provenance.yml"
+        )
         records.update(yaml.safe_load(provenance.read_text()))
-        for png in (e2e["run"] / "plots" / diagnostic / script).glob("fig*.png"):
+        for png in (e2e["run"] / "plots" / diagnostic / script).glob(
+            "fig*.png"
+        ):
             found[png.stem] = (png, _work(e2e["run"], diagnostic, script))
     assert sorted(found) == FIGURES
     for stem, (png, work) in found.items():
@@ -143,8 +203,14 @@ def test_every_figure_and_the_data_behind_it(e2e):
         assert record["figure"].startswith("Fig. ") and record["caption"], stem
         # The data behind: the figure's own CSV, or the NetCDF fields it shows.
         own = work / f"{stem}.csv"
-        assert own.is_file() or any(a.endswith(".nc") for a in record["ancestors"]), stem
-    for stem in ("fig07_taylor_hemispheres_sm_shallow", "fig12_tss_sm_shallow", "fig14_tss_counts"):
+        assert own.is_file() or any(
+            a.endswith(".nc") for a in record["ancestors"]
+        ), stem
+    for stem in (
+        "fig07_taylor_hemispheres_sm_shallow",
+        "fig12_tss_sm_shallow",
+        "fig14_tss_counts",
+    ):
         pdf = found[stem][0].parent / "pdf" / f"{stem}.pdf"
         assert pdf.read_bytes()[:4] == b"%PDF"
     # Writing the PDFs leaves the script's log to the script (fontTools logs
@@ -156,15 +222,22 @@ def test_every_figure_and_the_data_behind_it(e2e):
 def test_heat_map_data_are_the_metrics_table(e2e):
     # Fig. 12's numbers are rows of the metrics table, not a second computation.
     table = pd.read_csv(_work(e2e["run"], "skill", "metrics") / "metrics.csv")
-    fig12 = pd.read_csv(_work(e2e["run"], "skill", "figures") / "fig12_tss_sm_shallow.csv")
-    merged = fig12.merge(table, on=["dataset", "reference", "variable", "region", "statistic"],
-                         suffixes=("_fig", "_table"))
+    fig12 = pd.read_csv(
+        _work(e2e["run"], "skill", "figures") / "fig12_tss_sm_shallow.csv"
+    )
+    merged = fig12.merge(
+        table,
+        on=["dataset", "reference", "variable", "region", "statistic"],
+        suffixes=("_fig", "_table"),
+    )
     assert len(merged) == len(fig12) > 0
     assert np.allclose(merged.value_fig, merged.value_table, equal_nan=True)
 
 
 def test_report_written_with_synthetic_banner(e2e):
-    report = e2e["run"] / "plots" / "evaluation" / "report" / "smeval_report.html"
+    report = (
+        e2e["run"] / "plots" / "evaluation" / "report" / "smeval_report.html"
+    )
     html = report.read_text()
     assert "SYNTHETIC DATA" in html
     assert "PLANTED-1" in html and "CMIP6-MMEM" in html

@@ -25,9 +25,28 @@ TIMERANGE = "1979/1981"
 def tiny_archive(tmp_path_factory) -> Path:
     archive = tmp_path_factory.mktemp("faults") / "archive"
     exe = Path(sys.executable).with_name("smeval")
-    subprocess.run([str(exe), "sample-data", "--out", str(archive), "--scale", "tiny", "--models", *MODELS,
-                    "--members", "2", "--years", YEARS, "--reanalyses", "obs6", "--quiet"],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(
+        [
+            str(exe),
+            "sample-data",
+            "--out",
+            str(archive),
+            "--scale",
+            "tiny",
+            "--models",
+            *MODELS,
+            "--members",
+            "2",
+            "--years",
+            YEARS,
+            "--reanalyses",
+            "obs6",
+            "--quiet",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return archive
 
 
@@ -50,8 +69,12 @@ def case_recipe(tmp_path: Path, archive: Path, edit=None) -> tuple[Path, Path]:
         if edit is not None:
             edit(recipe)
 
-    recipe = runner.write_recipe(tmp_path / "recipe_soilmoisture.yml", timerange=TIMERANGE, edit=change)
-    config = runner.write_config(tmp_path / "config", archive, tmp_path / "output")
+    recipe = runner.write_recipe(
+        tmp_path / "recipe_soilmoisture.yml", timerange=TIMERANGE, edit=change
+    )
+    config = runner.write_config(
+        tmp_path / "config", archive, tmp_path / "output"
+    )
     return recipe, config
 
 
@@ -63,7 +86,10 @@ def misspelled_region(recipe: dict) -> None:
     diagnostic = recipe["diagnostics"]["soil_moisture"]
     diagnostic["variables"] = {"mrsos": diagnostic["variables"]["mrsos"]}
     diagnostic["variables"]["mrsos"]["additional_datasets"] = [
-        d for d in diagnostic["variables"]["mrsos"]["additional_datasets"] if d["dataset"] in {"MIROC6", "ERA5"}]
+        d
+        for d in diagnostic["variables"]["mrsos"]["additional_datasets"]
+        if d["dataset"] in {"MIROC6", "ERA5"}
+    ]
     diagnostic["scripts"]["regional_series"]["regions"] = ["EUR", "EUROPE"]
     diagnostic["scripts"]["regional_series"].pop("map_variables")
     recipe["diagnostics"] = {"soil_moisture": diagnostic}

@@ -29,14 +29,24 @@ def own(path: Path) -> Path:
     return path
 
 
-def cmip6_file(archive: Path, dataset: str, member: str, short_name: str) -> Path:
+def cmip6_file(
+    archive: Path, dataset: str, member: str, short_name: str
+) -> Path:
     """The one file of a CMIP6 member's variable in the archive."""
-    [path] = sorted(archive.glob(f"CMIP6/*/*/{dataset}/historical/{member}/*/{short_name}/*/*/*.nc"))
+    [path] = sorted(
+        archive.glob(
+            f"CMIP6/*/*/{dataset}/historical/{member}/*/{short_name}/*/*/*.nc"
+        )
+    )
     return path
 
 
 def obs6_file(archive: Path, dataset: str, short_name: str) -> Path:
-    [path] = sorted(archive.glob(f"OBS6/Tier*/{dataset}/OBS6_{dataset}_*_{short_name}[_.]*nc"))
+    [path] = sorted(
+        archive.glob(
+            f"OBS6/Tier*/{dataset}/OBS6_{dataset}_*_{short_name}[_.]*nc"
+        )
+    )
     return path
 
 
@@ -83,5 +93,9 @@ def remove(path: Path) -> None:
 
 
 def _data_name(nc: netCDF4.Dataset) -> str:
-    names = [n for n, v in nc.variables.items() if len(v.dimensions) >= 2 and not n.endswith("_bnds")]
+    names = [
+        n
+        for n, v in nc.variables.items()
+        if len(v.dimensions) >= 2 and not n.endswith("_bnds")
+    ]
     return names[0]

@@ -32,9 +32,17 @@ LON = np.array([0.0, 90.0, 180.0, 270.0])
 def _era(raw: Path, years=(1990,), lsm=0.7) -> None:
     months = [dt.datetime(y, m, 1) for y in years for m in range(1, 13)]
     shape = (len(months), LAT.size, LON.size)
-    rf.write_era5_monthly(raw / "era5.nc", {"swvl1": np.full(shape, 0.3),
-                                            "swvl2": np.full(shape, 0.2),
-                                            "lsm": np.full(shape, lsm)}, LAT, LON, months)
+    rf.write_era5_monthly(
+        raw / "era5.nc",
+        {
+            "swvl1": np.full(shape, 0.3),
+            "swvl2": np.full(shape, 0.2),
+            "lsm": np.full(shape, lsm),
+        },
+        LAT,
+        LON,
+        months,
+    )
 
 
 def _cmorize(capsys, *args) -> tuple[int, str, str]:
@@ -77,26 +85,43 @@ def _bad_outs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     return {
         "a file": (a_file, "not a folder"),
         "below a file": (a_file / "sub", "Not a directory"),
-        "unwritable (/proc)": (Path("/proc/smeval-out"), "No such file or directory"),
+        "unwritable (/proc)": (
+            Path("/proc/smeval-out"),
+            "No such file or directory",
+        ),
         "name too long": (tmp_path / ("x" * 300), "File name too long"),
         "Tier3 is a file": (tier_file, "Not a directory"),
     }
 
 
-@pytest.mark.parametrize("case", ["a file", "below a file", "unwritable (/proc)",
-                                  "name too long", "Tier3 is a file"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "a file",
+        "below a file",
+        "unwritable (/proc)",
+        "name too long",
+        "Tier3 is a file",
+    ],
+)
 def test_bad_out_is_one_error_line(raw, tmp_path, capsys, case):
     out, reason = _bad_outs(tmp_path)[case]
-    code, stdout, err = _cmorize(capsys, "ERA5", "--raw", raw, "--out", out,
-                                 "--variables", "mrsos")
+    code, stdout, err = _cmorize(
+        capsys, "ERA5", "--raw", raw, "--out", out, "--variables", "mrsos"
+    )
     line = _one_error_line(err)
-    assert code == 1 and stdout == ""
-    assert "ERA5" in line and reason in line and out.name[:50] in line
-    if case == "Tier3 is a file":          # nothing left behind in the output folder
+    assert code == 1
+    assert stdout == ""
+    assert "ERA5" in line
+    assert reason in line
+    assert out.name[:50] in line
+    if case == "Tier3 is a file":  # nothing left behind in the output folder
         assert sorted(p.name for p in out.iterdir()) == ["Tier3"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root may write into a read-only folder"
+)
 def test_bad_out_read_only_folder(raw, tmp_path, capsys):
     out = tmp_path / "ro"
     out.mkdir()
@@ -105,16 +130,26 @@ def test_bad_out_read_only_folder(raw, tmp_path, capsys):
         code, _, err = _cmorize(capsys, "ERA5", "--raw", raw, "--out", out)
     finally:
         out.chmod(0o755)
-    assert code == 1 and "Permission denied" in _one_error_line(err)
+    assert code == 1
+    assert "Permission denied" in _one_error_line(err)
 
 
 def test_bad_input_creates_no_out_folder(tmp_path, capsys):
     raw = tmp_path / "raw"
     raw.mkdir()
     _era(raw)
-    code, _, err = _cmorize(capsys, "ERA5", "--raw", raw, "--out", tmp_path / "new" / "out",
-                            "--variables", "mrsol")
-    assert code == 1 and "'swvl3'" in _one_error_line(err)
+    code, _, err = _cmorize(
+        capsys,
+        "ERA5",
+        "--raw",
+        raw,
+        "--out",
+        tmp_path / "new" / "out",
+        "--variables",
+        "mrsol",
+    )
+    assert code == 1
+    assert "'swvl3'" in _one_error_line(err)
     assert not (tmp_path / "new").exists()
 
 
@@ -129,26 +164,48 @@ def _esacci(raw: Path, n_days: int) -> None:
     rf.write_esacci_daily(raw, sm, LAT, LON, days)
 
 
-def test_esacci_too_few_days_is_refused_and_keeps_the_good_file(tmp_path, capsys):
+def test_esacci_too_few_days_is_refused_and_keeps_the_good_file(
+    tmp_path, capsys
+):
     raw, out = tmp_path / "raw", tmp_path / "out"
     _esacci(raw, 5)
-    code, stdout, _ = _cmorize(capsys, "ESACCI-SM", "--raw", raw, "--out", out,
-                               "--min-valid-days", "3")
+    code, stdout, _ = _cmorize(
+        capsys,
+        "ESACCI-SM",
+        "--raw",
+        raw,
+        "--out",
+        out,
+        "--min-valid-days",
+        "3",
+    )
     good = Path(stdout.strip())
-    assert code == 0 and good.is_file()
+    assert code == 0
+    assert good.is_file()
     before = _sha(good)
     # default --min-valid-days 10 > 5 days: every cell missing
-    code, stdout, err = _cmorize(capsys, "ESACCI-SM", "--raw", raw, "--out", out)
+    code, stdout, err = _cmorize(
+        capsys, "ESACCI-SM", "--raw", raw, "--out", out
+    )
     line = _one_error_line(err)
-    assert code == 1 and stdout == ""
-    assert "every value is missing" in line and "--min-valid-days" in line
-    assert "--allow-empty" in line and "ESACCI-SM" in line and "'mrsos'" in line
-    assert "ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20050601000000" in line   # the raw files
+    assert code == 1
+    assert stdout == ""
+    assert "every value is missing" in line
+    assert "--min-valid-days" in line
+    assert "--allow-empty" in line
+    assert "ESACCI-SM" in line
+    assert "'mrsos'" in line
+    assert (
+        "ESACCI-SOILMOISTURE-L3S-SSMV-COMBINED-20050601000000" in line
+    )  # the raw files
     assert _sha(good) == before
     # --allow-empty never replaces an existing file either
-    code, _, err = _cmorize(capsys, "ESACCI-SM", "--raw", raw, "--out", out, "--allow-empty")
+    code, _, err = _cmorize(
+        capsys, "ESACCI-SM", "--raw", raw, "--out", out, "--allow-empty"
+    )
     line = _one_error_line(err)
-    assert code == 1 and f"would replace the existing file {good}" in line
+    assert code == 1
+    assert f"would replace the existing file {good}" in line
     assert _sha(good) == before
     assert [p.name for p in out.rglob("*") if p.name.startswith(".")] == []
 
@@ -156,10 +213,14 @@ def test_esacci_too_few_days_is_refused_and_keeps_the_good_file(tmp_path, capsys
 def test_allow_empty_writes_where_no_file_exists(tmp_path, capsys):
     raw, out = tmp_path / "raw", tmp_path / "out"
     _esacci(raw, 5)
-    code, stdout, err = _cmorize(capsys, "ESACCI-SM", "--raw", raw, "--out", out,
-                                 "--allow-empty")
+    code, stdout, err = _cmorize(
+        capsys, "ESACCI-SM", "--raw", raw, "--out", out, "--allow-empty"
+    )
     assert code == 0
-    assert "smeval cmorize: warning: ESACCI-SM mrsos: every value is missing" in err
+    assert (
+        "smeval cmorize: warning: ESACCI-SM mrsos: every value is missing"
+        in err
+    )
     with netCDF4.Dataset(stdout.strip()) as ds:
         assert np.ma.getmaskarray(ds["mrsos"][:]).all()
 
@@ -167,23 +228,51 @@ def test_allow_empty_writes_where_no_file_exists(tmp_path, capsys):
 def _gldas_top_layer_fill(raw: Path) -> None:
     months = [dt.datetime(1990, m, 1) for m in (1, 2)]
     shape = (2, LAT.size, LON.size)
-    rf.write_gldas_monthly(raw, {"SoilMoi0_10cm_inst": np.full(shape, np.nan),
-                                 "Rainf_f_tavg": np.full(shape, 3e-5)}, LAT, LON, months)
+    rf.write_gldas_monthly(
+        raw,
+        {
+            "SoilMoi0_10cm_inst": np.full(shape, np.nan),
+            "Rainf_f_tavg": np.full(shape, 3e-5),
+        },
+        LAT,
+        LON,
+        months,
+    )
 
 
-@pytest.mark.parametrize("variable,what", [("mrsos", "every value is missing"),
-                                           ("sftlf", "no land at all")])
+@pytest.mark.parametrize(
+    ("variable", "what"),
+    [("mrsos", "every value is missing"), ("sftlf", "no land at all")],
+)
 def test_gldas_all_fill_top_layer_is_refused(tmp_path, capsys, variable, what):
     raw, out = tmp_path / "raw", tmp_path / "out"
     _gldas_top_layer_fill(raw)
-    code, stdout, err = _cmorize(capsys, "GLDAS", "--raw", raw, "--out", out,
-                                 "--variables", f"pr,{variable}")
+    code, stdout, err = _cmorize(
+        capsys,
+        "GLDAS",
+        "--raw",
+        raw,
+        "--out",
+        out,
+        "--variables",
+        f"pr,{variable}",
+    )
     line = _one_error_line(err)
-    assert code == 1 and what in line and f"'{variable}'" in line and "GLDAS" in line
-    assert not [p for p in out.rglob("*") if p.is_file()] if out.exists() else True
+    assert code == 1
+    assert what in line
+    assert f"'{variable}'" in line
+    assert "GLDAS" in line
+    assert (
+        not [p for p in out.rglob("*") if p.is_file()]
+        if out.exists()
+        else True
+    )
     # the same input converts pr alone
-    code, stdout, _ = _cmorize(capsys, "GLDAS", "--raw", raw, "--out", out, "--variables", "pr")
-    assert code == 0 and stdout.strip().endswith("Amon_pr_199001-199002.nc")
+    code, stdout, _ = _cmorize(
+        capsys, "GLDAS", "--raw", raw, "--out", out, "--variables", "pr"
+    )
+    assert code == 0
+    assert stdout.strip().endswith("Amon_pr_199001-199002.nc")
 
 
 # ---------------------------------------------------------------------------
@@ -195,20 +284,45 @@ def test_other_period_of_the_same_variable_is_reported(tmp_path, capsys):
     raw, out = tmp_path / "raw", tmp_path / "out"
     raw.mkdir()
     _era(raw, years=(1990, 1991))
-    code, stdout, err = _cmorize(capsys, "ERA5", "--raw", raw, "--out", out,
-                                 "--variables", "mrsos,sftlf", "--end", "1990")
-    assert code == 0 and "warning" not in err
-    code, stdout, err = _cmorize(capsys, "ERA5", "--raw", raw, "--out", out,
-                                 "--variables", "mrsos,sftlf")
+    code, _stdout, err = _cmorize(
+        capsys,
+        "ERA5",
+        "--raw",
+        raw,
+        "--out",
+        out,
+        "--variables",
+        "mrsos,sftlf",
+        "--end",
+        "1990",
+    )
+    assert code == 0
+    assert "warning" not in err
+    code, _stdout, err = _cmorize(
+        capsys,
+        "ERA5",
+        "--raw",
+        raw,
+        "--out",
+        out,
+        "--variables",
+        "mrsos,sftlf",
+    )
     assert code == 0
     warnings = [line for line in err.splitlines() if "warning" in line]
-    assert len(warnings) == 1, err       # mrsos only; sftlf has no period
-    assert "OBS6_ERA5_reanaly_1_Lmon_mrsos_199001-199012.nc holds another period" in warnings[0]
+    assert len(warnings) == 1, err  # mrsos only; sftlf has no period
+    assert (
+        "OBS6_ERA5_reanaly_1_Lmon_mrsos_199001-199012.nc holds another period"
+        in warnings[0]
+    )
     assert "OBS6_ERA5_reanaly_1_Lmon_mrsos_199001-199112.nc" in warnings[0]
     assert "ESMValCore would read both" in warnings[0]
     # rerunning the same period replaces the file and reports only the old period
-    code, _, err = _cmorize(capsys, "ERA5", "--raw", raw, "--out", out, "--variables", "mrsos")
-    assert code == 0 and err.count("warning") == 1
+    code, _, err = _cmorize(
+        capsys, "ERA5", "--raw", raw, "--out", out, "--variables", "mrsos"
+    )
+    assert code == 0
+    assert err.count("warning") == 1
 
 
 # ---------------------------------------------------------------------------
@@ -219,8 +333,12 @@ def test_other_period_of_the_same_variable_is_reported(tmp_path, capsys):
 def test_stale_staging_removed_live_one_kept(tmp_path):
     parent = tmp_path / "out"
     parent.mkdir()
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     stale = parent / ".smeval-cmorize-stale"
     stale.mkdir()
     (stale / ".lock").write_text(dead.stdout)
@@ -232,32 +350,48 @@ def test_stale_staging_removed_live_one_kept(tmp_path):
     fcntl.flock(fd, fcntl.LOCK_EX)
     try:
         removed = _staging.clean_stale(parent, ".smeval-cmorize-")
-        assert removed == [stale] and live.is_dir() and not stale.exists()
+        assert removed == [stale]
+        assert live.is_dir()
+        assert not stale.exists()
     finally:
         os.close(fd)
-    young = parent / ".smeval-cmorize-young"      # being created: no lock file yet
+    young = parent / ".smeval-cmorize-young"  # being created: no lock file yet
     young.mkdir()
-    assert _staging.clean_stale(parent, ".smeval-cmorize-") == []   # live pid; young
+    assert (
+        _staging.clean_stale(parent, ".smeval-cmorize-") == []
+    )  # live pid; young
     old = time.time() - 2 * _staging.UNLOCKED_GRACE_S
     os.utime(young, (old, old))
     assert _staging.clean_stale(parent, ".smeval-cmorize-") == [young]
 
 
-def test_stale_grib_staging_in_tmpdir_is_removed(tmp_path, realdata, capsys, monkeypatch):
+def test_stale_grib_staging_in_tmpdir_is_removed(
+    tmp_path, realdata, capsys, monkeypatch
+):
     tmpdir = tmp_path / "tmp"
     stale = tmpdir / "smeval-cmorize-grib-stale"
     stale.mkdir(parents=True)
-    (stale / ".lock").write_text("999999999\n")       # no such process
+    (stale / ".lock").write_text("999999999\n")  # no such process
     (stale / "grib0.npz").write_bytes(b"partial")
     raw = tmp_path / "raw"
     raw.mkdir()
-    os.symlink(realdata / "era-interim" / "ERAI_example_downloaded_raw.grb", raw / "e.grb")
+    (raw / "e.grb").symlink_to(
+        realdata / "era-interim" / "ERAI_example_downloaded_raw.grb"
+    )
     monkeypatch.setenv("TMPDIR", str(tmpdir))
-    monkeypatch.setattr("tempfile.tempdir", None)        # re-read TMPDIR
-    code, stdout, err = _cmorize(capsys, "ERA-Interim", "--raw", raw, "--out",
-                                 tmp_path / "out", "--variables", "sftlf")
+    monkeypatch.setattr("tempfile.tempdir", None)  # re-read TMPDIR
+    code, _stdout, err = _cmorize(
+        capsys,
+        "ERA-Interim",
+        "--raw",
+        raw,
+        "--out",
+        tmp_path / "out",
+        "--variables",
+        "sftlf",
+    )
     assert code == 0, err
-    assert list(tmpdir.iterdir()) == []                  # stale one and this run's removed
+    assert list(tmpdir.iterdir()) == []  # stale one and this run's removed
 
 
 # ---------------------------------------------------------------------------
@@ -270,7 +404,7 @@ class _SwallowsSignal:
 
     def __del__(self):
         os.kill(os.getpid(), signal.SIGINT)
-        for _ in range(10_000):             # the handler runs here; its raise is ignored
+        for _ in range(10_000):  # the handler runs here; its raise is ignored
             pass
 
 
@@ -278,27 +412,32 @@ class _SwallowsSignal:
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_sigint_raised_where_python_ignores_it_is_not_lost():
     with _signals.interrupts_guarded():
-        _SwallowsSignal()                   # deleted at once: "Exception ignored in ..."
+        _SwallowsSignal()  # deleted at once: "Exception ignored in ..."
         assert _signals.received() == signal.SIGINT
         with pytest.raises(_signals.Interrupted) as exc:
-            _signals.check()                # the converter's checkpoints
+            _signals.check()  # the converter's checkpoints
     assert exc.value.exit_code == 130
-    _signals.check()                        # outside the guard: nothing left over
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler   # restored
+    _signals.check()  # outside the guard: nothing left over
+    assert (
+        signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    )  # restored
 
 
-def test_signal_during_the_move_is_held_until_every_file_is_moved(tmp_path):
+def test_signal_during_the_move_is_held_until_every_file_is_moved():
     moved = []
-    with _signals.interrupts_guarded():
-        with pytest.raises(_signals.Interrupted) as exc:
-            with _signals.deferred():
-                for k in range(3):
-                    os.kill(os.getpid(), signal.SIGTERM)
-                    for _ in range(10_000):
-                        pass
-                    moved.append(k)
+    with (
+        _signals.interrupts_guarded(),
+        pytest.raises(_signals.Interrupted) as exc,
+        _signals.deferred(),
+    ):
+        for k in range(3):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(10_000):
+                pass
+            moved.append(k)
     assert moved == [0, 1, 2]
-    assert exc.value.held and exc.value.exit_code == 143
+    assert exc.value.held
+    assert exc.value.exit_code == 143
 
 
 # ---------------------------------------------------------------------------
@@ -317,7 +456,10 @@ def _big_era(raw: Path) -> None:
     months = [dt.datetime(y, m, 1) for y in years for m in range(1, 13)]
     rng = np.random.default_rng(1)
     shape = (len(months), lat.size, lon.size)
-    fields = {f"swvl{k}": rng.uniform(0.1, 0.4, shape).astype(np.float32) for k in (1, 2)}
+    fields = {
+        f"swvl{k}": rng.uniform(0.1, 0.4, shape).astype(np.float32)
+        for k in (1, 2)
+    }
     fields["lsm"] = np.full(shape, 0.7, np.float32)
     rf.write_era5_monthly(raw / "era5.nc", fields, lat, lon, months)
 
@@ -332,9 +474,26 @@ def big_raw(tmp_path_factory):
 def _start(raw: Path, out: Path, tmpdir: Path, *extra) -> subprocess.Popen:
     env = dict(os.environ, TMPDIR=str(tmpdir), PYTHONUNBUFFERED="1")
     return subprocess.Popen(
-        [sys.executable, "-m", "smeval.cli", "cmorize", "ERA5", "--raw", str(raw),
-         "--out", str(out), "--variables", "mrsos", "--no-progress", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "smeval.cli",
+            "cmorize",
+            "ERA5",
+            "--raw",
+            str(raw),
+            "--out",
+            str(out),
+            "--variables",
+            "mrsos",
+            "--no-progress",
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def _wait_for_writing(proc: subprocess.Popen, out: Path) -> None:
@@ -344,14 +503,18 @@ def _wait_for_writing(proc: subprocess.Popen, out: Path) -> None:
         if list(out.glob(".smeval-cmorize-*/mrsos.nc")):
             return
         if proc.poll() is not None:
-            pytest.fail(f"the conversion ended ({proc.returncode}) before writing was "
-                        f"seen:\n{proc.stderr.read()}")
+            pytest.fail(
+                f"the conversion ended ({proc.returncode}) before writing was "
+                f"seen:\n{proc.stderr.read()}"
+            )
         time.sleep(0.005)
     proc.kill()
     pytest.fail("no staging file within the time limit")
 
 
-@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(
+    ("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)]
+)
 def test_signal_during_writing_is_clean(big_raw, tmp_path, sig, code):
     out, tmpdir = tmp_path / "out", tmp_path / "tmp"
     tmpdir.mkdir()
@@ -362,10 +525,12 @@ def test_signal_during_writing_is_clean(big_raw, tmp_path, sig, code):
     stdout, stderr = proc.communicate(timeout=WAIT_S)
     assert proc.returncode == code, stderr
     lines = stderr.strip().splitlines()
-    assert lines == [f"smeval cmorize: interrupted by {sig.name}: nothing was written, "
-                     "partial files removed"], stderr
+    assert lines == [
+        f"smeval cmorize: interrupted by {sig.name}: nothing was written, "
+        "partial files removed"
+    ], stderr
     assert stdout == ""
-    assert [p for p in out.rglob("*")] == []          # no staging, no output
+    assert list(out.rglob("*")) == []  # no staging, no output
     assert list(tmpdir.iterdir()) == []
 
 
@@ -377,12 +542,15 @@ def test_repeated_sigint_is_never_lost(big_raw, tmp_path):
         _wait_for_writing(proc, out)
         time.sleep(delay)
         if proc.poll() is not None:
-            pytest.fail(f"finished before the signal (delay {delay} s): make _big_era bigger")
+            pytest.fail(
+                f"finished before the signal (delay {delay} s): make _big_era bigger"
+            )
         proc.send_signal(signal.SIGINT)
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=WAIT_S)
         assert proc.returncode == 130, (delay, stderr)
-        assert "Traceback" not in stderr and len(stderr.strip().splitlines()) == 1, stderr
+        assert "Traceback" not in stderr, stderr
+        assert len(stderr.strip().splitlines()) == 1, stderr
         assert list(out.rglob("*")) == []
 
 
@@ -393,10 +561,11 @@ def test_sigkill_leftovers_are_removed_by_the_next_run(big_raw, tmp_path):
     proc.kill()
     proc.communicate(timeout=WAIT_S)
     left = list(out.glob(".smeval-cmorize-*"))
-    assert len(left) == 1                  # what a crash leaves
+    assert len(left) == 1  # what a crash leaves
     proc = _start(big_raw, out, tmp_path, "--end", "1990")
-    stdout, stderr = proc.communicate(timeout=WAIT_S)
+    _stdout, stderr = proc.communicate(timeout=WAIT_S)
     assert proc.returncode == 0, stderr
     assert not left[0].exists()
     assert [p.name for p in out.rglob("*") if p.is_file()] == [
-        "OBS6_ERA5_reanaly_1_Lmon_mrsos_199001-199012.nc"]
+        "OBS6_ERA5_reanaly_1_Lmon_mrsos_199001-199012.nc"
+    ]

@@ -17,12 +17,21 @@ def test_the_radius_is_capped():
 
 def test_an_outlier_sits_on_the_edge_with_its_value():
     # MMEM sigma 341: one MIROC6 member multiplied by 1000 (the case).
-    points = pd.DataFrame({"dataset": ["MIROC6", "CMIP6-MMEM"], "R": [0.5, 0.7], "sigma": [0.9, 341.0]})
+    points = pd.DataFrame(
+        {
+            "dataset": ["MIROC6", "CMIP6-MMEM"],
+            "R": [0.5, 0.7],
+            "sigma": [0.9, 341.0],
+        }
+    )
     rmax = taylor.nice_rmax(points["sigma"])
     fig = new_figure(4, 4)
     ax = taylor.taylor_axes(fig, fig.add_gridspec(1, 1)[0, 0], rmax)
     lines = {ln.get_label(): ln for ln in taylor.plot_points(ax, points)}
-    x, y = lines["CMIP6-MMEM"].get_xdata()[0], lines["CMIP6-MMEM"].get_ydata()[0]
+    x, y = (
+        lines["CMIP6-MMEM"].get_xdata()[0],
+        lines["CMIP6-MMEM"].get_ydata()[0],
+    )
     assert np.hypot(x, y) == pytest.approx(rmax)
     assert np.arctan2(y, x) == pytest.approx(np.arccos(0.7))
     [label] = [t for t in ax.texts if t.get_gid() == "outlier"]

@@ -1,5 +1,8 @@
-"""The metrics table: values equal an independent computation, and every
-summary (TSS matrix, counts, ranking, JSON) is a query of the same numbers."""
+"""The metrics table: its values equal an independent computation.
+
+Every summary (TSS matrix, counts, ranking, JSON) is a query of the same
+numbers.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from smeval.metrics.cmec import metric_bundle
 from smeval.metrics.series import RegionalSeries, month_index
 from smeval.metrics.table import (
     REGION_IDS,
@@ -19,14 +23,15 @@ from smeval.metrics.table import (
     taylor_table,
     tss_matrix,
 )
-from smeval.metrics.cmec import metric_bundle
 
 MONTHS = month_index((1979, 1), (1981, 12))
 REGIONS = REGION_IDS
 
 
 def _series(name, member, values, months=MONTHS):
-    return RegionalSeries(name, member, "sm_shallow", "kg m-2", months, REGIONS, values)
+    return RegionalSeries(
+        name, member, "sm_shallow", "kg m-2", months, REGIONS, values
+    )
 
 
 @pytest.fixture
@@ -35,7 +40,10 @@ def inputs():
     ref = rng.normal(size=(len(MONTHS), len(REGIONS)))
     models = {
         # A: two members whose mean is exactly 2 * ref (sigma 2, R 1).
-        "A": [_series("A", "r1", 2 * ref + 1.0), _series("A", "r2", 2 * ref - 1.0)],
+        "A": [
+            _series("A", "r1", 2 * ref + 1.0),
+            _series("A", "r2", 2 * ref - 1.0),
+        ],
         # B: ref plus noise, one member.
         "B": [_series("B", "r1", ref + rng.normal(size=ref.shape))],
         # C: anti-correlated, same family as B.
@@ -56,7 +64,11 @@ def _table(inputs):
 def test_values_match_scipy_on_model_means(inputs):
     # Model B's R equals scipy's Pearson R of its series with the reference.
     table, series, ref = _table(inputs)
-    row = table[(table.dataset == "B") & (table.region == "TIB") & (table.statistic == "R")]
+    row = table[
+        (table.dataset == "B")
+        & (table.region == "TIB")
+        & (table.statistic == "R")
+    ]
     j = REGIONS.index("TIB")
     expected = stats.pearsonr(series["B"][j], ref[:, j]).statistic
     assert row.value.item() == pytest.approx(expected, abs=1e-12)
@@ -65,7 +77,9 @@ def test_values_match_scipy_on_model_means(inputs):
 def test_member_mean_of_planted_model(inputs):
     # Members 2 ref + 1 and 2 ref - 1 average to 2 ref: R = 1, sigma = 2, E' = 1.
     table, _, _ = _table(inputs)
-    a = table[(table.dataset == "A")].pivot_table(index="region", columns="statistic", values="value")
+    a = table[(table.dataset == "A")].pivot_table(
+        index="region", columns="statistic", values="value"
+    )
     assert np.allclose(a["R"], 1.0)
     assert np.allclose(a["sigma"], 2.0)
     assert np.allclose(a["E'"], 1.0)
@@ -80,7 +94,7 @@ def test_family_and_mmem_hierarchy(inputs):
     assert np.allclose(series["family:FB"], fb)
     assert np.allclose(series["CMIP6-MMEM"], (series["A"] + fb) / 2)
     # MMEM-high holds only model A (192 rows).
-    high = [k for k in series if k.endswith("high")][0]
+    high = next(k for k in series if k.endswith("high"))
     assert np.allclose(series[high], series["A"])
 
 
@@ -92,7 +106,11 @@ def test_queries_are_consistent(inputs):
     assert list(matrix.index) == ["A", "B", "C"]
     per_region = count_models_above(table, "sm_shallow", "ERA5", 0.6)
     per_model = count_regions_above(table, "sm_shallow", "ERA5", 0.6)
-    assert per_region.sum() == per_model.sum() == int((matrix > 0.6).to_numpy().sum())
+    assert (
+        per_region.sum()
+        == per_model.sum()
+        == int((matrix > 0.6).to_numpy().sum())
+    )
     rank = ranking(table, "sm_shallow", ["ERA5"], 0.6)
     # C is anti-correlated (TSS = 0): last.
     assert rank.index[-1] == "C"
@@ -104,7 +122,9 @@ def test_nested_json_holds_the_same_numbers(inputs):
     table, _, _ = _table(inputs)
     nested = metric_bundle(table)
     row = table.iloc[7]
-    value = nested["RESULTS"][row.dataset][row.reference][row.variable][row.region][row.statistic]
+    value = nested["RESULTS"][row.dataset][row.reference][row.variable][
+        row.region
+    ][row.statistic]
     assert value == pytest.approx(row.value, nan_ok=True)
     assert nested["DIMENSIONS"]["json_structure"][0] == "source_id"
 
@@ -116,7 +136,7 @@ def test_series_alignment_by_calendar_month():
     values = np.arange(6 * len(REGIONS), dtype=float).reshape(6, len(REGIONS))
     aligned = _series("M", "r1", values, months).on(MONTHS, REGIONS)
     k = list(MONTHS).index(1980 * 12)
-    assert np.array_equal(aligned[:, k:k + 6], values.T)
+    assert np.array_equal(aligned[:, k : k + 6], values.T)
     assert np.isnan(aligned[:, :k]).all()
 
 
@@ -124,7 +144,9 @@ def test_annual_cycle_table_by_hand():
     # A series equal to its month number has the annual cycle 1..12.
     months = MONTHS
     arr = np.tile((months % 12 + 1).astype(float), (len(REGIONS), 1))
-    cyc = annual_cycle_table({"X": arr}, {"X": "model"}, months, "sm_shallow", "kg m-2", REGIONS)
+    cyc = annual_cycle_table(
+        {"X": arr}, {"X": "model"}, months, "sm_shallow", "kg m-2", REGIONS
+    )
     tib = cyc[cyc.region == "TIB"].sort_values("month")
     assert np.allclose(tib.value, np.arange(1, 13))
     assert isinstance(cyc, pd.DataFrame)

@@ -1,5 +1,8 @@
-"""Synthetic results for the figure tests: a tidy metrics table, annual
-cycles and fields in the formats of docs/results.md."""
+"""Synthetic results for the figure tests.
+
+A tidy metrics table, annual cycles and fields in the formats of
+docs/results.md.
+"""
 
 from __future__ import annotations
 
@@ -20,13 +23,22 @@ MODELS = {
     "MIROC6": ("MIROC", "low"),
     "MPI-ESM1-2-HR": ("MPI-ESM", "high"),
 }
-MMEM_GROUP = {"CMIP6-MMEM": "all", "CMIP6-MMEM-high": "high", "CMIP6-MMEM-low": "low"}
+MMEM_GROUP = {
+    "CMIP6-MMEM": "all",
+    "CMIP6-MMEM-high": "high",
+    "CMIP6-MMEM-low": "low",
+}
 REFERENCES = ("ERA5", "GLDAS-NOAH")
 
 
-def metrics_table(seed: int = 0, variables=("sm_shallow", "sm_deep"), negative: bool = True) -> pd.DataFrame:
-    """Tidy metrics table: R in [-0.6, 0.95] (or [0.1, 0.95]), sigma in [0.3, 1.8],
-    E' and TSS from them (as the metrics stage would write them)."""
+def metrics_table(
+    seed: int = 0, variables=("sm_shallow", "sm_deep"), negative: bool = True
+) -> pd.DataFrame:
+    """Return a tidy metrics table as the metrics stage would write it.
+
+    R in [-0.6, 0.95] (or [0.1, 0.95]), sigma in [0.3, 1.8], E' and TSS from
+    them.
+    """
     rng = np.random.default_rng(seed)
     rows = []
     datasets = [(m, "model", fam, grp) for m, (fam, grp) in MODELS.items()]
@@ -39,10 +51,42 @@ def metrics_table(seed: int = 0, variables=("sm_shallow", "sm_deep"), negative: 
                     s = rng.uniform(0.3, 1.8)
                     e = np.sqrt(s * s + 1 - 2 * s * r)
                     tss = 4 * (1 + r) / ((s + 1 / s) ** 2 * 2)
-                    for stat, val in (("R", r), ("sigma", s), ("E'", e), ("TSS", tss), ("n_months", 432)):
-                        rows.append((ds, kind, fam, grp, ref, var, region.id, stat, val, "1"))
-    return pd.DataFrame(rows, columns=["dataset", "kind", "family", "resolution_group", "reference",
-                                       "variable", "region", "statistic", "value", "units"])
+                    for stat, val in (
+                        ("R", r),
+                        ("sigma", s),
+                        ("E'", e),
+                        ("TSS", tss),
+                        ("n_months", 432),
+                    ):
+                        rows.append(
+                            (
+                                ds,
+                                kind,
+                                fam,
+                                grp,
+                                ref,
+                                var,
+                                region.id,
+                                stat,
+                                val,
+                                "1",
+                            )
+                        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "dataset",
+            "kind",
+            "family",
+            "resolution_group",
+            "reference",
+            "variable",
+            "region",
+            "statistic",
+            "value",
+            "units",
+        ],
+    )
 
 
 @pytest.fixture
@@ -54,12 +98,34 @@ def metrics():
 def annual_cycles():
     rows = []
     months = np.arange(1, 13)
-    for k, ds in enumerate(list(MODELS) + ["CMIP6-MMEM", "ERA5", "ERA-Interim", "GLDAS-NOAH"]):
-        kind = "model" if ds in MODELS else "mmem" if ds.startswith("CMIP6") else "reference"
+    for k, ds in enumerate(
+        [*list(MODELS), "CMIP6-MMEM", "ERA5", "ERA-Interim", "GLDAS-NOAH"]
+    ):
+        kind = (
+            "model"
+            if ds in MODELS
+            else "mmem"
+            if ds.startswith("CMIP6")
+            else "reference"
+        )
         for region in REGIONS:
             vals = 20 + 3 * k + 5 * np.sin(2 * np.pi * (months - 1 + k) / 12)
-            rows += [(ds, kind, "sm_shallow", region.id, m, v, "kg m-2") for m, v in zip(months, vals)]
-    return pd.DataFrame(rows, columns=["dataset", "kind", "variable", "region", "month", "value", "units"])
+            rows += [
+                (ds, kind, "sm_shallow", region.id, m, v, "kg m-2")
+                for m, v in zip(months, vals, strict=True)
+            ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "dataset",
+            "kind",
+            "variable",
+            "region",
+            "month",
+            "value",
+            "units",
+        ],
+    )
 
 
 def grid(nlat: int = 80, nlon: int = 160):
@@ -79,8 +145,10 @@ def field(seed: int = 0, nlat: int = 80, nlon: int = 160, scale: float = 30.0):
 
 @pytest.fixture(autouse=True)
 def offline_cartopy(monkeypatch):
-    """Cartopy's data folder is an empty temporary directory: anything that
-    tried to fetch Natural Earth would have to write there."""
+    """Point cartopy's data folder at an empty temporary directory.
+
+    Anything that tried to fetch Natural Earth would have to write there.
+    """
     import cartopy
 
     with tempfile.TemporaryDirectory() as empty:
@@ -91,8 +159,10 @@ def offline_cartopy(monkeypatch):
 
 @pytest.fixture
 def captured(monkeypatch):
-    """Keep each figure a plotting function saves (it is normally cleared),
-    so a test can read its artists. Returns the list of saved figures."""
+    """Keep each figure a plotting function saves (it is normally cleared).
+
+    A test can then read its artists. Returns the list of saved figures.
+    """
     import importlib
 
     from smeval.plot import style
@@ -100,12 +170,14 @@ def captured(monkeypatch):
     figures = []
     real = style.savefig
 
-    def keep(fig, stem, pdf=False, clear=True):
+    def keep(fig, stem, pdf=False, clear=True):  # noqa: ARG001 - savefig's signature
         figures.append(fig)
         return real(fig, stem, pdf=pdf, clear=False)
 
     for name in ("maps", "taylor", "heatmap", "counts", "cycles"):
-        monkeypatch.setattr(importlib.import_module(f"smeval.plot.{name}"), "savefig", keep)
+        monkeypatch.setattr(
+            importlib.import_module(f"smeval.plot.{name}"), "savefig", keep
+        )
     return figures
 
 

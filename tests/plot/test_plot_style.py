@@ -1,6 +1,6 @@
 """Colours and markers per data set: stable, distinct, independent of context."""
 
-import matplotlib
+import matplotlib as mpl
 import numpy as np
 import pytest
 
@@ -9,7 +9,10 @@ from smeval.plot.style import MMEMS, MODEL_FAMILIES, REFERENCES, dataset_style
 
 
 def test_style_depends_on_name_only():
-    first = {name: dataset_style(name) for name in list(MODEL_FAMILIES) + list(REFERENCES) + list(MMEMS)}
+    first = {
+        name: dataset_style(name)
+        for name in list(MODEL_FAMILIES) + list(REFERENCES) + list(MMEMS)
+    }
     # Asked again, in another order and among other names: the same styles.
     for name in reversed(list(first)):
         assert dataset_style(name) == first[name]
@@ -25,13 +28,17 @@ def test_table1_models_have_distinct_colours_and_family_markers():
 
 def test_references_and_mmems_are_distinct_from_each_other_and_from_models():
     fixed = [dataset_style(d) for d in REFERENCES + MMEMS]
-    rgb = [matplotlib.colors.to_rgb(s.color) for s in fixed]
+    rgb = [mpl.colors.to_rgb(s.color) for s in fixed]
     assert len({s.color for s in fixed}) == len(fixed)
-    model_rgb = np.array([matplotlib.colors.to_rgb(dataset_style(m).color) for m in MODEL_FAMILIES])
-    for name, c in zip(REFERENCES + MMEMS, rgb):
+    model_rgb = np.array(
+        [mpl.colors.to_rgb(dataset_style(m).color) for m in MODEL_FAMILIES]
+    )
+    for name, c in zip(REFERENCES + MMEMS, rgb, strict=True):
         assert np.min(np.abs(model_rgb - c).sum(axis=1)) > 0.05, name
         # Drawn thick, above the models.
-        assert dataset_style(name).linewidth > dataset_style("CanESM5").linewidth
+        assert (
+            dataset_style(name).linewidth > dataset_style("CanESM5").linewidth
+        )
         assert dataset_style(name).zorder > dataset_style("CanESM5").zorder
     assert dataset_style("ERA5").color == "#000000"
     assert dataset_style("CMIP6-MMEM").color == "#e31a1c"
@@ -41,11 +48,18 @@ def test_families_match_the_catalogue():
     from smeval.catalogue import load_catalogue
 
     cat = load_catalogue()
-    assert MODEL_FAMILIES == {name: m.family for name, m in cat.models.items()}
+    assert {name: m.family for name, m in cat.models.items()} == MODEL_FAMILIES
 
 
-@pytest.mark.parametrize("units, label", [("kg m-2", "kg m$^{-2}$"), ("mm yr-1", "mm yr$^{-1}$"),
-                                          ("kg m-2 s-1", "kg m$^{-2}$ s$^{-1}$"), ("1", "1")])
+@pytest.mark.parametrize(
+    ("units", "label"),
+    [
+        ("kg m-2", "kg m$^{-2}$"),
+        ("mm yr-1", "mm yr$^{-1}$"),
+        ("kg m-2 s-1", "kg m$^{-2}$ s$^{-1}$"),
+        ("1", "1"),
+    ],
+)
 def test_units_label(units, label):
     assert style.units_label(units) == label
 

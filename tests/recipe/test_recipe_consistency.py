@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from smeval.catalogue import load_catalogue
 from smeval.diag.options import parse_options
 from smeval.runner import RECIPE, ROOT, recipe_inputs, variable_groups
-from smeval.catalogue import load_catalogue
 
 REFERENCES = {"ERA5", "ERA-Interim", "GLDAS-NOAH"}
 
@@ -21,11 +21,19 @@ def test_every_variable_lists_exactly_the_models_of_table_1(recipe):
     # A model is listed under a variable if and only if Table 1 gives it members.
     catalogue = load_catalogue()
     for short_name, group in variable_groups(recipe):
-        listed = {d["dataset"] for d in group["additional_datasets"] if d["project"] == "CMIP6"}
+        listed = {
+            d["dataset"]
+            for d in group["additional_datasets"]
+            if d["project"] == "CMIP6"
+        }
         if short_name in ("sftlf", "areacella"):
             expected = set(catalogue.models)
         else:
-            expected = {m for m, e in catalogue.models.items() if e.members.get(short_name, 0) > 0}
+            expected = {
+                m
+                for m, e in catalogue.models.items()
+                if e.members.get(short_name, 0) > 0
+            }
         assert listed == expected, short_name
 
 
@@ -40,9 +48,14 @@ def test_models_take_every_member_and_references_are_obs6(recipe):
     for _, group in variable_groups(recipe):
         for entry in group["additional_datasets"]:
             if entry["project"] == "CMIP6":
-                assert entry["ensemble"] == "*" and entry["exp"] == "historical"
+                assert (
+                    entry["ensemble"] == "*" and entry["exp"] == "historical"
+                )
             else:
-                assert entry["project"] == "OBS6" and entry["dataset"] in REFERENCES
+                assert (
+                    entry["project"] == "OBS6"
+                    and entry["dataset"] in REFERENCES
+                )
 
 
 def test_every_model_has_its_catalogue_family(recipe):
@@ -51,17 +64,29 @@ def test_every_model_has_its_catalogue_family(recipe):
     for _, group in variable_groups(recipe):
         for entry in group["additional_datasets"]:
             if entry["project"] == "CMIP6":
-                assert entry["family"] == families[entry["dataset"]], entry["dataset"]
+                assert entry["family"] == families[entry["dataset"]], entry[
+                    "dataset"
+                ]
 
 
 def test_scripts_exist_and_ancestors_are_tasks(recipe):
-    tasks = {f"{d}/{v}" for d, diag in recipe["diagnostics"].items() for v in (diag.get("variables") or {})}
-    tasks |= {f"{d}/{s}" for d, diag in recipe["diagnostics"].items() for s in diag.get("scripts") or {}}
+    tasks = {
+        f"{d}/{v}"
+        for d, diag in recipe["diagnostics"].items()
+        for v in (diag.get("variables") or {})
+    }
+    tasks |= {
+        f"{d}/{s}"
+        for d, diag in recipe["diagnostics"].items()
+        for s in diag.get("scripts") or {}
+    }
     for diag_name, diagnostic in recipe["diagnostics"].items():
         for script in (diagnostic.get("scripts") or {}).values():
             assert (ROOT / script["script"]).is_file(), script["script"]
             for ancestor in script.get("ancestors", []):
-                full = ancestor if "/" in ancestor else f"{diag_name}/{ancestor}"
+                full = (
+                    ancestor if "/" in ancestor else f"{diag_name}/{ancestor}"
+                )
                 assert full in tasks, full
 
 
@@ -79,7 +104,11 @@ def test_documentation_tags_and_citations_exist(recipe):
 def test_every_citation_key_in_the_code_has_a_bibtex_file():
     from smeval.diag.provenance import DATASET_REFERENCES, METHOD_REFERENCES
 
-    keys = set(METHOD_REFERENCES) | set(DATASET_REFERENCES.values()) | {"taylor01jgr", "bretherton99jc"}
+    keys = (
+        set(METHOD_REFERENCES)
+        | set(DATASET_REFERENCES.values())
+        | {"taylor01jgr", "bretherton99jc"}
+    )
     for key in keys:
         text = (ROOT / "references" / f"{key}.bibtex").read_text()
         assert text.lstrip().startswith("@") and key in text, key
@@ -90,15 +119,26 @@ def test_config_user_is_valid_for_esmvalcore(tmp_path):
     import subprocess
     import sys
 
-    (tmp_path / "config-user.yml").write_text((ROOT / "config-user.yml").read_text())
-    code = ("from esmvalcore.config import CFG; CFG.load_from_dirs([__import__('pathlib').Path(r'%s')]); "
-            "print(CFG['search_data'], sorted(CFG['projects']['CMIP6']['data'])); "
-            "print(sorted({s['type'] for p in CFG['projects'].values() for s in p.get('data', {}).values()}))"
-            % tmp_path)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    (tmp_path / "config-user.yml").write_text(
+        (ROOT / "config-user.yml").read_text()
+    )
+    code = (
+        f"from esmvalcore.config import CFG; CFG.load_from_dirs([__import__('pathlib').Path(r'{tmp_path}')]); "
+        "print(CFG['search_data'], sorted(CFG['projects']['CMIP6']['data'])); "
+        "print(sorted({s['type'] for p in CFG['projects'].values() for s in p.get('data', {}).values()}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "quick" in out.stdout and "sample" in out.stdout
     # ESGF search is off: every data source is a local one.
-    assert out.stdout.splitlines()[-1] == "['esmvalcore.io.local.LocalDataSource']"
+    assert (
+        out.stdout.splitlines()[-1]
+        == "['esmvalcore.io.local.LocalDataSource']"
+    )
 
 
 def test_map_climatologies_cover_the_maps_on_the_correlation_grid(recipe):
@@ -111,33 +151,63 @@ def test_map_climatologies_cover_the_maps_on_the_correlation_grid(recipe):
     covered = set()
     for name in ("soil_moisture", "water_budget"):
         script = diagnostics[name]["scripts"]["regional_series"]
-        options = parse_options(SeriesOptions, script, f"{name}/regional_series", announce_errors=False)
+        options = parse_options(
+            SeriesOptions,
+            script,
+            f"{name}/regional_series",
+            announce_errors=False,
+        )
         covered |= set(options.map_variables)
-        assert set(options.map_variables) <= set(diagnostics[name]["variables"]), name
-        assert options.map_steps["regrid"] == recipe["script_options"]["common_grid"]
-        assert list(options.map_steps) == ["climate_mean", "regrid", "mask_landsea"]
+        assert set(options.map_variables) <= set(
+            diagnostics[name]["variables"]
+        ), name
+        assert (
+            options.map_steps["regrid"]
+            == recipe["script_options"]["common_grid"]
+        )
+        assert list(options.map_steps) == [
+            "climate_mean",
+            "regrid",
+            "mask_landsea",
+        ]
         assert list(options.series_steps) == ["soil_column", "box_means"]
     assert covered == {"mrsos", "mrsol", "pr", "evspsbl", "mrros"}
-    assert set(diagnostics["maps"]["scripts"]["climatology_fields"]["ancestors"]) == {
-        "soil_moisture/regional_series", "water_budget/regional_series"}
+    assert set(
+        diagnostics["maps"]["scripts"]["climatology_fields"]["ancestors"]
+    ) == {"soil_moisture/regional_series", "water_budget/regional_series"}
 
 
-def test_correlation_reads_the_series_fields_and_regrids_each_model_mean_to_the_common_grid(recipe):
+def test_correlation_reads_the_series_fields_and_regrids_each_model_mean_to_the_common_grid(
+    recipe,
+):
     # No second read: the correlation script's inputs are the series' own
     # preprocessed mrsos, pr and evspsbl (pr and evspsbl land only), and its
     # steps are ESMValCore's ensemble mean, then the maps' common grid.
-    from smeval.diag.correlation_fields import CORRELATION_STEPS, CorrelationOptions
+    from smeval.diag.correlation_fields import (
+        CORRELATION_STEPS,
+        CorrelationOptions,
+    )
 
     diagnostics = recipe["diagnostics"]
     script = diagnostics["correlation"]["scripts"]["correlation_fields"]
     assert not diagnostics["correlation"].get("variables")
-    assert set(script["ancestors"]) == {"soil_moisture/mrsos", "water_budget/pr", "water_budget/evspsbl"}
+    assert set(script["ancestors"]) == {
+        "soil_moisture/mrsos",
+        "water_budget/pr",
+        "water_budget/evspsbl",
+    }
     for ancestor in script["ancestors"]:
         diagnostic, group = ancestor.split("/")
-        preprocessor = recipe["preprocessors"][diagnostics[diagnostic]["variables"][group]["preprocessor"]]
+        preprocessor = recipe["preprocessors"][
+            diagnostics[diagnostic]["variables"][group]["preprocessor"]
+        ]
         assert ("mask_landsea" in preprocessor) == (group != "mrsos"), ancestor
-    steps = parse_options(CorrelationOptions, script, "correlation/correlation_fields",
-                          announce_errors=False).correlation_steps
+    steps = parse_options(
+        CorrelationOptions,
+        script,
+        "correlation/correlation_fields",
+        announce_errors=False,
+    ).correlation_steps
     assert list(steps) == ["ensemble_statistics", "regrid"]
     assert steps["regrid"] == recipe["script_options"]["common_grid"]
     # The script's default steps are the recipe's.
@@ -146,8 +216,18 @@ def test_correlation_reads_the_series_fields_and_regrids_each_model_mean_to_the_
 
 def test_no_script_option_is_named_like_an_esmvalcore_key(recipe):
     # `preprocessor`, `variables`, `additional_datasets`, ... belong to ESMValCore's recipe schema.
-    esmvalcore_keys = {"preprocessor", "preprocessors", "variables", "additional_datasets", "datasets",
-                       "scripts", "description", "themes", "realms", "custom_order"}
+    esmvalcore_keys = {
+        "preprocessor",
+        "preprocessors",
+        "variables",
+        "additional_datasets",
+        "datasets",
+        "scripts",
+        "description",
+        "themes",
+        "realms",
+        "custom_order",
+    }
     for diagnostic in recipe["diagnostics"].values():
         for script in (diagnostic.get("scripts") or {}).values():
             assert not esmvalcore_keys & set(script), script["script"]

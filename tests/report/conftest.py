@@ -50,7 +50,11 @@ def _tss(dataset: str, reference: str, variable: str, region: str) -> float:
         if dataset == "B":
             return (0.7 if i < 6 else 0.3) if reference == "ERA5" else 0.5
         if dataset == "C":
-            return (0.65 if region == "SIB" else 0.2) if reference == "ERA5" else 0.1
+            return (
+                (0.65 if region == "SIB" else 0.2)
+                if reference == "ERA5"
+                else 0.1
+            )
         if dataset == "CMIP6-MMEM-high":
             return 0.8 if reference == "ERA5" else 0.5
         if dataset == "CMIP6-MMEM-low":
@@ -82,8 +86,11 @@ def metrics_table(evil: bool = False) -> pd.DataFrame:
         models[EVIL] = ("FE", "low")
     datasets = [(m, "model", f, g) for m, (f, g) in models.items()]
     datasets += [("family:FB", "family", "FB", "low")]
-    datasets += [("CMIP6-MMEM", "mmem", "", "all"), ("CMIP6-MMEM-high", "mmem", "", "high"),
-                 ("CMIP6-MMEM-low", "mmem", "", "low")]
+    datasets += [
+        ("CMIP6-MMEM", "mmem", "", "all"),
+        ("CMIP6-MMEM-high", "mmem", "", "high"),
+        ("CMIP6-MMEM-low", "mmem", "", "low"),
+    ]
     rows = []
     for variable in ("sm_shallow", "sm_deep"):
         for reference in ("ERA5", "ERA-Interim", "GLDAS-NOAH"):
@@ -92,8 +99,27 @@ def metrics_table(evil: bool = False) -> pd.DataFrame:
             for dataset, kind, family, group in datasets:
                 for region in (*REGION_IDS, *HEMISPHERES):
                     tss = _tss(dataset, reference, variable, region)
-                    for stat, value in (("R", 0.99), ("sigma", 1.1), ("E'", 0.4), ("TSS", tss), ("n_months", 432.0)):
-                        rows.append((dataset, kind, family, group, reference, variable, region, stat, value, "1"))
+                    for stat, value in (
+                        ("R", 0.99),
+                        ("sigma", 1.1),
+                        ("E'", 0.4),
+                        ("TSS", tss),
+                        ("n_months", 432.0),
+                    ):
+                        rows.append(
+                            (
+                                dataset,
+                                kind,
+                                family,
+                                group,
+                                reference,
+                                variable,
+                                region,
+                                stat,
+                                value,
+                                "1",
+                            )
+                        )
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
@@ -107,14 +133,17 @@ def _write_nc(path: Path, synthetic: bool, dataset: str = "X") -> Path:
         var[:] = np.arange(3, dtype="f4")
         ds.setncattr("smeval_dataset", dataset)
         if synthetic:
-            ds.setncattr("synthetic", "yes: smeval sample archive, not real model output")
+            ds.setncattr(
+                "synthetic",
+                "yes: smeval sample archive, not real model output",
+            )
     return path
 
 
 def _png(path: Path, title: str) -> Path:
-    import matplotlib
+    import matplotlib as mpl
 
-    matplotlib.use("Agg")
+    mpl.use("Agg")
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,13 +161,22 @@ def _png(path: Path, title: str) -> Path:
 
 def _esmvalcore_files(path: Path) -> None:
     """The citation and provenance files ESMValCore writes beside each output."""
-    path.with_name(f"{path.stem}_citation.bibtex").write_text("@article{qiao22jcli, title={x}}\n")
-    path.with_name(f"{path.stem}_provenance.xml").write_text("<prov:document/>\n")
+    path.with_name(f"{path.stem}_citation.bibtex").write_text(
+        "@article{qiao22jcli, title={x}}\n"
+    )
+    path.with_name(f"{path.stem}_provenance.xml").write_text(
+        "<prov:document/>\n"
+    )
 
 
 def _record(caption: str, ancestors, **extra) -> dict:
-    return {"caption": caption, "ancestors": [str(a) for a in ancestors], "authors": ["smeval_team"],
-            "references": ["qiao22jcli", "hersbach20qjrms", "rodell04bams"], **extra}
+    return {
+        "caption": caption,
+        "ancestors": [str(a) for a in ancestors],
+        "authors": ["smeval_team"],
+        "references": ["qiao22jcli", "hersbach20qjrms", "rodell04bams"],
+        **extra,
+    }
 
 
 def _dump(run_dir: Path, records: dict) -> None:
@@ -157,8 +195,13 @@ FIGURES = [
 ]
 
 
-def make_run(root: Path, synthetic: bool = True, evil: bool = False, with_figures: bool = True,
-             with_index: bool = True) -> dict:
+def make_run(
+    root: Path,
+    synthetic: bool = True,
+    evil: bool = False,
+    with_figures: bool = True,
+    with_index: bool = True,
+) -> dict:
     """Write a fake run folder under ``root``; returns its paths and the report's ancestor dirs."""
     session = root / RUN_NAME
     work, plots, run = session / "work", session / "plots", session / "run"
@@ -172,41 +215,97 @@ def make_run(root: Path, synthetic: bool = True, evil: bool = False, with_figure
     table = metrics_table(evil)
     table.to_csv(metrics_dir / "metrics.csv", index=False)
     (metrics_dir / "metrics_cmec.json").write_text("{}")
-    pd.DataFrame([
-        {"dataset": "CAMS-CSM1-0", "member": "", "project": "CMIP6", "variable": "sm_deep",
-         "reason": "no mrsol data in this run (not provided by the model, or not in the archive)"},
-        {"dataset": EVIL if evil else "HadGEM3-GC31-LL", "member": "r1i1p1f3", "project": "CMIP6",
-         "variable": "sm_deep", "reason": "layers reach only 1.5 m"},
-    ]).to_csv(metrics_dir / "excluded.csv", index=False)
-    metric_files = [metrics_dir / n for n in ("metrics.csv", "metrics_cmec.json", "excluded.csv")]
+    pd.DataFrame(
+        [
+            {
+                "dataset": "CAMS-CSM1-0",
+                "member": "",
+                "project": "CMIP6",
+                "variable": "sm_deep",
+                "reason": "no mrsol data in this run (not provided by the model, or not in the archive)",
+            },
+            {
+                "dataset": EVIL if evil else "HadGEM3-GC31-LL",
+                "member": "r1i1p1f3",
+                "project": "CMIP6",
+                "variable": "sm_deep",
+                "reason": "layers reach only 1.5 m",
+            },
+        ]
+    ).to_csv(metrics_dir / "excluded.csv", index=False)
+    metric_files = [
+        metrics_dir / n
+        for n in ("metrics.csv", "metrics_cmec.json", "excluded.csv")
+    ]
     for f in metric_files:
         _esmvalcore_files(f)
     series_files = sorted(series_dir.rglob("*.nc"))
-    _dump(run / "evaluation" / "metrics", {
-        str(f): _record(f"Metrics product {f.name}.", series_files) for f in metric_files})
-    (run / "evaluation" / "metrics" / "settings.yml").write_text(yaml.safe_dump({
-        "tss_threshold": THRESHOLD, "r0": 1.0, "period": "1979-2014", "recipe": "recipe_soilmoisture.yml",
-        "references": ["ERA5", "ERA-Interim", "GLDAS-NOAH"],
-        "input_files": [str(series_dir), str(work / "water_budget" / "regional_series")],
-        "work_dir": str(metrics_dir), "run_dir": str(run / "evaluation" / "metrics"),
-        "plot_dir": str(plots / "evaluation" / "metrics")}))
+    _dump(
+        run / "evaluation" / "metrics",
+        {
+            str(f): _record(f"Metrics product {f.name}.", series_files)
+            for f in metric_files
+        },
+    )
+    (run / "evaluation" / "metrics" / "settings.yml").write_text(
+        yaml.safe_dump(
+            {
+                "tss_threshold": THRESHOLD,
+                "r0": 1.0,
+                "period": "1979-2014",
+                "recipe": "recipe_soilmoisture.yml",
+                "references": ["ERA5", "ERA-Interim", "GLDAS-NOAH"],
+                "input_files": [
+                    str(series_dir),
+                    str(work / "water_budget" / "regional_series"),
+                ],
+                "work_dir": str(metrics_dir),
+                "run_dir": str(run / "evaluation" / "metrics"),
+                "plot_dir": str(plots / "evaluation" / "metrics"),
+            }
+        )
+    )
     # Fields.
     maps_dir = work / "maps" / "climatology_fields"
     clim = _write_nc(maps_dir / "climatology_sm_shallow.nc", synthetic)
     _esmvalcore_files(clim)
-    _dump(run / "maps" / "climatology_fields", {str(clim): _record(
-        "1979-2014 annual-mean climatology of shallow soil moisture.", [session / "preproc" / "x.nc"])})
+    _dump(
+        run / "maps" / "climatology_fields",
+        {
+            str(clim): _record(
+                "1979-2014 annual-mean climatology of shallow soil moisture.",
+                [session / "preproc" / "x.nc"],
+            )
+        },
+    )
     corr_dir = work / "correlation" / "correlation_fields"
     corr = _write_nc(corr_dir / "correlation_ERA5.nc", synthetic)
-    pd.DataFrame([{"dataset": "MIROC6", "member": "", "project": "CMIP6", "variable": "pr",
-                   "reason": "correlation maps: members on different grids"}]).to_csv(
-        corr_dir / "excluded.csv", index=False)
+    pd.DataFrame(
+        [
+            {
+                "dataset": "MIROC6",
+                "member": "",
+                "project": "CMIP6",
+                "variable": "pr",
+                "reason": "correlation maps: members on different grids",
+            }
+        ]
+    ).to_csv(corr_dir / "excluded.csv", index=False)
     for f in (corr, corr_dir / "excluded.csv"):
         _esmvalcore_files(f)
-    _dump(run / "correlation" / "correlation_fields", {
-        str(corr): _record("Correlation of shallow soil moisture with P - E of ERA5.", [session / "preproc" / "y.nc"]),
-        str(corr_dir / "excluded.csv"): _record("Data sets left out of the correlation maps, and why.",
-                                                [session / "preproc" / "y.nc"])})
+    _dump(
+        run / "correlation" / "correlation_fields",
+        {
+            str(corr): _record(
+                "Correlation of shallow soil moisture with P - E of ERA5.",
+                [session / "preproc" / "y.nc"],
+            ),
+            str(corr_dir / "excluded.csv"): _record(
+                "Data sets left out of the correlation maps, and why.",
+                [session / "preproc" / "y.nc"],
+            ),
+        },
+    )
     ancestors = [metrics_dir, maps_dir, corr_dir]
     # Figures.
     figures_work = work / "evaluation" / "figures"
@@ -217,33 +316,63 @@ def make_run(root: Path, synthetic: bool = True, evil: bool = False, with_figure
         for stem, figure, group, own_data in FIGURES:
             png = _png(figures_plot / f"{stem}.png", figure)
             _esmvalcore_files(png)
-            upstream = [clim] if group == "maps" else [metrics_dir / "metrics.csv"]
-            caption = EVIL_CAPTION if (evil and stem.startswith("fig05")) else f"{figure}: what was compared, 1979-2014."
-            records[str(png)] = _record(caption, upstream, figure=figure, figure_group=group, plot_types=["other"])
-            records[str(png.parent / "pdf" / f"{stem}.pdf")] = _record(caption, upstream, figure=figure, figure_group=group)
+            upstream = (
+                [clim] if group == "maps" else [metrics_dir / "metrics.csv"]
+            )
+            caption = (
+                EVIL_CAPTION
+                if (evil and stem.startswith("fig05"))
+                else f"{figure}: what was compared, 1979-2014."
+            )
+            records[str(png)] = _record(
+                caption,
+                upstream,
+                figure=figure,
+                figure_group=group,
+                plot_types=["other"],
+            )
+            records[str(png.parent / "pdf" / f"{stem}.pdf")] = _record(
+                caption, upstream, figure=figure, figure_group=group
+            )
             if own_data:
                 data = figures_work / f"{stem}.csv"
                 data.write_text("a,b\n1,2\n")
                 _esmvalcore_files(data)
-                records[str(data)] = _record(f"Data behind {figure}.", upstream)
+                records[str(data)] = _record(
+                    f"Data behind {figure}.", upstream
+                )
         _dump(run / "evaluation" / "figures", records)
         ancestors.insert(1, figures_work)
     # Recipe, index.html, the report's own folders.
-    (run / "recipe_soilmoisture_filled.yml").write_text("documentation: {title: x}\n")
+    (run / "recipe_soilmoisture_filled.yml").write_text(
+        "documentation: {title: x}\n"
+    )
     if with_index:
         (session / "index.html").write_text(
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head><title>Recipe soilmoisture</title></head>\n"
-            "<body>\n<h1>Recipe soilmoisture</h1>\n<p>ESMValCore's list of outputs.</p>\n</body>\n</html>\n")
+            '<!DOCTYPE html>\n<html lang="en">\n<head><title>Recipe soilmoisture</title></head>\n'
+            "<body>\n<h1>Recipe soilmoisture</h1>\n<p>ESMValCore's list of outputs.</p>\n</body>\n</html>\n"
+        )
     report_work = work / "evaluation" / "report"
     report_work.mkdir(parents=True)
     report_plot = plots / "evaluation" / "report"
     report_plot.mkdir(parents=True)
     report_run = run / "evaluation" / "report"
     report_run.mkdir(parents=True)
-    cfg = {"ancestor_dirs": ancestors, "plot_dir": str(report_plot), "work_dir": str(report_work),
-           "run_dir": str(report_run), "recipe": "recipe_soilmoisture.yml", "tss_threshold": THRESHOLD,
-           "period": "1979-2014"}
-    return {"session": session, "cfg": cfg, "table": table, "plot_dir": report_plot}
+    cfg = {
+        "ancestor_dirs": ancestors,
+        "plot_dir": str(report_plot),
+        "work_dir": str(report_work),
+        "run_dir": str(report_run),
+        "recipe": "recipe_soilmoisture.yml",
+        "tss_threshold": THRESHOLD,
+        "period": "1979-2014",
+    }
+    return {
+        "session": session,
+        "cfg": cfg,
+        "table": table,
+        "plot_dir": report_plot,
+    }
 
 
 @pytest.fixture

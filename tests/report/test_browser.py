@@ -30,7 +30,10 @@ def _missing() -> str | None:
         import selenium  # noqa: F401
     except ImportError:
         return "the Python package 'selenium' is missing (pip install selenium, or the 'test' extra)"
-    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
+    for path, package in (
+        (CHROMIUM, "chromium"),
+        (CHROMEDRIVER, "chromium-driver"),
+    ):
         if not (path.is_file() or shutil.which(path.name)):
             return f"Debian package '{package}' is missing ({path}; apt-get install -y {package})"
     return None
@@ -45,15 +48,33 @@ def browser(tmp_path):
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM if CHROMIUM.is_file() else shutil.which("chromium"))
+    options.binary_location = str(
+        CHROMIUM if CHROMIUM.is_file() else shutil.which("chromium")
+    )
     profile = tmp_path / "chromium-profile"
     profile.mkdir()
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1400,1000",
-                "--allow-file-access-from-files"):
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,1000",
+        "--allow-file-access-from-files",
+    ):
         options.add_argument(arg)
-    service = Service(str(CHROMEDRIVER if CHROMEDRIVER.is_file() else shutil.which("chromedriver")))
+    service = Service(
+        str(
+            CHROMEDRIVER
+            if CHROMEDRIVER.is_file()
+            else shutil.which("chromedriver")
+        )
+    )
     driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(60)
     try:
@@ -70,7 +91,11 @@ def copied_report(tmp_path):
     link_index(info["session"])
     session = copy_run(info, tmp_path / "copy")
     shutil.rmtree(info["session"])  # links into the original would now break
-    report = session / info["plot_dir"].relative_to(info["session"]) / "smeval_report.html"
+    report = (
+        session
+        / info["plot_dir"].relative_to(info["session"])
+        / "smeval_report.html"
+    )
     return session, report
 
 
@@ -80,14 +105,17 @@ def _wait_loaded(driver) -> None:
     WebDriverWait(driver, 30).until(
         lambda d: d.execute_script(
             "return document.readyState === 'complete' && "
-            "Array.from(document.images).every(i => i.complete);"))
+            "Array.from(document.images).every(i => i.complete);"
+        )
+    )
 
 
 def _column(driver, index: int) -> list[str]:
     return driver.execute_script(
         "return Array.from(document.querySelectorAll('#tss-table tbody tr'))"
         ".filter(r => !r.hidden).map(r => r.cells[arguments[0]].getAttribute('data-v') ?? r.cells[arguments[0]].textContent);",
-        index)
+        index,
+    )
 
 
 def test_report_in_chromium(browser, copied_report, tmp_path):
@@ -102,18 +130,26 @@ def test_report_in_chromium(browser, copied_report, tmp_path):
     # No script from the data ran, and the data set name is shown as text.
     with pytest.raises(NoAlertPresentException):
         _ = browser.switch_to.alert.text
-    names = [td.text for td in browser.find_elements(By.CSS_SELECTOR, "#tss-table tbody td:first-child")]
+    names = [
+        td.text
+        for td in browser.find_elements(
+            By.CSS_SELECTOR, "#tss-table tbody td:first-child"
+        )
+    ]
     assert EVIL in names
     assert browser.find_element(By.ID, "synthetic-banner").is_displayed()
 
     # Every image loads.
     images = browser.execute_script(
-        "return Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth]);")
+        "return Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth]);"
+    )
     assert len(images) == 6
     assert all(width > 0 for _, width in images), images
 
     # Every link resolves to an existing file of the copied run, or an anchor of the page.
-    hrefs = browser.execute_script("return Array.from(document.links).map(a => a.href);")
+    hrefs = browser.execute_script(
+        "return Array.from(document.links).map(a => a.href);"
+    )
     assert len(hrefs) > 20
     for href in hrefs:
         url = urlparse(href)
@@ -131,7 +167,8 @@ def test_report_in_chromium(browser, copied_report, tmp_path):
     sib = labels.index("SIB")
     headers[sib].click()
     values = [float(v) for v in _column(browser, sib) if v not in ("", None)]
-    assert len(values) > 10 and values == sorted(values)
+    assert len(values) > 10
+    assert values == sorted(values)
     assert headers[sib].get_attribute("aria-sort") == "ascending"
     headers[sib].click()
     values = [float(v) for v in _column(browser, sib) if v not in ("", None)]
@@ -141,23 +178,34 @@ def test_report_in_chromium(browser, copied_report, tmp_path):
     assert datasets == sorted(datasets)
 
     # Filtering by reference and by text.
-    Select(browser.find_element(By.ID, "tss-filter-reference")).select_by_value("GLDAS-NOAH")
+    Select(
+        browser.find_element(By.ID, "tss-filter-reference")
+    ).select_by_value("GLDAS-NOAH")
     shown = browser.execute_script(
         "return Array.from(document.querySelectorAll('#tss-table tbody tr')).filter(r => !r.hidden)"
-        ".map(r => r.getAttribute('data-reference'));")
-    assert shown and set(shown) == {"GLDAS-NOAH"}
+        ".map(r => r.getAttribute('data-reference'));"
+    )
+    assert shown
+    assert set(shown) == {"GLDAS-NOAH"}
     browser.find_element(By.ID, "tss-filter-text").send_keys("MMEM-h")
     shown = browser.execute_script(
         "return Array.from(document.querySelectorAll('#tss-table tbody tr')).filter(r => !r.hidden)"
-        ".map(r => r.getAttribute('data-dataset'));")
+        ".map(r => r.getAttribute('data-dataset'));"
+    )
     assert set(shown) == {"CMIP6-MMEM-high"}
     assert browser.find_element(By.ID, "tss-shown").text == str(len(shown))
     browser.find_element(By.ID, "tss-filter-text").clear()
-    Select(browser.find_element(By.ID, "tss-filter-reference")).select_by_value("")
-    browser.execute_script("document.getElementById('tss-filter-text').dispatchEvent(new Event('input'));")
+    Select(
+        browser.find_element(By.ID, "tss-filter-reference")
+    ).select_by_value("")
+    browser.execute_script(
+        "document.getElementById('tss-filter-text').dispatchEvent(new Event('input'));"
+    )
 
     # A full-page screenshot for a human to look at.
-    height = browser.execute_script("return document.documentElement.scrollHeight;")
+    height = browser.execute_script(
+        "return document.documentElement.scrollHeight;"
+    )
     browser.set_window_size(1400, min(int(height), 12000))
     browser.execute_script("window.scrollTo(0, 0);")
     shot = tmp_path / "report.png"

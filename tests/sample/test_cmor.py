@@ -8,7 +8,12 @@ import warnings
 import pytest
 
 from smeval.catalogue import FX_VARIABLES, VARIABLE_TABLES, load_catalogue
-from smeval.sample.generate import OBS6_NAMES, OBS6_VARIABLES, SCALES, esmvalcore_data_config
+from smeval.sample.generate import (
+    OBS6_NAMES,
+    OBS6_VARIABLES,
+    SCALES,
+    esmvalcore_data_config,
+)
 
 TINY_MODELS = SCALES["tiny"].models
 
@@ -46,7 +51,9 @@ def _load_quietly(dataset):
     finally:
         root.removeHandler(handler)
         root.setLevel(old_level)
-    messages = [r.getMessage() for r in handler.records] + [str(w.message) for w in caught]
+    messages = [r.getMessage() for r in handler.records] + [
+        str(w.message) for w in caught
+    ]
     return cube, messages
 
 
@@ -65,8 +72,15 @@ def test_model_variable_loads_without_warnings(session, model, short_name):
     cat = load_catalogue()
     entry = cat.models[model]
     mip = "fx" if short_name in FX_VARIABLES else VARIABLE_TABLES[short_name]
-    facets = dict(short_name=short_name, mip=mip, project="CMIP6", dataset=model,
-                  ensemble=entry.variant_label(1), exp="historical", grid=entry.grid.label)
+    facets = {
+        "short_name": short_name,
+        "mip": mip,
+        "project": "CMIP6",
+        "dataset": model,
+        "ensemble": entry.variant_label(1),
+        "exp": "historical",
+        "grid": entry.grid.label,
+    }
     if mip != "fx":
         facets["timerange"] = "1979/1981"
     ds = Dataset(**facets)
@@ -76,7 +90,10 @@ def test_model_variable_loads_without_warnings(session, model, short_name):
     assert cube.var_name == short_name
     if mip != "fx":
         assert cube.coord("time").shape == (36,)
-        assert cube.coord("time").units.calendar in (entry.calendar, "standard")
+        assert cube.coord("time").units.calendar in (
+            entry.calendar,
+            "standard",
+        )
     if short_name == "mrsol":
         depth = cube.coord("depth")
         assert depth.bounds[-1, 1] == pytest.approx(entry.land_model.depth)
@@ -91,9 +108,16 @@ def test_model_variable_loads_without_warnings(session, model, short_name):
 def test_obs6_loads_without_warnings(session, name, short_name):
     from esmvalcore.dataset import Dataset
 
-    ds = Dataset(short_name=short_name, mip=OBS6_VARIABLES[short_name], project="OBS6",
-                 dataset=OBS6_NAMES[name], tier=3, type="reanaly", version="1",
-                 timerange="1979/1981")
+    ds = Dataset(
+        short_name=short_name,
+        mip=OBS6_VARIABLES[short_name],
+        project="OBS6",
+        dataset=OBS6_NAMES[name],
+        tier=3,
+        type="reanaly",
+        version="1",
+        timerange="1979/1981",
+    )
     ds.session = session
     cube, messages = _load_quietly(ds)
     assert messages == []
@@ -110,15 +134,37 @@ def test_model_fixes_are_noops_on_our_files(tiny_archive):
     cat = load_catalogue()
     for name in TINY_MODELS:
         entry = cat.models[name]
-        path = next(tiny_archive.glob(f"CMIP6/CMIP/*/{name}/historical/r1i1p1f*/Lmon/mrsos/*/*/*.nc"))
+        path = next(
+            tiny_archive.glob(
+                f"CMIP6/CMIP/*/{name}/historical/r1i1p1f*/Lmon/mrsos/*/*/*.nc"
+            )
+        )
         with warnings.catch_warnings():
             # like real CMIP6 files, ours name areacella as an external variable
-            warnings.simplefilter("ignore", iris.warnings.IrisCfMissingVarWarning)
+            warnings.simplefilter(
+                "ignore", iris.warnings.IrisCfMissingVarWarning
+            )
             raw = iris.load_cube(path)
-        fixed = fix_metadata(iris.cube.CubeList([raw.copy()]), short_name="mrsos", project="CMIP6",
-                             dataset=name, mip="Lmon", frequency="mon")[0]
+        fixed = fix_metadata(
+            iris.cube.CubeList([raw.copy()]),
+            short_name="mrsos",
+            project="CMIP6",
+            dataset=name,
+            mip="Lmon",
+            frequency="mon",
+        )[0]
         assert np.ma.allequal(fixed.data, raw.data)
-        assert np.allclose(fixed.coord("latitude").points, raw.coord("latitude").points)
-        assert np.allclose(fixed.coord("longitude").bounds, raw.coord("longitude").bounds)
-        expected = {"gregorian": "standard"}.get(entry.calendar, entry.calendar)   # cf_units alias
-        assert fixed.coord("time").units.calendar == raw.coord("time").units.calendar == expected
+        assert np.allclose(
+            fixed.coord("latitude").points, raw.coord("latitude").points
+        )
+        assert np.allclose(
+            fixed.coord("longitude").bounds, raw.coord("longitude").bounds
+        )
+        expected = {"gregorian": "standard"}.get(
+            entry.calendar, entry.calendar
+        )  # cf_units alias
+        assert (
+            fixed.coord("time").units.calendar
+            == raw.coord("time").units.calendar
+            == expected
+        )

@@ -24,7 +24,9 @@ from smeval.sample.generate import (
 
 @pytest.fixture(scope="module")
 def plans():
-    return {p.model.name: p for p in plan_models(SCALES["default"], None, None)}
+    return {
+        p.model.name: p for p in plan_models(SCALES["default"], None, None)
+    }
 
 
 def test_default_covers_all_31_models_with_table1_variables(plans):
@@ -33,7 +35,10 @@ def test_default_covers_all_31_models_with_table1_variables(plans):
     assert len(plans) == 31
     for name, plan in plans.items():
         assert tuple(plan.members) == cat.models[name].variables, name
-        assert all(1 <= n <= cat.models[name].members[v] for v, n in plan.members.items()), name
+        assert all(
+            1 <= n <= cat.models[name].members[v]
+            for v, n in plan.members.items()
+        ), name
 
 
 def test_default_members(plans):
@@ -54,11 +59,15 @@ def test_default_grids_coarse_but_faithful(plans):
     for plan in plans.values():
         m = plan.model
         assert SCALES["default"].min_rows <= plan.nlat <= 64, m.name
-        assert plan.nlat < m.grid.nlat and plan.nlon < m.grid.nlon
+        assert plan.nlat < m.grid.nlat
+        assert plan.nlon < m.grid.nlon
         # the resolution group always follows the native rows (Table 2)
-        assert m.resolution_group == ("high" if m.grid.nlat >= HIGH_RESOLUTION_MIN_ROWS else "low")
+        assert m.resolution_group == (
+            "high" if m.grid.nlat >= HIGH_RESOLUTION_MIN_ROWS else "low"
+        )
         groups[m.resolution_group].append(plan.nlat)
-    assert len(groups["high"]) == 13 and len(groups["low"]) == 18
+    assert len(groups["high"]) == 13
+    assert len(groups["low"]) == 18
     assert sum(groups["high"]) / 13 > sum(groups["low"]) / 18
 
 
@@ -66,14 +75,22 @@ def test_default_keeps_file_splitting(plans):
     period = Period(*SCALES["default"].years)
     root = Path("/archive")
     hr = model_files(root, plans["MPI-ESM1-2-HR"], 1, period)
-    assert [p.name[-16:-3] for p, _ in hr["pr"]][:2] == ["197901-197912", "198001-198412"]
-    assert len(hr["pr"]) == 8                                   # 5-year files, as on ESGF
+    assert [p.name[-16:-3] for p, _ in hr["pr"]][:2] == [
+        "197901-197912",
+        "198001-198412",
+    ]
+    assert len(hr["pr"]) == 8  # 5-year files, as on ESGF
     assert len(model_files(root, plans["NorESM2-LM"], 1, period)["mrsol"]) == 5
     assert len(model_files(root, plans["CESM2"], 2, period)["mrsos"]) == 1
     # second members carry no fx files; Table 1 blanks have no files at all
     assert "sftlf" not in model_files(root, plans["CESM2"], 2, period)
     assert "mrros" not in model_files(root, plans["CNRM-CM6-1"], 1, period)
-    assert set(model_files(root, plans["GFDL-CM4"], 1, period)) == {"mrsos", "evspsbl", "sftlf", "areacella"}
+    assert set(model_files(root, plans["GFDL-CM4"], 1, period)) == {
+        "mrsos",
+        "evspsbl",
+        "sftlf",
+        "areacella",
+    }
 
 
 def test_member_override_caps_every_model():

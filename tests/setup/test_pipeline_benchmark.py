@@ -15,7 +15,9 @@ from smeval.runner import RECIPE, ROOT, recipe_inputs
 
 @pytest.fixture(scope="module")
 def pipeline():
-    spec = importlib.util.spec_from_file_location("pipeline", ROOT / "benchmarks" / "pipeline.py")
+    spec = importlib.util.spec_from_file_location(
+        "pipeline", ROOT / "benchmarks" / "pipeline.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -27,7 +29,9 @@ def test_read_once_reads_every_input_of_the_recipe_exactly_once(pipeline):
     # The recipe reads each input once (test_recipe_consistency); a second
     # diagnostic reading mrsos again must not make the baseline read it twice.
     again = recipe["diagnostics"]["soil_moisture"]["variables"]["mrsos"]
-    recipe["diagnostics"]["again"] = {"variables": {"mrsos_again": {**again, "short_name": "mrsos"}}}
+    recipe["diagnostics"]["again"] = {
+        "variables": {"mrsos_again": {**again, "short_name": "mrsos"}}
+    }
     assert len(recipe_inputs(recipe)) > len(wanted)
     pipeline.read_once(recipe)
     got = recipe_inputs(recipe)
@@ -85,8 +89,13 @@ print(process.returncode, process.stdout.strip(), process.stderr.strip(), proces
 @pytest.mark.parametrize("mib", [50, 400])
 def test_run_measured_sees_the_memory_of_grandchildren(tmp_path, mib):
     # The command only starts a child that holds `mib` MiB: the peak is the child's.
-    out = subprocess.run([sys.executable, "-c", MEASURE, HOLDER.format(n=mib)], cwd=tmp_path,
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", MEASURE, HOLDER.format(n=mib)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     returncode, stdout, stderr, max_rss_gb = out.strip().split("|")
     assert int(returncode) == 3
     assert stdout == str(float(mib * 2**20 // 8))
@@ -103,25 +112,58 @@ def test_peer_regions_are_smeval_regions_by_area(pipeline, tmp_path):
 
     from smeval.core.regions import ALL_REGIONS, GREENLAND_BOXES
 
-    features = json.loads(pipeline.write_peer_regions(tmp_path / "regions.geojson").read_text())["features"]
-    assert [f["properties"]["name"] for f in features] == [r.id for r in ALL_REGIONS]
-    shapes = {f["properties"]["name"]: shapely.geometry.shape(f["geometry"]) for f in features}
+    features = json.loads(
+        pipeline.write_peer_regions(tmp_path / "regions.geojson").read_text()
+    )["features"]
+    assert [f["properties"]["name"] for f in features] == [
+        r.id for r in ALL_REGIONS
+    ]
+    shapes = {
+        f["properties"]["name"]: shapely.geometry.shape(f["geometry"])
+        for f in features
+    }
     assert shapes["TIB"].area == pytest.approx(8 * 25)  # 30-38 N, 75-100 E
-    assert shapes["SH"].area == pytest.approx(60 * 360)  # 60 S-0, Antarctica left out
-    greenland = sum((b.lat_max - b.lat_min) * (b.lon_max - b.lon_min) for b in GREENLAND_BOXES)
-    assert shapes["NH"].area == pytest.approx(90 * 360 - greenland)  # Greenland's boxes are disjoint
+    assert shapes["SH"].area == pytest.approx(
+        60 * 360
+    )  # 60 S-0, Antarctica left out
+    greenland = sum(
+        (b.lat_max - b.lat_min) * (b.lon_max - b.lon_min)
+        for b in GREENLAND_BOXES
+    )
+    assert shapes["NH"].area == pytest.approx(
+        90 * 360 - greenland
+    )  # Greenland's boxes are disjoint
 
 
-def test_peer_recipe_takes_the_recipes_data_sets_per_variable(pipeline, tmp_path):
-    present = {("MPI-ESM1-2-LR", "mrsos"), ("MPI-ESM1-2-LR", "mrsol"), ("ERA5", "mrsos"), ("ERA5", "pr")}
+def test_peer_recipe_takes_the_recipes_data_sets_per_variable(
+    pipeline, tmp_path
+):
+    present = {
+        ("MPI-ESM1-2-LR", "mrsos"),
+        ("MPI-ESM1-2-LR", "mrsol"),
+        ("ERA5", "mrsos"),
+        ("ERA5", "pr"),
+    }
     peer = yaml.safe_load(pipeline.PEER_RECIPE.read_text())
     pipeline.peer_edit(peer, present, tmp_path / "regions.geojson")
-    groups = {name: [d["dataset"] for d in group["additional_datasets"]]
-              for diagnostic in peer["diagnostics"].values() for name, group in diagnostic["variables"].items()}
-    assert groups == {"mrsos": ["MPI-ESM1-2-LR", "ERA5"], "mrsol": ["MPI-ESM1-2-LR"], "pr": ["ERA5"],
-                      "mrsos_clim": ["MPI-ESM1-2-LR", "ERA5"], "mrsol_clim": ["MPI-ESM1-2-LR"], "pr_clim": ["ERA5"]}
-    shapefiles = {steps["extract_shape"]["shapefile"] for steps in peer["preprocessors"].values()
-                  if "extract_shape" in steps}
+    groups = {
+        name: [d["dataset"] for d in group["additional_datasets"]]
+        for diagnostic in peer["diagnostics"].values()
+        for name, group in diagnostic["variables"].items()
+    }
+    assert groups == {
+        "mrsos": ["MPI-ESM1-2-LR", "ERA5"],
+        "mrsol": ["MPI-ESM1-2-LR"],
+        "pr": ["ERA5"],
+        "mrsos_clim": ["MPI-ESM1-2-LR", "ERA5"],
+        "mrsol_clim": ["MPI-ESM1-2-LR"],
+        "pr_clim": ["ERA5"],
+    }
+    shapefiles = {
+        steps["extract_shape"]["shapefile"]
+        for steps in peer["preprocessors"].values()
+        if "extract_shape" in steps
+    }
     assert shapefiles == {str(tmp_path / "regions.geojson")}
 
 
@@ -130,13 +172,33 @@ def test_peer_tss_differences_per_region(pipeline, tmp_path):
     import pandas as pd
 
     def table(values):
-        return pd.DataFrame([{"dataset": d, "kind": "model", "reference": "ERA5", "variable": "sm_shallow",
-                              "region": "TIB", "statistic": "TSS", "value": v} for d, v in values.items()])
+        return pd.DataFrame(
+            [
+                {
+                    "dataset": d,
+                    "kind": "model",
+                    "reference": "ERA5",
+                    "variable": "sm_shallow",
+                    "region": "TIB",
+                    "statistic": "TSS",
+                    "value": v,
+                }
+                for d, v in values.items()
+            ]
+        )
 
-    table({"A": 0.5, "B": 0.7, "C": 0.9, "D": 0.1}).to_csv(tmp_path / "ours.csv", index=False)
-    table({"A": 0.6, "B": 0.4, "C": 0.9}).to_csv(tmp_path / "peer.csv", index=False)
-    (row,) = pipeline.compare_tss(tmp_path / "ours.csv", tmp_path / "peer.csv").to_dict("records")
-    assert row["n"] == 3 and row["median"] == pytest.approx(0.1) and row["max"] == pytest.approx(0.3)
+    table({"A": 0.5, "B": 0.7, "C": 0.9, "D": 0.1}).to_csv(
+        tmp_path / "ours.csv", index=False
+    )
+    table({"A": 0.6, "B": 0.4, "C": 0.9}).to_csv(
+        tmp_path / "peer.csv", index=False
+    )
+    (row,) = pipeline.compare_tss(
+        tmp_path / "ours.csv", tmp_path / "peer.csv"
+    ).to_dict("records")
+    assert row["n"] == 3
+    assert row["median"] == pytest.approx(0.1)
+    assert row["max"] == pytest.approx(0.3)
 
 
 def test_provenance_profile_replays_a_task(tmp_path, capsys):
@@ -145,7 +207,9 @@ def test_provenance_profile_replays_a_task(tmp_path, capsys):
     from esmvalcore._provenance import TrackedFile
     from prov.model import ProvDocument
 
-    spec = importlib.util.spec_from_file_location("provenance_profile", ROOT / "benchmarks" / "provenance_profile.py")
+    spec = importlib.util.spec_from_file_location(
+        "provenance_profile", ROOT / "benchmarks" / "provenance_profile.py"
+    )
     profile = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(profile)
     run = tmp_path / "recipe_soilmoisture_20260101_000000"
@@ -161,14 +225,23 @@ def test_provenance_profile_replays_a_task(tmp_path, capsys):
     figure = run / "plots" / "fig12.png"
     figure.parent.mkdir(parents=True)
     figure.write_bytes(b"\x89PNG")
-    record = {str(figure.with_suffix(".csv")): {"caption": "data", "ancestors": [str(metrics)]}}
+    record = {
+        str(figure.with_suffix(".csv")): {
+            "caption": "data",
+            "ancestors": [str(metrics)],
+        }
+    }
     figure.with_suffix(".csv").write_text("x\n")
-    (run / "run" / "skill" / "figures" / "diagnostic_provenance.yml").write_text(yaml.safe_dump(record))
+    (
+        run / "run" / "skill" / "figures" / "diagnostic_provenance.yml"
+    ).write_text(yaml.safe_dump(record))
     assert profile.main([str(run), "skill/figures"]) == 0
     out = capsys.readouterr().out
     assert "skill/figures: 1 outputs recorded" in out
     assert "with smeval.provenance_transfer" in out
-    assert figure.with_suffix(".csv").read_text() == "x\n"  # the run itself is not changed
+    assert (
+        figure.with_suffix(".csv").read_text() == "x\n"
+    )  # the run itself is not changed
     assert not figure.with_name("fig12_provenance.xml").exists()
 
 
@@ -193,10 +266,16 @@ def test_process_memory_names_the_largest_process_by_role(pipeline, tmp_path):
     script.write_text(FAKE_SCRIPT)
     (tmp_path / "esmvaltool").write_text(FAKE_ESMVALTOOL)
     with pipeline.ProcessMemory(interval=0.1) as memory:
-        subprocess.run([sys.executable, str(tmp_path / "esmvaltool"), "run"], check=True,
-                       env={**os.environ, "FAKE_SCRIPT": str(script)})
-    assert set(memory.roles) == {"esmvaltool main process", "ESMValCore task worker (diagnostic)",
-                                 "diagnostic script fake_series"}
+        subprocess.run(
+            [sys.executable, str(tmp_path / "esmvaltool"), "run"],
+            check=True,
+            env={**os.environ, "FAKE_SCRIPT": str(script)},
+        )
+    assert set(memory.roles) == {
+        "esmvaltool main process",
+        "ESMValCore task worker (diagnostic)",
+        "diagnostic script fake_series",
+    }
     assert 0.3 < memory.roles["diagnostic script fake_series"] < 0.45
     assert memory.roles["esmvaltool main process"] < 0.1
     assert memory.by_role().startswith("diagnostic script fake_series 0.3")

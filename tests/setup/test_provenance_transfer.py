@@ -26,22 +26,33 @@ def _activity(name: str):
 def _saved(path: Path, ancestors=(), **attributes) -> TrackedFile:
     """A file with its provenance written next to it, as ESMValCore leaves a finished product."""
     path.write_text("data")
-    tracked = TrackedFile(path, {"caption": path.stem, **attributes}, list(ancestors))
+    tracked = TrackedFile(
+        path, {"caption": path.stem, **attributes}, list(ancestors)
+    )
     tracked.initialize_provenance(_activity(path.stem))
     tracked.save_provenance()
     return tracked
 
 
 def _records(tracked: TrackedFile) -> set[str]:
-    return {str(r) for r in ProvDocument.deserialize(tracked.provenance_file, format="xml").get_records()}
+    return {
+        str(r)
+        for r in ProvDocument.deserialize(
+            tracked.provenance_file, format="xml"
+        ).get_records()
+    }
 
 
 def _chain(tmp_path: Path) -> tuple[TrackedFile, TrackedFile]:
-    """series <- metrics, with the series' document restored while metrics was recorded."""
+    """Series <- metrics, with the series' document restored while metrics was recorded."""
     series = _saved(tmp_path / "series.csv", realm="land")
-    restored = TrackedFile(series.filename, {}, None)  # how a later task sees the product
+    restored = TrackedFile(
+        series.filename, {}, None
+    )  # how a later task sees the product
     metrics = _saved(tmp_path / "metrics.csv", [restored])
-    assert restored.provenance is not None  # ESMValCore restored it while recording metrics
+    assert (
+        restored.provenance is not None
+    )  # ESMValCore restored it while recording metrics
     return restored, metrics
 
 
@@ -49,7 +60,8 @@ def test_a_restored_document_does_not_travel(tmp_path):
     restored, metrics = _chain(tmp_path)
     received = pickle.loads(pickle.dumps(metrics))
     [ancestor] = received._ancestors
-    assert ancestor.provenance is None and ancestor.entity is None
+    assert ancestor.provenance is None
+    assert ancestor.entity is None
     assert ancestor.provenance_file == restored.provenance_file
 
 
@@ -60,7 +72,9 @@ def test_a_document_being_built_travels(tmp_path):
     building.initialize_provenance(_activity("figures"))
     received = pickle.loads(pickle.dumps(building))
     assert received.provenance is not None
-    assert {str(r) for r in received.provenance.get_records()} == {str(r) for r in building.provenance.get_records()}
+    assert {str(r) for r in received.provenance.get_records()} == {
+        str(r) for r in building.provenance.get_records()
+    }
 
 
 def test_a_document_whose_file_is_gone_travels(tmp_path):
@@ -76,10 +90,14 @@ def test_the_next_product_has_the_same_lineage_as_without_the_pickle(tmp_path):
     # any pickling in between.
     _, metrics = _chain(tmp_path)
     direct = TrackedFile(metrics.filename, {}, None)
-    received = pickle.loads(pickle.dumps(TrackedFile(metrics.filename, {}, None)))
+    received = pickle.loads(
+        pickle.dumps(TrackedFile(metrics.filename, {}, None))
+    )
     for folder in "ab":
         (tmp_path / folder).mkdir()
     one = _saved(tmp_path / "a" / "report.html", [direct])
     two = _saved(tmp_path / "b" / "report.html", [received])
-    assert {r.replace("/a/", "/") for r in _records(one)} == {r.replace("/b/", "/") for r in _records(two)}
+    assert {r.replace("/a/", "/") for r in _records(one)} == {
+        r.replace("/b/", "/") for r in _records(two)
+    }
     assert any("series.csv" in r for r in _records(two))

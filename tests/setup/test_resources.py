@@ -39,25 +39,39 @@ def test_neither_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_fallback_folder(tmp_path):
-    primary, fallback = tmp_path / "esmvaltool" / "references", tmp_path / "smeval" / "references"
+    primary, fallback = (
+        tmp_path / "esmvaltool" / "references",
+        tmp_path / "smeval" / "references",
+    )
     primary.mkdir(parents=True)
     fallback.mkdir(parents=True)
     (primary / "both.bibtex").write_text("esmvaltool's")
     (fallback / "both.bibtex").write_text("smeval's")
     (fallback / "ours.bibtex").write_text("smeval's")
     folder = plugin._FallbackDir(primary, fallback)
-    assert folder / "both.bibtex" == primary / "both.bibtex"  # the installed file wins
+    assert (
+        folder / "both.bibtex" == primary / "both.bibtex"
+    )  # the installed file wins
     assert folder / "ours.bibtex" == fallback / "ours.bibtex"
-    assert folder / "none.bibtex" == primary / "none.bibtex"  # ESMValCore's own warning names it
-    assert folder == primary and type(folder.parent) is type(Path())
+    assert (
+        folder / "none.bibtex" == primary / "none.bibtex"
+    )  # ESMValCore's own warning names it
+    assert folder == primary
+    assert type(folder.parent) is type(Path())
 
 
 def test_activate_adds_tags_without_replacing_any():
-    from esmvalcore.config import _diagnostics  # noqa: PLC0415
+    from esmvalcore.config import _diagnostics
 
     plugin.activate()
     tags = _diagnostics.TAGS
     assert tags["authors"]["smeval_team"]["name"] == "smeval developers"
     assert tags["themes"]["phys"] == "physics"
-    assert _diagnostics.DIAGNOSTICS.references / "qiao22jcli.bibtex" == resources.root() / "references" / "qiao22jcli.bibtex"
-    assert _diagnostics.DIAGNOSTICS.scripts / "diagnostics/metrics.py" == resources.root() / "diagnostics" / "metrics.py"
+    assert (
+        _diagnostics.DIAGNOSTICS.references / "qiao22jcli.bibtex"
+        == resources.root() / "references" / "qiao22jcli.bibtex"
+    )
+    assert (
+        _diagnostics.DIAGNOSTICS.scripts / "diagnostics/metrics.py"
+        == resources.root() / "diagnostics" / "metrics.py"
+    )

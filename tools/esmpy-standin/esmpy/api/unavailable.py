@@ -25,7 +25,8 @@ class _Unavailable:
     """Base of every ESMF class: constructing one raises the clear error."""
 
     def __init__(self, *args, **kwargs) -> None:
-        raise ESMPyNotAvailableError(f"esmpy.{type(self).__name__}")
+        msg = f"esmpy.{type(self).__name__}"
+        raise ESMPyNotAvailableError(msg)
 
 
 class LocStream(_Unavailable):
