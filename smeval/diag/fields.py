@@ -20,24 +20,26 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 import dask
+import cf_units
 import dask.array as da
 import iris
+import iris.coords
 import iris.cube
 import iris.exceptions
 import numpy as np
 
 from smeval.core.correlation import DEFAULT_FDR_ALPHA, benjamini_hochberg, gridpoint_correlation
 from smeval.core.ensemble import MMEM_ALL, hierarchical_means, streamed_mmem
-from smeval.core.fields import bias_ratio, flux_to_mm_per_year
+from smeval.core.fields import bias_ratio
 from smeval.metrics.series import months_of
 from smeval.catalogue import load_catalogue
 from smeval import defaults, outputs
-from smeval.variables import MAP_UNITS, VARIABLE_LABELS
+from smeval.variables import MAP_UNITS, VARIABLE_LABELS, standard_name
 
-from .checks import lazy_value_summary, units_problem, value_problem
+from .checks import in_expected_units, lazy_value_summary, value_problem
 from .climatology import find_climatologies
 from .evaluate import EvaluationOptions
-from .io import EXCLUDED_COLUMNS, SYNTHETIC_ATTRIBUTE, is_synthetic, load_cube, save_cube, write_csv
+from .io import DATASET_COORD, EXCLUDED_COLUMNS, SYNTHETIC_ATTRIBUTE, is_synthetic, load_cube, save_cube, write_csv
 from .options import check_choices, check_range, check_references, is_model, option, parse_options, recipe_key
 from .preprocess import EnsembleSteps
 from .provenance import grid_spacing, record
@@ -48,7 +50,8 @@ logger = logging.getLogger(__name__)
 #: Variables of the maps and the CMOR variable each comes from.
 FLUXES = ("pr", "evspsbl", "mrros")
 #: Default |MMEM| below which a bias ratio is masked, per variable (its units:
-#: kg m-2 for soil moisture, mm yr-1 for fluxes).
+#: :data:`smeval.variables.MAP_UNITS`, kg m-2 for soil moisture, mm per
+#: Julian year for fluxes).
 BIAS_RATIO_MIN = MappingProxyType({"sm_shallow": 1.0, "sm_deep": 10.0, "pr": 10.0, "evspsbl": 10.0,
                                    "mrros": 5.0, "pme": 10.0, "pmer": 10.0})
 #: Significance tests of the correlation maps.
@@ -61,7 +64,7 @@ class ClimatologyOptions(EvaluationOptions):
 
     SCRIPT: ClassVar[str] = "climatology_fields"
     bias_ratio_min: dict[str, float] = option(BIAS_RATIO_MIN, "|MMEM| below which a bias ratio is masked",
-                                              "kg m-2 (soil moisture), mm yr-1 (fluxes)")
+                                              "kg m-2 (soil moisture), mm Julian_year-1 (fluxes)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -98,11 +101,6 @@ class CorrelationOptions(EvaluationOptions):
         check_choices(self.SCRIPT, "significance_method", [self.significance_method], SIGNIFICANCE_METHODS)
 
 
-def var_name(dataset: str) -> str:
-    """NetCDF variable name of a data set's field (``-`` is not portable)."""
-    return dataset.replace("-", "_").replace(":", "_")
-
-
 def _ensemble_inputs(options: EvaluationOptions, metadata) -> tuple[dict[str, str], dict[str, int], list[str]]:
     """Families (from the recipe's facets), native rows and references of the inputs.
 
@@ -122,24 +120,74 @@ def _ensemble_inputs(options: EvaluationOptions, metadata) -> tuple[dict[str, st
 
 
 def _usable(meta: dict[str, Any], cube: iris.cube.Cube, references, units_of: str | None = None) -> str | None:
-    """Why an input of the maps is left out (not a model nor a reference; wrong units), or None."""
+    """Why an input of the maps is left out (not a model nor a reference; wrong units), or None.
+
+    Convertible units are converted in place (:func:`smeval.diag.checks.in_expected_units`).
+    """
     if not (meta["dataset"] in references or is_model(meta["dataset"], meta.get("project", ""), references)):
         return "an observation data set that is not among the references: not evaluated as a model"
-    return units_problem(cube.units, units_of or meta["short_name"])
+    return in_expected_units(cube, units_of or meta["short_name"])
+
+
+#: Density of liquid water, as one unit of itself (1000 kg m-3): dividing a
+#: water flux by it turns kg m-2 s-1 into mm s-1 without changing the numbers
+#: (1 kg m-2 of water is a layer 1 mm deep).
+WATER_DENSITY = cf_units.Unit("1000 kg m-3")
+
+
+def _map_values(cube: iris.cube.Cube, variable: str) -> np.ndarray:
+    """float64 values of a member's climatology in :data:`MAP_UNITS` of ``variable`` (NaN where missing).
+
+    ``cube`` is in the units :mod:`smeval.diag.checks` expects (kg m-2 or
+    kg m-2 s-1); fluxes become a depth of water per Julian year.
+    """
+    values = cube.copy(np.ma.filled(np.ma.asarray(cube.data, dtype=float), np.nan))
+    if variable in FLUXES:
+        values.units = values.units / WATER_DENSITY
+    values.convert_units(MAP_UNITS[variable])
+    return values.data
+
+
+def _dataset_coord(names) -> iris.coords.AuxCoord:
+    """The string coordinate ``dataset`` that names the data set of each field."""
+    return iris.coords.AuxCoord(np.array(list(names), dtype=str), long_name=DATASET_COORD, var_name=DATASET_COORD)
+
+
+def _as_field(data) -> np.ndarray:
+    # Keep the mask of masked input (e.g. a bias ratio masked where |MMEM|
+    # is small) as well as NaNs.
+    return np.ma.filled(np.ma.asarray(data, dtype=np.float32), np.nan)
+
+
+def _attributes(synthetic: bool) -> dict[str, str]:
+    return {SYNTHETIC_ATTRIBUTE: "yes: computed from synthetic input"} if synthetic else {}
 
 
 def _field_cube(data, template: iris.cube.Cube, name: str, units: str, long_name: str,
                 synthetic: bool) -> iris.cube.Cube:
-    cube = iris.cube.Cube(
-        # Keep the mask of masked input (e.g. a bias ratio masked where |MMEM|
-        # is small) as well as NaNs.
-        np.ma.masked_invalid(np.ma.filled(np.ma.asarray(data, dtype=np.float32), np.nan)),
-        var_name=var_name(name), long_name=f"{long_name}: {name}", units=units,
+    """A (lat, lon) field of the data set ``name`` (a scalar ``dataset`` coordinate); var_name set by the caller."""
+    return iris.cube.Cube(
+        np.ma.masked_invalid(_as_field(data)), long_name=f"{long_name}: {name}", units=units,
         dim_coords_and_dims=[(template.coord("latitude").copy(), 0),
                              (template.coord("longitude").copy(), 1)],
-        attributes={"dataset": name, **({SYNTHETIC_ATTRIBUTE: "yes: computed from synthetic input"} if synthetic else {})},
+        aux_coords_and_dims=[(_dataset_coord([name]), None)], attributes=_attributes(synthetic),
     )
-    return cube
+
+
+def _datasets_cube(fields: dict[str, Any], template: iris.cube.Cube, var_name: str, units: str, long_name: str,
+                   synthetic: bool, cell_methods=(), std_name: str | None = None) -> iris.cube.Cube:
+    """One quantity of several data sets: a (dataset, lat, lon) cube with the string coordinate ``dataset``.
+
+    ``fields`` maps each data set's name to its (lat, lon) field, in that order.
+    """
+    return iris.cube.Cube(
+        np.ma.masked_invalid(np.stack([_as_field(data) for data in fields.values()])),
+        var_name=var_name, standard_name=std_name, long_name=long_name, units=units,
+        dim_coords_and_dims=[(template.coord("latitude").copy(), 1),
+                             (template.coord("longitude").copy(), 2)],
+        aux_coords_and_dims=[(_dataset_coord(fields), 0)], cell_methods=cell_methods,
+        attributes=_attributes(synthetic),
+    )
 
 
 def _record(caption: str, ancestors, datasets, statistics, plot_type: str | None = None,
@@ -176,10 +224,7 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
         synthetic |= is_synthetic(cube)
         dataset, member, short = meta["dataset"], str(meta.get("ensemble", "")), meta["short_name"]
         variable = "sm_shallow" if short == "mrsos" else short
-        data = np.ma.filled(np.ma.asarray(cube.data, dtype=float), np.nan)
-        if short in FLUXES:
-            data = flux_to_mm_per_year(data)  # kg m-2 s-1 -> mm yr-1
-        fields[(variable, dataset)][member] = data
+        fields[(variable, dataset)][member] = _map_values(cube, variable)
         sources[(variable, dataset)].append(filename)
     if template is None:
         logger.warning("No input fields: no maps written")
@@ -205,19 +250,19 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
             models = {d: list(m.values()) for (v, d), m in fields.items()
                       if v == variable and d not in references}
             refs = {d: next(iter(m.values())) for (v, d), m in fields.items() if v == variable and d in references}
-            cubes = iris.cube.CubeList()
-            names = []
+            climatologies = {}
             mmem = None
             if models:
                 means = hierarchical_means(models, families, {m: n_lat.get(m, 0) for m in models})
                 mmem = np.asarray(means.mmem[MMEM_ALL])
-                cubes.append(_field_cube(mmem, template, MMEM_ALL, MAP_UNITS[variable], VARIABLE_LABELS[variable], synthetic))
-                names.append(MMEM_ALL)
-            for ref, data in sorted(refs.items()):
-                cubes.append(_field_cube(data, template, ref, MAP_UNITS[variable], VARIABLE_LABELS[variable], synthetic))
-                names.append(ref)
+                climatologies[MMEM_ALL] = mmem
+            climatologies.update(sorted(refs.items()))
+            names = list(climatologies)
             ancestors = [f for (v, _), fs in sources.items() if v == variable for f in fs]
-            out = save_cube(cubes, work / f"climatology_{variable}.nc")
+            out = save_cube(_datasets_cube(
+                climatologies, template, variable, MAP_UNITS[variable], f"{period} climatology of "
+                f"{VARIABLE_LABELS[variable]}", synthetic, [iris.coords.CellMethod("mean", "time")],
+                standard_name(variable)), work / f"climatology_{variable}.nc")
             written.append(out)
             provlog.log(out, _record(
                 f"{period} annual-mean climatology of {VARIABLE_LABELS[variable]} ({MAP_UNITS[variable]}) of "
@@ -225,10 +270,10 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
                 f"over model families of {len(models)} models.", ancestors, names, ["clim", "mean"], "geo"))
             if mmem is None or not refs:
                 continue
-            ratios = iris.cube.CubeList(
-                _field_cube(bias_ratio(mmem, data, thresholds[variable]), template, ref, "1",
-                            f"bias ratio (CMIP6-MMEM - {ref}) / CMIP6-MMEM of {VARIABLE_LABELS[variable]}", synthetic)
-                for ref, data in sorted(refs.items()))
+            ratios = _datasets_cube(
+                {ref: bias_ratio(mmem, data, thresholds[variable]) for ref, data in sorted(refs.items())},
+                template, "bias_ratio", "1", f"bias ratio (CMIP6-MMEM - reference) / CMIP6-MMEM of the {period} "
+                f"climatology of {VARIABLE_LABELS[variable]}; the coordinate dataset names the reference", synthetic)
             out = save_cube(ratios, work / f"bias_ratio_{variable}.nc")
             written.append(out)
             provlog.log(out, _record(
@@ -275,7 +320,7 @@ def sampled_problem(filename: str, short_name: str, n_steps: int = 3) -> str | N
     """
     try:
         cube = load_cube(filename)
-        problem = units_problem(cube.units, short_name)
+        problem = in_expected_units(cube, short_name)
         if problem or not cube.coords("time", dim_coords=True):
             return problem
         axis = cube.coord_dims("time")[0]
@@ -285,6 +330,14 @@ def sampled_problem(filename: str, short_name: str, n_steps: int = 3) -> str | N
         return value_problem(dask.compute(lazy_value_summary(sample))[0], short_name)
     except (OSError, ValueError, iris.exceptions.IrisError) as exc:
         return f"failed to load {filename}: {exc}"
+
+
+def _in_units(cube: iris.cube.Cube, variable: str) -> iris.cube.Cube:
+    """``cube`` converted (lazily) to the units expected of ``variable``; checked by :func:`sampled_problem`."""
+    problem = in_expected_units(cube, variable)
+    if problem:
+        raise ValueError(problem)
+    return cube
 
 
 #: CMOR variables of the correlation maps.
@@ -333,7 +386,7 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
             files = sources[(variable, dataset)]
             try:
                 # Lazy: the data are read when the maps need them, one data set at a time.
-                cubes[(variable, dataset)] = steps.apply([load_cube(f) for f in files],
+                cubes[(variable, dataset)] = steps.apply([_in_units(load_cube(f), variable) for f in files],
                                                          ensemble=dataset not in references)
             except (ValueError, iris.exceptions.IrisError) as exc:
                 reason = f"correlation maps: {variable} of {len(files)} member(s) ({', '.join(files)}): {exc}"

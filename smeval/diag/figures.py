@@ -36,6 +36,7 @@ from smeval.metrics.table import (  # noqa: E402
 
 from smeval.variables import MAP_UNITS, VARIABLE_LABELS  # noqa: E402
 from .evaluate import EvaluationOptions  # noqa: E402
+from .io import fields_by_dataset  # noqa: E402
 from .options import OptionsError, as_settings, check_range, option, parse_options  # noqa: E402
 from .provenance import grid_spacing, record  # noqa: E402
 from .shared import ProvenanceLogger, atomic_write_text  # noqa: E402
@@ -154,7 +155,7 @@ def _find(folders: list[Path], name: str) -> Path | None:
 def _fields(path: Path | None) -> dict[str, iris.cube.Cube]:
     if path is None or not path.is_file():
         return {}
-    return {c.attributes.get("dataset", c.var_name): c for c in iris.load(str(path))}
+    return fields_by_dataset(path)
 
 
 def write_figures(cfg: dict[str, Any]) -> list[Path]:
@@ -217,10 +218,10 @@ def write_figures(cfg: dict[str, Any]) -> list[Path]:
                                      _find(folders, f"bias_ratio_{variable}.nc")) if p]
         if clim4:
             fig.make("fig04_water_budget", "Fig. 4", "maps",
-                     f"(a) {period} annual-mean P, E, surface runoff R, P - E and P - E - R (mm yr-1) of "
+                     f"(a) {period} annual-mean P, E, surface runoff R, P - E and P - E - R ({MAP_UNITS['pr']}) of "
                      "CMIP6-MMEM, land only; (b)-(d) their bias ratios (CMIP6-MMEM - reference) / CMIP6-MMEM "
                      "against each reanalysis.",
-                     lambda stem: plot.plot_flux_maps(clim4, bias4, "mm yr-1", stem, period=period),
+                     lambda stem: plot.plot_flux_maps(clim4, bias4, MAP_UNITS["pr"], stem, period=period),
                      used, ["CMIP6-MMEM", *main_refs], "geo", statistics=("clim", "diff"))
 
         # Figs. 5-6: regional annual cycles.
