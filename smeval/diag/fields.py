@@ -256,7 +256,9 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
                 means = hierarchical_means(models, families, {m: n_lat.get(m, 0) for m in models})
                 mmem = np.asarray(means.mmem[MMEM_ALL])
                 climatologies[MMEM_ALL] = mmem
-            climatologies.update(sorted(refs.items()))
+            # References in the recipe's order (iris.load's order of several
+            # cubes, which the figures used before, varies from run to run).
+            climatologies.update((ref, refs[ref]) for ref in references if ref in refs)
             names = list(climatologies)
             ancestors = [f for (v, _), fs in sources.items() if v == variable for f in fs]
             out = save_cube(_datasets_cube(
@@ -271,7 +273,7 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
             if mmem is None or not refs:
                 continue
             ratios = _datasets_cube(
-                {ref: bias_ratio(mmem, data, thresholds[variable]) for ref, data in sorted(refs.items())},
+                {ref: bias_ratio(mmem, refs[ref], thresholds[variable]) for ref in references if ref in refs},
                 template, "bias_ratio", "1", f"bias ratio (CMIP6-MMEM - reference) / CMIP6-MMEM of the {period} "
                 f"climatology of {VARIABLE_LABELS[variable]}; the coordinate dataset names the reference", synthetic)
             out = save_cube(ratios, work / f"bias_ratio_{variable}.nc")

@@ -37,7 +37,7 @@ def _cfg(tmp_path, planted: dict[tuple[str, str], tuple[float, str]]) -> dict:
     """Settings of the maps script whose ancestor holds ``planted``: (dataset, member) -> (value, units) of pr."""
     series = tmp_path / "series"
     for (dataset, member), (value, units) in planted.items():
-        project = "OBS6" if dataset == "ERA5" else "CMIP6"
+        project = "CMIP6" if dataset == MODEL else "OBS6"
         meta = {"dataset": dataset, "ensemble": member, "project": project, "short_name": "pr",
                 "family": FAMILY if project == "CMIP6" else ""}
         path = climatology_path(series, meta)
@@ -84,6 +84,17 @@ def test_a_flux_in_convertible_units_gives_the_same_maps(tmp_path):
     assert list(got) == list(expected)
     for dataset, field in got.items():
         np.testing.assert_allclose(field.data, expected[dataset].data, rtol=1e-6, err_msg=dataset)
+
+
+def test_fields_are_in_the_order_of_the_references_option(tmp_path):
+    planted = {(MODEL, "r1i1p1f1"): (ONE_MM_PER_DAY, "kg m-2 s-1")}
+    planted.update({(ref, ""): (ONE_MM_PER_DAY, "kg m-2 s-1") for ref in ("ERA5", "ERA-Interim", "GLDAS-NOAH")})
+    cfg = _cfg(tmp_path, planted)
+    cfg["references"] = ["GLDAS-NOAH", "ERA5", "ERA-Interim"]
+    climatology_fields(cfg)
+    work = tmp_path / "work"
+    assert list(fields_by_dataset(work / "climatology_pr.nc")) == ["CMIP6-MMEM", *cfg["references"]]
+    assert list(fields_by_dataset(work / "bias_ratio_pr.nc")) == cfg["references"]
 
 
 @pytest.mark.parametrize("units", ["mm day-1", "m3 m-3"])
