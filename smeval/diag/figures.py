@@ -40,6 +40,7 @@ from smeval.metrics.table import (  # noqa: E402
 )
 
 from smeval.variables import MAP_UNITS, SOIL_MOISTURE, VARIABLE_LABELS  # noqa: E402
+from .io import fields_by_dataset  # noqa: E402
 from .metrics import EvaluationOptions  # noqa: E402
 from .options import OptionsError, check_range, option, parse_options  # noqa: E402
 from .provenance import grid_spacing, record  # noqa: E402
@@ -108,13 +109,13 @@ class Results:
     def fields(self, name: str) -> dict[str, iris.cube.Cube]:
         """Data set -> field of the file ``name`` (empty if none), in :attr:`panel_order`.
 
-        iris loads a file's cubes in an order that changes from one process
-        to the next: sorted here, so that panels and captions do not.
+        The panels and captions follow the figures' order, whatever the
+        order of the data sets in the file (data sets not in it come last).
         """
         path = self.find(name)
         if path is None or not path.is_file():
             return {}
-        cubes = {c.attributes.get("dataset", c.var_name): c for c in iris.load(str(path))}
+        cubes = fields_by_dataset(path)
         order = {dataset: i for i, dataset in enumerate(self.panel_order)}
         return {k: cubes[k] for k in sorted(cubes, key=lambda k: (order.get(k, len(order)), k))}
 
@@ -319,11 +320,11 @@ def _water_budget(results: Results) -> FigureData | None:
     if not clim:
         return None
     shown = [r for r in results.panel_order if any(r in b for b in bias.values())]
-    return FigureData([MMEM_ALL, *shown], files=used, fields={"clim": clim, "bias": bias})
+    return FigureData([MMEM_ALL, *shown], files=used, fields={"clim": clim, "bias": bias, "units": MAP_UNITS["pr"]})
 
 
 def _draw_water_budget(results: Results, data: FigureData, stem: Path) -> list[Path]:
-    return plot.plot_flux_maps(data.fields["clim"], data.fields["bias"], "mm yr-1", stem,
+    return plot.plot_flux_maps(data.fields["clim"], data.fields["bias"], data.fields["units"], stem,
                                period=results.options.period)
 
 
@@ -500,7 +501,7 @@ FIGURES: tuple[Figure, ...] = (
     Figure(3, "fig03_climatology_sm_deep", "maps", partial(_climatology, "sm_deep"), _draw_climatology,
            _CLIMATOLOGY_CAPTION, "geo", _MAP_STATISTICS, from_metrics=False),
     Figure(4, "fig04_water_budget", "maps", _water_budget, _draw_water_budget,
-           "(a) {period} annual-mean P, E, surface runoff R, P - E and P - E - R (mm yr-1) of CMIP6-MMEM, land "
+           "(a) {period} annual-mean P, E, surface runoff R, P - E and P - E - R ({units}) of CMIP6-MMEM, land "
            "only; (b)-(d) their bias ratios (CMIP6-MMEM - reference) / CMIP6-MMEM against each reanalysis.",
            "geo", _MAP_STATISTICS, from_metrics=False),
     Figure(5, "fig05_annual_cycle_sm_shallow", "annual_cycles", partial(_annual_cycle, "sm_shallow"),

@@ -38,7 +38,7 @@ from smeval.metrics.cmec import metric_bundle
 from smeval.catalogue import load_catalogue
 from smeval import defaults, outputs
 
-from .checks import units_problem
+from .checks import in_expected_units, units_problem
 from .map_climatologies import CLIMATOLOGY_DIR
 from .io import EXCLUDED_COLUMNS
 from .options import OBS_PROJECTS, OptionsError, check_range, check_references, is_model, option, parse_options
@@ -122,6 +122,9 @@ def read_series(folders: list[Path]) -> tuple[list[RegionalSeries], dict[str, li
             if "smeval_variable" not in attrs:
                 continue
             region = cube.coord("region").points.tolist()
+            # Convertible units are converted here; others stay, and
+            # _with_expected_units excludes the series with the reason.
+            in_expected_units(cube, str(attrs["smeval_variable"]))
             series.append(RegionalSeries(
                 dataset=str(attrs["smeval_dataset"]),
                 member=str(attrs.get("smeval_member", "")),

@@ -21,8 +21,9 @@ from smeval import outputs
 from smeval.core.regions import ALL_REGIONS
 from smeval.metrics.series import months_of
 from smeval.preprocessor import box_means
+from smeval.variables import standard_name
 
-from .checks import MRSOS_DEPTH, lazy_value_summary, missing_months, units_problem, value_problem
+from .checks import MRSOS_DEPTH, in_expected_units, lazy_value_summary, missing_months, value_problem
 from .map_climatologies import climatology_path, label, member_stem
 from .io import EXCLUDED_COLUMNS, load_cube, save_cube, series_cube, write_csv
 from .options import OptionsError, announce, check_choices, check_range, option, parse_options, recipe_key
@@ -129,7 +130,8 @@ class _Writer:
                              f"regional mean of {long_name}", attributes)
         if variable.startswith("sm_"):
             series.var_name = variable
-            series.standard_name = "mass_content_of_water_in_soil_layer"
+        series.standard_name = standard_name(variable) or cube.standard_name
+        series.cell_methods = _series_cell_methods(cube, variable)
         save_cube(series, out)
         record = series_record({**meta, "long_name": long_name}, ancestor, region_ids)
         self.provlog.log(out, record)
@@ -165,6 +167,16 @@ class _Writer:
         self.excluded.append({"dataset": str(meta["dataset"]), "member": _member(meta),
                               "project": str(meta.get("project", "")), "variable": variable,
                               "reason": reason})
+
+
+def _series_cell_methods(cube: iris.cube.Cube, variable: str) -> tuple[iris.coords.CellMethod, ...]:
+    """The input's cell methods, then the column's sum over its layers (a depth column of layered
+    input) and the regional mean over the land in each box (``box_means``)."""
+    methods = list(cube.cell_methods)
+    if variable.startswith("sm_") and cube.coords("depth", dim_coords=True):
+        methods.append(iris.coords.CellMethod("sum", "depth"))
+    methods.append(iris.coords.CellMethod("mean where land", "area", comments="regional mean over each box"))
+    return tuple(methods)
 
 
 def _fixed_fields(input_data: dict[str, dict]) -> dict[tuple[str, str], dict[str, iris.cube.Cube]]:
@@ -285,7 +297,7 @@ def _member_products(filename: str, meta: dict[str, Any], options: SeriesOptions
     depths, names = _products(meta, options, with_mrsos)
     try:
         cube = load_cube(filename)
-        problem = units_problem(cube.units, short_name)
+        problem = in_expected_units(cube, short_name)
         gap = missing_months(months_of(cube.coord("time")), meta.get("timerange"))
         problem = problem or (f"time axis: {gap}" if gap else None)
         if problem:
