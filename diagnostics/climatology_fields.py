@@ -9,14 +9,16 @@ without ``mrsos``, ``sm_shallow`` (0-10 cm), as the series use them.
 Output (docs/results.md): ``climatology_<var>.nc`` with CMIP6-MMEM
 (members -> model -> family -> MMEM) and each reference, and
 ``bias_ratio_<var>.nc`` = (MMEM - reference) / MMEM per reference, for soil
-moisture (kg m-2) and for P, E, R, P - E and P - E - R (mm yr-1).
+moisture (kg m-2) and for P, E, R, P - E and P - E - R (mm per Julian year
+of 365.25 days, ``mm Julian_year-1``), each one variable with a ``dataset``
+coordinate.
 
 Script options (recipe)
 -----------------------
 bias_ratio_min : mapping, default {sm_shallow: 1, sm_deep: 10, pr: 10, evspsbl: 10,
         mrros: 5, pme: 10, pmer: 10}
     |MMEM| below which a bias ratio is masked, per variable, in kg m-2 (soil
-    moisture), mm yr-1 (fluxes); a variable left out keeps its default.
+    moisture), mm Julian_year-1 (fluxes); a variable left out keeps its default.
 period : str, default "1979-2014"
     Period named in captions.
 references, r0, tss_threshold, high_resolution_min_nlat

@@ -33,7 +33,8 @@ Options are checked before any data is read: unknown keys (with the closest
 name), ranges (0 < tss_threshold < 1, -1 < r0 <= 1); every reference must
 be an observation data set of the run. An observation data set that is not
 a reference is never evaluated as a model (listed in ``excluded.csv``);
-series in other units than their variable's are excluded too. Inputs that
+series in units not convertible to their variable's are excluded too
+(convertible ones are converted with cf_units). Inputs that
 ESMValCore skipped (``skip_nonexistent``) are listed with its reason, and
 ``members.csv`` counts the members of each model and variable.
 

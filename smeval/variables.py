@@ -46,16 +46,46 @@ SERIES_UNITS = {
     "pmer": "kg m-2 s-1",
 }
 
-#: Units of the climatology maps (fluxes are converted to mm per year).
+#: Units of the climatology maps (CF/udunits). Fluxes are in mm per Julian
+#: year (365.25 days, the mean Gregorian year over 1979-2014; udunits' ``yr``
+#: is the tropical year, 365.2422 days).
 MAP_UNITS = {
     "sm_shallow": "kg m-2",
     "sm_deep": "kg m-2",
-    "pr": "mm yr-1",
-    "evspsbl": "mm yr-1",
-    "mrros": "mm yr-1",
-    "pme": "mm yr-1",
-    "pmer": "mm yr-1",
+    "pr": "mm Julian_year-1",
+    "evspsbl": "mm Julian_year-1",
+    "mrros": "mm Julian_year-1",
+    "pme": "mm Julian_year-1",
+    "pmer": "mm Julian_year-1",
 }
+
+
+#: CMOR variable each results variable is made from, whose CF standard_name it
+#: keeps (the depth columns are soil water like ``mrsos``; P - E and P - E - R
+#: have no standard_name).
+CMOR_SOURCES = {
+    "sm_shallow": "mrsos",
+    "sm_deep": "mrsol",
+    "pr": "pr",
+    "evspsbl": "evspsbl",
+    "mrros": "mrros",
+    "snm": "snm",
+}
+
+
+def standard_name(variable: str) -> str | None:
+    """CF standard_name of a results variable, from ESMValCore's CMIP6 CMOR tables; None if it has none."""
+    source = CMOR_SOURCES.get(variable)
+    if source is None:
+        return None
+    from smeval.cmorio import (
+        variable_info,
+    )  # ESMValCore's tables, read on first use
+
+    return (
+        variable_info("CMIP6", CMOR_TABLES[source], source).standard_name
+        or None
+    )
 
 
 def variable_label(variable: str) -> str:

@@ -127,6 +127,27 @@ def units_problem(units: str | cf_units.Unit, variable: str) -> str | None:
     )
 
 
+def in_expected_units(cube, variable: str) -> str | None:
+    """Convert ``cube`` in place (lazily) to the units expected of ``variable``; why it cannot, or None.
+
+    Units convertible with cf_units (``g m-2 s-1`` for ``pr``, ``kg/m2``)
+    are converted with ``cube.convert_units``; units of another dimension
+    (``mm day-1`` for a mass flux: cf_units knows no water density) give the
+    reason of :func:`units_problem`. An unknown variable is left as it is.
+    """
+    expected = EXPECTED_UNITS.get(variable)
+    if expected is None:
+        return None
+    try:
+        if not cube.units.is_convertible(expected):
+            return units_problem(cube.units, variable)
+    except ValueError:  # units cf_units cannot parse
+        return units_problem(cube.units, variable)
+    if cube.units != cf_units.Unit(expected):
+        cube.convert_units(expected)
+    return None
+
+
 def lazy_value_summary(data) -> tuple:
     """Return (number of valid values, minimum, maximum) of ``data``, lazy for lazy data.
 

@@ -16,18 +16,20 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
 
+import cf_units
+import iris.coords
 import iris.cube
 import numpy as np
 
 from smeval.core.ensemble import MMEM_ALL, hierarchical_means
-from smeval.core.fields import bias_ratio, flux_to_mm_per_year
-from smeval.variables import MAP_UNITS, VARIABLE_LABELS
+from smeval.core.fields import bias_ratio
+from smeval.variables import MAP_UNITS, VARIABLE_LABELS, standard_name
 
 from .io import is_synthetic, save_cube
 from .map_climatologies import find_climatologies
 from .map_fields import (
+    datasets_cube,
     ensemble_inputs,
-    field_cube,
     field_record,
     input_problem,
 )
@@ -41,7 +43,8 @@ logger = logging.getLogger(__name__)
 #: Variables of the maps and the CMOR variable each comes from.
 FLUXES = ("pr", "evspsbl", "mrros")
 #: Default |MMEM| below which a bias ratio is masked, per variable (its units:
-#: kg m-2 for soil moisture, mm yr-1 for fluxes).
+#: :data:`smeval.variables.MAP_UNITS`, kg m-2 for soil moisture, mm per
+#: Julian year for fluxes).
 BIAS_RATIO_MIN = MappingProxyType(
     {
         "sm_shallow": 1.0,
@@ -63,7 +66,7 @@ class ClimatologyOptions(EvaluationOptions):
     bias_ratio_min: dict[str, float] = option(
         BIAS_RATIO_MIN,
         "|MMEM| below which a bias ratio is masked",
-        "kg m-2 (soil moisture), mm yr-1 (fluxes)",
+        "kg m-2 (soil moisture), mm Julian_year-1 (fluxes)",
     )
 
     def __post_init__(self) -> None:
@@ -79,6 +82,27 @@ class ClimatologyOptions(EvaluationOptions):
                 0.0,
                 low_open=False,
             )
+
+
+#: Density of liquid water, as one unit of itself (1000 kg m-3): dividing a
+#: water flux by it turns kg m-2 s-1 into mm s-1 without changing the numbers
+#: (1 kg m-2 of water is a layer 1 mm deep).
+WATER_DENSITY = cf_units.Unit("1000 kg m-3")
+
+
+def _map_values(cube: iris.cube.Cube, variable: str) -> np.ndarray:
+    """float64 values of a member's climatology in :data:`MAP_UNITS` of ``variable`` (NaN where missing).
+
+    ``cube`` is in the units :mod:`smeval.diag.checks` expects (kg m-2 or
+    kg m-2 s-1); fluxes become a depth of water per Julian year.
+    """
+    values = cube.copy(
+        np.ma.filled(np.ma.asarray(cube.data, dtype=float), np.nan)
+    )
+    if variable in FLUXES:
+        values.units = values.units / WATER_DENSITY
+    values.convert_units(MAP_UNITS[variable])
+    return values.data
 
 
 def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
@@ -114,10 +138,7 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
             meta["short_name"],
         )
         variable = "sm_shallow" if short == "mrsos" else short
-        data = np.ma.filled(np.ma.asarray(cube.data, dtype=float), np.nan)
-        if short in FLUXES:
-            data = flux_to_mm_per_year(data)  # kg m-2 s-1 -> mm yr-1
-        fields[(variable, dataset)][member] = data
+        fields[(variable, dataset)][member] = _map_values(cube, variable)
         sources[(variable, dataset)].append(filename)
     if template is None:
         logger.warning("No input fields: no maps written")
@@ -161,44 +182,39 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
                 for (v, d), m in fields.items()
                 if v == variable and d in references
             }
-            cubes = iris.cube.CubeList()
-            names = []
+            climatologies = {}
             mmem = None
             if models:
                 means = hierarchical_means(
                     models, families, {m: n_lat.get(m, 0) for m in models}
                 )
                 mmem = np.asarray(means.mmem[MMEM_ALL])
-                cubes.append(
-                    field_cube(
-                        mmem,
-                        template,
-                        MMEM_ALL,
-                        MAP_UNITS[variable],
-                        VARIABLE_LABELS[variable],
-                        synthetic,
-                    )
-                )
-                names.append(MMEM_ALL)
-            for ref, data in sorted(refs.items()):
-                cubes.append(
-                    field_cube(
-                        data,
-                        template,
-                        ref,
-                        MAP_UNITS[variable],
-                        VARIABLE_LABELS[variable],
-                        synthetic,
-                    )
-                )
-                names.append(ref)
+                climatologies[MMEM_ALL] = mmem
+            # References in the order of the references option, so that the
+            # file's dataset axis does not depend on the order the inputs were found.
+            climatologies.update(
+                (ref, refs[ref]) for ref in references if ref in refs
+            )
+            names = list(climatologies)
             ancestors = [
                 f
                 for (v, _), fs in sources.items()
                 if v == variable
                 for f in fs
             ]
-            out = save_cube(cubes, work / f"climatology_{variable}.nc")
+            out = save_cube(
+                datasets_cube(
+                    climatologies,
+                    template,
+                    variable,
+                    MAP_UNITS[variable],
+                    f"{period} climatology of {VARIABLE_LABELS[variable]}",
+                    synthetic,
+                    [iris.coords.CellMethod("mean", "time")],
+                    standard_name(variable),
+                ),
+                work / f"climatology_{variable}.nc",
+            )
             written.append(out)
             provlog.log(
                 out,
@@ -214,16 +230,18 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
             )
             if mmem is None or not refs:
                 continue
-            ratios = iris.cube.CubeList(
-                field_cube(
-                    bias_ratio(mmem, data, thresholds[variable]),
-                    template,
-                    ref,
-                    "1",
-                    f"bias ratio (CMIP6-MMEM - {ref}) / CMIP6-MMEM of {VARIABLE_LABELS[variable]}",
-                    synthetic,
-                )
-                for ref, data in sorted(refs.items())
+            ratios = datasets_cube(
+                {
+                    ref: bias_ratio(mmem, refs[ref], thresholds[variable])
+                    for ref in references
+                    if ref in refs
+                },
+                template,
+                "bias_ratio",
+                "1",
+                f"bias ratio (CMIP6-MMEM - reference) / CMIP6-MMEM of the {period} "
+                f"climatology of {VARIABLE_LABELS[variable]}; the coordinate dataset names the reference",
+                synthetic,
             )
             out = save_cube(ratios, work / f"bias_ratio_{variable}.nc")
             written.append(out)

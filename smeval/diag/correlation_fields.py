@@ -33,7 +33,7 @@ from smeval.core.correlation import (
 from smeval.core.ensemble import MMEM_ALL, streamed_mmem
 from smeval.metrics.series import months_of
 
-from .checks import lazy_value_summary, units_problem, value_problem
+from .checks import in_expected_units, lazy_value_summary, value_problem
 from .io import EXCLUDED_COLUMNS, is_synthetic, load_cube, save_cube, write_csv
 from .map_fields import ensemble_inputs, field_cube, field_record
 from .metrics import EvaluationOptions
@@ -151,7 +151,7 @@ def sampled_problem(
     """
     try:
         cube = load_cube(filename)
-        problem = units_problem(cube.units, short_name)
+        problem = in_expected_units(cube, short_name)
         if problem or not cube.coords("time", dim_coords=True):
             return problem
         axis = cube.coord_dims("time")[0]
@@ -163,6 +163,14 @@ def sampled_problem(
         )
     except (OSError, ValueError, iris.exceptions.IrisError) as exc:
         return f"failed to load {filename}: {exc}"
+
+
+def _in_units(cube: iris.cube.Cube, variable: str) -> iris.cube.Cube:
+    """``cube`` converted (lazily) to the units expected of ``variable``; checked by :func:`sampled_problem`."""
+    problem = in_expected_units(cube, variable)
+    if problem:
+        raise ValueError(problem)
+    return cube
 
 
 #: CMOR variables of the correlation maps.
@@ -242,7 +250,7 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
             try:
                 # Lazy: the data are read when the maps need them, one data set at a time.
                 cubes[(variable, dataset)] = steps.apply(
-                    [load_cube(f) for f in files],
+                    [_in_units(load_cube(f), variable) for f in files],
                     ensemble=dataset not in references,
                 )
             except (ValueError, iris.exceptions.IrisError) as exc:

@@ -44,6 +44,7 @@ from smeval.variables import (
     VARIABLE_LABELS,
 )
 
+from .io import fields_by_dataset
 from .metrics import EvaluationOptions
 from .options import (
     OptionsError,
@@ -154,16 +155,13 @@ class Results:
     def fields(self, name: str) -> dict[str, iris.cube.Cube]:
         """Return data set -> field of the file ``name`` (empty if none), in :attr:`panel_order`.
 
-        iris loads a file's cubes in an order that changes from one process
-        to the next: sorted here, so that panels and captions do not.
+        The panels and captions follow the figures' order, whatever the
+        order of the data sets in the file (data sets not in it come last).
         """
         path = self.find(name)
         if path is None or not path.is_file():
             return {}
-        cubes = {
-            c.attributes.get("dataset", c.var_name): c
-            for c in iris.load(str(path))
-        }
+        cubes = fields_by_dataset(path)
         order = {dataset: i for i, dataset in enumerate(self.panel_order)}
         return {
             k: cubes[k]
@@ -483,7 +481,9 @@ def _water_budget(results: Results) -> FigureData | None:
         r for r in results.panel_order if any(r in b for b in bias.values())
     ]
     return FigureData(
-        [MMEM_ALL, *shown], files=used, fields={"clim": clim, "bias": bias}
+        [MMEM_ALL, *shown],
+        files=used,
+        fields={"clim": clim, "bias": bias, "units": MAP_UNITS["pr"]},
     )
 
 
@@ -493,7 +493,7 @@ def _draw_water_budget(
     return plot.plot_flux_maps(
         data.fields["clim"],
         data.fields["bias"],
-        "mm yr-1",
+        data.fields["units"],
         stem,
         period=results.options.period,
     )
@@ -855,7 +855,7 @@ FIGURES: tuple[Figure, ...] = (
         "maps",
         _water_budget,
         _draw_water_budget,
-        "(a) {period} annual-mean P, E, surface runoff R, P - E and P - E - R (mm yr-1) of CMIP6-MMEM, land "
+        "(a) {period} annual-mean P, E, surface runoff R, P - E and P - E - R ({units}) of CMIP6-MMEM, land "
         "only; (b)-(d) their bias ratios (CMIP6-MMEM - reference) / CMIP6-MMEM against each reanalysis.",
         "geo",
         _MAP_STATISTICS,

@@ -35,6 +35,25 @@ def load_cube(filename: str | os.PathLike) -> iris.cube.Cube:
     return cubes[0]
 
 
+#: Name of the string coordinate that names the data set of each field in a results file.
+DATASET_COORD = "dataset"
+
+
+def fields_by_dataset(
+    filename: str | os.PathLike,
+) -> dict[str, iris.cube.Cube]:
+    """Return the (lat, lon) field of each data set in a results file of one quantity, in the file's order.
+
+    The file holds one cube with a leading ``dataset`` dimension (its string
+    coordinate :data:`DATASET_COORD`), as the maps diagnostic writes them.
+    """
+    cube = load_cube(filename)
+    return {
+        str(field.coord(DATASET_COORD).points[0]): field
+        for field in cube.slices_over(DATASET_COORD)
+    }
+
+
 def is_synthetic(cube: iris.cube.Cube) -> bool:
     """Return True if the data came from the synthetic sample archive."""
     return (

@@ -2,32 +2,29 @@
 
 ``climatology_fields`` (:mod:`smeval.diag.climatology_fields`, Figs. 2-4)
 and ``correlation_fields`` (:mod:`smeval.diag.correlation_fields`, Fig. 11)
-both combine models into CMIP6-MMEM (SPEC section 4) and write one NetCDF
-field per data set on the common grid (docs/results.md): the families,
-native rows and references of their inputs, why an input is left out, the
-output cube and its provenance record are made here, once.
+both combine models into CMIP6-MMEM (SPEC section 4) and write NetCDF
+fields on the common grid, each named by a string coordinate ``dataset``
+(docs/results.md): the families, native rows and references of their
+inputs, why an input is left out, the output cubes and their provenance
+record are made here, once.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import iris.coords
 import iris.cube
 import numpy as np
 
 from smeval.catalogue import load_catalogue
 
-from .checks import units_problem
-from .io import SYNTHETIC_ATTRIBUTE
+from .checks import in_expected_units
+from .io import DATASET_COORD, SYNTHETIC_ATTRIBUTE
 from .metrics import EvaluationOptions
 from .options import check_references, is_model
 from .provenance import record
 from .shared import family_of
-
-
-def var_name(dataset: str) -> str:
-    """NetCDF variable name of a data set's field (``-`` is not portable)."""
-    return dataset.replace("-", "_").replace(":", "_")
 
 
 def ensemble_inputs(
@@ -57,13 +54,39 @@ def ensemble_inputs(
 def input_problem(
     meta: dict[str, Any], cube: iris.cube.Cube, references
 ) -> str | None:
-    """Why an input of the maps is left out (not a model nor a reference; wrong units), or None."""
+    """Why an input of the maps is left out (not a model nor a reference; wrong units), or None.
+
+    Convertible units are converted in place (:func:`smeval.diag.checks.in_expected_units`).
+    """
     if not (
         meta["dataset"] in references
         or is_model(meta["dataset"], meta.get("project", ""), references)
     ):
         return "an observation data set that is not among the references: not evaluated as a model"
-    return units_problem(cube.units, meta["short_name"])
+    return in_expected_units(cube, meta["short_name"])
+
+
+def _dataset_coord(names) -> iris.coords.AuxCoord:
+    """Return the string coordinate ``dataset`` that names the data set of each field."""
+    return iris.coords.AuxCoord(
+        np.array(list(names), dtype=str),
+        long_name=DATASET_COORD,
+        var_name=DATASET_COORD,
+    )
+
+
+def _as_field(data) -> np.ndarray:
+    # Keep the mask of masked input (e.g. a bias ratio masked where |MMEM|
+    # is small) as well as NaNs.
+    return np.ma.filled(np.ma.asarray(data, dtype=np.float32), np.nan)
+
+
+def _attributes(synthetic: bool) -> dict[str, str]:
+    return (
+        {SYNTHETIC_ATTRIBUTE: "yes: computed from synthetic input"}
+        if synthetic
+        else {}
+    )
 
 
 def field_cube(
@@ -74,28 +97,53 @@ def field_cube(
     long_name: str,
     synthetic: bool,
 ) -> iris.cube.Cube:
-    """(lat, lon) float32 field of data set ``name`` on the grid of ``template`` (NaN and masked cells masked)."""
+    """(lat, lon) float32 field of data set ``name`` on the grid of ``template`` (NaN and masked cells masked).
+
+    The data set is named by a scalar ``dataset`` coordinate; the caller sets the var_name.
+    """
     return iris.cube.Cube(
-        # Keep the mask of masked input (e.g. a bias ratio masked where |MMEM|
-        # is small) as well as NaNs.
-        np.ma.masked_invalid(
-            np.ma.filled(np.ma.asarray(data, dtype=np.float32), np.nan)
-        ),
-        var_name=var_name(name),
+        np.ma.masked_invalid(_as_field(data)),
         long_name=f"{long_name}: {name}",
         units=units,
         dim_coords_and_dims=[
             (template.coord("latitude").copy(), 0),
             (template.coord("longitude").copy(), 1),
         ],
-        attributes={
-            "dataset": name,
-            **(
-                {SYNTHETIC_ATTRIBUTE: "yes: computed from synthetic input"}
-                if synthetic
-                else {}
-            ),
-        },
+        aux_coords_and_dims=[(_dataset_coord([name]), None)],
+        attributes=_attributes(synthetic),
+    )
+
+
+def datasets_cube(  # noqa: PLR0913 - the metadata of a results file, by keyword
+    fields: dict[str, Any],
+    template: iris.cube.Cube,
+    var_name: str,
+    units: str,
+    long_name: str,
+    synthetic: bool,
+    cell_methods=(),
+    std_name: str | None = None,
+) -> iris.cube.Cube:
+    """One quantity of several data sets: a (dataset, lat, lon) cube with the string coordinate ``dataset``.
+
+    ``fields`` maps each data set's name to its (lat, lon) field, in that
+    order (:func:`smeval.diag.io.fields_by_dataset` reads it back).
+    """
+    return iris.cube.Cube(
+        np.ma.masked_invalid(
+            np.stack([_as_field(data) for data in fields.values()])
+        ),
+        var_name=var_name,
+        standard_name=std_name,
+        long_name=long_name,
+        units=units,
+        dim_coords_and_dims=[
+            (template.coord("latitude").copy(), 1),
+            (template.coord("longitude").copy(), 2),
+        ],
+        aux_coords_and_dims=[(_dataset_coord(fields), 0)],
+        cell_methods=cell_methods,
+        attributes=_attributes(synthetic),
     )
 
 

@@ -38,7 +38,7 @@ from smeval.metrics.table import (
 )
 from smeval.metrics.uncertainty import RANKING_COLUMNS, variable_uncertainty
 
-from .checks import units_problem
+from .checks import in_expected_units, units_problem
 from .io import EXCLUDED_COLUMNS
 from .map_climatologies import CLIMATOLOGY_DIR
 from .options import (
@@ -164,6 +164,9 @@ def read_series(
             if "smeval_variable" not in attrs:
                 continue
             region = cube.coord("region").points.tolist()
+            # Convertible units are converted here; others stay, and
+            # _with_expected_units excludes the series with the reason.
+            in_expected_units(cube, str(attrs["smeval_variable"]))
             series.append(
                 RegionalSeries(
                     dataset=str(attrs["smeval_dataset"]),

@@ -21,12 +21,13 @@ from smeval.core.depth import DEEP_DEPTH, SHALLOW_DEPTH, DepthNotReachedError
 from smeval.core.regions import ALL_REGIONS
 from smeval.metrics.series import months_of
 from smeval.preprocessor import box_means
+from smeval.variables import standard_name
 
 from .checks import (
     MRSOS_DEPTH,
+    in_expected_units,
     lazy_value_summary,
     missing_months,
-    units_problem,
     value_problem,
 )
 from .io import EXCLUDED_COLUMNS, load_cube, save_cube, series_cube, write_csv
@@ -208,7 +209,8 @@ class _Writer:
         )
         if variable.startswith("sm_"):
             series.var_name = variable
-            series.standard_name = "mass_content_of_water_in_soil_layer"
+        series.standard_name = standard_name(variable) or cube.standard_name
+        series.cell_methods = _series_cell_methods(cube, variable)
         save_cube(series, out)
         record = series_record(
             {**meta, "long_name": long_name}, ancestor, region_ids
@@ -277,6 +279,26 @@ class _Writer:
                 "reason": reason,
             }
         )
+
+
+def _series_cell_methods(
+    cube: iris.cube.Cube, variable: str
+) -> tuple[iris.coords.CellMethod, ...]:
+    """Return the cell methods of a series.
+
+    The input's cell methods, then the column's sum over its layers (a
+    depth column of layered input) and the regional mean over the land in
+    each box (``box_means``).
+    """
+    methods = list(cube.cell_methods)
+    if variable.startswith("sm_") and cube.coords("depth", dim_coords=True):
+        methods.append(iris.coords.CellMethod("sum", "depth"))
+    methods.append(
+        iris.coords.CellMethod(
+            "mean where land", "area", comments="regional mean over each box"
+        )
+    )
+    return tuple(methods)
 
 
 def _fixed_fields(
@@ -459,7 +481,7 @@ def _member_products(
     depths, names = _products(meta, options, with_mrsos)
     try:
         cube = load_cube(filename)
-        problem = units_problem(cube.units, short_name)
+        problem = in_expected_units(cube, short_name)
         gap = missing_months(
             months_of(cube.coord("time")), meta.get("timerange")
         )

@@ -11,6 +11,7 @@ correlation of the planted series, computed here with scipy.
 from __future__ import annotations
 
 import iris
+import netCDF4
 import numpy as np
 import pandas as pd
 import pytest
@@ -348,3 +349,57 @@ def test_fdr_on_the_p_values_of_the_effective_sample_size_test(tmp_path):
         "Bretherton"
         in cubes["significant_fdr"].attributes["smeval_significance"]
     )
+
+
+@pytest.mark.parametrize(
+    ("units", "factor", "kept"),
+    [("g m-2 s-1", 1000.0, True), ("mm day-1", 86400.0, False)],
+)
+def test_a_flux_member_in_other_units_is_converted_or_left_out(
+    tmp_path, units, factor, kept
+):
+    """Convertible units give the same map; a length per time leaves the member out.
+
+    g m-2 s-1 converts; mm day-1 does not (cf_units knows no water
+    density): the member is listed in excluded.csv, as before.
+    """
+    rng = np.random.default_rng(11)
+    a, ref = (rng.normal(size=(3, N_MONTHS)) for _ in range(2))
+
+    def fields(x):
+        return {
+            "mrsos": 50 + x[0],
+            "pr": 1e-5 * (3 + x[1]),
+            "evspsbl": 1e-5 * (1 + x[2]),
+        }
+
+    planted = {
+        ("MODEL-A", "FAM1", "CMIP6", "r1i1p1f1"): fields(a),
+        ("MODEL-A", "FAM1", "CMIP6", "r2i1p1f1"): fields(a),
+        ("ERA5", "ERA5", "OBS6", ""): fields(ref),
+    }
+    cfg = _inputs(tmp_path, planted)
+    [path] = [
+        f
+        for f, m in cfg["input_data"].items()
+        if m["short_name"] == "pr" and m.get("ensemble") == "r2i1p1f1"
+    ]
+    with netCDF4.Dataset(path, "a") as nc:
+        nc["pr"][:] = nc["pr"][:] * factor
+        nc["pr"].units = units
+    correlation_fields(cfg)
+    work = tmp_path / "work"
+    expected = stats.pearsonr(a[0], a[1] - a[2]).statistic
+    np.testing.assert_allclose(
+        _r_everywhere(work / "correlation_CMIP6-MMEM.nc"), expected, atol=2e-5
+    )
+    cube = {
+        c.var_name: c
+        for c in iris.load(str(work / "correlation_CMIP6-MMEM.nc"))
+    }["r"]
+    assert cube.coord("dataset").points.tolist() == ["CMIP6-MMEM"]
+    if kept:
+        assert not (work / "excluded.csv").exists()
+    else:
+        [reason] = pd.read_csv(work / "excluded.csv").reason
+        assert f"units '{units}' where pr must be in kg m-2 s-1" in reason

@@ -57,36 +57,38 @@ def test_figures_of_the_metrics_table_need_it(tmp_path):
 def test_fields_of_a_file_come_in_panel_order_whatever_the_file_order(
     tmp_path,
 ):
-    # iris loads a file's cubes in an order that changes between processes; the panels must not.
+    # The panels follow the figures' order, not the order of the data sets in the file.
     import iris
     import iris.coords
     import iris.cube
     import numpy as np
 
+    from smeval.diag.map_fields import datasets_cube
+
     names = ["CMIP6-MMEM", "GLDAS-NOAH", "OTHER", "ERA-Interim", "ERA5"]
-    cubes = iris.cube.CubeList(
-        iris.cube.Cube(
-            np.zeros((2, 3), np.float32),
-            var_name=name.replace("-", "_"),
-            attributes={"dataset": name},
-            dim_coords_and_dims=[
-                (
-                    iris.coords.DimCoord(
-                        [0.0, 1.0], "latitude", units="degrees"
-                    ),
-                    0,
+    template = iris.cube.Cube(
+        np.zeros((2, 3), np.float32),
+        dim_coords_and_dims=[
+            (iris.coords.DimCoord([0.0, 1.0], "latitude", units="degrees"), 0),
+            (
+                iris.coords.DimCoord(
+                    [0.0, 1.0, 2.0], "longitude", units="degrees"
                 ),
-                (
-                    iris.coords.DimCoord(
-                        [0.0, 1.0, 2.0], "longitude", units="degrees"
-                    ),
-                    1,
-                ),
-            ],
-        )
-        for name in names
+                1,
+            ),
+        ],
     )
-    iris.save(cubes, tmp_path / "climatology_sm_shallow.nc")
+    iris.save(
+        datasets_cube(
+            dict.fromkeys(names, template.data),
+            template,
+            "sm_shallow",
+            "kg m-2",
+            "test",
+            False,
+        ),
+        tmp_path / "climatology_sm_shallow.nc",
+    )
     results = read_results(FiguresOptions(figures=(2,)), [tmp_path])
     assert results.panel_order == (
         "ERA5",

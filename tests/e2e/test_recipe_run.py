@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from smeval.diag.io import fields_by_dataset
 from smeval.metrics.table import REGION_IDS
 
 pytestmark = pytest.mark.e2e
@@ -77,12 +78,9 @@ def test_series_finite_where_there_is_land(e2e):
 
 def test_maps_finite_on_land_and_masked_at_sea(e2e):
     maps = _work(e2e["run"], "maps", "climatology_fields")
-    cubes = {
-        c.var_name: c
-        for c in iris.load(str(maps / "climatology_sm_shallow.nc"))
-    }
-    assert {"CMIP6_MMEM", "ERA5", "ERA_Interim", "GLDAS_NOAH"} <= set(cubes)
-    mmem = cubes["CMIP6_MMEM"]
+    cubes = fields_by_dataset(maps / "climatology_sm_shallow.nc")
+    assert {"CMIP6-MMEM", "ERA5", "ERA-Interim", "GLDAS-NOAH"} <= set(cubes)
+    mmem = cubes["CMIP6-MMEM"]
     assert mmem.shape == (160, 320)  # the paper's common 1.125 degree grid
     data = np.ma.masked_invalid(mmem.data)
     lat = mmem.coord("latitude").points

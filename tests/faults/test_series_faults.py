@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import iris
+import iris.coords
 import netCDF4
 import numpy as np
 import pandas as pd
@@ -156,3 +157,33 @@ def test_good_members_are_all_kept(tmp_path, archive):
     written, excluded = _run(_cfg(tmp_path, archive, "mrsos"))
     assert written == {f"sm_shallow/{MODEL}_{m}" for m in MEMBERS}
     assert excluded.empty
+
+
+def test_a_flux_in_convertible_units_gives_the_same_series(tmp_path, archive):
+    """Pr in g m-2 s-1 (numbers x 1000) is converted when read: the same series, in kg m-2 s-1."""
+
+    def series(work: Path) -> iris.cube.Cube:
+        return iris.load_cube(str(work / "pr" / f"{MODEL}_r2i1p1f1.nc"))
+
+    for run in ("a", "b"):
+        (tmp_path / run).mkdir()
+    _run(_cfg(tmp_path / "a", archive, "pr"))
+    path = plant.cmip6_file(archive, MODEL, "r2i1p1f1", "pr")
+    plant.scale(path, 1000.0)
+    plant.set_units(path, "g m-2 s-1")
+    written, excluded = _run(_cfg(tmp_path / "b", archive, "pr"))
+    assert {f"pr/{MODEL}_{m}" for m in MEMBERS} <= written
+    assert excluded.empty
+    expected, got = (
+        series(tmp_path / "a" / "work"),
+        series(tmp_path / "b" / "work"),
+    )
+    assert got.units == "kg m-2 s-1"
+    np.testing.assert_allclose(got.data, expected.data, rtol=1e-6)
+    # The series say what they are: CF standard_name, and the box means
+    # after the CMOR cell methods of the input.
+    assert got.standard_name == "precipitation_flux"
+    assert got.cell_methods[-1] == iris.coords.CellMethod(
+        "mean where land", "area", comments="regional mean over each box"
+    )
+    assert got.cell_methods[:-1] == iris.load_cube(str(path)).cell_methods
