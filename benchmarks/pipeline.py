@@ -377,7 +377,9 @@ def role(proc: psutil.Process) -> str:
     ESMValCore's task processes are forked from ``esmvaltool run`` and share
     its command line: a process with that command line whose parent has it
     too is a task worker, busy with a diagnostic script while one is its
-    child, else preprocessing (or idle).
+    child, else preprocessing, recording a finished script's provenance
+    (ESMValCore does that in the worker, after the script has ended), or
+    idle.
     """
     cmdline = proc.cmdline()
     script = next(
@@ -399,9 +401,9 @@ def role(proc: psutil.Process) -> str:
         if parent is None or parent.cmdline() != cmdline:
             return "esmvaltool main process"
         return (
-            "ESMValCore task worker (diagnostic)"
+            "ESMValCore task worker (running a script)"
             if proc.children()
-            else "ESMValCore task worker (preprocessing)"
+            else "ESMValCore task worker (preprocessing or provenance)"
         )
     return "other"
 

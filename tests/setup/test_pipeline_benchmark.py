@@ -273,7 +273,7 @@ def test_process_memory_names_the_largest_process_by_role(pipeline, tmp_path):
         )
     assert set(memory.roles) == {
         "esmvaltool main process",
-        "ESMValCore task worker (diagnostic)",
+        "ESMValCore task worker (running a script)",
         "diagnostic script fake_series",
     }
     assert 0.3 < memory.roles["diagnostic script fake_series"] < 0.45
