@@ -103,6 +103,9 @@ HEMISPHERES: tuple[Region, ...] = (
     _region("SH", "Southern Hemisphere land", -90, 0, -180, 180),
 )
 
+#: The Northern-Hemisphere regions (Fig. 9), in the order of :data:`REGIONS`.
+NH_REGIONS = tuple(r.id for r in REGIONS if r.box.lat_min >= 0)
+
 #: Ids of the hemispheres, shown after the regions in tables and Taylor diagrams.
 HEMISPHERE_IDS = tuple(r.id for r in HEMISPHERES)
 

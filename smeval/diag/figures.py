@@ -29,7 +29,7 @@ import pandas as pd
 
 from smeval import defaults, outputs, plot
 from smeval.core.ensemble import MMEM_ALL
-from smeval.core.regions import HEMISPHERE_IDS, REGIONS
+from smeval.core.regions import HEMISPHERE_IDS, NH_REGIONS, REGIONS
 from smeval.metrics.table import (
     COLUMNS,
     REGION_IDS,
@@ -68,8 +68,6 @@ FLUX_LABELS = {
     "pme": "P - E",
     "pmer": "P - E - R",
 }
-#: The 8 Northern Hemisphere regions of Fig. 9.
-NH_REGIONS = tuple(r.id for r in REGIONS if r.box.lat_min >= 0)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ import pandas as pd
 from matplotlib.lines import Line2D
 
 from smeval import defaults
-from smeval.core.regions import HEMISPHERE_IDS
+from smeval.core.regions import HEMISPHERE_IDS, NH_REGIONS
 from smeval.variables import variable_label
 
 from .style import (
@@ -49,8 +49,6 @@ from .style import (
 R_TICKS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
 #: Interval statistics of the table a diagram can show (SPEC section 8).
 INTERVAL_COLUMNS = ("R_ci_low", "R_ci_high", "sigma_ci_low", "sigma_ci_high")
-#: The 8 NH regions of Fig. 9, in the paper's order.
-NH_REGIONS = ("SIB", "M-AS", "TIB", "L-AS", "EUR", "WNA", "ENA", "NA-WA")
 
 
 def taylor_points(
