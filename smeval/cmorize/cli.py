@@ -150,6 +150,12 @@ def run(args: argparse.Namespace) -> int:
                     written = cmorize(args.dataset, args.raw, args.out, opts)
                 except CMORizeError as exc:
                     error = exc
+                except Exception:
+                    # A library that catches our Interrupted and raises its
+                    # own error (netCDF4 turns it into a TypeError while it
+                    # converts a path) must not hide the signal.
+                    _signals.check()
+                    raise
             _print_warnings(caught)
             _signals.check()  # a signal whose raise was lost comes first
     except _signals.Interrupted as exc:
