@@ -371,7 +371,7 @@ def folder_gb(folder: Path) -> float:
     )
 
 
-def role(proc: psutil.Process) -> str:
+def role(proc: psutil.Process) -> str | None:
     """Return what a process of the run is, from its command line and its children.
 
     ESMValCore's task processes are forked from ``esmvaltool run`` and share
@@ -379,9 +379,13 @@ def role(proc: psutil.Process) -> str:
     too is a task worker, busy with a diagnostic script while one is its
     child, else preprocessing, recording a finished script's provenance
     (ESMValCore does that in the worker, after the script has ended), or
-    idle.
+    idle. ``None`` for a process without a command line: a zombie not yet
+    reaped, or one caught inside ``exec``; neither is a role, and its memory
+    is either gone or counted on the next sample.
     """
     cmdline = proc.cmdline()
+    if not cmdline:
+        return None
     script = next(
         (
             Path(part).stem
@@ -431,6 +435,8 @@ class ProcessMemory:
                     rss = proc.memory_info().rss / 1e9
                     label = role(proc)
                 except psutil.Error:  # ended between listing and reading
+                    continue
+                if label is None:
                     continue
                 self.roles[label] = max(self.roles.get(label, 0.0), rss)
                 if label == "Dask worker":

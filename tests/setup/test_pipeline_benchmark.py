@@ -279,3 +279,15 @@ def test_process_memory_names_the_largest_process_by_role(pipeline, tmp_path):
     assert 0.3 < memory.roles["diagnostic script fake_series"] < 0.45
     assert memory.roles["esmvaltool main process"] < 0.1
     assert memory.by_role().startswith("diagnostic script fake_series 0.3")
+
+
+class _NoCommandLine:
+    """A process as psutil shows it inside ``exec``: no command line yet."""
+
+    def cmdline(self) -> list[str]:
+        return []
+
+
+def test_process_without_command_line_has_no_role(pipeline):
+    # CI once sampled the fake script inside exec and counted it as "other".
+    assert pipeline.role(_NoCommandLine()) is None
