@@ -44,11 +44,15 @@ STEPS = {
 
 
 def replay(run: Path, task: str, scratch: Path) -> tuple[list, float]:
-    """Record the provenance of ``task``'s outputs again, as ESMValCore does; returns the products."""
-    from esmvalcore._citation import _write_citation_files
-    from esmvalcore._provenance import TrackedFile
-    from esmvalcore.config._diagnostics import TAGS
+    """Record the provenance of ``task``'s outputs again, as ESMValCore does; returns the products.
+
+    With :mod:`smeval.provenance_lineage` installed, as its wrapper of
+    ``_collect_provenance`` does: ancestors' documents are released after
+    their last use.
+    """
     from prov.model import ProvDocument
+
+    from smeval import provenance_lineage
 
     table = yaml.safe_load(
         (run / "run" / task / "diagnostic_provenance.yml").read_text(
@@ -58,9 +62,20 @@ def replay(run: Path, task: str, scratch: Path) -> tuple[list, float]:
     document = ProvDocument()
     document.add_namespace("task", "https://www.esmvaltool.org/task")
     activity = document.activity(f"task:{task}")
+    start = time.perf_counter()
+    with provenance_lineage.counting_uses(table):
+        products = _record(table, scratch, activity)
+    return products, time.perf_counter() - start
+
+
+def _record(table: dict, scratch: Path, activity) -> list:
+    """ESMValCore's loop of ``DiagnosticTask._collect_provenance`` over ``table``, on copies in ``scratch``."""
+    from esmvalcore._citation import _write_citation_files
+    from esmvalcore._provenance import TrackedFile
+    from esmvalcore.config._diagnostics import TAGS
+
     ancestors: dict[str, TrackedFile] = {}
     products = []
-    start = time.perf_counter()
     for filename, record in table.items():
         record = dict(record)
         names = record.pop("ancestors", [])
@@ -79,7 +94,7 @@ def replay(run: Path, task: str, scratch: Path) -> tuple[list, float]:
         _write_citation_files(product.filename, product.provenance)
         product.save_provenance()
         products.append(product)
-    return products, time.perf_counter() - start
+    return products
 
 
 def pickled(products: list) -> tuple[int, float]:
@@ -94,16 +109,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="a finished run folder")
     parser.add_argument("task", help="a diagnostic task, e.g. skill/figures")
+    parser.add_argument(
+        "--esmvalcore-lineage",
+        action="store_true",
+        help="copy the ancestors' documents as ESMValCore does, without "
+        "smeval.provenance_lineage (for the comparison)",
+    )
     args = parser.parse_args(argv)
     warnings.filterwarnings(
         "ignore", message="the local part"
     )  # prov 3.3 on names with spaces
     from esmvalcore._provenance import TrackedFile
 
-    from smeval import provenance_transfer
+    from smeval import provenance_lineage, provenance_transfer
 
     # Installed first, so that it marks the documents restored during the replay.
     provenance_transfer.install()
+    if not args.esmvalcore_lineage:
+        provenance_lineage.install()
     scratch = Path(tempfile.mkdtemp(prefix="provenance-profile-"))
     try:
         profile = cProfile.Profile()

@@ -22,7 +22,8 @@ command itself calls :func:`activate`, which changes nothing on disk:
   nobody listens at, in one line (:mod:`smeval.dask_config`);
 - provenance documents that ESMValCore restored from their files stay out
   of the pickles that carry tasks and results between its processes
-  (:mod:`smeval.provenance_transfer`).
+  (:mod:`smeval.provenance_transfer`), and each record of a product's
+  lineage is copied into its document once (:mod:`smeval.provenance_lineage`).
 
 ESMValCore's task processes are forked from the command's process and inherit
 this; where the platform's default start method is ``forkserver`` the server
@@ -38,7 +39,7 @@ from pathlib import Path
 
 import yaml
 
-from smeval import provenance_transfer, resources
+from smeval import provenance_lineage, provenance_transfer, resources
 
 
 def smeval_tags() -> dict[str, dict]:
@@ -118,6 +119,7 @@ def activate() -> None:
     type(diagnostics).smeval_fallbacks = True
     _check_dask_profiles()
     provenance_transfer.install()
+    provenance_lineage.install()
 
 
 def _check_dask_profiles() -> None:

@@ -1,0 +1,135 @@
+"""Each lineage record is copied once, and the saved provenance is ESMValCore's (smeval.provenance_lineage)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from esmvalcore._provenance import TrackedFile
+from prov.model import ProvDocument
+
+from smeval import provenance_lineage
+
+#: ESMValCore's own function, before any test installs the patch.
+ESMVALCORE = TrackedFile.__dict__["_initialize_ancestors"]
+
+
+def _activity(name: str):
+    doc = ProvDocument()
+    doc.add_namespace("task", "https://www.esmvaltool.org/task")
+    return doc.activity(f"task:{name}")
+
+
+def _saved(path: Path, ancestors=(), **attributes) -> TrackedFile:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("data")
+    tracked = TrackedFile(
+        path, {"caption": path.stem, **attributes}, list(ancestors)
+    )
+    tracked.initialize_provenance(_activity(path.stem))
+    tracked.save_provenance()
+    return tracked
+
+
+def _restored(tracked: TrackedFile) -> TrackedFile:
+    """The product as a later task sees it: its document is read from its file."""
+    return TrackedFile(tracked.filename, {}, None)
+
+
+def _diamond(folder: Path) -> TrackedFile:
+    """Two inputs, two tables made from both, a report made from both tables."""
+    inputs = [_saved(folder / f"input{i}.txt", realm="land") for i in (1, 2)]
+    tables = [
+        _saved(folder / f"table{i}.csv", [_restored(t) for t in inputs])
+        for i in (1, 2)
+    ]
+    return _saved(folder / "report.html", [_restored(t) for t in tables])
+
+
+def _records(tracked: TrackedFile, folder: Path) -> set[str]:
+    document = ProvDocument.deserialize(tracked.provenance_file, format="xml")
+    return {str(r).replace(str(folder), "RUN") for r in document.get_records()}
+
+
+def test_the_saved_lineage_is_esmvalcores(tmp_path, monkeypatch):
+    monkeypatch.setattr(TrackedFile, "_initialize_ancestors", ESMVALCORE)
+    theirs = _records(_diamond(tmp_path / "a"), tmp_path / "a")
+    monkeypatch.setattr(
+        TrackedFile,
+        "_initialize_ancestors",
+        provenance_lineage._initialize_ancestors,
+    )
+    ours = _records(_diamond(tmp_path / "b"), tmp_path / "b")
+    assert ours == theirs
+    # The report names both tables, and through them both inputs.
+    for name in ("table1.csv", "table2.csv", "input1.txt", "input2.txt"):
+        assert any(name in r for r in ours), name
+
+
+@pytest.mark.parametrize("patched", [False, True])
+def test_the_document_holds_each_shared_record_once(
+    tmp_path, monkeypatch, patched
+):
+    # Before it is saved: ESMValCore's copy holds the inputs' records once per
+    # table and again per derivation; the patched one once.
+    function = (
+        provenance_lineage._initialize_ancestors if patched else ESMVALCORE
+    )
+    monkeypatch.setattr(TrackedFile, "_initialize_ancestors", function)
+    inputs = [_saved(tmp_path / f"input{i}.txt") for i in (1, 2)]
+    tables = [
+        _saved(tmp_path / f"table{i}.csv", [_restored(t) for t in inputs])
+        for i in (1, 2)
+    ]
+    (tmp_path / "report.html").write_text("html")
+    report = TrackedFile(
+        tmp_path / "report.html", {}, [_restored(t) for t in tables]
+    )
+    report.initialize_provenance(_activity("report"))
+    records = list(report.provenance.get_records())
+    assert (len(records) == len(set(records))) == patched
+
+
+def test_install_is_idempotent_and_replaces_the_function():
+    assert provenance_lineage.install()
+    assert provenance_lineage.install()
+    assert (
+        TrackedFile._initialize_ancestors
+        is provenance_lineage._initialize_ancestors
+    )
+
+
+def test_an_ancestor_document_is_released_after_its_last_use(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(
+        TrackedFile,
+        "_initialize_ancestors",
+        provenance_lineage._initialize_ancestors,
+    )
+    table = _restored(_saved(tmp_path / "table.csv", realm="land"))
+    outputs = [tmp_path / f"figure{i}.txt" for i in (1, 2)]
+    provenance_yml = {
+        str(o): {"ancestors": [str(table.filename)]} for o in outputs
+    }
+    with provenance_lineage.counting_uses(provenance_yml) as uses:
+        first = _saved(outputs[0], [table])
+        assert table.provenance is not None  # the second figure needs it
+        second = _saved(outputs[1], [table])
+        assert table.provenance is None  # read back from its file if needed
+        assert uses[str(table.filename)] == 0
+    # Both figures carry the table's lineage.
+    for figure in (first, second):
+        assert any("table.csv" in r for r in _records(figure, tmp_path))
+        assert any("realm" in r for r in _records(figure, tmp_path))
+
+
+def test_nothing_is_released_outside_a_task(tmp_path, monkeypatch):
+    monkeypatch.setattr(
+        TrackedFile,
+        "_initialize_ancestors",
+        provenance_lineage._initialize_ancestors,
+    )
+    table = _restored(_saved(tmp_path / "table.csv"))
+    _saved(tmp_path / "figure.txt", [table])
+    assert table.provenance is not None
