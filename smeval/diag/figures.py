@@ -134,11 +134,8 @@ class Results:
     @property
     def main_refs(self) -> list[str]:
         """The figures' references (option ``figure_references``) present in the metrics table."""
-        return [
-            r
-            for r in self.options.figure_references
-            if r in set(self.metrics.reference)
-        ]
+        present = set(self.metrics.reference.unique())
+        return [r for r in self.options.figure_references if r in present]
 
     @property
     def panel_order(self) -> tuple[str, ...]:
@@ -169,7 +166,7 @@ class Results:
     @property
     def models(self) -> list[str]:
         """The models of the metrics table, sorted."""
-        return sorted(set(select(self.metrics, kind="model").dataset))
+        return sorted(select(self.metrics, kind="model").dataset.unique())
 
     @property
     def anchor(self) -> Path | None:
@@ -504,7 +501,7 @@ def _annual_cycle(variable: str, results: Results) -> FigureData | None:
     if not len(part):
         return None
     return FigureData(
-        sorted(set(part.dataset)),
+        sorted(part.dataset.unique()),
         table=part,
         upstream=[results.cycles_path],
         fields={
@@ -541,7 +538,7 @@ def _sure_taylor(metrics: pd.DataFrame) -> str:
 def _taylor(variable: str, regions, results: Results) -> FigureData | None:
     """Figs. 7-9: the Taylor statistics of ``variable`` in ``regions`` (None if the table lacks the variable)."""
     metrics = results.metrics
-    if variable not in set(metrics.variable):
+    if variable not in set(metrics.variable.unique()):
         return None
     rows = metrics[
         metrics.statistic.isin(
@@ -590,7 +587,9 @@ def _fluxes(results: Results) -> FigureData | None:
     """Fig. 10: the fluxes of CMIP6-MMEM over TIB and SIB."""
     metrics = results.metrics
     fluxes = [
-        v for v in plot.taylor.FLUX_VARIABLES if v in set(metrics.variable)
+        v
+        for v in plot.taylor.FLUX_VARIABLES
+        if v in set(metrics.variable.unique())
     ]
     if not fluxes:
         return None
@@ -685,7 +684,7 @@ def _sure_heatmap(metrics: pd.DataFrame, threshold: float) -> str:
 def _tss(variable: str, results: Results) -> FigureData | None:
     """Figs. 12-13: the TSS of the models, its interval and the other references' TSS (the figure's marks)."""
     metrics = results.metrics
-    if variable not in set(metrics.variable):
+    if variable not in set(metrics.variable.unique()):
         return None
     rows = metrics[
         metrics.statistic.isin(["TSS", "TSS_ci_low", "TSS_ci_high"])
@@ -723,7 +722,9 @@ def _counts(results: Results) -> FigureData | None:
         results.main_refs,
         results.options.tss_threshold,
     )
-    variables = [v for v in SOIL_MOISTURE if v in set(metrics.variable)]
+    variables = [
+        v for v in SOIL_MOISTURE if v in set(metrics.variable.unique())
+    ]
     if not variables:
         return None
     per_region = {

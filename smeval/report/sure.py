@@ -222,7 +222,9 @@ def how_sure(
         else pd.DataFrame(columns=["variable", "rank"])
     )
     variables = []
-    for variable in (v for v in SOIL_MOISTURE if v in set(table.variable)):
+    for variable in (
+        v for v in SOIL_MOISTURE if v in set(table.variable.unique())
+    ):
         per_ref = [
             (
                 observational_spread(table, variable, ref),
