@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -105,6 +105,29 @@ def _map_values(cube: iris.cube.Cube, variable: str) -> np.ndarray:
     return values.data
 
 
+@dataclass
+class _Fields:
+    """The maps' inputs, read: (variable, data set) -> member -> 2-D field, and the files of each."""
+
+    fields: dict[tuple[str, str], dict[str, np.ndarray]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
+    sources: dict[tuple[str, str], list[str]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    template: iris.cube.Cube | None = None
+    synthetic: bool = False
+
+    def ancestors(self, variable: str) -> list[str]:
+        """Return the member files behind the maps of ``variable``."""
+        return [
+            f
+            for (v, _), fs in self.sources.items()
+            if v == variable
+            for f in fs
+        ]
+
+
 def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
     """Write climatologies of references and CMIP6-MMEM, and bias ratios.
 
@@ -117,37 +140,69 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
     families, n_lat, references = ensemble_inputs(
         options, [meta for _, meta, _ in inputs]
     )
-    thresholds = {**BIAS_RATIO_MIN, **options.bias_ratio_min}
-    period = options.period
+    read = _read_fields(inputs, references)
+    if read.template is None:
+        logger.warning("No input fields: no maps written")
+        return []
+    _add_budgets(read)
+    work = Path(cfg["work_dir"])
+    written = []
+    with ProvenanceLogger(cfg) as provlog:
+        for variable in sorted({v for v, _ in read.fields}):
+            models = {
+                d: list(m.values())
+                for (v, d), m in read.fields.items()
+                if v == variable and d not in references
+            }
+            refs = {
+                d: next(iter(m.values()))
+                for (v, d), m in read.fields.items()
+                if v == variable and d in references
+            }
+            mmem = None
+            if models:
+                means = hierarchical_means(
+                    models, families, {m: n_lat.get(m, 0) for m in models}
+                )
+                mmem = np.asarray(means.mmem[MMEM_ALL])
+            # References in the order of the references option, so that the
+            # file's dataset axis does not depend on the order the inputs were found.
+            refs = {ref: refs[ref] for ref in references if ref in refs}
+            map_write = _MapWriter(options, read, variable, work, provlog)
+            written.append(map_write.climatology(mmem, refs, len(models)))
+            if mmem is not None and refs:
+                written.append(map_write.bias_ratios(mmem, refs))
+    return written
 
-    # (variable, dataset) -> member -> 2-D field; and their files.
-    fields: dict[tuple[str, str], dict[str, np.ndarray]] = defaultdict(dict)
-    sources: dict[tuple[str, str], list[str]] = defaultdict(list)
-    template = None
-    synthetic = False
+
+def _read_fields(inputs, references) -> _Fields:
+    """Each usable member climatology of ``inputs``, in the maps' units; the others are logged and left out."""
+    read = _Fields()
     for filename, meta, cube in inputs:
         problem = input_problem(meta, cube, references)
         if problem:
             logger.warning("Left out of the maps: %s: %s", filename, problem)
             continue
-        template = template or cube
-        synthetic |= is_synthetic(cube)
+        read.template = read.template or cube
+        read.synthetic |= is_synthetic(cube)
         dataset, member, short = (
             meta["dataset"],
             str(meta.get("ensemble", "")),
             meta["short_name"],
         )
         variable = "sm_shallow" if short == "mrsos" else short
-        fields[(variable, dataset)][member] = _map_values(cube, variable)
-        sources[(variable, dataset)].append(filename)
-    if template is None:
-        logger.warning("No input fields: no maps written")
-        return []
+        read.fields[(variable, dataset)][member] = _map_values(cube, variable)
+        read.sources[(variable, dataset)].append(filename)
+    return read
 
-    # P - E and P - E - R from each data set's own mean fields (linear, so the
-    # mean of differences equals the difference of means).
-    datasets = {d for _, d in fields}
-    for dataset in datasets:
+
+def _add_budgets(read: _Fields) -> None:
+    """Add P - E and P - E - R of each data set, from its own member-mean fields.
+
+    Linear, so the mean of the differences equals the difference of the means.
+    """
+    fields, sources = read.fields, read.sources
+    for dataset in {d for _, d in fields}:
         mean = {
             v: np.nanmean(
                 np.stack(list(fields[(v, dataset)].values())), axis=0
@@ -155,106 +210,97 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
             for v in FLUXES
             if (v, dataset) in fields
         }
-        if "pr" in mean and "evspsbl" in mean:
-            fields[("pme", dataset)]["mean"] = mean["pr"] - mean["evspsbl"]
-            sources[("pme", dataset)] = (
-                sources[("pr", dataset)] + sources[("evspsbl", dataset)]
+        if "pr" not in mean or "evspsbl" not in mean:
+            continue
+        fields[("pme", dataset)]["mean"] = mean["pr"] - mean["evspsbl"]
+        sources[("pme", dataset)] = (
+            sources[("pr", dataset)] + sources[("evspsbl", dataset)]
+        )
+        if "mrros" in mean:
+            fields[("pmer", dataset)]["mean"] = (
+                mean["pr"] - mean["evspsbl"] - mean["mrros"]
             )
-            if "mrros" in mean:
-                fields[("pmer", dataset)]["mean"] = (
-                    mean["pr"] - mean["evspsbl"] - mean["mrros"]
-                )
-                sources[("pmer", dataset)] = (
-                    sources[("pme", dataset)] + sources[("mrros", dataset)]
-                )
+            sources[("pmer", dataset)] = (
+                sources[("pme", dataset)] + sources[("mrros", dataset)]
+            )
 
-    work = Path(cfg["work_dir"])
-    written = []
-    with ProvenanceLogger(cfg) as provlog:
-        for variable in sorted({v for v, _ in fields}):
-            models = {
-                d: list(m.values())
-                for (v, d), m in fields.items()
-                if v == variable and d not in references
-            }
-            refs = {
-                d: next(iter(m.values()))
-                for (v, d), m in fields.items()
-                if v == variable and d in references
-            }
-            climatologies = {}
-            mmem = None
-            if models:
-                means = hierarchical_means(
-                    models, families, {m: n_lat.get(m, 0) for m in models}
-                )
-                mmem = np.asarray(means.mmem[MMEM_ALL])
-                climatologies[MMEM_ALL] = mmem
-            # References in the order of the references option, so that the
-            # file's dataset axis does not depend on the order the inputs were found.
-            climatologies.update(
-                (ref, refs[ref]) for ref in references if ref in refs
-            )
-            names = list(climatologies)
-            ancestors = [
-                f
-                for (v, _), fs in sources.items()
-                if v == variable
-                for f in fs
-            ]
-            out = save_cube(
-                datasets_cube(
-                    climatologies,
-                    template,
-                    variable,
-                    MAP_UNITS[variable],
-                    f"{period} climatology of {VARIABLE_LABELS[variable]}",
-                    synthetic,
-                    [iris.coords.CellMethod("mean", "time")],
-                    standard_name(variable),
-                ),
-                work / f"climatology_{variable}.nc",
-            )
-            written.append(out)
-            provlog.log(
-                out,
-                field_record(
-                    f"{period} annual-mean climatology of {VARIABLE_LABELS[variable]} ({MAP_UNITS[variable]}) of "
-                    f"{', '.join(names)} on the common {grid_spacing(template)} degree grid, land only; CMIP6-MMEM is the mean "
-                    f"over model families of {len(models)} models.",
-                    ancestors,
-                    names,
-                    ["clim", "mean"],
-                    "geo",
-                ),
-            )
-            if mmem is None or not refs:
-                continue
-            ratios = datasets_cube(
-                {
-                    ref: bias_ratio(mmem, refs[ref], thresholds[variable])
-                    for ref in references
-                    if ref in refs
-                },
-                template,
-                "bias_ratio",
-                "1",
-                f"bias ratio (CMIP6-MMEM - reference) / CMIP6-MMEM of the {period} "
-                f"climatology of {VARIABLE_LABELS[variable]}; the coordinate dataset names the reference",
-                synthetic,
-            )
-            out = save_cube(ratios, work / f"bias_ratio_{variable}.nc")
-            written.append(out)
-            provlog.log(
-                out,
-                field_record(
-                    f"Bias ratio (CMIP6-MMEM - reference) / CMIP6-MMEM of the {period} annual-mean "
-                    f"{VARIABLE_LABELS[variable]} against {', '.join(sorted(refs))}; cells with |CMIP6-MMEM| < "
-                    f"{thresholds[variable]:g} {MAP_UNITS[variable]} are masked.",
-                    ancestors,
-                    names,
-                    ["diff"],
-                    "geo",
-                ),
-            )
-    return written
+
+@dataclass(frozen=True)
+class _MapWriter:
+    """Writes the climatology and bias-ratio files of one variable, with their provenance."""
+
+    options: ClimatologyOptions
+    read: _Fields
+    variable: str
+    work: Path
+    provlog: ProvenanceLogger
+
+    def climatology(
+        self,
+        mmem: np.ndarray | None,
+        refs: dict[str, np.ndarray],
+        n_models: int,
+    ) -> Path:
+        """Write CMIP6-MMEM (if any) and the references' climatologies; return the file."""
+        variable, period = self.variable, self.options.period
+        climatologies = ({MMEM_ALL: mmem} if mmem is not None else {}) | refs
+        names = list(climatologies)
+        out = save_cube(
+            datasets_cube(
+                climatologies,
+                self.read.template,
+                variable,
+                MAP_UNITS[variable],
+                f"{period} climatology of {VARIABLE_LABELS[variable]}",
+                self.read.synthetic,
+                [iris.coords.CellMethod("mean", "time")],
+                standard_name(variable),
+            ),
+            self.work / f"climatology_{variable}.nc",
+        )
+        self.provlog.log(
+            out,
+            field_record(
+                f"{period} annual-mean climatology of {VARIABLE_LABELS[variable]} ({MAP_UNITS[variable]}) of "
+                f"{', '.join(names)} on the common {grid_spacing(self.read.template)} degree grid, land only; "
+                f"CMIP6-MMEM is the mean over model families of {n_models} models.",
+                self.read.ancestors(variable),
+                names,
+                ["clim", "mean"],
+                "geo",
+            ),
+        )
+        return out
+
+    def bias_ratios(
+        self, mmem: np.ndarray, refs: dict[str, np.ndarray]
+    ) -> Path:
+        """Write the bias ratio of CMIP6-MMEM against each reference; return the file."""
+        variable, period = self.variable, self.options.period
+        threshold = {**BIAS_RATIO_MIN, **self.options.bias_ratio_min}[variable]
+        ratios = datasets_cube(
+            {
+                ref: bias_ratio(mmem, values, threshold)
+                for ref, values in refs.items()
+            },
+            self.read.template,
+            "bias_ratio",
+            "1",
+            f"bias ratio (CMIP6-MMEM - reference) / CMIP6-MMEM of the {period} "
+            f"climatology of {VARIABLE_LABELS[variable]}; the coordinate dataset names the reference",
+            self.read.synthetic,
+        )
+        out = save_cube(ratios, self.work / f"bias_ratio_{variable}.nc")
+        self.provlog.log(
+            out,
+            field_record(
+                f"Bias ratio (CMIP6-MMEM - reference) / CMIP6-MMEM of the {period} annual-mean "
+                f"{VARIABLE_LABELS[variable]} against {', '.join(sorted(refs))}; cells with |CMIP6-MMEM| < "
+                f"{threshold:g} {MAP_UNITS[variable]} are masked.",
+                self.read.ancestors(variable),
+                [MMEM_ALL, *refs],
+                ["diff"],
+                "geo",
+            ),
+        )
+        return out
