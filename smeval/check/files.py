@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cf_units
 import cftime
 import netCDF4
 import numpy as np
 
 from smeval.diag.checks import (
+    EXPECTED_UNITS,
     lazy_value_summary,
     plausible_range,
     units_problem,
@@ -56,13 +58,23 @@ def inspect_file(path: Path, short_name: str) -> FileReport:
                 (STOPS_RUN, f"no variable {short_name} in the file")
             )
             return report
-        problem = units_problem(getattr(var, "units", "(none)"), short_name)
-        if problem:
+        units = getattr(var, "units", "(none)")
+        to_expected = _conversion(units, short_name)
+        problem = units_problem(units, short_name)
+        if problem and to_expected is None:
             report.problems.append(
                 (
                     STOPS_RUN,
                     f"{problem} (ESMValCore's CMOR check stops the run; "
                     "under --check_level=relaxed smeval excludes the member)",
+                )
+            )
+        elif problem:
+            report.problems.append(
+                (
+                    KEPT,
+                    f"units '{units}': ESMValCore converts them to "
+                    f"{EXPECTED_UNITS[short_name]} (its CMOR fixes)",
                 )
             )
         report.problems += _grid_bounds(nc, var)
@@ -71,9 +83,31 @@ def inspect_file(path: Path, short_name: str) -> FileReport:
         time_axis = _time_months(nc, var, report)
         # With unusable layers, their values cannot be judged per layer.
         report.problems += _sample(
-            var, short_name, time_axis, nc, per_layer=not layers
+            var,
+            short_name,
+            time_axis,
+            nc,
+            per_layer=not layers,
+            to_expected=to_expected,
         )
     return report
+
+
+def _conversion(units: str, short_name: str):
+    """Return the conversion of values in ``units`` to the units of ``short_name``; None if cf_units has none.
+
+    ESMValCore's CMOR fixes convert units that cf_units can convert (its
+    ``safe_convert_units``), so such a file runs, with values in the
+    expected units; other units stop its CMOR check.
+    """
+    expected = EXPECTED_UNITS.get(short_name)
+    try:
+        source = cf_units.Unit(str(units))
+        if expected is None or not source.is_convertible(expected):
+            return None
+    except ValueError:  # units cf_units cannot parse
+        return None
+    return lambda values: source.convert(values, cf_units.Unit(expected))
 
 
 def _coordinate(nc: netCDF4.Dataset, var, names: tuple[str, ...]):
@@ -167,8 +201,13 @@ def _sample(
     time_axis: int | None,
     nc: netCDF4.Dataset,
     per_layer: bool = True,
+    to_expected=None,
 ) -> list[tuple[str, str]]:
-    """Plausible values and some valid value, in the first, middle and last time steps."""
+    """Plausible values and some valid value, in the first, middle and last time steps.
+
+    ``to_expected`` converts the values to the units the checks expect
+    (as ESMValCore does before smeval sees them); None: they are in them.
+    """
     n = var.shape[time_axis] if time_axis is not None else 1
     steps = (
         sorted({0, n // 2, n - 1}) if time_axis is not None and n else [None]
@@ -182,6 +221,8 @@ def _sample(
         ]
     except (OSError, RuntimeError, IndexError) as exc:
         return [(STOPS_RUN, f"data unreadable (truncated file?): {exc}")]
+    if to_expected is not None:
+        blocks = [to_expected(block) for block in blocks]
     summary = lazy_value_summary(
         np.ma.concatenate([b.ravel() for b in blocks])
     )

@@ -220,3 +220,20 @@ def test_the_restricted_recipe_drops_whole_entries_and_their_references(
     metrics = restricted["diagnostics"]["skill"]["scripts"]["metrics"]
     assert metrics["references"] == ["ERA5", "ERA-Interim"]
     assert any("without GLDAS-NOAH" in r for r in reasons)
+
+
+def test_units_esmvalcore_converts_are_kept_and_their_values_judged_converted(
+    tmp_path, archive
+):
+    # g m-2 s-1 is kg m-2 s-1 x 1000: ESMValCore's CMOR fixes convert it
+    # (safe_convert_units), so the run goes on with plausible values.
+    recipe, config = case_recipe(tmp_path, archive)
+    path = plant.cmip6_file(archive, "MPI-ESM1-2-LR", "r1i1p1f1", "pr")
+    plant.scale(path, 1000.0)
+    plant.set_units(path, "g m-2 s-1")
+    rows = run_check(config, recipe).rows
+    assert [
+        (r["in the run"], r["dataset"], r["member"], r["variable"])
+        for r in rows
+    ] == [("kept", "MPI-ESM1-2-LR", "r1i1p1f1", "pr")], rows
+    assert "ESMValCore converts them to kg m-2 s-1" in rows[0]["problem"]
