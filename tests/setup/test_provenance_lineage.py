@@ -10,8 +10,27 @@ from prov.model import ProvDocument
 
 from smeval import provenance_lineage
 
-#: ESMValCore's own function, before any test installs the patch.
+#: ESMValCore's own functions, before any test installs the patch.
 ESMVALCORE = TrackedFile.__dict__["_initialize_ancestors"]
+ESMVALCORE_SAVE = getattr(
+    TrackedFile.save_provenance, "__wrapped__", TrackedFile.save_provenance
+)
+
+
+def _use(monkeypatch, ours: bool) -> None:
+    """Record provenance with smeval's functions (``ours``) or ESMValCore's own."""
+    monkeypatch.setattr(
+        TrackedFile,
+        "_initialize_ancestors",
+        provenance_lineage._initialize_ancestors if ours else ESMVALCORE,
+    )
+    monkeypatch.setattr(
+        TrackedFile,
+        "save_provenance",
+        provenance_lineage._without_rebuild(ESMVALCORE_SAVE)
+        if ours
+        else ESMVALCORE_SAVE,
+    )
 
 
 def _activity(name: str):
@@ -52,18 +71,30 @@ def _records(tracked: TrackedFile, folder: Path) -> set[str]:
 
 
 def test_the_saved_lineage_is_esmvalcores(tmp_path, monkeypatch):
-    monkeypatch.setattr(TrackedFile, "_initialize_ancestors", ESMVALCORE)
+    _use(monkeypatch, ours=False)
     theirs = _records(_diamond(tmp_path / "a"), tmp_path / "a")
-    monkeypatch.setattr(
-        TrackedFile,
-        "_initialize_ancestors",
-        provenance_lineage._initialize_ancestors,
-    )
+    _use(monkeypatch, ours=True)
     ours = _records(_diamond(tmp_path / "b"), tmp_path / "b")
     assert ours == theirs
     # The report names both tables, and through them both inputs.
     for name in ("table1.csv", "table2.csv", "input1.txt", "input2.txt"):
         assert any(name in r for r in ours), name
+
+
+def test_a_document_with_duplicates_is_saved_without_them(
+    tmp_path, monkeypatch
+):
+    _use(monkeypatch, ours=True)
+    path = tmp_path / "table.csv"
+    path.write_text("data")
+    tracked = TrackedFile(path, {"caption": "table"}, [])
+    tracked.initialize_provenance(_activity("table"))
+    records = list(tracked.provenance.get_records())
+    for record in records:  # every record twice
+        tracked.provenance.add_record(record)
+    tracked.save_provenance()
+    saved = ProvDocument.deserialize(tracked.provenance_file, format="xml")
+    assert len(list(saved.get_records())) == len(set(records))
 
 
 @pytest.mark.parametrize("patched", [False, True])
