@@ -13,7 +13,7 @@ data set's ensemble mean in one ``dask.compute``.
 
 The fields are written one file per variable and data set,
 ``<work_dir>/ensemble_fields/<short_name>/<dataset>.nc`` (float32, zlib),
-with global attributes that name the data set, project, family and the
+with attributes that name the data set, project, family and the
 members in the mean; the correlation script finds them in its ancestors'
 folders (:func:`find_ensemble_fields`).
 """
