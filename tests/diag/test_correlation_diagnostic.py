@@ -593,3 +593,31 @@ def test_a_data_set_is_computed_in_one_dask_compute(tmp_path, monkeypatch):
     np.testing.assert_allclose(
         data, np.broadcast_to(expected, data.shape), rtol=2e-6
     )
+
+
+def test_a_member_empty_in_its_sampled_steps_only_keeps_its_series_but_not_its_place_in_the_mean(
+    tmp_path,
+):
+    # r2 has no valid value in its first, middle and last months (the ones
+    # the sampled check reads) but valid ones elsewhere: the full check keeps
+    # its series, the mean was built without it, and excluded.csv says so.
+    rng = np.random.default_rng(9)
+    r1, r2 = (50 + rng.normal(size=N_MONTHS) for _ in range(2))
+    r2[[0, N_MONTHS // 2, N_MONTHS - 1]] = np.nan
+    cfg = _one_model(tmp_path, {"r1i1p1f1": r1, "r2i1p1f1": r2})
+    write_regional_series(cfg)
+
+    work = tmp_path / "soil_moisture/work"
+    assert sorted(p.name for p in (work / "sm_shallow").glob("*.nc")) == [
+        "MODEL-A_r1i1p1f1.nc",
+        "MODEL-A_r2i1p1f1.nc",
+    ]
+    [row] = _excluded(tmp_path).itertuples()
+    assert (row.member, row.variable) == ("r2i1p1f1", "mrsos")
+    assert row.reason.startswith("correlation maps: all values are missing")
+    field = iris.load_cube(str(work / "ensemble_fields/mrsos/MODEL-A.nc"))
+    assert field.attributes["smeval_members"] == "r1i1p1f1"
+    data = np.ma.filled(field.data.astype(float), np.nan)
+    np.testing.assert_allclose(
+        data, np.broadcast_to(r1[:, None, None], data.shape), rtol=2e-6
+    )
