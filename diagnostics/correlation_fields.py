@@ -1,28 +1,20 @@
 """Correlation maps of shallow soil moisture with P - E (Fig. 11 of Qiao et al. 2022).
 
-Input: the monthly fields that ESMValCore preprocessed for the regional
-series (ancestors ``soil_moisture/mrsos``, ``water_budget/pr`` and
-``water_budget/evspsbl``, one file per member), so that they are read and
-decoded once for both. The script applies the steps of its
-``correlation_steps`` option to them, one data set at a time:
-each model's ensemble mean (``ensemble_statistics``), then ``regrid`` to the
-common grid; references are only regridded. Series are matched by (year,
+Input: each data set's monthly fields of ``mrsos``, ``pr`` and ``evspsbl``
+on the common grid, a model's ensemble mean or a reference's own field,
+which the regional-series scripts (ancestors ``soil_moisture/regional_series``
+and ``water_budget/regional_series``) computed with their
+``correlation_steps`` from the same read as the series
+(``ensemble_fields/<short_name>/<dataset>.nc`` in their work folders). Series are matched by (year,
 month), so model calendars do not matter. CMIP6-MMEM is the mean over
 families of the mean over each family's models, read one data set at a time.
 Output: ``correlation_<dataset>.nc`` with ``r``, ``p_value``,
 ``significant`` (each cell's own test) and ``significant_fdr`` (the cells
-that survive the false discovery rate control) per grid cell, and ``excluded.csv`` if the steps could not
-combine a data set's members.
+that survive the false discovery rate control) per grid cell. A data set
+is in the maps only if it has all three fields.
 
 Script options (recipe)
 -----------------------
-correlation_steps : mapping, default {ensemble_statistics: {statistics: [mean]},
-        regrid: {target_grid: 1.125x1.125, scheme: {reference: "smeval.regrid:AreaWeighted"}}}
-    Steps of the correlation branch, in order: ensemble mean, regrid;
-    preprocessor functions (of ESMValCore or ``smeval.preprocessor``) and
-    their options, applied in order;
-    ``ensemble_statistics`` (one statistic) is the only multi-data-set step.
-    Checked against the functions' signatures before any data is read.
 significance_level : float, default 0.95
     Confidence level of the two-sided t test.
 significance_method : str, default "t-test"
@@ -38,9 +30,10 @@ references, r0, tss_threshold, high_resolution_min_nlat, period
     every evaluation script). Families are the models' ``family`` facets.
 
 Options are checked before any data is read (unknown keys, ranges); an
-error is one line in the terminal of ``esmvaltool``. Members whose units or
-sampled values (first, middle and last time steps) fail the checks of the
-regional series are left out, in ``excluded.csv``.
+error is one line in the terminal of ``esmvaltool``. Members that fail the
+checks of the regional series are not in the means; the series scripts
+list them, and data sets whose members could not be combined, in their
+``excluded.csv``.
 """
 
 from smeval.diag.correlation_fields import correlation_fields

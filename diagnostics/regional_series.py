@@ -55,8 +55,29 @@ map_steps : mapping, optional
     (the field it averages; e.g. ``climate_mean``, ``regrid``,
     ``mask_landsea``); they must reduce time to one climatology. Computed from the same read as the
     series, in one ``dask.compute``.
+correlation_variables : list of str, optional
+    CMOR variables whose data sets' monthly fields on the common grid the
+    correlation maps need, written to
+    ``ensemble_fields/<short_name>/<dataset>.nc`` (float32): the
+    ``correlation_steps`` applied to the data set's members (a model's
+    ensemble mean; a data set of an observation project has no ensemble and
+    skips ``ensemble_statistics``). All members of such a data set are
+    computed together, series, climatologies and the mean in one
+    ``dask.compute``. A member the checks exclude is not in the mean: its
+    first, middle and last time steps are checked before the mean is built;
+    if the full check after the compute excludes a member, the mean is
+    computed again without it (a second read of that data set's other
+    members, logged as a warning). A data set whose members the steps cannot
+    combine is listed in ``excluded.csv``; its series are kept.
+correlation_steps : mapping, default {ensemble_statistics: {statistics: [mean]},
+        regrid: {target_grid: 1.125x1.125, scheme: {reference: "smeval.regrid:AreaWeighted"}}}
+    Steps of the correlation branch, in order: ensemble mean, regrid;
+    preprocessor functions (of ESMValCore or ``smeval.preprocessor``) and
+    their options; ``ensemble_statistics`` (one statistic) is applied to all
+    members of a data set at once, every other step to each.
 
-Every step and option is checked against the functions' signatures before
+Every step and option (``series_steps``, ``map_steps``,
+``correlation_steps``) is checked against the functions' signatures before
 any data is read; an unknown step or option, or a missing one, is one line
 naming the recipe key (e.g. ``soil_moisture/regional_series: map_steps:
 regrid: unknown option 'targt_grid' (accepted: ...)``).

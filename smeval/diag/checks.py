@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import cf_units
+import dask
 import dask.array as da
 import numpy as np
 
@@ -181,6 +182,23 @@ def value_problem(
         return "all values are missing (the member is entirely masked or fill values)"
     limits = plausible_range(variable, depth)
     return None if limits is None else limits.problem(minimum, maximum)
+
+
+def sampled_value_problem(cube, variable: str, n_steps: int = 3) -> str | None:
+    """Why ``cube``'s values are unusable, judged from ``n_steps`` time steps only, or None.
+
+    The check of :func:`value_problem` on the first, middle and last time
+    steps: a unit error or an empty member shows in any of them, at the cost
+    of reading three steps. ``cube`` must already be in the units expected
+    of ``variable`` (:func:`in_expected_units`).
+    """
+    if not cube.coords("time", dim_coords=True):
+        return None
+    axis = cube.coord_dims("time")[0]
+    n_time = cube.shape[axis]
+    steps = sorted({0, n_time // 2, n_time - 1})[:n_steps]
+    sample = da.take(da.asarray(cube.core_data()), steps, axis=axis)
+    return value_problem(dask.compute(lazy_value_summary(sample))[0], variable)
 
 
 def missing_months(months: np.ndarray, timerange: str | None) -> str | None:

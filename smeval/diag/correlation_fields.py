@@ -1,8 +1,9 @@
 """The work of ``diagnostics/correlation_fields.py``: correlation maps of soil moisture with P - E (Fig. 11).
 
-Inputs are the monthly fields ESMValCore preprocessed for the regional
-series, of which each model's ensemble mean is taken and regridded here
-with ESMValCore's functions (the ``correlation_steps`` option). Models are
+Inputs are each data set's monthly fields on the common grid (a model's
+ensemble mean, a reference's own field), which the regional-series scripts
+computed with ESMValCore's functions (their ``correlation_steps`` option)
+from the same read as the series (:mod:`smeval.diag.ensemble_fields`). Models are
 combined into CMIP6-MMEM with the hierarchical weighting of SPEC section 4;
 the results are written as NetCDF (docs/results.md) with the helpers both
 map scripts share (:mod:`smeval.diag.map_fields`).
@@ -11,20 +12,14 @@ map scripts share (:mod:`smeval.diag.map_fields`).
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, ClassVar
 
-import dask
-import dask.array as da
 import iris
 import iris.cube
-import iris.exceptions
 import numpy as np
 
-from smeval import defaults, outputs
 from smeval.core.correlation import (
     DEFAULT_FDR_ALPHA,
     benjamini_hochberg,
@@ -33,8 +28,8 @@ from smeval.core.correlation import (
 from smeval.core.ensemble import MMEM_ALL, streamed_mmem
 from smeval.metrics.series import months_of
 
-from .checks import in_expected_units, lazy_value_summary, value_problem
-from .io import EXCLUDED_COLUMNS, is_synthetic, load_cube, save_cube, write_csv
+from .ensemble_fields import find_ensemble_fields
+from .io import is_synthetic, save_cube
 from .map_fields import ensemble_inputs, field_cube, field_record
 from .metrics import EvaluationOptions
 from .options import (
@@ -45,7 +40,6 @@ from .options import (
     parse_options,
     recipe_key,
 )
-from .preprocess import EnsembleSteps
 from .provenance import grid_spacing
 from .shared import ProvenanceLogger
 
@@ -55,29 +49,11 @@ logger = logging.getLogger(__name__)
 SIGNIFICANCE_METHODS = ("t-test", "effective-sample-size")
 
 
-#: The correlation maps' steps when the recipe gives none: ESMValCore's
-#: ensemble mean, then the common grid.
-CORRELATION_STEPS = MappingProxyType(
-    {
-        "ensemble_statistics": {"statistics": ["mean"]},
-        "regrid": {
-            "target_grid": defaults.COMMON_GRID,
-            "scheme": {"reference": "smeval.regrid:AreaWeighted"},
-        },
-    }
-)
-
-
 @dataclass(frozen=True)
 class CorrelationOptions(EvaluationOptions):
     """Options of ``diagnostics/correlation_fields.py`` (see its docstring)."""
 
     SCRIPT: ClassVar[str] = "correlation_fields"
-    correlation_steps: dict[str, Any] = option(
-        CORRELATION_STEPS,
-        "steps of the correlation branch, in order: ensemble mean, regrid",
-        check=EnsembleSteps.check,
-    )
     significance_level: float = option(
         0.95, "confidence level of the two-sided t test", "1"
     )
@@ -129,50 +105,6 @@ def _monthly(cube: iris.cube.Cube, months: np.ndarray) -> np.ndarray:
     return out
 
 
-def _refuse_familyless_mean(filename: str, meta: dict[str, Any]) -> None:
-    if "multi_model_statistics" in meta and not meta.get("family"):
-        msg = (
-            f"{filename}: multi-model mean of {meta['short_name']} without a `family` facet; "
-            "ESMValCore grouped every model without one together: give each model in the "
-            "recipe a `family`"
-        )
-        raise ValueError(msg)
-
-
-def sampled_problem(
-    filename: str, short_name: str, n_steps: int = 3
-) -> str | None:
-    """Why a member's monthly field is unusable, from its units and ``n_steps`` time steps, or None.
-
-    The same checks as the regional series (:mod:`smeval.diag.checks`), on
-    the first, middle and last time steps only: a unit error or an empty
-    member shows in any of them, and the whole field is read once, later,
-    for the maps.
-    """
-    try:
-        cube = load_cube(filename)
-        problem = in_expected_units(cube, short_name)
-        if problem or not cube.coords("time", dim_coords=True):
-            return problem
-        axis = cube.coord_dims("time")[0]
-        n_time = cube.shape[axis]
-        steps = sorted({0, n_time // 2, n_time - 1})[:n_steps]
-        sample = da.take(cube.lazy_data(), steps, axis=axis)
-        return value_problem(
-            dask.compute(lazy_value_summary(sample))[0], short_name
-        )
-    except (OSError, ValueError, iris.exceptions.IrisError) as exc:
-        return f"failed to load {filename}: {exc}"
-
-
-def _in_units(cube: iris.cube.Cube, variable: str) -> iris.cube.Cube:
-    """``cube`` converted (lazily) to the units expected of ``variable``; checked by :func:`sampled_problem`."""
-    problem = in_expected_units(cube, variable)
-    if problem:
-        raise ValueError(problem)
-    return cube
-
-
 #: CMOR variables of the correlation maps.
 CORRELATION_VARIABLES = ("mrsos", "pr", "evspsbl")
 
@@ -180,141 +112,53 @@ CORRELATION_VARIABLES = ("mrsos", "pr", "evspsbl")
 def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
     """Write the correlation of shallow soil moisture with P - E (Fig. 11).
 
-    The inputs are the monthly fields that the regional series read (the
-    ancestors ``soil_moisture/mrsos``, ``water_budget/pr`` and
-    ``water_budget/evspsbl``), so ESMValCore reads and decodes them once for
-    both. The recipe's ``correlation_steps`` option (ESMValCore functions:
-    ``ensemble_statistics``, then ``regrid``) makes each model's ensemble
-    mean on the common grid, one model at a time; references are regridded.
-    A data set whose members the steps cannot combine is listed in
-    ``excluded.csv`` and left out of the maps.
+    The inputs are each data set's monthly fields of ``mrsos``, ``pr`` and
+    ``evspsbl`` on the common grid (a model's ensemble mean, a reference's
+    own field) that the regional-series scripts (the ancestors) computed
+    from the same read as the series (their ``correlation_steps``;
+    :mod:`smeval.diag.ensemble_fields`). Members and data sets those
+    scripts left out are listed in their ``excluded.csv``.
     """
     options = parse_options(
         CorrelationOptions, cfg, recipe_key(cfg, CorrelationOptions.SCRIPT)
     )
-    inputs = {
-        f: m
-        for f, m in cfg["input_data"].items()
-        if m.get("short_name") in CORRELATION_VARIABLES
-    }
-    families, _, references = ensemble_inputs(options, inputs.values())
-    # Observations that are no reference never become models; members with
-    # wrong units or implausible values are left out, as the series do.
-    inputs = {
-        f: m
-        for f, m in inputs.items()
-        if m["dataset"] in references
-        or is_model(m["dataset"], m.get("project", ""), references)
-    }
-    excluded: list[dict[str, str]] = []
-    excluded_files: list[str] = []
-    for filename, meta in sorted(inputs.items()):
-        _refuse_familyless_mean(filename, meta)
-        problem = sampled_problem(filename, meta["short_name"])
-        if problem:
-            logger.warning(
-                "Excluded %s %s from the correlation maps: %s",
-                meta["dataset"],
-                filename,
-                problem,
-            )
-            excluded.append(
-                {
-                    "dataset": meta["dataset"],
-                    "member": str(meta.get("ensemble", "")),
-                    "project": str(meta.get("project", "")),
-                    "variable": meta["short_name"],
-                    "reason": f"correlation maps: {problem}",
-                }
-            )
-            excluded_files.append(filename)
-            del inputs[filename]
-    steps = EnsembleSteps(options.correlation_steps)
-
-    # (variable, data set) -> its members' files, in member order.
-    sources: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for filename, meta in sorted(
-        inputs.items(), key=lambda item: str(item[1].get("ensemble", ""))
-    ):
-        sources[(meta["short_name"], meta["dataset"])].append(filename)
+    found = [
+        (f, m, c)
+        for f, m, c in find_ensemble_fields(cfg["ancestor_dirs"])
+        if m["short_name"] in CORRELATION_VARIABLES
+    ]
+    families, _, references = ensemble_inputs(
+        options, [m for _, m, _ in found]
+    )
+    # Observations that are no reference never become models.
     cubes: dict[tuple[str, str], iris.cube.Cube] = {}
+    sources: dict[tuple[str, str], list[str]] = {}
+    for filename, meta, cube in found:
+        if meta["dataset"] in references or is_model(
+            meta["dataset"], meta["project"], references
+        ):
+            cubes[(meta["short_name"], meta["dataset"])] = cube
+            sources[(meta["short_name"], meta["dataset"])] = [filename]
     complete = sorted(
         d
-        for (v, d) in sources
-        if v == "mrsos"
-        and all((w, d) in sources for w in CORRELATION_VARIABLES)
+        for (v, d) in cubes
+        if v == "mrsos" and all((w, d) in cubes for w in CORRELATION_VARIABLES)
     )
-    for dataset in complete:
-        for variable in CORRELATION_VARIABLES:
-            files = sources[(variable, dataset)]
-            try:
-                # Lazy: the data are read when the maps need them, one data set at a time.
-                cubes[(variable, dataset)] = steps.apply(
-                    [_in_units(load_cube(f), variable) for f in files],
-                    ensemble=dataset not in references,
-                )
-            except (ValueError, iris.exceptions.IrisError) as exc:
-                reason = f"correlation maps: {variable} of {len(files)} member(s) ({', '.join(files)}): {exc}"
-                logger.warning(
-                    "Excluded %s from the correlation maps: %s",
-                    dataset,
-                    reason,
-                )
-                excluded.append(
-                    {
-                        "dataset": dataset,
-                        "member": "",
-                        "project": str(inputs[files[0]].get("project", "")),
-                        "variable": variable,
-                        "reason": reason,
-                    }
-                )
-    complete = [
-        d
-        for d in complete
-        if all((v, d) in cubes for v in CORRELATION_VARIABLES)
-    ]
-    work = Path(cfg["work_dir"])
-    written = []
+    if not complete:
+        logger.warning(
+            "No data set with mrsos, pr and evspsbl: no correlation maps written"
+        )
+        return []
     with ProvenanceLogger(cfg) as provlog:
-        if excluded:
-            out = work / outputs.EXCLUDED
-            write_csv(out, excluded, EXCLUDED_COLUMNS)
-            written.append(out)
-            provlog.log(
-                out,
-                field_record(
-                    "Data sets left out of the correlation maps, and why.",
-                    excluded_files
-                    + [
-                        f
-                        for row in excluded
-                        for f in sources.get(
-                            (row["variable"], row["dataset"]), []
-                        )
-                    ],
-                    sorted({row["dataset"] for row in excluded}),
-                    ["corr"],
-                ),
-            )
-        if not complete:
-            logger.warning(
-                "No data set with mrsos, pr and evspsbl: no correlation maps written"
-            )
-            return written
-        complete_cubes = {
-            v_d: c for v_d, c in cubes.items() if v_d[1] in complete
-        }
-        written += _write_correlations(
+        return _write_correlations(
             cfg,
             options,
             provlog,
-            complete_cubes,
+            {v_d: c for v_d, c in cubes.items() if v_d[1] in complete},
             sources,
             families,
             references,
         )
-    return written
 
 
 def _write_correlations(

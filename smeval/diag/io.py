@@ -62,10 +62,15 @@ def is_synthetic(cube: iris.cube.Cube) -> bool:
     )
 
 
-def save_cube(cube: iris.cube.Cube, path: str | os.PathLike) -> Path:
-    """Save a cube as NetCDF atomically; returns the path."""
+def save_cube(
+    cube: iris.cube.Cube, path: str | os.PathLike, **netcdf: object
+) -> Path:
+    """Save a cube as NetCDF atomically; returns the path.
+
+    ``netcdf`` are options of iris' NetCDF saver (e.g. ``zlib``, ``complevel``).
+    """
     with atomic_output(path) as tmp:
-        iris.save(cube, str(tmp), saver="nc")
+        iris.save(cube, str(tmp), saver="nc", **netcdf)
     return Path(path)
 
 

@@ -1,8 +1,8 @@
 """Preprocessor steps that the recipe lists as script options: checked, then applied.
 
 The recipe lists each branch of the pipeline, in order, as a script option
-(``series_steps``, ``map_steps`` of ``regional_series``; ``correlation_steps``
-of ``correlation_fields``): a mapping of step name -> its options, as a
+(``series_steps``, ``map_steps`` and ``correlation_steps`` of
+``regional_series``): a mapping of step name -> its options, as a
 recipe's ``preprocessors`` entry with ``custom_order: true``. A step is a
 function of :mod:`smeval.preprocessor` or of :mod:`esmvalcore.preprocessor`
 with ESMValCore's signature ``step(cube, **options) -> cube``.
@@ -33,7 +33,7 @@ from smeval import preprocessor as smeval_preprocessor
 
 from .options import OptionsError, did_you_mean
 
-#: The one multi-data-set step of the correlation branch: to one model's members.
+#: The one multi-data-set step of the correlation branch: to one data set's members.
 ENSEMBLE_STEP = "ensemble_statistics"
 
 

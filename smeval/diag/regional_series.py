@@ -16,7 +16,7 @@ import iris.cube
 import iris.exceptions
 import numpy as np
 
-from smeval import outputs
+from smeval import defaults, outputs
 from smeval.core.depth import DEEP_DEPTH, SHALLOW_DEPTH, DepthNotReachedError
 from smeval.core.regions import ALL_REGIONS
 from smeval.metrics.series import months_of
@@ -28,11 +28,15 @@ from .checks import (
     in_expected_units,
     lazy_value_summary,
     missing_months,
+    sampled_value_problem,
     value_problem,
 )
+from .ensemble_fields import COMPRESSION, ensemble_field_path
+from .ensemble_fields import label as ensemble_label
 from .io import EXCLUDED_COLUMNS, load_cube, save_cube, series_cube, write_csv
 from .map_climatologies import climatology_path, label, member_stem
 from .options import (
+    OBS_PROJECTS,
     OptionsError,
     announce,
     check_choices,
@@ -41,7 +45,7 @@ from .options import (
     parse_options,
     recipe_key,
 )
-from .preprocess import apply_steps, check_steps
+from .preprocess import EnsembleSteps, apply_steps, check_steps
 from .provenance import period, record, series_record
 from .shared import ProvenanceLogger, family_of
 
@@ -72,6 +76,19 @@ SERIES_STEPS = MappingProxyType({"soil_column": None, "box_means": None})
 #: product (``shallow_depth``, ``deep_depth``) and the regions (``regions``).
 SERIES_SUPPLIED = MappingProxyType(
     {"soil_column": ("depth",), "box_means": ("regions",)}
+)
+
+
+#: The correlation branch when the recipe gives none: ESMValCore's ensemble
+#: mean of a data set's members, then the common grid.
+CORRELATION_STEPS = MappingProxyType(
+    {
+        "ensemble_statistics": {"statistics": ["mean"]},
+        "regrid": {
+            "target_grid": defaults.COMMON_GRID,
+            "scheme": {"reference": "smeval.regrid:AreaWeighted"},
+        },
+    }
 )
 
 
@@ -112,6 +129,16 @@ class SeriesOptions:
         "steps of the map branch, in order, from the field before box_means",
         check=check_steps,
     )
+    correlation_variables: tuple[str, ...] = option(
+        (),
+        "CMOR variables whose data sets' monthly fields on the common grid "
+        "the correlation maps need",
+    )
+    correlation_steps: dict[str, Any] = option(
+        CORRELATION_STEPS,
+        "steps of the correlation branch, in order: ensemble mean, regrid",
+        check=EnsembleSteps.check,
+    )
 
     def __post_init__(self) -> None:
         script = "regional_series"
@@ -128,9 +155,13 @@ class SeriesOptions:
                 f"`deep_depth` ({self.deep_depth:g} m)"
             )
             raise OptionsError(msg)
-        if self.map_variables and not self.map_steps:
-            msg = f"{script}: option `map_variables` is set but `map_steps` names no step"
-            raise OptionsError(msg)
+        for variables, steps in (
+            ("map", self.map_steps),
+            ("correlation", self.correlation_steps),
+        ):
+            if getattr(self, f"{variables}_variables") and not steps:
+                msg = f"{script}: option `{variables}_variables` is set but `{variables}_steps` names no step"
+                raise OptionsError(msg)
 
 
 def series_options(cfg: dict[str, Any]) -> SeriesOptions:
@@ -260,6 +291,35 @@ class _Writer:
         )
         self.written.append(out)
 
+    def write_ensemble_field(
+        self, members, cube: iris.cube.Cube, steps: Iterable[str]
+    ) -> None:
+        """Write one data set's monthly field on the common grid, the correlation branch of ``members``."""
+        meta = members[0].meta
+        names = [_member(m.meta) for m in members if _member(m.meta)]
+        out = ensemble_field_path(self.cfg["work_dir"], meta)
+        cube = ensemble_label(cube, meta, names, [m.cube for m in members])
+        save_cube(cube, out, **COMPRESSION)
+        what = (
+            f"the mean of its {len(names)} member(s) {', '.join(names)}"
+            if names
+            else "its field"
+        )
+        self.provlog.log(
+            out,
+            record(
+                f"Monthly {meta.get('long_name', meta['short_name'])} ({meta['short_name']}) of "
+                f"{meta['dataset']}, {period(meta)}, for the correlation maps: {what}, the steps "
+                f"{', '.join(steps)} applied to the preprocessed data, from the read that gives "
+                "the regional series.",
+                [m.filename for m in members],
+                [meta["dataset"]],
+                domains=["global"],
+                statistics=["mean"],
+            ),
+        )
+        self.written.append(out)
+
     def exclude(
         self, meta: dict[str, Any], variable: str, reason: str
     ) -> None:
@@ -322,6 +382,9 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
     Each member is read once: its series branch (``series_steps``) and, for
     the ``map_variables``, its map branch (``map_steps``, from the field the
     series average) are computed together (see :mod:`smeval.diag.map_climatologies`).
+    For the ``correlation_variables``, all members of a data set are
+    computed together, with the correlation branch (``correlation_steps``:
+    their ensemble mean on the common grid; :mod:`smeval.diag.ensemble_fields`).
     A member with wrong units, implausible values, no valid value, missing
     months or unusable soil layers is excluded with the reason
     (:mod:`smeval.diag.checks`).
@@ -335,16 +398,7 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
 
     with ProvenanceLogger(cfg) as provlog:
         writer = _Writer(cfg, provlog)
-        for filename, meta in sorted(input_data.items()):
-            if meta["short_name"] not in FX_NAMES:
-                _member_products(
-                    filename,
-                    meta,
-                    options,
-                    fixed,
-                    _key(meta) in has_mrsos,
-                    writer,
-                )
+        _all_products(input_data, options, fixed, has_mrsos, writer)
         evaluated = sorted(
             f for f, m in input_data.items() if m["short_name"] not in FX_NAMES
         )
@@ -362,6 +416,39 @@ def write_regional_series(cfg: dict[str, Any]) -> list[Path]:
             ),
         )
     return writer.written
+
+
+def _all_products(
+    input_data: dict[str, dict],
+    options: SeriesOptions,
+    fixed,
+    has_mrsos: set,
+    writer: _Writer,
+) -> None:
+    """Products of every input: one compute per member, or per data set of the ``correlation_variables``."""
+    groups = _correlation_groups(input_data, options)
+    done = set()
+    for filename, meta in sorted(input_data.items()):
+        if meta["short_name"] in FX_NAMES:
+            continue
+        with_mrsos = _key(meta) in has_mrsos
+        group = (meta["short_name"], meta["dataset"])
+        if group not in groups:
+            member = _prepare(
+                filename, meta, options, fixed, with_mrsos, writer
+            )
+            if member is not None:
+                computed = dask.compute(*member.lazy())
+                _write_member(member, computed, options, writer)
+        elif group not in done:
+            done.add(group)
+            members = [
+                _prepare(f, m, options, fixed, with_mrsos, writer)
+                for f, m in groups[group]
+            ]
+            _dataset_products(
+                [m for m in members if m is not None], options, writer
+            )
 
 
 def _products(
@@ -468,15 +555,37 @@ def _without_supplementaries(cube: iris.cube.Cube) -> iris.cube.Cube:
     return cube
 
 
-def _member_products(
+@dataclass(eq=False)
+class _Member:
+    """One member read for its products: the loaded cube and its lazy products."""
+
+    filename: str
+    meta: dict[str, Any]
+    cube: iris.cube.Cube
+    depths: dict[str, float | None]
+    names: dict[str, tuple[str, str]]
+    series: dict[str, iris.cube.Cube]
+    climatologies: dict[str, iris.cube.Cube]
+    summaries: dict[str, tuple]
+
+    def lazy(self) -> tuple[dict, dict, dict]:
+        """(series, climatologies, value summaries), lazy: the arguments of one ``dask.compute``."""
+        return (
+            {n: c.core_data() for n, c in self.series.items()},
+            {n: c.core_data() for n, c in self.climatologies.items()},
+            self.summaries,
+        )
+
+
+def _prepare(
     filename: str,
     meta: dict[str, Any],
     options: SeriesOptions,
     fixed,
     with_mrsos: bool,
     writer: _Writer,
-) -> None:
-    """Regional series (and map climatologies) of one member, or its exclusion with the reason."""
+) -> _Member | None:
+    """One member's lazy products, or None (and its exclusion with the reason) if its metadata fail the checks."""
     short_name = meta["short_name"]
     depths, names = _products(meta, options, with_mrsos)
     try:
@@ -488,45 +597,55 @@ def _member_products(
         problem = problem or (f"time axis: {gap}" if gap else None)
         if problem:
             writer.exclude(meta, short_name, problem)
-            return
+            return None
         cube = with_fixed_fields(cube, fixed.get(_key(meta), {}))
         fields, series, climatologies = _branches(
             cube, depths, options, short_name in options.map_variables
         )
     except (OSError, ValueError, iris.exceptions.IrisError) as exc:
         writer.exclude(meta, short_name, f"failed to load {filename}: {exc}")
-        return
+        return None
     _exclude_failed(filename, meta, names, fields, climatologies, writer)
     summaries = {
         name: lazy_value_summary(field.core_data())
         for name, field in fields.items()
     }
-    # One pass over the member's data for all its products.
-    values, computed, summaries = dask.compute(
-        {n: c.core_data() for n, c in series.items()},
-        {n: c.core_data() for n, c in climatologies.items()},
-        summaries,
+    return _Member(
+        filename, meta, cube, depths, names, series, climatologies, summaries
     )
+
+
+def _write_member(
+    member: _Member, computed, options: SeriesOptions, writer: _Writer
+) -> bool:
+    """Write one member's computed products; False if the value checks excluded any of its series.
+
+    ``computed`` is ``dask.compute(*member.lazy())``.
+    """
+    meta, filename = member.meta, member.filename
+    values, climatologies, summaries = computed
+    kept = True
     for name in list(values):
-        problem = value_problem(summaries[name], name, depths.get(name))
+        problem = value_problem(summaries[name], name, member.depths.get(name))
         if problem:
-            writer.exclude(meta, names[name][0], problem)
+            writer.exclude(meta, member.names[name][0], problem)
             values.pop(name)
-            computed.pop(name, None)
+            climatologies.pop(name, None)
+            kept = False
     for name, series_values in values.items():
-        variable, long_name = names[name]
-        region_ids = tuple(series[name].coord("region").points)
+        variable, long_name = member.names[name]
+        region_ids = tuple(member.series[name].coord("region").points)
         writer.write(
             meta,
             filename,
             variable,
             np.asarray(series_values),
-            cube,
+            member.cube,
             region_ids,
             long_name,
         )
-    for name, data in computed.items():
-        climatology = climatologies[name]
+    for name, data in climatologies.items():
+        climatology = member.climatologies[name]
         climatology.data = data
         writer.write_climatology(
             meta,
@@ -534,8 +653,131 @@ def _member_products(
             climatology,
             options.map_steps,
             name,
-            None if name == short_name else names[name][1],
+            None if name == meta["short_name"] else member.names[name][1],
         )
+    return kept
+
+
+def _correlation_groups(
+    input_data: dict[str, dict], options: SeriesOptions
+) -> dict[tuple[str, str], list[tuple[str, dict[str, Any]]]]:
+    """(variable, data set) -> its members' (file, metadata), in member order, for the ``correlation_variables``.
+
+    Raises
+    ------
+    ValueError
+        If an input is a multi-model mean without a ``family`` facet
+        (ESMValCore grouped every model without one together).
+    """
+    groups = defaultdict(list)
+    for filename, meta in sorted(
+        input_data.items(), key=lambda item: (_member(item[1]), item[0])
+    ):
+        if meta["short_name"] not in options.correlation_variables:
+            continue
+        if "multi_model_statistics" in meta and not meta.get("family"):
+            msg = (
+                f"{filename}: multi-model mean of {meta['short_name']} without a `family` facet; "
+                "ESMValCore grouped every model without one together: give each model in the "
+                "recipe a `family`"
+            )
+            raise ValueError(msg)
+        groups[(meta["short_name"], meta["dataset"])].append((filename, meta))
+    return dict(groups)
+
+
+def _dataset_products(
+    members: list[_Member], options: SeriesOptions, writer: _Writer
+) -> None:
+    """All products of one data set's members, and their ensemble mean on the common grid, in one ``dask.compute``.
+
+    Members whose three sampled time steps fail the value checks are left
+    out of the mean before it is built. If the full check (after the
+    compute) excludes a member of the mean, the mean is computed again
+    without it: a second read of this data set's other members, logged.
+    """
+    if not members:
+        return
+    sampled = {
+        m.filename: sampled_value_problem(m.cube, m.meta["short_name"])
+        for m in members
+    }
+    in_mean = [m for m in members if not sampled[m.filename]]
+    mean = _lazy_mean(in_mean, options, writer)
+    *computed, field = dask.compute(
+        *(m.lazy() for m in members),
+        None if mean is None else mean.core_data(),
+    )
+    kept = {
+        m.filename
+        for m, products in zip(members, computed, strict=True)
+        if _write_member(m, products, options, writer)
+    }
+    for member in members:
+        if sampled[member.filename] and member.filename in kept:
+            writer.exclude(
+                member.meta,
+                member.meta["short_name"],
+                f"correlation maps: {sampled[member.filename]}",
+            )
+    if mean is not None:
+        used = [m for m in in_mean if m.filename in kept]
+        if len(used) < len(in_mean):
+            mean = _mean_again(in_mean, used, options, writer)
+        else:
+            mean.data = field
+    if mean is not None:
+        writer.write_ensemble_field(used, mean, options.correlation_steps)
+
+
+def _mean_again(
+    in_mean: list[_Member],
+    used: list[_Member],
+    options: SeriesOptions,
+    writer: _Writer,
+) -> iris.cube.Cube | None:
+    """Return the mean of ``used`` (computed) after the full check excluded the other members of ``in_mean``; logged."""
+    used_files = {m.filename for m in used}
+    for member in in_mean:
+        if member.filename not in used_files:
+            logger.warning(
+                "Computing the ensemble mean of %s %s again without member %s (%s), "
+                "which the full value check excluded: a second read of its other members",
+                member.meta["dataset"],
+                member.meta["short_name"],
+                _member(member.meta) or "-",
+                member.filename,
+            )
+    mean = _lazy_mean(used, options, writer)
+    if mean is not None:
+        mean.data = dask.compute(mean.core_data())[0]
+    return mean
+
+
+def _lazy_mean(
+    members: list[_Member], options: SeriesOptions, writer: _Writer
+) -> iris.cube.Cube | None:
+    """Return the correlation branch of one data set's ``members`` (lazy), or None (listed as excluded) if they cannot be combined.
+
+    Observations (no ensemble) skip ``ensemble_statistics``.
+    """
+    if not members:
+        return None
+    meta = members[0].meta
+    try:
+        return EnsembleSteps(options.correlation_steps).apply(
+            [_without_supplementaries(m.cube) for m in members],
+            ensemble=str(meta.get("project", "")) not in OBS_PROJECTS,
+        )
+    except (ValueError, iris.exceptions.IrisError) as exc:
+        files = [m.filename for m in members]
+        writer.exclude(
+            {k: v for k, v in meta.items() if k != "ensemble"},
+            meta["short_name"],
+            f"correlation maps: {meta['short_name']} of {len(files)} member(s) "
+            f"({', '.join(files)}): {exc}",
+        )
+        return None
 
 
 def _exclude_failed(

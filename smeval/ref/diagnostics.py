@@ -263,7 +263,12 @@ class SoilMoistureSkill(SmevalDiagnostic):
     required = ("mrsos",)
     scripts: ClassVar[dict[str, Any]] = {
         "soil_moisture": {
-            "regional_series": {"map_variables": None, "map_steps": None}
+            # Neither maps nor correlation maps: only the series branch.
+            "regional_series": {
+                "map_variables": None,
+                "map_steps": None,
+                "correlation_variables": None,
+            }
         },
         "skill": {
             "metrics": {},

@@ -1,14 +1,18 @@
-"""The correlation-map diagnostic on planted members (Fig. 11).
+"""The correlation branch of the series scripts and the correlation-map diagnostic on planted members (Fig. 11).
 
-Its inputs are the monthly fields preprocessed for the regional series, one
-file per member. Each model's members are averaged and regridded by the
-recipe's ESMValCore steps, the models are averaged over families, and the
-correlation of soil moisture with P - E is taken per grid cell. The fields
-below are uniform in space, so every cell of the common grid must hold the
-correlation of the planted series, computed here with scipy.
+The regional-series scripts compute each data set's monthly field on the
+common grid from the members they read (the recipe's ESMValCore steps:
+the ensemble mean of a model's members, then regrid), in the same
+``dask.compute`` as the series; the correlation script reads those fields,
+averages the models over families and takes the correlation of soil
+moisture with P - E per grid cell. The fields below are uniform in space,
+so every cell of the common grid must hold the correlation of the planted
+series, computed here with scipy.
 """
 
 from __future__ import annotations
+
+import logging
 
 import iris
 import netCDF4
@@ -20,10 +24,12 @@ from diag_helpers import write_uniform
 from scipy import stats
 
 from smeval.diag.correlation_fields import correlation_fields
+from smeval.diag.metrics import read_series
+from smeval.diag.regional_series import write_regional_series
 
 #: Months of the planted series: 1980-1982.
 N_MONTHS = 36
-#: The recipe's steps (recipes/recipe_soilmoisture.yml, correlation_fields).
+#: The recipe's steps (recipes/recipe_soilmoisture.yml, regional_series).
 STEPS = {
     "ensemble_statistics": {"statistics": ["mean"]},
     "regrid": {
@@ -33,10 +39,12 @@ STEPS = {
 }
 UNITS = {"mrsos": "kg m-2", "pr": "kg m-2 s-1", "evspsbl": "kg m-2 s-1"}
 MIPS = {"mrsos": "Lmon", "pr": "Amon", "evspsbl": "Amon"}
+#: The two series scripts of the recipe and their correlation variables.
+TASKS = {"soil_moisture": ("mrsos",), "water_budget": ("pr", "evspsbl")}
 
 
-def _inputs(tmp_path, planted):
-    """Write ``planted`` and return the script's settings.
+def _write_planted(tmp_path, planted):
+    """Write ``planted``; return ESMValCore's metadata of each file.
 
     ``planted``: (dataset, family, project, member) -> {variable: series};
     ``step``: the grid spacing in degrees, default 4.
@@ -69,15 +77,59 @@ def _inputs(tmp_path, planted):
             if member:
                 meta["ensemble"] = member
             inputs[str(path)] = meta
+    return inputs
+
+
+def _folders(tmp_path, name):
+    work, run = tmp_path / name / "work", tmp_path / name / "run"
+    for folder in (work, run):
+        folder.mkdir(parents=True, exist_ok=True)
+    return {"work_dir": str(work), "run_dir": str(run)}
+
+
+def _series(tmp_path, inputs) -> list:
+    """Run the two series scripts with the correlation branch; return their work folders."""
+    dirs = []
+    for task, variables in TASKS.items():
+        cfg = {
+            "input_data": {
+                f: m for f, m in inputs.items() if m["short_name"] in variables
+            },
+            **_folders(tmp_path, task),
+            "correlation_variables": list(variables),
+            "correlation_steps": STEPS,
+        }
+        write_regional_series(cfg)
+        dirs.append(tmp_path / task / "work")
+    return dirs
+
+
+def _inputs(tmp_path, planted):
+    """Run the series scripts on ``planted``; return the correlation script's settings."""
+    return _correlation_settings(tmp_path, _write_planted(tmp_path, planted))
+
+
+def _correlation_settings(tmp_path, inputs):
+    """Run the series scripts on ``inputs``; return the correlation script's settings."""
+    dirs = _series(tmp_path, inputs)
     for name in ("work", "run"):
         (tmp_path / name).mkdir(exist_ok=True)
     return {
-        "input_data": inputs,
+        "ancestor_dirs": dirs,
         "work_dir": str(tmp_path / "work"),
         "run_dir": str(tmp_path / "run"),
-        "correlation_steps": STEPS,
         "references": ["ERA5"],
     }
+
+
+def _excluded(tmp_path) -> pd.DataFrame:
+    """The series scripts' exclusions."""
+    frames = [
+        pd.read_csv(path, dtype=str, keep_default_na=False)
+        for task in TASKS
+        if (path := tmp_path / task / "work" / "excluded.csv").is_file()
+    ]
+    return pd.concat(frames, ignore_index=True)
 
 
 def _r_everywhere(path, var_name="r"):
@@ -165,15 +217,43 @@ def test_members_are_averaged_before_the_correlation_and_models_over_families(
         rtol=1e-3,
         atol=1e-6,
     )
-    # Provenance names each member's files.
+    # Provenance: the MMEM's ancestors are the three models' fields of the
+    # three variables, and each field's ancestors its members' files.
     provenance = yaml.safe_load(
         (tmp_path / "run" / "diagnostic_provenance.yml").read_text()
     )
     record = provenance[str(work / "correlation_CMIP6-MMEM.nc")]
-    assert (
-        len(record["ancestors"]) == 3 * 5
-    )  # three variables of five model members
+    assert sorted(record["ancestors"]) == sorted(
+        str(tmp_path / task / "work" / "ensemble_fields" / v / f"{m}.nc")
+        for task, variables in TASKS.items()
+        for v in variables
+        for m in ("MODEL-A", "MODEL-B", "MODEL-C")
+    )
+    field = tmp_path / "soil_moisture" / "work" / "ensemble_fields" / "mrsos"
+    series_provenance = yaml.safe_load(
+        (
+            tmp_path / "soil_moisture" / "run" / "diagnostic_provenance.yml"
+        ).read_text()
+    )
+    assert sorted(
+        series_provenance[str(field / "MODEL-A.nc")]["ancestors"]
+    ) == [
+        str(tmp_path / "in" / f"mrsos_MODEL-A_r{i}i1p1f1.nc") for i in (1, 2)
+    ]
+    # The fields are float32 on the common grid, described as the series are.
+    cube = iris.load_cube(str(field / "MODEL-A.nc"))
+    assert cube.dtype == np.float32
+    assert cube.shape == (N_MONTHS, 160, 320)
+    assert cube.standard_name == "mass_content_of_water_in_soil_layer"
+    assert cube.attributes["smeval_members"] == "r1i1p1f1,r2i1p1f1"
+    assert cube.attributes["smeval_family"] == "FAM1"
+    assert [m.method for m in cube.cell_methods][-1] == "mean"
     assert not (work / "excluded.csv").exists()
+    assert _excluded(tmp_path).empty
+    # The metrics read the series only, not these fields: three variables of
+    # six members (five of the models, ERA5's field).
+    series, _, _ = read_series([tmp_path / task / "work" for task in TASKS])
+    assert len(series) == 3 * 6
 
 
 def test_a_model_whose_members_cannot_be_combined_is_listed_and_left_out(
@@ -201,10 +281,11 @@ def test_a_model_whose_members_cannot_be_combined_is_listed_and_left_out(
     assert {p.name for p in written} == {
         "correlation_CMIP6-MMEM.nc",
         "correlation_ERA5.nc",
-        "excluded.csv",
     }
-    excluded = pd.read_csv(work / "excluded.csv")
+    # The series scripts list the data set: its series are kept.
+    excluded = _excluded(tmp_path)
     assert set(excluded.dataset) == {"MODEL-B"}
+    assert set(excluded.member) == {""}
     assert set(excluded.variable) == {"mrsos", "pr", "evspsbl"}
     assert all(
         "correlation maps" in r and "r2i1p1f1" in r for r in excluded.reason
@@ -230,17 +311,20 @@ def test_correlation_steps_are_checked_from_the_signatures_before_any_data_is_re
             }
         },
         "work_dir": str(tmp_path),
-        "run_dir": str(
-            tmp_path / "run" / "correlation" / "correlation_fields"
-        ),
+        "run_dir": str(tmp_path / "run" / "soil_moisture" / "regional_series"),
+        "correlation_variables": ["mrsos"],
     }
 
     def error(steps):
         with pytest.raises(OptionsError) as info:
-            correlation_fields({**cfg, "correlation_steps": steps})
+            write_regional_series({**cfg, "correlation_steps": steps})
         return str(info.value)
 
-    where = "correlation/correlation_fields: correlation_steps"
+    assert error({}) == (
+        "regional_series: option `correlation_variables` is set but "
+        "`correlation_steps` names no step"
+    )
+    where = "soil_moisture/regional_series: correlation_steps"
     assert error(
         {
             "multi_model_statistics": {
@@ -378,16 +462,16 @@ def test_a_flux_member_in_other_units_is_converted_or_left_out(
         ("MODEL-A", "FAM1", "CMIP6", "r2i1p1f1"): fields(a),
         ("ERA5", "ERA5", "OBS6", ""): fields(ref),
     }
-    cfg = _inputs(tmp_path, planted)
+    inputs = _write_planted(tmp_path, planted)
     [path] = [
         f
-        for f, m in cfg["input_data"].items()
+        for f, m in inputs.items()
         if m["short_name"] == "pr" and m.get("ensemble") == "r2i1p1f1"
     ]
     with netCDF4.Dataset(path, "a") as nc:
         nc["pr"][:] = nc["pr"][:] * factor
         nc["pr"].units = units
-    correlation_fields(cfg)
+    correlation_fields(_correlation_settings(tmp_path, inputs))
     work = tmp_path / "work"
     expected = stats.pearsonr(a[0], a[1] - a[2]).statistic
     np.testing.assert_allclose(
@@ -399,7 +483,141 @@ def test_a_flux_member_in_other_units_is_converted_or_left_out(
     }["r"]
     assert cube.coord("dataset").points.tolist() == ["CMIP6-MMEM"]
     if kept:
-        assert not (work / "excluded.csv").exists()
+        assert _excluded(tmp_path).empty
     else:
-        [reason] = pd.read_csv(work / "excluded.csv").reason
+        [reason] = _excluded(tmp_path).reason
         assert f"units '{units}' where pr must be in kg m-2 s-1" in reason
+
+
+def _one_model(tmp_path, members):
+    """Write MODEL-A's mrsos ``members`` (member -> series); return the series script's settings."""
+    planted = {
+        ("MODEL-A", "FAM1", "CMIP6", member): {"mrsos": series}
+        for member, series in members.items()
+    }
+    return {
+        "input_data": _write_planted(tmp_path, planted),
+        **_folders(tmp_path, "soil_moisture"),
+        "correlation_variables": ["mrsos"],
+        "correlation_steps": STEPS,
+        "map_variables": ["mrsos"],
+        "map_steps": {"climate_mean": {}, "regrid": STEPS["regrid"]},
+    }
+
+
+def test_a_member_that_fails_only_the_full_check_is_left_out_of_the_mean(
+    tmp_path, caplog
+):
+    # r3 passes the check of its first, middle and last months but holds an
+    # implausible 500 kg m-2 (more water than 10 cm of soil can hold) in its
+    # fifth month: the full check excludes it after the compute, and the mean
+    # is computed again from r1 and r2 alone.
+    rng = np.random.default_rng(5)
+    r1, r2, r3 = (50 + rng.normal(size=N_MONTHS) for _ in range(3))
+    r3[4] = 500.0
+    # r4 fails already in its first month: left out before the mean is built.
+    r4 = r1.copy()
+    r4[0] = -300.0
+    cfg = _one_model(
+        tmp_path,
+        {"r1i1p1f1": r1, "r2i1p1f1": r2, "r3i1p1f1": r3, "r4i1p1f1": r4},
+    )
+    with caplog.at_level(logging.WARNING):
+        write_regional_series(cfg)
+
+    excluded = _excluded(tmp_path)
+    assert sorted(excluded.member) == ["r3i1p1f1", "r4i1p1f1"]
+    assert all("plausible range" in r for r in excluded.reason)
+    field = iris.load_cube(
+        str(tmp_path / "soil_moisture/work/ensemble_fields/mrsos/MODEL-A.nc")
+    )
+    assert field.attributes["smeval_members"] == "r1i1p1f1,r2i1p1f1"
+    data = np.ma.filled(field.data.astype(float), np.nan)
+    expected = ((r1 + r2) / 2)[:, None, None]
+    np.testing.assert_allclose(
+        data, np.broadcast_to(expected, data.shape), rtol=2e-6
+    )
+    again = [r.getMessage() for r in caplog.records if "again" in r.message]
+    [message] = again
+    assert "r3i1p1f1" in message
+    assert "mrsos_MODEL-A_r3i1p1f1.nc" in message
+    # The excluded members' series and climatologies are not written.
+    work = tmp_path / "soil_moisture/work"
+    assert sorted(p.name for p in (work / "sm_shallow").glob("*.nc")) == [
+        "MODEL-A_r1i1p1f1.nc",
+        "MODEL-A_r2i1p1f1.nc",
+    ]
+
+
+def test_a_data_set_is_computed_in_one_dask_compute(tmp_path, monkeypatch):
+    # Every member's series and climatology and the data set's ensemble mean
+    # come from one dask.compute of the script (three sampled time steps per
+    # member are read before it, for the checks).
+    import dask
+
+    from smeval.diag import regional_series
+
+    rng = np.random.default_rng(6)
+    members = {f"r{i}i1p1f1": 50 + rng.normal(size=N_MONTHS) for i in (1, 2)}
+    cfg = _one_model(tmp_path, members)
+    calls = []
+
+    def compute(*args, **kwargs):
+        calls.append(args)
+        return dask.compute(*args, **kwargs)
+
+    monkeypatch.setattr(
+        regional_series,
+        "dask",
+        type("D", (), {"compute": staticmethod(compute)}),
+    )
+    written = write_regional_series(cfg)
+
+    [args] = calls
+    *products, mean = args
+    assert len(products) == 2
+    for series, climatologies, _ in products:
+        assert set(series) == set(climatologies) == {"mrsos"}
+    assert mean is not None
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in written)
+    assert names == [
+        "soil_moisture/work/ensemble_fields/mrsos/MODEL-A.nc",
+        "soil_moisture/work/map_climatologies/mrsos/MODEL-A_r1i1p1f1.nc",
+        "soil_moisture/work/map_climatologies/mrsos/MODEL-A_r2i1p1f1.nc",
+        "soil_moisture/work/sm_shallow/MODEL-A_r1i1p1f1.nc",
+        "soil_moisture/work/sm_shallow/MODEL-A_r2i1p1f1.nc",
+    ]
+    field = iris.load_cube(str(tmp_path / names[0]))
+    expected = ((members["r1i1p1f1"] + members["r2i1p1f1"]) / 2)[:, None, None]
+    data = np.ma.filled(field.data.astype(float), np.nan)
+    np.testing.assert_allclose(
+        data, np.broadcast_to(expected, data.shape), rtol=2e-6
+    )
+
+
+def test_a_member_empty_in_its_sampled_steps_only_keeps_its_series_but_not_its_place_in_the_mean(
+    tmp_path,
+):
+    # r2 has no valid value in its first, middle and last months (the ones
+    # the sampled check reads) but valid ones elsewhere: the full check keeps
+    # its series, the mean was built without it, and excluded.csv says so.
+    rng = np.random.default_rng(9)
+    r1, r2 = (50 + rng.normal(size=N_MONTHS) for _ in range(2))
+    r2[[0, N_MONTHS // 2, N_MONTHS - 1]] = np.nan
+    cfg = _one_model(tmp_path, {"r1i1p1f1": r1, "r2i1p1f1": r2})
+    write_regional_series(cfg)
+
+    work = tmp_path / "soil_moisture/work"
+    assert sorted(p.name for p in (work / "sm_shallow").glob("*.nc")) == [
+        "MODEL-A_r1i1p1f1.nc",
+        "MODEL-A_r2i1p1f1.nc",
+    ]
+    [row] = _excluded(tmp_path).itertuples()
+    assert (row.member, row.variable) == ("r2i1p1f1", "mrsos")
+    assert row.reason.startswith("correlation maps: all values are missing")
+    field = iris.load_cube(str(work / "ensemble_fields/mrsos/MODEL-A.nc"))
+    assert field.attributes["smeval_members"] == "r1i1p1f1"
+    data = np.ma.filled(field.data.astype(float), np.nan)
+    np.testing.assert_allclose(
+        data, np.broadcast_to(r1[:, None, None], data.shape), rtol=2e-6
+    )

@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 from diag_helpers import write_uniform
 
-from smeval.diag.correlation_fields import correlation_fields
 from smeval.diag.map_climatologies import find_climatologies
 from smeval.diag.metrics import read_series
 from smeval.diag.options import OptionsError
@@ -122,7 +121,9 @@ def test_series_carry_the_recipe_family_to_the_metrics(tmp_path):
     assert family_of({"dataset": "NOT-IN-TABLE-1"}) == "NOT-IN-TABLE-1"
 
 
-def test_correlation_refuses_a_multi_model_mean_without_family(tmp_path):
+def test_correlation_branch_refuses_a_multi_model_mean_without_family(
+    tmp_path,
+):
     # ESMValCore groups every model without a `family` facet into one mean: refuse it, naming the file.
 
     meta = {
@@ -135,9 +136,10 @@ def test_correlation_refuses_a_multi_model_mean_without_family(tmp_path):
         "input_data": {str(tmp_path / "mm.nc"): meta},
         "work_dir": str(tmp_path),
         "run_dir": str(tmp_path),
+        "correlation_variables": ["mrsos"],
     }
     with pytest.raises(ValueError, match=r"mm.nc.*without a `family` facet"):
-        correlation_fields(cfg)
+        write_regional_series(cfg)
 
 
 #: The recipe's map steps (recipes/recipe_soilmoisture.yml).

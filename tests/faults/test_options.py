@@ -283,8 +283,8 @@ def test_a_typo_in_a_recipe_step_is_one_line_naming_the_recipe_key(
 
 def test_an_unknown_step_in_the_correlation_branch_is_named(tmp_path):
     def edit(recipe):
-        script = recipe["diagnostics"]["correlation"]["scripts"][
-            "correlation_fields"
+        script = recipe["diagnostics"]["water_budget"]["scripts"][
+            "regional_series"
         ]
         script["correlation_steps"] = {
             "ensemble_mean": {},
@@ -294,6 +294,6 @@ def test_an_unknown_step_in_the_correlation_branch_is_named(tmp_path):
     result = CheckResult()
     check_options(_edited_recipe(tmp_path, edit), result)
     assert [r["problem"] for r in result.rows] == [
-        "recipe option: correlation/correlation_fields: correlation_steps: unknown step 'ensemble_mean' (did you "
+        "recipe option: water_budget/regional_series: correlation_steps: unknown step 'ensemble_mean' (did you "
         "mean `ensemble_statistics`?); a step is a function of smeval.preprocessor or esmvalcore.preprocessor"
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import iris
 import pandas as pd
 import pytest
 import yaml
@@ -146,14 +147,34 @@ def test_member_counts_per_model_and_variable(faulty_run):
 
 
 def test_the_correlation_maps_leave_out_the_same_members(faulty_run):
+    # The series script excludes both MIROC6 mrsos members, so its monthly
+    # field for the correlation maps has no member left: MIROC6 is in none
+    # of the correlation maps. MPI-ESM1-2-LR's mean has r1 only (ESMValCore
+    # skipped r2).
+    work = faulty_run["run"] / "work"
     excluded = pd.read_csv(
-        faulty_run["run"] / "work/correlation/correlation_fields/excluded.csv",
+        work / "soil_moisture/regional_series/excluded.csv",
         dtype=str,
         keep_default_na=False,
     )
     assert {("MIROC6", "r1i1p1f1"), ("MIROC6", "r2i1p1f1")} <= set(
         zip(excluded.dataset, excluded.member, strict=True)
     )
+    fields = work / "soil_moisture/regional_series/ensemble_fields/mrsos"
+    assert not (fields / "MIROC6.nc").exists()
+    members = iris.load_cube(str(fields / "MPI-ESM1-2-LR.nc")).attributes[
+        "smeval_members"
+    ]
+    assert members == "r1i1p1f1"
+    provenance = yaml.safe_load(
+        (
+            faulty_run["run"]
+            / "run/correlation/correlation_fields/diagnostic_provenance.yml"
+        ).read_text()
+    )
+    [mmem] = [v for k, v in provenance.items() if k.endswith("CMIP6-MMEM.nc")]
+    assert mmem["ancestors"]
+    assert not [a for a in mmem["ancestors"] if "MIROC6" in a]
 
 
 def test_the_report_shows_members_and_exclusions(faulty_run):

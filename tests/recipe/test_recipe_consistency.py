@@ -177,41 +177,46 @@ def test_map_climatologies_cover_the_maps_on_the_correlation_grid(recipe):
     ) == {"soil_moisture/regional_series", "water_budget/regional_series"}
 
 
-def test_correlation_reads_the_series_fields_and_regrids_each_model_mean_to_the_common_grid(
+def test_the_series_scripts_form_each_model_mean_on_the_common_grid_for_the_correlation(
     recipe,
 ):
-    # No second read: the correlation script's inputs are the series' own
-    # preprocessed mrsos, pr and evspsbl (pr and evspsbl land only), and its
-    # steps are ESMValCore's ensemble mean, then the maps' common grid.
-    from smeval.diag.correlation_fields import (
-        CORRELATION_STEPS,
-        CorrelationOptions,
-    )
+    # No second read: the series scripts apply the correlation branch
+    # (ESMValCore's ensemble mean, then the maps' common grid) to the mrsos,
+    # pr and evspsbl (pr and evspsbl land only) they read, and the
+    # correlation script reads their fields.
+    from smeval.diag.regional_series import CORRELATION_STEPS, SeriesOptions
 
     diagnostics = recipe["diagnostics"]
+    covered = set()
+    for name in ("soil_moisture", "water_budget"):
+        script = diagnostics[name]["scripts"]["regional_series"]
+        options = parse_options(
+            SeriesOptions,
+            script,
+            f"{name}/regional_series",
+            announce_errors=False,
+        )
+        covered |= set(options.correlation_variables)
+        for variable in options.correlation_variables:
+            preprocessor = recipe["preprocessors"][
+                diagnostics[name]["variables"][variable]["preprocessor"]
+            ]
+            assert ("mask_landsea" in preprocessor) == (variable != "mrsos"), (
+                variable
+            )
+        steps = options.correlation_steps
+        assert list(steps) == ["ensemble_statistics", "regrid"]
+        assert steps["regrid"] == recipe["script_options"]["common_grid"]
+        # The script's default steps are the recipe's.
+        assert steps == dict(CORRELATION_STEPS)
+    assert covered == {"mrsos", "pr", "evspsbl"}
     script = diagnostics["correlation"]["scripts"]["correlation_fields"]
     assert not diagnostics["correlation"].get("variables")
     assert set(script["ancestors"]) == {
-        "soil_moisture/mrsos",
-        "water_budget/pr",
-        "water_budget/evspsbl",
+        "soil_moisture/regional_series",
+        "water_budget/regional_series",
     }
-    for ancestor in script["ancestors"]:
-        diagnostic, group = ancestor.split("/")
-        preprocessor = recipe["preprocessors"][
-            diagnostics[diagnostic]["variables"][group]["preprocessor"]
-        ]
-        assert ("mask_landsea" in preprocessor) == (group != "mrsos"), ancestor
-    steps = parse_options(
-        CorrelationOptions,
-        script,
-        "correlation/correlation_fields",
-        announce_errors=False,
-    ).correlation_steps
-    assert list(steps) == ["ensemble_statistics", "regrid"]
-    assert steps["regrid"] == recipe["script_options"]["common_grid"]
-    # The script's default steps are the recipe's.
-    assert steps == dict(CORRELATION_STEPS)
+    assert "correlation_steps" not in script
 
 
 def test_no_script_option_is_named_like_an_esmvalcore_key(recipe):

@@ -1,0 +1,115 @@
+"""The correlation maps' monthly fields, computed from the read that gives the regional series.
+
+The correlation maps (Fig. 11) need each data set's monthly fields of
+``mrsos``, ``pr`` and ``evspsbl`` on the common grid: a model's ensemble
+mean over its members, a reference's own field. Reading the preprocessed
+member files again for them cost a second read and decode of every member.
+Instead, the regional-series script applies the steps the recipe gives in
+its ``correlation_steps`` option (ESMValCore's ``ensemble_statistics``, then
+``regrid``; :class:`smeval.diag.preprocess.EnsembleSteps`) to the members of
+each data set of its ``correlation_variables`` while it reads them for the
+series, and dask computes the members' series, their climatologies and the
+data set's ensemble mean in one ``dask.compute``.
+
+The fields are written one file per variable and data set,
+``<work_dir>/ensemble_fields/<short_name>/<dataset>.nc`` (float32, zlib),
+with attributes that name the data set, project, family and the
+members in the mean; the correlation script finds them in its ancestors'
+folders (:func:`find_ensemble_fields`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import iris.coords
+import iris.cube
+import numpy as np
+
+from .io import load_cube
+from .shared import family_of
+
+#: Sub-folder of a series script's work folder that holds the monthly fields.
+ENSEMBLE_DIR = "ensemble_fields"
+#: Global attributes of a field file, and the metadata key each holds.
+ATTRIBUTES = {
+    "smeval_variable": "short_name",
+    "smeval_dataset": "dataset",
+    "smeval_project": "project",
+    "smeval_family": "family",
+    "smeval_members": "members",
+}
+#: NetCDF compression of the fields (level 1: most of the gain, little CPU).
+COMPRESSION = MappingProxyType({"zlib": True, "complevel": 1})
+
+
+def ensemble_field_path(
+    work_dir: str | os.PathLike, meta: Mapping[str, Any]
+) -> Path:
+    """File of one data set's monthly field of one variable in a series script's work folder."""
+    return (
+        Path(work_dir)
+        / ENSEMBLE_DIR
+        / str(meta["short_name"])
+        / f"{meta['dataset']}.nc"
+    )
+
+
+def label(
+    cube: iris.cube.Cube,
+    meta: Mapping[str, Any],
+    members: Sequence[str],
+    inputs: Sequence[iris.cube.Cube],
+) -> iris.cube.Cube:
+    """Return ``cube`` as written: float32, its data set's attributes, the members' cell methods.
+
+    ``members`` are the members in the mean (empty for a data set without
+    members, e.g. a reference); ``inputs`` their cubes, whose cell methods
+    (e.g. ``mean: time``) precede those of the steps: ESMValCore's
+    ``ensemble_statistics`` drops them and adds its own.
+    """
+    values = {
+        **meta,
+        "family": family_of(meta),
+        "members": ",".join(members),
+    }
+    for attribute, key in ATTRIBUTES.items():
+        cube.attributes[attribute] = str(values.get(key) or "")
+    cube.data = cube.core_data().astype(np.float32)
+    own = tuple(inputs[0].cell_methods) if inputs else ()
+    steps = tuple(m for m in cube.cell_methods if m not in own)
+    cube.cell_methods = (*own, *steps)
+    return cube
+
+
+def find_ensemble_fields(
+    folders,
+) -> list[tuple[str, dict[str, str], iris.cube.Cube]]:
+    """Monthly fields in the series folders ``folders``: (file, metadata, lazy cube).
+
+    The metadata (``short_name``, ``dataset``, ``project``, ``family``,
+    ``members``) have the keys of ESMValCore's metadata of a preprocessed
+    file where ESMValCore has one.
+
+    Raises
+    ------
+    ValueError
+        If a file in a field folder lacks the attributes of one.
+    """
+    found = []
+    for folder in folders:
+        for path in sorted(Path(folder).glob(f"{ENSEMBLE_DIR}/*/*.nc")):
+            cube = load_cube(path)
+            missing = [a for a in ATTRIBUTES if a not in cube.attributes]
+            if missing:
+                msg = f"{path}: not a monthly field of smeval (no attribute {', '.join(missing)})"
+                raise ValueError(msg)
+            meta = {
+                key: str(cube.attributes[a]) for a, key in ATTRIBUTES.items()
+            }
+            found.append((str(path), meta, cube))
+    return found
