@@ -379,9 +379,10 @@ def role(proc: psutil.Process) -> str | None:
     too is a task worker, busy with a diagnostic script while one is its
     child, else preprocessing, recording a finished script's provenance
     (ESMValCore does that in the worker, after the script has ended), or
-    idle. ``None`` for a process without a command line: a zombie not yet
-    reaped, or one caught inside ``exec``; neither is a role, and its memory
-    is either gone or counted on the next sample.
+    idle. ``None`` for a process without a command line (a zombie not yet
+    reaped, or one caught inside ``exec``) and for a task worker's fork
+    caught before its ``exec``: none is a role, and its memory is either
+    gone or counted on the next sample.
     """
     cmdline = proc.cmdline()
     if not cmdline:
@@ -401,15 +402,24 @@ def role(proc: psutil.Process) -> str | None:
     if "run" in cmdline and any(
         part.endswith("esmvaltool") for part in cmdline
     ):
-        parent = proc.parent()
-        if parent is None or parent.cmdline() != cmdline:
-            return "esmvaltool main process"
-        return (
-            "ESMValCore task worker (running a script)"
-            if proc.children()
-            else "ESMValCore task worker (preprocessing or provenance)"
-        )
+        return _esmvaltool_role(proc, cmdline)
     return "other"
+
+
+def _esmvaltool_role(proc: psutil.Process, cmdline: list[str]) -> str | None:
+    """Role of a process with the command line of ``esmvaltool run`` (see :func:`role`)."""
+    parent = proc.parent()
+    if parent is None or parent.cmdline() != cmdline:
+        return "esmvaltool main process"
+    grandparent = parent.parent()
+    if grandparent is not None and grandparent.cmdline() == cmdline:
+        # A fork of a task worker that has not yet exec'd its script.
+        return None
+    return (
+        "ESMValCore task worker (running a script)"
+        if proc.children()
+        else "ESMValCore task worker (preprocessing or provenance)"
+    )
 
 
 class ProcessMemory:

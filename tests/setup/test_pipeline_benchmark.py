@@ -291,3 +291,31 @@ class _NoCommandLine:
 def test_process_without_command_line_has_no_role(pipeline):
     # CI once sampled the fake script inside exec and counted it as "other".
     assert pipeline.role(_NoCommandLine()) is None
+
+
+class _Process:
+    """A process as psutil shows it: a command line and a parent."""
+
+    def __init__(self, cmdline: list[str], parent: _Process | None) -> None:
+        self._cmdline = cmdline
+        self._parent = parent
+
+    def cmdline(self) -> list[str]:
+        return self._cmdline
+
+    def parent(self) -> _Process | None:
+        return self._parent
+
+    def children(self) -> list[_Process]:
+        return []
+
+
+def test_a_task_workers_fork_before_exec_has_no_role(pipeline):
+    # CI sampled a worker's child between fork and exec: it still had the
+    # worker's command line and was counted as another worker.
+    esmvaltool = ["python", "/venv/bin/esmvaltool", "run", "recipe.yml"]
+    main = _Process(esmvaltool, _Process(["bash"], None))
+    worker = _Process(esmvaltool, main)
+    assert pipeline.role(main) == "esmvaltool main process"
+    assert pipeline.role(worker).startswith("ESMValCore task worker")
+    assert pipeline.role(_Process(esmvaltool, worker)) is None
