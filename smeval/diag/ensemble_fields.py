@@ -30,7 +30,7 @@ import iris.coords
 import iris.cube
 import numpy as np
 
-from .io import load_cube
+from .io import labelled_files
 from .shared import family_of
 
 #: Sub-folder of a series script's work folder that holds the monthly fields.
@@ -100,16 +100,9 @@ def find_ensemble_fields(
     ValueError
         If a file in a field folder lacks the attributes of one.
     """
-    found = []
-    for folder in folders:
-        for path in sorted(Path(folder).glob(f"{ENSEMBLE_DIR}/*/*.nc")):
-            cube = load_cube(path)
-            missing = [a for a in ATTRIBUTES if a not in cube.attributes]
-            if missing:
-                msg = f"{path}: not a monthly field of smeval (no attribute {', '.join(missing)})"
-                raise ValueError(msg)
-            meta = {
-                key: str(cube.attributes[a]) for a, key in ATTRIBUTES.items()
-            }
-            found.append((str(path), meta, cube))
-    return found
+    return labelled_files(
+        folders,
+        f"{ENSEMBLE_DIR}/*/*.nc",
+        ATTRIBUTES,
+        "a monthly field of smeval",
+    )

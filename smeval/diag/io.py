@@ -54,6 +54,34 @@ def fields_by_dataset(
     }
 
 
+def labelled_files(
+    folders, pattern: str, attributes: dict[str, str], what: str
+) -> list[tuple[str, dict[str, str], iris.cube.Cube]]:
+    """Files matching ``pattern`` in ``folders``: (file, metadata, lazy cube).
+
+    ``attributes`` maps each NetCDF attribute the writer sets to its key in
+    the metadata (ESMValCore's names).
+
+    Raises
+    ------
+    ValueError
+        If a file lacks one of the ``attributes``: it is not ``what``.
+    """
+    found = []
+    for folder in folders:
+        for path in sorted(Path(folder).glob(pattern)):
+            cube = load_cube(path)
+            missing = [a for a in attributes if a not in cube.attributes]
+            if missing:
+                msg = f"{path}: not {what} (no attribute {', '.join(missing)})"
+                raise ValueError(msg)
+            meta = {
+                key: str(cube.attributes[a]) for a, key in attributes.items()
+            }
+            found.append((str(path), meta, cube))
+    return found
+
+
 def is_synthetic(cube: iris.cube.Cube) -> bool:
     """Return True if the data came from the synthetic sample archive."""
     return (

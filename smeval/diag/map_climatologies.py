@@ -25,7 +25,7 @@ from typing import Any
 
 import iris.cube
 
-from .io import load_cube
+from .io import labelled_files
 from .shared import family_of
 
 #: Sub-folder of a series script's work folder that holds the climatologies.
@@ -80,16 +80,9 @@ def find_climatologies(
     ValueError
         If a file in a climatology folder lacks the attributes of one.
     """
-    found = []
-    for folder in folders:
-        for path in sorted(Path(folder).glob(f"{CLIMATOLOGY_DIR}/*/*.nc")):
-            cube = load_cube(path)
-            missing = [a for a in ATTRIBUTES if a not in cube.attributes]
-            if missing:
-                msg = f"{path}: not a map climatology of smeval (no attribute {', '.join(missing)})"
-                raise ValueError(msg)
-            meta = {
-                key: str(cube.attributes[a]) for a, key in ATTRIBUTES.items()
-            }
-            found.append((str(path), meta, cube))
-    return found
+    return labelled_files(
+        folders,
+        f"{CLIMATOLOGY_DIR}/*/*.nc",
+        ATTRIBUTES,
+        "a map climatology of smeval",
+    )

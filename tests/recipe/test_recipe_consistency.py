@@ -141,22 +141,30 @@ def test_config_user_is_valid_for_esmvalcore(tmp_path):
     )
 
 
+def _series_options(recipe):
+    """(diagnostic, parsed options) of the two regional-series scripts."""
+    from smeval.diag.regional_series import SeriesOptions
+
+    for name in ("soil_moisture", "water_budget"):
+        script = recipe["diagnostics"][name]["scripts"]["regional_series"]
+        yield (
+            name,
+            parse_options(
+                SeriesOptions,
+                script,
+                f"{name}/regional_series",
+                announce_errors=False,
+            ),
+        )
+
+
 def test_map_climatologies_cover_the_maps_on_the_correlation_grid(recipe):
     # The maps read each member's climatology from the series scripts: together
     # they must give mrsos, mrsol, pr, evspsbl and mrros, with steps whose
     # signatures fit, regridded exactly as the correlation fields are.
-    from smeval.diag.regional_series import SeriesOptions
-
     diagnostics = recipe["diagnostics"]
     covered = set()
-    for name in ("soil_moisture", "water_budget"):
-        script = diagnostics[name]["scripts"]["regional_series"]
-        options = parse_options(
-            SeriesOptions,
-            script,
-            f"{name}/regional_series",
-            announce_errors=False,
-        )
+    for name, options in _series_options(recipe):
         covered |= set(options.map_variables)
         assert set(options.map_variables) <= set(
             diagnostics[name]["variables"]
@@ -184,18 +192,11 @@ def test_the_series_scripts_form_each_model_mean_on_the_common_grid_for_the_corr
     # (ESMValCore's ensemble mean, then the maps' common grid) to the mrsos,
     # pr and evspsbl (pr and evspsbl land only) they read, and the
     # correlation script reads their fields.
-    from smeval.diag.regional_series import CORRELATION_STEPS, SeriesOptions
+    from smeval.diag.regional_series import CORRELATION_STEPS
 
     diagnostics = recipe["diagnostics"]
     covered = set()
-    for name in ("soil_moisture", "water_budget"):
-        script = diagnostics[name]["scripts"]["regional_series"]
-        options = parse_options(
-            SeriesOptions,
-            script,
-            f"{name}/regional_series",
-            announce_errors=False,
-        )
+    for name, options in _series_options(recipe):
         covered |= set(options.correlation_variables)
         for variable in options.correlation_variables:
             preprocessor = recipe["preprocessors"][
