@@ -540,13 +540,9 @@ def variable_writer(
     if has_time:
         time_points = _time_points(short_name, mip, time_points, time_bounds)
     label = f"{project} {mip} {short_name}"
-    expected = _expected_shape(
-        label,
-        data_shape,
-        time_points if has_time else None,
-        depth if vertical is not None else None,
-        horizontal,
-    )
+    times = time_points if has_time else None
+    depths = depth if vertical is not None else None
+    shape = _expected_shape(label, data_shape, times, depths, horizontal)
     attrs = _file_attributes(info, project, mip, short_name, attributes)
 
     with (
@@ -572,13 +568,7 @@ def variable_writer(
             _data_attributes(info, dtype, scalar_z, variable_attributes),
         )
         writer = VariableWriter(
-            var,
-            tuple(expected),
-            has_time,
-            dtype,
-            significant_bits,
-            land_mask,
-            label,
+            var, shape, has_time, dtype, significant_bits, land_mask, label
         )
         yield writer
         if not writer.complete:
@@ -610,7 +600,7 @@ def _time_points(short_name, mip, time_points, time_bounds) -> np.ndarray:
 
 
 def _expected_shape(label, data_shape, time_points, depth, horizontal):
-    """Return the data's shape ``[time,] [depth,] lat, lon``; check ``data_shape``.
+    """Return the data's shape ``([time,] [depth,] lat, lon)``; check ``data_shape``.
 
     ``time_points`` and ``depth`` are None for variables without them.
     """
@@ -624,7 +614,7 @@ def _expected_shape(label, data_shape, time_points, depth, horizontal):
     if data_shape is not None and tuple(data_shape) != tuple(expected):
         msg = f"{label}: data shape {tuple(data_shape)}, expected {tuple(expected)}"
         raise ValueError(msg)
-    return expected
+    return tuple(expected)
 
 
 def _vertical_axis(coords, short_name, depth, depth_bounds):
