@@ -206,6 +206,26 @@ def obs6_path(
     return Path(root) / f"Tier{tier}" / dataset / f"{name}.nc"
 
 
+#: Global attributes of CMIP6 files that depend on no argument of
+#: :func:`cmip6_global_attributes` (historical runs branched from piControl).
+_CMIP6_FIXED_ATTRIBUTES: dict[str, object] = {
+    "Conventions": "CF-1.7 CMIP-6.2",
+    "branch_method": "standard",
+    "branch_time_in_child": 0.0,
+    "branch_time_in_parent": 0.0,
+    "data_specs_version": "01.00.30",
+    "experiment": "all-forcing simulation of the recent past",
+    "mip_era": "CMIP6",
+    "parent_activity_id": "CMIP",
+    "parent_experiment_id": "piControl",
+    "parent_mip_era": "CMIP6",
+    "parent_time_units": CMIP6_TIME_UNITS,
+    "product": "model-output",
+    "sub_experiment": "none",
+    "sub_experiment_id": "none",
+}
+
+
 def cmip6_global_attributes(
     *,
     source_id: str,
@@ -230,15 +250,9 @@ def cmip6_global_attributes(
 ) -> dict[str, object]:
     """Global attributes of a CMIP6 file, in the order CMOR 3 writes them."""
     r, i, p, f = parse_variant_label(variant_label)
-    attrs: dict[str, object] = {
-        "Conventions": "CF-1.7 CMIP-6.2",
+    varying: dict[str, object] = {
         "activity_id": activity_id,
-        "branch_method": "standard",
-        "branch_time_in_child": 0.0,
-        "branch_time_in_parent": 0.0,
         "creation_date": creation_date,
-        "data_specs_version": "01.00.30",
-        "experiment": "all-forcing simulation of the recent past",
         "experiment_id": experiment_id,
         "forcing_index": np.int32(f),
         "frequency": frequency or "",
@@ -251,29 +265,23 @@ def cmip6_global_attributes(
         "initialization_index": np.int32(i),
         "institution": institution or institution_id,
         "institution_id": institution_id,
-        "mip_era": "CMIP6",
         "nominal_resolution": nominal_resolution,
-        "parent_activity_id": "CMIP",
-        "parent_experiment_id": "piControl",
-        "parent_mip_era": "CMIP6",
         "parent_source_id": source_id,
-        "parent_time_units": CMIP6_TIME_UNITS,
         "parent_variant_label": variant_label,
         "physics_index": np.int32(p),
-        "product": "model-output",
         "realization_index": np.int32(r),
         "realm": realm or "",
         "source": source or source_id,
         "source_id": source_id,
         "source_type": source_type,
-        "sub_experiment": "none",
-        "sub_experiment_id": "none",
         "table_id": table_id,
         "title": f"{source_id} output prepared for CMIP6",
         "variable_id": variable_id,
         "variant_label": variant_label,
-        "cmor_version": "3.4.0",
     }
+    # CMOR 3 writes the attributes sorted by name, cmor_version last.
+    attrs = dict(sorted({**_CMIP6_FIXED_ATTRIBUTES, **varying}.items()))
+    attrs["cmor_version"] = "3.4.0"
     if version:
         attrs["version"] = version
     if tracking_id:
@@ -525,42 +533,119 @@ def variable_writer(
     info = variable_info(project, mip, short_name)
     coords = info.coordinates
     has_time = any(c.axis == "T" for c in coords.values())
-    zcoords = [(k, c) for k, c in coords.items() if c.axis == "Z"]
+    horizontal = _horizontal_axes(lat, lon, lat_bounds, lon_bounds)
+    vertical, scalar_z, depth, depth_bounds = _vertical_axis(
+        coords, short_name, depth, depth_bounds
+    )
+    if has_time:
+        time_points = _time_points(short_name, mip, time_points, time_bounds)
+    label = f"{project} {mip} {short_name}"
+    times = time_points if has_time else None
+    depths = depth if vertical is not None else None
+    shape = _expected_shape(label, data_shape, times, depths, horizontal)
+    attrs = _file_attributes(info, project, mip, short_name, attributes)
+
+    with (
+        atomic_output(path) as tmp,
+        netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds,
+    ):
+        for key, value in attrs.items():
+            ds.setncattr(key, value)
+        time_axis = (time_points, time_bounds, time_units, calendar)
+        dims = _write_axes(
+            ds,
+            coords,
+            time_axis if has_time else None,
+            (vertical, scalar_z, depth, depth_bounds),
+            horizontal,
+        )
+        var = _create_data_variable(
+            ds,
+            short_name,
+            dims,
+            dtype,
+            complevel,
+            _data_attributes(info, dtype, scalar_z, variable_attributes),
+        )
+        writer = VariableWriter(
+            var, shape, has_time, dtype, significant_bits, land_mask, label
+        )
+        yield writer
+        if not writer.complete:
+            missing = int((~writer._done).sum())
+            msg = f"{label}: {missing} time steps never written to {path}"
+            raise ValueError(msg)
+
+
+def _horizontal_axes(lat, lon, lat_bounds, lon_bounds):
+    """Return ``(lat, lat_bounds, lon, lon_bounds)`` as float64, bounds defaulted.
+
+    Default bounds lie halfway between centres, latitudes clipped to +-90.
+    """
     lat = np.asarray(lat, dtype=np.float64)
     lon = np.asarray(lon, dtype=np.float64)
     if lat_bounds is None:
         lat_bounds = cell_bounds(lat, -90.0, 90.0)
     if lon_bounds is None:
         lon_bounds = cell_bounds(lon)
+    return lat, lat_bounds, lon, lon_bounds
 
-    expected = [lat.size, lon.size]
-    vertical = None
-    scalar_z = None
-    if zcoords:
-        name, zc = zcoords[0]
-        if zc.value:
-            scalar_z = zc
-        else:
-            vertical = zc
-            if depth_bounds is None:
-                msg = f"{short_name}: depth_bounds required for {name}"
-                raise ValueError(msg)
-            depth_bounds = np.asarray(depth_bounds, dtype=np.float64)
-            if depth is None:
-                depth = depth_bounds.mean(axis=1)
-            depth = np.asarray(depth, dtype=np.float64)
-            expected.insert(0, depth.size)
-    if has_time:
-        if time_points is None or time_bounds is None:
-            msg = f"{short_name} ({mip}) needs time_points and time_bounds"
-            raise ValueError(msg)
-        time_points = np.asarray(time_points, dtype=np.float64)
-        expected.insert(0, time_points.size)
-    label = f"{project} {mip} {short_name}"
+
+def _time_points(short_name, mip, time_points, time_bounds) -> np.ndarray:
+    """Return the time points as float64; both they and their bounds are required."""
+    if time_points is None or time_bounds is None:
+        msg = f"{short_name} ({mip}) needs time_points and time_bounds"
+        raise ValueError(msg)
+    return np.asarray(time_points, dtype=np.float64)
+
+
+def _expected_shape(label, data_shape, time_points, depth, horizontal):
+    """Return the data's shape ``([time,] [depth,] lat, lon)``; check ``data_shape``.
+
+    ``time_points`` and ``depth`` are None for variables without them.
+    """
+    lat, _, lon, _ = horizontal
+    expected = [
+        *([time_points.size] if time_points is not None else []),
+        *([depth.size] if depth is not None else []),
+        lat.size,
+        lon.size,
+    ]
     if data_shape is not None and tuple(data_shape) != tuple(expected):
         msg = f"{label}: data shape {tuple(data_shape)}, expected {tuple(expected)}"
         raise ValueError(msg)
+    return tuple(expected)
 
+
+def _vertical_axis(coords, short_name, depth, depth_bounds):
+    """Return ``(vertical, scalar_z, depth, depth_bounds)`` of a table's Z coordinate.
+
+    ``vertical`` is a depth dimension (``sdepth``: its bounds are required,
+    centres default to their midpoints), ``scalar_z`` a single level of the
+    table (``sdepth1``); both are None without a Z coordinate.
+    """
+    zcoords = [(k, c) for k, c in coords.items() if c.axis == "Z"]
+    if not zcoords:
+        return None, None, depth, depth_bounds
+    name, zc = zcoords[0]
+    if zc.value:
+        return None, zc, depth, depth_bounds
+    if depth_bounds is None:
+        msg = f"{short_name}: depth_bounds required for {name}"
+        raise ValueError(msg)
+    depth_bounds = np.asarray(depth_bounds, dtype=np.float64)
+    if depth is None:
+        depth = depth_bounds.mean(axis=1)
+    depth = np.asarray(depth, dtype=np.float64)
+    return zc, None, depth, depth_bounds
+
+
+def _file_attributes(info, project, mip, short_name, attributes):
+    """Return the global attributes: ``attributes`` completed from the table.
+
+    OBS6 files (or any with ``project_id``) get ESMValTool's cmorizer
+    attributes, others CMIP6's.
+    """
     attrs = dict(attributes or {})
     freq = info.frequency
     realm = (
@@ -583,106 +668,111 @@ def variable_writer(
             attrs["frequency"] = freq
         if not attrs.get("realm"):
             attrs["realm"] = realm
+    return attrs
 
-    with (
-        atomic_output(path) as tmp,
-        netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds,
+
+def _write_axes(ds, coords, time, z, horizontal) -> list[str]:
+    """Create the dimensions and coordinate variables; return the data's dimensions.
+
+    ``time`` is ``(points, bounds, units, calendar)`` or None, ``z``
+    ``(vertical, scalar_z, depth, depth_bounds)`` (see
+    :func:`_vertical_axis`) and ``horizontal`` ``(lat, lat_bounds, lon,
+    lon_bounds)`` (see :func:`variable_writer`).
+    """
+    vertical, scalar_z, depth, depth_bounds = z
+    lat, lat_bounds, lon, lon_bounds = horizontal
+    if time is not None:
+        ds.createDimension("time", None)
+    if vertical is not None:
+        ds.createDimension("depth", depth.size)
+    ds.createDimension("lat", lat.size)
+    ds.createDimension("lon", lon.size)
+    ds.createDimension("bnds", 2)
+    dims = ["lat", "lon"]
+    if time is not None:
+        _write_time(ds, *time)
+    if vertical is not None:
+        _write_z(ds, vertical, ("depth",), depth, depth_bounds)
+        dims.insert(0, "depth")
+    if time is not None:
+        dims.insert(0, "time")
+    for var, centres, bnds, axis, cinfo in (
+        ("lat", lat, lat_bounds, "Y", coords["latitude"]),
+        ("lon", lon, lon_bounds, "X", coords["longitude"]),
     ):
-        for key, value in attrs.items():
-            ds.setncattr(key, value)
-        if has_time:
-            ds.createDimension("time", None)
-        if vertical is not None:
-            ds.createDimension("depth", depth.size)
-        ds.createDimension("lat", lat.size)
-        ds.createDimension("lon", lon.size)
-        ds.createDimension("bnds", 2)
-        dims = ["lat", "lon"]
-        if has_time:
-            t = ds.createVariable("time", "f8", ("time",))
-            t.setncatts(
-                {
-                    "bounds": "time_bnds",
-                    "units": time_units,
-                    "calendar": calendar,
-                    "axis": "T",
-                    "long_name": "time",
-                    "standard_name": "time",
-                }
-            )
-            t[:] = time_points
-            ds.createVariable("time_bnds", "f8", ("time", "bnds"))[:] = (
-                time_bounds
-            )
-        if vertical is not None:
-            _write_z(ds, vertical, ("depth",), depth, depth_bounds)
-            dims.insert(0, "depth")
-        if has_time:
-            dims.insert(0, "time")
-        for var, centres, bnds, axis, cinfo in (
-            ("lat", lat, lat_bounds, "Y", coords["latitude"]),
-            ("lon", lon, lon_bounds, "X", coords["longitude"]),
-        ):
-            v = ds.createVariable(var, "f8", (var,))
-            v.setncatts(
-                {
-                    "bounds": f"{var}_bnds",
-                    "units": cinfo.units,
-                    "axis": axis,
-                    "long_name": cinfo.long_name,
-                    "standard_name": cinfo.standard_name,
-                }
-            )
-            v[:] = centres
-            ds.createVariable(f"{var}_bnds", "f8", (var, "bnds"))[:] = bnds
-        if scalar_z is not None:
-            point = np.float64(scalar_z.value)
-            zb = np.asarray(
-                scalar_z._json_data["bounds_values"].split(),
-                dtype=np.float64,
-            )
-            _write_z(ds, scalar_z, (), point, zb)
-        chunks = [1 if d in ("time",) else len(ds.dimensions[d]) for d in dims]
-        var = ds.createVariable(
-            short_name,
-            dtype,
-            tuple(dims),
-            fill_value=FILL_VALUE.astype(dtype),
-            zlib=complevel > 0,
-            complevel=max(complevel, 1),
-            shuffle=True,
-            chunksizes=chunks,
+        v = ds.createVariable(var, "f8", (var,))
+        v.setncatts(
+            {
+                "bounds": f"{var}_bnds",
+                "units": cinfo.units,
+                "axis": axis,
+                "long_name": cinfo.long_name,
+                "standard_name": cinfo.standard_name,
+            }
         )
-        var_attrs = {
-            "standard_name": info.standard_name,
-            "long_name": info.long_name,
-            "comment": info._json_data.get("comment", ""),
-            "units": info.units,
-            "cell_methods": info._json_data.get("cell_methods", ""),
-            "cell_measures": info._json_data.get("cell_measures", ""),
-            "missing_value": FILL_VALUE.astype(dtype),
+        v[:] = centres
+        ds.createVariable(f"{var}_bnds", "f8", (var, "bnds"))[:] = bnds
+    if scalar_z is not None:
+        point = np.float64(scalar_z.value)
+        zb = np.asarray(
+            scalar_z._json_data["bounds_values"].split(),
+            dtype=np.float64,
+        )
+        _write_z(ds, scalar_z, (), point, zb)
+    return dims
+
+
+def _write_time(ds, points, bounds, units, calendar) -> None:
+    t = ds.createVariable("time", "f8", ("time",))
+    t.setncatts(
+        {
+            "bounds": "time_bnds",
+            "units": units,
+            "calendar": calendar,
+            "axis": "T",
+            "long_name": "time",
+            "standard_name": "time",
         }
-        if info.positive:
-            var_attrs["positive"] = info.positive
-        if scalar_z is not None:
-            var_attrs["coordinates"] = scalar_z.out_name
-        var_attrs.update(variable_attributes or {})
-        var.setncatts({k: v for k, v in var_attrs.items() if v != ""})
-        var.set_auto_maskandscale(False)
-        writer = VariableWriter(
-            var,
-            tuple(expected),
-            has_time,
-            dtype,
-            significant_bits,
-            land_mask,
-            label,
-        )
-        yield writer
-        if not writer.complete:
-            missing = int((~writer._done).sum())
-            msg = f"{label}: {missing} time steps never written to {path}"
-            raise ValueError(msg)
+    )
+    t[:] = points
+    ds.createVariable("time_bnds", "f8", ("time", "bnds"))[:] = bounds
+
+
+def _create_data_variable(ds, short_name, dims, dtype, complevel, attributes):
+    """Create the (empty) data variable, chunked by time step and compressed."""
+    chunks = [1 if d in ("time",) else len(ds.dimensions[d]) for d in dims]
+    var = ds.createVariable(
+        short_name,
+        dtype,
+        tuple(dims),
+        fill_value=FILL_VALUE.astype(dtype),
+        zlib=complevel > 0,
+        complevel=max(complevel, 1),
+        shuffle=True,
+        chunksizes=chunks,
+    )
+    var.setncatts(attributes)
+    var.set_auto_maskandscale(False)
+    return var
+
+
+def _data_attributes(info, dtype, scalar_z, variable_attributes) -> dict:
+    """Return the data variable's attributes from the table, empty ones left out."""
+    var_attrs = {
+        "standard_name": info.standard_name,
+        "long_name": info.long_name,
+        "comment": info._json_data.get("comment", ""),
+        "units": info.units,
+        "cell_methods": info._json_data.get("cell_methods", ""),
+        "cell_measures": info._json_data.get("cell_measures", ""),
+        "missing_value": FILL_VALUE.astype(dtype),
+    }
+    if info.positive:
+        var_attrs["positive"] = info.positive
+    if scalar_z is not None:
+        var_attrs["coordinates"] = scalar_z.out_name
+    var_attrs.update(variable_attributes or {})
+    return {k: v for k, v in var_attrs.items() if v != ""}
 
 
 def round_mantissa(values: np.ndarray, bits: int) -> np.ndarray:

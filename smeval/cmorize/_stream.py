@@ -83,25 +83,7 @@ def write_monthly(
     bad_land = None if land_mask is None else ~np.asarray(land_mask, bool)
     written = 1
     with netCDF4.Dataset(target, "a") as ds:
-        if (
-            "time" not in ds.dimensions
-            or not ds.dimensions["time"].isunlimited()
-            or short_name not in ds.variables
-            or "time_bnds" not in ds.variables
-        ):
-            msg = (
-                f"{target}: expected an unlimited 'time' dimension, 'time', "
-                f"'time_bnds' and {short_name!r} written by cmorio"
-            )
-            raise RuntimeError(msg)
-        var = ds.variables[short_name]
-        var.set_auto_maskandscale(False)
-        # Every chunk (one time step) is written whole, once: no need for the
-        # library's default 64 MiB chunk cache, which would keep up to 64 MiB
-        # of written chunks in memory per file.
-        var.set_var_chunk_cache(
-            size=_chunk_bytes(var), nelems=7, preemption=1.0
-        )
+        var = _data_variable(ds, target, short_name)
         fill = np.asarray(var.getncattr("_FillValue"), dtype=var.dtype)
         tvar, bvar = ds.variables["time"], ds.variables["time_bnds"]
         for field in it:
@@ -124,6 +106,28 @@ def write_monthly(
         msg = f"{short_name}: {written} months written, {n} expected"
         raise ValueError(msg)
     return Path(target)
+
+
+def _data_variable(ds: netCDF4.Dataset, target: Path, short_name: str):
+    """Return the data variable of the file cmorio began, ready to append to."""
+    if (
+        "time" not in ds.dimensions
+        or not ds.dimensions["time"].isunlimited()
+        or short_name not in ds.variables
+        or "time_bnds" not in ds.variables
+    ):
+        msg = (
+            f"{target}: expected an unlimited 'time' dimension, 'time', "
+            f"'time_bnds' and {short_name!r} written by cmorio"
+        )
+        raise RuntimeError(msg)
+    var = ds.variables[short_name]
+    var.set_auto_maskandscale(False)
+    # Every chunk (one time step) is written whole, once: no need for the
+    # library's default 64 MiB chunk cache, which would keep up to 64 MiB
+    # of written chunks in memory per file.
+    var.set_var_chunk_cache(size=_chunk_bytes(var), nelems=7, preemption=1.0)
+    return var
 
 
 def _chunk_bytes(var) -> int:

@@ -55,6 +55,13 @@ def register(subparsers) -> None:
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_what_arguments(parser)
+    _add_rule_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def _add_what_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add what to convert: data set, folders, years and variables."""
     parser.add_argument(
         "dataset", choices=DATASET_CHOICES, help="data set to convert"
     )
@@ -90,6 +97,10 @@ def register(subparsers) -> None:
         help="comma-separated CMOR variables (default: all the data set "
         "provides; every raw variable they need must be present)",
     )
+
+
+def _add_rule_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options that relax checks, and the progress bar's."""
     parser.add_argument(
         "--allow-partial-months",
         action="store_true",
@@ -113,7 +124,6 @@ def register(subparsers) -> None:
     parser.add_argument(
         "--no-progress", action="store_true", help="hide the progress bar"
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

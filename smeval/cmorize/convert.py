@@ -45,6 +45,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 from tqdm import tqdm
@@ -259,47 +260,9 @@ def monthly_means(
     notes: list[str] = []
     all_monthly = all(r.monthly for r in var.records)
     if all_monthly:
-        for m, recs in by_month.items():
-            if len(recs) > 1:
-                msg = f"month {m[0]:04d}-{m[1]:02d} appears {len(recs)} times"
-                raise TimeGapError(
-                    msg,
-                    dataset=dataset,
-                    variable=var.name,
-                    files=sorted({r.path for r in recs}),
-                )
+        _check_one_record_a_month(by_month, var, dataset)
     elif daily_min_valid is None:
-        stamps = sorted({r.time for r in var.records})
-        if len(stamps) != len(var.records):
-            msg = "duplicate time steps"
-            raise TimeGapError(
-                msg,
-                dataset=dataset,
-                variable=var.name,
-                files=var.files,
-            )
-        diffs = np.diff([s.timestamp() for s in stamps])
-        step = var.step_seconds or (float(diffs.min()) if diffs.size else None)
-        for m in months:
-            n = len(by_month[m])
-            expected = _month_seconds(*m) / step if step else None
-            if expected is None or n != round(expected):
-                msg = (
-                    f"month {m[0]:04d}-{m[1]:02d} has {n} of "
-                    f"{round(expected) if expected else '?'} time steps"
-                    + (f" (step {step / 3600:g} h)" if step else "")
-                )
-                if not opts.allow_partial_months:
-                    raise TimeGapError(
-                        msg + "; use --allow-partial-months to average what "
-                        "there is",
-                        dataset=dataset,
-                        variable=var.name,
-                        files=sorted({r.path for r in by_month[m]}),
-                    )
-                notes.append(msg)
-        if step:
-            notes.append(f"monthly means of {step / 3600:g}-hourly fields")
+        notes = _check_complete_months(by_month, months, var, dataset, opts)
 
     def read_month(month: tuple[int, int]) -> np.ndarray:
         recs = by_month[month]
@@ -309,6 +272,71 @@ def monthly_means(
         return mean.result()
 
     return Monthly(months, read_month, notes, dict(by_month), daily_min_valid)
+
+
+def _check_one_record_a_month(
+    by_month: dict[tuple[int, int], list[readers.Record]],
+    var: readers.RawVariable,
+    dataset: str,
+) -> None:
+    """Refuse monthly means of which a month appears more than once."""
+    for m, recs in by_month.items():
+        if len(recs) > 1:
+            msg = f"month {m[0]:04d}-{m[1]:02d} appears {len(recs)} times"
+            raise TimeGapError(
+                msg,
+                dataset=dataset,
+                variable=var.name,
+                files=sorted({r.path for r in recs}),
+            )
+
+
+def _check_complete_months(
+    by_month: dict[tuple[int, int], list[readers.Record]],
+    months: list[tuple[int, int]],
+    var: readers.RawVariable,
+    dataset: str,
+    opts: Options,
+) -> list[str]:
+    """Check that sub-monthly records fill their months; return the notes.
+
+    The time step is the variable's own or the smallest difference of its
+    time stamps. An incomplete month is an error unless
+    ``opts.allow_partial_months``, then a note.
+    """
+    notes: list[str] = []
+    stamps = sorted({r.time for r in var.records})
+    if len(stamps) != len(var.records):
+        msg = "duplicate time steps"
+        raise TimeGapError(
+            msg,
+            dataset=dataset,
+            variable=var.name,
+            files=var.files,
+        )
+    diffs = np.diff([s.timestamp() for s in stamps])
+    step = var.step_seconds or (float(diffs.min()) if diffs.size else None)
+    for m in months:
+        n = len(by_month[m])
+        expected = _month_seconds(*m) / step if step else None
+        if expected is None or n != round(expected):
+            msg = (
+                f"month {m[0]:04d}-{m[1]:02d} has {n} of "
+                f"{round(expected) if expected else '?'} time steps"
+                + (f" (step {step / 3600:g} h)" if step else "")
+            )
+            if not opts.allow_partial_months:
+                raise TimeGapError(
+                    msg + "; use --allow-partial-months to average what "
+                    "there is",
+                    dataset=dataset,
+                    variable=var.name,
+                    files=sorted({r.path for r in by_month[m]}),
+                )
+            notes.append(msg)
+    if step:
+        notes.append(f"monthly means of {step / 3600:g}-hourly fields")
+    return notes
 
 
 #: How sub-monthly ECMWF accumulations accumulate, per data set: ERA5 (CDS
@@ -514,6 +542,22 @@ def _top_mass(
 
 def ecmwf_recipes() -> dict[str, Recipe]:
     """ERA5 and ERA-Interim (same parameters and layers)."""
+    return {
+        **_ecmwf_soil_recipes(),
+        **_ecmwf_flux_recipes(),
+        # lsm is a fraction 0-1 ("(0 - 1)"); CMOR sftlf is in %.
+        "sftlf": Recipe(
+            "sftlf",
+            ["lsm"],
+            {"lsm": "1"},
+            lambda f: f["lsm"] * 100.0,
+            "sftlf = lsm * 100 %",
+        ),
+    }
+
+
+def _ecmwf_soil_recipes() -> dict[str, Recipe]:
+    """ECMWF mrsos and mrsol: volumetric layers swvl1..4 to kg m-2."""
     swvl = [f"swvl{k}" for k in range(1, 5)]
     vol = "m3 m-3"
 
@@ -531,13 +575,6 @@ def ecmwf_recipes() -> dict[str, Recipe]:
             [_layer_mass(f[n], *ECMWF_LAYERS[k]) for k, n in enumerate(swvl)]
         )
 
-    # Monthly means of accumulations are "scaled to have units that include
-    # 'per day'": m of water per day (ECMWF, "ERA5: How to calculate
-    # accumulations", confluence.ecmwf.int/pages/viewpage.action?pageId=197702790;
-    # likewise ERA-Interim monthly means of daily forecast accumulations, as
-    # ESMValTool's era_interim cmorizer treats them). 1 m of water = 1000 kg m-2,
-    # so m day-1 -> kg m-2 s-1 is x 1000 / 86400.
-    per_day = RHO_WATER / SECONDS_PER_DAY
     return {
         "mrsos": Recipe(
             "mrsos",
@@ -557,6 +594,19 @@ def ecmwf_recipes() -> dict[str, Recipe]:
             depth_bounds=ECMWF_LAYERS,
             land_only=True,
         ),
+    }
+
+
+def _ecmwf_flux_recipes() -> dict[str, Recipe]:
+    """ECMWF pr, evspsbl, mrros and snm from accumulations (m of water)."""
+    # Monthly means of accumulations are "scaled to have units that include
+    # 'per day'": m of water per day (ECMWF, "ERA5: How to calculate
+    # accumulations", confluence.ecmwf.int/pages/viewpage.action?pageId=197702790;
+    # likewise ERA-Interim monthly means of daily forecast accumulations, as
+    # ESMValTool's era_interim cmorizer treats them). 1 m of water = 1000 kg m-2,
+    # so m day-1 -> kg m-2 s-1 is x 1000 / 86400.
+    per_day = RHO_WATER / SECONDS_PER_DAY
+    return {
         "pr": Recipe(
             "pr",
             ["tp"],
@@ -595,14 +645,6 @@ def ecmwf_recipes() -> dict[str, Recipe]:
             land_only=True,
             accumulated=True,
         ),
-        # lsm is a fraction 0-1 ("(0 - 1)"); CMOR sftlf is in %.
-        "sftlf": Recipe(
-            "sftlf",
-            ["lsm"],
-            {"lsm": "1"},
-            lambda f: f["lsm"] * 100.0,
-            "sftlf = lsm * 100 %",
-        ),
     }
 
 
@@ -630,6 +672,24 @@ def gldas_recipes() -> dict[str, Recipe]:
     # 3-hour step (monthly files: the monthly mean of the 3-hourly
     # accumulations), hence / 10800 s to get kg m-2 s-1.
     return {
+        **_gldas_soil_recipes(layers),
+        **_gldas_flux_recipes(),
+        # GLDAS has no fractional land cover in its output: a cell is land
+        # (100 %) where the model has soil moisture, water (0 %) elsewhere.
+        "sftlf": Recipe(
+            "sftlf",
+            layers[:1],
+            {layers[0]: "kg m-2"},
+            lambda f: np.where(np.isfinite(f[layers[0]]), 100.0, 0.0),
+            "sftlf = 100 % where SoilMoi0_10cm_inst is defined, else 0 % "
+            "(binary GLDAS land mask)",
+        ),
+    }
+
+
+def _gldas_soil_recipes(layers: list[str]) -> dict[str, Recipe]:
+    """GLDAS mrsos and mrsol: the layers' soil moisture, already kg m-2."""
+    return {
         "mrsos": Recipe(
             "mrsos",
             layers[:1],
@@ -647,6 +707,12 @@ def gldas_recipes() -> dict[str, Recipe]:
             depth_bounds=GLDAS_LAYERS,
             land_only=True,
         ),
+    }
+
+
+def _gldas_flux_recipes() -> dict[str, Recipe]:
+    """GLDAS pr, evspsbl (kg m-2 s-1) and mrros, snm (kg m-2 per 3 h)."""
+    return {
         "pr": Recipe(
             "pr",
             ["Rainf_f_tavg"],
@@ -676,16 +742,6 @@ def gldas_recipes() -> dict[str, Recipe]:
             lambda f: f["Qsm_acc"] / SECONDS_PER_3H,
             "snm = Qsm_acc [kg m-2 per 3 h] / 10800 s",
             land_only=True,
-        ),
-        # GLDAS has no fractional land cover in its output: a cell is land
-        # (100 %) where the model has soil moisture, water (0 %) elsewhere.
-        "sftlf": Recipe(
-            "sftlf",
-            layers[:1],
-            {layers[0]: "kg m-2"},
-            lambda f: np.where(np.isfinite(f[layers[0]]), 100.0, 0.0),
-            "sftlf = 100 % where SoilMoi0_10cm_inst is defined, else 0 % "
-            "(binary GLDAS land mask)",
         ),
     }
 
@@ -780,27 +836,7 @@ def cmorize(
         msg = "raw data folder does not exist"
         raise CMORizeError(msg, dataset=dataset, files=[raw_dir])
 
-    if dataset in ("ERA5", "ERA-Interim"):
-        recipes = ecmwf_recipes()
-    elif dataset == "GLDAS":
-        recipes = gldas_recipes()
-    else:
-        recipes = esacci_recipes()
-    wanted = list(opts.variables or recipes)
-    unknown = [v for v in wanted if v not in recipes]
-    if unknown:
-        msg = f"cannot make {unknown} from {dataset}; it provides {list(recipes)}"
-        raise CMORizeError(
-            msg,
-            dataset=dataset,
-            variable=",".join(unknown),
-        )
-    raw_names = {r for v in wanted for r in recipes[v].raw}
-    if dataset in ("ERA5", "ERA-Interim"):
-        raw_names |= {"lsm"} | {
-            alt for r in raw_names for alt in NOT_A_SUBSTITUTE.get(r, {})
-        }
-    raw_names = sorted(raw_names)
+    recipes, wanted, raw_names = _what_to_read(dataset, opts)
 
     created = _make_out_dir(out_dir, dataset)
     try:
@@ -827,6 +863,37 @@ def cmorize(
             )
     finally:
         _remove_if_empty(created)
+
+
+def _what_to_read(
+    dataset: str, opts: Options
+) -> tuple[dict[str, Recipe], list[str], list[str]]:
+    """Return the data set's recipes, the variables wanted and the raw names to scan.
+
+    ECMWF inputs are also scanned for ``lsm`` (the land mask) and for the
+    variables refused as substitutes (to say why in the error).
+    """
+    if dataset in ("ERA5", "ERA-Interim"):
+        recipes = ecmwf_recipes()
+    elif dataset == "GLDAS":
+        recipes = gldas_recipes()
+    else:
+        recipes = esacci_recipes()
+    wanted = list(opts.variables or recipes)
+    unknown = [v for v in wanted if v not in recipes]
+    if unknown:
+        msg = f"cannot make {unknown} from {dataset}; it provides {list(recipes)}"
+        raise CMORizeError(
+            msg,
+            dataset=dataset,
+            variable=",".join(unknown),
+        )
+    raw_names = {r for v in wanted for r in recipes[v].raw}
+    if dataset in ("ERA5", "ERA-Interim"):
+        raw_names |= {"lsm"} | {
+            alt for r in raw_names for alt in NOT_A_SUBSTITUTE.get(r, {})
+        }
+    return recipes, wanted, sorted(raw_names)
 
 
 #: Staging folders: ``OUT/.smeval-cmorize-*`` and ``$TMPDIR/smeval-cmorize-grib-*``.
@@ -970,48 +1037,11 @@ def _cmorize(
     store, searched, info, version_note = _inventory(
         dataset, info, raw_names, raw_dir, stack
     )
-
     # Check every requested variable before computing anything.
-    plans = []
-    for short_name in wanted:
-        recipe = recipes[short_name]
-        for name in recipe.raw:
-            if name not in store:
-                hint = "".join(
-                    f"; {why}"
-                    for alt, why in NOT_A_SUBSTITUTE.get(name, {}).items()
-                    if alt in store
-                )
-                msg = (
-                    f"raw variable {name!r} (needed for {short_name}) is in none of the "
-                    f"{len(searched)} input files{hint}; use --variables to convert fewer "
-                    "variables"
-                )
-                raise MissingVariableError(
-                    msg,
-                    dataset=dataset,
-                    variable=name,
-                    files=searched,
-                )
-            readers.check_units(store[name], recipe.units[name], dataset)
-        if short_name == "sftlf":
-            plans.append((recipe, None, None))
-            continue
-        esacci_min = opts.min_valid_days if dataset == "ESACCI-SM" else None
-        monthlies = {
-            name: monthly_means(
-                accumulation_rates(store[name], dataset)
-                if recipe.accumulated
-                else store[name],
-                dataset,
-                opts,
-                esacci_min,
-            )
-            for name in recipe.raw
-        }
-        files = _raw_files(recipe, store)
-        months = _select_months(monthlies, dataset, short_name, files, opts)
-        plans.append((recipe, monthlies, months))
+    plans = [
+        _plan(dataset, recipes[short_name], store, searched, opts)
+        for short_name in wanted
+    ]
     lsm_var = store.get("lsm")
     if lsm_var is not None:
         readers.check_units(lsm_var, "1", dataset)
@@ -1027,13 +1057,7 @@ def _cmorize(
         unit="month",
         disable=not opts.progress,
     ) as bar:
-        land = None
-        if lsm_var is not None:
-            # ECMWF: "grid boxes where this parameter has a value above 0.5
-            # can be comprised of a mixture of land and inland water but not
-            # ocean" (ERA5 parameter 172, land-sea mask); soil and land
-            # fluxes are masked where lsm <= 0.5.
-            land = lsm_var.records[0].read() > 0.5
+        land = None if lsm_var is None else _land(lsm_var)
         for recipe, monthlies, months in plans:
             bar.set_postfix_str(recipe.short_name)
             path, n_valid = _convert_one(
@@ -1050,18 +1074,7 @@ def _cmorize(
                 bar,
                 opts,
             )
-            final = cmorio.obs6_path(
-                out_dir,
-                dataset=info.name,
-                mip=MIPS[recipe.short_name],
-                short_name=recipe.short_name,
-                tier=info.tier,
-                type=info.type,
-                version=info.version,
-                time_range=None
-                if months is None
-                else f"{months[0][0]:04d}{months[0][1]:02d}-{months[-1][0]:04d}{months[-1][1]:02d}",
-            )
+            final = _final_path(out_dir, info, recipe.short_name, months)
             if n_valid == 0:
                 _refuse_empty(
                     dataset, recipe, final, _raw_files(recipe, store), opts
@@ -1071,6 +1084,90 @@ def _cmorize(
     for _, final in written:
         _report_other_periods(final, dataset)
     return [final for _, final in written]
+
+
+def _plan(
+    dataset: str,
+    recipe: Recipe,
+    store: dict[str, readers.RawVariable],
+    searched: list[Path],
+    opts: Options,
+) -> tuple[Recipe, dict[str, Monthly] | None, list[tuple[int, int]] | None]:
+    """Check ``recipe``'s raw variables; return it with its monthly means and months.
+
+    A fixed field (``sftlf``) has neither.
+    """
+    for name in recipe.raw:
+        if name not in store:
+            _missing(dataset, recipe.short_name, name, store, searched)
+        readers.check_units(store[name], recipe.units[name], dataset)
+    if recipe.short_name == "sftlf":
+        return recipe, None, None
+    esacci_min = opts.min_valid_days if dataset == "ESACCI-SM" else None
+    monthlies = {
+        name: monthly_means(
+            accumulation_rates(store[name], dataset)
+            if recipe.accumulated
+            else store[name],
+            dataset,
+            opts,
+            esacci_min,
+        )
+        for name in recipe.raw
+    }
+    files = _raw_files(recipe, store)
+    months = _select_months(monthlies, dataset, recipe.short_name, files, opts)
+    return recipe, monthlies, months
+
+
+def _missing(dataset, short_name, name, store, searched) -> NoReturn:
+    """Raise the error of raw variable ``name``, in none of the ``searched`` files."""
+    hint = "".join(
+        f"; {why}"
+        for alt, why in NOT_A_SUBSTITUTE.get(name, {}).items()
+        if alt in store
+    )
+    msg = (
+        f"raw variable {name!r} (needed for {short_name}) is in none of the "
+        f"{len(searched)} input files{hint}; use --variables to convert fewer "
+        "variables"
+    )
+    raise MissingVariableError(
+        msg,
+        dataset=dataset,
+        variable=name,
+        files=searched,
+    )
+
+
+def _land(lsm_var: readers.RawVariable) -> np.ndarray:
+    """Return where the ECMWF land-sea mask marks land (first record)."""
+    # ECMWF: "grid boxes where this parameter has a value above 0.5
+    # can be comprised of a mixture of land and inland water but not
+    # ocean" (ERA5 parameter 172, land-sea mask); soil and land
+    # fluxes are masked where lsm <= 0.5.
+    return lsm_var.records[0].read() > 0.5
+
+
+def _final_path(
+    out_dir: Path,
+    info: DatasetInfo,
+    short_name: str,
+    months: list[tuple[int, int]] | None,
+) -> Path:
+    """Return the OBS6 path of ``short_name``, named by its first and last month."""
+    return cmorio.obs6_path(
+        out_dir,
+        dataset=info.name,
+        mip=MIPS[short_name],
+        short_name=short_name,
+        tier=info.tier,
+        type=info.type,
+        version=info.version,
+        time_range=None
+        if months is None
+        else f"{months[0][0]:04d}{months[0][1]:02d}-{months[-1][0]:04d}{months[-1][1]:02d}",
+    )
 
 
 def _raw_files(
@@ -1209,37 +1306,9 @@ def _convert_one(
     Returns its path and its number of valid values (see :func:`_n_valid`).
     """
     short_name = recipe.short_name
-    first = store[recipe.raw[0]]
+    first = _check_same_grid(dataset, recipe, store)
     lat, lon = first.lat, first.lon
-    for name in recipe.raw[1:]:
-        other = store[name]
-        if not readers.same_grid(other.lat, other.lon, lat, lon):
-            msg = f"{name} and {recipe.raw[0]} are on different grids"
-            raise readers.GridError(
-                msg,
-                dataset=dataset,
-                variable=short_name,
-                files=first.files[:1] + other.files[:1],
-            )
-    notes = [recipe.note]
-    grid_note = first.grid_note
-    if grid_note:
-        notes.append(grid_note)
-    if recipe.land_only:
-        notes.append(
-            "masked where the ECMWF land-sea mask lsm <= 0.5"
-            if land is not None
-            else "not masked: no land-sea mask in the input"
-        )
-    if monthlies:
-        for m in monthlies.values():
-            notes.extend(m.notes)
-    if dataset == "ESACCI-SM":
-        notes.append(
-            f"monthly mean of days with a retrieval, cells with fewer than "
-            f"{opts.min_valid_days} valid days masked"
-        )
-
+    notes = _notes(dataset, recipe, first, land, monthlies, opts)
     land_mask = (
         land
         if (
@@ -1249,60 +1318,55 @@ def _convert_one(
         )
         else None
     )
-
-    files = _raw_files(recipe, store)
-    history = (
-        f"{_dt.datetime.now(_dt.UTC):%Y-%m-%dT%H:%M:%SZ} smeval cmorize {dataset}: "
-        f"converted from {len(files)} file(s), e.g. {files[0].name}"
+    attrs = _global_attributes(
+        info, dataset, recipe, months, notes, store, synthetic, version_note
     )
-    extra = {
-        "user": os.environ.get("USER") or _safe_user(),
-        "host": socket.gethostname(),
-        "raw_variables": " ".join(recipe.raw),
+    # What the writer needs besides the data, the same for both writers.
+    out = {
+        "project": "OBS6",
+        "mip": MIPS[short_name],
+        "short_name": short_name,
+        "lat": lat,
+        "lon": lon,
+        "land_mask": land_mask,
+        "attributes": attrs,
     }
-    if version_note:
-        extra["product"] = version_note
-    if synthetic:
-        extra[cmorio.SYNTHETIC_ATTRIBUTE] = synthetic
-    attrs = cmorio.obs6_global_attributes(
-        dataset=info.name,
-        mip=MIPS[short_name],
-        short_name=short_name,
-        tier=info.tier,
-        frequency="fx" if months is None else "mon",
-        type=info.type,
-        version=info.version,
-        source=info.source,
-        reference=info.reference,
-        comment=f"{info.comment}. " + "; ".join(notes),
-        history=history,
-        extra=extra,
-    )
-    kwargs = {}
     if recipe.depth_bounds is not None:
-        kwargs["depth_bounds"] = recipe.depth_bounds
+        out["depth_bounds"] = recipe.depth_bounds
     target = staging / f"{short_name}.nc"
     if months is None:
-        # A fixed field: one 2-D array, small.
-        fields = {name: store[name].records[0].read() for name in recipe.raw}
-        values = recipe.combine(fields)
-        del fields
-        bar.update(1)
-        path = cmorio.write_variable(
-            target,
-            np.ma.masked_invalid(values),
-            project="OBS6",
-            mip=MIPS[short_name],
-            short_name=short_name,
-            lat=lat,
-            lon=lon,
-            land_mask=land_mask,
-            attributes=attrs,
-            **kwargs,
-        )
-        _signals.check()
-        return path, _n_valid(short_name, values, land_mask)
+        return _write_fixed(target, recipe, store, out, bar)
+    return _write_months(target, recipe, monthlies, months, out, bar)
 
+
+def _write_fixed(
+    target: Path,
+    recipe: Recipe,
+    store: dict[str, readers.RawVariable],
+    out: dict,
+    bar,
+) -> tuple[Path, int]:
+    """Write a fixed field (one 2-D array, small); return path and valid values."""
+    fields = {name: store[name].records[0].read() for name in recipe.raw}
+    values = recipe.combine(fields)
+    del fields
+    bar.update(1)
+    path = cmorio.write_variable(target, np.ma.masked_invalid(values), **out)
+    _signals.check()
+    return path, _n_valid(recipe.short_name, values, out["land_mask"])
+
+
+def _write_months(
+    target: Path,
+    recipe: Recipe,
+    monthlies: dict[str, Monthly],
+    months: list[tuple[int, int]],
+    out: dict,
+    bar,
+) -> tuple[Path, int]:
+    """Write the monthly means month by month; return path and valid values."""
+    short_name = recipe.short_name
+    land_mask = out["land_mask"]
     n_valid = 0
 
     def monthly_fields():
@@ -1323,16 +1387,100 @@ def _convert_one(
         monthly_fields(),
         time_points=time_points,
         time_bounds=time_bounds,
-        short_name=short_name,
-        land_mask=land_mask,
-        project="OBS6",
-        mip=MIPS[short_name],
-        lat=lat,
-        lon=lon,
-        attributes=attrs,
-        **kwargs,
+        **out,
     )
     return path, n_valid
+
+
+def _check_same_grid(
+    dataset: str, recipe: Recipe, store: dict[str, readers.RawVariable]
+) -> readers.RawVariable:
+    """Return ``recipe``'s first raw variable; refuse others on another grid."""
+    first = store[recipe.raw[0]]
+    lat, lon = first.lat, first.lon
+    for name in recipe.raw[1:]:
+        other = store[name]
+        if not readers.same_grid(other.lat, other.lon, lat, lon):
+            msg = f"{name} and {recipe.raw[0]} are on different grids"
+            raise readers.GridError(
+                msg,
+                dataset=dataset,
+                variable=recipe.short_name,
+                files=first.files[:1] + other.files[:1],
+            )
+    return first
+
+
+def _notes(
+    dataset: str,
+    recipe: Recipe,
+    first: readers.RawVariable,
+    land: np.ndarray | None,
+    monthlies: dict[str, Monthly] | None,
+    opts: Options,
+) -> list[str]:
+    """Return what the conversion did, for the ``comment`` attribute."""
+    notes = [recipe.note]
+    grid_note = first.grid_note
+    if grid_note:
+        notes.append(grid_note)
+    if recipe.land_only:
+        notes.append(
+            "masked where the ECMWF land-sea mask lsm <= 0.5"
+            if land is not None
+            else "not masked: no land-sea mask in the input"
+        )
+    if monthlies:
+        for m in monthlies.values():
+            notes.extend(m.notes)
+    if dataset == "ESACCI-SM":
+        notes.append(
+            f"monthly mean of days with a retrieval, cells with fewer than "
+            f"{opts.min_valid_days} valid days masked"
+        )
+    return notes
+
+
+def _global_attributes(
+    info: DatasetInfo,
+    dataset: str,
+    recipe: Recipe,
+    months: list[tuple[int, int]] | None,
+    notes: list[str],
+    store: dict[str, readers.RawVariable],
+    synthetic: str | None,
+    version_note: str,
+) -> dict[str, object]:
+    """Return the OBS6 global attributes of ``recipe``'s output file."""
+    short_name = recipe.short_name
+    files = _raw_files(recipe, store)
+    history = (
+        f"{_dt.datetime.now(_dt.UTC):%Y-%m-%dT%H:%M:%SZ} smeval cmorize {dataset}: "
+        f"converted from {len(files)} file(s), e.g. {files[0].name}"
+    )
+    extra = {
+        "user": os.environ.get("USER") or _safe_user(),
+        "host": socket.gethostname(),
+        "raw_variables": " ".join(recipe.raw),
+    }
+    if version_note:
+        extra["product"] = version_note
+    if synthetic:
+        extra[cmorio.SYNTHETIC_ATTRIBUTE] = synthetic
+    return cmorio.obs6_global_attributes(
+        dataset=info.name,
+        mip=MIPS[short_name],
+        short_name=short_name,
+        tier=info.tier,
+        frequency="fx" if months is None else "mon",
+        type=info.type,
+        version=info.version,
+        source=info.source,
+        reference=info.reference,
+        comment=f"{info.comment}. " + "; ".join(notes),
+        history=history,
+        extra=extra,
+    )
 
 
 def _n_valid(

@@ -283,39 +283,51 @@ def _write_era_old(path, fields, lat, lon, months, dataset, global_attributes):
             f"{now} by grib_to_netcdf-2.6.0: grib_to_netcdf "
             f"/data/scratch/{dataset.lower()}-moda.grib -o {path.name} -utime"
         )
-        v = ds.createVariable("longitude", "f4", ("longitude",))
-        v.units = "degrees_east"
-        v.long_name = "longitude"
-        v[:] = lon
-        v = ds.createVariable("latitude", "f4", ("latitude",))
-        v.units = "degrees_north"
-        v.long_name = "latitude"
-        v[:] = lat
-        v = ds.createVariable("time", "i4", ("time",))
-        v.units = "hours since 1900-01-01 00:00:0.0"  # sic, as grib_to_netcdf writes it
-        v.long_name = "time"
-        v.calendar = "gregorian"
-        v[:] = hours
+        _write_era_old_axes(ds, lat, lon, hours)
         for name, arr in fields.items():
-            _pid, long_name, units, _step = ERA_VARIABLES[name]
-            packed, scale, offset = _pack_int16(arr)
-            v = ds.createVariable(
-                name,
-                "i2",
-                ("time", "latitude", "longitude"),
-                fill_value=np.int16(-32767),
-            )
-            v.set_auto_maskandscale(False)
-            v.scale_factor = np.float64(scale)
-            v.add_offset = np.float64(offset)
-            v.missing_value = np.int16(-32767)
-            v.units = units
-            v.long_name = long_name
-            if name == "lsm":
-                v.standard_name = "land_binary_mask"
-            v[:] = packed
+            _write_era_old_field(ds, name, arr)
         for key, value in (global_attributes or {}).items():
             ds.setncattr(key, value)
+
+
+def _write_era_old_axes(ds, lat, lon, hours) -> None:
+    """Write longitude, latitude (float32) and time (int32 hours) as grib_to_netcdf does."""
+    v = ds.createVariable("longitude", "f4", ("longitude",))
+    v.units = "degrees_east"
+    v.long_name = "longitude"
+    v[:] = lon
+    v = ds.createVariable("latitude", "f4", ("latitude",))
+    v.units = "degrees_north"
+    v.long_name = "latitude"
+    v[:] = lat
+    v = ds.createVariable("time", "i4", ("time",))
+    v.units = (
+        "hours since 1900-01-01 00:00:0.0"  # sic, as grib_to_netcdf writes it
+    )
+    v.long_name = "time"
+    v.calendar = "gregorian"
+    v[:] = hours
+
+
+def _write_era_old_field(ds, name, arr) -> None:
+    """Write one variable packed into int16 (scale_factor/add_offset, fill -32767)."""
+    _pid, long_name, units, _step = ERA_VARIABLES[name]
+    packed, scale, offset = _pack_int16(arr)
+    v = ds.createVariable(
+        name,
+        "i2",
+        ("time", "latitude", "longitude"),
+        fill_value=np.int16(-32767),
+    )
+    v.set_auto_maskandscale(False)
+    v.scale_factor = np.float64(scale)
+    v.add_offset = np.float64(offset)
+    v.missing_value = np.int16(-32767)
+    v.units = units
+    v.long_name = long_name
+    if name == "lsm":
+        v.standard_name = "land_binary_mask"
+    v[:] = packed
 
 
 def _write_era_new(path, fields, lat, lon, months, dataset, global_attributes):
@@ -323,8 +335,6 @@ def _write_era_new(path, fields, lat, lon, months, dataset, global_attributes):
         [int((m - _dt.datetime(1970, 1, 1)).total_seconds()) for m in months],
         dtype=np.int64,
     )
-    dlat = float(abs(lat[0] - lat[1])) if lat.size > 1 else 0.0
-    dlon = float(abs(lon[1] - lon[0])) if lon.size > 1 else 0.0
     now = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M")
     with (
         atomic_output(path) as tmp,
@@ -343,38 +353,8 @@ def _write_era_new(path, fields, lat, lon, months, dataset, global_attributes):
         ds.createDimension("valid_time", len(months))
         ds.createDimension("latitude", lat.size)
         ds.createDimension("longitude", lon.size)
-        v = ds.createVariable("number", "i8", ())
-        v.long_name = "ensemble member numerical id"
-        v.units = "1"
-        v.standard_name = "realization"
-        v.assignValue(0)
-        v = ds.createVariable("valid_time", "i8", ("valid_time",))
-        v.long_name = "time"
-        v.standard_name = "time"
-        v.units = "seconds since 1970-01-01"
-        v.calendar = "proleptic_gregorian"
-        v[:] = seconds
-        v = ds.createVariable(
-            "latitude", "f8", ("latitude",), fill_value=np.nan
-        )
-        v.units = "degrees_north"
-        v.standard_name = "latitude"
-        v.long_name = "latitude"
-        v.stored_direction = "decreasing"
-        v[:] = lat
-        v = ds.createVariable(
-            "longitude", "f8", ("longitude",), fill_value=np.nan
-        )
-        v.units = "degrees_east"
-        v.standard_name = "longitude"
-        v.long_name = "longitude"
-        v[:] = lon
-        v = ds.createVariable("expver", str, ("valid_time",))
-        v.long_name = "Experiment version"
-        for i in range(len(months)):
-            v[i] = "0001"
+        _write_era_new_coordinates(ds, lat, lon, seconds)
         for name, arr in fields.items():
-            pid, long_name, units, step = ERA_VARIABLES[name]
             v = ds.createVariable(
                 name,
                 "f4",
@@ -384,50 +364,83 @@ def _write_era_new(path, fields, lat, lon, months, dataset, global_attributes):
                 complevel=1,
                 chunksizes=(1, lat.size, lon.size),
             )
-            attrs = {
-                "GRIB_paramId": np.int64(pid),
-                "GRIB_dataType": "an" if step == "avgua" else "fc",
-                "GRIB_numberOfPoints": np.int64(lat.size * lon.size),
-                "GRIB_typeOfLevel": "depthBelowLandLayer"
-                if name.startswith("swvl")
-                else "surface",
-                "GRIB_stepUnits": np.int64(1),
-                "GRIB_stepType": step,
-                "GRIB_gridType": "regular_ll",
-                "GRIB_uvRelativeToGrid": np.int64(0),
-                "GRIB_NV": np.int64(0),
-                "GRIB_Nx": np.int64(lon.size),
-                "GRIB_Ny": np.int64(lat.size),
-                "GRIB_cfName": "land_binary_mask"
-                if name == "lsm"
-                else "unknown",
-                "GRIB_cfVarName": name,
-                "GRIB_gridDefinitionDescription": "Latitude/Longitude Grid",
-                "GRIB_iDirectionIncrementInDegrees": dlon,
-                "GRIB_iScansNegatively": np.int64(0),
-                "GRIB_jDirectionIncrementInDegrees": dlat,
-                "GRIB_jPointsAreConsecutive": np.int64(0),
-                "GRIB_jScansPositively": np.int64(0),
-                "GRIB_latitudeOfFirstGridPointInDegrees": float(lat[0]),
-                "GRIB_latitudeOfLastGridPointInDegrees": float(lat[-1]),
-                "GRIB_longitudeOfFirstGridPointInDegrees": float(lon[0]),
-                "GRIB_longitudeOfLastGridPointInDegrees": float(lon[-1]),
-                "GRIB_missingValue": 3.4028234663852886e38,
-                "GRIB_name": long_name,
-                "GRIB_shortName": name,
-                "GRIB_totalNumber": np.int64(0),
-                "GRIB_units": units,
-                "long_name": long_name,
-                "units": units,
-                "standard_name": "land_binary_mask"
-                if name == "lsm"
-                else "unknown",
-                "coordinates": "number expver",
-            }
-            v.setncatts(attrs)
+            v.setncatts(_era_new_attributes(name, lat, lon))
             v[:] = arr.astype(np.float32)
         for key, value in (global_attributes or {}).items():
             ds.setncattr(key, value)
+
+
+def _write_era_new_coordinates(ds, lat, lon, seconds) -> None:
+    """Write the cfgrib coordinates: number, valid_time, latitude, longitude, expver."""
+    v = ds.createVariable("number", "i8", ())
+    v.long_name = "ensemble member numerical id"
+    v.units = "1"
+    v.standard_name = "realization"
+    v.assignValue(0)
+    v = ds.createVariable("valid_time", "i8", ("valid_time",))
+    v.long_name = "time"
+    v.standard_name = "time"
+    v.units = "seconds since 1970-01-01"
+    v.calendar = "proleptic_gregorian"
+    v[:] = seconds
+    v = ds.createVariable("latitude", "f8", ("latitude",), fill_value=np.nan)
+    v.units = "degrees_north"
+    v.standard_name = "latitude"
+    v.long_name = "latitude"
+    v.stored_direction = "decreasing"
+    v[:] = lat
+    v = ds.createVariable("longitude", "f8", ("longitude",), fill_value=np.nan)
+    v.units = "degrees_east"
+    v.standard_name = "longitude"
+    v.long_name = "longitude"
+    v[:] = lon
+    v = ds.createVariable("expver", str, ("valid_time",))
+    v.long_name = "Experiment version"
+    for i in range(seconds.size):
+        v[i] = "0001"
+
+
+def _era_new_attributes(name, lat, lon) -> dict[str, object]:
+    """Return the attributes cfgrib gives ``name`` on the grid ``lat`` x ``lon``."""
+    pid, long_name, units, step = ERA_VARIABLES[name]
+    dlat = float(abs(lat[0] - lat[1])) if lat.size > 1 else 0.0
+    dlon = float(abs(lon[1] - lon[0])) if lon.size > 1 else 0.0
+    return {
+        "GRIB_paramId": np.int64(pid),
+        "GRIB_dataType": "an" if step == "avgua" else "fc",
+        "GRIB_numberOfPoints": np.int64(lat.size * lon.size),
+        "GRIB_typeOfLevel": "depthBelowLandLayer"
+        if name.startswith("swvl")
+        else "surface",
+        "GRIB_stepUnits": np.int64(1),
+        "GRIB_stepType": step,
+        "GRIB_gridType": "regular_ll",
+        "GRIB_uvRelativeToGrid": np.int64(0),
+        "GRIB_NV": np.int64(0),
+        "GRIB_Nx": np.int64(lon.size),
+        "GRIB_Ny": np.int64(lat.size),
+        "GRIB_cfName": "land_binary_mask" if name == "lsm" else "unknown",
+        "GRIB_cfVarName": name,
+        "GRIB_gridDefinitionDescription": "Latitude/Longitude Grid",
+        "GRIB_iDirectionIncrementInDegrees": dlon,
+        "GRIB_iScansNegatively": np.int64(0),
+        "GRIB_jDirectionIncrementInDegrees": dlat,
+        "GRIB_jPointsAreConsecutive": np.int64(0),
+        "GRIB_jScansPositively": np.int64(0),
+        "GRIB_latitudeOfFirstGridPointInDegrees": float(lat[0]),
+        "GRIB_latitudeOfLastGridPointInDegrees": float(lat[-1]),
+        "GRIB_longitudeOfFirstGridPointInDegrees": float(lon[0]),
+        "GRIB_longitudeOfLastGridPointInDegrees": float(lon[-1]),
+        "GRIB_missingValue": 3.4028234663852886e38,
+        "GRIB_name": long_name,
+        "GRIB_shortName": name,
+        "GRIB_totalNumber": np.int64(0),
+        "GRIB_units": units,
+        "long_name": long_name,
+        "units": units,
+        "standard_name": "land_binary_mask" if name == "lsm" else "unknown",
+        "coordinates": "number expver",
+    }
 
 
 # --------------------------------------------------------------------------
@@ -545,86 +558,108 @@ def _write_gldas_file(
         ds.createDimension("lat", lat.size)
         ds.createDimension("lon", lon.size)
         ds.createDimension("bnds", 2)
-        ds.setncattr("missing_value", fill)
-        ds.setncattr("tavg definision:", "past 3-hour average")
-        ds.setncattr("acc definision:", "past 3-hour accumulation")
-        ds.setncattr("inst definision:", "instantaneous")
-        ds.title = title
-        ds.institution = "NASA GSFC"
-        ds.source = source
-        ds.history = (
-            f"created on date: {_dt.datetime.now(_dt.UTC):%Y-%m-%dT%H:%M:%S}"
-        )
-        ds.references = "Rodell_etal_BAMS_2004, Kumar_etal_EMS_2006, Peters-Lidard_etal_ISSE_2007"
-        ds.conventions = "CF-1.6"
-        ds.comment = "website: http://ldas.gsfc.nasa.gov/gldas, http://lis.gsfc.nasa.gov/"
-        ds.MAP_PROJECTION = "EQUIDISTANT CYLINDRICAL"
-        ds.SOUTH_WEST_CORNER_LAT = np.float32(lat[0])
-        ds.SOUTH_WEST_CORNER_LON = np.float32(lon[0])
-        ds.DX = np.float32(abs(lon[1] - lon[0]) if lon.size > 1 else 0.25)
-        ds.DY = np.float32(abs(lat[1] - lat[0]) if lat.size > 1 else 0.25)
+        _set_gldas_header(ds, lat, lon, title, source, fill)
         for name, arr in fields.items():
-            long_name, units, std, cell_method = GLDAS_VARIABLES.get(
-                name, (name, "unknown", "", "time: point")
-            )
-            v = ds.createVariable(
-                name,
-                "f4",
-                ("time", "lat", "lon"),
-                fill_value=fill,
-                zlib=True,
-                complevel=4,
-                shuffle=True,
-                chunksizes=(1, lat.size, lon.size),
-            )
-            v.units = units
-            if std:
-                v.standard_name = std
-            v.long_name = long_name
-            v.cell_methods = cell_method
-            v.scale_factor = np.float32(1.0)
-            v.add_offset = np.float32(0.0)
-            v.missing_value = fill
-            finite = np.isfinite(arr)
-            v.vmin = np.float32(arr[finite].min()) if finite.any() else fill
-            v.vmax = np.float32(arr[finite].max()) if finite.any() else fill
-            v.set_auto_scale(False)
-            v[0] = np.where(finite, arr, fill).astype(np.float32)
-        for cname, values, std in (
-            ("lat", lat, "latitude"),
-            ("lon", lon, "longitude"),
-        ):
-            v = ds.createVariable(
-                cname,
-                "f4",
-                (cname,),
-                fill_value=fill,
-                zlib=True,
-                complevel=4,
-                shuffle=True,
-            )
-            v.units = "degrees_north" if cname == "lat" else "degrees_east"
-            v.standard_name = std
-            v.long_name = std
-            v.scale_factor = np.float32(1.0)
-            v.add_offset = np.float32(0.0)
-            v.missing_value = fill
-            v.vmin = np.float32(values.min())
-            v.vmax = np.float32(values.max())
-            v.set_auto_scale(False)
-            v[:] = values.astype(np.float32)
-        v = ds.createVariable("time", "f8", ("time",))
-        v.units = time_units
-        v.long_name = "time"
-        v.time_increment = increment
-        v.begin_date = begin.strftime("%Y%m%d")
-        v.begin_time = begin.strftime("%H%M%S")
-        v.bounds = "time_bnds"
-        v[0] = time_value
-        v = ds.createVariable("time_bnds", "f8", ("time", "bnds"))
-        v[0, :] = bounds
+            _write_gldas_field(ds, name, arr, fill)
+        _write_gldas_lat_lon(ds, lat, lon, fill)
+        _write_gldas_time(ds, time_value, time_units, bounds, begin, increment)
         for key, value in (global_attributes or {}).items():
             ds.setncattr(key, value)
+
+
+def _set_gldas_header(ds, lat, lon, title, source, fill) -> None:
+    """Set the global attributes of a GES DISC GLDAS file (typos as distributed)."""
+    ds.setncattr("missing_value", fill)
+    ds.setncattr("tavg definision:", "past 3-hour average")
+    ds.setncattr("acc definision:", "past 3-hour accumulation")
+    ds.setncattr("inst definision:", "instantaneous")
+    ds.title = title
+    ds.institution = "NASA GSFC"
+    ds.source = source
+    ds.history = (
+        f"created on date: {_dt.datetime.now(_dt.UTC):%Y-%m-%dT%H:%M:%S}"
+    )
+    ds.references = "Rodell_etal_BAMS_2004, Kumar_etal_EMS_2006, Peters-Lidard_etal_ISSE_2007"
+    ds.conventions = "CF-1.6"
+    ds.comment = (
+        "website: http://ldas.gsfc.nasa.gov/gldas, http://lis.gsfc.nasa.gov/"
+    )
+    ds.MAP_PROJECTION = "EQUIDISTANT CYLINDRICAL"
+    ds.SOUTH_WEST_CORNER_LAT = np.float32(lat[0])
+    ds.SOUTH_WEST_CORNER_LON = np.float32(lon[0])
+    ds.DX = np.float32(abs(lon[1] - lon[0]) if lon.size > 1 else 0.25)
+    ds.DY = np.float32(abs(lat[1] - lat[0]) if lat.size > 1 else 0.25)
+
+
+def _write_gldas_field(ds, name, arr, fill) -> None:
+    """Write one time step of variable ``name`` (the 2-D field ``arr``), fill -9999."""
+    long_name, units, std, cell_method = GLDAS_VARIABLES.get(
+        name, (name, "unknown", "", "time: point")
+    )
+    v = ds.createVariable(
+        name,
+        "f4",
+        ("time", "lat", "lon"),
+        fill_value=fill,
+        zlib=True,
+        complevel=4,
+        shuffle=True,
+        chunksizes=(1, len(ds.dimensions["lat"]), len(ds.dimensions["lon"])),
+    )
+    v.units = units
+    if std:
+        v.standard_name = std
+    v.long_name = long_name
+    v.cell_methods = cell_method
+    v.scale_factor = np.float32(1.0)
+    v.add_offset = np.float32(0.0)
+    v.missing_value = fill
+    finite = np.isfinite(arr)
+    v.vmin = np.float32(arr[finite].min()) if finite.any() else fill
+    v.vmax = np.float32(arr[finite].max()) if finite.any() else fill
+    v.set_auto_scale(False)
+    v[0] = np.where(finite, arr, fill).astype(np.float32)
+
+
+def _write_gldas_lat_lon(ds, lat, lon, fill) -> None:
+    """Write latitude and longitude as GES DISC does: float32 with vmin/vmax."""
+    for cname, values, std in (
+        ("lat", lat, "latitude"),
+        ("lon", lon, "longitude"),
+    ):
+        v = ds.createVariable(
+            cname,
+            "f4",
+            (cname,),
+            fill_value=fill,
+            zlib=True,
+            complevel=4,
+            shuffle=True,
+        )
+        v.units = "degrees_north" if cname == "lat" else "degrees_east"
+        v.standard_name = std
+        v.long_name = std
+        v.scale_factor = np.float32(1.0)
+        v.add_offset = np.float32(0.0)
+        v.missing_value = fill
+        v.vmin = np.float32(values.min())
+        v.vmax = np.float32(values.max())
+        v.set_auto_scale(False)
+        v[:] = values.astype(np.float32)
+
+
+def _write_gldas_time(ds, time_value, time_units, bounds, begin, increment):
+    """Write the file's one time step, its bounds and LIS's begin_date/begin_time."""
+    v = ds.createVariable("time", "f8", ("time",))
+    v.units = time_units
+    v.long_name = "time"
+    v.time_increment = increment
+    v.begin_date = begin.strftime("%Y%m%d")
+    v.begin_time = begin.strftime("%H%M%S")
+    v.bounds = "time_bnds"
+    v[0] = time_value
+    v = ds.createVariable("time_bnds", "f8", ("time", "bnds"))
+    v[0, :] = bounds
 
 
 def _fields(
@@ -839,105 +874,119 @@ def write_esacci_daily(
             ds.createDimension("time", 1)
             ds.createDimension("lat", glat.size)
             ds.createDimension("lon", glon.size)
-            ds.setncatts(
-                {
-                    "title": f"ESA CCI Surface Soil Moisture merged {product} Product",
-                    "institution": "Technische Universität Wien (AUT); VanderSat B.V. (NL)",
-                    "contact": "cci_sm_contact@eodc.eu",
-                    "product_version": version,
-                    "id": name,
-                    "Conventions": "CF-1.6",
-                    "standard_name_vocabulary": "NetCDF Climate and Forecast (CF) Metadata Convention",
-                    "project": "Climate Change Initiative - European Space Agency",
-                    "license": "Data use is free and open for all registered users.",
-                    "references": "http://www.esa-soilmoisture-cci.org; Dorigo et al. (2017), "
-                    "doi:10.1016/j.rse.2017.07.001",
-                    "time_coverage_resolution": "P1D",
-                    "geospatial_lat_min": "-90.0",
-                    "geospatial_lat_max": "90.0",
-                    "geospatial_lon_min": "-180.0",
-                    "geospatial_lon_max": "180.0",
-                    "geospatial_vertical_min": "0.0",
-                    "geospatial_vertical_max": "0.0",
-                }
-            )
-            for cname, values, std, units, axis in (
-                ("lat", glat, "latitude", "degrees_north", "Lat"),
-                ("lon", glon, "longitude", "degrees_east", "Lon"),
-            ):
-                v = ds.createVariable(
-                    cname, "f4", (cname,), zlib=True, complevel=9
-                )
-                v.units = units
-                v._CoordinateAxisType = axis
-                v.standard_name = std
-                v.valid_range = np.array(
-                    [-90.0, 90.0] if cname == "lat" else [-180.0, 180.0]
-                )
-                v[:] = values
-            v = ds.createVariable(
-                "time", "f8", ("time",), zlib=True, complevel=9
-            )
-            v.units = "days since 1970-01-01 00:00:00 UTC"
-            v._CoordinateAxisType = "Time"
-            v.standard_name = "time"
-            v.calendar = "standard"
-            v[:] = [day_number]
-            v = ds.createVariable(
-                "sm",
-                "f4",
-                ("time", "lat", "lon"),
-                fill_value=np.float32(fill),
-                zlib=True,
-                complevel=9,
-            )
-            v.long_name = "Volumetric Soil Moisture"
-            v.units = "m3 m-3"
-            v.valid_range = np.array([0.0, 1.0], dtype=np.float32)
-            v._CoordinateAxes = "time lat lon"
-            v[0] = np.where(valid, arr[i], fill).astype(np.float32)
-            v = ds.createVariable(
-                "sm_uncertainty",
-                "f4",
-                ("time", "lat", "lon"),
-                fill_value=np.float32(fill),
-                zlib=True,
-                complevel=9,
-            )
-            v.long_name = "Volumetric Soil Moisture Uncertainty"
-            v.units = "m3 m-3"
-            v.valid_range = np.array([0.0, 1.0], dtype=np.float32)
-            v._CoordinateAxes = "time lat lon"
-            v[0] = np.where(valid, 0.04, fill).astype(np.float32)
-            v = ds.createVariable(
-                "flag",
-                "i1",
-                ("time", "lat", "lon"),
-                fill_value=np.int8(127),
-                zlib=True,
-                complevel=9,
-            )
-            v.long_name = "Flag"
-            v.flag_values = np.array([0, 1, 2, 4, 127], dtype=np.int8)
-            v.flag_meanings = (
-                "no_data_inconsistency_detected snow_coverage_or_temperature_below_zero "
-                "dense_vegetation others_no_convergence_in_the_model_thus_no_valid_sm_estimates NaN"
-            )
-            v._CoordinateAxes = "time lat lon"
-            v[0] = np.where(valid, 0, 4).astype(np.int8)
-            v = ds.createVariable(
-                "t0",
-                "f8",
-                ("time", "lat", "lon"),
-                fill_value=fill,
-                zlib=True,
-                complevel=9,
-            )
-            v.long_name = "Observation Timestamp"
-            v.units = "days since 1970-01-01 00:00:00 UTC"
-            v._CoordinateAxes = "time lat lon"
-            v[0] = np.where(valid, day_number + 0.25, fill)
+            ds.setncatts(_esacci_global_attributes(name, product, version))
+            _write_esacci_coordinates(ds, glat, glon, day_number)
+            _write_esacci_sm(ds, arr[i], valid, fill)
+            _write_esacci_quality(ds, valid, day_number, fill)
             for key, value in (global_attributes or {}).items():
                 ds.setncattr(key, value)
         paths.append(path)
     return paths
+
+
+def _esacci_global_attributes(name, product, version) -> dict[str, str]:
+    """Return the global attributes of daily file ``name`` (TU Wien's L3S)."""
+    return {
+        "title": f"ESA CCI Surface Soil Moisture merged {product} Product",
+        "institution": "Technische Universität Wien (AUT); VanderSat B.V. (NL)",
+        "contact": "cci_sm_contact@eodc.eu",
+        "product_version": version,
+        "id": name,
+        "Conventions": "CF-1.6",
+        "standard_name_vocabulary": "NetCDF Climate and Forecast (CF) Metadata Convention",
+        "project": "Climate Change Initiative - European Space Agency",
+        "license": "Data use is free and open for all registered users.",
+        "references": "http://www.esa-soilmoisture-cci.org; Dorigo et al. (2017), "
+        "doi:10.1016/j.rse.2017.07.001",
+        "time_coverage_resolution": "P1D",
+        "geospatial_lat_min": "-90.0",
+        "geospatial_lat_max": "90.0",
+        "geospatial_lon_min": "-180.0",
+        "geospatial_lon_max": "180.0",
+        "geospatial_vertical_min": "0.0",
+        "geospatial_vertical_max": "0.0",
+    }
+
+
+def _write_esacci_coordinates(ds, lat, lon, day_number) -> None:
+    """Write lat, lon (float32, descending / -180..180) and the day (days since 1970)."""
+    for cname, values, std, units, axis in (
+        ("lat", lat, "latitude", "degrees_north", "Lat"),
+        ("lon", lon, "longitude", "degrees_east", "Lon"),
+    ):
+        v = ds.createVariable(cname, "f4", (cname,), zlib=True, complevel=9)
+        v.units = units
+        v._CoordinateAxisType = axis
+        v.standard_name = std
+        v.valid_range = np.array(
+            [-90.0, 90.0] if cname == "lat" else [-180.0, 180.0]
+        )
+        v[:] = values
+    v = ds.createVariable("time", "f8", ("time",), zlib=True, complevel=9)
+    v.units = "days since 1970-01-01 00:00:00 UTC"
+    v._CoordinateAxisType = "Time"
+    v.standard_name = "time"
+    v.calendar = "standard"
+    v[:] = [day_number]
+
+
+def _write_esacci_sm(ds, sm, valid, fill) -> None:
+    """Write ``sm`` and its uncertainty (0.04 m3 m-3), ``fill`` where not ``valid``."""
+    v = ds.createVariable(
+        "sm",
+        "f4",
+        ("time", "lat", "lon"),
+        fill_value=np.float32(fill),
+        zlib=True,
+        complevel=9,
+    )
+    v.long_name = "Volumetric Soil Moisture"
+    v.units = "m3 m-3"
+    v.valid_range = np.array([0.0, 1.0], dtype=np.float32)
+    v._CoordinateAxes = "time lat lon"
+    v[0] = np.where(valid, sm, fill).astype(np.float32)
+    v = ds.createVariable(
+        "sm_uncertainty",
+        "f4",
+        ("time", "lat", "lon"),
+        fill_value=np.float32(fill),
+        zlib=True,
+        complevel=9,
+    )
+    v.long_name = "Volumetric Soil Moisture Uncertainty"
+    v.units = "m3 m-3"
+    v.valid_range = np.array([0.0, 1.0], dtype=np.float32)
+    v._CoordinateAxes = "time lat lon"
+    v[0] = np.where(valid, 0.04, fill).astype(np.float32)
+
+
+def _write_esacci_quality(ds, valid, day_number, fill) -> None:
+    """Write ``flag`` (0 where valid, 4 "no convergence" elsewhere) and ``t0``."""
+    v = ds.createVariable(
+        "flag",
+        "i1",
+        ("time", "lat", "lon"),
+        fill_value=np.int8(127),
+        zlib=True,
+        complevel=9,
+    )
+    v.long_name = "Flag"
+    v.flag_values = np.array([0, 1, 2, 4, 127], dtype=np.int8)
+    v.flag_meanings = (
+        "no_data_inconsistency_detected snow_coverage_or_temperature_below_zero "
+        "dense_vegetation others_no_convergence_in_the_model_thus_no_valid_sm_estimates NaN"
+    )
+    v._CoordinateAxes = "time lat lon"
+    v[0] = np.where(valid, 0, 4).astype(np.int8)
+    v = ds.createVariable(
+        "t0",
+        "f8",
+        ("time", "lat", "lon"),
+        fill_value=fill,
+        zlib=True,
+        complevel=9,
+    )
+    v.long_name = "Observation Timestamp"
+    v.units = "days since 1970-01-01 00:00:00 UTC"
+    v._CoordinateAxes = "time lat lon"
+    v[0] = np.where(valid, day_number + 0.25, fill)

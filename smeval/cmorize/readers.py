@@ -371,89 +371,111 @@ def scan_ecmwf_netcdf(
     store: dict[str, RawVariable] = {}
     for path in paths:
         with _open(path, dataset) as ds:
-            tname = "valid_time" if "valid_time" in ds.variables else "time"
-            if tname not in ds.variables:
-                msg = "no 'time' or 'valid_time' variable"
-                raise UnreadableFileError(
-                    msg,
-                    dataset=dataset,
-                    files=[path],
-                )
-            times = _decode_times(ds.variables[tname], path, dataset)
-            latname = "latitude" if "latitude" in ds.variables else "lat"
-            lonname = "longitude" if "longitude" in ds.variables else "lon"
-            try:
-                lat0 = np.asarray(ds.variables[latname][:], dtype=np.float64)
-                lon0 = np.asarray(ds.variables[lonname][:], dtype=np.float64)
-            except KeyError as exc:
-                msg = "no latitude/longitude variables"
-                raise GridError(
-                    msg,
-                    dataset=dataset,
-                    files=[path],
-                ) from exc
-            lat, lon, lat_idx, lon_idx = _orientation(lat0, lon0)
-            synthetic = getattr(ds, "synthetic", None)
-            tdim = (
-                ds.variables[tname].dimensions[0]
-                if ds.variables[tname].dimensions
-                else None
-            )
-            distinct_days = {(t.year, t.month) for t in times}
-            file_monthly = all(
-                t.day == 1 and t.hour == 0 and t.minute == 0 for t in times
-            ) and len(distinct_days) == len(times)
-            for name in wanted & set(ds.variables):
-                v = ds.variables[name]
-                step_type = getattr(v, "GRIB_stepType", "")
-                monthly = file_monthly and (
-                    not step_type or step_type.startswith("avg")
-                )
-                dims = v.dimensions
-                if dims[-2:] != (latname, lonname):
-                    msg = f"dimensions {dims}, expected (..., {latname}, {lonname})"
-                    raise GridError(
-                        msg,
-                        dataset=dataset,
-                        variable=name,
-                        files=[path],
-                    )
-                other = [d for d in dims[:-2] if d != tdim]
-                reduce_axis = None
-                if other == ["expver"]:
-                    reduce_axis = 0
-                elif other:
-                    msg = f"unexpected dimensions {other}"
-                    raise UnreadableFileError(
-                        msg,
-                        dataset=dataset,
-                        variable=name,
-                        files=[path],
-                    )
-                units = getattr(v, "units", "")
-                for i, t in enumerate(times):
-                    if tdim in dims:
-                        index = tuple(
-                            i if d == tdim else slice(None) for d in dims
-                        )
-                    else:
-                        index = tuple(slice(None) for _ in dims)
-                    rec = Record(
-                        t,
-                        path,
-                        _nc_reader(
-                            path,
-                            name,
-                            index,
-                            lat_idx,
-                            lon_idx,
-                            dataset,
-                            reduce_axis,
-                        ),
-                        monthly,
-                    )
-                    _add(store, name, units, lat, lon, rec, synthetic, dataset)
+            _scan_ecmwf_nc_file(ds, path, wanted, dataset, store)
     return store
+
+
+def _scan_ecmwf_nc_file(
+    ds: netCDF4.Dataset,
+    path: Path,
+    wanted: set[str],
+    dataset: str,
+    store: dict[str, RawVariable],
+) -> None:
+    """Add the records of the ``wanted`` variables of one open file to ``store``."""
+    tname = "valid_time" if "valid_time" in ds.variables else "time"
+    if tname not in ds.variables:
+        msg = "no 'time' or 'valid_time' variable"
+        raise UnreadableFileError(
+            msg,
+            dataset=dataset,
+            files=[path],
+        )
+    times = _decode_times(ds.variables[tname], path, dataset)
+    horizontal, lat, lon, lat_idx, lon_idx = _nc_grid(ds, path, dataset)
+    synthetic = getattr(ds, "synthetic", None)
+    tdim = (
+        ds.variables[tname].dimensions[0]
+        if ds.variables[tname].dimensions
+        else None
+    )
+    distinct_days = {(t.year, t.month) for t in times}
+    file_monthly = all(
+        t.day == 1 and t.hour == 0 and t.minute == 0 for t in times
+    ) and len(distinct_days) == len(times)
+    for name in wanted & set(ds.variables):
+        v = ds.variables[name]
+        step_type = getattr(v, "GRIB_stepType", "")
+        monthly = file_monthly and (
+            not step_type or step_type.startswith("avg")
+        )
+        dims = v.dimensions
+        reduce_axis = _reduce_axis(dims, horizontal, tdim, name, path, dataset)
+        units = getattr(v, "units", "")
+        for i, t in enumerate(times):
+            if tdim in dims:
+                index = tuple(i if d == tdim else slice(None) for d in dims)
+            else:
+                index = tuple(slice(None) for _ in dims)
+            rec = Record(
+                t,
+                path,
+                _nc_reader(
+                    path, name, index, lat_idx, lon_idx, dataset, reduce_axis
+                ),
+                monthly,
+            )
+            _add(store, name, units, lat, lon, rec, synthetic, dataset)
+
+
+def _nc_grid(ds: netCDF4.Dataset, path: Path, dataset: str):
+    """Return ``((latname, lonname), lat, lon, lat_idx, lon_idx)`` of a file.
+
+    ``lat``, ``lon`` sorted ascending, longitudes in [0, 360); the index
+    arrays sort the file's order into it (see :func:`_orientation`).
+    """
+    latname = "latitude" if "latitude" in ds.variables else "lat"
+    lonname = "longitude" if "longitude" in ds.variables else "lon"
+    try:
+        lat0 = np.asarray(ds.variables[latname][:], dtype=np.float64)
+        lon0 = np.asarray(ds.variables[lonname][:], dtype=np.float64)
+    except KeyError as exc:
+        msg = "no latitude/longitude variables"
+        raise GridError(
+            msg,
+            dataset=dataset,
+            files=[path],
+        ) from exc
+    return (latname, lonname), *_orientation(lat0, lon0)
+
+
+def _reduce_axis(dims, horizontal, tdim, name, path, dataset) -> int | None:
+    """Return the axis to reduce (ERA5's ``expver``) or None; refuse other layouts.
+
+    The variable must end in the file's (latitude, longitude) dimensions
+    ``horizontal``; besides time, only ``expver`` may come before them.
+    """
+    latname, lonname = horizontal
+    if dims[-2:] != (latname, lonname):
+        msg = f"dimensions {dims}, expected (..., {latname}, {lonname})"
+        raise GridError(
+            msg,
+            dataset=dataset,
+            variable=name,
+            files=[path],
+        )
+    other = [d for d in dims[:-2] if d != tdim]
+    if other == ["expver"]:
+        return 0
+    if other:
+        msg = f"unexpected dimensions {other}"
+        raise UnreadableFileError(
+            msg,
+            dataset=dataset,
+            variable=name,
+            files=[path],
+        )
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -534,10 +556,19 @@ def scan_ecmwf_grib(
     Each file is decoded by a child process (:mod:`._gribworker`, which says
     why) into an ``.npz`` file in ``workdir``; the caller removes ``workdir``.
     """
-    import json
+    env = _grib_worker_env()
+    wanted = sorted(set(wanted))
+    store: dict[str, RawVariable] = {}
+    for k, path in enumerate(paths):
+        out = Path(workdir) / f"grib{k}.npz"
+        _run_grib_worker(path, out, dataset, wanted, env)
+        _add_npz(store, path, out, dataset)
+    return store
+
+
+def _grib_worker_env() -> dict[str, str]:
+    """Return the environment of the GRIB worker process."""
     import os
-    import subprocess
-    import sys
 
     # Make the worker import this very package, installed or not.
     package_root = str(Path(__file__).resolve().parents[2])
@@ -545,59 +576,71 @@ def scan_ecmwf_grib(
     env["PYTHONPATH"] = os.pathsep.join(
         filter(None, [package_root, env.get("PYTHONPATH")])
     )
+    return env
 
-    wanted = sorted(set(wanted))
-    store: dict[str, RawVariable] = {}
-    for k, path in enumerate(paths):
-        out = Path(workdir) / f"grib{k}.npz"
-        proc = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "smeval.cmorize._gribworker",
-                str(path),
-                str(out),
-                dataset,
-                *wanted,
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
-            env=env,
+
+def _run_grib_worker(
+    path: Path, out: Path, dataset: str, wanted: list[str], env: dict
+) -> None:
+    """Decode ``path`` into ``out`` (``.npz``) in a child process; raise on failure."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "smeval.cmorize._gribworker",
+            str(path),
+            str(out),
+            dataset,
+            *wanted,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    if proc.returncode != 0 or not out.exists():
+        msg = (
+            proc.stderr.strip().splitlines()[-1]
+            if proc.stderr.strip()
+            else (f"GRIB decoder exited with status {proc.returncode}")
         )
-        if proc.returncode != 0 or not out.exists():
-            msg = (
-                proc.stderr.strip().splitlines()[-1]
-                if proc.stderr.strip()
-                else (f"GRIB decoder exited with status {proc.returncode}")
-            )
-            raise UnreadableFileError(msg, dataset=dataset, files=[path])
-        with np.load(out) as npz:
-            meta = json.loads(str(npz["__meta__"]))
-            for entry in meta:
-                name = entry["name"]
-                lat, lon = npz[f"{name}__lat"], npz[f"{name}__lon"]
-                for i, (t, monthly) in enumerate(
-                    zip(entry["times"], entry["monthly"], strict=True)
-                ):
-                    rec = Record(
-                        _dt.datetime.fromisoformat(t),
-                        path,
-                        _npz_reader(out, f"{name}__{i}"),
-                        monthly,
-                    )
-                    _add(
-                        store,
-                        name,
-                        entry["units"],
-                        lat,
-                        lon,
-                        rec,
-                        None,
-                        dataset,
-                        entry["grid_note"],
-                    )
-    return store
+        raise UnreadableFileError(msg, dataset=dataset, files=[path])
+
+
+def _add_npz(
+    store: dict[str, RawVariable], path: Path, out: Path, dataset: str
+) -> None:
+    """Add the records the worker decoded from ``path`` into ``out`` to ``store``."""
+    import json
+
+    with np.load(out) as npz:
+        meta = json.loads(str(npz["__meta__"]))
+        for entry in meta:
+            name = entry["name"]
+            lat, lon = npz[f"{name}__lat"], npz[f"{name}__lon"]
+            for i, (t, monthly) in enumerate(
+                zip(entry["times"], entry["monthly"], strict=True)
+            ):
+                rec = Record(
+                    _dt.datetime.fromisoformat(t),
+                    path,
+                    _npz_reader(out, f"{name}__{i}"),
+                    monthly,
+                )
+                _add(
+                    store,
+                    name,
+                    entry["units"],
+                    lat,
+                    lon,
+                    rec,
+                    None,
+                    dataset,
+                    entry["grid_note"],
+                )
 
 
 def _npz_reader(npz_path: Path, key: str):
@@ -612,95 +655,108 @@ def _scan_grib_inprocess(
     paths: Iterable[Path], wanted: Iterable[str], dataset: str
 ) -> dict[str, RawVariable]:
     """Return the GRIB inventory itself (runs in the worker process; loads ecCodes)."""
-    import eccodes
-
     wanted = set(wanted)
     store: dict[str, RawVariable] = {}
     for path in paths:
-        offsets = []
-        try:
-            with Path(path).open("rb") as f:
-                while True:
-                    h = eccodes.codes_grib_new_from_file(f)
-                    if h is None:
-                        break
-                    try:
-                        short = eccodes.codes_get(h, "shortName")
-                        if short not in wanted:
-                            continue
-                        date = eccodes.codes_get(h, "validityDate")
-                        time_ = eccodes.codes_get(h, "validityTime")
-                        stream = (
-                            eccodes.codes_get(h, "stream")
-                            if eccodes.codes_is_defined(h, "stream")
-                            else ""
-                        )
-                        grid = _grib_grid(h)
-                        offsets.append(
-                            (
-                                short,
-                                int(eccodes.codes_get(h, "offset")),
-                                date,
-                                time_,
-                                eccodes.codes_get(h, "units"),
-                                stream,
-                                grid,
-                                eccodes.codes_get(h, "missingValue"),
-                            )
-                        )
-                    finally:
-                        eccodes.codes_release(h)
-        except (eccodes.CodesInternalError, OSError, ValueError) as exc:
-            msg = f"cannot read as GRIB ({exc})"
-            raise UnreadableFileError(
-                msg, dataset=dataset, files=[path]
-            ) from exc
-        for (
-            short,
-            offset,
-            date,
-            time_,
-            units,
-            stream,
-            grid,
-            missing,
-        ) in offsets:
-            grid_type, lats, lons, pl = grid
-            lat, lon, lat_idx, lon_idx = _orientation(lats, lons)
-            note = ""
-            if grid_type == "reduced_gg":
-                note = (
-                    f"reduced Gaussian grid ({pl.size} rows, up to {lons.size} points) "
-                    f"interpolated linearly along each row to the regular Gaussian grid "
-                    f"{pl.size} x {lons.size}"
-                )
-            t = _dt.datetime(
-                date // 10000,
-                date // 100 % 100,
-                date % 100,
-                time_ // 100,
-                time_ % 100,
-            )
-            rec = Record(
-                t,
-                path,
-                _grib_reader(
-                    path,
-                    offset,
-                    short,
-                    grid_type,
-                    lats,
-                    lons,
-                    pl,
-                    lat_idx,
-                    lon_idx,
-                    missing,
-                    dataset,
-                ),
-                monthly=stream in MONTHLY_STREAMS,
+        for message in _grib_messages(path, wanted, dataset):
+            short, units, lat, lon, rec, note = _grib_record(
+                path, message, dataset
             )
             _add(store, short, units, lat, lon, rec, None, dataset, note)
     return store
+
+
+def _grib_messages(path: Path, wanted: set[str], dataset: str) -> list[tuple]:
+    """Return the headers of the ``wanted`` messages of a GRIB file (see :func:`_grib_header`)."""
+    import eccodes
+
+    offsets = []
+    try:
+        with Path(path).open("rb") as f:
+            while True:
+                h = eccodes.codes_grib_new_from_file(f)
+                if h is None:
+                    break
+                try:
+                    header = _grib_header(h, wanted)
+                    if header is not None:
+                        offsets.append(header)
+                finally:
+                    eccodes.codes_release(h)
+    except (eccodes.CodesInternalError, OSError, ValueError) as exc:
+        msg = f"cannot read as GRIB ({exc})"
+        raise UnreadableFileError(msg, dataset=dataset, files=[path]) from exc
+    return offsets
+
+
+def _grib_header(h, wanted: set[str]) -> tuple | None:
+    """Return a message's ``(shortName, offset, date, time, units, stream, grid, missing)``.
+
+    None if its variable is not ``wanted``.
+    """
+    import eccodes
+
+    short = eccodes.codes_get(h, "shortName")
+    if short not in wanted:
+        return None
+    date = eccodes.codes_get(h, "validityDate")
+    time_ = eccodes.codes_get(h, "validityTime")
+    stream = (
+        eccodes.codes_get(h, "stream")
+        if eccodes.codes_is_defined(h, "stream")
+        else ""
+    )
+    grid = _grib_grid(h)
+    return (
+        short,
+        int(eccodes.codes_get(h, "offset")),
+        date,
+        time_,
+        eccodes.codes_get(h, "units"),
+        stream,
+        grid,
+        eccodes.codes_get(h, "missingValue"),
+    )
+
+
+def _grib_record(path: Path, message: tuple, dataset: str):
+    """Return ``(shortName, units, lat, lon, record, grid note)`` of a message's header."""
+    short, offset, date, time_, units, stream, grid, missing = message
+    grid_type, lats, lons, pl = grid
+    lat, lon, lat_idx, lon_idx = _orientation(lats, lons)
+    note = ""
+    if grid_type == "reduced_gg":
+        note = (
+            f"reduced Gaussian grid ({pl.size} rows, up to {lons.size} points) "
+            f"interpolated linearly along each row to the regular Gaussian grid "
+            f"{pl.size} x {lons.size}"
+        )
+    t = _dt.datetime(
+        date // 10000,
+        date // 100 % 100,
+        date % 100,
+        time_ // 100,
+        time_ % 100,
+    )
+    rec = Record(
+        t,
+        path,
+        _grib_reader(
+            path,
+            offset,
+            short,
+            grid_type,
+            lats,
+            lons,
+            pl,
+            lat_idx,
+            lon_idx,
+            missing,
+            dataset,
+        ),
+        monthly=stream in MONTHLY_STREAMS,
+    )
+    return short, units, lat, lon, rec, note
 
 
 def _grib_reader(
@@ -771,20 +827,7 @@ def scan_gldas(
         m = GLDAS_FILE.search(path.name)
         monthly = bool(m and m.group("freq") == "M")
         with _open(path, dataset) as ds:
-            if "time" not in ds.variables:
-                msg = "no 'time' variable"
-                raise UnreadableFileError(msg, dataset=dataset, files=[path])
-            times = _decode_times(ds.variables["time"], path, dataset)
-            if len(times) != 1:
-                msg = f"{len(times)} times, expected 1 per GLDAS file"
-                raise UnreadableFileError(
-                    msg,
-                    dataset=dataset,
-                    files=[path],
-                )
-            t = times[0]
-            if monthly:
-                t = _dt.datetime(t.year, t.month, 1)
+            t = _gldas_time(ds, path, dataset, monthly)
             lat, lon, lat_idx, lon_idx = _orientation(
                 np.asarray(ds.variables["lat"][:], dtype=np.float64),
                 np.asarray(ds.variables["lon"][:], dtype=np.float64),
@@ -816,6 +859,27 @@ def scan_gldas(
                     dataset,
                 )
     return store
+
+
+def _gldas_time(
+    ds: netCDF4.Dataset, path: Path, dataset: str, monthly: bool
+) -> _dt.datetime:
+    """Return the one time of a GLDAS file (the first of the month if monthly)."""
+    if "time" not in ds.variables:
+        msg = "no 'time' variable"
+        raise UnreadableFileError(msg, dataset=dataset, files=[path])
+    times = _decode_times(ds.variables["time"], path, dataset)
+    if len(times) != 1:
+        msg = f"{len(times)} times, expected 1 per GLDAS file"
+        raise UnreadableFileError(
+            msg,
+            dataset=dataset,
+            files=[path],
+        )
+    t = times[0]
+    if monthly:
+        t = _dt.datetime(t.year, t.month, 1)
+    return t
 
 
 # ---------------------------------------------------------------------------
