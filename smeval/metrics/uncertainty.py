@@ -150,28 +150,14 @@ def variable_uncertainty(
     ]
 
     # Observational spread: each reference against every other one.
-    ref_info = dict.fromkeys(refs, ("reference", "", ""))
-    ref_rows = taylor_table(
-        references, ref_info, references, variable, region_ids, r0=r0
-    )
     ref_samples = bootstrap_taylor(
         ref_years[:, None], ref_years[None], counts, r0
     )
-    ref_rows = pd.concat(
-        [
-            ref_rows,
-            tidy(
-                _interval_values(ref_samples, options.level),
-                refs,
-                refs,
-                region_ids,
-                ref_info,
-                variable,
-            ),
-        ],
-        ignore_index=True,
+    rows.append(
+        _reference_rows(
+            references, ref_samples, variable, region_ids, options.level, r0
+        )
     )
-    rows.append(ref_rows[ref_rows.dataset != ref_rows.reference])
 
     if MMEM_HIGH in names and MMEM_LOW in names:
         rows.append(
@@ -195,6 +181,41 @@ def variable_uncertainty(
         threshold,
     )
     return Uncertainty(pd.concat(rows, ignore_index=True)[COLUMNS], ranking)
+
+
+def _reference_rows(
+    references: Mapping[str, np.ndarray],
+    ref_samples: Mapping[str, np.ndarray],
+    variable: str,
+    region_ids: tuple[str, ...],
+    level: float,
+    r0: float,
+) -> pd.DataFrame:
+    """Rows of every reference against every other one: statistics and their intervals.
+
+    ``ref_samples``: :func:`smeval.core.bootstrap.bootstrap_taylor` of the
+    references against themselves, arrays (B, F, F, R).
+    """
+    refs = list(references)
+    ref_info = dict.fromkeys(refs, ("reference", "", ""))
+    ref_rows = taylor_table(
+        references, ref_info, references, variable, region_ids, r0=r0
+    )
+    ref_rows = pd.concat(
+        [
+            ref_rows,
+            tidy(
+                _interval_values(ref_samples, level),
+                refs,
+                refs,
+                region_ids,
+                ref_info,
+                variable,
+            ),
+        ],
+        ignore_index=True,
+    )
+    return ref_rows[ref_rows.dataset != ref_rows.reference]
 
 
 def _resolution_rows(
