@@ -253,25 +253,11 @@ def _bibtex(keys: list[str]) -> list[dict[str, str]]:
     return out
 
 
-def context(
-    run: RunInputs,
-    cfg: dict[str, Any],
-    page_dir: Path,
-    templates: Path = TEMPLATES,
-) -> dict[str, Any]:
-    """Everything the template shows."""
-    linker = Linker(run.session, page_dir)
-    table = run.table
-    metrics_settings = run.metrics_settings
-    options = report_options(cfg, metrics_settings)
-    threshold, period = options.tss_threshold, options.period
-    refs_rank = summary.ranking_references(table, options.ranking_references)
-
-    def names(kind: str) -> list[str]:
-        return sorted(set(table.loc[table["kind"] == kind, "dataset"]))
-
-    variables = summary.ordered_variables(table)
-    per_variable = [
+def _per_variable(
+    table: pd.DataFrame, variables: list[str]
+) -> list[dict[str, Any]]:
+    """Return each variable with its label and number of models."""
+    return [
         {
             "variable": v,
             "label": variable_label(v),
@@ -283,13 +269,12 @@ def context(
         }
         for v in variables
     ]
-    regions, rows = tss_rows(table, threshold)
-    by_region_cols, by_region = summary.counts_by_region(
-        table, threshold, refs_rank
-    )
-    by_model_cols, by_model = summary.counts_by_model(
-        table, threshold, refs_rank
-    )
+
+
+def _top5(
+    table: pd.DataFrame, refs_rank: list[str], threshold: float
+) -> list[dict[str, Any]]:
+    """Return the five best models of each soil moisture variable (:func:`summary.top_ranking`)."""
     top5 = []
     for variable in summary.SOIL_MOISTURE:
         rank = summary.top_ranking(table, variable, refs_rank, threshold, n=5)
@@ -309,70 +294,20 @@ def context(
                     ],
                 }
             )
+    return top5
 
-    fig11 = next(
-        (f.caption for f in run.figures if f.label == "Fig. 11"), None
+
+def _count_tables(
+    table: pd.DataFrame, threshold: float, refs_rank: list[str]
+) -> dict[str, Any]:
+    """Return the count tables: models above the threshold per region, regions above it per model."""
+    by_region_cols, by_region = summary.counts_by_region(
+        table, threshold, refs_rank
     )
-    sure = how_sure(
-        table, run.metrics_dir, metrics_settings, threshold, refs_rank, fig11
+    by_model_cols, by_model = summary.counts_by_model(
+        table, threshold, refs_rank
     )
-    excluded = run.excluded.fillna("").astype(str).to_dict("records")
-    member_columns, member_rows = member_table(run.members)
-    outputs = [
-        {
-            "script": o.script,
-            "caption": o.caption,
-            **_link(linker, o.path),
-            "citation": linker.citation(o.path),
-        }
-        for o in run.outputs
-    ]
-    citation_files = []
-    for path in sorted(set(run.ancestor_products)):
-        href = linker.citation(path)
-        if href:
-            citation_files.append(
-                {
-                    "href": href,
-                    "label": linker.label(
-                        path.with_name(f"{path.stem}_citation.bibtex")
-                    ),
-                }
-            )
-    recipe = Path(str(cfg.get("recipe", ""))).name or (
-        run.filled_recipe.name if run.filled_recipe else ""
-    )
-    synthetic = [
-        {"label": linker.label(p), "value": v} for p, v in run.synthetic_files
-    ]
     return {
-        "title": "Soil moisture of CMIP6 models against reanalyses",
-        "recipe": recipe,
-        "filled_recipe": _link(linker, run.filled_recipe)
-        if run.filled_recipe
-        else None,
-        "period": period,
-        "threshold": f"{threshold:g}",
-        "r0": f"{options.r0:g}",
-        "synthetic": synthetic,
-        "scanned_files": run.scanned_files,
-        "models": names("model"),
-        "families": [n.split(":", 1)[-1] for n in names("family")],
-        "mmems": names("mmem"),
-        "references": summary.ordered_references(table),
-        "ranking_references": refs_rank,
-        "per_variable": per_variable,
-        "rankings": summary.rankings(
-            table, threshold, refs_rank, n=options.n_top
-        ),
-        "messages": summary.messages(table, threshold, refs_rank),
-        "sections": _figure_sections(run, linker),
-        "regions": regions,
-        "tss_rows": rows,
-        "variables": [
-            {"id": v, "label": variable_label(v)} for v in variables
-        ],
-        "kinds": ordered_kinds(table),
         "counts_by_region": {
             "columns": by_region_cols,
             "rows": [
@@ -390,9 +325,114 @@ def context(
                 for idx, row in by_model.iterrows()
             ],
         },
-        "top5": top5,
-        "sure": sure,
-        "excluded": excluded,
+    }
+
+
+def _outputs(run: RunInputs, linker: Linker) -> list[dict[str, Any]]:
+    """Return the non-figure outputs of the ancestor scripts, linked."""
+    return [
+        {
+            "script": o.script,
+            "caption": o.caption,
+            **_link(linker, o.path),
+            "citation": linker.citation(o.path),
+        }
+        for o in run.outputs
+    ]
+
+
+def _citation_files(run: RunInputs, linker: Linker) -> list[dict[str, Any]]:
+    """Return the citation files ESMValCore wrote beside the ancestors' products, linked."""
+    citation_files = []
+    for path in sorted(set(run.ancestor_products)):
+        href = linker.citation(path)
+        if href:
+            citation_files.append(
+                {
+                    "href": href,
+                    "label": linker.label(
+                        path.with_name(f"{path.stem}_citation.bibtex")
+                    ),
+                }
+            )
+    return citation_files
+
+
+def _run_context(
+    run: RunInputs, cfg: dict[str, Any], linker: Linker, options: ReportOptions
+) -> dict[str, Any]:
+    """Return what the page says about the run: recipe, period, thresholds, synthetic input, data sets."""
+    table = run.table
+
+    def names(kind: str) -> list[str]:
+        return sorted(set(table.loc[table["kind"] == kind, "dataset"]))
+
+    recipe = Path(str(cfg.get("recipe", ""))).name or (
+        run.filled_recipe.name if run.filled_recipe else ""
+    )
+    synthetic = [
+        {"label": linker.label(p), "value": v} for p, v in run.synthetic_files
+    ]
+    return {
+        "title": "Soil moisture of CMIP6 models against reanalyses",
+        "recipe": recipe,
+        "filled_recipe": _link(linker, run.filled_recipe)
+        if run.filled_recipe
+        else None,
+        "period": options.period,
+        "threshold": f"{options.tss_threshold:g}",
+        "r0": f"{options.r0:g}",
+        "synthetic": synthetic,
+        "scanned_files": run.scanned_files,
+        "models": names("model"),
+        "families": [n.split(":", 1)[-1] for n in names("family")],
+        "mmems": names("mmem"),
+        "references": summary.ordered_references(table),
+    }
+
+
+def _skill_context(
+    run: RunInputs, options: ReportOptions, refs_rank: list[str]
+) -> dict[str, Any]:
+    """Return the rankings, messages, TSS table and counts of the run."""
+    table, threshold = run.table, options.tss_threshold
+    variables = summary.ordered_variables(table)
+    regions, rows = tss_rows(table, threshold)
+    fig11 = next(
+        (f.caption for f in run.figures if f.label == "Fig. 11"), None
+    )
+    return {
+        "ranking_references": refs_rank,
+        "per_variable": _per_variable(table, variables),
+        "rankings": summary.rankings(
+            table, threshold, refs_rank, n=options.n_top
+        ),
+        "messages": summary.messages(table, threshold, refs_rank),
+        "regions": regions,
+        "tss_rows": rows,
+        "variables": [
+            {"id": v, "label": variable_label(v)} for v in variables
+        ],
+        "kinds": ordered_kinds(table),
+        **_count_tables(table, threshold, refs_rank),
+        "top5": _top5(table, refs_rank, threshold),
+        "sure": how_sure(
+            table,
+            run.metrics_dir,
+            run.metrics_settings,
+            threshold,
+            refs_rank,
+            fig11,
+        ),
+    }
+
+
+def _files_context(run: RunInputs, linker: Linker) -> dict[str, Any]:
+    """Return the exclusions, members, figures and the linked files of the run."""
+    member_columns, member_rows = member_table(run.members)
+    return {
+        "sections": _figure_sections(run, linker),
+        "excluded": run.excluded.fillna("").astype(str).to_dict("records"),
         "member_columns": [
             {"id": v, "label": variable_label(v)} for v in member_columns
         ],
@@ -402,9 +442,28 @@ def context(
             for n in METRICS_FILES
             if (run.metrics_dir / n).is_file()
         ],
-        "outputs": outputs,
-        "citation_files": citation_files,
+        "outputs": _outputs(run, linker),
+        "citation_files": _citation_files(run, linker),
         "bibtex": _bibtex(run.references),
+    }
+
+
+def context(
+    run: RunInputs,
+    cfg: dict[str, Any],
+    page_dir: Path,
+    templates: Path = TEMPLATES,
+) -> dict[str, Any]:
+    """Everything the template shows."""
+    linker = Linker(run.session, page_dir)
+    options = report_options(cfg, run.metrics_settings)
+    refs_rank = summary.ranking_references(
+        run.table, options.ranking_references
+    )
+    return {
+        **_run_context(run, cfg, linker, options),
+        **_skill_context(run, options, refs_rank),
+        **_files_context(run, linker),
         "versions": versions(),
         "label_of": variable_label,
         "short_of": lambda v: SHORT_LABELS.get(v, v),

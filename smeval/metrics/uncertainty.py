@@ -83,6 +83,16 @@ class Uncertainty:
     ranking: pd.DataFrame
 
 
+@dataclass(frozen=True)
+class _Resampled:
+    """Every data set against every reference: point TSS and bootstrap samples."""
+
+    names: list[str]  # data sets (axis D)
+    refs: list[str]  # references (axis F)
+    point_tss: np.ndarray  # (D, F, R)
+    samples: Mapping[str, np.ndarray]  # statistic -> (B, D, F, R)
+
+
 def _interval_values(
     samples: Mapping[str, np.ndarray], level: float
 ) -> dict[str, np.ndarray]:
@@ -130,17 +140,19 @@ def variable_uncertainty(
     ref = np.stack([references[r] for r in refs])  # (F, R, T)
     ref_years = calendar_years(ref, months)  # (F, R, Y, 12)
     model_years = calendar_years(model, months)  # (D, R, Y, 12)
-    samples = bootstrap_taylor(
-        model_years[:, None], ref_years[None], counts, r0
-    )  # (B, D, F, R)
-    # The point TSS of every data set against every reference, computed once
-    # for the resolution difference and the ranking.
-    point_tss = taylor_statistics(
-        model[:, None], ref[None], r0
-    ).TSS  # (D, F, R)
+    run = _Resampled(
+        names,
+        refs,
+        # The point TSS of every data set against every reference, computed
+        # once for the resolution difference and the ranking.
+        point_tss=taylor_statistics(model[:, None], ref[None], r0).TSS,
+        samples=bootstrap_taylor(
+            model_years[:, None], ref_years[None], counts, r0
+        ),
+    )
     rows = [
         tidy(
-            _interval_values(samples, options.level),
+            _interval_values(run.samples, options.level),
             names,
             refs,
             region_ids,
@@ -150,18 +162,49 @@ def variable_uncertainty(
     ]
 
     # Observational spread: each reference against every other one.
+    ref_samples = bootstrap_taylor(
+        ref_years[:, None], ref_years[None], counts, r0
+    )
+    rows.append(
+        _reference_rows(
+            references, ref_samples, variable, region_ids, options.level, r0
+        )
+    )
+
+    if MMEM_HIGH in names and MMEM_LOW in names:
+        rows.append(_resolution_rows(run, region_ids, variable, options))
+
+    models = sorted(n for n in names if info[n][0] == "model")
+    ranked_refs = [r for r in ranking_references if r in refs]
+    ranking = _robust_ranking(
+        run, models, ranked_refs, region_ids, variable, options, threshold
+    )
+    return Uncertainty(pd.concat(rows, ignore_index=True)[COLUMNS], ranking)
+
+
+def _reference_rows(
+    references: Mapping[str, np.ndarray],
+    ref_samples: Mapping[str, np.ndarray],
+    variable: str,
+    region_ids: tuple[str, ...],
+    level: float,
+    r0: float,
+) -> pd.DataFrame:
+    """Rows of every reference against every other one: statistics and their intervals.
+
+    ``ref_samples``: :func:`smeval.core.bootstrap.bootstrap_taylor` of the
+    references against themselves, arrays (B, F, F, R).
+    """
+    refs = list(references)
     ref_info = dict.fromkeys(refs, ("reference", "", ""))
     ref_rows = taylor_table(
         references, ref_info, references, variable, region_ids, r0=r0
-    )
-    ref_samples = bootstrap_taylor(
-        ref_years[:, None], ref_years[None], counts, r0
     )
     ref_rows = pd.concat(
         [
             ref_rows,
             tidy(
-                _interval_values(ref_samples, options.level),
+                _interval_values(ref_samples, level),
                 refs,
                 refs,
                 region_ids,
@@ -171,40 +214,17 @@ def variable_uncertainty(
         ],
         ignore_index=True,
     )
-    rows.append(ref_rows[ref_rows.dataset != ref_rows.reference])
-
-    if MMEM_HIGH in names and MMEM_LOW in names:
-        rows.append(
-            _resolution_rows(
-                point_tss, samples, names, refs, region_ids, variable, options
-            )
-        )
-
-    models = sorted(n for n in names if info[n][0] == "model")
-    ranked_refs = [r for r in ranking_references if r in refs]
-    ranking = _robust_ranking(
-        point_tss,
-        samples,
-        names,
-        refs,
-        models,
-        ranked_refs,
-        region_ids,
-        variable,
-        options,
-        threshold,
-    )
-    return Uncertainty(pd.concat(rows, ignore_index=True)[COLUMNS], ranking)
+    return ref_rows[ref_rows.dataset != ref_rows.reference]
 
 
 def _resolution_rows(
-    point_tss, samples, names, refs, region_ids, variable, options
-):
+    run: _Resampled, region_ids, variable, options
+) -> pd.DataFrame:
     """TSS(MMEM-high) - TSS(MMEM-low) with its interval, per reference and region."""
-    hi, lo = names.index(MMEM_HIGH), names.index(MMEM_LOW)
-    point = point_tss[hi] - point_tss[lo]  # (F, R)
+    hi, lo = run.names.index(MMEM_HIGH), run.names.index(MMEM_LOW)
+    point = run.point_tss[hi] - run.point_tss[lo]  # (F, R)
     low, high = percentile_interval(
-        samples["TSS"][:, hi] - samples["TSS"][:, lo], options.level
+        run.samples["TSS"][:, hi] - run.samples["TSS"][:, lo], options.level
     )
     values = {
         TSS_DIFFERENCE: point[None],
@@ -214,7 +234,7 @@ def _resolution_rows(
     return tidy(
         values,
         [RESOLUTION_DIFFERENCE],
-        refs,
+        run.refs,
         region_ids,
         {RESOLUTION_DIFFERENCE: ("difference", "", "high-low")},
         variable,
@@ -222,10 +242,7 @@ def _resolution_rows(
 
 
 def _robust_ranking(
-    point_tss,
-    samples,
-    names,
-    refs,
+    run: _Resampled,
     models,
     ranked_refs,
     region_ids,
@@ -237,11 +254,11 @@ def _robust_ranking(
     regions = [i for i, r in enumerate(region_ids) if r in REGION_IDS]
     if not models or not ranked_refs or not regions:
         return pd.DataFrame(columns=RANKING_COLUMNS)
-    d = [names.index(m) for m in models]
-    f = [refs.index(r) for r in ranked_refs]
-    point = point_tss[d][:, f][:, :, regions]  # (M, F, R)
+    d = [run.names.index(m) for m in models]
+    f = [run.refs.index(r) for r in ranked_refs]
+    point = run.point_tss[d][:, f][:, :, regions]  # (M, F, R)
     point = np.moveaxis(point, 1, 2)[None]  # (1, M, R, F)
-    boot = samples["TSS"][:, d][:, :, f][:, :, :, regions]  # (B, M, F, R)
+    boot = run.samples["TSS"][:, d][:, :, f][:, :, :, regions]  # (B, M, F, R)
     ranks = bootstrap_ranks(np.moveaxis(boot, 2, 3), threshold)
     summary = rank_summary(ranks, options.top, options.level)
     with warnings.catch_warnings():

@@ -200,15 +200,14 @@ def _output(
     )
 
 
-def read_run(ancestor_dirs: list[Path]) -> RunInputs:
-    """Read what the report needs from the work folders of its ancestors.
+def _metrics_dir(ancestor_dirs: list[Path]) -> Path:
+    """Return the first ancestor work folder with ``metrics.csv``.
 
     Raises
     ------
     FileNotFoundError
         If no ancestor wrote ``metrics.csv``.
     """
-    ancestor_dirs = [Path(d) for d in ancestor_dirs]
     metrics_dirs = [d for d in ancestor_dirs if (d / METRICS).is_file()]
     if not metrics_dirs:
         msg = (
@@ -217,8 +216,11 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
             + " (add skill/metrics to the report's ancestors)"
         )
         raise FileNotFoundError(msg)
-    metrics_dir = metrics_dirs[0]
-    session = session_of(metrics_dir)
+    return metrics_dirs[0]
+
+
+def _read_metrics(metrics_dir: Path) -> pd.DataFrame:
+    """``metrics.csv``, with empty text columns read as "" (not NaN)."""
     table = pd.read_csv(
         metrics_dir / METRICS,
         keep_default_na=False,
@@ -228,8 +230,13 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
     for col in ("family", "resolution_group", "kind"):
         if col in table:
             table[col] = table[col].fillna("")
-    # What the metrics left out (the series' exclusions included), then what
-    # other ancestors (the correlation maps) left out.
+    return table
+
+
+def _read_excluded(
+    metrics_dir: Path, ancestor_dirs: list[Path]
+) -> pd.DataFrame:
+    """Return what the metrics left out (the series' exclusions included), then what other ancestors (the correlation maps) left out."""
     frames = []
     for work in [metrics_dir, *(d for d in ancestor_dirs if d != metrics_dir)]:
         excluded_path = work / EXCLUDED
@@ -240,87 +247,143 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
                         excluded_path, dtype=str, keep_default_na=False
                     )
                 )
-    excluded = (
+    return (
         pd.concat(frames, ignore_index=True)
         if frames
         else pd.DataFrame(columns=EXCLUDED_COLUMNS)
     )
-    metrics_settings = read_settings(metrics_dir)
 
-    by_stem: dict[tuple[str, str], list[tuple[Path, dict[str, Any]]]] = {}
-    outputs: list[Output] = []
-    references: set[str] = set()
-    products: list[Path] = []
+
+@dataclass
+class _Records:
+    """The provenance records of the ancestors, sorted into figures and other outputs."""
+
+    #: (script, file stem) -> [(path, record)] of the figure-group files
+    by_stem: dict[tuple[str, str], list[tuple[Path, dict[str, Any]]]] = field(
+        default_factory=dict
+    )
+    outputs: list[Output] = field(default_factory=list)
+    references: set[str] = field(default_factory=set)
+    products: list[Path] = field(default_factory=list)
+
+
+def _read_records(ancestor_dirs: list[Path], session: Path) -> _Records:
+    """Read the provenance records of every ancestor script."""
+    found = _Records()
     for work in ancestor_dirs:
         name = script_name(work)
         for filename, record in sorted(read_provenance(work).items()):
             record = record or {}
             path = rebase(filename, session)
-            products.append(path)
-            references.update(record.get("references") or [])
+            found.products.append(path)
+            found.references.update(record.get("references") or [])
             if record.get("figure_group"):
                 # The PNG and the PDF of a figure may sit in different folders (plots/.../pdf/).
-                by_stem.setdefault((name, path.stem), []).append(
+                found.by_stem.setdefault((name, path.stem), []).append(
                     (path, record)
                 )
             else:
-                outputs.append(_output(path, record, name, session))
+                found.outputs.append(_output(path, record, name, session))
+    return found
+
+
+def _figure(
+    name: str,
+    files: list[tuple[Path, dict[str, Any]]],
+    work_dir: Path,
+    session: Path,
+) -> Figure | None:
+    """Return the figure of script ``name`` made of ``files`` (its formats); None if none is an image."""
+    images = sorted(
+        (p for p, _ in files if p.suffix.lower() in IMAGE_SUFFIXES),
+        key=lambda p: (p.suffix.lower() != ".png", p.suffix),
+    )
+    if not images:
+        return None
+    image = images[0]
+    record = dict(files)[image]
+    number = _figure_number(record, image)
+    # The figure's own data file sits in the script's work folder under
+    # the figure's stem (docs/results.md); then come its upstream files.
+    own = sorted(
+        p
+        for p in work_dir.glob(f"{image.stem}.*")
+        if p.suffix.lower() in DATA_SUFFIXES
+    )
+    ancestors = own + [
+        a for a in _paths(record.get("ancestors"), session) if a not in own
+    ]
+    return Figure(
+        image=image,
+        group=str(record["figure_group"]),
+        caption=str(record.get("caption", "")),
+        label=str(
+            record.get("figure")
+            or (f"Fig. {number}" if number else image.stem)
+        ),
+        number=number,
+        ancestors=ancestors,
+        script=name,
+        other_formats=sorted(p for p, _ in files if p != image),
+    )
+
+
+def _figures(
+    records: _Records, ancestor_dirs: list[Path], session: Path
+) -> list[Figure]:
+    """Return the figures, sorted by number; a figure-group file that is not an image goes to ``records.outputs``."""
     work_of = {script_name(w): w for w in ancestor_dirs}
     figures = []
-    for (name, _), files in by_stem.items():
-        images = sorted(
-            (p for p, _ in files if p.suffix.lower() in IMAGE_SUFFIXES),
-            key=lambda p: (p.suffix.lower() != ".png", p.suffix),
-        )
-        if not images:
-            # A figure-group file that is not an image: listed with the outputs.
-            outputs.extend(_output(p, r, name, session) for p, r in files)
-            continue
-        image = images[0]
-        record = dict(files)[image]
-        number = _figure_number(record, image)
-        # The figure's own data file sits in the script's work folder under
-        # the figure's stem (docs/results.md); then come its upstream files.
-        own = sorted(
-            p
-            for p in work_of[name].glob(f"{image.stem}.*")
-            if p.suffix.lower() in DATA_SUFFIXES
-        )
-        ancestors = own + [
-            a for a in _paths(record.get("ancestors"), session) if a not in own
-        ]
-        figures.append(
-            Figure(
-                image=image,
-                group=str(record["figure_group"]),
-                caption=str(record.get("caption", "")),
-                label=str(
-                    record.get("figure")
-                    or (f"Fig. {number}" if number else image.stem)
-                ),
-                number=number,
-                ancestors=ancestors,
-                script=name,
-                other_formats=sorted(p for p, _ in files if p != image),
+    for (name, _), files in records.by_stem.items():
+        figure = _figure(name, files, work_of[name], session)
+        if figure is None:
+            records.outputs.extend(
+                _output(p, r, name, session) for p, r in files
             )
-        )
+        else:
+            figures.append(figure)
     figures.sort(
         key=lambda f: (f.number if f.number is not None else 99, f.image.name)
     )
-    outputs.sort(key=lambda o: (o.script, o.path.name))
+    return figures
 
-    # Synthetic input: the NetCDF files of the ancestors and the regional
-    # series the metrics were computed from (the metrics script's own inputs).
+
+def _scan_run_synthetic(
+    session: Path, metrics_settings: dict[str, Any], ancestor_dirs: list[Path]
+) -> tuple[list[tuple[Path, str]], int]:
+    """Synthetic input: the NetCDF files of the ancestors and the regional series the metrics were computed from (the metrics script's own inputs)."""
     series_dirs = [
         rebase(p, session) for p in metrics_settings.get("input_files", [])
     ]
     series_dirs = [d for d in series_dirs if d.is_dir()]
     if not series_dirs:
         series_dirs = [session / "work" / "soil_moisture" / "regional_series"]
-    synthetic, scanned = scan_synthetic(
+    return scan_synthetic(
         [d for d in [*ancestor_dirs, *series_dirs] if d.is_dir()]
     )
 
+
+def read_run(ancestor_dirs: list[Path]) -> RunInputs:
+    """Read what the report needs from the work folders of its ancestors.
+
+    Raises
+    ------
+    FileNotFoundError
+        If no ancestor wrote ``metrics.csv``.
+    """
+    ancestor_dirs = [Path(d) for d in ancestor_dirs]
+    metrics_dir = _metrics_dir(ancestor_dirs)
+    session = session_of(metrics_dir)
+    table = _read_metrics(metrics_dir)
+    excluded = _read_excluded(metrics_dir, ancestor_dirs)
+    metrics_settings = read_settings(metrics_dir)
+    records = _read_records(ancestor_dirs, session)
+    figures = _figures(records, ancestor_dirs, session)
+    outputs = records.outputs
+    outputs.sort(key=lambda o: (o.script, o.path.name))
+    synthetic, scanned = _scan_run_synthetic(
+        session, metrics_settings, ancestor_dirs
+    )
     filled = sorted((session / "run").glob("recipe_*_filled.yml"))
     return RunInputs(
         session=session,
@@ -330,11 +393,11 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
         metrics_settings=metrics_settings,
         figures=figures,
         outputs=outputs,
-        references=sorted(references),
+        references=sorted(records.references),
         synthetic_files=synthetic,
         scanned_files=scanned,
         filled_recipe=filled[0] if filled else None,
-        ancestor_products=products,
+        ancestor_products=records.products,
         members=_read_members(metrics_dir),
     )
 

@@ -159,77 +159,104 @@ def top_ranking(
     return ranking(table, variable, refs, threshold).head(n)
 
 
+def _regions_message(
+    table: pd.DataFrame,
+    variable: str,
+    ref: str,
+    threshold: float,
+    regions: list[str],
+) -> tuple[str, tuple[int, int]] | None:
+    """Sentence on the regions the models reproduce against ``ref``, and (model-region pairs above, all); None without scores."""
+    matrix = tss_matrix(table, variable, ref, regions=regions)
+    if matrix.empty:
+        return None
+    label, thr = variable_label(variable), f"{threshold:g}"
+    n_models = len(matrix)
+    counts = count_models_above(
+        table, variable, ref, threshold, regions=regions
+    )
+    half = int(np.sum(counts.to_numpy() >= n_models / 2))
+    best, worst = counts.max(), counts.min()
+    best_regions = [r for r in regions if counts[r] == best]
+    worst_regions = [r for r in regions if counts[r] == worst]
+    text = (
+        f"Against {ref}, {label} is reproduced (TSS > {thr}) by at least half of the "
+        f"{n_models} models in {half} of {len(regions)} regions; "
+    )
+    if best == worst:
+        text += f"every region is reproduced by {best} of {n_models} models."
+    else:
+        text += (
+            f"best simulated: {_names(best_regions)} ({best} of {n_models} models), "
+            f"worst simulated: {_names(worst_regions)} ({worst} of {n_models} models)."
+        )
+    return text, (int(counts.sum()), n_models * len(regions))
+
+
+def _mmem_message(
+    table: pd.DataFrame, variable: str, ref: str, regions: list[str]
+) -> str | None:
+    """Sentence comparing the high- and low-resolution MMEMs against ``ref``; None without both."""
+    mmem = tss_matrix(table, variable, ref, kind="mmem", regions=regions)
+    if not (MMEM_HIGH in mmem.index and MMEM_LOW in mmem.index):
+        return None
+    high, low = mmem.loc[MMEM_HIGH], mmem.loc[MMEM_LOW]
+    valid = high.notna() & low.notna()
+    wins = int((high[valid] > low[valid]).sum())
+    losses = int((high[valid] < low[valid]).sum())
+    verdict = (
+        "beats"
+        if wins > losses
+        else "does not beat"
+        if wins < losses
+        else "ties with"
+    )
+    return (
+        f"Against {ref}, {MMEM_HIGH} {verdict} {MMEM_LOW} for {variable_label(variable)}: its TSS is "
+        f"higher in {wins} and lower in {losses} of {int(valid.sum())} regions."
+    )
+
+
+def _references_message(
+    variable: str, totals: dict[str, tuple[int, int]], threshold: float
+) -> str:
+    """Sentence on the reference the models agree best and worst with (``totals``: pairs above, all)."""
+    label, thr = variable_label(variable), f"{threshold:g}"
+    ordered = sorted(
+        totals.items(), key=lambda kv: -kv[1][0] / max(kv[1][1], 1)
+    )
+    (ref_a, (a, n_a)), (ref_b, (b, n_b)) = ordered[0], ordered[-1]
+    if a * n_b == b * n_a:
+        return (
+            f"For {label}, the models agree equally well with {ref_a} and {ref_b}: "
+            f"{a} of {n_a} model-region pairs have TSS > {thr} against each."
+        )
+    return (
+        f"For {label}, the models agree better with {ref_a} than with {ref_b}: "
+        f"{a} of {n_a} model-region pairs have TSS > {thr} against {ref_a}, "
+        f"{b} of {n_b} against {ref_b}."
+    )
+
+
 def messages(
     table: pd.DataFrame, threshold: float, references: Sequence[str]
 ) -> list[str]:
     """Return the main messages of the run, as sentences built from the metrics table."""
     out: list[str] = []
-    thr = f"{threshold:g}"
     for variable in SOIL_MOISTURE:
-        label = variable_label(variable)
         totals: dict[str, tuple[int, int]] = {}
         for ref in references:
             regions = _regions(table, variable, ref)
-            matrix = tss_matrix(table, variable, ref, regions=regions)
-            if matrix.empty:
+            found = _regions_message(table, variable, ref, threshold, regions)
+            if found is None:
                 continue
-            n_models = len(matrix)
-            counts = count_models_above(
-                table, variable, ref, threshold, regions=regions
-            )
-            half = int(np.sum(counts.to_numpy() >= n_models / 2))
-            best, worst = counts.max(), counts.min()
-            best_regions = [r for r in regions if counts[r] == best]
-            worst_regions = [r for r in regions if counts[r] == worst]
-            text = (
-                f"Against {ref}, {label} is reproduced (TSS > {thr}) by at least half of the "
-                f"{n_models} models in {half} of {len(regions)} regions; "
-            )
-            if best == worst:
-                text += f"every region is reproduced by {best} of {n_models} models."
-            else:
-                text += (
-                    f"best simulated: {_names(best_regions)} ({best} of {n_models} models), "
-                    f"worst simulated: {_names(worst_regions)} ({worst} of {n_models} models)."
-                )
+            text, totals[ref] = found
             out.append(text)
-            totals[ref] = (int(counts.sum()), n_models * len(regions))
-
-            mmem = tss_matrix(
-                table, variable, ref, kind="mmem", regions=regions
-            )
-            if MMEM_HIGH in mmem.index and MMEM_LOW in mmem.index:
-                high, low = mmem.loc[MMEM_HIGH], mmem.loc[MMEM_LOW]
-                valid = high.notna() & low.notna()
-                wins = int((high[valid] > low[valid]).sum())
-                losses = int((high[valid] < low[valid]).sum())
-                verdict = (
-                    "beats"
-                    if wins > losses
-                    else "does not beat"
-                    if wins < losses
-                    else "ties with"
-                )
-                out.append(
-                    f"Against {ref}, {MMEM_HIGH} {verdict} {MMEM_LOW} for {label}: its TSS is "
-                    f"higher in {wins} and lower in {losses} of {int(valid.sum())} regions."
-                )
+            mmem = _mmem_message(table, variable, ref, regions)
+            if mmem is not None:
+                out.append(mmem)
         if len(totals) >= 2:
-            ordered = sorted(
-                totals.items(), key=lambda kv: -kv[1][0] / max(kv[1][1], 1)
-            )
-            (ref_a, (a, n_a)), (ref_b, (b, n_b)) = ordered[0], ordered[-1]
-            if a * n_b == b * n_a:
-                out.append(
-                    f"For {label}, the models agree equally well with {ref_a} and {ref_b}: "
-                    f"{a} of {n_a} model-region pairs have TSS > {thr} against each."
-                )
-            else:
-                out.append(
-                    f"For {label}, the models agree better with {ref_a} than with {ref_b}: "
-                    f"{a} of {n_a} model-region pairs have TSS > {thr} against {ref_a}, "
-                    f"{b} of {n_b} against {ref_b}."
-                )
+            out.append(_references_message(variable, totals, threshold))
     return out
 
 

@@ -58,6 +58,15 @@ def register(subparsers) -> argparse.ArgumentParser:
         metavar="DIR",
         help="root folder of the archive",
     )
+    _add_selection_options(parser)
+    _add_reference_options(parser)
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def _add_selection_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options that choose the models, members, years and seed."""
     parser.add_argument(
         "--scale", choices=("tiny", "default", "paper"), default="default"
     )
@@ -79,6 +88,10 @@ def register(subparsers) -> argparse.ArgumentParser:
         help="period, e.g. 1979-2014 (default: the scale's)",
     )
     parser.add_argument("--seed", type=int, default=0)
+
+
+def _add_reference_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options of the reanalyses and the planted model."""
     parser.add_argument(
         "--planted",
         choices=("ERA5", "ERA-Interim", "GLDAS"),
@@ -94,9 +107,6 @@ def register(subparsers) -> argparse.ArgumentParser:
         "files (made by smeval's converters from raw files), both "
         "(default) or none",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-    parser.set_defaults(func=run)
-    return parser
 
 
 def parse_years(text: str | None) -> tuple[int, int] | None:

@@ -45,6 +45,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack
 from functools import cache
 from pathlib import Path
 
@@ -368,71 +369,39 @@ def time_blocks(i0: int, i1: int, months: int) -> list[tuple[int, int]]:
     return [(a, min(a + months, i1)) for a in range(i0, i1, months)]
 
 
-def write_model_member(
-    root: Path,
-    plan: ModelPlan,
-    member: int,
-    period: Period,
-    seed: int,
-    world: ph.World,
-    months_per_block: int | None = None,
-) -> int:
-    """Compute and write the files of one member that are missing; return count written.
+@dataclasses.dataclass(frozen=True)
+class _MemberWriter:
+    """What every file of one model member shares: grid, fields, attributes."""
 
-    The bucket runs once on the world grid (small); regridding, layer
-    distribution and writing go block by block along time
-    (``months_per_block``, default from :data:`BLOCK_BYTES`), all files of
-    one period open at once, so peak memory is a few blocks whatever the
-    grid. Every step is per month, so the data do not depend on the blocks.
-    """
-    from contextlib import ExitStack
+    plan: ModelPlan
+    member: int
+    seed: int
+    #: lat, lon, lat_b, lon_b of the written grid (degrees)
+    coords: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    rg: Regridder
+    fields: Fields
+    months_per_block: int
 
-    m = plan.model
-    files = model_files(root, plan, member, period)
-    todo = {
-        v: [(p, c) for p, c in lst if not p.exists()]
-        for v, lst in files.items()
-    }
-    todo = {v: lst for v, lst in todo.items() if lst}
-    if not todo:
-        return 0
-    lat, lon, lat_b, lon_b = m.grid.coordinates(plan.nlat, plan.nlon)
-    rg = _regridder(world.nlat, world.nlon, m.grid.kind, plan.nlat, plan.nlon)
-    sftlf = 100.0 * rg.land_fraction
-    has_land = rg.has_land
-    flavour = ph.model_flavour(m.name, m.skill, seed)
-    fields = run_dataset(
-        world,
-        period,
-        m.calendar,
-        flavour,
-        weather_seed=ph.stable_seed(seed, "weather", m.name, member),
-        bias_seed=ph.stable_seed(seed, "bias", m.name),
-    )
-    tp, tb = cmorio.monthly_time_axis(period.first, period.last, m.calendar)
-    variant = m.variant_label(member)
-    grid_text = (
-        f"synthetic stand-in for the native {m.grid.nlat} x {m.grid.nlon} "
-        f"({m.grid.kind}) grid, written at {plan.nlat} x {plan.nlon}"
-    )
-    if months_per_block is None:
-        months_per_block = block_months(
-            plan.nlat * plan.nlon, len(m.land_model.layer_bounds)
-        )
-
-    def options(var, path):
+    def options(self, var: str, path: Path) -> dict:
+        """Keyword arguments of :mod:`smeval.cmorio`'s writers for ``var`` at ``path``."""
+        m = self.plan.model
+        lat, lon, lat_b, lon_b = self.coords
         table = "fx" if var in FX_VARIABLES else VARIABLE_TABLES[var]
+        grid_text = (
+            f"synthetic stand-in for the native {m.grid.nlat} x {m.grid.nlon} "
+            f"({m.grid.kind}) grid, written at {self.plan.nlat} x {self.plan.nlon}"
+        )
         attrs = cmorio.cmip6_global_attributes(
             source_id=m.name,
             institution_id=m.institution_id,
-            variant_label=variant,
+            variant_label=m.variant_label(self.member),
             grid_label=m.grid.label,
             table_id=table,
             variable_id=var,
             grid=grid_text,
-            nominal_resolution=_nominal_resolution(plan.nlat),
+            nominal_resolution=_nominal_resolution(self.plan.nlat),
             creation_date=CREATION_DATE,
-            tracking_id=_tracking_id(seed, path),
+            tracking_id=_tracking_id(self.seed, path),
             version=m.version,
             extra={
                 "synthetic": SYNTHETIC,
@@ -450,24 +419,32 @@ def write_model_member(
             "lat_bounds": lat_b,
             "lon_bounds": lon_b,
             "attributes": attrs,
-            "land_mask": has_land if land_only else None,
+            "land_mask": self.rg.has_land if land_only else None,
             "significant_bits": SIGNIFICANT_BITS,
         }
         if var == "mrsol":
             kwargs["depth_bounds"] = m.land_model.layer_bounds
         return kwargs
 
-    written = 0
-    periods: dict[tuple[int, int], list[tuple[str, Path]]] = {}
-    for var, lst in todo.items():
-        for path, chunk in lst:
-            if chunk is None:  # fixed fields: small, written whole
-                data = sftlf if var == "sftlf" else cell_areas(lat_b, lon_b)
-                cmorio.write_variable(path, data, **options(var, path))
-                written += 1
-            else:
-                periods.setdefault(chunk, []).append((var, path))
-    for (a, b), items in periods.items():
+    def write_fixed(self, var: str, path: Path) -> None:
+        """Write a fixed field (sftlf in %, areacella in m2): small, written whole."""
+        _, _, lat_b, lon_b = self.coords
+        data = (
+            100.0 * self.rg.land_fraction
+            if var == "sftlf"
+            else cell_areas(lat_b, lon_b)
+        )
+        cmorio.write_variable(path, data, **self.options(var, path))
+
+    def write_period(
+        self, period: Period, years: tuple[int, int], items
+    ) -> int:
+        """Write the files ``items`` [(var, path)] of ``years`` block by block; return their count."""
+        m = self.plan.model
+        tp, tb = cmorio.monthly_time_axis(
+            period.first, period.last, m.calendar
+        )
+        a, b = years
         i0 = (a - period.first) * 12
         i1 = (b - period.first + 1) * 12
         with ExitStack() as stack:
@@ -480,26 +457,89 @@ def write_model_member(
                             time_points=tp[i0:i1],
                             time_bounds=tb[i0:i1],
                             calendar=m.calendar,
-                            **options(var, path),
+                            **self.options(var, path),
                         )
                     ),
                 )
                 for var, path in items
             ]
-            for t0, t1 in time_blocks(i0, i1, months_per_block):
+            for t0, t1 in time_blocks(i0, i1, self.months_per_block):
                 cache: dict = {}
                 for var, writer in writers:
                     block = _grid_variable(
                         var,
-                        fields,
-                        rg,
+                        self.fields,
+                        self.rg,
                         m.land_model.layer_bounds,
                         slice(t0, t1),
                         cache,
                     )
                     writer.write(block, start=t0 - i0)
                     del block
-        written += len(items)
+        return len(items)
+
+
+def _missing_files(
+    files: dict[str, list[tuple[Path, tuple[int, int] | None]]],
+) -> dict[str, list[tuple[Path, tuple[int, int] | None]]]:
+    """Return the files of :func:`model_files` that do not exist yet (variables with none left out)."""
+    todo = {
+        v: [(p, c) for p, c in lst if not p.exists()]
+        for v, lst in files.items()
+    }
+    return {v: lst for v, lst in todo.items() if lst}
+
+
+def write_model_member(
+    root: Path,
+    plan: ModelPlan,
+    member: int,
+    period: Period,
+    seed: int,
+    world: ph.World,
+    months_per_block: int | None = None,
+) -> int:
+    """Compute and write the files of one member that are missing; return count written.
+
+    The bucket runs once on the world grid (small); regridding, layer
+    distribution and writing go block by block along time
+    (``months_per_block``, default from :data:`BLOCK_BYTES`), all files of
+    one period open at once, so peak memory is a few blocks whatever the
+    grid. Every step is per month, so the data do not depend on the blocks.
+    """
+    m = plan.model
+    todo = _missing_files(model_files(root, plan, member, period))
+    if not todo:
+        return 0
+    coords = m.grid.coordinates(plan.nlat, plan.nlon)
+    rg = _regridder(world.nlat, world.nlon, m.grid.kind, plan.nlat, plan.nlon)
+    flavour = ph.model_flavour(m.name, m.skill, seed)
+    fields = run_dataset(
+        world,
+        period,
+        m.calendar,
+        flavour,
+        weather_seed=ph.stable_seed(seed, "weather", m.name, member),
+        bias_seed=ph.stable_seed(seed, "bias", m.name),
+    )
+    if months_per_block is None:
+        months_per_block = block_months(
+            plan.nlat * plan.nlon, len(m.land_model.layer_bounds)
+        )
+    writer = _MemberWriter(
+        plan, member, seed, coords, rg, fields, months_per_block
+    )
+    written = 0
+    periods: dict[tuple[int, int], list[tuple[str, Path]]] = {}
+    for var, lst in todo.items():
+        for path, chunk in lst:
+            if chunk is None:
+                writer.write_fixed(var, path)
+                written += 1
+            else:
+                periods.setdefault(chunk, []).append((var, path))
+    for years, items in periods.items():
+        written += writer.write_period(period, years, items)
     return written
 
 
@@ -729,70 +769,105 @@ def write_raw(
     ``fields_of(i0, i1)``: the CMOR-unit fields of months ``i0:i1`` (see
     :func:`reanalysis_fields`); asked for one year at a time.
     """
-    import datetime as dt
-
-    from smeval.cmorize import rawformats
-
     targets = raw_targets(root, name, period)
     if all(p.exists() for p in targets):
         return 0
-    lat, lon = grid["lat"], grid["lon"]
-    mask = ~grid["has_land"]
-    thick = np.diff(grid["layers"], axis=1)[:, 0]  # m
-    times = [
+    if name == "GLDAS":
+        return _write_gldas_raw(targets, fields_of, grid, period)
+    return _write_ecmwf_raw(name, targets, fields_of, grid, period)
+
+
+def _raw_times(period: Period) -> list:
+    """First day of every month of ``period`` (datetime), the raw files' times."""
+    import datetime as dt
+
+    return [
         dt.datetime(y, mo, 1)
         for y in range(period.first, period.last + 1)
         for mo in range(1, 13)
     ]
-    attrs = {"synthetic": SYNTHETIC}
-    written = 0
+
+
+def _ocean_to_nan(grid: dict):
+    """Return a function that sets the cells without land of ``grid`` to NaN."""
+    mask = ~grid["has_land"]
 
     def land(a):
         return np.where(mask[None], np.nan, a)
 
-    if name == "GLDAS":
-        # GLDAS covers 60S-90N; kg m-2 per layer, rates in kg m-2 s-1, *_acc in kg m-2 per 3 h
-        sel = grid["lat"] > -60.0
-        steps = 8.0
-        for year in range(period.last - period.first + 1):
-            months = range(12 * year, 12 * year + 12)
-            if all(targets[i].exists() for i in months):
+    return land
+
+
+def _gldas_variables(fields: dict, land) -> dict[str, np.ndarray]:
+    """GLDAS variables of CMOR-unit ``fields``: kg m-2 per layer, rates in kg m-2 s-1, *_acc in kg m-2 per 3 h."""
+    steps = 8.0
+    return {
+        "SoilMoi0_10cm_inst": land(fields["mrsol"][:, 0]),
+        "SoilMoi10_40cm_inst": land(fields["mrsol"][:, 1]),
+        "SoilMoi40_100cm_inst": land(fields["mrsol"][:, 2]),
+        "SoilMoi100_200cm_inst": land(fields["mrsol"][:, 3]),
+        "Rainf_f_tavg": land(fields["pr"]),
+        "Evap_tavg": land(fields["evspsbl"]),
+        "Qs_acc": land(fields["mrros"] * 86400.0 / steps),
+        "Qsm_acc": land(fields["snm"] * 86400.0 / steps),
+    }
+
+
+def _write_gldas_raw(
+    targets: list[Path], fields_of, grid: dict, period: Period
+) -> int:
+    """Write the missing GLDAS files (one per month, 60S-90N), a year of fields at a time."""
+    from smeval.cmorize import rawformats
+
+    lat, lon = grid["lat"], grid["lon"]
+    times = _raw_times(period)
+    land = _ocean_to_nan(grid)
+    # GLDAS covers 60S-90N
+    sel = grid["lat"] > -60.0
+    written = 0
+    for year in range(period.last - period.first + 1):
+        months = range(12 * year, 12 * year + 12)
+        if all(targets[i].exists() for i in months):
+            continue
+        fields = fields_of(12 * year, 12 * year + 12)
+        variables = _gldas_variables(fields, land)
+        del fields
+        variables = {k: v[:, sel] for k, v in variables.items()}
+        for i in months:
+            path = targets[i]
+            if path.exists():
                 continue
-            fields = fields_of(12 * year, 12 * year + 12)
-            variables = {
-                "SoilMoi0_10cm_inst": land(fields["mrsol"][:, 0]),
-                "SoilMoi10_40cm_inst": land(fields["mrsol"][:, 1]),
-                "SoilMoi40_100cm_inst": land(fields["mrsol"][:, 2]),
-                "SoilMoi100_200cm_inst": land(fields["mrsol"][:, 3]),
-                "Rainf_f_tavg": land(fields["pr"]),
-                "Evap_tavg": land(fields["evspsbl"]),
-                "Qs_acc": land(fields["mrros"] * 86400.0 / steps),
-                "Qsm_acc": land(fields["snm"] * 86400.0 / steps),
-            }
-            del fields
-            variables = {k: v[:, sel] for k, v in variables.items()}
-            for i in months:
-                path = targets[i]
-                if path.exists():
-                    continue
-                j = i - 12 * year
-                rawformats.write_gldas_monthly(
-                    path.parent,
-                    {k: v[j : j + 1] for k, v in variables.items()},
-                    lat[sel],
-                    lon,
-                    times[i : i + 1],
-                    global_attributes=attrs,
-                )
-                written += 1
-        return written
+            j = i - 12 * year
+            rawformats.write_gldas_monthly(
+                path.parent,
+                {k: v[j : j + 1] for k, v in variables.items()},
+                lat[sel],
+                lon,
+                times[i : i + 1],
+                global_attributes={"synthetic": SYNTHETIC},
+            )
+            written += 1
+    return written
+
+
+def _write_ecmwf_raw(
+    name: str, targets: list[Path], fields_of, grid: dict, period: Period
+) -> int:
+    """Write the missing ERA5 or ERA-Interim files (one per year)."""
+    from smeval.cmorize import rawformats
+
     # ECMWF: swvl in m3 m-3; tp, sro in m of water per day; e, smlt in m w.e. per day, e < 0
     writer = (
         rawformats.write_era5_monthly
         if name == "ERA5"
         else rawformats.write_era_interim_monthly
     )
+    lat, lon = grid["lat"], grid["lon"]
+    times = _raw_times(period)
+    land = _ocean_to_nan(grid)
+    thick = np.diff(grid["layers"], axis=1)[:, 0]  # m
     lsm = (grid["frac"] >= 0.5).astype(np.float32)[None]
+    written = 0
     for k, path in enumerate(targets):
         if path.exists():
             continue
@@ -814,7 +889,12 @@ def write_raw(
         del fields
         path.parent.mkdir(parents=True, exist_ok=True)
         writer(
-            path, variables, lat, lon, times[i0:i1], global_attributes=attrs
+            path,
+            variables,
+            lat,
+            lon,
+            times[i0:i1],
+            global_attributes={"synthetic": SYNTHETIC},
         )
         written += 1
     return written
@@ -823,6 +903,144 @@ def write_raw(
 # ---------------------------------------------------------------------------
 # the driver
 # ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Job:
+    """One run of :func:`generate`: where, what and how the units are written."""
+
+    root: Path
+    period: Period
+    seed: int
+    world: ph.World
+    scale: Scale
+    reanalyses: str
+    planted: str | None
+    months_per_block: int | None
+    #: Raw reanalysis files needed only as the converters' input (reanalyses="obs6").
+    scratch: Path
+
+
+def _check_choices(scale: str, reanalyses: str) -> None:
+    """Raise ValueError for an unknown ``scale`` or ``reanalyses`` choice."""
+    if scale not in SCALES:
+        msg = f"unknown scale {scale!r}; choose from {', '.join(SCALES)}"
+        raise ValueError(msg)
+    if reanalyses not in ("obs6", "raw", "both", "none"):
+        msg = f"reanalyses must be obs6, raw, both or none, not {reanalyses!r}"
+        raise ValueError(msg)
+
+
+def _work_units(
+    plans: list[ModelPlan], reanalyses: str, planted: str | None
+) -> list[tuple[str, object, int]]:
+    """(kind, item, member) of every unit: reanalyses, model members, then PLANTED-1."""
+    rean_names = [] if reanalyses == "none" else list(REANALYSES)
+    if planted and planted not in REANALYSES:
+        msg = f"--planted must be one of {', '.join(REANALYSES)}, not {planted!r}"
+        raise ValueError(msg)
+    if planted and planted not in rean_names:
+        rean_names.append(planted)
+    units: list[tuple[str, object, int]] = [
+        ("reanalysis", name, 0) for name in rean_names
+    ]
+    units += [
+        ("model", plan, r)
+        for plan in plans
+        for r in range(1, plan.n_members + 1)
+    ]
+    if planted:
+        units.append(("planted", planted, 0))
+    return units
+
+
+def _write_reanalysis(job: _Job, name: str) -> int:
+    """Write the raw files and the OBS6 files of reanalysis ``name`` that are asked for and missing."""
+    root, period = job.root, job.period
+    need_obs6 = job.reanalyses in ("obs6", "both") or (job.planted == name)
+    # The converters' input: kept under OUT/raw unless only OBS6 was asked for.
+    keep_raw = job.reanalyses in ("raw", "both")
+    raw_root = root / "raw" if keep_raw else job.scratch / "raw"
+    obs6_missing = need_obs6 and not all(
+        p.exists() for p in obs6_files(root, name, period).values()
+    )
+    raw_missing = not all(
+        p.exists() for p in raw_targets(raw_root.parent, name, period)
+    )
+    written = 0
+    if raw_missing and (keep_raw or obs6_missing):
+        fields_of, grid = reanalysis_fields(
+            name, period, job.seed, job.world, job.scale
+        )
+        n_raw = write_raw(raw_root.parent, name, fields_of, grid, period)
+        # scratch files are not the archive's
+        written += n_raw if raw_root.parent == root else 0
+        del fields_of
+    if need_obs6:
+        written += convert_to_obs6(raw_root, root, name, period)
+    return written
+
+
+def _write_unit(job: _Job, kind: str, item, member: int) -> int:
+    """Write one unit of :func:`_work_units`; return the number of archive files written."""
+    if kind == "reanalysis":
+        return _write_reanalysis(job, item)
+    if kind == "model":
+        return write_model_member(
+            job.root,
+            item,
+            member,
+            job.period,
+            job.seed,
+            job.world,
+            months_per_block=job.months_per_block,
+        )
+    from smeval.sample import planted as planted_mod
+
+    mrsos, grid = read_obs6_mrsos(job.root, item, job.period)
+    return planted_mod.write_planted(
+        job.root, item, mrsos, grid, job.period, job.seed
+    )
+
+
+def _unit_label(kind: str, item, member: int) -> str:
+    """Return what the progress bar shows while a unit is written."""
+    if kind == "reanalysis":
+        return item
+    if kind == "model":
+        return f"{item.model.name} r{member}"
+    return "PLANTED-1"
+
+
+def _write_summary(root: Path, summary: dict) -> None:
+    """Write ``sample_archive.json`` unless it already holds ``summary``."""
+    summary_path = root / "sample_archive.json"
+    text = json.dumps(summary, indent=1, sort_keys=True)
+    if not summary_path.exists() or summary_path.read_text() != text:
+        with cmorio.atomic_output(summary_path) as tmp:
+            tmp.write_text(text)
+
+
+def _summary(job: _Job, scale: str, plans: list[ModelPlan]) -> dict:
+    """Return what was generated, as written to ``sample_archive.json``."""
+    return {
+        "synthetic": SYNTHETIC,
+        "scale": scale,
+        "seed": job.seed,
+        "years": [job.period.first, job.period.last],
+        "reanalyses": job.reanalyses,
+        "planted": job.planted,
+        "models": {
+            p.model.name: {
+                "family": p.model.family,
+                "resolution_group": p.model.resolution_group,
+                "grid_written": [p.nlat, p.nlon],
+                "grid_native": [p.model.grid.nlat, p.model.grid.nlon],
+                "members": p.members,
+            }
+            for p in plans
+        },
+    }
 
 
 def generate(
@@ -874,116 +1092,38 @@ def generate(
     """
     from tqdm import tqdm
 
-    if scale not in SCALES:
-        msg = f"unknown scale {scale!r}; choose from {', '.join(SCALES)}"
-        raise ValueError(msg)
-    if reanalyses not in ("obs6", "raw", "both", "none"):
-        msg = f"reanalyses must be obs6, raw, both or none, not {reanalyses!r}"
-        raise ValueError(msg)
+    _check_choices(scale, reanalyses)
     sc = SCALES[scale]
     root = Path(out)
     root.mkdir(parents=True, exist_ok=True)
     period = Period(*(years or sc.years))
     plans = plan_models(sc, models, members)
     world = _world(sc.world_resolution)
-    rean_names = [] if reanalyses == "none" else list(REANALYSES)
-    if planted and planted not in REANALYSES:
-        msg = f"--planted must be one of {', '.join(REANALYSES)}, not {planted!r}"
-        raise ValueError(msg)
-    if planted and planted not in rean_names:
-        rean_names.append(planted)
-
-    units = [("reanalysis", name, 0) for name in rean_names]
-    units += [
-        ("model", plan, r)
-        for plan in plans
-        for r in range(1, plan.n_members + 1)
-    ]
-    if planted:
-        units.append(("planted", planted, 0))
+    units = _work_units(plans, reanalyses, planted)
     written = 0
     bar = tqdm(
         units, desc="sample archive", unit="dataset", disable=not progress
     )
-    # Raw reanalysis files needed only as the converters' input (reanalyses="obs6").
     scratch = Path(tempfile.mkdtemp(dir=root, prefix=".smeval-raw-"))
+    job = _Job(
+        root,
+        period,
+        seed,
+        world,
+        sc,
+        reanalyses,
+        planted,
+        months_per_block,
+        scratch,
+    )
     try:
         for kind, item, member in bar:
-            if kind == "reanalysis":
-                bar.set_postfix_str(item)
-                need_obs6 = reanalyses in ("obs6", "both") or (planted == item)
-                # The converters' input: kept under OUT/raw unless only OBS6 was asked for.
-                raw_root = (
-                    root / "raw"
-                    if reanalyses in ("raw", "both")
-                    else scratch / "raw"
-                )
-                obs6_missing = need_obs6 and not all(
-                    p.exists() for p in obs6_files(root, item, period).values()
-                )
-                raw_missing = not all(
-                    p.exists()
-                    for p in raw_targets(raw_root.parent, item, period)
-                )
-                if raw_missing and (
-                    reanalyses in ("raw", "both") or obs6_missing
-                ):
-                    fields_of, grid = reanalysis_fields(
-                        item, period, seed, world, sc
-                    )
-                    n_raw = write_raw(
-                        raw_root.parent, item, fields_of, grid, period
-                    )
-                    written += (
-                        n_raw if raw_root.parent == root else 0
-                    )  # scratch files are not the archive's
-                    del fields_of
-                if need_obs6:
-                    written += convert_to_obs6(raw_root, root, item, period)
-            elif kind == "model":
-                bar.set_postfix_str(f"{item.model.name} r{member}")
-                written += write_model_member(
-                    root,
-                    item,
-                    member,
-                    period,
-                    seed,
-                    world,
-                    months_per_block=months_per_block,
-                )
-            else:
-                from smeval.sample import planted as planted_mod
-
-                bar.set_postfix_str("PLANTED-1")
-                mrsos, grid = read_obs6_mrsos(root, item, period)
-                written += planted_mod.write_planted(
-                    root, item, mrsos, grid, period, seed
-                )
+            bar.set_postfix_str(_unit_label(kind, item, member))
+            written += _write_unit(job, kind, item, member)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    summary = {
-        "synthetic": SYNTHETIC,
-        "scale": scale,
-        "seed": seed,
-        "years": [period.first, period.last],
-        "reanalyses": reanalyses,
-        "planted": planted,
-        "models": {
-            p.model.name: {
-                "family": p.model.family,
-                "resolution_group": p.model.resolution_group,
-                "grid_written": [p.nlat, p.nlon],
-                "grid_native": [p.model.grid.nlat, p.model.grid.nlon],
-                "members": p.members,
-            }
-            for p in plans
-        },
-    }
-    summary_path = root / "sample_archive.json"
-    text = json.dumps(summary, indent=1, sort_keys=True)
-    if not summary_path.exists() or summary_path.read_text() != text:
-        with cmorio.atomic_output(summary_path) as tmp:
-            tmp.write_text(text)
+    summary = _summary(job, scale, plans)
+    _write_summary(root, summary)
     summary["files_written"] = written
     return summary
 

@@ -168,6 +168,39 @@ def dataset_summary(files, sftlf_path, areacella_path, years):
     )
 
 
+def _cycle_table(datasets, region_ids):
+    """Return the annual cycles as a table of smeval.plot: (name, kind, cycles (12, nregion)) -> rows."""
+    import pandas as pd
+
+    rows = []
+    for name, kind, cyc in datasets:
+        for j, region in enumerate(region_ids):
+            for month in range(12):
+                rows.append(
+                    (
+                        name,
+                        kind,
+                        VARIABLE,
+                        region,
+                        month + 1,
+                        float(cyc[month, j]),
+                        UNITS,
+                    )
+                )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "dataset",
+            "kind",
+            "variable",
+            "region",
+            "month",
+            "value",
+            "units",
+        ],
+    )
+
+
 def overview(
     archive: str | Path,
     model: str,
@@ -193,8 +226,6 @@ def overview(
     member
         Variant label; default the first member of the model.
     """
-    import pandas as pd
-
     from smeval import plot
 
     archive, out = Path(archive), Path(out)
@@ -220,35 +251,8 @@ def overview(
         out_stem=out / f"overview_mrsos_maps_{model}_{rname}",
         ncols=2,
     )
-    rows = []
-    for name, kind, cyc in (
-        (model, "model", mcyc),
-        (rname, "reference", rcyc),
-    ):
-        for j, region in enumerate(region_ids):
-            for month in range(12):
-                rows.append(
-                    (
-                        name,
-                        kind,
-                        VARIABLE,
-                        region,
-                        month + 1,
-                        float(cyc[month, j]),
-                        UNITS,
-                    )
-                )
-    table = pd.DataFrame(
-        rows,
-        columns=[
-            "dataset",
-            "kind",
-            "variable",
-            "region",
-            "month",
-            "value",
-            "units",
-        ],
+    table = _cycle_table(
+        ((model, "model", mcyc), (rname, "reference", rcyc)), region_ids
     )
     cycles = plot.plot_annual_cycles(
         table,

@@ -219,12 +219,8 @@ def temperature_climatology(
     return tann + amp * season + bias
 
 
-def precipitation_climatology(
-    lat, lon, cont, lag: float = 0.0, amplitude: float = 1.0
-) -> np.ndarray:
-    """Monthly precipitation, mm/day, shape (12, ncell)."""
-    m = np.arange(12)[:, None] + 0.0 - lag
-    summer = np.cos(2 * np.pi * (m - 6.5) / 12.0)  # +1 in July (NH summer)
+def _zonal_rain(lat, cont, m, summer):
+    """ITCZ, storm-track and polar precipitation (mm/day) of months ``m`` (0 = mid-January)."""
     local_summer = summer * np.sign(lat)
     centre = 2.0 + 14.0 * np.cos(2 * np.pi * (m - 7.2) / 12.0)
     itcz = 8.0 * np.exp(-(((lat - centre) / 9.0) ** 2))
@@ -239,7 +235,12 @@ def precipitation_climatology(
         * np.exp(-(((np.abs(lat) - 70.0) / 10.0) ** 2))
         * (1.0 + 0.5 * local_summer)
     )
-    monsoon = (
+    return itcz, storm, polar
+
+
+def _monsoons(lat, lon, summer):
+    """South and East Asian, Australian, South American and West African monsoon rain, mm/day."""
+    return (
         11.0
         * _gauss(lat, lon, 21.0, 88.0, 8.0, 22.0)
         * np.clip(summer, 0, None) ** 2
@@ -256,18 +257,11 @@ def precipitation_climatology(
         * _gauss(lat, lon, 12.0, 0.0, 4.0, 25.0)
         * np.clip(summer, 0, None) ** 2
     )
-    wet = (
-        3.0 * _gauss(lat, lon, -3.0, -62.0, 8.0, 13.0)
-        + 2.5 * _gauss(lat, lon, 0.0, 20.0, 6.0, 11.0)
-        + 4.0 * _gauss(lat, lon, 0.0, 115.0, 8.0, 22.0)
-    )
-    med = _box(lat, lon, 30, 46, -10, 45, 3.0) + _gauss(
-        lat, lon, 37.0, -121.0, 5.0, 4.0
-    )
-    p = itcz + storm + polar + monsoon + wet
-    p = p + 2.0 * med * np.clip(-summer, 0, None)
-    p = p * (1.0 - 0.85 * np.clip(med, 0, 1) * np.clip(summer, 0, None))
-    dry = (
+
+
+def _dryness(lat, lon):
+    """Factor (<= 1) that dries the deserts and rain shadows."""
+    return (
         1.0
         - 0.94 * _box(lat, lon, 15, 32, -17, 58, 2.5)  # Sahara, Arabia
         - 0.75
@@ -281,6 +275,28 @@ def precipitation_climatology(
         - 0.45
         * _gauss(lat, lon, 35.0, 85.0, 5.0, 12.0)  # Tibet/Tarim rain shadow
     )
+
+
+def precipitation_climatology(
+    lat, lon, cont, lag: float = 0.0, amplitude: float = 1.0
+) -> np.ndarray:
+    """Monthly precipitation, mm/day, shape (12, ncell)."""
+    m = np.arange(12)[:, None] + 0.0 - lag
+    summer = np.cos(2 * np.pi * (m - 6.5) / 12.0)  # +1 in July (NH summer)
+    itcz, storm, polar = _zonal_rain(lat, cont, m, summer)
+    monsoon = _monsoons(lat, lon, summer)
+    wet = (
+        3.0 * _gauss(lat, lon, -3.0, -62.0, 8.0, 13.0)
+        + 2.5 * _gauss(lat, lon, 0.0, 20.0, 6.0, 11.0)
+        + 4.0 * _gauss(lat, lon, 0.0, 115.0, 8.0, 22.0)
+    )
+    med = _box(lat, lon, 30, 46, -10, 45, 3.0) + _gauss(
+        lat, lon, 37.0, -121.0, 5.0, 4.0
+    )
+    p = itcz + storm + polar + monsoon + wet
+    p = p + 2.0 * med * np.clip(-summer, 0, None)
+    p = p * (1.0 - 0.85 * np.clip(med, 0, 1) * np.clip(summer, 0, None))
+    dry = _dryness(lat, lon)
     p = p * np.clip(dry, 0.03, None)
     p = np.where(lat < -62.0, 0.3, p)
     mean = p.mean(axis=0, keepdims=True)
@@ -594,6 +610,124 @@ def soil_parameters(flavour: Flavour, pann_land: np.ndarray):
     return sat, fc, np.maximum(wp, 0.02)
 
 
+#: Share of the evaporation demand taken from each bucket layer (roots).
+ROOT_SHARE = np.array([0.18, 0.37, 0.30, 0.15, 0.0])[:, None]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Soil:
+    """Water held by the bucket's layers on land cells at the soil's limits, mm."""
+
+    dz: np.ndarray  # (nlayer, 1) layer thickness
+    wsat: np.ndarray  # (nlayer, nland) at saturation
+    wfc: np.ndarray  # (nlayer, nland) at field capacity
+    wwp: np.ndarray  # (nlayer, nland) at the wilting point
+    wres: np.ndarray  # (nlayer, 1) residual water
+
+    @classmethod
+    def of(cls, sat, fc, wp) -> _Soil:
+        """Limits of the layers from porosity, field capacity and wilting point (m3 m-3, (nland,))."""
+        dz = _DZ_MM[:, None]
+        return cls(dz, sat * dz, fc * dz, wp * dz, 0.02 * dz)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Analysis:
+    """A reanalysis' land analysis: nudging of the top metre towards recent rain."""
+
+    keep: float  # memory of the rain per month (0-1)
+    strength: np.ndarray  # (nlayer, nland) relaxation per month
+    pann: np.ndarray  # (nland,) annual-mean precipitation, mm/day
+
+
+def _snow_step(snow, temp, p, dt: float, flavour: Flavour):
+    """Snowfall, melt and sublimation of one month; ``snow`` (mm) is updated in place.
+
+    Returns rain, melt and sublimation (mm per month) and the frozen-soil
+    factor (0-1) of every land cell.
+    """
+    snowfrac = np.clip((1.0 - temp) / 3.0, 0.0, 1.0) * flavour.snow_retention
+    snowfall = p * snowfrac
+    rain = p - snowfall
+    snow += snowfall
+    melt = np.minimum(snow, 3.0 * np.clip(temp, 0.0, None) * dt)
+    snow -= melt
+    subl = np.minimum(snow, 0.05 * dt * np.ones(snow.shape[0]))
+    snow -= subl
+    frozen = np.clip(-(temp + 1.0) / 4.0, 0.0, 1.0) * flavour.frozen_strength
+    return rain, melt, subl, frozen
+
+
+def _infiltrate(w, soil: _Soil, rain, melt, frozen, flavour: Flavour):
+    """Let rain and melt into the layers ``w`` (mm, in place); return the surface runoff (mm)."""
+    melt_off = melt * (
+        1.0 - flavour.melt_infiltration
+    )  # melt that never meets the soil
+    water_in = rain + melt - melt_off
+    wsat, wres = soil.wsat, soil.wres
+    sat1 = np.clip((w[0] - wres[0]) / (wsat[0] - wres[0]), 0.0, 1.0)
+    surf = water_in * (frozen + (1.0 - frozen) * sat1**3) + melt_off
+    infil = water_in - surf
+    # fill layers from the top; what the column cannot hold runs off
+    carry = infil
+    for layer in range(w.shape[0]):
+        room = wsat[layer] - w[layer]
+        take = np.minimum(carry, room)
+        w[layer] += take
+        carry = carry - take
+    return surf + carry
+
+
+def _drain_and_mix(w, soil: _Soil, thaw) -> None:
+    """Gravity drainage, base flow and vertical mixing of the layers ``w`` (mm, in place)."""
+    wsat, wfc, wres = soil.wsat, soil.wfc, soil.wres
+    nl = w.shape[0]
+    # gravity drainage above field capacity (reduced when frozen)
+    for layer in range(nl - 1):
+        excess = np.clip(w[layer] - wfc[layer], 0.0, None) * 0.35 * thaw
+        room = wsat[layer + 1] - w[layer + 1]
+        move = np.minimum(excess, room)
+        w[layer] -= move
+        w[layer + 1] += move
+    w[-1] -= np.clip(w[-1] - wfc[-1], 0.0, None) * 0.05  # slow base flow
+    # vertical mixing toward the column's mean wetness (capillary rise)
+    rel = (w - wres) / (wsat - wres)
+    for layer in range(nl - 1):
+        d = 0.15 * (rel[layer + 1] - rel[layer]) * thaw
+        move = d * np.minimum(
+            wsat[layer] - wres[layer], wsat[layer + 1] - wres[layer + 1]
+        )
+        w[layer] += move
+        w[layer + 1] -= move
+
+
+def _evaporate(w, soil: _Soil, pet, dt: float, frozen):
+    """Take evaporation limited by soil water (beta function per layer) from ``w`` (in place); return it per layer (mm)."""
+    wfc, wwp = soil.wfc, soil.wwp
+    demand = pet.astype(np.float64) * dt * (1.0 - 0.8 * frozen)
+    beta = np.clip((w - wwp) / (wfc - wwp), 0.0, 1.0)
+    e_layer = np.minimum(
+        demand[None, :] * ROOT_SHARE * beta,
+        np.clip(w - 0.6 * wwp, 0.0, None),
+    )
+    w -= e_layer
+    return e_layer
+
+
+def _nudge(w, soil: _Soil, analysis: _Analysis, rain_seen, rain, dt: float):
+    """Land analysis: relax the top metre towards the wetness of the recent rain.
+
+    The target lies between wilting point and just above field capacity.
+    Returns the new layers ``w`` (mm) and the rain remembered (mm/day).
+    """
+    keep = analysis.keep
+    rain_seen = keep * rain_seen + (1.0 - keep) * rain / dt
+    wet = rain_seen / (rain_seen + analysis.pann)  # 0 .. 1, 0.5 at mean rain
+    target = soil.wwp + (0.1 + 1.2 * wet) * (soil.wfc - soil.wwp)
+    w += analysis.strength * (target - w)
+    return np.clip(w, soil.wres, soil.wsat), rain_seen
+
+
 def run_bucket(
     world: World,
     forcing: Forcing,
@@ -609,99 +743,41 @@ def run_bucket(
     nt, n = P.shape
     nl = BUCKET_LAYERS.shape[0]
     sat, fc, wp = soil_parameters(flavour, P.mean(axis=0))
-    dz = _DZ_MM[:, None]
-    root = np.array([0.18, 0.37, 0.30, 0.15, 0.0])[:, None]
-    w = np.tile(0.8 * fc, (nl, 1)) * dz  # water per layer, mm
-    wsat, wfc, wwp = sat * dz, fc * dz, wp * dz
-    wres = 0.02 * dz
+    soil = _Soil.of(sat, fc, wp)
+    w = np.tile(0.8 * fc, (nl, 1)) * soil.dz  # water per layer, mm
     snow = np.zeros(n)
     pann = np.maximum(P.mean(axis=0).astype(np.float64), 0.3)  # mm/day
     rain_seen = pann.copy()  # rain remembered by the nudging, mm/day
-    keep = float(np.exp(-1.0 / max(flavour.nudge_memory, 1e-3)))
-    nudge = (
-        flavour.nudge
+    analysis = _Analysis(
+        keep=float(np.exp(-1.0 / max(flavour.nudge_memory, 1e-3))),
+        strength=flavour.nudge
         * np.array([1.0, 0.6, 0.3, 0.0, 0.0])[:, None]
-        * observation_density(world)
+        * observation_density(world),
+        pann=pann,
     )
     spin = min(12 * spinup_years, nt)
     steps = list(range(spin)) + list(range(nt))
-    theta = np.empty((n, nl, nt), dtype=np.float32)
-    evap = np.empty((n, nt), dtype=np.float32)
-    runoff = np.empty((n, nt), dtype=np.float32)
-    melt_out = np.empty((n, nt), dtype=np.float32)
+    out = BucketOutput(
+        np.empty((n, nl, nt), dtype=np.float32),
+        *(np.empty((n, nt), dtype=np.float32) for _ in range(3)),
+    )
     for k, t in enumerate(steps):
-        record = k >= spin
         dt = float(days[t])
         w_start = w.copy()
-        temp = T[t]
-        p = P[t] * dt
-        snowfrac = (
-            np.clip((1.0 - temp) / 3.0, 0.0, 1.0) * flavour.snow_retention
+        rain, melt, subl, frozen = _snow_step(
+            snow, T[t], P[t] * dt, dt, flavour
         )
-        snowfall = p * snowfrac
-        rain = p - snowfall
-        snow += snowfall
-        melt = np.minimum(snow, 3.0 * np.clip(temp, 0.0, None) * dt)
-        snow -= melt
-        subl = np.minimum(snow, 0.05 * dt * np.ones(n))
-        snow -= subl
-        frozen = (
-            np.clip(-(temp + 1.0) / 4.0, 0.0, 1.0) * flavour.frozen_strength
-        )
-        melt_off = melt * (
-            1.0 - flavour.melt_infiltration
-        )  # melt that never meets the soil
-        water_in = rain + melt - melt_off
-        sat1 = np.clip((w[0] - wres[0]) / (wsat[0] - wres[0]), 0.0, 1.0)
-        surf = water_in * (frozen + (1.0 - frozen) * sat1**3) + melt_off
-        infil = water_in - surf
-        # fill layers from the top; what the column cannot hold runs off
-        carry = infil
-        for layer in range(nl):
-            room = wsat[layer] - w[layer]
-            take = np.minimum(carry, room)
-            w[layer] += take
-            carry = carry - take
-        surf = surf + carry
-        # gravity drainage above field capacity (reduced when frozen)
-        thaw = 1.0 - frozen
-        for layer in range(nl - 1):
-            excess = np.clip(w[layer] - wfc[layer], 0.0, None) * 0.35 * thaw
-            room = wsat[layer + 1] - w[layer + 1]
-            move = np.minimum(excess, room)
-            w[layer] -= move
-            w[layer + 1] += move
-        w[-1] -= np.clip(w[-1] - wfc[-1], 0.0, None) * 0.05  # slow base flow
-        # vertical mixing toward the column's mean wetness (capillary rise)
-        rel = (w - wres) / (wsat - wres)
-        for layer in range(nl - 1):
-            d = 0.15 * (rel[layer + 1] - rel[layer]) * thaw
-            move = d * np.minimum(
-                wsat[layer] - wres[layer], wsat[layer + 1] - wres[layer + 1]
-            )
-            w[layer] += move
-            w[layer + 1] -= move
-        # evaporation limited by soil water (beta function per layer)
-        demand = PET[t].astype(np.float64) * dt * (1.0 - 0.8 * frozen)
-        beta = np.clip((w - wwp) / (wfc - wwp), 0.0, 1.0)
-        e_layer = np.minimum(
-            demand[None, :] * root * beta, np.clip(w - 0.6 * wwp, 0.0, None)
-        )
-        w -= e_layer
+        surf = _infiltrate(w, soil, rain, melt, frozen, flavour)
+        _drain_and_mix(w, soil, 1.0 - frozen)
+        e_layer = _evaporate(w, soil, PET[t], dt, frozen)
         if flavour.nudge > 0.0:
-            # land analysis: relax the top metre towards the wetness of the
-            # recent rain (between wilting point and just above field capacity)
-            rain_seen = keep * rain_seen + (1.0 - keep) * rain / dt
-            wet = rain_seen / (rain_seen + pann)  # 0 .. 1, 0.5 at mean rain
-            target = wwp + (0.1 + 1.2 * wet) * (wfc - wwp)
-            w += nudge * (target - w)
-            w = np.clip(w, wres, wsat)
-        if record:
-            theta[:, :, t] = (0.5 * (w + w_start) / dz).T
-            evap[:, t] = (e_layer.sum(axis=0) + subl) / dt
-            runoff[:, t] = surf / dt
-            melt_out[:, t] = melt / dt
-    return BucketOutput(theta, evap, runoff, melt_out)
+            w, rain_seen = _nudge(w, soil, analysis, rain_seen, rain, dt)
+        if k >= spin:  # spin-up months are not recorded
+            out.theta[:, :, t] = (0.5 * (w + w_start) / soil.dz).T
+            out.evap[:, t] = (e_layer.sum(axis=0) + subl) / dt
+            out.runoff[:, t] = surf / dt
+            out.melt[:, t] = melt / dt
+    return out
 
 
 def observation_density(world: World) -> np.ndarray:

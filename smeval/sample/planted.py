@@ -48,6 +48,14 @@ VARIANT = "r1i1p1f1"
 VERSION = "v20240101"
 GRID_LABEL = "gn"
 CALENDAR = "standard"
+#: Facets of every PLANTED-1 file (cmorio's CMIP6 path and attribute names).
+COMMON = {
+    "institution_id": INSTITUTION,
+    "source_id": NAME,
+    "variant_label": VARIANT,
+    "grid_label": GRID_LABEL,
+    "version": VERSION,
+}
 
 #: SPEC section 3: id -> (south, north, west, east), degrees (east positive).
 #: Deliberately written out here and used with this module's own weights, so
@@ -137,55 +145,25 @@ def planted_series(
     return y
 
 
-def write_planted(
-    root: Path,
-    reference: str,
-    ref_mrsos: np.ndarray,
-    ref_grid: dict,
-    period,
-    seed: int,
-) -> int:
-    """Write PLANTED-1 (mrsos, sftlf, areacella) and ``planted_<REF>.json``."""
-    from smeval.sample.generate import CREATION_DATE, SYNTHETIC
-
-    root = Path(root)
+def _planted_paths(root: Path, period) -> dict[str, Path]:
+    """Return the CMIP6 file of each variable of PLANTED-1 (mrsos, sftlf, areacella)."""
     tr = f"{period.first:04d}01-{period.last:04d}12"
-    common = {
-        "institution_id": INSTITUTION,
-        "source_id": NAME,
-        "variant_label": VARIANT,
-        "grid_label": GRID_LABEL,
-        "version": VERSION,
-    }
-    paths = {
+    return {
         "mrsos": cmorio.cmip6_path(
-            root, table_id="Lmon", variable_id="mrsos", time_range=tr, **common
+            root, table_id="Lmon", variable_id="mrsos", time_range=tr, **COMMON
         ),
         "sftlf": cmorio.cmip6_path(
-            root, table_id="fx", variable_id="sftlf", **common
+            root, table_id="fx", variable_id="sftlf", **COMMON
         ),
         "areacella": cmorio.cmip6_path(
-            root, table_id="fx", variable_id="areacella", **common
+            root, table_id="fx", variable_id="areacella", **COMMON
         ),
     }
-    json_path = root / f"planted_{reference}.json"
-    if all(p.exists() for p in paths.values()) and json_path.exists():
-        return 0
 
-    ref_series = regional_series(
-        ref_mrsos, ref_grid["lat_b"], ref_grid["lon_b"], ref_grid["frac"]
-    )
-    rng = np.random.default_rng(ph.stable_seed(seed, "planted", reference))
-    planted = {
-        rid: planted_series(ref_series[rid], *TARGETS[rid], rng)
-        for rid in REGIONS
-    }
 
-    lat, lon, lat_b, lon_b = grid_coordinates("regular", 180, 360)
-    # land of the planted grid: Natural Earth land fraction on the 1-degree grid
-    frac = ph.land_fraction(180, 360, supersample=4)
-    has_land = frac > 0.0
-    sftlf = 100.0 * frac
+def _planted_field(planted: dict[str, np.ndarray], period) -> np.ndarray:
+    """Return mrsos (kg m-2, (nt, 180, 360)): y_R in every 1-degree cell centred in box R, 20 elsewhere."""
+    lat, lon, _, _ = grid_coordinates("regular", 180, 360)
     data = np.full((period.n, 180, 360), 20.0)
     clon = np.where(lon > 180.0, lon - 360.0, lon)
     for rid, (south, north, west, east) in REGIONS.items():
@@ -193,52 +171,53 @@ def write_planted(
             (clon > west) & (clon < east)
         )[None, :]
         data[:, inside] = planted[rid][:, None]
-    tp, tb = cmorio.monthly_time_axis(period.first, period.last, CALENDAR)
-    written = 0
-    for var, path in paths.items():
-        if path.exists():
-            continue
-        table = "Lmon" if var == "mrsos" else "fx"
-        attrs = cmorio.cmip6_global_attributes(
-            table_id=table,
-            variable_id=var,
-            creation_date=CREATION_DATE,
-            grid="1x1 degree regular grid, cell edges on whole degrees",
-            nominal_resolution="100 km",
-            extra={
-                "synthetic": SYNTHETIC,
-                "planted": f"regional mrsos series with known R and sigma against {reference}; "
-                f"see planted_{reference}.json",
-            },
-            **common,
-        )
-        kwargs = {}
-        if var == "mrsos":
-            values, kwargs = (
-                data,
-                {"time_points": tp, "time_bounds": tb, "calendar": CALENDAR},
-            )
-        elif var == "sftlf":
-            values = sftlf
-        else:
-            values = cell_areas(lat_b, lon_b)
-        cmorio.write_variable(
-            path,
-            values,
-            project="CMIP6",
-            mip=table,
-            short_name=var,
-            lat=lat,
-            lon=lon,
-            lat_bounds=lat_b,
-            lon_bounds=lon_b,
-            attributes=attrs,
-            land_mask=has_land if var == "mrsos" else None,
-            **kwargs,
-        )
-        written += 1
+    return data
 
-    doc = {
+
+def _write_planted_file(
+    var: str, path: Path, reference: str, values: np.ndarray, kwargs: dict
+) -> None:
+    """Write one PLANTED-1 file on the 1-degree grid (mrsos masked to land)."""
+    from smeval.sample.generate import CREATION_DATE, SYNTHETIC
+
+    lat, lon, lat_b, lon_b = grid_coordinates("regular", 180, 360)
+    table = "Lmon" if var == "mrsos" else "fx"
+    attrs = cmorio.cmip6_global_attributes(
+        table_id=table,
+        variable_id=var,
+        creation_date=CREATION_DATE,
+        grid="1x1 degree regular grid, cell edges on whole degrees",
+        nominal_resolution="100 km",
+        extra={
+            "synthetic": SYNTHETIC,
+            "planted": f"regional mrsos series with known R and sigma against {reference}; "
+            f"see planted_{reference}.json",
+        },
+        **COMMON,
+    )
+    # land of the planted grid: Natural Earth land fraction on the 1-degree grid
+    has_land = ph.land_fraction(180, 360, supersample=4) > 0.0
+    cmorio.write_variable(
+        path,
+        values,
+        project="CMIP6",
+        mip=table,
+        short_name=var,
+        lat=lat,
+        lon=lon,
+        lat_bounds=lat_b,
+        lon_bounds=lon_b,
+        attributes=attrs,
+        land_mask=has_land if var == "mrsos" else None,
+        **kwargs,
+    )
+
+
+def _planted_doc(
+    reference: str, period, ref_series: dict, planted: dict
+) -> dict:
+    """Return the content of ``planted_<REF>.json``: targets, series and construction."""
+    return {
         "dataset": NAME,
         "institute": INSTITUTION,
         "family": FAMILY,
@@ -262,6 +241,53 @@ def write_planted(
             rid: [round(float(v), 6) for v in planted[rid]] for rid in REGIONS
         },
     }
+
+
+def write_planted(
+    root: Path,
+    reference: str,
+    ref_mrsos: np.ndarray,
+    ref_grid: dict,
+    period,
+    seed: int,
+) -> int:
+    """Write PLANTED-1 (mrsos, sftlf, areacella) and ``planted_<REF>.json``."""
+    root = Path(root)
+    paths = _planted_paths(root, period)
+    json_path = root / f"planted_{reference}.json"
+    if all(p.exists() for p in paths.values()) and json_path.exists():
+        return 0
+
+    ref_series = regional_series(
+        ref_mrsos, ref_grid["lat_b"], ref_grid["lon_b"], ref_grid["frac"]
+    )
+    rng = np.random.default_rng(ph.stable_seed(seed, "planted", reference))
+    planted = {
+        rid: planted_series(ref_series[rid], *TARGETS[rid], rng)
+        for rid in REGIONS
+    }
+    _, _, lat_b, lon_b = grid_coordinates("regular", 180, 360)
+    tp, tb = cmorio.monthly_time_axis(period.first, period.last, CALENDAR)
+    written = 0
+    for var, path in paths.items():
+        if path.exists():
+            continue
+        kwargs = {}
+        if var == "mrsos":
+            values = _planted_field(planted, period)
+            kwargs = {
+                "time_points": tp,
+                "time_bounds": tb,
+                "calendar": CALENDAR,
+            }
+        elif var == "sftlf":
+            values = 100.0 * ph.land_fraction(180, 360, supersample=4)
+        else:
+            values = cell_areas(lat_b, lon_b)
+        _write_planted_file(var, path, reference, values, kwargs)
+        written += 1
+
+    doc = _planted_doc(reference, period, ref_series, planted)
     with cmorio.atomic_output(json_path) as tmp:
         tmp.write_text(json.dumps(doc, indent=1))
     return written + 1
