@@ -166,6 +166,28 @@ def taylor_axes(
     """
     ax = fig.add_subplot(spec)
     tmax = np.pi if negative else np.pi / 2
+    sticks = _sigma_frame(ax, rmax, negative)
+    _sigma_arcs(ax, sticks, rmax, tmax)
+    _correlation_spokes(ax, rmax, negative, tmax)
+    if e_levels is None:
+        estep = 0.25 if rmax <= 2 else 0.5
+        e_levels = np.arange(estep, rmax + 1 + 1e-9, estep)
+    for e in e_levels:
+        _e_contour(ax, float(e), rmax, tmax)
+    _reference_point(ax, reference)
+    if sigma_label:
+        ax.set_xlabel(
+            "standardised standard deviation $\\sigma$ (1)",
+            fontsize=7,
+            labelpad=2,
+        )
+    if not negative:
+        ax.set_ylabel("$\\sigma$ (1)", fontsize=7, labelpad=2)
+    return ax
+
+
+def _sigma_frame(ax, rmax, negative):
+    """Set the limits, spines and sigma ticks of a diagram; return the sigma ticks (>= 0)."""
     ax.set_aspect("equal")
     ax.set_xlim(-rmax if negative else 0.0, rmax)
     ax.set_ylim(0.0, rmax)
@@ -180,7 +202,11 @@ def taylor_axes(
     ax.set_xticklabels([f"{abs(t):g}" for t in ax.get_xticks()])
     ax.set_yticks(sticks)
     ax.tick_params(length=2.5, pad=1.5, labelsize=6)
+    return sticks
 
+
+def _sigma_arcs(ax, sticks, rmax, tmax):
+    """Draw the arcs of constant sigma: grey at the ticks, black at 1 and at the edge."""
     th = np.linspace(0, tmax, 200)
     # sigma arcs: grey solid; the reference's spread (sigma = 1) black.
     for sv in sticks[1:]:
@@ -209,7 +235,9 @@ def taylor_axes(
         clip_on=False,
     )
 
-    # Correlation spokes (grey dotted, as in the paper) and labels on the arc.
+
+def _correlation_spokes(ax, rmax, negative, tmax):
+    """Draw the correlation spokes (grey dotted, as in the paper), their labels on the arc and its title."""
     rticks = np.array(R_TICKS)
     if negative:
         # Fewer labels: the half circle spreads twice the range on one arc.
@@ -218,37 +246,7 @@ def taylor_axes(
         ]
         rticks = np.r_[-half[::-1], half[1:]]
     for r in rticks:
-        t = np.arccos(r)
-        c, s_ = np.cos(t), np.sin(t)
-        if 0 < t < tmax:
-            ax.plot(
-                [0, rmax * c],
-                [0, rmax * s_],
-                color="0.6",
-                linestyle=":",
-                linewidth=0.6,
-                zorder=0.5,
-                gid="R spoke",
-            )
-        ax.plot(
-            [rmax * c, 1.025 * rmax * c],
-            [rmax * s_, 1.025 * rmax * s_],
-            color="black",
-            linewidth=0.6,
-            clip_on=False,
-        )
-        ax.text(
-            1.06 * rmax * c,
-            1.06 * rmax * s_,
-            f"{r + 0.0:g}",
-            fontsize=5.5,
-            rotation=np.degrees(t) - 90,
-            rotation_mode="anchor",
-            ha="center",
-            va="bottom",
-            clip_on=False,
-            gid="R label",
-        )
+        _correlation_spoke(ax, r, rmax, tmax)
     ang = np.pi / 4 if not negative else np.pi / 2
     ax.text(
         1.17 * rmax * np.cos(ang),
@@ -262,12 +260,44 @@ def taylor_axes(
         clip_on=False,
     )
 
-    if e_levels is None:
-        estep = 0.25 if rmax <= 2 else 0.5
-        e_levels = np.arange(estep, rmax + 1 + 1e-9, estep)
-    for e in e_levels:
-        _e_contour(ax, float(e), rmax, tmax)
 
+def _correlation_spoke(ax, r, rmax, tmax):
+    """Draw the spoke of correlation *r* (none on the diagram's edges), its tick and label."""
+    t = np.arccos(r)
+    c, s_ = np.cos(t), np.sin(t)
+    if 0 < t < tmax:
+        ax.plot(
+            [0, rmax * c],
+            [0, rmax * s_],
+            color="0.6",
+            linestyle=":",
+            linewidth=0.6,
+            zorder=0.5,
+            gid="R spoke",
+        )
+    ax.plot(
+        [rmax * c, 1.025 * rmax * c],
+        [rmax * s_, 1.025 * rmax * s_],
+        color="black",
+        linewidth=0.6,
+        clip_on=False,
+    )
+    ax.text(
+        1.06 * rmax * c,
+        1.06 * rmax * s_,
+        f"{r + 0.0:g}",
+        fontsize=5.5,
+        rotation=np.degrees(t) - 90,
+        rotation_mode="anchor",
+        ha="center",
+        va="bottom",
+        clip_on=False,
+        gid="R label",
+    )
+
+
+def _reference_point(ax, reference):
+    """Mark the reference at (R = 1, sigma = 1): a white circle with its name."""
     ax.plot(
         [1],
         [0],
@@ -291,15 +321,6 @@ def taylor_axes(
         fontsize=6,
         annotation_clip=False,
     )
-    if sigma_label:
-        ax.set_xlabel(
-            "standardised standard deviation $\\sigma$ (1)",
-            fontsize=7,
-            labelpad=2,
-        )
-    if not negative:
-        ax.set_ylabel("$\\sigma$ (1)", fontsize=7, labelpad=2)
-    return ax
 
 
 def set_title(ax, title: str, **kwargs):
@@ -369,13 +390,6 @@ def plot_points(
     """
     lines = []
     for row in points.itertuples(index=False):
-        st = dataset_style(row.dataset, getattr(row, "family", None))
-        color = st.color
-        if color_by == "group" and row.dataset not in MMEMS:
-            color = GROUP_COLOURS.get(
-                getattr(row, "resolution_group", None), "0.5"
-            )
-        big = row.dataset in MMEMS
         rmax = ax.get_ylim()[1]
         outside = np.isfinite(row.sigma) and row.sigma > rmax
         # Beyond the edge: on the edge at its correlation's angle, with its sigma written.
@@ -383,23 +397,7 @@ def plot_points(
             row.R,
             min(row.sigma, rmax) if np.isfinite(row.sigma) else row.sigma,
         )
-        (line,) = ax.plot(
-            [x],
-            [y],
-            linestyle="none",
-            marker=st.marker,
-            markersize=st.markersize if big else 5,
-            markerfacecolor=color,
-            markeredgecolor="black"
-            if big
-            else mpl.colors.to_hex(np.array(mpl.colors.to_rgb(color)) * 0.6),
-            markeredgewidth=0.6,
-            zorder=st.zorder + 1,
-            label=row.dataset,
-            gid="point",
-            clip_on=False,
-        )
-        lines.append(line)
+        lines.append(_point_marker(ax, row, x, y, color_by))
         if outside:
             ax.annotate(
                 f"\u03c3={row.sigma:.3g}",
@@ -422,6 +420,34 @@ def plot_points(
                 zorder=8,
             )
     return lines
+
+
+def _point_marker(ax, row, x, y, color_by):
+    """Draw the marker of one row of :func:`plot_points` at (x, y): MMEMs large, models by data set or group."""
+    st = dataset_style(row.dataset, getattr(row, "family", None))
+    color = st.color
+    if color_by == "group" and row.dataset not in MMEMS:
+        color = GROUP_COLOURS.get(
+            getattr(row, "resolution_group", None), "0.5"
+        )
+    big = row.dataset in MMEMS
+    (line,) = ax.plot(
+        [x],
+        [y],
+        linestyle="none",
+        marker=st.marker,
+        markersize=st.markersize if big else 5,
+        markerfacecolor=color,
+        markeredgecolor="black"
+        if big
+        else mpl.colors.to_hex(np.array(mpl.colors.to_rgb(color)) * 0.6),
+        markeredgewidth=0.6,
+        zorder=st.zorder + 1,
+        label=row.dataset,
+        gid="point",
+        clip_on=False,
+    )
+    return line
 
 
 def plot_intervals(
