@@ -649,6 +649,60 @@ def plot_taylor_hemispheres(
     """
     models = metrics[metrics["kind"] == "model"]
     group_of = models.groupby("dataset")["resolution_group"].first().to_dict()
+    panels, ref_panels = _hemisphere_panels(
+        metrics, variable, group_of, groups, hemispheres, references
+    )
+    rmax, negative = _figure_scale([*panels.values(), *ref_panels.values()])
+    all_models = sorted(group_of, key=str.lower)
+    numbers = {d: i for i, d in enumerate(all_models, start=1)}
+    nrows, ncols = len(groups) * len(hemispheres), len(references)
+    w = 3.6 if negative else 2.9
+    with mpl.rc_context(RC):
+        fig = new_figure(
+            w * ncols + 2.6, (2.9 if negative else 3.0) * nrows + 0.6
+        )
+        gs = fig.add_gridspec(
+            nrows, ncols, hspace=0.85 if negative else 0.45, wspace=0.3
+        )
+        for i, (g, h) in enumerate(
+            (g, h) for g in groups for h in hemispheres
+        ):
+            for j, ref in enumerate(references):
+                ax = taylor_axes(
+                    fig,
+                    gs[i, j],
+                    rmax,
+                    negative,
+                    reference=reference_label(ref),
+                    sigma_label=i == nrows - 1,
+                )
+                key = (g, h, ref)
+                _draw_panel(ax, panels[key], ref_panels[key], "group", numbers)
+                # Panels lettered row by row.
+                set_title(
+                    ax,
+                    f"({chr(ord('a') + i * ncols + j)}) {g}-resolution models, {h}, "
+                    f"vs {reference_label(ref)}",
+                    fontsize=8,
+                )
+        _hemisphere_legend(
+            fig, all_models, group_of, numbers, groups, ref_panels
+        )
+        fig.suptitle(
+            f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
+            f"hemispheric land means, standardised by each reanalysis"
+        )
+        return savefig(fig, out_stem, pdf=True)
+
+
+def _hemisphere_panels(
+    metrics, variable, group_of, groups, hemispheres, references
+):
+    """Return the points of each (group, hemisphere, reference) panel and the other references there.
+
+    A panel holds the group's models (from *group_of*: model -> resolution
+    group), then the MMEMs in :data:`MMEMS` order.
+    """
     panels, ref_panels = {}, {}
     for g in groups:
         keep = [d for d, gg in group_of.items() if gg == g] + list(MMEMS)
@@ -664,72 +718,45 @@ def plot_taylor_hemispheres(
                 panels[(g, h, ref)] = (
                     pts.set_index("dataset").loc[order].reset_index()
                 )
-    rmax, negative = _figure_scale([*panels.values(), *ref_panels.values()])
-    all_models = sorted(group_of, key=str.lower)
-    numbers = {d: i for i, d in enumerate(all_models, start=1)}
-    nrows, ncols = len(groups) * len(hemispheres), len(references)
-    w = 3.6 if negative else 2.9
-    with mpl.rc_context(RC):
-        fig = new_figure(
-            w * ncols + 2.6, (2.9 if negative else 3.0) * nrows + 0.6
+    return panels, ref_panels
+
+
+def _hemisphere_legend(fig, all_models, group_of, numbers, groups, ref_panels):
+    """Add the legend of Figs. 7-8: the MMEMs, the numbered models, the groups' colours and the reference star."""
+    handles = _legend_handles(list(MMEMS), "group") + _legend_handles(
+        all_models, "group", group_of, numbers
+    )
+    handles += [
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker="s",
+            markersize=6,
+            markerfacecolor=GROUP_COLOURS[g],
+            markeredgecolor="none",
+            label=f"{g}-resolution model",
         )
-        gs = fig.add_gridspec(
-            nrows, ncols, hspace=0.85 if negative else 0.45, wspace=0.3
-        )
-        k = 0
-        for i, (g, h) in enumerate(
-            (g, h) for g in groups for h in hemispheres
-        ):
-            for j, ref in enumerate(references):
-                ax = taylor_axes(
-                    fig,
-                    gs[i, j],
-                    rmax,
-                    negative,
-                    reference=reference_label(ref),
-                    sigma_label=i == nrows - 1,
-                )
-                plot_points(ax, panels[(g, h, ref)], "group", numbers)
-                mmem = panels[(g, h, ref)]
-                plot_intervals(ax, mmem[mmem["dataset"].isin(MMEMS)])
-                plot_reference_points(ax, ref_panels[(g, h, ref)])
-                set_title(
-                    ax,
-                    f"({chr(ord('a') + k)}) {g}-resolution models, {h}, "
-                    f"vs {reference_label(ref)}",
-                    fontsize=8,
-                )
-                k += 1
-        handles = _legend_handles(list(MMEMS), "group") + _legend_handles(
-            all_models, "group", group_of, numbers
-        )
-        handles += [
-            Line2D(
-                [],
-                [],
-                linestyle="none",
-                marker="s",
-                markersize=6,
-                markerfacecolor=GROUP_COLOURS[g],
-                markeredgecolor="none",
-                label=f"{g}-resolution model",
-            )
-            for g in groups
-        ]
-        if any(len(p) for p in ref_panels.values()):
-            handles.append(Line2D([], [], **REFERENCE_HANDLE))
-        fig.legend(
-            handles=handles,
-            loc="center left",
-            bbox_to_anchor=(0.92, 0.5),
-            frameon=False,
-            fontsize=6,
-        )
-        fig.suptitle(
-            f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
-            f"hemispheric land means, standardised by each reanalysis"
-        )
-        return savefig(fig, out_stem, pdf=True)
+        for g in groups
+    ]
+    if any(len(p) for p in ref_panels.values()):
+        handles.append(Line2D([], [], **REFERENCE_HANDLE))
+    fig.legend(
+        handles=handles,
+        loc="center left",
+        bbox_to_anchor=(0.92, 0.5),
+        frameon=False,
+        fontsize=6,
+    )
+
+
+def _draw_panel(
+    ax, points, reference_points, color_by="dataset", numbers=None
+):
+    """Draw one diagram's points, the intervals of its MMEMs and the other references."""
+    plot_points(ax, points, color_by, numbers)
+    plot_intervals(ax, points[points["dataset"].isin(MMEMS)])
+    plot_reference_points(ax, reference_points)
 
 
 def plot_taylor_regions(
@@ -786,35 +813,41 @@ def plot_taylor_regions(
                     reference=reference_label(ref),
                     sigma_label=i == nrows - 1,
                 )
-                plot_points(ax, panels[(ref, reg)])
-                pts = panels[(ref, reg)]
-                plot_intervals(ax, pts[pts["dataset"].isin(MMEMS)])
-                plot_reference_points(ax, ref_panels[(ref, reg)])
+                _draw_panel(ax, panels[(ref, reg)], ref_panels[(ref, reg)])
                 set_title(
                     ax,
                     f"({chr(ord('a') + a)}{k + 1}) {reg} vs {reference_label(ref)}",
                     fontsize=8,
                 )
-        handles = _legend_handles(datasets)
-        if any(len(p) for p in ref_panels.values()):
-            handles.append(Line2D([], [], **REFERENCE_HANDLE))
-        fig.legend(
-            handles=handles,
-            loc="center left",
-            bbox_to_anchor=(0.91, 0.5),
-            frameon=False,
-            fontsize=6,
-        )
-        fig.suptitle(
-            f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
-            f"Northern Hemisphere regions: (a) vs {reference_label(references[0])}"
-            + (
-                f", (b) vs {reference_label(references[1])}"
-                if len(references) > 1
-                else ""
-            )
+        _regions_legend_and_title(
+            fig, variable, period, references, datasets, ref_panels
         )
         return savefig(fig, out_stem, pdf=True)
+
+
+def _regions_legend_and_title(
+    fig, variable, period, references, datasets, ref_panels
+):
+    """Add the legend (data sets, and the reference star if drawn) and the title of Fig. 9."""
+    handles = _legend_handles(datasets)
+    if any(len(p) for p in ref_panels.values()):
+        handles.append(Line2D([], [], **REFERENCE_HANDLE))
+    fig.legend(
+        handles=handles,
+        loc="center left",
+        bbox_to_anchor=(0.91, 0.5),
+        frameon=False,
+        fontsize=6,
+    )
+    fig.suptitle(
+        f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
+        f"Northern Hemisphere regions: (a) vs {reference_label(references[0])}"
+        + (
+            f", (b) vs {reference_label(references[1])}"
+            if len(references) > 1
+            else ""
+        )
+    )
 
 
 #: Colours and markers of the flux variables in Fig. 10.
@@ -847,24 +880,11 @@ def plot_taylor_fluxes(
     Rows: references; columns: regions; one point per variable (colour and
     marker of :data:`FLUX_STYLES`), labelled with the variable.
     """
-    panels = {}
-    for ref in references:
-        for reg in regions:
-            rows = []
-            for var in variables:
-                p = taylor_points(metrics, var, reg, ref, [dataset])
-                if len(p):
-                    rows.append(
-                        {
-                            "variable": var,
-                            "dataset": dataset,
-                            "R": p["R"].iloc[0],
-                            "sigma": p["sigma"].iloc[0],
-                        }
-                    )
-            panels[(ref, reg)] = pd.DataFrame(
-                rows, columns=["variable", "dataset", "R", "sigma"]
-            )
+    panels = {
+        (ref, reg): _flux_points(metrics, variables, reg, ref, dataset)
+        for ref in references
+        for reg in regions
+    }
     rmax, negative = _figure_scale(panels.values())
     with mpl.rc_context(RC):
         fig = new_figure(
@@ -887,43 +907,14 @@ def plot_taylor_fluxes(
                     reference=reference_label(ref),
                     sigma_label=i == len(references) - 1,
                 )
-                for row in panels[(ref, reg)].itertuples(index=False):
-                    color, marker = FLUX_STYLES.get(row.variable, ("0.3", "o"))
-                    x, y = to_xy(row.R, row.sigma)
-                    ax.plot(
-                        [x],
-                        [y],
-                        linestyle="none",
-                        marker=marker,
-                        markersize=7,
-                        markerfacecolor=color,
-                        markeredgecolor="black",
-                        markeredgewidth=0.5,
-                        zorder=6,
-                        label=row.variable,
-                        gid="point",
-                        clip_on=False,
-                    )
+                _plot_flux_points(ax, panels[(ref, reg)])
                 set_title(
                     ax,
                     f"({chr(ord('a') + j)}) {reg}: {dataset} vs {reference_label(ref)}",
                     fontsize=8,
                 )
-        handles = [
-            Line2D(
-                [],
-                [],
-                linestyle="none",
-                marker=FLUX_STYLES.get(v, ("0.3", "o"))[1],
-                markerfacecolor=FLUX_STYLES.get(v, ("0.3", "o"))[0],
-                markeredgecolor="black",
-                markersize=6,
-                label=variable_label(v),
-            )
-            for v in variables
-        ]
         fig.legend(
-            handles=handles,
+            handles=_flux_handles(variables),
             loc="center left",
             bbox_to_anchor=(0.93, 0.5),
             frameon=False,
@@ -933,3 +924,58 @@ def plot_taylor_fluxes(
             f"{dataset} against each reanalysis"
         )
         return savefig(fig, out_stem, pdf=True)
+
+
+def _flux_points(metrics, variables, region, reference, dataset):
+    """Return R and sigma of *dataset* for each of *variables* the table has (columns variable, dataset, R, sigma)."""
+    rows = []
+    for var in variables:
+        p = taylor_points(metrics, var, region, reference, [dataset])
+        if len(p):
+            rows.append(
+                {
+                    "variable": var,
+                    "dataset": dataset,
+                    "R": p["R"].iloc[0],
+                    "sigma": p["sigma"].iloc[0],
+                }
+            )
+    return pd.DataFrame(rows, columns=["variable", "dataset", "R", "sigma"])
+
+
+def _plot_flux_points(ax, points):
+    """Draw one marker per variable of *points*, in the colour and marker of :data:`FLUX_STYLES`."""
+    for row in points.itertuples(index=False):
+        color, marker = FLUX_STYLES.get(row.variable, ("0.3", "o"))
+        x, y = to_xy(row.R, row.sigma)
+        ax.plot(
+            [x],
+            [y],
+            linestyle="none",
+            marker=marker,
+            markersize=7,
+            markerfacecolor=color,
+            markeredgecolor="black",
+            markeredgewidth=0.5,
+            zorder=6,
+            label=row.variable,
+            gid="point",
+            clip_on=False,
+        )
+
+
+def _flux_handles(variables):
+    """Return the legend handles of Fig. 10: one per variable."""
+    return [
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker=FLUX_STYLES.get(v, ("0.3", "o"))[1],
+            markerfacecolor=FLUX_STYLES.get(v, ("0.3", "o"))[0],
+            markeredgecolor="black",
+            markersize=6,
+            label=variable_label(v),
+        )
+        for v in variables
+    ]
