@@ -742,32 +742,12 @@ def _counts(results: Results) -> FigureData | None:
     ranks = {v: ranking(metrics, v, refs, threshold) for v in variables}
     frames = []
     for variable in variables:
-        a = (
-            per_region[variable]
-            .reset_index(names="region")
-            .melt(
-                id_vars="region",
-                var_name="reference",
-                value_name="models_above",
-            )
+        frames += _counts_rows(
+            variable,
+            per_region[variable],
+            per_model[variable],
+            ranks[variable],
         )
-        b = (
-            per_model[variable]
-            .reset_index(names="dataset")
-            .melt(
-                id_vars="dataset",
-                var_name="reference",
-                value_name="regions_above",
-            )
-        )
-        r = ranks[variable].reset_index(names="dataset")[
-            ["dataset", "rank", "regions_above", "mean_tss"]
-        ]
-        frames += [
-            a.assign(variable=variable, table="models_per_region"),
-            b.assign(variable=variable, table="regions_per_model"),
-            r.assign(variable=variable, table="ranking"),
-        ]
     return FigureData(
         results.models + refs,
         table=pd.concat(frames, ignore_index=True),
@@ -778,6 +758,33 @@ def _counts(results: Results) -> FigureData | None:
             "ranks": ranks,
         },
     )
+
+
+def _counts_rows(
+    variable: str,
+    per_region: pd.DataFrame,
+    per_model: pd.DataFrame,
+    ranks: pd.DataFrame,
+) -> list[pd.DataFrame]:
+    """Return the tidy rows of Fig. 14's table for one variable: its three tables, named in ``table``."""
+    a = per_region.reset_index(names="region").melt(
+        id_vars="region",
+        var_name="reference",
+        value_name="models_above",
+    )
+    b = per_model.reset_index(names="dataset").melt(
+        id_vars="dataset",
+        var_name="reference",
+        value_name="regions_above",
+    )
+    r = ranks.reset_index(names="dataset")[
+        ["dataset", "rank", "regions_above", "mean_tss"]
+    ]
+    return [
+        a.assign(variable=variable, table="models_per_region"),
+        b.assign(variable=variable, table="regions_per_model"),
+        r.assign(variable=variable, table="ranking"),
+    ]
 
 
 def _draw_counts(results: Results, data: FigureData, stem: Path) -> list[Path]:

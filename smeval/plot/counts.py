@@ -115,97 +115,116 @@ def plot_tss_counts(
         for i, var in enumerate(variables):
             label = variable_label(var)
             if var in per_region:
-                ax = fig.add_subplot(gs[i, 0])
-                frame = per_region[var]
-                _bars(ax, frame, references)
-                ax.set_xticks(
-                    range(len(frame)),
-                    labels=list(frame.index),
-                    rotation=45,
-                    ha="right",
-                    rotation_mode="anchor",
-                )
-                ax.set_ylabel("number of models (1)")
-                ax.set_xlabel("region")
-                ax.set_title(
+                _region_panel(
+                    fig.add_subplot(gs[i, 0]),
+                    per_region[var],
+                    references,
                     f"({chr(ord('a') + 2 * i)}) {label}:\nmodels with TSS > {threshold:g}",
-                    loc="left",
                 )
             if var in per_model:
-                ax = fig.add_subplot(gs[i, 1])
-                frame = per_model[var]
-                _bars(ax, frame, references)
-                ranks = {}
-                if (
-                    ranking is not None
-                    and var in ranking
-                    and "rank" in ranking[var]
-                ):
-                    r = ranking[var]["rank"]
-                    ranks = {m: int(k) for m, k in r.items() if k <= top}
-                labels = [
-                    f"{m} ({ranks[m]})" if m in ranks else m
-                    for m in frame.index
-                ]
-                ax.set_xticks(
-                    range(len(frame)),
-                    labels=labels,
-                    rotation=60,
-                    ha="right",
-                    rotation_mode="anchor",
-                )
-                for tick, m in zip(
-                    ax.get_xticklabels(), frame.index, strict=True
-                ):
-                    if m in ranks:
-                        tick.set_fontweight("bold")
-                        tick.set_color("#b2182b")
-                ax.set_ylabel("number of regions (1)")
-                ax.set_xlabel(
-                    "model (top-five rank in brackets)" if ranks else "model"
-                )
-                ax.set_title(
+                _model_panel(
+                    fig.add_subplot(gs[i, 1]),
+                    per_model[var],
+                    references,
+                    _top_ranks(ranking, var, top),
                     f"({chr(ord('a') + 2 * i + 1)}) {label}:\nregions with "
                     f"TSS > {threshold:g}",
-                    loc="left",
+                    top,
                 )
-                if ranks:
-                    best = sorted(ranks, key=ranks.get)
-                    ax.text(
-                        1.01,
-                        1.0,
-                        f"top {top}:\n"
-                        + "\n".join(f"{ranks[m]}. {m}" for m in best),
-                        transform=ax.transAxes,
-                        ha="left",
-                        va="top",
-                        fontsize=6,
-                        bbox={
-                            "boxstyle": "round,pad=0.3",
-                            "fc": "white",
-                            "ec": "0.6",
-                        },
-                        gid="ranking",
-                        zorder=5,
-                    )
-        handles = [
-            mpl.patches.Patch(
-                color=BAR_COLOURS.get(r, dataset_style(r).color),
-                label=reference_label(r),
-            )
-            for r in references
-        ]
-        # Between the rows, right of the panels: clear of titles and bars.
-        fig.legend(
-            handles=handles,
-            loc="center left",
-            frameon=False,
-            bbox_to_anchor=(0.905, 0.5),
-            title="reference",
-        )
+        _reference_legend(fig, references)
         fig.suptitle(
             f"Counts of TSS > {threshold:g} for monthly regional soil moisture, "
             f"{period}, against "
             + " and ".join(reference_label(r) for r in references)
         )
         return savefig(fig, out_stem, pdf=True)
+
+
+def _region_panel(ax, frame: pd.DataFrame, references, title: str):
+    """Draw the bars of models above the threshold in each region (Fig. 14a, c)."""
+    _bars(ax, frame, references)
+    ax.set_xticks(
+        range(len(frame)),
+        labels=list(frame.index),
+        rotation=45,
+        ha="right",
+        rotation_mode="anchor",
+    )
+    ax.set_ylabel("number of models (1)")
+    ax.set_xlabel("region")
+    ax.set_title(title, loc="left")
+
+
+def _top_ranks(ranking: dict | None, variable: str, top: int) -> dict:
+    """Return model -> rank of the *top* best models of *variable* (empty without a ranking)."""
+    if (
+        ranking is not None
+        and variable in ranking
+        and "rank" in ranking[variable]
+    ):
+        r = ranking[variable]["rank"]
+        return {m: int(k) for m, k in r.items() if k <= top}
+    return {}
+
+
+def _model_panel(
+    ax, frame: pd.DataFrame, references, ranks: dict, title: str, top: int
+):
+    """Draw the bars of regions above the threshold for each model (Fig. 14b, d).
+
+    The models of *ranks* get bold red tick labels with their rank, and a
+    list of them beside the panel.
+    """
+    _bars(ax, frame, references)
+    labels = [f"{m} ({ranks[m]})" if m in ranks else m for m in frame.index]
+    ax.set_xticks(
+        range(len(frame)),
+        labels=labels,
+        rotation=60,
+        ha="right",
+        rotation_mode="anchor",
+    )
+    for tick, m in zip(ax.get_xticklabels(), frame.index, strict=True):
+        if m in ranks:
+            tick.set_fontweight("bold")
+            tick.set_color("#b2182b")
+    ax.set_ylabel("number of regions (1)")
+    ax.set_xlabel("model (top-five rank in brackets)" if ranks else "model")
+    ax.set_title(title, loc="left")
+    if ranks:
+        best = sorted(ranks, key=ranks.get)
+        ax.text(
+            1.01,
+            1.0,
+            f"top {top}:\n" + "\n".join(f"{ranks[m]}. {m}" for m in best),
+            transform=ax.transAxes,
+            ha="left",
+            va="top",
+            fontsize=6,
+            bbox={
+                "boxstyle": "round,pad=0.3",
+                "fc": "white",
+                "ec": "0.6",
+            },
+            gid="ranking",
+            zorder=5,
+        )
+
+
+def _reference_legend(fig, references):
+    """Add the legend of the bar colours, one per reference."""
+    handles = [
+        mpl.patches.Patch(
+            color=BAR_COLOURS.get(r, dataset_style(r).color),
+            label=reference_label(r),
+        )
+        for r in references
+    ]
+    # Between the rows, right of the panels: clear of titles and bars.
+    fig.legend(
+        handles=handles,
+        loc="center left",
+        frameon=False,
+        bbox_to_anchor=(0.905, 0.5),
+        title="reference",
+    )

@@ -82,23 +82,7 @@ def plot_annual_cycles(
         gs = fig.add_gridspec(nrows, ncols, hspace=0.45, wspace=0.3)
         for k, region in enumerate(regions):
             ax = fig.add_subplot(gs[k // ncols, k % ncols])
-            sub = data[data["region"] == region]
-            for ds in datasets:
-                rows = sub[sub["dataset"] == ds].sort_values("month")
-                if rows.empty:
-                    continue
-                st = dataset_style(ds)
-                thin = _is_model(ds)
-                ax.plot(
-                    rows["month"],
-                    rows["value"],
-                    color=st.color,
-                    linestyle=st.linestyle,
-                    linewidth=0.7 if thin else st.linewidth,
-                    alpha=0.75 if thin else 1.0,
-                    zorder=st.zorder,
-                    label=ds,
-                )
+            _plot_region_cycles(ax, data[data["region"] == region], datasets)
             ax.set_xlim(0.6, 12.4)
             ax.set_xticks(range(1, 13), labels=list(MONTH_LETTERS))
             ax.set_title(f"({chr(ord('a') + k)}) {region}", loc="left")
@@ -111,31 +95,55 @@ def plot_annual_cycles(
         # Legend in the free panels after the last region.
         first_free = len(regions)
         lax = fig.add_subplot(gs[first_free // ncols, first_free % ncols :])
-        lax.axis("off")
-        handles = []
-        for ds in datasets:
-            st = dataset_style(ds)
-            thin = _is_model(ds)
-            handles.append(
-                Line2D(
-                    [],
-                    [],
-                    color=st.color,
-                    linestyle=st.linestyle,
-                    linewidth=0.9 if thin else st.linewidth,
-                    label=st.label or ds,
-                )
-            )
-        free = ncols - first_free % ncols
-        lax.legend(
-            handles=handles,
-            loc="center",
-            ncols=max(1, min(free * 2, -(-len(handles) // 9))),
-            frameon=False,
-            fontsize=5.5 if len(handles) > 24 else 6.5,
-        )
+        _legend(lax, datasets, ncols - first_free % ncols)
         fig.suptitle(
             f"Annual cycle of {variable_label(variable)} ({units_label(units)}), "
             f"regional means, {period}"
         )
         return savefig(fig, out_stem)
+
+
+def _plot_region_cycles(ax, rows: pd.DataFrame, datasets):
+    """Draw one line per data set of *datasets* that has rows in the region's *rows*."""
+    for ds in datasets:
+        cycle = rows[rows["dataset"] == ds].sort_values("month")
+        if cycle.empty:
+            continue
+        st = dataset_style(ds)
+        thin = _is_model(ds)
+        ax.plot(
+            cycle["month"],
+            cycle["value"],
+            color=st.color,
+            linestyle=st.linestyle,
+            linewidth=0.7 if thin else st.linewidth,
+            alpha=0.75 if thin else 1.0,
+            zorder=st.zorder,
+            label=ds,
+        )
+
+
+def _legend(lax, datasets, free: int):
+    """Show the legend of every data set on the axes *lax* spanning *free* panels."""
+    lax.axis("off")
+    handles = []
+    for ds in datasets:
+        st = dataset_style(ds)
+        thin = _is_model(ds)
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=st.color,
+                linestyle=st.linestyle,
+                linewidth=0.9 if thin else st.linewidth,
+                label=st.label or ds,
+            )
+        )
+    lax.legend(
+        handles=handles,
+        loc="center",
+        ncols=max(1, min(free * 2, -(-len(handles) // 9))),
+        frameon=False,
+        fontsize=5.5 if len(handles) > 24 else 6.5,
+    )

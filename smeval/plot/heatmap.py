@@ -112,7 +112,11 @@ def draw_tss_matrix(
     for i in range(nrows):
         for j in range(ncols):
             v = values[i, j]
-            if not np.isfinite(v):
+            if np.isfinite(v):
+                _value_cell(
+                    ax, i, j, v, v > threshold, cmap(norm(v)), value_fontsize
+                )
+            else:
                 ax.text(
                     j,
                     i,
@@ -123,34 +127,42 @@ def draw_tss_matrix(
                     color="0.4",
                     gid="missing",
                 )
-                continue
-            above = v > threshold
-            rgba = cmap(norm(v))
-            dark = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] < 0.5
-            ax.text(
-                j,
-                i,
-                f"{v:.2f}",
-                ha="center",
-                va="center",
-                fontsize=value_fontsize,
-                fontweight="bold" if above else "normal",
-                color="white" if dark else "black",
-                gid="tss",
+    _cell_marks(ax, matrix, straddles, within_obs)
+    _matrix_ticks(ax, matrix)
+    return mesh
+
+
+def _value_cell(ax, i, j, v, above, rgba, fontsize):
+    """Print TSS *v* in cell (i, j), readable on its colour *rgba*; bold and outlined if *above*."""
+    dark = 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] < 0.5
+    ax.text(
+        j,
+        i,
+        f"{v:.2f}",
+        ha="center",
+        va="center",
+        fontsize=fontsize,
+        fontweight="bold" if above else "normal",
+        color="white" if dark else "black",
+        gid="tss",
+    )
+    if above:
+        ax.add_patch(
+            Rectangle(
+                (j - 0.5, i - 0.5),
+                1,
+                1,
+                fill=False,
+                edgecolor="#e31a1c",
+                linewidth=1.2,
+                gid="above",
+                zorder=3,
             )
-            if above:
-                ax.add_patch(
-                    Rectangle(
-                        (j - 0.5, i - 0.5),
-                        1,
-                        1,
-                        fill=False,
-                        edgecolor="#e31a1c",
-                        linewidth=1.2,
-                        gid="above",
-                        zorder=3,
-                    )
-                )
+        )
+
+
+def _cell_marks(ax, matrix, straddles, within_obs):
+    """Mark the cells of the boolean frames: triangles upper right (straddles), dots lower left (within_obs)."""
     for mask, (dx, dy), marker, gid in (
         (straddles, (0.33, -0.3), "v", "straddles"),
         (within_obs, (-0.33, 0.3), "o", "within_obs"),
@@ -173,6 +185,11 @@ def draw_tss_matrix(
                 gid=gid,
                 zorder=4,
             )
+
+
+def _matrix_ticks(ax, matrix):
+    """Label the regions and models; white lines between the cells, no frame."""
+    nrows, ncols = matrix.shape
     ax.set_xticks(
         range(ncols),
         labels=list(matrix.columns),
@@ -189,7 +206,6 @@ def draw_tss_matrix(
     for side in ax.spines.values():
         side.set_visible(False)
     ax.set_xlabel("region")
-    return mesh
 
 
 def plot_tss_heatmap(
@@ -231,20 +247,12 @@ def plot_tss_heatmap(
         for ref in references
     ]
     matrices = [p[0] for p in panels]
-    # The model rows of the first panel, before its reference rows (as drawn by uncertainty_panel).
-    n_models = (
-        sum(
-            not str(row).startswith(REFERENCE_ROW) for row in matrices[0].index
-        )
-        if matrices
-        else 0
-    )
+    n_models = _n_model_rows(matrices)
     nrows = max(len(m) for m in matrices) if matrices else 0
-    ncols = len(regions)
     fs = 5.5 if nrows > 20 else 6.5
     with mpl.rc_context(RC):
         fig = new_figure(
-            0.42 * ncols * len(references) + 2.6, 0.2 * nrows + 1.8
+            0.42 * len(regions) * len(references) + 2.6, 0.2 * nrows + 1.8
         )
         gs = fig.add_gridspec(
             1,
@@ -260,39 +268,58 @@ def plot_tss_heatmap(
             mesh = draw_tss_matrix(
                 ax, matrix, threshold, cmap, norm, fs, *panels[k][1:]
             )
-            if len(matrix) > n_models:
-                ax.axhline(
-                    n_models - 0.5,
-                    color="black",
-                    linewidth=1.0,
-                    gid="reference_rows",
-                )
-            ax.set_title(f"({chr(ord('a') + k)}) vs {reference_label(ref)}")
-            if k:
-                ax.tick_params(labelleft=False)
-            else:
-                ax.set_ylabel("model")
+            _label_panel(ax, k, ref, n_models, len(matrix))
         cb = fig.colorbar(mesh, cax=fig.add_subplot(gs[0, -1]))
         cb.set_label("Taylor skill score TSS (1)")
         cb.ax.axhline(threshold, color="black", linewidth=1.0)
         if any(p[1] is not None or p[2] is not None for p in panels):
-            # Below the region labels (the PNG is cut to its tight bounding box).
-            fig.text(
-                0.5,
-                -0.15,
-                "triangle: the bootstrap interval of TSS contains the threshold; dot: the model "
-                "agrees with the reference better than another reference does; rows 'ref:': the other "
-                "references against the reference",
-                ha="center",
-                va="top",
-                fontsize=7,
-                gid="marks_legend",
-            )
+            _marks_legend(fig)
         fig.suptitle(
             f"TSS of monthly regional-mean {variable_label(variable)}, {period}; "
             f"bold, outlined: TSS > {threshold:g}"
         )
         return savefig(fig, out_stem, pdf=True)
+
+
+def _n_model_rows(matrices) -> int:
+    """Return the number of model rows of the first panel, before its reference rows (as drawn by uncertainty_panel)."""
+    if not matrices:
+        return 0
+    return sum(
+        not str(row).startswith(REFERENCE_ROW) for row in matrices[0].index
+    )
+
+
+def _label_panel(ax, k: int, reference: str, n_models: int, n_rows: int):
+    """Title panel *k*; a line above its reference rows; the model names on the first panel only."""
+    if n_rows > n_models:
+        ax.axhline(
+            n_models - 0.5,
+            color="black",
+            linewidth=1.0,
+            gid="reference_rows",
+        )
+    ax.set_title(f"({chr(ord('a') + k)}) vs {reference_label(reference)}")
+    if k:
+        ax.tick_params(labelleft=False)
+    else:
+        ax.set_ylabel("model")
+
+
+def _marks_legend(fig):
+    """Explain the triangles, dots and reference rows below the panels."""
+    # Below the region labels (the PNG is cut to its tight bounding box).
+    fig.text(
+        0.5,
+        -0.15,
+        "triangle: the bootstrap interval of TSS contains the threshold; dot: the model "
+        "agrees with the reference better than another reference does; rows 'ref:': the other "
+        "references against the reference",
+        ha="center",
+        va="top",
+        fontsize=7,
+        gid="marks_legend",
+    )
 
 
 def uncertainty_panel(

@@ -522,35 +522,52 @@ def plot_climatology_bias(
             right[i].set_title(
                 f"(b{i + 1}) (CMIP6-MMEM $-$ {ref}) / CMIP6-MMEM", loc="left"
             )
-        for col, used in ((left, len(climatology)), (right, len(bias))):
-            for i, ax in enumerate(col):
-                if i >= used:
-                    ax.set_visible(False)
-                else:
-                    _gridlines(ax, left=col is left, bottom=i == used - 1)
-        if mesh_c is not None:
-            _colorbar(
-                fig,
-                mesh_c,
-                _cax(fig, gs, slice(0, 1), 0.85),
-                units,
-                f"{variable} ({units_label(units)})",
-                "max",
-            )
-        if mesh_b is not None:
-            _colorbar(
-                fig,
-                mesh_b,
-                _cax(fig, gs, slice(1, 2), 0.85),
-                "1",
-                "bias ratio (1)",
-                "both",
-            )
+        _two_column_gridlines(left, right, len(climatology), len(bias))
+        _climatology_bias_colorbars(
+            fig,
+            gs,
+            mesh_c,
+            mesh_b,
+            f"{variable} ({units_label(units)})",
+            units,
+        )
         fig.suptitle(
             f"Annual-mean {variable}, {period}: (a) climatology, "
             f"(b) bias ratio of CMIP6-MMEM against each reanalysis"
         )
         return savefig(fig, out_stem)
+
+
+def _two_column_gridlines(left, right, n_left: int, n_right: int):
+    """Draw the gridlines of the used panels of two columns (latitudes on the left, longitudes at each bottom); hide the rest."""
+    for col, used in ((left, n_left), (right, n_right)):
+        for i, ax in enumerate(col):
+            if i >= used:
+                ax.set_visible(False)
+            else:
+                _gridlines(ax, left=col is left, bottom=i == used - 1)
+
+
+def _climatology_bias_colorbars(fig, gs, mesh_c, mesh_b, clim_label, units):
+    """Add the colour bars under the climatologies (extended above) and the bias ratios, for the columns drawn."""
+    if mesh_c is not None:
+        _colorbar(
+            fig,
+            mesh_c,
+            _cax(fig, gs, slice(0, 1), 0.85),
+            units,
+            clim_label,
+            "max",
+        )
+    if mesh_b is not None:
+        _colorbar(
+            fig,
+            mesh_b,
+            _cax(fig, gs, slice(1, 2), 0.85),
+            "1",
+            "bias ratio (1)",
+            "both",
+        )
 
 
 def plot_flux_maps(
@@ -591,47 +608,22 @@ def plot_flux_maps(
         bnorm = _norm(bias_levels, bias_cmap, "both")
         mesh_b = None
         for i, var in enumerate(variables):
-            ax = axes[i][0]
             if var in climatology:
-                diverging = "-" in var or var.lower() in ("pme", "pmer")
-                cmap = mpl.colormaps["BrBG" if diverging else "YlGnBu"]
-                lev = (clim_levels or {}).get(var)
-                if lev is None:
-                    lev = auto_levels(
-                        [climatology[var]], symmetric=diverging, n=8
-                    )
-                mesh = map_panel(
-                    ax, climatology[var], cmap, _norm(lev, cmap, "both")
+                _flux_climatology_panel(
+                    fig,
+                    axes[i][0],
+                    var,
+                    climatology[var],
+                    units,
+                    (clim_levels or {}).get(var),
+                    dataset,
                 )
-                u = (
-                    units.get(var, "mm yr-1")
-                    if isinstance(units, dict)
-                    else units
-                )
-                # An inset colour bar keeps this panel as large as the others.
-                cb = fig.colorbar(
-                    mesh,
-                    cax=ax.inset_axes([1.02, 0.05, 0.03, 0.9]),
-                    orientation="vertical",
-                    extend="both",
-                )
-                cb.set_label(units_label(u), fontsize=6)
-                cb.ax.tick_params(labelsize=5)
-                ax.set_title(f"(a) {var}, {dataset}", loc="left", fontsize=7)
             else:
-                ax.set_visible(False)
-            for j, ref in enumerate(refs, start=1):
-                ax = axes[i][j]
-                field = bias.get(var, {}).get(ref)
-                if field is None:
-                    ax.set_visible(False)
-                    continue
-                mesh_b = map_panel(ax, field, bias_cmap, bnorm)
-                ax.set_title(
-                    f"({chr(ord('a') + j)}) {var}, vs {ref}",
-                    loc="left",
-                    fontsize=7,
-                )
+                axes[i][0].set_visible(False)
+            mesh = _flux_bias_row(
+                axes[i][1:], var, bias.get(var, {}), refs, bias_cmap, bnorm
+            )
+            mesh_b = mesh if mesh is not None else mesh_b
             for j in range(ncols):
                 _gridlines(axes[i][j], left=j == 0, bottom=i == nrows - 1)
         if mesh_b is not None:
@@ -649,6 +641,52 @@ def plot_flux_maps(
             + ", ".join(refs)
         )
         return savefig(fig, out_stem)
+
+
+def _flux_climatology_panel(fig, ax, var, field, units, levels, dataset):
+    """Draw the climatology of flux *var* (column a of Fig. 4) with its own colour bar.
+
+    *units* is a string, or a dict variable -> units (default mm yr-1).
+    P - E and P - E - R are drawn on a diverging scale; *levels* None
+    chooses round levels from the field.
+    """
+    diverging = "-" in var or var.lower() in ("pme", "pmer")
+    cmap = mpl.colormaps["BrBG" if diverging else "YlGnBu"]
+    if levels is None:
+        levels = auto_levels([field], symmetric=diverging, n=8)
+    mesh = map_panel(ax, field, cmap, _norm(levels, cmap, "both"))
+    # An inset colour bar keeps this panel as large as the others.
+    cb = fig.colorbar(
+        mesh,
+        cax=ax.inset_axes([1.02, 0.05, 0.03, 0.9]),
+        orientation="vertical",
+        extend="both",
+    )
+    own = units.get(var, "mm yr-1") if isinstance(units, dict) else units
+    cb.set_label(units_label(own), fontsize=6)
+    cb.ax.tick_params(labelsize=5)
+    ax.set_title(f"(a) {var}, {dataset}", loc="left", fontsize=7)
+
+
+def _flux_bias_row(axes, var, bias, refs, cmap, norm):
+    """Draw the bias ratios of *var* against each of *refs* (columns b, c, ... of Fig. 4).
+
+    *bias* maps reference -> field; the panel of a reference without one is
+    hidden. Returns the last mesh drawn, or None.
+    """
+    mesh = None
+    for j, (ax, ref) in enumerate(zip(axes, refs, strict=True), start=1):
+        field = bias.get(ref)
+        if field is None:
+            ax.set_visible(False)
+            continue
+        mesh = map_panel(ax, field, cmap, norm)
+        ax.set_title(
+            f"({chr(ord('a') + j)}) {var}, vs {ref}",
+            loc="left",
+            fontsize=7,
+        )
+    return mesh
 
 
 def plot_correlation_maps(

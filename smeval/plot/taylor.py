@@ -166,6 +166,28 @@ def taylor_axes(
     """
     ax = fig.add_subplot(spec)
     tmax = np.pi if negative else np.pi / 2
+    sticks = _sigma_frame(ax, rmax, negative)
+    _sigma_arcs(ax, sticks, rmax, tmax)
+    _correlation_spokes(ax, rmax, negative, tmax)
+    if e_levels is None:
+        estep = 0.25 if rmax <= 2 else 0.5
+        e_levels = np.arange(estep, rmax + 1 + 1e-9, estep)
+    for e in e_levels:
+        _e_contour(ax, float(e), rmax, tmax)
+    _reference_point(ax, reference)
+    if sigma_label:
+        ax.set_xlabel(
+            "standardised standard deviation $\\sigma$ (1)",
+            fontsize=7,
+            labelpad=2,
+        )
+    if not negative:
+        ax.set_ylabel("$\\sigma$ (1)", fontsize=7, labelpad=2)
+    return ax
+
+
+def _sigma_frame(ax, rmax, negative):
+    """Set the limits, spines and sigma ticks of a diagram; return the sigma ticks (>= 0)."""
     ax.set_aspect("equal")
     ax.set_xlim(-rmax if negative else 0.0, rmax)
     ax.set_ylim(0.0, rmax)
@@ -180,7 +202,11 @@ def taylor_axes(
     ax.set_xticklabels([f"{abs(t):g}" for t in ax.get_xticks()])
     ax.set_yticks(sticks)
     ax.tick_params(length=2.5, pad=1.5, labelsize=6)
+    return sticks
 
+
+def _sigma_arcs(ax, sticks, rmax, tmax):
+    """Draw the arcs of constant sigma: grey at the ticks, black at 1 and at the edge."""
     th = np.linspace(0, tmax, 200)
     # sigma arcs: grey solid; the reference's spread (sigma = 1) black.
     for sv in sticks[1:]:
@@ -209,7 +235,9 @@ def taylor_axes(
         clip_on=False,
     )
 
-    # Correlation spokes (grey dotted, as in the paper) and labels on the arc.
+
+def _correlation_spokes(ax, rmax, negative, tmax):
+    """Draw the correlation spokes (grey dotted, as in the paper), their labels on the arc and its title."""
     rticks = np.array(R_TICKS)
     if negative:
         # Fewer labels: the half circle spreads twice the range on one arc.
@@ -218,37 +246,7 @@ def taylor_axes(
         ]
         rticks = np.r_[-half[::-1], half[1:]]
     for r in rticks:
-        t = np.arccos(r)
-        c, s_ = np.cos(t), np.sin(t)
-        if 0 < t < tmax:
-            ax.plot(
-                [0, rmax * c],
-                [0, rmax * s_],
-                color="0.6",
-                linestyle=":",
-                linewidth=0.6,
-                zorder=0.5,
-                gid="R spoke",
-            )
-        ax.plot(
-            [rmax * c, 1.025 * rmax * c],
-            [rmax * s_, 1.025 * rmax * s_],
-            color="black",
-            linewidth=0.6,
-            clip_on=False,
-        )
-        ax.text(
-            1.06 * rmax * c,
-            1.06 * rmax * s_,
-            f"{r + 0.0:g}",
-            fontsize=5.5,
-            rotation=np.degrees(t) - 90,
-            rotation_mode="anchor",
-            ha="center",
-            va="bottom",
-            clip_on=False,
-            gid="R label",
-        )
+        _correlation_spoke(ax, r, rmax, tmax)
     ang = np.pi / 4 if not negative else np.pi / 2
     ax.text(
         1.17 * rmax * np.cos(ang),
@@ -262,12 +260,44 @@ def taylor_axes(
         clip_on=False,
     )
 
-    if e_levels is None:
-        estep = 0.25 if rmax <= 2 else 0.5
-        e_levels = np.arange(estep, rmax + 1 + 1e-9, estep)
-    for e in e_levels:
-        _e_contour(ax, float(e), rmax, tmax)
 
+def _correlation_spoke(ax, r, rmax, tmax):
+    """Draw the spoke of correlation *r* (none on the diagram's edges), its tick and label."""
+    t = np.arccos(r)
+    c, s_ = np.cos(t), np.sin(t)
+    if 0 < t < tmax:
+        ax.plot(
+            [0, rmax * c],
+            [0, rmax * s_],
+            color="0.6",
+            linestyle=":",
+            linewidth=0.6,
+            zorder=0.5,
+            gid="R spoke",
+        )
+    ax.plot(
+        [rmax * c, 1.025 * rmax * c],
+        [rmax * s_, 1.025 * rmax * s_],
+        color="black",
+        linewidth=0.6,
+        clip_on=False,
+    )
+    ax.text(
+        1.06 * rmax * c,
+        1.06 * rmax * s_,
+        f"{r + 0.0:g}",
+        fontsize=5.5,
+        rotation=np.degrees(t) - 90,
+        rotation_mode="anchor",
+        ha="center",
+        va="bottom",
+        clip_on=False,
+        gid="R label",
+    )
+
+
+def _reference_point(ax, reference):
+    """Mark the reference at (R = 1, sigma = 1): a white circle with its name."""
     ax.plot(
         [1],
         [0],
@@ -291,15 +321,6 @@ def taylor_axes(
         fontsize=6,
         annotation_clip=False,
     )
-    if sigma_label:
-        ax.set_xlabel(
-            "standardised standard deviation $\\sigma$ (1)",
-            fontsize=7,
-            labelpad=2,
-        )
-    if not negative:
-        ax.set_ylabel("$\\sigma$ (1)", fontsize=7, labelpad=2)
-    return ax
 
 
 def set_title(ax, title: str, **kwargs):
@@ -369,13 +390,6 @@ def plot_points(
     """
     lines = []
     for row in points.itertuples(index=False):
-        st = dataset_style(row.dataset, getattr(row, "family", None))
-        color = st.color
-        if color_by == "group" and row.dataset not in MMEMS:
-            color = GROUP_COLOURS.get(
-                getattr(row, "resolution_group", None), "0.5"
-            )
-        big = row.dataset in MMEMS
         rmax = ax.get_ylim()[1]
         outside = np.isfinite(row.sigma) and row.sigma > rmax
         # Beyond the edge: on the edge at its correlation's angle, with its sigma written.
@@ -383,23 +397,7 @@ def plot_points(
             row.R,
             min(row.sigma, rmax) if np.isfinite(row.sigma) else row.sigma,
         )
-        (line,) = ax.plot(
-            [x],
-            [y],
-            linestyle="none",
-            marker=st.marker,
-            markersize=st.markersize if big else 5,
-            markerfacecolor=color,
-            markeredgecolor="black"
-            if big
-            else mpl.colors.to_hex(np.array(mpl.colors.to_rgb(color)) * 0.6),
-            markeredgewidth=0.6,
-            zorder=st.zorder + 1,
-            label=row.dataset,
-            gid="point",
-            clip_on=False,
-        )
-        lines.append(line)
+        lines.append(_point_marker(ax, row, x, y, color_by))
         if outside:
             ax.annotate(
                 f"\u03c3={row.sigma:.3g}",
@@ -422,6 +420,34 @@ def plot_points(
                 zorder=8,
             )
     return lines
+
+
+def _point_marker(ax, row, x, y, color_by):
+    """Draw the marker of one row of :func:`plot_points` at (x, y): MMEMs large, models by data set or group."""
+    st = dataset_style(row.dataset, getattr(row, "family", None))
+    color = st.color
+    if color_by == "group" and row.dataset not in MMEMS:
+        color = GROUP_COLOURS.get(
+            getattr(row, "resolution_group", None), "0.5"
+        )
+    big = row.dataset in MMEMS
+    (line,) = ax.plot(
+        [x],
+        [y],
+        linestyle="none",
+        marker=st.marker,
+        markersize=st.markersize if big else 5,
+        markerfacecolor=color,
+        markeredgecolor="black"
+        if big
+        else mpl.colors.to_hex(np.array(mpl.colors.to_rgb(color)) * 0.6),
+        markeredgewidth=0.6,
+        zorder=st.zorder + 1,
+        label=row.dataset,
+        gid="point",
+        clip_on=False,
+    )
+    return line
 
 
 def plot_intervals(
@@ -623,6 +649,60 @@ def plot_taylor_hemispheres(
     """
     models = metrics[metrics["kind"] == "model"]
     group_of = models.groupby("dataset")["resolution_group"].first().to_dict()
+    panels, ref_panels = _hemisphere_panels(
+        metrics, variable, group_of, groups, hemispheres, references
+    )
+    rmax, negative = _figure_scale([*panels.values(), *ref_panels.values()])
+    all_models = sorted(group_of, key=str.lower)
+    numbers = {d: i for i, d in enumerate(all_models, start=1)}
+    nrows, ncols = len(groups) * len(hemispheres), len(references)
+    w = 3.6 if negative else 2.9
+    with mpl.rc_context(RC):
+        fig = new_figure(
+            w * ncols + 2.6, (2.9 if negative else 3.0) * nrows + 0.6
+        )
+        gs = fig.add_gridspec(
+            nrows, ncols, hspace=0.85 if negative else 0.45, wspace=0.3
+        )
+        for i, (g, h) in enumerate(
+            (g, h) for g in groups for h in hemispheres
+        ):
+            for j, ref in enumerate(references):
+                ax = taylor_axes(
+                    fig,
+                    gs[i, j],
+                    rmax,
+                    negative,
+                    reference=reference_label(ref),
+                    sigma_label=i == nrows - 1,
+                )
+                key = (g, h, ref)
+                _draw_panel(ax, panels[key], ref_panels[key], "group", numbers)
+                # Panels lettered row by row.
+                set_title(
+                    ax,
+                    f"({chr(ord('a') + i * ncols + j)}) {g}-resolution models, {h}, "
+                    f"vs {reference_label(ref)}",
+                    fontsize=8,
+                )
+        _hemisphere_legend(
+            fig, all_models, group_of, numbers, groups, ref_panels
+        )
+        fig.suptitle(
+            f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
+            f"hemispheric land means, standardised by each reanalysis"
+        )
+        return savefig(fig, out_stem, pdf=True)
+
+
+def _hemisphere_panels(
+    metrics, variable, group_of, groups, hemispheres, references
+):
+    """Return the points of each (group, hemisphere, reference) panel and the other references there.
+
+    A panel holds the group's models (from *group_of*: model -> resolution
+    group), then the MMEMs in :data:`MMEMS` order.
+    """
     panels, ref_panels = {}, {}
     for g in groups:
         keep = [d for d, gg in group_of.items() if gg == g] + list(MMEMS)
@@ -638,72 +718,45 @@ def plot_taylor_hemispheres(
                 panels[(g, h, ref)] = (
                     pts.set_index("dataset").loc[order].reset_index()
                 )
-    rmax, negative = _figure_scale([*panels.values(), *ref_panels.values()])
-    all_models = sorted(group_of, key=str.lower)
-    numbers = {d: i for i, d in enumerate(all_models, start=1)}
-    nrows, ncols = len(groups) * len(hemispheres), len(references)
-    w = 3.6 if negative else 2.9
-    with mpl.rc_context(RC):
-        fig = new_figure(
-            w * ncols + 2.6, (2.9 if negative else 3.0) * nrows + 0.6
+    return panels, ref_panels
+
+
+def _hemisphere_legend(fig, all_models, group_of, numbers, groups, ref_panels):
+    """Add the legend of Figs. 7-8: the MMEMs, the numbered models, the groups' colours and the reference star."""
+    handles = _legend_handles(list(MMEMS), "group") + _legend_handles(
+        all_models, "group", group_of, numbers
+    )
+    handles += [
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker="s",
+            markersize=6,
+            markerfacecolor=GROUP_COLOURS[g],
+            markeredgecolor="none",
+            label=f"{g}-resolution model",
         )
-        gs = fig.add_gridspec(
-            nrows, ncols, hspace=0.85 if negative else 0.45, wspace=0.3
-        )
-        k = 0
-        for i, (g, h) in enumerate(
-            (g, h) for g in groups for h in hemispheres
-        ):
-            for j, ref in enumerate(references):
-                ax = taylor_axes(
-                    fig,
-                    gs[i, j],
-                    rmax,
-                    negative,
-                    reference=reference_label(ref),
-                    sigma_label=i == nrows - 1,
-                )
-                plot_points(ax, panels[(g, h, ref)], "group", numbers)
-                mmem = panels[(g, h, ref)]
-                plot_intervals(ax, mmem[mmem["dataset"].isin(MMEMS)])
-                plot_reference_points(ax, ref_panels[(g, h, ref)])
-                set_title(
-                    ax,
-                    f"({chr(ord('a') + k)}) {g}-resolution models, {h}, "
-                    f"vs {reference_label(ref)}",
-                    fontsize=8,
-                )
-                k += 1
-        handles = _legend_handles(list(MMEMS), "group") + _legend_handles(
-            all_models, "group", group_of, numbers
-        )
-        handles += [
-            Line2D(
-                [],
-                [],
-                linestyle="none",
-                marker="s",
-                markersize=6,
-                markerfacecolor=GROUP_COLOURS[g],
-                markeredgecolor="none",
-                label=f"{g}-resolution model",
-            )
-            for g in groups
-        ]
-        if any(len(p) for p in ref_panels.values()):
-            handles.append(Line2D([], [], **REFERENCE_HANDLE))
-        fig.legend(
-            handles=handles,
-            loc="center left",
-            bbox_to_anchor=(0.92, 0.5),
-            frameon=False,
-            fontsize=6,
-        )
-        fig.suptitle(
-            f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
-            f"hemispheric land means, standardised by each reanalysis"
-        )
-        return savefig(fig, out_stem, pdf=True)
+        for g in groups
+    ]
+    if any(len(p) for p in ref_panels.values()):
+        handles.append(Line2D([], [], **REFERENCE_HANDLE))
+    fig.legend(
+        handles=handles,
+        loc="center left",
+        bbox_to_anchor=(0.92, 0.5),
+        frameon=False,
+        fontsize=6,
+    )
+
+
+def _draw_panel(
+    ax, points, reference_points, color_by="dataset", numbers=None
+):
+    """Draw one diagram's points, the intervals of its MMEMs and the other references."""
+    plot_points(ax, points, color_by, numbers)
+    plot_intervals(ax, points[points["dataset"].isin(MMEMS)])
+    plot_reference_points(ax, reference_points)
 
 
 def plot_taylor_regions(
@@ -760,35 +813,41 @@ def plot_taylor_regions(
                     reference=reference_label(ref),
                     sigma_label=i == nrows - 1,
                 )
-                plot_points(ax, panels[(ref, reg)])
-                pts = panels[(ref, reg)]
-                plot_intervals(ax, pts[pts["dataset"].isin(MMEMS)])
-                plot_reference_points(ax, ref_panels[(ref, reg)])
+                _draw_panel(ax, panels[(ref, reg)], ref_panels[(ref, reg)])
                 set_title(
                     ax,
                     f"({chr(ord('a') + a)}{k + 1}) {reg} vs {reference_label(ref)}",
                     fontsize=8,
                 )
-        handles = _legend_handles(datasets)
-        if any(len(p) for p in ref_panels.values()):
-            handles.append(Line2D([], [], **REFERENCE_HANDLE))
-        fig.legend(
-            handles=handles,
-            loc="center left",
-            bbox_to_anchor=(0.91, 0.5),
-            frameon=False,
-            fontsize=6,
-        )
-        fig.suptitle(
-            f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
-            f"Northern Hemisphere regions: (a) vs {reference_label(references[0])}"
-            + (
-                f", (b) vs {reference_label(references[1])}"
-                if len(references) > 1
-                else ""
-            )
+        _regions_legend_and_title(
+            fig, variable, period, references, datasets, ref_panels
         )
         return savefig(fig, out_stem, pdf=True)
+
+
+def _regions_legend_and_title(
+    fig, variable, period, references, datasets, ref_panels
+):
+    """Add the legend (data sets, and the reference star if drawn) and the title of Fig. 9."""
+    handles = _legend_handles(datasets)
+    if any(len(p) for p in ref_panels.values()):
+        handles.append(Line2D([], [], **REFERENCE_HANDLE))
+    fig.legend(
+        handles=handles,
+        loc="center left",
+        bbox_to_anchor=(0.91, 0.5),
+        frameon=False,
+        fontsize=6,
+    )
+    fig.suptitle(
+        f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
+        f"Northern Hemisphere regions: (a) vs {reference_label(references[0])}"
+        + (
+            f", (b) vs {reference_label(references[1])}"
+            if len(references) > 1
+            else ""
+        )
+    )
 
 
 #: Colours and markers of the flux variables in Fig. 10.
@@ -821,24 +880,11 @@ def plot_taylor_fluxes(
     Rows: references; columns: regions; one point per variable (colour and
     marker of :data:`FLUX_STYLES`), labelled with the variable.
     """
-    panels = {}
-    for ref in references:
-        for reg in regions:
-            rows = []
-            for var in variables:
-                p = taylor_points(metrics, var, reg, ref, [dataset])
-                if len(p):
-                    rows.append(
-                        {
-                            "variable": var,
-                            "dataset": dataset,
-                            "R": p["R"].iloc[0],
-                            "sigma": p["sigma"].iloc[0],
-                        }
-                    )
-            panels[(ref, reg)] = pd.DataFrame(
-                rows, columns=["variable", "dataset", "R", "sigma"]
-            )
+    panels = {
+        (ref, reg): _flux_points(metrics, variables, reg, ref, dataset)
+        for ref in references
+        for reg in regions
+    }
     rmax, negative = _figure_scale(panels.values())
     with mpl.rc_context(RC):
         fig = new_figure(
@@ -861,43 +907,14 @@ def plot_taylor_fluxes(
                     reference=reference_label(ref),
                     sigma_label=i == len(references) - 1,
                 )
-                for row in panels[(ref, reg)].itertuples(index=False):
-                    color, marker = FLUX_STYLES.get(row.variable, ("0.3", "o"))
-                    x, y = to_xy(row.R, row.sigma)
-                    ax.plot(
-                        [x],
-                        [y],
-                        linestyle="none",
-                        marker=marker,
-                        markersize=7,
-                        markerfacecolor=color,
-                        markeredgecolor="black",
-                        markeredgewidth=0.5,
-                        zorder=6,
-                        label=row.variable,
-                        gid="point",
-                        clip_on=False,
-                    )
+                _plot_flux_points(ax, panels[(ref, reg)])
                 set_title(
                     ax,
                     f"({chr(ord('a') + j)}) {reg}: {dataset} vs {reference_label(ref)}",
                     fontsize=8,
                 )
-        handles = [
-            Line2D(
-                [],
-                [],
-                linestyle="none",
-                marker=FLUX_STYLES.get(v, ("0.3", "o"))[1],
-                markerfacecolor=FLUX_STYLES.get(v, ("0.3", "o"))[0],
-                markeredgecolor="black",
-                markersize=6,
-                label=variable_label(v),
-            )
-            for v in variables
-        ]
         fig.legend(
-            handles=handles,
+            handles=_flux_handles(variables),
             loc="center left",
             bbox_to_anchor=(0.93, 0.5),
             frameon=False,
@@ -907,3 +924,58 @@ def plot_taylor_fluxes(
             f"{dataset} against each reanalysis"
         )
         return savefig(fig, out_stem, pdf=True)
+
+
+def _flux_points(metrics, variables, region, reference, dataset):
+    """Return R and sigma of *dataset* for each of *variables* the table has (columns variable, dataset, R, sigma)."""
+    rows = []
+    for var in variables:
+        p = taylor_points(metrics, var, region, reference, [dataset])
+        if len(p):
+            rows.append(
+                {
+                    "variable": var,
+                    "dataset": dataset,
+                    "R": p["R"].iloc[0],
+                    "sigma": p["sigma"].iloc[0],
+                }
+            )
+    return pd.DataFrame(rows, columns=["variable", "dataset", "R", "sigma"])
+
+
+def _plot_flux_points(ax, points):
+    """Draw one marker per variable of *points*, in the colour and marker of :data:`FLUX_STYLES`."""
+    for row in points.itertuples(index=False):
+        color, marker = FLUX_STYLES.get(row.variable, ("0.3", "o"))
+        x, y = to_xy(row.R, row.sigma)
+        ax.plot(
+            [x],
+            [y],
+            linestyle="none",
+            marker=marker,
+            markersize=7,
+            markerfacecolor=color,
+            markeredgecolor="black",
+            markeredgewidth=0.5,
+            zorder=6,
+            label=row.variable,
+            gid="point",
+            clip_on=False,
+        )
+
+
+def _flux_handles(variables):
+    """Return the legend handles of Fig. 10: one per variable."""
+    return [
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker=FLUX_STYLES.get(v, ("0.3", "o"))[1],
+            markerfacecolor=FLUX_STYLES.get(v, ("0.3", "o"))[0],
+            markeredgecolor="black",
+            markersize=6,
+            label=variable_label(v),
+        )
+        for v in variables
+    ]
