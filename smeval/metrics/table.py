@@ -186,6 +186,18 @@ def tidy(
     return table[COLUMNS]
 
 
+#: Columns of an annual-cycle table (one row per data set, region and month).
+CYCLE_COLUMNS = (
+    "dataset",
+    "kind",
+    "variable",
+    "region",
+    "month",
+    "value",
+    "units",
+)
+
+
 def annual_cycle_table(
     series: Mapping[str, np.ndarray],
     kinds: Mapping[str, str],
@@ -216,15 +228,7 @@ def annual_cycle_table(
                 )
     return pd.DataFrame(
         rows,
-        columns=[
-            "dataset",
-            "kind",
-            "variable",
-            "region",
-            "month",
-            "value",
-            "units",
-        ],
+        columns=list(CYCLE_COLUMNS),
     )
 
 

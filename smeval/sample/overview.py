@@ -172,6 +172,8 @@ def _cycle_table(datasets, region_ids):
     """Return the annual cycles as a table of smeval.plot: (name, kind, cycles (12, nregion)) -> rows."""
     import pandas as pd
 
+    from smeval.metrics.table import CYCLE_COLUMNS
+
     rows = []
     for name, kind, cyc in datasets:
         for j, region in enumerate(region_ids):
@@ -189,15 +191,7 @@ def _cycle_table(datasets, region_ids):
                 )
     return pd.DataFrame(
         rows,
-        columns=[
-            "dataset",
-            "kind",
-            "variable",
-            "region",
-            "month",
-            "value",
-            "units",
-        ],
+        columns=list(CYCLE_COLUMNS),
     )
 
 
