@@ -19,8 +19,10 @@ import numpy as np
 
 from smeval.diag.checks import (
     EXPECTED_UNITS,
+    convertible_units,
     lazy_value_summary,
     plausible_range,
+    sampled_steps,
     units_problem,
     value_problem,
 )
@@ -101,12 +103,9 @@ def _conversion(units: str, short_name: str):
     expected units; other units stop its CMOR check.
     """
     expected = EXPECTED_UNITS.get(short_name)
-    try:
-        source = cf_units.Unit(str(units))
-        if expected is None or not source.is_convertible(expected):
-            return None
-    except ValueError:  # units cf_units cannot parse
+    if expected is None or not convertible_units(units, short_name):
         return None
+    source = cf_units.Unit(str(units))
     return lambda values: source.convert(values, cf_units.Unit(expected))
 
 
@@ -209,9 +208,7 @@ def _sample(
     (as ESMValCore does before smeval sees them); None: they are in them.
     """
     n = var.shape[time_axis] if time_axis is not None else 1
-    steps = (
-        sorted({0, n // 2, n - 1}) if time_axis is not None and n else [None]
-    )
+    steps = sampled_steps(n) if time_axis is not None and n else [None]
     try:
         blocks = [
             np.ma.masked_invalid(

@@ -139,14 +139,21 @@ def in_expected_units(cube, variable: str) -> str | None:
     expected = EXPECTED_UNITS.get(variable)
     if expected is None:
         return None
-    try:
-        if not cube.units.is_convertible(expected):
-            return units_problem(cube.units, variable)
-    except ValueError:  # units cf_units cannot parse
+    if not convertible_units(cube.units, variable):
         return units_problem(cube.units, variable)
     if cube.units != cf_units.Unit(expected):
         cube.convert_units(expected)
     return None
+
+
+def convertible_units(units: str | cf_units.Unit, variable: str) -> bool:
+    """Return True if cf_units converts ``units`` to those expected of ``variable`` (a known variable)."""
+    try:
+        return cf_units.Unit(str(units)).is_convertible(
+            EXPECTED_UNITS[variable]
+        )
+    except ValueError:  # units cf_units cannot parse
+        return False
 
 
 def lazy_value_summary(data) -> tuple:
@@ -184,8 +191,13 @@ def value_problem(
     return None if limits is None else limits.problem(minimum, maximum)
 
 
-def sampled_value_problem(cube, variable: str, n_steps: int = 3) -> str | None:
-    """Why ``cube``'s values are unusable, judged from ``n_steps`` time steps only, or None.
+def sampled_steps(n_time: int) -> list[int]:
+    """Return the time steps a cheap check reads of ``n_time``: the first, middle and last."""
+    return sorted({0, n_time // 2, n_time - 1})
+
+
+def sampled_value_problem(cube, variable: str) -> str | None:
+    """Why ``cube``'s values are unusable, judged from its :func:`sampled_steps` only, or None.
 
     The check of :func:`value_problem` on the first, middle and last time
     steps: a unit error or an empty member shows in any of them, at the cost
@@ -195,8 +207,7 @@ def sampled_value_problem(cube, variable: str, n_steps: int = 3) -> str | None:
     if not cube.coords("time", dim_coords=True):
         return None
     axis = cube.coord_dims("time")[0]
-    n_time = cube.shape[axis]
-    steps = sorted({0, n_time // 2, n_time - 1})[:n_steps]
+    steps = sampled_steps(cube.shape[axis])
     sample = da.take(da.asarray(cube.core_data()), steps, axis=axis)
     return value_problem(dask.compute(lazy_value_summary(sample))[0], variable)
 
