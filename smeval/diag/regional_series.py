@@ -720,12 +720,13 @@ def _dataset_products(
                 member.meta["short_name"],
                 f"correlation maps: {sampled[member.filename]}",
             )
-    if mean is not None:
-        used = [m for m in in_mean if m.filename in kept]
-        if len(used) < len(in_mean):
-            mean = _mean_again(in_mean, used, options, writer)
-        else:
-            mean.data = field
+    if mean is None:
+        return
+    used = [m for m in in_mean if m.filename in kept]
+    if len(used) < len(in_mean):
+        mean = _mean_again(in_mean, used, options, writer)
+    else:
+        mean.data = field
     if mean is not None:
         writer.write_ensemble_field(used, mean, options.correlation_steps)
 
