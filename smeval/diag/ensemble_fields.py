@@ -30,8 +30,7 @@ import iris.coords
 import iris.cube
 import numpy as np
 
-from .io import labelled_files
-from .shared import family_of
+from .io import attach_labels, labelled_files
 
 #: Sub-folder of a series script's work folder that holds the monthly fields.
 ENSEMBLE_DIR = "ensemble_fields"
@@ -72,13 +71,7 @@ def label(
     (e.g. ``mean: time``) precede those of the steps: ESMValCore's
     ``ensemble_statistics`` drops them and adds its own.
     """
-    values = {
-        **meta,
-        "family": family_of(meta),
-        "members": ",".join(members),
-    }
-    for attribute, key in ATTRIBUTES.items():
-        cube.attributes[attribute] = str(values.get(key) or "")
+    attach_labels(cube, ATTRIBUTES, {**meta, "members": ",".join(members)})
     cube.data = cube.core_data().astype(np.float32)
     own = tuple(inputs[0].cell_methods) if inputs else ()
     steps = tuple(m for m in cube.cell_methods if m not in own)

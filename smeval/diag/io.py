@@ -19,7 +19,7 @@ import numpy as np
 
 from smeval.cmorio import SYNTHETIC_ATTRIBUTE, atomic_output
 
-from .shared import atomic_write_text
+from .shared import atomic_write_text, family_of
 
 #: Columns of an ``excluded.csv``: what was left out, and why.
 EXCLUDED_COLUMNS = ["dataset", "member", "project", "variable", "reason"]
@@ -52,6 +52,16 @@ def fields_by_dataset(
         str(field.coord(DATASET_COORD).points[0]): field
         for field in cube.slices_over(DATASET_COORD)
     }
+
+
+def attach_labels(
+    cube: iris.cube.Cube, attributes: dict[str, str], meta: dict
+) -> iris.cube.Cube:
+    """Write the metadata ``meta`` (its family derived) into ``cube``'s ``attributes``, as :func:`labelled_files` reads them."""
+    values = {**meta, "family": family_of(meta)}
+    for attribute, key in attributes.items():
+        cube.attributes[attribute] = str(values.get(key) or "")
+    return cube
 
 
 def labelled_files(

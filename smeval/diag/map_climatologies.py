@@ -25,8 +25,7 @@ from typing import Any
 
 import iris.cube
 
-from .io import labelled_files
-from .shared import family_of
+from .io import attach_labels, labelled_files
 
 #: Sub-folder of a series script's work folder that holds the climatologies.
 CLIMATOLOGY_DIR = "map_climatologies"
@@ -61,10 +60,7 @@ def climatology_path(
 
 def label(cube: iris.cube.Cube, meta: Mapping[str, Any]) -> iris.cube.Cube:
     """Attach the data set's metadata (family included) to a climatology as attributes."""
-    values = {**meta, "family": family_of(meta)}
-    for attribute, key in ATTRIBUTES.items():
-        cube.attributes[attribute] = str(values.get(key) or "")
-    return cube
+    return attach_labels(cube, ATTRIBUTES, meta)
 
 
 def find_climatologies(
