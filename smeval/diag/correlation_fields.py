@@ -132,13 +132,13 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
     )
     # Observations that are no reference never become models.
     cubes: dict[tuple[str, str], iris.cube.Cube] = {}
-    sources: dict[tuple[str, str], list[str]] = {}
+    sources: dict[tuple[str, str], str] = {}
     for filename, meta, cube in found:
         if meta["dataset"] in references or is_model(
             meta["dataset"], meta["project"], references
         ):
             cubes[(meta["short_name"], meta["dataset"])] = cube
-            sources[(meta["short_name"], meta["dataset"])] = [filename]
+            sources[(meta["short_name"], meta["dataset"])] = filename
     complete = sorted(
         d
         for (v, d) in cubes
@@ -170,7 +170,7 @@ def _write_correlations(
     families,
     references,
 ) -> list[Path]:
-    """Correlation maps of the references and of CMIP6-MMEM from ``cubes``: (variable, data set) -> field."""
+    """Correlation maps of the references and of CMIP6-MMEM from ``cubes``: (variable, data set) -> field, read from ``sources``: (variable, data set) -> file."""
     alpha = 1.0 - options.significance_level
     effective_n = options.significance_method == "effective-sample-size"
     period = options.period
@@ -284,12 +284,7 @@ def _write_correlations(
             field_record(
                 f"Correlation of monthly shallow soil moisture with P - E of {what}, {period}, per grid cell "
                 f"on the common {grid_spacing(out_cubes[-1])} degree grid; significance: {test}.",
-                [
-                    f
-                    for d in used
-                    for v in CORRELATION_VARIABLES
-                    for f in sources[(v, d)]
-                ],
+                [sources[(v, d)] for d in used for v in CORRELATION_VARIABLES],
                 used,
                 ["corr"],
                 "geo",
