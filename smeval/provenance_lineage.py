@@ -50,6 +50,8 @@ from typing import Any
 
 import yaml
 
+from smeval.provenance_transfer import readable_again
+
 #: Ancestor file name -> outputs still to be recorded that name it, while a
 #: task's provenance is recorded; None outside (nothing is released).
 _USES: ContextVar[Counter | None] = ContextVar("smeval_uses", default=None)
@@ -142,11 +144,7 @@ def _release_after_last_use(ancestor) -> None:
         return
     key = str(ancestor.filename)
     uses[key] -= 1
-    if (
-        uses[key] <= 0
-        and isinstance(ancestor.filename, Path)
-        and ancestor.provenance_file.is_file()
-    ):
+    if uses[key] <= 0 and readable_again(ancestor):
         ancestor.provenance = ancestor.entity = ancestor.activity = None
 
 

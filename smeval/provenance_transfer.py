@@ -64,14 +64,15 @@ def _getstate(self) -> dict[str, Any]:
     if (
         state.pop(RESTORED, False)
         and state.get("provenance") is not None
-        and _on_disk(self)
+        and readable_again(self)
     ):
         # The receiving process restores it from the file when it needs it.
         state.update(provenance=None, entity=None, activity=None)
     return state
 
 
-def _on_disk(tracked) -> bool:
+def readable_again(tracked) -> bool:
+    """Return True if ``tracked``'s provenance document can be read back from its file."""
     try:
         return tracked.provenance_file.is_file()
     except NotImplementedError:
