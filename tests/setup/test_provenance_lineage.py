@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from esmvalcore._provenance import TrackedFile
 from prov.model import ProvDocument
+from provenance_helpers import activity, saved
 
 from smeval import provenance_lineage
 
@@ -33,23 +34,6 @@ def _use(monkeypatch, ours: bool) -> None:
     )
 
 
-def _activity(name: str):
-    doc = ProvDocument()
-    doc.add_namespace("task", "https://www.esmvaltool.org/task")
-    return doc.activity(f"task:{name}")
-
-
-def _saved(path: Path, ancestors=(), **attributes) -> TrackedFile:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("data")
-    tracked = TrackedFile(
-        path, {"caption": path.stem, **attributes}, list(ancestors)
-    )
-    tracked.initialize_provenance(_activity(path.stem))
-    tracked.save_provenance()
-    return tracked
-
-
 def _restored(tracked: TrackedFile) -> TrackedFile:
     """The product as a later task sees it: its document is read from its file."""
     return TrackedFile(tracked.filename, {}, None)
@@ -57,12 +41,12 @@ def _restored(tracked: TrackedFile) -> TrackedFile:
 
 def _diamond(folder: Path) -> TrackedFile:
     """Two inputs, two tables made from both, a report made from both tables."""
-    inputs = [_saved(folder / f"input{i}.txt", realm="land") for i in (1, 2)]
+    inputs = [saved(folder / f"input{i}.txt", realm="land") for i in (1, 2)]
     tables = [
-        _saved(folder / f"table{i}.csv", [_restored(t) for t in inputs])
+        saved(folder / f"table{i}.csv", [_restored(t) for t in inputs])
         for i in (1, 2)
     ]
-    return _saved(folder / "report.html", [_restored(t) for t in tables])
+    return saved(folder / "report.html", [_restored(t) for t in tables])
 
 
 def _records(tracked: TrackedFile, folder: Path) -> set[str]:
@@ -88,7 +72,7 @@ def test_a_document_with_duplicates_is_saved_without_them(
     path = tmp_path / "table.csv"
     path.write_text("data")
     tracked = TrackedFile(path, {"caption": "table"}, [])
-    tracked.initialize_provenance(_activity("table"))
+    tracked.initialize_provenance(activity("table"))
     records = list(tracked.provenance.get_records())
     for record in records:  # every record twice
         tracked.provenance.add_record(record)
@@ -107,16 +91,16 @@ def test_the_document_holds_each_shared_record_once(
         provenance_lineage._initialize_ancestors if patched else ESMVALCORE
     )
     monkeypatch.setattr(TrackedFile, "_initialize_ancestors", function)
-    inputs = [_saved(tmp_path / f"input{i}.txt") for i in (1, 2)]
+    inputs = [saved(tmp_path / f"input{i}.txt") for i in (1, 2)]
     tables = [
-        _saved(tmp_path / f"table{i}.csv", [_restored(t) for t in inputs])
+        saved(tmp_path / f"table{i}.csv", [_restored(t) for t in inputs])
         for i in (1, 2)
     ]
     (tmp_path / "report.html").write_text("html")
     report = TrackedFile(
         tmp_path / "report.html", {}, [_restored(t) for t in tables]
     )
-    report.initialize_provenance(_activity("report"))
+    report.initialize_provenance(activity("report"))
     records = list(report.provenance.get_records())
     assert (len(records) == len(set(records))) == patched
 
@@ -138,15 +122,15 @@ def test_an_ancestor_document_is_released_after_its_last_use(
         "_initialize_ancestors",
         provenance_lineage._initialize_ancestors,
     )
-    table = _restored(_saved(tmp_path / "table.csv", realm="land"))
+    table = _restored(saved(tmp_path / "table.csv", realm="land"))
     outputs = [tmp_path / f"figure{i}.txt" for i in (1, 2)]
     provenance_yml = {
         str(o): {"ancestors": [str(table.filename)]} for o in outputs
     }
     with provenance_lineage.counting_uses(provenance_yml) as uses:
-        first = _saved(outputs[0], [table])
+        first = saved(outputs[0], [table])
         assert table.provenance is not None  # the second figure needs it
-        second = _saved(outputs[1], [table])
+        second = saved(outputs[1], [table])
         assert table.provenance is None  # read back from its file if needed
         assert uses[str(table.filename)] == 0
     # Both figures carry the table's lineage.
@@ -161,6 +145,6 @@ def test_nothing_is_released_outside_a_task(tmp_path, monkeypatch):
         "_initialize_ancestors",
         provenance_lineage._initialize_ancestors,
     )
-    table = _restored(_saved(tmp_path / "table.csv"))
-    _saved(tmp_path / "figure.txt", [table])
+    table = _restored(saved(tmp_path / "table.csv"))
+    saved(tmp_path / "figure.txt", [table])
     assert table.provenance is not None

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from esmvalcore._provenance import TrackedFile
 from prov.model import ProvDocument
+from provenance_helpers import activity, saved
 
 from smeval import provenance_transfer
 
@@ -15,23 +16,6 @@ from smeval import provenance_transfer
 @pytest.fixture(autouse=True)
 def patched():
     assert provenance_transfer.install()
-
-
-def _activity(name: str):
-    doc = ProvDocument()
-    doc.add_namespace("task", "https://www.esmvaltool.org/task")
-    return doc.activity(f"task:{name}")
-
-
-def _saved(path: Path, ancestors=(), **attributes) -> TrackedFile:
-    """A file with its provenance written next to it, as ESMValCore leaves a finished product."""
-    path.write_text("data")
-    tracked = TrackedFile(
-        path, {"caption": path.stem, **attributes}, list(ancestors)
-    )
-    tracked.initialize_provenance(_activity(path.stem))
-    tracked.save_provenance()
-    return tracked
 
 
 def _records(tracked: TrackedFile) -> set[str]:
@@ -45,11 +29,11 @@ def _records(tracked: TrackedFile) -> set[str]:
 
 def _chain(tmp_path: Path) -> tuple[TrackedFile, TrackedFile]:
     """Series <- metrics, with the series' document restored while metrics was recorded."""
-    series = _saved(tmp_path / "series.csv", realm="land")
+    series = saved(tmp_path / "series.csv", realm="land")
     restored = TrackedFile(
         series.filename, {}, None
     )  # how a later task sees the product
-    metrics = _saved(tmp_path / "metrics.csv", [restored])
+    metrics = saved(tmp_path / "metrics.csv", [restored])
     assert (
         restored.provenance is not None
     )  # ESMValCore restored it while recording metrics
@@ -69,7 +53,7 @@ def test_a_document_being_built_travels(tmp_path):
     path = tmp_path / "figure.png"
     path.write_text("png")
     building = TrackedFile(path, {"caption": "figure"}, [])
-    building.initialize_provenance(_activity("figures"))
+    building.initialize_provenance(activity("figures"))
     received = pickle.loads(pickle.dumps(building))
     assert received.provenance is not None
     assert {str(r) for r in received.provenance.get_records()} == {
@@ -95,8 +79,8 @@ def test_the_next_product_has_the_same_lineage_as_without_the_pickle(tmp_path):
     )
     for folder in "ab":
         (tmp_path / folder).mkdir()
-    one = _saved(tmp_path / "a" / "report.html", [direct])
-    two = _saved(tmp_path / "b" / "report.html", [received])
+    one = saved(tmp_path / "a" / "report.html", [direct])
+    two = saved(tmp_path / "b" / "report.html", [received])
     assert {r.replace("/a/", "/") for r in _records(one)} == {
         r.replace("/b/", "/") for r in _records(two)
     }
