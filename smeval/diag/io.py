@@ -112,6 +112,17 @@ def save_cube(
     return Path(path)
 
 
+#: Where a regional series lies in a series script's work folder: one
+#: folder per variable (``<variable>/<dataset>_<member>.nc``); the maps'
+#: and correlation maps' fields lie a level deeper.
+SERIES_GLOB = "*/*.nc"
+
+
+def series_path(work_dir: str | os.PathLike, variable: str, stem: str) -> Path:
+    """File of one member's series of ``variable`` in a series script's work folder (see :data:`SERIES_GLOB`)."""
+    return Path(work_dir) / variable / f"{stem}.nc"
+
+
 def series_cube(
     values: np.ndarray,
     time: iris.coords.DimCoord,

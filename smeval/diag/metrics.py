@@ -39,9 +39,7 @@ from smeval.metrics.table import (
 from smeval.metrics.uncertainty import RANKING_COLUMNS, variable_uncertainty
 
 from .checks import in_expected_units, units_problem
-from .ensemble_fields import ENSEMBLE_DIR
-from .io import EXCLUDED_COLUMNS
-from .map_climatologies import CLIMATOLOGY_DIR
+from .io import EXCLUDED_COLUMNS, SERIES_GLOB
 from .options import (
     OBS_PROJECTS,
     OptionsError,
@@ -157,11 +155,7 @@ def read_series(
     files: dict[str, list[str]] = defaultdict(list)
     excluded: list[pd.DataFrame] = []
     for folder in folders:
-        for path in sorted(Path(folder).rglob("*.nc")):
-            if {CLIMATOLOGY_DIR, ENSEMBLE_DIR} & set(
-                path.relative_to(folder).parts
-            ):
-                continue  # the maps' and correlation maps' fields, not series
+        for path in sorted(Path(folder).glob(SERIES_GLOB)):
             cube = iris.load_cube(str(path))
             attrs = cube.attributes
             if "smeval_variable" not in attrs:

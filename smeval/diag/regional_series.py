@@ -33,7 +33,14 @@ from .checks import (
 )
 from .ensemble_fields import COMPRESSION, ensemble_field_path
 from .ensemble_fields import label as ensemble_label
-from .io import EXCLUDED_COLUMNS, load_cube, save_cube, series_cube, write_csv
+from .io import (
+    EXCLUDED_COLUMNS,
+    load_cube,
+    save_cube,
+    series_cube,
+    series_path,
+    write_csv,
+)
 from .map_climatologies import climatology_path, label, member_stem
 from .options import (
     OBS_PROJECTS,
@@ -220,7 +227,7 @@ class _Writer:
         region_ids: tuple[str, ...],
         long_name: str,
     ) -> None:
-        out = Path(self.cfg["work_dir"]) / variable / f"{member_stem(meta)}.nc"
+        out = series_path(self.cfg["work_dir"], variable, member_stem(meta))
         values_of = (
             meta["dataset"],
             meta["project"],
