@@ -327,13 +327,15 @@ def test_a_script_whose_run_has_gone_stops_and_one_outside_a_run_goes_on():
 
 
 RUN = textwrap.dedent("""
-    import multiprocessing, subprocess, sys, time
+    import multiprocessing, os, subprocess, sys, time
     from smeval import interrupts
 
     def task(_):
         # As ESMValCore's DiagnosticTask: a worker starts a script and polls it.
         script = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-        print(script.pid, flush=True)
+        # One write per line: print() makes two (text, then end) when stdout is
+        # unbuffered (PYTHONUNBUFFERED), and the two workers' pids then interleave.
+        os.write(sys.stdout.fileno(), f"{script.pid}\\n".encode())
         while script.poll() is None:
             time.sleep(0.01)
 
