@@ -739,12 +739,17 @@ def _hemisphere_legend(fig, all_models, group_of, numbers, groups, ref_panels):
         )
         for g in groups
     ]
+    _side_legend(fig, handles, ref_panels, 0.92)
+
+
+def _side_legend(fig, handles, ref_panels, x: float):
+    """Add *handles*, and the reference star if a panel of *ref_panels* has one, as a legend at *x* (figure fraction) right of the panels."""
     if any(len(p) for p in ref_panels.values()):
-        handles.append(Line2D([], [], **REFERENCE_HANDLE))
+        handles = [*handles, Line2D([], [], **REFERENCE_HANDLE)]
     fig.legend(
         handles=handles,
         loc="center left",
-        bbox_to_anchor=(0.92, 0.5),
+        bbox_to_anchor=(x, 0.5),
         frameon=False,
         fontsize=6,
     )
@@ -829,16 +834,7 @@ def _regions_legend_and_title(
     fig, variable, period, references, datasets, ref_panels
 ):
     """Add the legend (data sets, and the reference star if drawn) and the title of Fig. 9."""
-    handles = _legend_handles(datasets)
-    if any(len(p) for p in ref_panels.values()):
-        handles.append(Line2D([], [], **REFERENCE_HANDLE))
-    fig.legend(
-        handles=handles,
-        loc="center left",
-        bbox_to_anchor=(0.91, 0.5),
-        frameon=False,
-        fontsize=6,
-    )
+    _side_legend(fig, _legend_handles(datasets), ref_panels, 0.91)
     fig.suptitle(
         f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
         f"Northern Hemisphere regions: (a) vs {reference_label(references[0])}"
