@@ -703,21 +703,20 @@ def _hemisphere_panels(
     A panel holds the group's models (from *group_of*: model -> resolution
     group), then the MMEMs in :data:`MMEMS` order.
     """
+    keep = {
+        g: [d for d, gg in group_of.items() if gg == g] + list(MMEMS)
+        for g in groups
+    }
     panels, ref_panels = {}, {}
-    for g in groups:
-        keep = [d for d, gg in group_of.items() if gg == g] + list(MMEMS)
-        for h in hemispheres:
-            for ref in references:
-                pts, ref_panels[(g, h, ref)] = _split_references(
-                    taylor_points(metrics, variable, h, ref)
-                )
-                pts = pts[pts["dataset"].isin(keep)]
-                order = [d for d in pts["dataset"] if d not in MMEMS] + [
-                    m for m in MMEMS if m in set(pts["dataset"])
-                ]
-                panels[(g, h, ref)] = (
-                    pts.set_index("dataset").loc[order].reset_index()
-                )
+    for h in hemispheres:
+        for ref in references:
+            # One table per (hemisphere, reference), shared by the groups.
+            pts, others = _split_references(
+                taylor_points(metrics, variable, h, ref)
+            )
+            for g in groups:
+                panels[(g, h, ref)] = _keep(pts, keep[g])
+                ref_panels[(g, h, ref)] = others
     return panels, ref_panels
 
 
