@@ -586,11 +586,8 @@ def _draw_taylor_regions(
 def _fluxes(results: Results) -> FigureData | None:
     """Fig. 10: the fluxes of CMIP6-MMEM over TIB and SIB."""
     metrics = results.metrics
-    fluxes = [
-        v
-        for v in plot.taylor.FLUX_VARIABLES
-        if v in set(metrics.variable.unique())
-    ]
+    present = set(metrics.variable.unique())
+    fluxes = [v for v in plot.taylor.FLUX_VARIABLES if v in present]
     if not fluxes:
         return None
     rows = metrics[metrics.variable.isin(fluxes)]
@@ -722,9 +719,8 @@ def _counts(results: Results) -> FigureData | None:
         results.main_refs,
         results.options.tss_threshold,
     )
-    variables = [
-        v for v in SOIL_MOISTURE if v in set(metrics.variable.unique())
-    ]
+    present = set(metrics.variable.unique())
+    variables = [v for v in SOIL_MOISTURE if v in present]
     if not variables:
         return None
     per_region = {

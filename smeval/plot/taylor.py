@@ -703,21 +703,20 @@ def _hemisphere_panels(
     A panel holds the group's models (from *group_of*: model -> resolution
     group), then the MMEMs in :data:`MMEMS` order.
     """
+    keep = {
+        g: [d for d, gg in group_of.items() if gg == g] + list(MMEMS)
+        for g in groups
+    }
     panels, ref_panels = {}, {}
-    for g in groups:
-        keep = [d for d, gg in group_of.items() if gg == g] + list(MMEMS)
-        for h in hemispheres:
-            for ref in references:
-                pts, ref_panels[(g, h, ref)] = _split_references(
-                    taylor_points(metrics, variable, h, ref)
-                )
-                pts = pts[pts["dataset"].isin(keep)]
-                order = [d for d in pts["dataset"] if d not in MMEMS] + [
-                    m for m in MMEMS if m in set(pts["dataset"])
-                ]
-                panels[(g, h, ref)] = (
-                    pts.set_index("dataset").loc[order].reset_index()
-                )
+    for h in hemispheres:
+        for ref in references:
+            # One table per (hemisphere, reference), shared by the groups.
+            pts, others = _split_references(
+                taylor_points(metrics, variable, h, ref)
+            )
+            for g in groups:
+                panels[(g, h, ref)] = _keep(pts, keep[g])
+                ref_panels[(g, h, ref)] = others
     return panels, ref_panels
 
 
@@ -739,12 +738,17 @@ def _hemisphere_legend(fig, all_models, group_of, numbers, groups, ref_panels):
         )
         for g in groups
     ]
+    _side_legend(fig, handles, ref_panels, 0.92)
+
+
+def _side_legend(fig, handles, ref_panels, x: float):
+    """Add *handles*, and the reference star if a panel of *ref_panels* has one, as a legend at *x* (figure fraction) right of the panels."""
     if any(len(p) for p in ref_panels.values()):
-        handles.append(Line2D([], [], **REFERENCE_HANDLE))
+        handles = [*handles, Line2D([], [], **REFERENCE_HANDLE)]
     fig.legend(
         handles=handles,
         loc="center left",
-        bbox_to_anchor=(0.92, 0.5),
+        bbox_to_anchor=(x, 0.5),
         frameon=False,
         fontsize=6,
     )
@@ -829,16 +833,7 @@ def _regions_legend_and_title(
     fig, variable, period, references, datasets, ref_panels
 ):
     """Add the legend (data sets, and the reference star if drawn) and the title of Fig. 9."""
-    handles = _legend_handles(datasets)
-    if any(len(p) for p in ref_panels.values()):
-        handles.append(Line2D([], [], **REFERENCE_HANDLE))
-    fig.legend(
-        handles=handles,
-        loc="center left",
-        bbox_to_anchor=(0.91, 0.5),
-        frameon=False,
-        fontsize=6,
-    )
+    _side_legend(fig, _legend_handles(datasets), ref_panels, 0.91)
     fig.suptitle(
         f"Taylor diagrams of monthly {variable_label(variable)}, {period}, "
         f"Northern Hemisphere regions: (a) vs {reference_label(references[0])}"
