@@ -537,12 +537,13 @@ def variable_writer(
     vertical, scalar_z, depth, depth_bounds = _vertical_axis(
         coords, short_name, depth, depth_bounds
     )
-    if has_time:
-        time_points = _time_points(short_name, mip, time_points, time_bounds)
+    time_points = (
+        _time_points(short_name, mip, time_points, time_bounds)
+        if has_time
+        else None
+    )
     label = f"{project} {mip} {short_name}"
-    times = time_points if has_time else None
-    depths = depth if vertical is not None else None
-    shape = _expected_shape(label, data_shape, times, depths, horizontal)
+    shape = _expected_shape(label, data_shape, time_points, depth, horizontal)
     attrs = _file_attributes(info, project, mip, short_name, attributes)
 
     with (
@@ -622,14 +623,15 @@ def _vertical_axis(coords, short_name, depth, depth_bounds):
 
     ``vertical`` is a depth dimension (``sdepth``: its bounds are required,
     centres default to their midpoints), ``scalar_z`` a single level of the
-    table (``sdepth1``); both are None without a Z coordinate.
+    table (``sdepth1``); both are None without a Z coordinate. ``depth`` and
+    ``depth_bounds`` are None unless there is a depth dimension.
     """
     zcoords = [(k, c) for k, c in coords.items() if c.axis == "Z"]
     if not zcoords:
-        return None, None, depth, depth_bounds
+        return None, None, None, None
     name, zc = zcoords[0]
     if zc.value:
-        return None, zc, depth, depth_bounds
+        return None, zc, None, None
     if depth_bounds is None:
         msg = f"{short_name}: depth_bounds required for {name}"
         raise ValueError(msg)
