@@ -683,21 +683,17 @@ def _write_axes(ds, coords, time, z, horizontal) -> list[str]:
     """
     vertical, scalar_z, depth, depth_bounds = z
     lat, lat_bounds, lon, lon_bounds = horizontal
-    if time is not None:
-        ds.createDimension("time", None)
+    # The data's dimensions, in order, and their sizes (time unlimited).
+    sizes = {"time": None} if time is not None else {}
     if vertical is not None:
-        ds.createDimension("depth", depth.size)
-    ds.createDimension("lat", lat.size)
-    ds.createDimension("lon", lon.size)
-    ds.createDimension("bnds", 2)
-    dims = ["lat", "lon"]
+        sizes["depth"] = depth.size
+    sizes.update(lat=lat.size, lon=lon.size)
+    for name, size in {**sizes, "bnds": 2}.items():
+        ds.createDimension(name, size)
     if time is not None:
         _write_time(ds, *time)
     if vertical is not None:
         _write_z(ds, vertical, ("depth",), depth, depth_bounds)
-        dims.insert(0, "depth")
-    if time is not None:
-        dims.insert(0, "time")
     for var, centres, bnds, axis, cinfo in (
         ("lat", lat, lat_bounds, "Y", coords["latitude"]),
         ("lon", lon, lon_bounds, "X", coords["longitude"]),
@@ -721,7 +717,7 @@ def _write_axes(ds, coords, time, z, horizontal) -> list[str]:
             dtype=np.float64,
         )
         _write_z(ds, scalar_z, (), point, zb)
-    return dims
+    return list(sizes)
 
 
 def _write_time(ds, points, bounds, units, calendar) -> None:
