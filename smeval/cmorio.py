@@ -537,12 +537,13 @@ def variable_writer(
     vertical, scalar_z, depth, depth_bounds = _vertical_axis(
         coords, short_name, depth, depth_bounds
     )
-    if has_time:
-        time_points = _time_points(short_name, mip, time_points, time_bounds)
+    time_points = (
+        _time_points(short_name, mip, time_points, time_bounds)
+        if has_time
+        else None
+    )
     label = f"{project} {mip} {short_name}"
-    times = time_points if has_time else None
-    depths = depth if vertical is not None else None
-    shape = _expected_shape(label, data_shape, times, depths, horizontal)
+    shape = _expected_shape(label, data_shape, time_points, depth, horizontal)
     attrs = _file_attributes(info, project, mip, short_name, attributes)
 
     with (
@@ -622,14 +623,15 @@ def _vertical_axis(coords, short_name, depth, depth_bounds):
 
     ``vertical`` is a depth dimension (``sdepth``: its bounds are required,
     centres default to their midpoints), ``scalar_z`` a single level of the
-    table (``sdepth1``); both are None without a Z coordinate.
+    table (``sdepth1``); both are None without a Z coordinate. ``depth`` and
+    ``depth_bounds`` are None unless there is a depth dimension.
     """
     zcoords = [(k, c) for k, c in coords.items() if c.axis == "Z"]
     if not zcoords:
-        return None, None, depth, depth_bounds
+        return None, None, None, None
     name, zc = zcoords[0]
     if zc.value:
-        return None, zc, depth, depth_bounds
+        return None, zc, None, None
     if depth_bounds is None:
         msg = f"{short_name}: depth_bounds required for {name}"
         raise ValueError(msg)
@@ -681,21 +683,17 @@ def _write_axes(ds, coords, time, z, horizontal) -> list[str]:
     """
     vertical, scalar_z, depth, depth_bounds = z
     lat, lat_bounds, lon, lon_bounds = horizontal
-    if time is not None:
-        ds.createDimension("time", None)
+    # The data's dimensions, in order, and their sizes (time unlimited).
+    sizes = {"time": None} if time is not None else {}
     if vertical is not None:
-        ds.createDimension("depth", depth.size)
-    ds.createDimension("lat", lat.size)
-    ds.createDimension("lon", lon.size)
-    ds.createDimension("bnds", 2)
-    dims = ["lat", "lon"]
+        sizes["depth"] = depth.size
+    sizes.update(lat=lat.size, lon=lon.size)
+    for name, size in {**sizes, "bnds": 2}.items():
+        ds.createDimension(name, size)
     if time is not None:
         _write_time(ds, *time)
     if vertical is not None:
         _write_z(ds, vertical, ("depth",), depth, depth_bounds)
-        dims.insert(0, "depth")
-    if time is not None:
-        dims.insert(0, "time")
     for var, centres, bnds, axis, cinfo in (
         ("lat", lat, lat_bounds, "Y", coords["latitude"]),
         ("lon", lon, lon_bounds, "X", coords["longitude"]),
@@ -719,7 +717,7 @@ def _write_axes(ds, coords, time, z, horizontal) -> list[str]:
             dtype=np.float64,
         )
         _write_z(ds, scalar_z, (), point, zb)
-    return dims
+    return list(sizes)
 
 
 def _write_time(ds, points, bounds, units, calendar) -> None:

@@ -932,32 +932,23 @@ def _write_esacci_coordinates(ds, lat, lon, day_number) -> None:
 
 def _write_esacci_sm(ds, sm, valid, fill) -> None:
     """Write ``sm`` and its uncertainty (0.04 m3 m-3), ``fill`` where not ``valid``."""
-    v = ds.createVariable(
-        "sm",
-        "f4",
-        ("time", "lat", "lon"),
-        fill_value=np.float32(fill),
-        zlib=True,
-        complevel=9,
-    )
-    v.long_name = "Volumetric Soil Moisture"
-    v.units = "m3 m-3"
-    v.valid_range = np.array([0.0, 1.0], dtype=np.float32)
-    v._CoordinateAxes = "time lat lon"
-    v[0] = np.where(valid, sm, fill).astype(np.float32)
-    v = ds.createVariable(
-        "sm_uncertainty",
-        "f4",
-        ("time", "lat", "lon"),
-        fill_value=np.float32(fill),
-        zlib=True,
-        complevel=9,
-    )
-    v.long_name = "Volumetric Soil Moisture Uncertainty"
-    v.units = "m3 m-3"
-    v.valid_range = np.array([0.0, 1.0], dtype=np.float32)
-    v._CoordinateAxes = "time lat lon"
-    v[0] = np.where(valid, 0.04, fill).astype(np.float32)
+    for name, long_name, values in (
+        ("sm", "Volumetric Soil Moisture", sm),
+        ("sm_uncertainty", "Volumetric Soil Moisture Uncertainty", 0.04),
+    ):
+        v = ds.createVariable(
+            name,
+            "f4",
+            ("time", "lat", "lon"),
+            fill_value=np.float32(fill),
+            zlib=True,
+            complevel=9,
+        )
+        v.long_name = long_name
+        v.units = "m3 m-3"
+        v.valid_range = np.array([0.0, 1.0], dtype=np.float32)
+        v._CoordinateAxes = "time lat lon"
+        v[0] = np.where(valid, values, fill).astype(np.float32)
 
 
 def _write_esacci_quality(ds, valid, day_number, fill) -> None:
