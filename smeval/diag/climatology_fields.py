@@ -154,10 +154,12 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
                 for (v, d), m in read.fields.items()
                 if v == variable and d not in references
             }
+            # References in the order of the references option, so that the
+            # file's dataset axis does not depend on the order the inputs were found.
             refs = {
-                d: next(iter(m.values()))
-                for (v, d), m in read.fields.items()
-                if v == variable and d in references
+                ref: next(iter(read.fields[(variable, ref)].values()))
+                for ref in references
+                if (variable, ref) in read.fields
             }
             mmem = None
             if models:
@@ -165,9 +167,6 @@ def climatology_fields(cfg: dict[str, Any]) -> list[Path]:
                     models, families, {m: n_lat.get(m, 0) for m in models}
                 )
                 mmem = np.asarray(means.mmem[MMEM_ALL])
-            # References in the order of the references option, so that the
-            # file's dataset axis does not depend on the order the inputs were found.
-            refs = {ref: refs[ref] for ref in references if ref in refs}
             map_write = _MapWriter(options, read, variable, work, provlog)
             written.append(map_write.climatology(mmem, refs, len(models)))
             if mmem is not None and refs:

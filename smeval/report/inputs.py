@@ -329,23 +329,26 @@ def _figure(
 
 
 def _figures(
-    records: _Records, ancestor_dirs: list[Path], session: Path
-) -> list[Figure]:
-    """Return the figures, sorted by number; a figure-group file that is not an image goes to ``records.outputs``."""
+    by_stem: dict[tuple[str, str], list[tuple[Path, dict[str, Any]]]],
+    ancestor_dirs: list[Path],
+    session: Path,
+) -> tuple[list[Figure], list[Output]]:
+    """Return the figures of ``by_stem`` (:attr:`_Records.by_stem`), sorted by number, and the outputs among its files.
+
+    The files of a figure group without an image are listed with the outputs.
+    """
     work_of = {script_name(w): w for w in ancestor_dirs}
-    figures = []
-    for (name, _), files in records.by_stem.items():
+    figures, outputs = [], []
+    for (name, _), files in by_stem.items():
         figure = _figure(name, files, work_of[name], session)
         if figure is None:
-            records.outputs.extend(
-                _output(p, r, name, session) for p, r in files
-            )
+            outputs.extend(_output(p, r, name, session) for p, r in files)
         else:
             figures.append(figure)
     figures.sort(
         key=lambda f: (f.number if f.number is not None else 99, f.image.name)
     )
-    return figures
+    return figures, outputs
 
 
 def _scan_run_synthetic(
@@ -378,9 +381,11 @@ def read_run(ancestor_dirs: list[Path]) -> RunInputs:
     excluded = _read_excluded(metrics_dir, ancestor_dirs)
     metrics_settings = read_settings(metrics_dir)
     records = _read_records(ancestor_dirs, session)
-    figures = _figures(records, ancestor_dirs, session)
-    outputs = records.outputs
-    outputs.sort(key=lambda o: (o.script, o.path.name))
+    figures, figure_outputs = _figures(records.by_stem, ancestor_dirs, session)
+    outputs = sorted(
+        [*records.outputs, *figure_outputs],
+        key=lambda o: (o.script, o.path.name),
+    )
     synthetic, scanned = _scan_run_synthetic(
         session, metrics_settings, ancestor_dirs
     )

@@ -221,10 +221,9 @@ def how_sure(
         if ranking_csv.is_file()
         else pd.DataFrame(columns=["variable", "rank"])
     )
+    present = set(table.variable)
     variables = []
-    for variable in (
-        v for v in SOIL_MOISTURE if v in set(table.variable.unique())
-    ):
+    for variable in (v for v in SOIL_MOISTURE if v in present):
         per_ref = [
             (
                 observational_spread(table, variable, ref),
