@@ -30,7 +30,7 @@ Inputs (RAW is searched recursively):
                      averaged to months (accumulations de-accumulated: ERA5
                      hourly, ERA-Interim 3/6-hourly forecast steps). 'ro' is
                      total runoff and is refused for mrros (surface runoff,
-                     'sro').
+                     'sro') unless --mrros-from-total-runoff.
   GLDAS              GLDAS_NOAH025_M.A*.020.nc4 (monthly) and/or
                      GLDAS_NOAH025_3H.A*.021.nc4 (3-hourly, averaged to months).
   ESACCI-SM          ESACCI-SOILMOISTURE-L3S-SSMV-*-YYYYMMDD000000-fv*.nc daily.
@@ -122,6 +122,14 @@ def _add_rule_arguments(parser: argparse.ArgumentParser) -> None:
         "failing (an existing file is never replaced by an empty one)",
     )
     parser.add_argument(
+        "--mrros-from-total-runoff",
+        action="store_true",
+        help="ERA5, ERA-Interim: make mrros (surface runoff) from 'ro', TOTAL "
+        "runoff (surface + sub-surface), when 'sro' is absent ('sro' is "
+        "always preferred); an upper bound of surface runoff, said so in the "
+        "file's comment attribute",
+    )
+    parser.add_argument(
         "--no-progress", action="store_true", help="hide the progress bar"
     )
 
@@ -149,6 +157,7 @@ def run(args: argparse.Namespace) -> int:
         allow_partial_months=args.allow_partial_months,
         min_valid_days=args.min_valid_days,
         allow_empty=args.allow_empty,
+        mrros_from_total_runoff=args.mrros_from_total_runoff,
         progress=not args.no_progress,
     )
     written, error = [], None

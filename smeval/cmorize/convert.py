@@ -161,6 +161,9 @@ class Options:
     progress: bool = True
     #: Raw files kept open at a time (see :func:`.readers.keep_open`).
     max_open_files: int = 8
+    #: ERA5 / ERA-Interim: make ``mrros`` from ``ro`` (total runoff) when
+    #: ``sro`` is absent (refused by default; see :data:`TOTAL_RUNOFF_LABEL`).
+    mrros_from_total_runoff: bool = False
 
 
 @dataclass
@@ -652,9 +655,35 @@ def _ecmwf_flux_recipes() -> dict[str, Recipe]:
 NOT_A_SUBSTITUTE = {
     "sro": {
         "ro": "the input has 'ro', total runoff (surface + sub-surface, ERA5 parameter "
-        "205), which is not CMOR mrros (surface runoff, 'sro', parameter 8)"
+        "205), which is not CMOR mrros (surface runoff, 'sro', parameter 8); "
+        "--mrros-from-total-runoff converts it knowingly (an upper bound of "
+        "surface runoff, labelled so in the file)"
     },
 }
+
+#: What a file of ``mrros`` made from ``ro`` says of itself (in ``comment``).
+TOTAL_RUNOFF_LABEL = (
+    "mrros from 'ro', TOTAL runoff (surface + sub-surface), an upper bound of "
+    "surface runoff, converted with --mrros-from-total-runoff"
+)
+
+
+def mrros_from_total_runoff(recipe: Recipe) -> Recipe:
+    """ECMWF ``mrros`` made from ``ro`` instead of ``sro``, labelled as such.
+
+    ``ro`` (total runoff, parameter 205) is an accumulation in m of water
+    like ``sro`` (surface runoff, parameter 8), so the arithmetic is the
+    ``sro`` recipe's own: its ``combine`` is called with ``ro``'s field.
+    Total runoff >= surface runoff, so the result is an upper bound of
+    surface runoff; :data:`TOTAL_RUNOFF_LABEL` says so in the file.
+    """
+    return replace(
+        recipe,
+        raw=["ro"],
+        units={"ro": recipe.units["sro"]},
+        combine=lambda f: recipe.combine({"sro": f["ro"]}),
+        note=f"{recipe.note.replace('sro', 'ro')}; {TOTAL_RUNOFF_LABEL}",
+    )
 
 
 def gldas_recipes() -> dict[str, Recipe]:
@@ -888,6 +917,9 @@ def _what_to_read(
             dataset=dataset,
             variable=",".join(unknown),
         )
+    if opts.mrros_from_total_runoff and dataset not in ("ERA5", "ERA-Interim"):
+        msg = "--mrros-from-total-runoff applies to ERA5 and ERA-Interim only ('ro')"
+        raise CMORizeError(msg, dataset=dataset, variable="mrros")
     raw_names = {r for v in wanted for r in recipes[v].raw}
     if dataset in ("ERA5", "ERA-Interim"):
         raw_names |= {"lsm"} | {
@@ -1039,7 +1071,13 @@ def _cmorize(
     )
     # Check every requested variable before computing anything.
     plans = [
-        _plan(dataset, recipes[short_name], store, searched, opts)
+        _plan(
+            dataset,
+            _with_substitute(recipes[short_name], store, opts),
+            store,
+            searched,
+            opts,
+        )
         for short_name in wanted
     ]
     lsm_var = store.get("lsm")
@@ -1084,6 +1122,23 @@ def _cmorize(
     for _, final in written:
         _report_other_periods(final, dataset)
     return [final for _, final in written]
+
+
+def _with_substitute(
+    recipe: Recipe, store: dict[str, readers.RawVariable], opts: Options
+) -> Recipe:
+    """Return ``recipe``, or its ``ro`` form if asked for and ``sro`` is absent.
+
+    ``sro`` is always preferred when present: it is what CMOR ``mrros`` means.
+    """
+    if (
+        opts.mrros_from_total_runoff
+        and recipe.raw == ["sro"]
+        and "sro" not in store
+        and "ro" in store
+    ):
+        return mrros_from_total_runoff(recipe)
+    return recipe
 
 
 def _plan(

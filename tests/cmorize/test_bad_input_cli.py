@@ -263,6 +263,7 @@ def test_help_lists_options(capsys):
         "--variables",
         "--allow-partial-months",
         "--min-valid-days",
+        "--mrros-from-total-runoff",
         "OBS6_ERA5_reanaly_1_Lmon_mrsos_197901-201412.nc",
     ):
         assert word in text
