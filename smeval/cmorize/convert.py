@@ -682,6 +682,7 @@ def mrros_from_total_runoff(recipe: Recipe) -> Recipe:
         raw=["ro"],
         units={"ro": recipe.units["sro"]},
         combine=lambda f: recipe.combine({"sro": f["ro"]}),
+        # the formula as the sro recipe states it, with the name actually read
         note=f"{recipe.note.replace('sro', 'ro')}; {TOTAL_RUNOFF_LABEL}",
     )
 
@@ -900,7 +901,9 @@ def _what_to_read(
     """Return the data set's recipes, the variables wanted and the raw names to scan.
 
     ECMWF inputs are also scanned for ``lsm`` (the land mask) and for the
-    variables refused as substitutes (to say why in the error).
+    variables refused as substitutes (to say why in the error, or to use
+    ``ro`` with ``opts.mrros_from_total_runoff``, an option of ECMWF data
+    sets only).
     """
     if dataset in ("ERA5", "ERA-Interim"):
         recipes = ecmwf_recipes()
