@@ -255,15 +255,17 @@ PARENT = textwrap.dedent("""
     import os, subprocess, sys, time
     os.environ[{env!r}] = str(os.getpid())
     child = subprocess.Popen([sys.executable, "-c", {child!r}])
-    print(child.pid, flush=True)
+    # One write per line: the child writes to this pipe too, and print()
+    # makes two writes (text, end) when stdout is unbuffered.
+    os.write(1, f"{{child.pid}}\\n".encode())
     time.sleep(600)
 """)
 
 CHILD = textwrap.dedent("""
-    import time
+    import os, time
     from smeval.interrupts import die_with_parent
     die_with_parent()
-    print("armed", flush=True)
+    os.write(1, b"armed\\n")
     time.sleep(600)
 """)
 
