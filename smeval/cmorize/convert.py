@@ -80,6 +80,10 @@ GLDAS_LAYERS = np.array(
     [[0.0, 0.10], [0.10, 0.40], [0.40, 1.00], [1.00, 2.00]]
 )
 
+#: The ECMWF reanalyses: their raw files share readers, recipes and the land
+#: mask ``lsm``.
+ECMWF_DATASETS = ("ERA5", "ERA-Interim")
+
 #: Density of liquid water used for volumetric -> mass conversion, kg m-3.
 RHO_WATER = WATER_DENSITY
 SECONDS_PER_DAY = 86400.0
@@ -905,7 +909,7 @@ def _what_to_read(
     ``ro`` with ``opts.mrros_from_total_runoff``, an option of ECMWF data
     sets only).
     """
-    if dataset in ("ERA5", "ERA-Interim"):
+    if dataset in ECMWF_DATASETS:
         recipes = ecmwf_recipes()
     elif dataset == "GLDAS":
         recipes = gldas_recipes()
@@ -920,11 +924,11 @@ def _what_to_read(
             dataset=dataset,
             variable=",".join(unknown),
         )
-    if opts.mrros_from_total_runoff and dataset not in ("ERA5", "ERA-Interim"):
+    if opts.mrros_from_total_runoff and dataset not in ECMWF_DATASETS:
         msg = "--mrros-from-total-runoff applies to ERA5 and ERA-Interim only ('ro')"
         raise CMORizeError(msg, dataset=dataset, variable="mrros")
     raw_names = {r for v in wanted for r in recipes[v].raw}
-    if dataset in ("ERA5", "ERA-Interim"):
+    if dataset in ECMWF_DATASETS:
         raw_names |= {"lsm"} | {
             alt for r in raw_names for alt in NOT_A_SUBSTITUTE.get(r, {})
         }
@@ -1006,7 +1010,7 @@ def _inventory(
     Returns ``(store, searched, info, version_note)``: ESA CCI's product
     version replaces ``info.version``.
     """
-    if dataset in ("ERA5", "ERA-Interim"):
+    if dataset in ECMWF_DATASETS:
         nc_files = _find(raw_dir, ["*.nc", "*.nc4"])
         grib_files = _find(
             raw_dir, ["*.grb", "*.grib", "*.grb1", "*.grb2", "*.grib2"]
