@@ -105,8 +105,8 @@ def _conversion(units: str, short_name: str):
     expected = EXPECTED_UNITS.get(short_name)
     if expected is None or not convertible_units(units, short_name):
         return None
-    source = cf_units.Unit(str(units))
-    return lambda values: source.convert(values, cf_units.Unit(expected))
+    source, target = cf_units.Unit(str(units)), cf_units.Unit(expected)
+    return lambda values: source.convert(values, target)
 
 
 def _coordinate(nc: netCDF4.Dataset, var, names: tuple[str, ...]):
