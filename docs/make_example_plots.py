@@ -30,6 +30,8 @@ from xml.etree import ElementTree as ET
 
 from PIL import Image
 
+from smeval.provenance_chain import lineage_files
+
 ROOT = Path(__file__).resolve().parents[1]
 #: Where the documentation's figures live.
 OUT_DIR = ROOT / "docs" / "figures" / "soilmoisture"
@@ -112,17 +114,25 @@ def check_synthetic(figure: Path, run: Path) -> None:
     """Exit unless every input file in ``figure``'s provenance carries the ``synthetic`` attribute.
 
     ESMValCore records each input file of the run (not under the run folder)
-    with its global attributes; the sample archive marks every file it
-    writes with ``synthetic``.
+    with its global attributes, in the provenance file of the output made
+    from it, which the figure's provenance reaches through its chain of
+    ancestors (:mod:`smeval.provenance_chain`); the sample archive marks
+    every file it writes with ``synthetic``.
     """
     provenance = figure.with_name(f"{figure.stem}_provenance.xml")
     if not provenance.is_file():
         sys.exit(
             f"make_example_plots: {provenance}: missing; cannot tell whether {figure.name} is synthetic"
         )
+    # smeval's outputs refer to their ancestors' provenance files: follow them.
+    entities = [
+        entity
+        for path in lineage_files(provenance)
+        for entity in ET.parse(path).iter(f"{{{PROV}}}entity")  # noqa: S314 - ESMValCore's own files
+    ]
     inputs = [
         entity
-        for entity in ET.parse(provenance).getroot()  # noqa: S314 - ESMValCore's own provenance files.iter(f"{{{PROV}}}entity")
+        for entity in entities
         if entity.get(f"{{{PROV}}}id", "").startswith("file:")
         and f"/{run.name}/" not in entity.get(f"{{{PROV}}}id", "")
     ]

@@ -22,8 +22,10 @@ command itself calls :func:`activate`, which changes nothing on disk:
   nobody listens at, in one line (:mod:`smeval.dask_config`);
 - provenance documents that ESMValCore restored from their files stay out
   of the pickles that carry tasks and results between its processes
-  (:mod:`smeval.provenance_transfer`), and each record of a product's
-  lineage is copied into its document once (:mod:`smeval.provenance_lineage`).
+  (:mod:`smeval.provenance_transfer`), each record of a product's
+  lineage is copied into its document once (:mod:`smeval.provenance_lineage`),
+  and an output of smeval's scripts made from another refers to that one's
+  provenance file instead of copying it (:mod:`smeval.provenance_chain`).
 
 ESMValCore's task processes are forked from the command's process and inherit
 this; where the platform's default start method is ``forkserver`` the server
@@ -39,7 +41,12 @@ from pathlib import Path
 
 import yaml
 
-from smeval import provenance_lineage, provenance_transfer, resources
+from smeval import (
+    provenance_chain,
+    provenance_lineage,
+    provenance_transfer,
+    resources,
+)
 
 
 def smeval_tags() -> dict[str, dict]:
@@ -120,6 +127,7 @@ def activate() -> None:
     _check_dask_profiles()
     provenance_transfer.install()
     provenance_lineage.install()
+    provenance_chain.install()
 
 
 def _check_dask_profiles() -> None:

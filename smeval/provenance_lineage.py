@@ -50,6 +50,7 @@ from typing import Any
 
 import yaml
 
+from smeval import provenance_chain
 from smeval.provenance_transfer import readable_again
 
 #: Ancestor file name -> outputs still to be recorded that name it, while a
@@ -153,10 +154,14 @@ def _initialize_ancestors(self, activity: Any) -> None:
 
     ESMValCore's ``_initialize_ancestors``, with the ancestor's records added
     only where the document lacks an equal one, and the derivation recorded
-    without copying the ancestor's document again.
+    without copying the ancestor's document again; an ancestor that another
+    smeval script made is referred to, not copied (:mod:`smeval.provenance_chain`).
     """
     present = set(self.provenance.get_records())
     for ancestor in self._ancestors:
+        if provenance_chain.chains(self, ancestor):
+            provenance_chain.refers_to(self, ancestor, present)
+            continue
         if ancestor.provenance is None:
             if (
                 isinstance(ancestor.filename, Path)

@@ -349,6 +349,29 @@ def test_the_example_plots_come_only_from_synthetic_inputs(
         example_plots.check_synthetic(figure, run)
 
 
+def test_the_example_plots_follow_the_chain_of_provenance_files(
+    example_plots, tmp_path
+):
+    # smeval's figure names only the series it was made from; the input
+    # files are in the series' own provenance file (smeval.provenance_chain).
+    run = tmp_path / "recipe_soilmoisture_20261206_000000"
+    figure = run / "plots" / "fig.png"
+    series = run / "work" / "x" / "series.nc"
+    for path in (figure, series):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+    _provenance(figure.with_name("fig_provenance.xml"), run, {})
+    _provenance(series.with_name("series_provenance.xml"), run, {"a.nc": True})
+    example_plots.check_synthetic(figure, run)  # accepted
+    _provenance(
+        series.with_name("series_provenance.xml"),
+        run,
+        {"a.nc": True, "b.nc": False},
+    )
+    with pytest.raises(SystemExit, match=r"1 of 2 input files .*b.nc"):
+        example_plots.check_synthetic(figure, run)
+
+
 def test_the_example_plots_are_shrunk_below_the_limit(example_plots, tmp_path):
     from PIL import Image
 

@@ -3,6 +3,10 @@
 - ``smeval report link RUN_DIR``: insert (idempotently) a link to
   ``plots/**/smeval_report.html`` near the top of ``RUN_DIR/index.html``.
 - ``smeval report locate OUTPUT_DIR [RECIPE]``: as ``python -m smeval.report.locate``.
+- ``smeval report lineage OUTPUT [--out FILE]``: list the provenance files of
+  an output's whole lineage (an output of smeval's scripts refers to its
+  ancestors' provenance files, :mod:`smeval.provenance_chain`), and write
+  their union, the document ESMValCore would have written whole, to FILE.
 """
 
 from __future__ import annotations
@@ -45,11 +49,49 @@ def _locate(args: argparse.Namespace) -> int:
     return locate.main([args.output_dir, args.recipe])
 
 
+def _lineage(args: argparse.Namespace) -> int:
+    from smeval.cmorio import atomic_output
+    from smeval.provenance_chain import (
+        full_document,
+        lineage_files,
+        provenance_file,
+    )
+
+    output = Path(args.output)
+    own = (
+        output
+        if output.name.endswith("_provenance.xml")
+        else provenance_file(output)
+    )
+    if not own.is_file():
+        print(
+            f"error: {own}: no provenance file (ESMValCore writes one beside each output)",
+            file=sys.stderr,
+        )
+        return 1
+    files = lineage_files(own)
+    print("\n".join(str(f) for f in files))
+    if args.out:
+        out = Path(args.out)
+        if out.resolve() in {f.resolve() for f in files}:
+            print(
+                f"error: {out} is a provenance file of the lineage; choose another --out",
+                file=sys.stderr,
+            )
+            return 2
+        with atomic_output(out) as tmp, tmp.open("wb") as file:
+            full_document(own).serialize(file, format="xml")
+        print(
+            f"Wrote the whole lineage of {output.name} ({len(files)} provenance files) to {out}"
+        )
+    return 0
+
+
 def register(subparsers) -> None:
     """Add ``smeval report`` and its sub-commands."""
     parser = subparsers.add_parser(
         "report",
-        help="link a run's HTML report from its index.html, or find the latest report",
+        help="link a run's HTML report from its index.html, find the latest report, list an output's lineage",
         description=__doc__.strip().splitlines()[0],
     )
     commands = parser.add_subparsers(
@@ -76,4 +118,19 @@ def register(subparsers) -> None:
         metavar="RECIPE",
     )
     find.set_defaults(func=_locate)
+    lineage = commands.add_parser(
+        "lineage",
+        help="list the provenance files of an output's whole lineage; --out writes their union",
+    )
+    lineage.add_argument(
+        "output",
+        metavar="OUTPUT",
+        help="an output of the run (or its *_provenance.xml)",
+    )
+    lineage.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the union of the lineage's records (PROV-XML) here",
+    )
+    lineage.set_defaults(func=_lineage)
     parser.set_defaults(func=lambda _args: (parser.print_help(), 2)[1])
