@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from . import locate
@@ -50,6 +51,8 @@ def _locate(args: argparse.Namespace) -> int:
 
 
 def _lineage(args: argparse.Namespace) -> int:
+    from prov.model import ProvWarning
+
     from smeval.cmorio import atomic_output
     from smeval.provenance_chain import (
         full_document,
@@ -69,6 +72,8 @@ def _lineage(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    # prov warns of ESMValCore's agent names (spaces) on every document read.
+    warnings.filterwarnings("ignore", category=ProvWarning)
     files = lineage_files(own)
     print("\n".join(str(f) for f in files))
     if args.out:
