@@ -20,7 +20,11 @@ restores an ancestor whose ``provenance`` is None and whose file exists). So
 leaving it out of the pickle loses nothing: :func:`install` gives
 ``TrackedFile`` a ``__getstate__`` that drops documents restored from a file
 that still exists, and marks restored documents. Documents being built
-(not saved yet) always travel. The upstream change this stands in for: the
+(not saved yet) always travel. A file whose document is saved also leaves
+its ancestors out: ESMValCore needs them only to build that document, and
+each result otherwise carried the graph of the run's files down to every
+input file (at the paper's scale, 1,636 input files with their attributes
+in every task sent and every result returned). The upstream change this stands in for: the
 same ``__getstate__`` in ``esmvalcore._provenance.TrackedFile``, or releasing
 restored ancestor documents once a diagnostic's products are saved.
 """
@@ -61,13 +65,16 @@ def install() -> bool:
 
 def _getstate(self) -> dict[str, Any]:
     state = dict(self.__dict__)
-    if (
-        state.pop(RESTORED, False)
-        and state.get("provenance") is not None
-        and readable_again(self)
-    ):
-        # The receiving process restores it from the file when it needs it.
+    restored = state.pop(RESTORED, False)
+    if state.get("provenance") is not None and not restored:
+        return state  # a document being built: it travels whole
+    if readable_again(self):
+        # The receiving process restores the document from the file when it
+        # needs it; and ESMValCore reads a file's ancestors only to build its
+        # document (``_initialize_ancestors``), which is saved: the whole
+        # graph of ancestors down to the input files need not travel either.
         state.update(provenance=None, entity=None, activity=None)
+        state["_ancestors"] = []
     return state
 
 

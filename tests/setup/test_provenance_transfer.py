@@ -41,12 +41,29 @@ def _chain(tmp_path: Path) -> tuple[TrackedFile, TrackedFile]:
 
 
 def test_a_restored_document_does_not_travel(tmp_path):
-    restored, metrics = _chain(tmp_path)
+    restored, _ = _chain(tmp_path)
+    received = pickle.loads(pickle.dumps(restored))
+    assert received.provenance is None
+    assert received.entity is None
+    assert received.provenance_file == restored.provenance_file
+
+
+def test_the_ancestors_of_a_saved_document_do_not_travel(tmp_path):
+    _, metrics = _chain(tmp_path)
+    assert metrics.provenance is None  # saved
+    assert metrics._ancestors
     received = pickle.loads(pickle.dumps(metrics))
-    [ancestor] = received._ancestors
-    assert ancestor.provenance is None
-    assert ancestor.entity is None
-    assert ancestor.provenance_file == restored.provenance_file
+    assert received._ancestors == []
+    assert received.attributes == metrics.attributes
+
+
+def test_the_ancestors_of_an_unsaved_file_travel(tmp_path):
+    # A preprocessing task's product, sent to its worker before it is made.
+    path = tmp_path / "preproc.nc"
+    inputs = [TrackedFile(tmp_path / "in.nc", {"realm": "land"}, [])]
+    product = TrackedFile(path, {"caption": "p"}, inputs)
+    [ancestor] = pickle.loads(pickle.dumps(product))._ancestors
+    assert ancestor.filename == inputs[0].filename
 
 
 def test_a_document_being_built_travels(tmp_path):
@@ -64,6 +81,7 @@ def test_a_document_being_built_travels(tmp_path):
 def test_a_document_whose_file_is_gone_travels(tmp_path):
     restored, metrics = _chain(tmp_path)
     restored.provenance_file.unlink()
+    metrics.provenance_file.unlink()  # else metrics travels without ancestors
     [ancestor] = pickle.loads(pickle.dumps(metrics))._ancestors
     assert ancestor.provenance is not None
 
@@ -74,9 +92,10 @@ def test_the_next_product_has_the_same_lineage_as_without_the_pickle(tmp_path):
     # any pickling in between.
     _, metrics = _chain(tmp_path)
     direct = TrackedFile(metrics.filename, {}, None)
-    received = pickle.loads(
-        pickle.dumps(TrackedFile(metrics.filename, {}, None))
-    )
+    # The product itself, as the task's result carries it: saved, so it
+    # travels without its ancestors.
+    received = pickle.loads(pickle.dumps(metrics))
+    assert received._ancestors == []
     for folder in "ab":
         (tmp_path / folder).mkdir()
     one = saved(tmp_path / "a" / "report.html", [direct])
