@@ -44,6 +44,13 @@ ATTRIBUTES = {
 }
 #: NetCDF compression of the fields (level 1: most of the gain, little CPU).
 COMPRESSION = MappingProxyType({"zlib": True, "complevel": 1})
+#: Months in one chunk of a field file.
+CHUNK_MONTHS = 12
+
+
+def chunk_sizes(shape: Sequence[int]) -> tuple[int, ...]:
+    """NetCDF chunk sizes of a (time, lat, lon) field of ``shape``: :data:`CHUNK_MONTHS` whole maps each."""
+    return (min(CHUNK_MONTHS, shape[0]), *shape[1:])
 
 
 def ensemble_field_path(
