@@ -33,11 +33,12 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 
-from smeval.diag.ensemble_fields import CHUNK_MONTHS, COMPRESSION
+from smeval.diag.ensemble_fields import save_options
 from smeval.diag.io import load_cube, save_cube
 
 #: Candidate settings: name -> (options of ``save_cube``, months per chunk,
-#: or None for netCDF-C's default layout). netCDF4's ``createVariable``
+#: or None for netCDF-C's default layout; None, None: what the series
+#: scripts write, :func:`smeval.diag.ensemble_fields.save_options`). netCDF4's ``createVariable``
 #: applies HDF5's shuffle filter only with zlib, so zstd runs without it;
 #: blosc shuffles bytes itself.
 SETTINGS = {
@@ -57,7 +58,7 @@ SETTINGS = {
     "zlib 1 + shuffle, year chunks": ({"zlib": True, "complevel": 1}, 12),
     "zstd 1, year chunks": ({"compression": "zstd", "complevel": 1}, 12),
     "zstd 1, month chunks": ({"compression": "zstd", "complevel": 1}, 1),
-    "chosen (COMPRESSION, chunk_sizes)": (dict(COMPRESSION), CHUNK_MONTHS),
+    "chosen (save_options)": (None, None),
 }
 
 
@@ -109,9 +110,11 @@ def measure(cube, options: dict, folder: Path, repeat: int) -> dict:
     return result
 
 
-def options_for(cube, setting: tuple[dict, int | None]) -> dict:
-    """``save_cube`` options of ``setting`` for ``cube``."""
+def options_for(cube, setting: tuple[dict | None, int | None]) -> dict:
+    """``save_cube`` options of ``setting`` for ``cube`` (the series scripts' if None)."""
     options, months = setting
+    if options is None:
+        return save_options(cube.shape)
     if months is None:
         return options
     return {

@@ -8,6 +8,7 @@ cubes, and writes small results (series, tables) atomically.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 from pathlib import Path
@@ -115,12 +116,48 @@ def save_cube(
     """
     options = dict(netcdf)
     codec = options.pop("compression", None)
+    if codec is not None and codec not in CODECS:
+        msg = f"{path}: unknown NetCDF compression {codec!r} (netCDF4's are {', '.join(CODECS)})"
+        raise ValueError(msg)
     with atomic_output(path) as tmp:
         if codec is None:
             iris.save(cube, str(tmp), saver="nc", **options)
         else:
             _save_with_codec(cube, tmp, str(codec), options)
     return Path(path)
+
+
+#: Codecs of netCDF4's ``createVariable(compression=...)``, and the method of
+#: an open dataset that says whether the netCDF library can write each.
+CODECS = {
+    "zlib": None,
+    "zstd": "has_zstd_filter",
+    "bzip2": "has_bzip2_filter",
+    "szip": "has_szip_filter",
+    **{
+        f"blosc_{name}": "has_blosc_filter"
+        for name in ("lz", "lz4", "lz4hc", "zlib", "zstd")
+    },
+}
+
+
+@functools.cache
+def codec_available(codec: str) -> bool:
+    """Return True if the netCDF library here can write NetCDF-4 variables compressed with ``codec``.
+
+    Codecs other than zlib need netCDF-C >= 4.9 and its HDF5 filter plugins
+    (the netCDF4 wheels on PyPI bring both and set ``HDF5_PLUGIN_PATH``).
+    """
+    method = CODECS.get(codec, "")
+    if method is None:
+        return True
+    if not method:
+        return False
+    try:
+        with netCDF4.Dataset("probe.nc", "w", diskless=True) as probe:
+            return bool(getattr(probe, method)())
+    except AttributeError:  # netCDF4 < 1.6.2 cannot tell
+        return False
 
 
 class _CodecDataset:
