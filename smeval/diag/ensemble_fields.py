@@ -43,10 +43,10 @@ ATTRIBUTES = {
     "smeval_family": "family",
     "smeval_members": "members",
 }
-#: NetCDF compression of the fields: zstd level 1, lossless, writes about
-#: 2.7 and reads about 2.5 times as fast as zlib level 1 with shuffle and
-#: takes 0.7 times the space (benchmarks/bench_ensemble_fields.py). netCDF4
-#: applies HDF5's shuffle filter only with zlib; it would not help here.
+#: NetCDF compression of the fields: zstd level 1, lossless; against zlib
+#: level 1 with shuffle a third of the CPU to write, half to read, 0.7 times
+#: the space (benchmarks/README.md). netCDF4 applies HDF5's shuffle filter
+#: only with zlib; it would not help here.
 COMPRESSION = MappingProxyType({"compression": "zstd", "complevel": 1})
 #: The compression where the netCDF library cannot write zstd (netCDF-C <
 #: 4.9, or its HDF5 filter plugins not found): zlib level 1 with shuffle.
