@@ -146,7 +146,7 @@ def codec_available(codec: str) -> bool:
     """Return True if the netCDF library here can write NetCDF-4 variables compressed with ``codec``.
 
     Codecs other than zlib need netCDF-C >= 4.9 and its HDF5 filter plugins
-    (the netCDF4 wheels on PyPI bring both and set ``HDF5_PLUGIN_PATH``).
+    (recent netCDF4 wheels from PyPI bring both and set ``HDF5_PLUGIN_PATH``).
     """
     method = CODECS.get(codec, "")
     if method is None:
@@ -156,7 +156,7 @@ def codec_available(codec: str) -> bool:
     try:
         with netCDF4.Dataset("probe.nc", "w", diskless=True) as probe:
             return bool(getattr(probe, method)())
-    except AttributeError:  # netCDF4 < 1.6.2 cannot tell
+    except AttributeError:  # a netCDF4 without these methods cannot tell
         return False
 
 

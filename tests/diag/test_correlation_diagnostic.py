@@ -25,6 +25,7 @@ from scipy import stats
 
 from smeval.diag.correlation_fields import correlation_fields
 from smeval.diag.ensemble_fields import save_options
+from smeval.diag.io import codec_available
 from smeval.diag.metrics import read_series
 from smeval.diag.regional_series import write_regional_series
 
@@ -624,6 +625,9 @@ def test_a_member_empty_in_its_sampled_steps_only_keeps_its_series_but_not_its_p
     )
 
 
+@pytest.mark.skipif(
+    not codec_available("zstd"), reason="this netCDF library lacks zstd"
+)
 def test_the_series_script_writes_the_fields_with_the_fields_codec(tmp_path):
     # The file the series script writes has the codec and chunks of
     # ensemble_fields.save_options and holds the mean of the planted members.
