@@ -58,7 +58,7 @@ map_steps : mapping, optional
 correlation_variables : list of str, optional
     CMOR variables whose data sets' monthly fields on the common grid the
     correlation maps need, written to
-    ``ensemble_fields/<short_name>/<dataset>.nc`` (float32): the
+    ``ensemble_fields/<short_name>/<dataset>.nc`` (float32, zstd): the
     ``correlation_steps`` applied to the data set's members (a model's
     ensemble mean; a data set of an observation project has no ensemble and
     skips ``ensemble_statistics``). All members of such a data set are

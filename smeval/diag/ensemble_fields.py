@@ -12,7 +12,8 @@ series, and dask computes the members' series, their climatologies and the
 data set's ensemble mean in one ``dask.compute``.
 
 The fields are written one file per variable and data set,
-``<work_dir>/ensemble_fields/<short_name>/<dataset>.nc`` (float32, zlib),
+``<work_dir>/ensemble_fields/<short_name>/<dataset>.nc`` (float32, zstd,
+:func:`save_options`),
 with attributes that name the data set, project, family and the
 members in the mean; the correlation script finds them in its ancestors'
 folders (:func:`find_ensemble_fields`).
@@ -30,7 +31,7 @@ import iris.coords
 import iris.cube
 import numpy as np
 
-from .io import attach_labels, labelled_files
+from .io import attach_labels, codec_available, labelled_files
 
 #: Sub-folder of a series script's work folder that holds the monthly fields.
 ENSEMBLE_DIR = "ensemble_fields"
@@ -42,8 +43,31 @@ ATTRIBUTES = {
     "smeval_family": "family",
     "smeval_members": "members",
 }
-#: NetCDF compression of the fields (level 1: most of the gain, little CPU).
-COMPRESSION = MappingProxyType({"zlib": True, "complevel": 1})
+#: NetCDF compression of the fields: zstd level 1, lossless; against zlib
+#: level 1 with shuffle a third of the CPU to write, half to read, 0.7 times
+#: the space (benchmarks/README.md). netCDF4 applies HDF5's shuffle filter
+#: only with zlib; it would not help here.
+COMPRESSION = MappingProxyType({"compression": "zstd", "complevel": 1})
+#: The compression where the netCDF library cannot write zstd (netCDF-C <
+#: 4.9, or its HDF5 filter plugins not found): zlib level 1 with shuffle.
+FALLBACK_COMPRESSION = MappingProxyType({"zlib": True, "complevel": 1})
+#: Months in one chunk of a field file: a reader of a month or a year
+#: decompresses 2.5 MB (on the 1.125-degree grid), not a quarter of the file.
+CHUNK_MONTHS = 12
+
+
+def save_options(shape: Sequence[int]) -> dict[str, Any]:
+    """Options of :func:`smeval.diag.io.save_cube` for a (time, lat, lon) field of ``shape``.
+
+    :data:`COMPRESSION` (:data:`FALLBACK_COMPRESSION` where the netCDF
+    library cannot write it), chunks of :data:`CHUNK_MONTHS` whole maps.
+    """
+    codec = COMPRESSION["compression"]
+    compression = (
+        COMPRESSION if codec_available(codec) else FALLBACK_COMPRESSION
+    )
+    chunks = (min(CHUNK_MONTHS, shape[0]), *shape[1:])
+    return {**compression, "chunksizes": chunks}
 
 
 def ensemble_field_path(

@@ -31,7 +31,7 @@ from .checks import (
     sampled_value_problem,
     value_problem,
 )
-from .ensemble_fields import COMPRESSION, ensemble_field_path
+from .ensemble_fields import ensemble_field_path, save_options
 from .ensemble_fields import label as ensemble_label
 from .io import (
     EXCLUDED_COLUMNS,
@@ -306,7 +306,7 @@ class _Writer:
         names = [_member(m.meta) for m in members if _member(m.meta)]
         out = ensemble_field_path(self.cfg["work_dir"], meta)
         cube = ensemble_label(cube, meta, names, [m.cube for m in members])
-        save_cube(cube, out, **COMPRESSION)
+        save_cube(cube, out, **save_options(cube.shape))
         what = (
             f"the mean of its {len(names)} member(s) {', '.join(names)}"
             if names

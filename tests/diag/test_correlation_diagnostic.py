@@ -24,6 +24,8 @@ from diag_helpers import write_uniform
 from scipy import stats
 
 from smeval.diag.correlation_fields import correlation_fields
+from smeval.diag.ensemble_fields import save_options
+from smeval.diag.io import codec_available
 from smeval.diag.metrics import read_series
 from smeval.diag.regional_series import write_regional_series
 
@@ -620,4 +622,32 @@ def test_a_member_empty_in_its_sampled_steps_only_keeps_its_series_but_not_its_p
     data = np.ma.filled(field.data.astype(float), np.nan)
     np.testing.assert_allclose(
         data, np.broadcast_to(r1[:, None, None], data.shape), rtol=2e-6
+    )
+
+
+@pytest.mark.skipif(
+    not codec_available("zstd"), reason="this netCDF library lacks zstd"
+)
+def test_the_series_script_writes_the_fields_with_the_fields_codec(tmp_path):
+    # The file the series script writes has the codec and chunks of
+    # ensemble_fields.save_options and holds the mean of the planted members.
+    rng = np.random.default_rng(11)
+    r1, r2 = (50 + rng.normal(size=N_MONTHS) for _ in range(2))
+    write_regional_series(
+        _one_model(tmp_path, {"r1i1p1f1": r1, "r2i1p1f1": r2})
+    )
+    path = tmp_path / "soil_moisture/work/ensemble_fields/mrsos/MODEL-A.nc"
+    field = iris.load_cube(str(path))
+    wanted = save_options(field.shape)
+    with netCDF4.Dataset(path) as dataset:
+        variable = dataset["mrsos"]
+        filters, chunks = variable.filters(), variable.chunking()
+    assert filters["zstd"] is True
+    assert filters["complevel"] == wanted["complevel"] == 1
+    assert tuple(chunks) == wanted["chunksizes"] == (12, *field.shape[1:])
+    data = np.ma.filled(field.data.astype(float), np.nan)
+    np.testing.assert_allclose(
+        data,
+        np.broadcast_to(((r1 + r2) / 2)[:, None, None], data.shape),
+        rtol=2e-6,
     )
