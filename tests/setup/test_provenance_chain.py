@@ -8,43 +8,11 @@ import esmvalcore._task
 import pytest
 from esmvalcore._provenance import TrackedFile
 from prov.model import ProvDocument
-from provenance_helpers import activity
+from provenance_helpers import activity, use
 
-from smeval import provenance_chain, provenance_lineage, resources
+from smeval import provenance_chain, resources
 
-ESMVALCORE = TrackedFile.__dict__["_initialize_ancestors"]
-ESMVALCORE_SAVE = getattr(
-    TrackedFile.save_provenance, "__wrapped__", TrackedFile.save_provenance
-)
-ESMVALCORE_CITATIONS = getattr(
-    esmvalcore._task._write_citation_files,
-    "__wrapped__",
-    esmvalcore._task._write_citation_files,
-)
 AUTHORS = [{"name": "smeval developers", "institute": "smeval project"}]
-
-
-def _use(monkeypatch, ours: bool) -> None:
-    """Record provenance with smeval's functions (``ours``) or ESMValCore's own."""
-    monkeypatch.setattr(
-        TrackedFile,
-        "_initialize_ancestors",
-        provenance_lineage._initialize_ancestors if ours else ESMVALCORE,
-    )
-    monkeypatch.setattr(
-        TrackedFile,
-        "save_provenance",
-        provenance_lineage._without_rebuild(ESMVALCORE_SAVE)
-        if ours
-        else ESMVALCORE_SAVE,
-    )
-    monkeypatch.setattr(
-        esmvalcore._task,
-        "_write_citation_files",
-        provenance_chain._with_chained_citations(ESMVALCORE_CITATIONS)
-        if ours
-        else ESMVALCORE_CITATIONS,
-    )
 
 
 def _script(name: str) -> str:
@@ -133,9 +101,9 @@ def _saved(path: Path) -> ProvDocument:
 @pytest.fixture
 def both(tmp_path, monkeypatch):
     """The same run recorded by ESMValCore's functions and by smeval's."""
-    _use(monkeypatch, ours=False)
+    use(monkeypatch, ours=False)
     theirs = _run(tmp_path / "a")
-    _use(monkeypatch, ours=True)
+    use(monkeypatch, ours=True)
     ours = _run(tmp_path / "b")
     return tmp_path, theirs, ours
 
@@ -199,9 +167,9 @@ def test_other_scripts_copy_what_they_are_made_from(tmp_path, monkeypatch):
     # metrics table's document whole, as ESMValCore does, and is copied whole
     # into the report; the chains still give ESMValCore's whole documents.
     other = str(tmp_path / "their_figures.py")
-    _use(monkeypatch, ours=False)
+    use(monkeypatch, ours=False)
     theirs = _run(tmp_path / "a", other_script=other)
-    _use(monkeypatch, ours=True)
+    use(monkeypatch, ours=True)
     ours = _run(tmp_path / "b", other_script=other)
     figure = _records(_saved(ours["figure"]), tmp_path / "b")
     assert _records(_saved(ours["metrics"]), tmp_path / "b") <= figure

@@ -7,31 +7,9 @@ from pathlib import Path
 import pytest
 from esmvalcore._provenance import TrackedFile
 from prov.model import ProvDocument
-from provenance_helpers import activity, saved
+from provenance_helpers import ESMVALCORE, activity, saved, use
 
 from smeval import provenance_lineage
-
-#: ESMValCore's own functions, before any test installs the patch.
-ESMVALCORE = TrackedFile.__dict__["_initialize_ancestors"]
-ESMVALCORE_SAVE = getattr(
-    TrackedFile.save_provenance, "__wrapped__", TrackedFile.save_provenance
-)
-
-
-def _use(monkeypatch, ours: bool) -> None:
-    """Record provenance with smeval's functions (``ours``) or ESMValCore's own."""
-    monkeypatch.setattr(
-        TrackedFile,
-        "_initialize_ancestors",
-        provenance_lineage._initialize_ancestors if ours else ESMVALCORE,
-    )
-    monkeypatch.setattr(
-        TrackedFile,
-        "save_provenance",
-        provenance_lineage._without_rebuild(ESMVALCORE_SAVE)
-        if ours
-        else ESMVALCORE_SAVE,
-    )
 
 
 def _restored(tracked: TrackedFile) -> TrackedFile:
@@ -55,9 +33,9 @@ def _records(tracked: TrackedFile, folder: Path) -> set[str]:
 
 
 def test_the_saved_lineage_is_esmvalcores(tmp_path, monkeypatch):
-    _use(monkeypatch, ours=False)
+    use(monkeypatch, ours=False)
     theirs = _records(_diamond(tmp_path / "a"), tmp_path / "a")
-    _use(monkeypatch, ours=True)
+    use(monkeypatch, ours=True)
     ours = _records(_diamond(tmp_path / "b"), tmp_path / "b")
     assert ours == theirs
     # The report names both tables, and through them both inputs.
@@ -68,7 +46,7 @@ def test_the_saved_lineage_is_esmvalcores(tmp_path, monkeypatch):
 def test_a_document_with_duplicates_is_saved_without_them(
     tmp_path, monkeypatch
 ):
-    _use(monkeypatch, ours=True)
+    use(monkeypatch, ours=True)
     path = tmp_path / "table.csv"
     path.write_text("data")
     tracked = TrackedFile(path, {"caption": "table"}, [])
