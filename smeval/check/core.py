@@ -110,9 +110,14 @@ def check_options(recipe: dict, result: CheckResult) -> None:
                 continue
             where = f"{diagnostic_name}/{script_name}"
             try:
-                parse_options(cls, settings, where, announce_errors=False)
+                options = parse_options(
+                    cls, settings, where, announce_errors=False
+                )
             except OptionsError as exc:
                 result.add(STOPS_RUN, f"recipe option: {exc}")
+            else:
+                if hasattr(options, "deep_depth"):
+                    _check_layer_cut(recipe, diagnostic, options, result)
             # Checked even when another option is wrong, so that every problem shows at once.
             references = settings.get("references")
             if isinstance(references, list):
@@ -122,6 +127,33 @@ def check_options(recipe: dict, result: CheckResult) -> None:
                     )
                 except OptionsError as exc:
                     result.add(STOPS_RUN, f"recipe option: {exc}")
+
+
+#: A layer the 0-deep_depth column needs starts above deep_depth; keeping the
+#: layers whose depth point lies above this many times deep_depth keeps every
+#: one that is less than 2 deep_depth thick (recipes/recipe_soilmoisture.yml).
+LAYER_CUT_FACTOR = 2.0
+
+
+def _check_layer_cut(
+    recipe: dict, diagnostic: dict, options: Any, result: CheckResult
+) -> None:
+    """Add a row if the diagnostic's mrsol preprocessor cuts layers the deep column may need (``extract_volume``)."""
+    group = ((diagnostic or {}).get("variables") or {}).get("mrsol") or {}
+    name = group.get("preprocessor")
+    steps = (recipe.get("preprocessors") or {}).get(name) or {}
+    cut = steps.get("extract_volume")
+    if not isinstance(cut, dict) or "z_max" not in cut:
+        return
+    limit = LAYER_CUT_FACTOR * options.deep_depth
+    if float(cut["z_max"]) < limit:
+        result.add(
+            EXCLUDED,
+            f"recipe: preprocessor '{name}' keeps the mrsol layers above z_max = {float(cut['z_max']):g} m "
+            f"(extract_volume), but deep_depth is {options.deep_depth:g} m: a data set whose layer across "
+            f"{options.deep_depth:g} m is cut is excluded as not reaching it; set z_max to at least {limit:g} m",
+            variable="mrsol",
+        )
 
 
 def check_inputs(recipe: dict, config_dir: Path, result: CheckResult) -> None:

@@ -10,7 +10,13 @@ import netCDF4
 import numpy as np
 import yaml
 
-from smeval.check.core import restricted_recipe, run_check
+from smeval.check.core import (
+    CheckResult,
+    check_options,
+    restricted_recipe,
+    run_check,
+)
+from smeval.runner import RECIPE
 
 from . import plant
 from .conftest import case_recipe
@@ -237,3 +243,18 @@ def test_units_esmvalcore_converts_are_kept_and_their_values_judged_converted(
         for r in rows
     ] == [("kept", "MPI-ESM1-2-LR", "r1i1p1f1", "pr")], rows
     assert "ESMValCore converts them to kg m-2 s-1" in rows[0]["problem"]
+
+
+def test_a_layer_cut_above_what_deep_depth_needs_is_reported():
+    recipe = yaml.safe_load(RECIPE.read_text(encoding="utf-8"))
+    shipped = CheckResult()
+    check_options(recipe, shipped)
+    assert not [r for r in shipped.rows if r["variable"] == "mrsol"]
+    for name in ("soil_moisture", "water_budget"):
+        series = recipe["diagnostics"][name]["scripts"]["regional_series"]
+        series["deep_depth"] = 3.0
+    deeper = CheckResult()
+    check_options(recipe, deeper)
+    [row] = [r for r in deeper.rows if r["variable"] == "mrsol"]
+    assert "z_max = 4 m" in row["problem"]
+    assert "at least 6 m" in row["problem"]

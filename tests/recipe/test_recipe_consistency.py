@@ -237,3 +237,28 @@ def test_no_script_option_is_named_like_an_esmvalcore_key(recipe):
     for diagnostic in recipe["diagnostics"].values():
         for script in (diagnostic.get("scripts") or {}).values():
             assert not esmvalcore_keys & set(script), script["script"]
+
+
+def test_the_mrsol_layers_kept_cover_the_deep_column_of_every_data_set(recipe):
+    # The mrsol preprocessor keeps the layers whose depth point (their centre,
+    # as the sample archive and the CMIP6 files of the catalogue's sources
+    # write it) lies above its extract_volume limit; every layer whose top
+    # lies above deep_depth must be among them, for every land model and
+    # reanalysis of the catalogue.
+    mrsol = recipe["diagnostics"]["soil_moisture"]["variables"]["mrsol"]
+    kept = recipe["preprocessors"][mrsol["preprocessor"]]["extract_volume"]
+    assert kept["z_min"] <= 0.0
+    assert kept["interval_bounds"] in ("left_closed", "closed")
+    deep = recipe["script_options"]["series_options"]["deep_depth"]
+    catalogue = load_catalogue()
+    layerings = {
+        **{n: m.layer_bounds for n, m in catalogue.land_models.items()},
+        **{n: r.layer_bounds for n, r in catalogue.reanalyses.items()},
+    }
+    for name, bounds in layerings.items():
+        needed = bounds[bounds[:, 0] < deep]
+        assert (needed.mean(axis=1) < kept["z_max"]).all(), (name, needed)
+    # The margin is real: some model has layers below the limit to drop.
+    assert any(
+        (b.mean(axis=1) >= kept["z_max"]).any() for b in layerings.values()
+    )
