@@ -38,7 +38,6 @@ import functools
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +51,7 @@ FILE_PREFIX = "file:"
 
 #: Output file name -> the provenance files of its chained ancestors, while
 #: its document is built and its citation files written.
-_CHAINED: ContextVar[dict[str, list[Path]] | None] = ContextVar(
-    "smeval_chained", default=None
-)
+_CHAINED: dict[str, list[Path]] = {}
 
 _BIBTEX_ENTRY = re.compile(r"^(?=@)", flags=re.MULTILINE)
 
@@ -91,12 +88,14 @@ def _smeval_scripts() -> Path | None:
 def by_smeval_script(attributes: dict[str, Any] | None) -> bool:
     """Return True if the file with these provenance attributes was made by one of smeval's scripts."""
     script = (attributes or {}).get("script_file")
+    return bool(script) and _is_smeval_script(str(script))
+
+
+@functools.cache
+def _is_smeval_script(script: str) -> bool:
+    # Asked for every ancestor of every output: resolve each script once.
     scripts = _smeval_scripts()
-    return (
-        bool(script)
-        and scripts is not None
-        and (Path(script).resolve().parent == scripts)
-    )
+    return scripts is not None and Path(script).resolve().parent == scripts
 
 
 def chains(product: Any, ancestor: Any) -> bool:
@@ -131,11 +130,7 @@ def refers_to(product: Any, ancestor: Any, present: set) -> None:
             present.add(record)
             product.provenance.add_record(record)
     product.entity.wasDerivedFrom(stub.entity, product.activity)
-    chained = _CHAINED.get()
-    if chained is None:
-        chained = {}
-        _CHAINED.set(chained)
-    chained.setdefault(str(product.filename), []).append(
+    _CHAINED.setdefault(str(product.filename), []).append(
         ancestor.provenance_file
     )
 
@@ -146,7 +141,7 @@ def _with_chained_citations(write):
     @functools.wraps(write)
     def write_citation_files(filename, provenance) -> None:
         write(filename, provenance)
-        chained = (_CHAINED.get() or {}).pop(str(filename), [])
+        chained = _CHAINED.pop(str(filename), [])
         if chained:
             merge_citations(Path(filename), chained)
 
@@ -240,13 +235,17 @@ def lineage_files(provenance: Path | str) -> list[Path]:
     return seen
 
 
-def full_document(provenance: Path | str):
-    """Return the union of the records of an output's lineage: the document ESMValCore would have written whole."""
+def full_document(provenance: Path | str, files: list[Path] | None = None):
+    """Return the union of the records of an output's lineage: the document ESMValCore would have written whole.
+
+    ``files``: the lineage's provenance files, if the caller has them
+    already (:func:`lineage_files` of ``provenance``).
+    """
     from prov.model import ProvDocument
 
     records: dict = {}
     namespaces = []
-    for path in lineage_files(provenance):
+    for path in files if files is not None else lineage_files(provenance):
         document = ProvDocument.deserialize(path, format="xml")
         namespaces.extend(document.namespaces)
         records.update(dict.fromkeys(document.get_records()))

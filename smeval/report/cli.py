@@ -85,7 +85,7 @@ def _lineage(args: argparse.Namespace) -> int:
             )
             return 2
         with atomic_output(out) as tmp, tmp.open("wb") as file:
-            full_document(own).serialize(file, format="xml")
+            full_document(own, files).serialize(file, format="xml")
         print(
             f"Wrote the whole lineage of {output.name} ({len(files)} provenance files) to {out}"
         )
