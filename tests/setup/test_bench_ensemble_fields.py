@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import iris.coords
 import iris.cube
 import numpy as np
 import pytest
+from bench_helpers import load_benchmark
 
 from smeval.diag.io import save_cube
-from smeval.runner import ROOT
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location(
-        "bench_ensemble_fields",
-        ROOT / "benchmarks" / "bench_ensemble_fields.py",
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_ensemble_fields")
 
 
 def _field(path, seed):

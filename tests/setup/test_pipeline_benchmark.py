@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 
 import pytest
 import yaml
+from bench_helpers import load_benchmark
 
-from smeval.runner import RECIPE, ROOT, recipe_inputs
+from smeval.runner import RECIPE, recipe_inputs
 
 
 @pytest.fixture(scope="module")
 def pipeline():
-    spec = importlib.util.spec_from_file_location(
-        "pipeline", ROOT / "benchmarks" / "pipeline.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("pipeline")
 
 
 def test_read_once_reads_every_input_of_the_recipe_exactly_once(pipeline):
@@ -207,11 +202,7 @@ def test_provenance_profile_replays_a_task(tmp_path, capsys):
     from esmvalcore._provenance import TrackedFile
     from prov.model import ProvDocument
 
-    spec = importlib.util.spec_from_file_location(
-        "provenance_profile", ROOT / "benchmarks" / "provenance_profile.py"
-    )
-    profile = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(profile)
+    profile = load_benchmark("provenance_profile")
     run = tmp_path / "recipe_soilmoisture_20260101_000000"
     (run / "run" / "skill" / "figures").mkdir(parents=True)
     metrics = run / "work" / "metrics.csv"
