@@ -37,6 +37,7 @@ from smeval.outputs import (
     OUTPUT_BUNDLE,
     ROBUST_RANKING,
 )
+from smeval.provenance_chain import provenance_file
 from smeval.report import summary
 from smeval.report.bundle import output_bundle
 from smeval.report.inputs import FIGURE_GROUPS, Linker, RunInputs, read_run
@@ -220,9 +221,7 @@ def _figure_sections(run: RunInputs, linker: Linker) -> list[dict[str, Any]]:
                     "formats": [_link(linker, p) for p in fig.other_formats],
                     "data": [_link(linker, p) for p in fig.ancestors],
                     "citation": linker.citation(fig.image),
-                    "provenance": linker.href(
-                        fig.image.with_name(f"{fig.image.stem}_provenance.xml")
-                    ),
+                    "provenance": linker.href(provenance_file(fig.image)),
                 }
             )
         sections.append(
