@@ -61,13 +61,16 @@ correlation_variables : list of str, optional
     ``ensemble_fields/<short_name>/<dataset>.nc`` (float32, zstd): the
     ``correlation_steps`` applied to the data set's members (a model's
     ensemble mean; a data set of an observation project has no ensemble and
-    skips ``ensemble_statistics``). All members of such a data set are
-    computed together, series, climatologies and the mean in one
-    ``dask.compute``. A member the checks exclude is not in the mean: its
-    first, middle and last time steps are checked before the mean is built;
-    if the full check after the compute excludes a member, the mean is
-    computed again without it (a second read of that data set's other
-    members, logged as a warning). A data set whose members the steps cannot
+    skips ``ensemble_statistics``). The members of such a data set are
+    computed two at a time, each with its series and climatologies, and
+    added to a running sum for the mean (``ensemble_statistics`` with
+    ``statistics: [mean]``; memory does not grow with the members); with
+    another statistic, all of them in one ``dask.compute``. A member the
+    checks exclude is not in the mean: its first, middle and last time
+    steps are checked before the mean is built; a member the full check
+    excludes after its compute is not added (computed all at once, the
+    statistic is computed again without it: a second read of that data
+    set's other members, logged as a warning). A data set whose members the steps cannot
     combine is listed in ``excluded.csv``; its series are kept.
 correlation_steps : mapping, default {ensemble_statistics: {statistics: [mean]},
         regrid: {target_grid: 1.125x1.125, scheme: {reference: "smeval.regrid:AreaWeighted"}}}

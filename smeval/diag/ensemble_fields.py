@@ -8,8 +8,9 @@ Instead, the regional-series script applies the steps the recipe gives in
 its ``correlation_steps`` option (ESMValCore's ``ensemble_statistics``, then
 ``regrid``; :class:`smeval.diag.preprocess.EnsembleSteps`) to the members of
 each data set of its ``correlation_variables`` while it reads them for the
-series, and dask computes the members' series, their climatologies and the
-data set's ensemble mean in one ``dask.compute``.
+series: the members' series, their climatologies and the data set's
+ensemble mean come from one read of each member
+(:mod:`smeval.diag.running_mean`).
 
 The fields are written one file per variable and data set,
 ``<work_dir>/ensemble_fields/<short_name>/<dataset>.nc`` (float32, zstd,

@@ -23,6 +23,7 @@ from smeval.metrics.series import months_of
 from smeval.preprocessor import box_means
 from smeval.variables import standard_name
 
+from . import running_mean
 from .checks import (
     MRSOS_DEPTH,
     in_expected_units,
@@ -52,7 +53,7 @@ from .options import (
     parse_options,
     recipe_key,
 )
-from .preprocess import EnsembleSteps, apply_steps, check_steps
+from .preprocess import ENSEMBLE_STEP, EnsembleSteps, apply_steps, check_steps
 from .provenance import period, record, series_record
 from .shared import ProvenanceLogger, family_of
 
@@ -696,12 +697,13 @@ def _correlation_groups(
 def _dataset_products(
     members: list[_Member], options: SeriesOptions, writer: _Writer
 ) -> None:
-    """All products of one data set's members, and their ensemble mean on the common grid, in one ``dask.compute``.
+    """All products of one data set's members, and the correlation branch of their fields (their ensemble mean on the common grid).
 
     Members whose three sampled time steps fail the value checks are left
-    out of the mean before it is built. If the full check (after the
-    compute) excludes a member of the mean, the mean is computed again
-    without it: a second read of this data set's other members, logged.
+    out of the mean before it is built. Where the branch starts with
+    ESMValCore's ensemble mean, the members are computed a few at a time
+    and their mean is a running sum (:mod:`smeval.diag.running_mean`);
+    otherwise all of them in one ``dask.compute``.
     """
     if not members:
         return
@@ -710,7 +712,76 @@ def _dataset_products(
         for m in members
     }
     in_mean = [m for m in members if not sampled[m.filename]]
-    mean = _lazy_mean(in_mean, options, writer)
+    if len(in_mean) > 1 and running_mean.applies(options.correlation_steps):
+        kept, mean = _one_by_one(members, in_mean, options, writer)
+    else:
+        kept, mean = _all_at_once(members, in_mean, options, writer)
+    for member in members:
+        if sampled[member.filename] and member.filename in kept:
+            writer.exclude(
+                member.meta,
+                member.meta["short_name"],
+                f"correlation maps: {sampled[member.filename]}",
+            )
+    if mean is not None:
+        used = [m for m in in_mean if m.filename in kept]
+        writer.write_ensemble_field(used, mean, options.correlation_steps)
+
+
+def _one_by_one(
+    members: list[_Member],
+    in_mean: list[_Member],
+    options: SeriesOptions,
+    writer: _Writer,
+) -> tuple[set[str], iris.cube.Cube | None]:
+    """(files of the members kept, their correlation branch), computing :data:`~smeval.diag.running_mean.MEMBERS_AT_ONCE` members at a time."""
+    steps = options.correlation_steps
+    ensemble = {ENSEMBLE_STEP: steps[ENSEMBLE_STEP]}
+    template = _lazy_mean(in_mean, ensemble, writer)
+    summed = {m.filename for m in in_mean} if template is not None else set()
+    total, kept = running_mean.RunningMean(), set()
+    at_once = running_mean.MEMBERS_AT_ONCE
+    for batch in (
+        members[i : i + at_once] for i in range(0, len(members), at_once)
+    ):
+        computed = dask.compute(
+            [
+                (
+                    m.lazy(),
+                    running_mean.contribution(m.cube.core_data())
+                    if m.filename in summed
+                    else None,
+                )
+                for m in batch
+            ]
+        )[0]
+        for member, (products, added) in zip(batch, computed, strict=True):
+            if _write_member(member, products, options, writer):
+                kept.add(member.filename)
+                if added is not None:
+                    total.add(*added)
+    if template is None or total.total is None:
+        return kept, None
+    mean = template.copy(total.mean(template.dtype))
+    used = [m for m in in_mean if m.filename in kept]
+    return kept, _branch_or_exclude(
+        [mean], running_mean.after_mean(steps), used, writer, ensemble=False
+    )
+
+
+def _all_at_once(
+    members: list[_Member],
+    in_mean: list[_Member],
+    options: SeriesOptions,
+    writer: _Writer,
+) -> tuple[set[str], iris.cube.Cube | None]:
+    """(files of the members kept, their correlation branch), computing all members and the branch in one ``dask.compute``.
+
+    If the full check (after the compute) excludes a member of the mean, the
+    mean is computed again without it: a second read of this data set's
+    other members, logged.
+    """
+    mean = _lazy_mean(in_mean, options.correlation_steps, writer)
     *computed, field = dask.compute(
         *(m.lazy() for m in members),
         None if mean is None else mean.core_data(),
@@ -720,22 +791,13 @@ def _dataset_products(
         for m, products in zip(members, computed, strict=True)
         if _write_member(m, products, options, writer)
     }
-    for member in members:
-        if sampled[member.filename] and member.filename in kept:
-            writer.exclude(
-                member.meta,
-                member.meta["short_name"],
-                f"correlation maps: {sampled[member.filename]}",
-            )
     if mean is None:
-        return
+        return kept, None
     used = [m for m in in_mean if m.filename in kept]
     if len(used) < len(in_mean):
-        mean = _mean_again(in_mean, used, options, writer)
-    else:
-        mean.data = field
-    if mean is not None:
-        writer.write_ensemble_field(used, mean, options.correlation_steps)
+        return kept, _mean_again(in_mean, used, options, writer)
+    mean.data = field
+    return kept, mean
 
 
 def _mean_again(
@@ -756,27 +818,42 @@ def _mean_again(
                 _member(member.meta) or "-",
                 member.filename,
             )
-    mean = _lazy_mean(used, options, writer)
+    mean = _lazy_mean(used, options.correlation_steps, writer)
     if mean is not None:
         mean.data = dask.compute(mean.core_data())[0]
     return mean
 
 
 def _lazy_mean(
-    members: list[_Member], options: SeriesOptions, writer: _Writer
+    members: list[_Member], steps, writer: _Writer
 ) -> iris.cube.Cube | None:
-    """Return the correlation branch of one data set's ``members`` (lazy), or None (listed as excluded) if they cannot be combined.
+    """Return the correlation ``steps`` applied to one data set's ``members`` (lazy), or None (listed as excluded) if they cannot be combined.
 
     Observations (no ensemble) skip ``ensemble_statistics``.
     """
     if not members:
         return None
     meta = members[0].meta
+    return _branch_or_exclude(
+        [_without_supplementaries(m.cube) for m in members],
+        steps,
+        members,
+        writer,
+        ensemble=str(meta.get("project", "")) not in OBS_PROJECTS,
+    )
+
+
+def _branch_or_exclude(
+    cubes: list[iris.cube.Cube],
+    steps,
+    members: list[_Member],
+    writer: _Writer,
+    ensemble: bool,
+) -> iris.cube.Cube | None:
+    """Return the correlation ``steps`` applied to ``cubes`` (from ``members``), or None, listed as excluded, if they fail."""
+    meta = members[0].meta
     try:
-        return EnsembleSteps(options.correlation_steps).apply(
-            [_without_supplementaries(m.cube) for m in members],
-            ensemble=str(meta.get("project", "")) not in OBS_PROJECTS,
-        )
+        return EnsembleSteps(steps).apply(cubes, ensemble=ensemble)
     except (ValueError, iris.exceptions.IrisError) as exc:
         files = [m.filename for m in members]
         writer.exclude(

@@ -491,29 +491,37 @@ def test_a_flux_member_in_other_units_is_converted_or_left_out(
         assert f"units '{units}' where pr must be in kg m-2 s-1" in reason
 
 
-def _one_model(tmp_path, members):
-    """Write MODEL-A's mrsos ``members`` (member -> series); return the series script's settings."""
+def _one_model(tmp_path, members, statistic="mean"):
+    """Write MODEL-A's mrsos ``members`` (member -> series); return the series script's settings.
+
+    ``statistic`` is the correlation branch's ensemble statistic: with
+    ``mean`` the script sums the members one by one
+    (smeval.diag.running_mean); with any other, it computes them all at once.
+    """
     planted = {
         ("MODEL-A", "FAM1", "CMIP6", member): {"mrsos": series}
         for member, series in members.items()
     }
+    steps = {**STEPS, "ensemble_statistics": {"statistics": [statistic]}}
     return {
         "input_data": _write_planted(tmp_path, planted),
         **_folders(tmp_path, "soil_moisture"),
         "correlation_variables": ["mrsos"],
-        "correlation_steps": STEPS,
+        "correlation_steps": steps,
         "map_variables": ["mrsos"],
         "map_steps": {"climate_mean": {}, "regrid": STEPS["regrid"]},
     }
 
 
+@pytest.mark.parametrize("statistic", ["mean", "median"])
 def test_a_member_that_fails_only_the_full_check_is_left_out_of_the_mean(
-    tmp_path, caplog
+    tmp_path, caplog, statistic
 ):
     # r3 passes the check of its first, middle and last months but holds an
     # implausible 500 kg m-2 (more water than 10 cm of soil can hold) in its
-    # fifth month: the full check excludes it after the compute, and the mean
-    # is computed again from r1 and r2 alone.
+    # fifth month: the full check excludes it after the compute. The running
+    # mean never adds it; computed all at once (median), the statistic is
+    # computed again from r1 and r2 alone (their median is their mean).
     rng = np.random.default_rng(5)
     r1, r2, r3 = (50 + rng.normal(size=N_MONTHS) for _ in range(3))
     r3[4] = 500.0
@@ -523,6 +531,7 @@ def test_a_member_that_fails_only_the_full_check_is_left_out_of_the_mean(
     cfg = _one_model(
         tmp_path,
         {"r1i1p1f1": r1, "r2i1p1f1": r2, "r3i1p1f1": r3, "r4i1p1f1": r4},
+        statistic,
     )
     with caplog.at_level(logging.WARNING):
         write_regional_series(cfg)
@@ -540,9 +549,12 @@ def test_a_member_that_fails_only_the_full_check_is_left_out_of_the_mean(
         data, np.broadcast_to(expected, data.shape), rtol=2e-6
     )
     again = [r.getMessage() for r in caplog.records if "again" in r.message]
-    [message] = again
-    assert "r3i1p1f1" in message
-    assert "mrsos_MODEL-A_r3i1p1f1.nc" in message
+    if statistic == "mean":
+        assert again == []
+    else:
+        [message] = again
+        assert "r3i1p1f1" in message
+        assert "mrsos_MODEL-A_r3i1p1f1.nc" in message
     # The excluded members' series and climatologies are not written.
     work = tmp_path / "soil_moisture/work"
     assert sorted(p.name for p in (work / "sm_shallow").glob("*.nc")) == [
@@ -551,17 +563,12 @@ def test_a_member_that_fails_only_the_full_check_is_left_out_of_the_mean(
     ]
 
 
-def test_a_data_set_is_computed_in_one_dask_compute(tmp_path, monkeypatch):
-    # Every member's series and climatology and the data set's ensemble mean
-    # come from one dask.compute of the script (three sampled time steps per
-    # member are read before it, for the checks).
+def _computes(monkeypatch):
+    """Record the arguments of every dask.compute of the series script."""
     import dask
 
     from smeval.diag import regional_series
 
-    rng = np.random.default_rng(6)
-    members = {f"r{i}i1p1f1": 50 + rng.normal(size=N_MONTHS) for i in (1, 2)}
-    cfg = _one_model(tmp_path, members)
     calls = []
 
     def compute(*args, **kwargs):
@@ -573,7 +580,63 @@ def test_a_data_set_is_computed_in_one_dask_compute(tmp_path, monkeypatch):
         "dask",
         type("D", (), {"compute": staticmethod(compute)}),
     )
-    written = write_regional_series(cfg)
+    return calls
+
+
+def _mean_of_members_written(tmp_path, written, members):
+    """Check the files written for MODEL-A's ``members`` and that the field is their mean."""
+    names = sorted(p.relative_to(tmp_path).as_posix() for p in written)
+    assert names == [
+        "soil_moisture/work/ensemble_fields/mrsos/MODEL-A.nc",
+        *(
+            f"soil_moisture/work/map_climatologies/mrsos/MODEL-A_{m}.nc"
+            for m in sorted(members)
+        ),
+        *(
+            f"soil_moisture/work/sm_shallow/MODEL-A_{m}.nc"
+            for m in sorted(members)
+        ),
+    ]
+    field = iris.load_cube(str(tmp_path / names[0]))
+    expected = np.mean(list(members.values()), axis=0)[:, None, None]
+    data = np.ma.filled(field.data.astype(float), np.nan)
+    np.testing.assert_allclose(
+        data, np.broadcast_to(expected, data.shape), rtol=2e-6
+    )
+
+
+def test_the_members_of_a_data_set_are_computed_two_at_a_time_into_a_running_mean(
+    tmp_path, monkeypatch
+):
+    # Three members: two dask.compute calls (two members, then one), each
+    # member's series, climatology and contribution to the mean in its
+    # call, so no call holds more than two members (three sampled time
+    # steps per member are read before, for the checks).
+    rng = np.random.default_rng(6)
+    members = {
+        f"r{i}i1p1f1": 50 + rng.normal(size=N_MONTHS) for i in (1, 2, 3)
+    }
+    calls = _computes(monkeypatch)
+    written = write_regional_series(_one_model(tmp_path, members))
+
+    assert [len(args[0]) for args in calls] == [2, 1]
+    for args in calls:
+        for (series, climatologies, _), contribution in args[0]:
+            assert set(series) == set(climatologies) == {"mrsos"}
+            assert contribution is not None
+    _mean_of_members_written(tmp_path, written, members)
+
+
+def test_a_data_set_is_computed_in_one_dask_compute_for_other_statistics(
+    tmp_path, monkeypatch
+):
+    # With an ensemble statistic other than the mean, every member's series
+    # and climatology and the data set's statistic come from one
+    # dask.compute of the script. The median of two members is their mean.
+    rng = np.random.default_rng(6)
+    members = {f"r{i}i1p1f1": 50 + rng.normal(size=N_MONTHS) for i in (1, 2)}
+    calls = _computes(monkeypatch)
+    written = write_regional_series(_one_model(tmp_path, members, "median"))
 
     [args] = calls
     *products, mean = args
@@ -581,20 +644,7 @@ def test_a_data_set_is_computed_in_one_dask_compute(tmp_path, monkeypatch):
     for series, climatologies, _ in products:
         assert set(series) == set(climatologies) == {"mrsos"}
     assert mean is not None
-    names = sorted(p.relative_to(tmp_path).as_posix() for p in written)
-    assert names == [
-        "soil_moisture/work/ensemble_fields/mrsos/MODEL-A.nc",
-        "soil_moisture/work/map_climatologies/mrsos/MODEL-A_r1i1p1f1.nc",
-        "soil_moisture/work/map_climatologies/mrsos/MODEL-A_r2i1p1f1.nc",
-        "soil_moisture/work/sm_shallow/MODEL-A_r1i1p1f1.nc",
-        "soil_moisture/work/sm_shallow/MODEL-A_r2i1p1f1.nc",
-    ]
-    field = iris.load_cube(str(tmp_path / names[0]))
-    expected = ((members["r1i1p1f1"] + members["r2i1p1f1"]) / 2)[:, None, None]
-    data = np.ma.filled(field.data.astype(float), np.nan)
-    np.testing.assert_allclose(
-        data, np.broadcast_to(expected, data.shape), rtol=2e-6
-    )
+    _mean_of_members_written(tmp_path, written, members)
 
 
 def test_a_member_empty_in_its_sampled_steps_only_keeps_its_series_but_not_its_place_in_the_mean(

@@ -1,0 +1,93 @@
+"""The correlation branch's ensemble mean, one member at a time, so that memory does not grow with members.
+
+The correlation maps need each model's ensemble mean of ``mrsos``, ``pr`` and
+``evspsbl``. ESMValCore's ``ensemble_statistics`` stacks the members and
+takes the mean over the stack, so dask held every member of a data set at
+once (up to 50 at the paper's scale, each more the longer the period; the
+series script's peak memory followed them). Where the recipe's
+``correlation_steps`` start with ESMValCore's ensemble mean and nothing
+else (:func:`applies`), the series script instead computes its members a
+few at a time and adds each one's valid values to a running sum
+(:class:`RunningMean`):
+
+    mean_tj = sum_k x_ktj / n_tj      (k: the members valid at t, j; n_tj their number)
+
+masked where no member is valid: ESMValCore's result (iris' masked mean over
+the stacked members, mdtol 1), summed in float64 instead of float32, so
+equal to it to float32 rounding (``tests/diag/test_running_mean.py``). The
+other correlation steps (``regrid``) are then applied to the mean.
+
+A member the full value check excludes is simply not added, where the mean
+of all members had to be computed again without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import dask.array as da
+import numpy as np
+
+from .preprocess import ENSEMBLE_STEP
+
+#: The only settings of ESMValCore's ensemble step that the running mean gives.
+MEAN_SETTINGS = MappingProxyType({"statistics": ["mean"]})
+#: Members computed together: one per thread of the 2-core machines the
+#: recipe is measured on keeps both busy while holding two members.
+MEMBERS_AT_ONCE = 2
+
+
+def applies(steps: Mapping[str, Any]) -> bool:
+    """Return True if ``steps`` (the correlation branch) start with ESMValCore's ensemble mean of default settings."""
+    first = next(iter(steps), None)
+    return first == ENSEMBLE_STEP and dict(steps[first] or {}) == dict(
+        MEAN_SETTINGS
+    )
+
+
+def after_mean(steps: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the steps of ``steps`` after the ensemble mean."""
+    return {k: v for k, v in steps.items() if k != ENSEMBLE_STEP}
+
+
+def contribution(data) -> tuple[da.Array, da.Array]:
+    """One member's (values, validity) for :meth:`RunningMean.add`, lazy: masked or non-finite values are 0 and invalid."""
+    values = da.ma.getdata(data)
+    valid = ~da.ma.getmaskarray(data) & da.isfinite(values)
+    return da.where(valid, values, 0), valid
+
+
+class RunningMean:
+    """The masked mean of arrays of one shape, added one at a time (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.total: np.ndarray | None = None
+        self.count: np.ndarray | None = None
+
+    def add(self, values: np.ndarray, valid: np.ndarray) -> None:
+        """Add one member's values, zero where not ``valid``.
+
+        Raises
+        ------
+        ValueError
+            If the shape is not that of the members added before.
+        """
+        if self.total is None:
+            self.total = np.zeros(values.shape, np.float64)
+            self.count = np.zeros(values.shape, np.int32)
+        if values.shape != self.total.shape:
+            msg = f"a member of shape {values.shape} cannot join members of shape {self.total.shape}"
+            raise ValueError(msg)
+        self.total += values
+        self.count += valid
+
+    def mean(self, dtype) -> np.ma.MaskedArray:
+        """Return the mean in ``dtype``, masked where no member was valid."""
+        if self.total is None:
+            msg = "no member was added"
+            raise ValueError(msg)
+        return np.ma.masked_where(
+            self.count == 0, self.total / np.maximum(self.count, 1)
+        ).astype(dtype)
