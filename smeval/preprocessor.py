@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from types import MappingProxyType
 
 import dask.array as da
 import esmvalcore.preprocessor as esmvalcore_preprocessor
@@ -286,13 +287,31 @@ def climate_mean(cube: iris.cube.Cube) -> iris.cube.Cube:
         cell method); lazy for lazy data; masked where a cell has no valid
         time step.
     """
-    settings = {"operator": "mean", "period": "full"}
-    if not (
+    if not climate_sums_apply(cube):
+        return esmvalcore_preprocessor.climate_statistics(cube, **_FULL_MEAN)
+    return climate_mean_of_sums(cube, *climate_sums(cube))
+
+
+#: ESMValCore's ``climate_statistics`` settings that :func:`climate_mean` computes.
+_FULL_MEAN = MappingProxyType({"operator": "mean", "period": "full"})
+
+
+def climate_sums_apply(cube: iris.cube.Cube) -> bool:
+    """Return True if :func:`climate_mean` takes ``cube``'s mean from :func:`climate_sums` (lazy floats, one time axis)."""
+    return (
         cube.has_lazy_data()
         and np.issubdtype(cube.dtype, np.floating)
         and len(cube.coord_dims("time")) == 1
-    ):
-        return esmvalcore_preprocessor.climate_statistics(cube, **settings)
+    )
+
+
+def climate_sums(cube: iris.cube.Cube) -> tuple[da.Array, da.Array]:
+    """Return the two sums of :func:`climate_mean`, lazy: (sum_t d_t x_tj, sum_t d_t) over the valid x_tj, float64.
+
+    The sums over consecutive pieces of the time axis add up to those of
+    the whole, so a caller may take them piece by piece (a cube's months in
+    blocks) and finish with :func:`climate_mean_of_sums`.
+    """
     data = cube.core_data()
     axis = cube.coord_dims("time")[0]
     shape = [1] * data.ndim
@@ -303,12 +322,19 @@ def climate_mean(cube: iris.cube.Cube) -> iris.cube.Cube:
     total = da.where(valid, values * lengths, 0.0).sum(
         axis=axis, dtype=np.float64
     )
-    length = (valid * lengths).sum(axis=axis)
-    mean = da.ma.masked_where(
-        length == 0, total / da.where(length > 0, length, 1.0)
+    return total, (valid * lengths).sum(axis=axis)
+
+
+def climate_mean_of_sums(
+    cube: iris.cube.Cube, total, length
+) -> iris.cube.Cube:
+    """Return :func:`climate_mean` of ``cube`` from its :func:`climate_sums`, lazy (dask sums) or not (numpy sums)."""
+    lib, ma = (da, da.ma) if isinstance(total, da.Array) else (np, np.ma)
+    mean = ma.masked_where(
+        length == 0, total / lib.where(length > 0, length, 1.0)
     ).astype(cube.dtype)
     # ESMValCore's metadata (scalar time, cell method); its lazy data are never computed.
-    return esmvalcore_preprocessor.climate_statistics(cube, **settings).copy(
+    return esmvalcore_preprocessor.climate_statistics(cube, **_FULL_MEAN).copy(
         mean
     )
 

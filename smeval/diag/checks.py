@@ -160,23 +160,17 @@ def lazy_value_summary(data) -> tuple:
     """Return (number of valid values, minimum, maximum) of ``data``, lazy for lazy data.
 
     Compute it with the other products of the same data (one read). The
-    minimum and maximum of no valid value are +inf and -inf.
+    minimum and maximum of no valid value are +inf and -inf. They are taken
+    in the data's own float type, exactly: no float64 copy of a chunk (at
+    the paper's scale a chunk of ERA5 on its 0.25-degree grid is 100 MB of
+    float32).
     """
-    masked = (
-        da.ma.masked_invalid(data)
-        if isinstance(data, da.Array)
-        else np.ma.masked_invalid(data)
-    )
-    lib = da if isinstance(data, da.Array) else np
-    mask = (
-        da.ma.getmaskarray(masked) if lib is da else np.ma.getmaskarray(masked)
-    )
-    values = (
-        da.ma.getdata(masked) if lib is da else np.ma.getdata(masked)
-    ).astype(np.float64)
-    count = (~mask).sum()
-    minimum = lib.where(mask, np.inf, values).min()
-    maximum = lib.where(mask, -np.inf, values).max()
+    lib, ma = (da, da.ma) if isinstance(data, da.Array) else (np, np.ma)
+    values = ma.getdata(data)
+    valid = ~ma.getmaskarray(data) & lib.isfinite(values)
+    count = valid.sum()
+    minimum = lib.where(valid, values, np.inf).min()
+    maximum = lib.where(valid, values, -np.inf).max()
     return count, minimum, maximum
 
 

@@ -11,6 +11,7 @@ from types import MappingProxyType
 from typing import Any
 
 import dask
+import dask.array as da
 import iris.coords
 import iris.cube
 import iris.exceptions
@@ -20,10 +21,15 @@ from smeval import defaults, outputs
 from smeval.core.depth import DEEP_DEPTH, SHALLOW_DEPTH, DepthNotReachedError
 from smeval.core.regions import ALL_REGIONS
 from smeval.metrics.series import months_of
-from smeval.preprocessor import box_means
+from smeval.preprocessor import (
+    box_means,
+    climate_mean_of_sums,
+    climate_sums,
+    climate_sums_apply,
+)
 from smeval.variables import standard_name
 
-from . import running_mean
+from . import running_mean, time_blocks
 from .checks import (
     MRSOS_DEPTH,
     in_expected_units,
@@ -446,7 +452,7 @@ def _all_products(
                 filename, meta, options, fixed, with_mrsos, writer
             )
             if member is not None:
-                computed = dask.compute(*member.lazy())
+                computed, _ = _compute(member, options)
                 _write_member(member, computed, options, writer)
         elif group not in done:
             done.add(group)
@@ -575,6 +581,7 @@ class _Member:
     series: dict[str, iris.cube.Cube]
     climatologies: dict[str, iris.cube.Cube]
     summaries: dict[str, tuple]
+    fields: dict[str, iris.cube.Cube]
 
     def lazy(self) -> tuple[dict, dict, dict]:
         """(series, climatologies, value summaries), lazy: the arguments of one ``dask.compute``."""
@@ -619,7 +626,15 @@ def _prepare(
         for name, field in fields.items()
     }
     return _Member(
-        filename, meta, cube, depths, names, series, climatologies, summaries
+        filename,
+        meta,
+        cube,
+        depths,
+        names,
+        series,
+        climatologies,
+        summaries,
+        fields,
     )
 
 
@@ -744,17 +759,7 @@ def _one_by_one(
     for batch in (
         members[i : i + at_once] for i in range(0, len(members), at_once)
     ):
-        computed = dask.compute(
-            [
-                (
-                    m.lazy(),
-                    running_mean.contribution(m.cube.core_data())
-                    if m.filename in summed
-                    else None,
-                )
-                for m in batch
-            ]
-        )[0]
+        computed = _compute_batch(batch, options, summed)
         for member, (products, added) in zip(batch, computed, strict=True):
             if _write_member(member, products, options, writer):
                 kept.add(member.filename)
@@ -782,10 +787,21 @@ def _all_at_once(
     other members, logged.
     """
     mean = _lazy_mean(in_mean, options.correlation_steps, writer)
-    *computed, field = dask.compute(
-        *(m.lazy() for m in members),
-        None if mean is None else mean.core_data(),
-    )
+    if len(members) == 1:  # a reference, or a model's only member
+        [member] = members
+        branch = None
+        if mean is not None:
+
+            def branch(block):
+                return _ensemble_steps(in_mean, options, block).core_data()
+
+        products, field = _compute(member, options, branch)
+        computed = [products]
+    else:
+        *computed, field = dask.compute(
+            *(m.lazy() for m in members),
+            None if mean is None else mean.core_data(),
+        )
     kept = {
         m.filename
         for m, products in zip(members, computed, strict=True)
@@ -822,6 +838,131 @@ def _mean_again(
     if mean is not None:
         mean.data = dask.compute(mean.core_data())[0]
     return mean
+
+
+def _compute_batch(
+    batch: list[_Member], options: SeriesOptions, summed: set[str]
+) -> list[tuple]:
+    """Each member's (computed products, contribution to the running mean or None); in one ``dask.compute`` unless a member comes in time blocks."""
+
+    def contribution(member):
+        if member.filename not in summed:
+            return None
+        return lambda block: running_mean.contribution(
+            member.cube.core_data()[block]
+        )
+
+    if all(len(_blocks(m, options)) == 1 for m in batch):
+        return dask.compute(
+            [
+                (m.lazy(), None if c is None else c(_WHOLE))
+                for m, c in ((m, contribution(m)) for m in batch)
+            ]
+        )[0]
+    return [_compute(m, options, contribution(m)) for m in batch]
+
+
+def _compute(
+    member: _Member, options: SeriesOptions, extra=None
+) -> tuple[tuple, Any]:
+    """Return (``member.lazy()``, ``extra(months)``) computed, one block of the member's time chunks at a time (:mod:`smeval.diag.time_blocks`).
+
+    ``extra`` maps a slice of months to a lazy array (or tuple of arrays)
+    of those months, e.g. the correlation branch; None: nothing more.
+    """
+    blocks = _blocks(member, options)
+    if len(blocks) == 1:
+        return dask.compute(
+            member.lazy(), None if extra is None else extra(_WHOLE)
+        )
+    parts = [
+        dask.compute(
+            _block_products(member, options, block),
+            None if extra is None else extra(block),
+        )
+        for block in blocks
+    ]
+    return (
+        _joined(member, [p[0] for p in parts], options),
+        time_blocks.join([p[1] for p in parts]),
+    )
+
+
+def _blocks(member: _Member, options: SeriesOptions) -> list[slice]:
+    """Return the blocks of months in which ``member`` is computed: [whole period] unless its steps and data allow several."""
+    data = member.cube.core_data()
+    maps = options.map_steps if member.climatologies else None
+    if not (
+        isinstance(data, da.Array)
+        and member.cube.coord_dims("time") == (0,)
+        and time_blocks.blockable(
+            options.series_steps, maps, options.correlation_steps
+        )
+        and all(
+            climate_sums_apply(member.fields[n]) for n in member.climatologies
+        )
+    ):
+        return [_WHOLE]
+    month_bytes = data.dtype.itemsize * int(np.prod(data.shape[1:]))
+    return time_blocks.chunk_blocks(data.chunks[0], month_bytes)
+
+
+def _block_products(
+    member: _Member, options: SeriesOptions, block: slice
+) -> tuple[dict, dict, dict]:
+    """Return the lazy (series, climatologies' sums, value summaries) of ``member`` for the months ``block``."""
+    fields, series, _ = _branches(
+        member.cube[block], member.depths, options, maps=False
+    )
+    return (
+        {n: series[n].core_data() for n in member.series},
+        {
+            n: climate_sums(_without_supplementaries(fields[n]))
+            for n in member.climatologies
+        },
+        {
+            n: lazy_value_summary(fields[n].core_data())
+            for n in member.summaries
+        },
+    )
+
+
+def _joined(
+    member: _Member, blocks: list[tuple], options: SeriesOptions
+) -> tuple[dict, dict, dict]:
+    """Return one member's (series, climatologies, value summaries) from those of its blocks, as ``dask.compute(member.lazy())`` gives them."""
+    series, sums, summaries = zip(*blocks, strict=True)
+    after_mean = dict(list(options.map_steps.items())[1:])
+    climatologies = {}
+    for name in member.climatologies:
+        mean = climate_mean_of_sums(
+            _without_supplementaries(member.fields[name]),
+            *time_blocks.combine_sums([s[name] for s in sums]),
+        )
+        climatologies[name] = apply_steps(mean, after_mean).data
+    return (
+        {n: time_blocks.join([s[n] for s in series]) for n in member.series},
+        climatologies,
+        {
+            n: time_blocks.combine_summaries([s[n] for s in summaries])
+            for n in member.summaries
+        },
+    )
+
+
+#: The whole period, as a block of months.
+_WHOLE = slice(None)
+
+
+def _ensemble_steps(
+    members: list[_Member], options: SeriesOptions, block: slice = _WHOLE
+) -> iris.cube.Cube:
+    """Return the correlation branch of ``members`` (lazy) for the months ``block``; a reference skips the ensemble step."""
+    meta = members[0].meta
+    return EnsembleSteps(options.correlation_steps).apply(
+        [_without_supplementaries(m.cube[block]) for m in members],
+        ensemble=str(meta.get("project", "")) not in OBS_PROJECTS,
+    )
 
 
 def _lazy_mean(

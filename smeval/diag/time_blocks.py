@@ -1,0 +1,108 @@
+"""One member's products computed in blocks of its time chunks, so that memory does not grow with the years.
+
+A member's fields feed several products at once: its regional series, the
+value checks, the map branch's climatology and, for the
+``correlation_variables``, the correlation branch. Given a long period in
+one ``dask.compute``, dask kept more of the read chunks alive the more
+there were: on ERA5's 0.25-degree grid the series script's peak memory grew
+from 1.6 GB at 6 years to 3.9 GB at 36 (``benchmarks/README.md``).
+
+So a member whose data come in several chunks along time is computed one
+block of chunks at a time (at most :data:`BLOCK_BYTES`; a block never cuts
+a chunk, so no stored chunk is decoded twice), and the blocks' products
+combine exactly:
+
+- the regional series, the correlation branch (one time step at a time:
+  ESMValCore's ``ensemble_statistics`` over members, ``regrid``) and the
+  running mean's contributions are joined along time;
+- the value checks' valid counts, minima and maxima are reduced;
+- the map branch's first step, :func:`smeval.preprocessor.climate_mean`, is
+  the ratio of two sums over time (:func:`smeval.preprocessor.climate_sums`):
+  the blocks' sums are added, then the mean and the map branch's other steps
+  are taken once.
+
+This holds for steps that act on each time step alone (:data:`PER_TIME_STEP`)
+and a map branch that starts with ``climate_mean``; with other steps the
+member is computed whole, as before (:func:`blockable`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+#: Steps that act on each time step alone, so that a block of months gives
+#: those months of the whole period's result.
+PER_TIME_STEP = frozenset(
+    {
+        "soil_column",
+        "box_means",
+        "ensemble_statistics",
+        "regrid",
+        "mask_landsea",
+        "convert_units",
+        "extract_region",
+    }
+)
+#: The map step whose result the blocks' sums give.
+BLOCKED_MAP_STEP = "climate_mean"
+#: Bytes of a member's data in one block: iris reads chunks of up to dask's
+#: ``array.chunk-size`` (128 MiB), so a block is one such chunk, or several
+#: smaller ones.
+BLOCK_BYTES = 128 * 2**20
+
+
+def blockable(
+    series_steps: Mapping[str, Any],
+    map_steps: Mapping[str, Any] | None,
+    correlation_steps: Mapping[str, Any],
+) -> bool:
+    """Return True if blocks of months give the whole period's products with these steps (``map_steps`` None: no map branch)."""
+    if (
+        map_steps is not None
+        and next(iter(map_steps), None) != BLOCKED_MAP_STEP
+    ):
+        return False
+    return set(series_steps) | set(correlation_steps) <= PER_TIME_STEP
+
+
+def chunk_blocks(
+    time_chunks: Sequence[int], month_bytes: int, budget: int = BLOCK_BYTES
+) -> list[slice]:
+    """Consecutive blocks of whole time chunks, each at most ``budget`` bytes (or one chunk), covering the time axis."""
+    blocks, start, size = [], 0, 0
+    end = 0
+    for length in time_chunks:
+        if end > start and (size + length) * month_bytes > budget:
+            blocks.append(slice(start, end))
+            start, size = end, 0
+        end += length
+        size += length
+    blocks.append(slice(start, end))
+    return blocks
+
+
+def join(blocks: list):
+    """Return the blocks' arrays joined along their first axis (time), masks kept; tuples element by element; None stays None."""
+    first = blocks[0]
+    if first is None:
+        return None
+    if isinstance(first, tuple):
+        return tuple(join(list(parts)) for parts in zip(*blocks, strict=True))
+    if any(np.ma.isMaskedArray(b) for b in blocks):
+        return np.ma.concatenate(blocks, axis=0)
+    return np.concatenate(blocks, axis=0)
+
+
+def combine_summaries(blocks: list[tuple]) -> tuple:
+    """Return one (valid count, minimum, maximum) from those of consecutive blocks (:func:`smeval.diag.checks.lazy_value_summary`)."""
+    counts, minima, maxima = zip(*blocks, strict=True)
+    return sum(counts), min(minima), max(maxima)
+
+
+def combine_sums(blocks: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
+    """Return one (total, length) of :func:`smeval.preprocessor.climate_sums` from those of consecutive blocks."""
+    totals, lengths = zip(*blocks, strict=True)
+    return np.sum(totals, axis=0), np.sum(lengths, axis=0)

@@ -1,0 +1,128 @@
+"""A member computed in blocks of its time chunks gives the products of the whole period (`smeval.diag.time_blocks`).
+
+Known answers: the same script run without blocks (every file it writes,
+values and masks), and blocks worked out by hand.
+"""
+
+from __future__ import annotations
+
+import dask
+import iris
+import numpy as np
+import pytest
+from test_correlation_diagnostic import N_MONTHS, _one_model
+
+from smeval.diag import regional_series, time_blocks
+from smeval.diag.regional_series import write_regional_series
+
+
+def _run(tmp_path, members, blocked: bool, monkeypatch):
+    """Run the series script on MODEL-A's ``members``; return (files written by relative path, number of dask.compute calls)."""
+    calls = []
+    compute = dask.compute
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return compute(*args, **kwargs)
+
+    monkeypatch.setattr(
+        regional_series,
+        "dask",
+        type("D", (), {"compute": staticmethod(counted)}),
+    )
+    # A chunk of 5 months of the 45 x 90 test grid (4 degrees), and one
+    # chunk per block: 36 months in 8 blocks.
+    chunk = "81KiB" if blocked else "128MiB"
+    budget = 81 * 1024 if blocked else time_blocks.BLOCK_BYTES
+    monkeypatch.setattr(time_blocks, "BLOCK_BYTES", budget)
+    monkeypatch.setattr(time_blocks.chunk_blocks, "__defaults__", (budget,))
+    with dask.config.set({"array.chunk-size": chunk}):
+        written = write_regional_series(_one_model(tmp_path, members))
+    return {p.relative_to(tmp_path): p for p in written}, len(calls)
+
+
+@pytest.mark.parametrize("n_members", [1, 3])
+def test_blocks_of_time_chunks_give_the_products_of_the_whole_period(
+    tmp_path, monkeypatch, n_members
+):
+    # One member: the reference-like path (products and correlation branch
+    # of one member); three: the running mean, each member by blocks.
+    rng = np.random.default_rng(21)
+    members = {
+        f"r{i}i1p1f1": 50 + 5 * rng.normal(size=N_MONTHS)
+        for i in range(1, n_members + 1)
+    }
+    whole, whole_calls = _run(tmp_path / "whole", members, False, monkeypatch)
+    blocked, blocked_calls = _run(
+        tmp_path / "blocked", members, True, monkeypatch
+    )
+
+    assert whole.keys() == blocked.keys()
+    assert len(whole) == 2 * n_members + 1
+    assert blocked_calls > whole_calls  # the blocks were used
+    for name, path in whole.items():
+        ours = iris.load_cube(str(blocked[name])).data
+        theirs = iris.load_cube(str(path)).data
+        np.testing.assert_array_equal(
+            np.ma.getmaskarray(ours),
+            np.ma.getmaskarray(theirs),
+            err_msg=str(name),
+        )
+        np.testing.assert_allclose(
+            np.ma.filled(ours, 0.0),
+            np.ma.filled(theirs, 0.0),
+            rtol=1e-6,
+            err_msg=str(name),
+        )
+
+
+def test_blocks_hold_whole_chunks_within_the_budget():
+    # Chunks of 5, 5, 5, 2 months of 10 bytes: a budget of 100 bytes holds
+    # two chunks (100), not three; a chunk larger than the budget is a block.
+    assert time_blocks.chunk_blocks((5, 5, 5, 2), 10, 100) == [
+        slice(0, 10),
+        slice(10, 17),
+    ]
+    assert time_blocks.chunk_blocks((30, 6), 10, 100) == [
+        slice(0, 30),
+        slice(30, 36),
+    ]
+    assert time_blocks.chunk_blocks((12,), 10, 100) == [slice(0, 12)]
+
+
+def test_joined_blocks_keep_their_masks_and_tuples():
+    a = np.ma.masked_array([1.0, 2.0], mask=[False, True])
+    b = np.array([3.0])
+    joined = time_blocks.join([a, b])
+    assert joined.tolist() == [1.0, None, 3.0]
+    values, valid = time_blocks.join([(b, b > 0), (b, b < 0)])
+    assert values.tolist() == [3.0, 3.0]
+    assert valid.tolist() == [True, False]
+    assert time_blocks.join([None, None]) is None
+    assert time_blocks.combine_summaries(
+        [(2, 1.0, 5.0), (0, np.inf, -np.inf)]
+    ) == (
+        2,
+        1.0,
+        5.0,
+    )
+
+
+def test_only_steps_of_one_time_step_and_a_leading_climate_mean_are_blocked():
+    series = {"soil_column": {}, "box_means": {}}
+    correlation = {
+        "ensemble_statistics": {"statistics": ["mean"]},
+        "regrid": {},
+    }
+    maps = {"climate_mean": {}, "regrid": {}, "mask_landsea": {}}
+    assert time_blocks.blockable(series, maps, correlation)
+    assert time_blocks.blockable(series, None, correlation)
+    assert not time_blocks.blockable(
+        series, {"climate_statistics": {}, "regrid": {}}, correlation
+    )
+    assert not time_blocks.blockable(
+        {**series, "detrend": {}}, maps, correlation
+    )
+    assert not time_blocks.blockable(
+        series, maps, {**correlation, "anomalies": {}}
+    )
