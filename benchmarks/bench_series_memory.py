@@ -12,6 +12,11 @@ layout, no land mask and no fixes applied), and prints one row per run::
     python benchmarks/bench_series_memory.py ARCHIVE --model MIROC6 \
         --variable pr --members 1 10 50
 
+``--model`` may also name a reference of the archive's OBS6 tree (e.g.
+ERA5, one data set: ``--members 1``). For the growth with the years, run it
+on archives of several lengths; ``benchmarks/tile_years.py`` makes a long
+stand-in of one file.
+
 Wall and CPU time are those of ``write_regional_series`` alone; peak RSS
 is the process' (Python, iris, dask and ESMValCore imported: about 0.5 GB).
 """
@@ -55,6 +60,8 @@ def input_data(archive: Path, model: str, variable: str, members: int) -> dict:
     files = sorted(
         archive.glob(f"CMIP6/*/*/{model}/*/*/*/{variable}/*/*/*.nc")
     )
+    if not files:  # a reference of the OBS6 tree: one data set, no members
+        return _reference_data(archive, model, variable)
     chosen = sorted({f.parts[-6] for f in files})[:members]
     if len(chosen) < members:
         msg = f"{archive}: {model} has {len(chosen)} members of {variable}, not {members}"
@@ -72,6 +79,26 @@ def input_data(archive: Path, model: str, variable: str, members: int) -> dict:
             archive.glob(f"CMIP6/*/*/{model}/*/*/fx/{name}/*/*/*.nc")
         )[:1]:
             data[str(path)] = _meta(model, path, name, None)
+    return data
+
+
+def _reference_data(archive: Path, name: str, variable: str) -> dict:
+    """Return ESMValCore's metadata of a reference's file of ``variable`` and its land fraction (OBS6 tree)."""
+    data = {}
+    for path in sorted(archive.glob(f"OBS6/Tier*/{name}/*.nc")):
+        short_name, span = path.stem.split("_")[-2:]
+        if short_name == variable or path.stem.endswith("_fx_sftlf"):
+            meta = _meta(name, path, short_name, None)
+            meta.update(project="OBS6", mip=path.stem.split("_")[-3])
+            del meta["ensemble"]
+            if short_name == variable:
+                meta["timerange"] = f"{span[:4]}/{span[-6:-2]}"
+            else:
+                meta.update(short_name="sftlf", mip="fx")
+            data[str(path)] = meta
+    if not any(m["short_name"] == variable for m in data.values()):
+        msg = f"{archive}: no CMIP6 model or OBS6 reference {name} with {variable}"
+        raise ValueError(msg)
     return data
 
 
@@ -121,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
         "archive", type=Path, help="a sample archive (has CMIP6/)"
     )
     parser.add_argument(
-        "--model", required=True, help="a Table 1 model of the archive"
+        "--model",
+        required=True,
+        help="a Table 1 model, or an OBS6 reference, of the archive",
     )
     parser.add_argument(
         "--variable", default="mrsos", help="CMOR variable (default: mrsos)"

@@ -54,7 +54,9 @@ map_steps : mapping, optional
     Steps of the map branch, in order, from the field before ``box_means``
     (the field it averages; e.g. ``climate_mean``, ``regrid``,
     ``mask_landsea``); they must reduce time to one climatology. Computed from the same read as the
-    series, in one ``dask.compute``.
+    series, in one ``dask.compute``; for a member in several time chunks,
+    one block of chunks at a time when the steps start with
+    ``climate_mean`` (whose sums the blocks add), else in one.
 correlation_variables : list of str, optional
     CMOR variables whose data sets' monthly fields on the common grid the
     correlation maps need, written to

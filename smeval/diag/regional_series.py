@@ -875,17 +875,15 @@ def _compute(
         return dask.compute(
             member.lazy(), None if extra is None else extra(_WHOLE)
         )
-    parts = [
-        dask.compute(
+    done, extras = None, []
+    for block in blocks:
+        products, part = dask.compute(
             _block_products(member, options, block),
             None if extra is None else extra(block),
         )
-        for block in blocks
-    ]
-    return (
-        _joined(member, [p[0] for p in parts], options),
-        time_blocks.join([p[1] for p in parts]),
-    )
+        done = _fold(done, products)
+        extras.append(part)
+    return _finished(member, done, options), time_blocks.join(extras)
 
 
 def _blocks(member: _Member, options: SeriesOptions) -> list[slice]:
@@ -927,26 +925,40 @@ def _block_products(
     )
 
 
-def _joined(
-    member: _Member, blocks: list[tuple], options: SeriesOptions
+def _fold(done, block: tuple[dict, dict, dict]) -> tuple[dict, dict, dict]:
+    """Return the computed (series, climatologies' sums, value summaries) of the blocks before (None: none) with one more block's.
+
+    The sums and summaries are reduced at once, so that what is kept does
+    not grow with the number of blocks (the series are small).
+    """
+    series, sums, summaries = block
+    if done is None:
+        return {n: [v] for n, v in series.items()}, dict(sums), dict(summaries)
+    for name, values in series.items():
+        done[0][name].append(values)
+    for name, pair in sums.items():
+        done[1][name] = time_blocks.combine_sums([done[1][name], pair])
+    for name, summary in summaries.items():
+        done[2][name] = time_blocks.combine_summaries([done[2][name], summary])
+    return done
+
+
+def _finished(
+    member: _Member, done: tuple[dict, dict, dict], options: SeriesOptions
 ) -> tuple[dict, dict, dict]:
-    """Return one member's (series, climatologies, value summaries) from those of its blocks, as ``dask.compute(member.lazy())`` gives them."""
-    series, sums, summaries = zip(*blocks, strict=True)
+    """Return one member's (series, climatologies, value summaries) from its blocks' :func:`_fold`, as ``dask.compute(member.lazy())`` gives them."""
+    series, sums, summaries = done
     after_mean = dict(list(options.map_steps.items())[1:])
     climatologies = {}
     for name in member.climatologies:
         mean = climate_mean_of_sums(
-            _without_supplementaries(member.fields[name]),
-            *time_blocks.combine_sums([s[name] for s in sums]),
+            _without_supplementaries(member.fields[name]), *sums[name]
         )
         climatologies[name] = apply_steps(mean, after_mean).data
     return (
-        {n: time_blocks.join([s[n] for s in series]) for n in member.series},
+        {n: time_blocks.join(blocks) for n, blocks in series.items()},
         climatologies,
-        {
-            n: time_blocks.combine_summaries([s[n] for s in summaries])
-            for n in member.summaries
-        },
+        summaries,
     )
 
 

@@ -1,7 +1,9 @@
-"""The series-memory benchmark runs on a tiny archive and reports what it ran (not timed)."""
+"""The series-memory benchmark and the long stand-in it measures run on a tiny archive (not timed)."""
 
 from __future__ import annotations
 
+import iris
+import numpy as np
 import pytest
 from bench_helpers import load_benchmark
 
@@ -23,7 +25,7 @@ def archive(tmp_path_factory):
             "--members",
             "2",
             "--reanalyses",
-            "none",
+            "obs6",
             "--quiet",
         ]
     )
@@ -54,3 +56,32 @@ def test_a_model_with_too_few_members_is_refused(archive):
     bench = load_benchmark("bench_series_memory")
     with pytest.raises(ValueError, match="has 2 members of mrsos, not 3"):
         bench.input_data(archive, "CNRM-CM6-1", "mrsos", 3)
+
+
+def test_a_reference_of_the_obs6_tree_is_one_data_set(archive, capsys):
+    bench = load_benchmark("bench_series_memory")
+    assert bench.main([str(archive), "--model", "ERA5", "--members", "1"]) == 0
+    [row] = capsys.readouterr().out.strip().splitlines()[1:]
+    # ERA5's mrsos and land fraction; its series, climatology and field.
+    assert row.split(" | ")[:3] == ["1", "2", "3"]
+
+
+def test_the_long_stand_in_repeats_the_months_on_a_continuous_axis(
+    archive, tmp_path
+):
+    tile = load_benchmark("tile_years")
+    [source] = archive.glob("OBS6/Tier*/ERA5/*_Lmon_mrsos_*.nc")
+    out = tmp_path / "long.nc"
+    assert tile.main([str(source), str(out), "--times", "3"]) == 0
+    short, long = iris.load_cube(str(source)), iris.load_cube(str(out))
+    n = short.shape[0]
+    assert long.shape == (3 * n, *short.shape[1:])
+    np.testing.assert_array_equal(long.data[2 * n :], short.data)
+    bounds = long.coord("time").bounds
+    np.testing.assert_array_equal(bounds[1:, 0], bounds[:-1, 1])
+    first = long.coord("time").units.num2date(bounds[0, 0])
+    last = long.coord("time").units.num2date(bounds[-1, 1])
+    assert (first.year, first.month) == (1979, 1)
+    assert last.year - first.year == 3 * n // 12
+    with pytest.raises(SystemExit):
+        tile.main([str(source), str(out)])  # never overwritten
