@@ -31,6 +31,7 @@ import iris.coords
 import iris.cube
 import numpy as np
 
+from smeval.core._arrays import is_lazy, valid_values
 from smeval.core.depth import normalise_depth
 from smeval.core.regional import (
     RegionWeights,
@@ -317,8 +318,7 @@ def climate_sums(cube: iris.cube.Cube) -> tuple[da.Array, da.Array]:
     shape = [1] * data.ndim
     shape[axis] = -1
     lengths = _time_lengths(cube).reshape(shape)
-    values = da.ma.getdata(data)
-    valid = ~da.ma.getmaskarray(data) & da.isfinite(values)
+    values, valid = valid_values(data)
     total = da.where(valid, values * lengths, 0.0).sum(
         axis=axis, dtype=np.float64
     )
@@ -329,7 +329,7 @@ def climate_mean_of_sums(
     cube: iris.cube.Cube, total, length
 ) -> iris.cube.Cube:
     """Return :func:`climate_mean` of ``cube`` from its :func:`climate_sums`, lazy (dask sums) or not (numpy sums)."""
-    lib, ma = (da, da.ma) if isinstance(total, da.Array) else (np, np.ma)
+    lib, ma = (da, da.ma) if is_lazy(total) else (np, np.ma)
     mean = ma.masked_where(
         length == 0, total / lib.where(length > 0, length, 1.0)
     ).astype(cube.dtype)

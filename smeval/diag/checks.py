@@ -35,6 +35,8 @@ import dask
 import dask.array as da
 import numpy as np
 
+from smeval.core._arrays import is_lazy, valid_values
+
 #: Units every script expects of each CMOR variable and each results variable.
 EXPECTED_UNITS = {
     "mrsos": "kg m-2",
@@ -165,9 +167,8 @@ def lazy_value_summary(data) -> tuple:
     the paper's scale a chunk of ERA5 on its 0.25-degree grid is 100 MB of
     float32).
     """
-    lib, ma = (da, da.ma) if isinstance(data, da.Array) else (np, np.ma)
-    values = ma.getdata(data)
-    valid = ~ma.getmaskarray(data) & lib.isfinite(values)
+    lib = da if is_lazy(data) else np
+    values, valid = valid_values(data)
     count = valid.sum()
     minimum = lib.where(valid, values, np.inf).min()
     maximum = lib.where(valid, values, -np.inf).max()

@@ -30,6 +30,8 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
+from smeval.core._arrays import valid_values
+
 from .preprocess import ENSEMBLE_STEP
 
 #: The only settings of ESMValCore's ensemble step that the running mean gives.
@@ -54,8 +56,7 @@ def after_mean(steps: Mapping[str, Any]) -> dict[str, Any]:
 
 def contribution(data) -> tuple[da.Array, da.Array]:
     """One member's (values, validity) for :meth:`RunningMean.add`, lazy: masked or non-finite values are 0 and invalid."""
-    values = da.ma.getdata(data)
-    valid = ~da.ma.getmaskarray(data) & da.isfinite(values)
+    values, valid = valid_values(data)
     return da.where(valid, values, 0), valid
 
 
