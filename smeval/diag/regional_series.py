@@ -6,6 +6,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -788,14 +789,8 @@ def _all_at_once(
     """
     mean = _lazy_mean(in_mean, options.correlation_steps, writer)
     if len(members) == 1:  # a reference, or a model's only member
-        [member] = members
-        branch = None
-        if mean is not None:
-
-            def branch(block):
-                return _ensemble_steps(in_mean, options, block).core_data()
-
-        products, field = _compute(member, options, branch)
+        branch = None if mean is None else partial(_branch, in_mean, options)
+        products, field = _compute(members[0], options, branch)
         computed = [products]
     else:
         *computed, field = dask.compute(
@@ -844,22 +839,30 @@ def _compute_batch(
     batch: list[_Member], options: SeriesOptions, summed: set[str]
 ) -> list[tuple]:
     """Each member's (computed products, contribution to the running mean or None); in one ``dask.compute`` unless a member comes in time blocks."""
+    added = [
+        partial(_contribution, m) if m.filename in summed else None
+        for m in batch
+    ]
+    if any(len(_blocks(m, options)) > 1 for m in batch):
+        return [
+            _compute(m, options, a) for m, a in zip(batch, added, strict=True)
+        ]
+    return dask.compute(
+        [
+            (m.lazy(), None if a is None else a(_WHOLE))
+            for m, a in zip(batch, added, strict=True)
+        ]
+    )[0]
 
-    def contribution(member):
-        if member.filename not in summed:
-            return None
-        return lambda block: running_mean.contribution(
-            member.cube.core_data()[block]
-        )
 
-    if all(len(_blocks(m, options)) == 1 for m in batch):
-        return dask.compute(
-            [
-                (m.lazy(), None if c is None else c(_WHOLE))
-                for m, c in ((m, contribution(m)) for m in batch)
-            ]
-        )[0]
-    return [_compute(m, options, contribution(m)) for m in batch]
+def _contribution(member: _Member, block: slice):
+    """Return ``member``'s lazy contribution to the running mean (:func:`smeval.diag.running_mean.contribution`) for the months ``block``."""
+    return running_mean.contribution(member.cube.core_data()[block])
+
+
+def _branch(members: list[_Member], options: SeriesOptions, block: slice):
+    """Return the lazy data of the correlation branch of ``members`` for the months ``block``."""
+    return _ensemble_steps(members, options, block).core_data()
 
 
 def _compute(
@@ -970,11 +973,15 @@ def _ensemble_steps(
     members: list[_Member], options: SeriesOptions, block: slice = _WHOLE
 ) -> iris.cube.Cube:
     """Return the correlation branch of ``members`` (lazy) for the months ``block``; a reference skips the ensemble step."""
-    meta = members[0].meta
     return EnsembleSteps(options.correlation_steps).apply(
         [_without_supplementaries(m.cube[block]) for m in members],
-        ensemble=str(meta.get("project", "")) not in OBS_PROJECTS,
+        ensemble=_has_ensemble(members[0].meta),
     )
+
+
+def _has_ensemble(meta: dict[str, Any]) -> bool:
+    """Return True for a model's members, False for an observation project's data set (it skips ``ensemble_statistics``)."""
+    return str(meta.get("project", "")) not in OBS_PROJECTS
 
 
 def _lazy_mean(
@@ -986,13 +993,12 @@ def _lazy_mean(
     """
     if not members:
         return None
-    meta = members[0].meta
     return _branch_or_exclude(
         [_without_supplementaries(m.cube) for m in members],
         steps,
         members,
         writer,
-        ensemble=str(meta.get("project", "")) not in OBS_PROJECTS,
+        ensemble=_has_ensemble(members[0].meta),
     )
 
 

@@ -33,13 +33,15 @@ from typing import Any
 
 import numpy as np
 
+from .preprocess import ENSEMBLE_STEP
+
 #: Steps that act on each time step alone, so that a block of months gives
 #: those months of the whole period's result.
 PER_TIME_STEP = frozenset(
     {
         "soil_column",
         "box_means",
-        "ensemble_statistics",
+        ENSEMBLE_STEP,
         "regrid",
         "mask_landsea",
         "convert_units",
