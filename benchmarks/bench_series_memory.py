@@ -73,47 +73,59 @@ def input_data(archive: Path, model: str, variable: str, members: int) -> dict:
         first, last = re.search(
             r"_(\d{4})\d\d-(\d{4})\d\d\.nc$", path.name
         ).groups()
-        data[str(path)] = _meta(model, path, variable, f"{first}/{last}")
+        data[str(path)] = _meta(
+            model, variable, **_cmip6(path), timerange=f"{first}/{last}"
+        )
     for name in FIXED:
         for path in sorted(
             archive.glob(f"CMIP6/*/*/{model}/*/*/fx/{name}/*/*/*.nc")
         )[:1]:
-            data[str(path)] = _meta(model, path, name, None)
+            data[str(path)] = _meta(model, name, **_cmip6(path))
     return data
+
+
+def _cmip6(path: Path) -> dict[str, str]:
+    """Return the project, member and table of a file of the CMIP6 tree (ESGF layout)."""
+    return {
+        "project": "CMIP6",
+        "ensemble": path.parts[-6],
+        "mip": path.parts[-5],
+    }
 
 
 def _reference_data(archive: Path, name: str, variable: str) -> dict:
     """Return ESMValCore's metadata of a reference's file of ``variable`` and its land fraction (OBS6 tree)."""
     data = {}
     for path in sorted(archive.glob(f"OBS6/Tier*/{name}/*.nc")):
-        short_name, span = path.stem.split("_")[-2:]
-        if short_name == variable or path.stem.endswith("_fx_sftlf"):
-            meta = _meta(name, path, short_name, None)
-            meta.update(project="OBS6", mip=path.stem.split("_")[-3])
-            del meta["ensemble"]
-            if short_name == variable:
-                meta["timerange"] = f"{span[:4]}/{span[-6:-2]}"
-            else:
-                meta.update(short_name="sftlf", mip="fx")
-            data[str(path)] = meta
+        # OBS6_<dataset>_<type>_<version>_<mip>_<short_name>[_<YYYYMM-YYYYMM>]
+        _, _, _, _, mip, short_name, *span = path.stem.split("_")
+        if short_name == variable:
+            first, last = span[0][:4], span[0][7:11]
+            data[str(path)] = _meta(
+                name,
+                short_name,
+                project="OBS6",
+                mip=mip,
+                timerange=f"{first}/{last}",
+            )
+        elif short_name == "sftlf":
+            data[str(path)] = _meta(name, short_name, project="OBS6", mip=mip)
     if not any(m["short_name"] == variable for m in data.values()):
         msg = f"{archive}: no CMIP6 model or OBS6 reference {name} with {variable}"
         raise ValueError(msg)
     return data
 
 
-def _meta(model: str, path: Path, short_name: str, timerange) -> dict:
-    meta = {
-        "dataset": model,
-        "alias": model,
-        "family": model,
-        "project": "CMIP6",
-        "ensemble": path.parts[-6],
-        "mip": path.parts[-5],
+def _meta(dataset: str, short_name: str, **facets: str) -> dict:
+    """Return ESMValCore's metadata of one file of ``dataset`` (its own family) with ``facets``."""
+    return {
+        "dataset": dataset,
+        "alias": dataset,
+        "family": dataset,
         "short_name": short_name,
         "long_name": short_name,
+        **facets,
     }
-    return {**meta, "timerange": timerange} if timerange else meta
 
 
 def child(archive: Path, model: str, variable: str, members: int) -> dict:
