@@ -293,6 +293,9 @@ class SoilMoisturePMinusECorrelation(SmevalDiagnostic):
         "water_budget": {
             "regional_series": {"map_variables": None, "map_steps": None}
         },
+        "runoff": {
+            "regional_series": {"map_variables": None, "map_steps": None}
+        },
         "skill": {"metrics": {}, "figures": {"figures": [10]}},
         "correlation": {"correlation_fields": {}},
         "evaluation": {"figures_correlation": {}, "report": {}},

@@ -250,7 +250,7 @@ def test_a_layer_cut_above_what_deep_depth_needs_is_reported():
     shipped = CheckResult()
     check_options(recipe, shipped)
     assert not [r for r in shipped.rows if r["variable"] == "mrsol"]
-    for name in ("soil_moisture", "water_budget"):
+    for name in ("soil_moisture", "water_budget", "runoff"):
         series = recipe["diagnostics"][name]["scripts"]["regional_series"]
         series["deep_depth"] = 3.0
     deeper = CheckResult()

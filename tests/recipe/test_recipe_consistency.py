@@ -141,11 +141,15 @@ def test_config_user_is_valid_for_esmvalcore(tmp_path):
     )
 
 
+#: Diagnostics of the recipe with a regional-series script.
+SERIES_DIAGNOSTICS = ("soil_moisture", "water_budget", "runoff")
+
+
 def _series_options(recipe):
-    """(diagnostic, parsed options) of the two regional-series scripts."""
+    """(diagnostic, parsed options) of the regional-series scripts."""
     from smeval.diag.regional_series import SeriesOptions
 
-    for name in ("soil_moisture", "water_budget"):
+    for name in SERIES_DIAGNOSTICS:
         script = recipe["diagnostics"][name]["scripts"]["regional_series"]
         yield (
             name,
@@ -182,7 +186,41 @@ def test_map_climatologies_cover_the_maps_on_the_correlation_grid(recipe):
     assert covered == {"mrsos", "mrsol", "pr", "evspsbl", "mrros"}
     assert set(
         diagnostics["maps"]["scripts"]["climatology_fields"]["ancestors"]
-    ) == {"soil_moisture/regional_series", "water_budget/regional_series"}
+    ) == {f"{name}/regional_series" for name in SERIES_DIAGNOSTICS}
+
+
+def test_the_metrics_and_maps_read_every_series_script(recipe):
+    # A series script missing from their ancestors would silently drop its
+    # variables from the metrics, the figures and the maps.
+    series = {
+        f"{d}/{s}"
+        for d, diag in recipe["diagnostics"].items()
+        for s, script in (diag.get("scripts") or {}).items()
+        if script["script"] == "diagnostics/regional_series.py"
+    }
+    assert series == {f"{name}/regional_series" for name in SERIES_DIAGNOSTICS}
+    for diagnostic, script in (
+        ("skill", "metrics"),
+        ("maps", "climatology_fields"),
+    ):
+        ancestors = recipe["diagnostics"][diagnostic]["scripts"][script][
+            "ancestors"
+        ]
+        assert set(ancestors) == series, script
+
+
+def test_the_longest_series_script_comes_before_the_preprocessing_it_does_not_need(
+    recipe,
+):
+    # ESMValCore starts ready tasks in recipe order: the precipitation and
+    # evaporation series (the longest script) starts as soon as pr and
+    # evspsbl are preprocessed, before runoff and snow melt are.
+    order = list(recipe["diagnostics"])
+    assert order.index("water_budget") < order.index("runoff")
+    assert set(recipe["diagnostics"]["water_budget"]["variables"]) == {
+        "pr",
+        "evspsbl",
+    }
 
 
 def test_the_series_scripts_form_each_model_mean_on_the_common_grid_for_the_correlation(
