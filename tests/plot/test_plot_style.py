@@ -72,3 +72,24 @@ def test_savefig_writes_png_and_pdf(tmp_path):
     paths = style.savefig(fig, tmp_path / "sub" / "line", pdf=True)
     assert_files(paths, pdf=True)
     assert not fig.axes  # cleared
+
+
+def test_the_pdf_is_cropped_to_the_box_of_the_png(tmp_path):
+    # The PDF reuses the tight box measured for the PNG: both cover the same
+    # part of the figure, here much less than its 6 x 6 inches.
+    import re
+
+    from PIL import Image
+
+    fig = style.new_figure(6, 6)
+    ax = fig.add_axes((0.4, 0.4, 0.2, 0.2))
+    ax.set_title("a title wider than the axes, not the figure")
+    png, pdf = style.savefig(fig, tmp_path / "box", pdf=True)
+    with Image.open(png) as image:
+        png_inches = np.array(image.size) / style.DPI
+    media_box = re.search(
+        rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf.read_bytes()
+    )
+    pdf_inches = np.array([float(v) for v in media_box.groups()]) / 72.0
+    assert (png_inches < 5.0).all()
+    np.testing.assert_allclose(pdf_inches, png_inches, atol=0.02)
