@@ -70,11 +70,8 @@ def input_data(archive: Path, model: str, variable: str, members: int) -> dict:
     for path in files:
         if path.parts[-6] not in chosen:
             continue
-        first, last = re.search(
-            r"_(\d{4})\d\d-(\d{4})\d\d\.nc$", path.name
-        ).groups()
         data[str(path)] = _meta(
-            model, variable, **_cmip6(path), timerange=f"{first}/{last}"
+            model, variable, **_cmip6(path), timerange=_timerange(path)
         )
     for name in FIXED:
         for path in sorted(
@@ -82,6 +79,14 @@ def input_data(archive: Path, model: str, variable: str, members: int) -> dict:
         )[:1]:
             data[str(path)] = _meta(model, name, **_cmip6(path))
     return data
+
+
+def _timerange(path: Path) -> str:
+    """Return ESMValCore's timerange (``YYYY/YYYY``) of a file named ``..._YYYYMM-YYYYMM.nc``."""
+    first, last = re.search(
+        r"_(\d{4})\d\d-(\d{4})\d\d\.nc$", path.name
+    ).groups()
+    return f"{first}/{last}"
 
 
 def _cmip6(path: Path) -> dict[str, str]:
@@ -98,15 +103,14 @@ def _reference_data(archive: Path, name: str, variable: str) -> dict:
     data = {}
     for path in sorted(archive.glob(f"OBS6/Tier*/{name}/*.nc")):
         # OBS6_<dataset>_<type>_<version>_<mip>_<short_name>[_<YYYYMM-YYYYMM>]
-        _, _, _, _, mip, short_name, *span = path.stem.split("_")
+        mip, short_name = path.stem.split("_")[4:6]
         if short_name == variable:
-            first, last = span[0][:4], span[0][7:11]
             data[str(path)] = _meta(
                 name,
                 short_name,
                 project="OBS6",
                 mip=mip,
-                timerange=f"{first}/{last}",
+                timerange=_timerange(path),
             )
         elif short_name == "sftlf":
             data[str(path)] = _meta(name, short_name, project="OBS6", mip=mip)
