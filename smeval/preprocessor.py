@@ -31,7 +31,7 @@ import iris.coords
 import iris.cube
 import numpy as np
 
-from smeval.core._arrays import is_lazy, valid_values
+from smeval.core._arrays import array_module, valid_values
 from smeval.core.depth import normalise_depth
 from smeval.core.regional import (
     RegionWeights,
@@ -329,9 +329,9 @@ def climate_mean_of_sums(
     cube: iris.cube.Cube, total, length
 ) -> iris.cube.Cube:
     """Return :func:`climate_mean` of ``cube`` from its :func:`climate_sums`, lazy (dask sums) or not (numpy sums)."""
-    lib, ma = (da, da.ma) if is_lazy(total) else (np, np.ma)
-    mean = ma.masked_where(
-        length == 0, total / lib.where(length > 0, length, 1.0)
+    xp = array_module(total)
+    mean = xp.ma.masked_where(
+        length == 0, total / xp.where(length > 0, length, 1.0)
     ).astype(cube.dtype)
     # ESMValCore's metadata (scalar time, cell method); its lazy data are never computed.
     return esmvalcore_preprocessor.climate_statistics(cube, **_FULL_MEAN).copy(

@@ -28,7 +28,7 @@ import iris.cube
 import iris.exceptions
 import numpy as np
 
-from smeval.core._arrays import da, is_lazy
+from smeval.core._arrays import array_module, da, is_lazy
 from smeval.core.regrid import Weights, regrid_block
 
 logger = logging.getLogger(__name__)
@@ -158,7 +158,7 @@ class _SeparableRegridder:
 
     def _regrid_data(self, data, y_dim: int, x_dim: int):
         ndim = data.ndim
-        xp = da if is_lazy(data) else np
+        xp = array_module(data)
         src = xp.moveaxis(data, (y_dim, x_dim), (-2, -1))
         if not is_lazy(data):
             return np.moveaxis(

@@ -20,16 +20,20 @@ def is_lazy(array) -> bool:
     return da is not None and isinstance(array, da.Array)
 
 
+def array_module(array):
+    """Return the module of *array*'s kind: ``dask.array`` for a dask array, else ``numpy`` (each has ``.ma``)."""
+    return da if is_lazy(array) else np
+
+
 def valid_values(array):
     """Return (values, validity) of *array*: its data without a mask, and True where a value is neither masked nor non-finite.
 
     numpy, masked or dask arrays; lazy input stays lazy. The values keep the
     input's type (no float64 copy) and are undefined where not valid.
     """
-    ma = da.ma if is_lazy(array) else np.ma
-    lib = da if is_lazy(array) else np
-    values = ma.getdata(array)
-    return values, ~ma.getmaskarray(array) & lib.isfinite(values)
+    xp = array_module(array)
+    values = xp.ma.getdata(array)
+    return values, ~xp.ma.getmaskarray(array) & xp.isfinite(values)
 
 
 def as_float_nan(array, dtype=None):

@@ -35,7 +35,7 @@ import dask
 import dask.array as da
 import numpy as np
 
-from smeval.core._arrays import is_lazy, valid_values
+from smeval.core._arrays import array_module, valid_values
 
 #: Units every script expects of each CMOR variable and each results variable.
 EXPECTED_UNITS = {
@@ -167,11 +167,11 @@ def lazy_value_summary(data) -> tuple:
     the paper's scale a chunk of ERA5 on its 0.25-degree grid is 100 MB of
     float32).
     """
-    lib = da if is_lazy(data) else np
+    xp = array_module(data)
     values, valid = valid_values(data)
     count = valid.sum()
-    minimum = lib.where(valid, values, np.inf).min()
-    maximum = lib.where(valid, values, -np.inf).max()
+    minimum = xp.where(valid, values, np.inf).min()
+    maximum = xp.where(valid, values, -np.inf).max()
     return count, minimum, maximum
 
 
