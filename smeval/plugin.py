@@ -25,7 +25,10 @@ command itself calls :func:`activate`, which changes nothing on disk:
   (:mod:`smeval.provenance_transfer`), each record of a product's
   lineage is copied into its document once (:mod:`smeval.provenance_lineage`),
   and an output of smeval's scripts made from another refers to that one's
-  provenance file instead of copying it (:mod:`smeval.provenance_chain`).
+  provenance file instead of copying it (:mod:`smeval.provenance_chain`);
+- the ``save`` preprocessor step takes a ``compression`` option (a codec of
+  netCDF4, e.g. zstd) for ``preproc/`` written with ``compress_netcdf``
+  (:mod:`smeval.preproc_codec`).
 
 ESMValCore's task processes are forked from the command's process and inherit
 this; where the platform's default start method is ``forkserver`` the server
@@ -42,6 +45,7 @@ from pathlib import Path
 import yaml
 
 from smeval import (
+    preproc_codec,
     provenance_chain,
     provenance_lineage,
     provenance_transfer,
@@ -128,6 +132,7 @@ def activate() -> None:
     provenance_transfer.install()
     provenance_lineage.install()
     provenance_chain.install()
+    preproc_codec.install()
 
 
 def _check_dask_profiles() -> None:

@@ -32,7 +32,9 @@ import iris.coords
 import iris.cube
 import numpy as np
 
-from .io import attach_labels, codec_available, labelled_files
+from smeval.netcdf_codec import codec_available
+
+from .io import attach_labels, labelled_files
 
 #: Sub-folder of a series script's work folder that holds the monthly fields.
 ENSEMBLE_DIR = "ensemble_fields"

@@ -8,7 +8,6 @@ cubes, and writes small results (series, tables) atomically.
 from __future__ import annotations
 
 import csv
-import functools
 import io
 import os
 from pathlib import Path
@@ -16,11 +15,10 @@ from pathlib import Path
 import iris
 import iris.coords
 import iris.cube
-import iris.fileformats.netcdf
-import netCDF4
 import numpy as np
 
 from smeval.cmorio import SYNTHETIC_ATTRIBUTE, atomic_output
+from smeval.netcdf_codec import check_codec, save_with_codec
 
 from .shared import atomic_write_text, family_of
 
@@ -112,97 +110,18 @@ def save_cube(
     ``complevel``, ``shuffle``, ``chunksizes``), or ``compression``: the name
     of a codec of netCDF4's ``createVariable`` (e.g. ``"zstd"``), which
     iris' saver does not take; it then compresses the variables iris' saver
-    compresses with ``zlib`` (:class:`_CodecDataset`), at ``complevel``.
+    compresses with ``zlib`` (:mod:`smeval.netcdf_codec`), at ``complevel``.
     """
     options = dict(netcdf)
     codec = options.pop("compression", None)
-    if codec is not None and codec not in CODECS:
-        msg = f"{path}: unknown NetCDF compression {codec!r} (netCDF4's are {', '.join(CODECS)})"
-        raise ValueError(msg)
+    if codec is not None:
+        codec = check_codec(codec, path)
     with atomic_output(path) as tmp:
         if codec is None:
             iris.save(cube, str(tmp), saver="nc", **options)
         else:
-            _save_with_codec(cube, tmp, str(codec), options)
+            save_with_codec(cube, tmp, codec, **options).compute()
     return Path(path)
-
-
-#: Codecs of netCDF4's ``createVariable(compression=...)``, and the method of
-#: an open dataset that says whether the netCDF library can write each.
-CODECS = {
-    "zlib": None,
-    "zstd": "has_zstd_filter",
-    "bzip2": "has_bzip2_filter",
-    "szip": "has_szip_filter",
-    **{
-        f"blosc_{name}": "has_blosc_filter"
-        for name in ("lz", "lz4", "lz4hc", "zlib", "zstd")
-    },
-}
-
-
-@functools.cache
-def codec_available(codec: str) -> bool:
-    """Return True if the netCDF library here can write NetCDF-4 variables compressed with ``codec``.
-
-    Codecs other than zlib need netCDF-C >= 4.9 and its HDF5 filter plugins
-    (recent netCDF4 wheels from PyPI bring both and set ``HDF5_PLUGIN_PATH``).
-    """
-    method = CODECS.get(codec, "")
-    if method is None:
-        return True
-    if not method:
-        return False
-    try:
-        with netCDF4.Dataset("probe.nc", "w", diskless=True) as probe:
-            return bool(getattr(probe, method)())
-    except AttributeError:  # a netCDF4 without these methods cannot tell
-        return False
-
-
-class _CodecDataset:
-    """An open :class:`netCDF4.Dataset` for iris' saver: variables it would zlib-compress get ``codec``.
-
-    iris' saver (3.16) passes ``zlib``, ``complevel`` and ``shuffle`` to
-    netCDF4's ``createVariable`` but not its ``compression`` keyword, the
-    only way to ask for another codec; it saves into "an open, writeable
-    netCDF4.Dataset, or compatible object", which is how the codec gets in.
-    Everything else is the dataset's own.
-    """
-
-    def __init__(self, dataset: netCDF4.Dataset, codec: str) -> None:
-        self._dataset = dataset
-        self._codec = codec
-
-    def createVariable(self, *args, zlib: bool = False, **kwargs):  # noqa: N802 (netCDF4's name)
-        """netCDF4's ``createVariable``, with ``compression=codec`` where iris asks for ``zlib``."""
-        if zlib:
-            kwargs["compression"] = self._codec
-        return self._dataset.createVariable(*args, **kwargs)
-
-    def __getattr__(self, name: str):
-        return getattr(self._dataset, name)
-
-
-def _save_with_codec(
-    cube: iris.cube.Cube, path: Path, codec: str, options: dict
-) -> None:
-    """Save ``cube`` to ``path`` with iris' saver, compressed with netCDF4's ``codec``.
-
-    iris writes lazy data into a dataset it was given only once that dataset
-    is closed (its ``compute=False``), hence the delayed write at the end.
-    """
-    dataset = netCDF4.Dataset(path, "w", format="NETCDF4")
-    try:
-        delayed = iris.fileformats.netcdf.save(
-            cube,
-            _CodecDataset(dataset, codec),
-            compute=False,
-            **{**options, "zlib": True},
-        )
-    finally:
-        dataset.close()
-    delayed.compute()
 
 
 #: Where a regional series lies in a series script's work folder: one

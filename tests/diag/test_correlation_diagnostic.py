@@ -25,9 +25,9 @@ from scipy import stats
 
 from smeval.diag.correlation_fields import correlation_fields
 from smeval.diag.ensemble_fields import save_options
-from smeval.diag.io import codec_available
 from smeval.diag.metrics import read_series
 from smeval.diag.regional_series import write_regional_series
+from smeval.netcdf_codec import codec_available
 
 #: Months of the planted series: 1980-1982.
 N_MONTHS = 36

@@ -28,7 +28,8 @@ from smeval.diag.ensemble_fields import (
     FALLBACK_COMPRESSION,
     save_options,
 )
-from smeval.diag.io import codec_available, load_cube, save_cube
+from smeval.diag.io import load_cube, save_cube
+from smeval.netcdf_codec import codec_available
 
 SHAPE = (30, 4, 6)
 

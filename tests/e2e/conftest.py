@@ -92,9 +92,16 @@ def e2e(tmp_path_factory):
     recipe = runner.write_recipe(
         root / "recipe_soilmoisture.yml", timerange=f"{start}/{end}", edit=edit
     )
-    # Keep preproc/ so that the test can check every provenance ancestor exists.
+    # Keep preproc/ so that the test can check every provenance ancestor
+    # exists; write it compressed, as advised at the paper's scale, so that
+    # the recipe's codec (zstd, smeval.preproc_codec) is read back by every
+    # script (the other end-to-end runs keep ESMValCore's default).
     config = runner.write_config(
-        root / "config", archive, root / "output", remove_preproc_dir=False
+        root / "config",
+        archive,
+        root / "output",
+        remove_preproc_dir=False,
+        compress_netcdf=True,
     )
     process = runner.run_recipe(recipe, config, check=False)
     assert process.returncode == 0, (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import iris
+import netCDF4
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +13,7 @@ import yaml
 
 from smeval.diag.io import fields_by_dataset
 from smeval.metrics.table import REGION_IDS
+from smeval.netcdf_codec import codec_available
 
 pytestmark = pytest.mark.e2e
 
@@ -242,3 +244,20 @@ def test_report_written_with_synthetic_banner(e2e):
     # Relative links to the run's own figures only; nothing from the network.
     assert "fig12_tss_sm_shallow.png" in html
     assert "http://" not in html and "https://" not in html
+
+
+def test_preproc_is_written_with_the_recipes_codec(e2e):
+    # The recipe's preprocessors save with `compression: zstd` (fixed fields
+    # have none of them: ESMValCore's zlib); this run compresses preproc/,
+    # and every script read it back.
+    codec = "zstd" if codec_available("zstd") else "zlib"
+    series = {"mrsol", "mrsos", "pr", "evspsbl", "mrros", "snm"}
+    files = [
+        path
+        for path in (e2e["run"] / "preproc").rglob("*.nc")
+        if path.parent.name in series
+    ]
+    assert {path.parent.name for path in files} == series
+    for path in files:
+        with netCDF4.Dataset(path) as dataset:
+            assert dataset[path.parent.name].filters()[codec], path
