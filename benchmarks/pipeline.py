@@ -704,7 +704,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--compress-preproc",
         action="store_true",
-        help="ESMValCore's compress_netcdf: write preproc/ with NetCDF (zlib) compression",
+        help="ESMValCore's compress_netcdf: write preproc/ compressed (the recipe's codec: zstd, else zlib)",
     )
     parser.add_argument(
         "--no-read-once",
