@@ -5,9 +5,10 @@ iris' saver (3.16) passes ``zlib``, ``complevel`` and ``shuffle`` to netCDF4's
 for another codec (zstd: a third of zlib's CPU to write, half to read, in
 less space; benchmarks/README.md, "The codec of the ensemble fields"). It
 saves into "an open, writeable netCDF4.Dataset, or compatible object",
-which is how the codec gets in (:class:`CodecDataset`). Used for smeval's
-own fields (:func:`smeval.diag.io.save_cube`) and for ESMValCore's
-preprocessed files (:mod:`smeval.preproc_codec`).
+which is how the codec gets in (:class:`CodecDataset`); :func:`saver` is
+that route as a saver of :func:`iris.save`. Used for smeval's own fields
+(:func:`smeval.diag.io.save_cube`) and for ESMValCore's preprocessed files
+(:mod:`smeval.preproc_codec`).
 """
 
 from __future__ import annotations
@@ -104,3 +105,20 @@ def save_with_codec(
         )
     finally:
         dataset.close()
+
+
+def saver(codec: str):
+    """Return a saver of :func:`iris.save` (its ``saver=``) that writes NetCDF-4 compressed with ``codec``.
+
+    With ``compute=False`` it returns the delayed write of the data, as
+    iris' NetCDF saver does.
+    """
+
+    def save_netcdf(cubes, target, compute: bool = True, **options):
+        delayed = save_with_codec(cubes, target, codec, **options)
+        return delayed.compute() if compute else delayed
+
+    # iris hands a list of cubes whole only to the savers of its NetCDF
+    # module (others get one cube at a time, without the delayed write).
+    save_netcdf.__module__ = "iris.fileformats.netcdf.saver"
+    return save_netcdf

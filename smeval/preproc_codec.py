@@ -8,7 +8,7 @@ about 4.9 s of CPU per GB decoded to write and 5.4 s to read, against 1.5
 and 1.4 s with zstd; benchmarks/README.md). :func:`install` (called by the
 plugin, :mod:`smeval.plugin`) lets the ``save`` step take a ``compression``
 option, a codec of netCDF4's ``createVariable``, and writes the file with it
-through :func:`smeval.netcdf_codec.save_with_codec`, still lazily: ESMValCore
+through :func:`smeval.netcdf_codec.saver`, still lazily: ESMValCore
 computes every file of a task together, as before.
 
 The option changes nothing else: without ``compress_netcdf`` the files stay
@@ -25,7 +25,7 @@ import functools
 import logging
 from typing import Any
 
-from smeval.netcdf_codec import check_codec, codec_available, save_with_codec
+from smeval.netcdf_codec import check_codec, codec_available, saver
 
 logger = logging.getLogger(__name__)
 
@@ -44,33 +44,25 @@ def install() -> None:
     def save(
         cubes, filename, *args: Any, compression: str | None = None, **kwargs
     ):
-        if compression is None:
-            return original(cubes, filename, *args, **kwargs)
-        codec = check_codec(compression, filename)
-        if not kwargs.get("compress", False):
-            return original(cubes, filename, *args, **kwargs)
-        if codec == "zlib" or not codec_available(codec):
-            if codec != "zlib":
-                _warn_once(codec)
-            return original(cubes, filename, *args, **kwargs)
-        return original(cubes, filename, *args, saver=_saver(codec), **kwargs)
+        if compression is not None:
+            codec = check_codec(compression, filename)
+            if kwargs.get("compress", False) and _writable(codec):
+                kwargs["saver"] = saver(codec)
+        return original(cubes, filename, *args, **kwargs)
 
     save.smeval_codec = True
     # ESMValCore finds a step's function by its name in this module.
     preprocessor.save = save
 
 
-def _saver(codec: str):
-    """Return an iris saver that writes NetCDF-4 compressed with ``codec`` (see :func:`iris.io.save`)."""
-
-    def save_netcdf(cubes, target, compute: bool = True, **options):
-        delayed = save_with_codec(cubes, target, codec, **options)
-        return delayed if not compute else delayed.compute()
-
-    # iris hands a list of cubes whole only to the savers of its NetCDF
-    # module (others get one cube at a time, without the delayed write).
-    save_netcdf.__module__ = "iris.fileformats.netcdf.saver"
-    return save_netcdf
+def _writable(codec: str) -> bool:
+    """Return True if ``codec`` is not ESMValCore's own zlib and the netCDF library here can write it."""
+    if codec == "zlib":
+        return False
+    if not codec_available(codec):
+        _warn_once(codec)
+        return False
+    return True
 
 
 @functools.cache

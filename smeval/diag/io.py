@@ -18,7 +18,7 @@ import iris.cube
 import numpy as np
 
 from smeval.cmorio import SYNTHETIC_ATTRIBUTE, atomic_output
-from smeval.netcdf_codec import check_codec, save_with_codec
+from smeval.netcdf_codec import check_codec, saver
 
 from .shared import atomic_write_text, family_of
 
@@ -114,13 +114,9 @@ def save_cube(
     """
     options = dict(netcdf)
     codec = options.pop("compression", None)
-    if codec is not None:
-        codec = check_codec(codec, path)
+    nc_saver = "nc" if codec is None else saver(check_codec(codec, path))
     with atomic_output(path) as tmp:
-        if codec is None:
-            iris.save(cube, str(tmp), saver="nc", **options)
-        else:
-            save_with_codec(cube, tmp, codec, **options).compute()
+        iris.save(cube, str(tmp), saver=nc_saver, **options)
     return Path(path)
 
 
