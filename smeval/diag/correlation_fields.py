@@ -11,8 +11,11 @@ map scripts share (:mod:`smeval.diag.map_fields`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,9 +29,8 @@ from smeval.core.correlation import (
     gridpoint_correlation,
 )
 from smeval.core.ensemble import MMEM_ALL, streamed_mmem
-from smeval.metrics.series import months_of
 
-from .ensemble_fields import find_ensemble_fields
+from .ensemble_fields import CHUNK_MONTHS, FieldFile, find_ensemble_fields
 from .io import is_synthetic, save_cube
 from .map_fields import ensemble_inputs, field_cube, field_record
 from .metrics import EvaluationOptions
@@ -86,23 +88,33 @@ class CorrelationOptions(EvaluationOptions):
         )
 
 
-def _monthly(cube: iris.cube.Cube, months: np.ndarray) -> np.ndarray:
-    """(n_months, lat, lon) float64 data of ``cube`` on the month axis ``months`` (NaN where absent).
+#: Months of the CMIP6-MMEM computed at once: one chunk of the field files
+#: (:data:`~smeval.diag.ensemble_fields.CHUNK_MONTHS`). The mean is element
+#: by element, so block by block gives the same values; in blocks every
+#: intermediate array (5 MB on the common grid) stays in the processor's
+#: cache and its memory is reused, where whole fields (177 MB each) cost a
+#: fresh allocation for every read and step.
+BLOCK_MONTHS = CHUNK_MONTHS
 
-    Reads the cube's data without keeping it in the cube, so that only the
-    fields in use are in memory.
-    """
-    own = months_of(cube.coord("time"))
-    raw = cube.lazy_data().compute()
-    data = np.array(np.ma.getdata(raw), dtype=np.float64)
-    data[np.ma.getmaskarray(raw)] = np.nan
-    if own.shape == months.shape and (own == months).all():
-        return data
-    out = np.full((len(months), *data.shape[1:]), np.nan)
-    pos = np.clip(np.searchsorted(months, own), 0, len(months) - 1)
-    inside = months[pos] == own
-    out[pos[inside]] = data[inside]
-    return out
+
+def _mmem_by_blocks(
+    load: Callable[[str, np.ndarray], np.ndarray],
+    models: list[str],
+    families: dict[str, str],
+    months: np.ndarray,
+) -> np.ndarray:
+    """CMIP6-MMEM of the fields ``load(model, block)`` on ``months``, :data:`BLOCK_MONTHS` months at a time."""
+    return np.concatenate(
+        [
+            streamed_mmem(
+                {m: partial(load, m, block) for m in models}, families
+            )
+            for block in (
+                months[i : i + BLOCK_MONTHS]
+                for i in range(0, len(months), BLOCK_MONTHS)
+            )
+        ]
+    )
 
 
 #: CMOR variables of the correlation maps.
@@ -149,15 +161,14 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
             "No data set with mrsos, pr and evspsbl: no correlation maps written"
         )
         return []
-    with ProvenanceLogger(cfg) as provlog:
+    with ProvenanceLogger(cfg) as provlog, contextlib.ExitStack() as stack:
+        files = {
+            v_d: stack.enter_context(FieldFile(sources[v_d], cube))
+            for v_d, cube in cubes.items()
+            if v_d[1] in complete
+        }
         return _write_correlations(
-            cfg,
-            options,
-            provlog,
-            {v_d: c for v_d, c in cubes.items() if v_d[1] in complete},
-            sources,
-            families,
-            references,
+            cfg, options, provlog, files, sources, families, references
         )
 
 
@@ -165,51 +176,41 @@ def _write_correlations(
     cfg,
     options: CorrelationOptions,
     provlog,
-    cubes,
+    files: dict[tuple[str, str], FieldFile],
     sources,
     families,
     references,
 ) -> list[Path]:
-    """Correlation maps of the references and of CMIP6-MMEM from ``cubes``: (variable, data set) -> field, read from ``sources``: (variable, data set) -> file."""
+    """Correlation maps of the references and of CMIP6-MMEM from ``files``: (variable, data set) -> the open field file ``sources[(variable, data set)]``."""
     alpha = 1.0 - options.significance_level
     effective_n = options.significance_method == "effective-sample-size"
     period = options.period
     fdr_alpha = options.fdr_alpha
-    complete = sorted({d for _, d in cubes})
-    all_months = np.concatenate(
-        [
-            months_of(cubes[(v, d)].coord("time"))
-            for v in CORRELATION_VARIABLES
-            for d in complete
-        ]
-    )
+    complete = sorted({d for _, d in files})
+    all_months = np.concatenate([f.months for f in files.values()])
     months = np.arange(all_months.min(), all_months.max() + 1)
-    template = cubes[("mrsos", complete[0])]
-    synthetic = any(is_synthetic(c) for c in cubes.values())
+    template = files[("mrsos", complete[0])].cube
+    synthetic = any(is_synthetic(f.cube) for f in files.values())
 
-    def soil(dataset):
-        return _monthly(cubes[("mrsos", dataset)], months)
+    def soil(dataset, block):
+        return files[("mrsos", dataset)].read(block)
 
-    def pme(dataset):
-        flux = _monthly(cubes[("pr", dataset)], months)
-        flux -= _monthly(cubes[("evspsbl", dataset)], months)
+    def pme(dataset, block):
+        flux = files[("pr", dataset)].read(block)
+        flux -= files[("evspsbl", dataset)].read(block)
         return flux
 
     models = [d for d in complete if d not in references]
     # Loaders, so that one data set's fields at a time are in memory.
     pairs: dict[str, Any] = {
-        d: (lambda d=d: (soil(d), pme(d))) for d in complete if d in references
+        d: (lambda d=d: (soil(d, months), pme(d, months)))
+        for d in complete
+        if d in references
     }
     if models:
         # Each model's ensemble mean; the MMEM is the mean over families.
-        # Monthly fields on the common grid are large (432 x 160 x 320 each):
-        # one input at a time.
-        sm = streamed_mmem(
-            {m: (lambda m=m: soil(m)) for m in models}, families
-        )
-        flux = streamed_mmem(
-            {m: (lambda m=m: pme(m)) for m in models}, families
-        )
+        sm = _mmem_by_blocks(soil, models, families, months)
+        flux = _mmem_by_blocks(pme, models, families, months)
         pairs[MMEM_ALL] = lambda: (sm, flux)
     written = []
     work = Path(cfg["work_dir"])

@@ -17,7 +17,8 @@ The fields are written one file per variable and data set,
 :func:`save_options`),
 with attributes that name the data set, project, family and the
 members in the mean; the correlation script finds them in its ancestors'
-folders (:func:`find_ensemble_fields`).
+folders (:func:`find_ensemble_fields`) and reads them a few months at a
+time (:class:`FieldFile`).
 """
 
 from __future__ import annotations
@@ -26,12 +27,15 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Self
 
 import iris.coords
 import iris.cube
+import netCDF4
 import numpy as np
 
+from smeval.core._arrays import as_float_nan
+from smeval.metrics.series import months_of
 from smeval.netcdf_codec import codec_available
 
 from .io import attach_labels, labelled_files
@@ -99,11 +103,82 @@ def label(
     ``ensemble_statistics`` drops them and adds its own.
     """
     attach_labels(cube, ATTRIBUTES, {**meta, "members": ",".join(members)})
-    cube.data = cube.core_data().astype(np.float32)
+    cube.data = cube.core_data().astype(np.float32, copy=False)
     own = tuple(inputs[0].cell_methods) if inputs else ()
     steps = tuple(m for m in cube.cell_methods if m not in own)
     cube.cell_methods = (*own, *steps)
     return cube
+
+
+#: Attributes with which netCDF4 changes a variable's values as it reads
+#: them (scaling, valid ranges, a second missing value). The writers of the
+#: field files set none of them.
+_CHANGE_ON_READ = frozenset(
+    {
+        "scale_factor",
+        "add_offset",
+        "missing_value",
+        "valid_min",
+        "valid_max",
+        "valid_range",
+    }
+)
+
+
+class FieldFile:
+    """A field file (loaded as ``cube``) held open, read a few months at a time.
+
+    :meth:`read` gives the values of ``cube``'s masked data with NaN for the
+    mask, at a third of the cost: the variable is read as stored and its
+    fill value marked missing here, where iris has netCDF4 mask every chunk
+    and then joins the masked chunks. A file whose variable has an
+    attribute that changes values on reading (:data:`_CHANGE_ON_READ`) is
+    read with netCDF4's masking and scaling.
+    """
+
+    def __init__(self, path: str | os.PathLike, cube: iris.cube.Cube):
+        self.cube = cube
+        self.months = months_of(cube.coord("time"))
+        self._dataset = netCDF4.Dataset(path)
+        self._variable = self._dataset.variables[cube.var_name]
+        self._as_stored = not _CHANGE_ON_READ & set(self._variable.ncattrs())
+        # The fill value netCDF4 would mask: _FillValue, else the library's
+        # default; None if the variable is not pre-filled.
+        self._fill = self._variable.get_fill_value()
+        self._variable.set_auto_maskandscale(not self._as_stored)
+        # Every read is of whole chunks, which HDF5 reads past its chunk
+        # cache; a cache per open file (netCDF-C's default is 16 MB or
+        # more) would only hold memory, some gigabytes for a hundred files.
+        self._variable.set_var_chunk_cache(size=0)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._dataset.close()
+
+    def read(self, months: np.ndarray) -> np.ndarray:
+        """(len(months), lat, lon) float64 values on the month axis ``months`` (``year * 12 + month - 1``), NaN where missing or absent."""
+        pos = np.clip(
+            np.searchsorted(self.months, months), 0, len(self.months) - 1
+        )
+        inside = self.months[pos] == months
+        if inside.all() and (np.diff(pos) == 1).all():
+            return self._values(self._variable[pos[0] : pos[-1] + 1])
+        out = np.full((len(months), *self._variable.shape[1:]), np.nan)
+        if inside.any():
+            rows = pos[inside]
+            stored = self._variable[rows.min() : rows.max() + 1]
+            out[inside] = self._values(stored[rows - rows.min()])
+        return out
+
+    def _values(self, stored: np.ndarray) -> np.ndarray:
+        if not self._as_stored:
+            return as_float_nan(stored, np.float64)
+        values = stored.astype(np.float64)
+        if self._fill is not None:
+            np.copyto(values, np.nan, where=stored == self._fill)
+        return values
 
 
 def find_ensemble_fields(

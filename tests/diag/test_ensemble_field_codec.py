@@ -3,9 +3,10 @@
 The regional-series scripts write each data set's monthly field on the
 common grid with :func:`smeval.diag.ensemble_fields.save_options` (zstd,
 chunks of whole years, through iris' saver into an open netCDF4 dataset,
-:func:`smeval.diag.io.save_cube`); the correlation script reads them with
-iris. Values, mask and dtype must round-trip exactly, so that the
-correlation maps do not depend on the codec.
+:func:`smeval.diag.io.save_cube`). Read back with iris, values, mask and
+dtype must round-trip exactly, so that the correlation maps do not depend
+on the codec; the correlation script's own reader gives iris' values
+(test_field_file.py).
 """
 
 from __future__ import annotations
