@@ -243,16 +243,12 @@ def savefig(
     types = ["png", *(["pdf"] if pdf else []), *_ALSO_AS]
     paths = [stem.with_suffix(f".{t}") for t in dict.fromkeys(types)]
     with mpl.rc_context(RC):
-        fig.savefig(paths[0], dpi=DPI, bbox_inches="tight")
-        if len(paths) > 1:
-            # The same box for the other file types: "tight" would lay the
-            # figure out and measure it again for each (a quarter of the
-            # figure scripts' time went to these passes).
-            box = fig.get_tightbbox().padded(
-                mpl.rcParams["savefig.pad_inches"]
-            )
-            for path in paths[1:]:
-                fig.savefig(path, dpi=DPI, bbox_inches=box)
+        # One box for every file type: "tight" would lay the figure out and
+        # measure it again for each (a quarter of the figure scripts' time
+        # went to these passes).
+        box = fig.get_tightbbox().padded(mpl.rcParams["savefig.pad_inches"])
+        for path in paths:
+            fig.savefig(path, dpi=DPI, bbox_inches=box)
     if clear:
         fig.clear()
     return paths
