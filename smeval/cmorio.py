@@ -332,7 +332,11 @@ def obs6_global_attributes(
 
 @contextlib.contextmanager
 def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path in ``path``'s folder; ``os.replace`` it on success."""
+    """Yield a temporary path in ``path``'s folder; ``os.replace`` it on success.
+
+    A caller that removes the temporary file discards the output: ``path``
+    is left as it was.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
@@ -342,6 +346,8 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if not tmp_path.exists():
+            return
         tmp_path.chmod(0o644)
         tmp_path.replace(path)
     except BaseException:

@@ -7,10 +7,14 @@ cubes, and writes small results (series, tables) atomically.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import iris
 import iris.coords
@@ -112,12 +116,47 @@ def save_cube(
     iris' saver does not take; it then compresses the variables iris' saver
     compresses with ``zlib`` (:mod:`smeval.netcdf_codec`), at ``complevel``.
     """
+    with delayed_save(cube, path, **netcdf) as saving:
+        saving.write.compute()
+    return Path(path)
+
+
+@dataclass
+class DelayedSave:
+    """A NetCDF file being written: ``write`` (a dask ``Delayed``) writes its data; :meth:`discard` drops it."""
+
+    write: Any
+    _tmp: Path
+    discarded: bool = False
+
+    def discard(self) -> None:
+        """Leave the target as it was (the data need not have been written)."""
+        self._tmp.unlink(missing_ok=True)
+        self.discarded = True
+
+
+@contextlib.contextmanager
+def delayed_save(
+    cube: iris.cube.Cube, path: str | os.PathLike, **netcdf: object
+) -> Iterator[DelayedSave]:
+    """Save a cube as NetCDF atomically, its lazy data written by the caller's ``dask.compute``.
+
+    Yields a :class:`DelayedSave`; computing its ``write`` together with
+    other lazy results reads their common inputs once. The file appears at
+    ``path`` when the block ends without error and without
+    :meth:`~DelayedSave.discard`; the caller must have computed ``write``.
+    ``netcdf``: as :func:`save_cube`.
+    """
     options = dict(netcdf)
     codec = options.pop("compression", None)
     nc_saver = "nc" if codec is None else saver(check_codec(codec, path))
     with atomic_output(path) as tmp:
-        iris.save(cube, str(tmp), saver=nc_saver, **options)
-    return Path(path)
+        yield DelayedSave(
+            iris.save(
+                cube, str(tmp), saver=nc_saver, compute=False, **options
+            ),
+            tmp,
+        )
 
 
 #: Where a regional series lies in a series script's work folder: one

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -43,6 +44,8 @@ from .ensemble_fields import ensemble_field_path, save_options
 from .ensemble_fields import label as ensemble_label
 from .io import (
     EXCLUDED_COLUMNS,
+    DelayedSave,
+    delayed_save,
     load_cube,
     save_cube,
     series_cube,
@@ -310,11 +313,22 @@ class _Writer:
         self, members, cube: iris.cube.Cube, steps: Iterable[str]
     ) -> None:
         """Write one data set's monthly field on the common grid, the correlation branch of ``members``."""
+        with self.ensemble_field(members, cube, steps) as saving:
+            saving.write.compute()
+
+    @contextlib.contextmanager
+    def ensemble_field(
+        self, members, cube: iris.cube.Cube, steps: Iterable[str]
+    ) -> Iterator[DelayedSave]:
+        """Save the correlation branch ``cube`` of ``members`` as the caller computes ``write`` (:func:`~smeval.diag.io.delayed_save`); recorded unless discarded."""
         meta = members[0].meta
         names = [_member(m.meta) for m in members if _member(m.meta)]
         out = ensemble_field_path(self.cfg["work_dir"], meta)
         cube = ensemble_label(cube, meta, names, [m.cube for m in members])
-        save_cube(cube, out, **save_options(cube.shape))
+        with delayed_save(cube, out, **save_options(cube.shape)) as saving:
+            yield saving
+        if saving.discarded:
+            return
         what = (
             f"the mean of its {len(names)} member(s) {', '.join(names)}"
             if names
@@ -781,22 +795,26 @@ def _all_at_once(
     options: SeriesOptions,
     writer: _Writer,
 ) -> tuple[set[str], iris.cube.Cube | None]:
-    """(files of the members kept, their correlation branch), computing all members and the branch in one ``dask.compute``.
+    """(files of the members kept, their correlation branch to write, or None if written or absent), computing all members and the branch together.
 
-    If the full check (after the compute) excludes a member of the mean, the
-    mean is computed again without it: a second read of this data set's
-    other members, logged.
+    All in one ``dask.compute`` that also writes the branch
+    (:func:`_written_in_one_compute`), unless a data set's only member is
+    computed in time blocks: the branch is then returned computed. If the
+    full check (after the compute) excludes a member of the mean, the mean
+    is computed again without it: a second read of this data set's other
+    members, logged.
     """
     mean = _lazy_mean(in_mean, options.correlation_steps, writer)
+    if mean is not None and (
+        len(members) > 1 or len(_blocks(members[0], options)) == 1
+    ):
+        return _written_in_one_compute(members, in_mean, mean, options, writer)
     if len(members) == 1:  # a reference, or a model's only member
         branch = None if mean is None else partial(_branch, in_mean, options)
         products, field = _compute(members[0], options, branch)
         computed = [products]
-    else:
-        *computed, field = dask.compute(
-            *(m.lazy() for m in members),
-            None if mean is None else mean.core_data(),
-        )
+    else:  # no branch
+        computed = dask.compute(*(m.lazy() for m in members))
     kept = {
         m.filename
         for m, products in zip(members, computed, strict=True)
@@ -809,6 +827,37 @@ def _all_at_once(
         return kept, _mean_again(in_mean, used, options, writer)
     mean.data = field
     return kept, mean
+
+
+def _written_in_one_compute(
+    members: list[_Member],
+    in_mean: list[_Member],
+    mean: iris.cube.Cube,
+    options: SeriesOptions,
+    writer: _Writer,
+) -> tuple[set[str], iris.cube.Cube | None]:
+    """(files of the members kept, None): the members and the field ``mean`` of ``in_mean`` computed in one ``dask.compute`` that also writes the field.
+
+    The field goes to its file chunk by chunk as it is computed, instead of
+    being gathered into one array and then written (a third less time).
+    If the full check excludes a member of the mean, the file is dropped
+    and the mean computed again without it (:func:`_mean_again`), returned
+    for the caller to write.
+    """
+    steps = options.correlation_steps
+    with writer.ensemble_field(in_mean, mean, steps) as saving:
+        *computed, _ = dask.compute(*(m.lazy() for m in members), saving.write)
+        kept = {
+            m.filename
+            for m, products in zip(members, computed, strict=True)
+            if _write_member(m, products, options, writer)
+        }
+        used = [m for m in in_mean if m.filename in kept]
+        if len(used) < len(in_mean):
+            saving.discard()
+    if saving.discarded:
+        return kept, _mean_again(in_mean, used, options, writer)
+    return kept, None
 
 
 def _mean_again(

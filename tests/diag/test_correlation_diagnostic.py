@@ -555,8 +555,10 @@ def test_a_member_that_fails_only_the_full_check_is_left_out_of_the_mean(
         [message] = again
         assert "r3i1p1f1" in message
         assert "mrsos_MODEL-A_r3i1p1f1.nc" in message
-    # The excluded members' series and climatologies are not written.
+    # The excluded members' series and climatologies are not written, nor
+    # is a field of the first mean left behind.
     work = tmp_path / "soil_moisture/work"
+    assert list(work.rglob(".*.tmp")) == []
     assert sorted(p.name for p in (work / "sm_shallow").glob("*.nc")) == [
         "MODEL-A_r1i1p1f1.nc",
         "MODEL-A_r2i1p1f1.nc",
