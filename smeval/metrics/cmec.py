@@ -211,18 +211,21 @@ def metric_bundle(
     outer = list(DIMENSIONS)[:-1]
     results = _nest([list(entries[key]) for key in outer])
     leftover = [col for col, owner in owners.items() if owner is None]
-    for row in table.itertuples(index=False):
-        row = row._asdict()
+    # Plain lists, row by row: a tenth of the time of itertuples' rows.
+    columns = {
+        c: table[c].tolist()
+        for c in [*DIMENSIONS, VALUE_COLUMN, *numeric, *leftover]
+    }
+    for i, stat in enumerate(columns["statistic"]):
         leaf = results
         for key in outer:
-            leaf = leaf[row[key]]
-        stat = row["statistic"]
-        leaf[stat] = _number(row[VALUE_COLUMN])
+            leaf = leaf[columns[key][i]]
+        leaf[stat] = _number(columns[VALUE_COLUMN][i])
         for col in numeric:
-            leaf[f"{stat}_{col}"] = _number(row[col])
+            leaf[f"{stat}_{col}"] = _number(columns[col][i])
         for col in leftover:
             leaf.setdefault("attributes", {}).setdefault(col, {})[stat] = (
-                _text(row[col])
+                _text(columns[col][i])
             )
     dimensions = {"json_structure": [DIMENSIONS[k] for k in DIMENSIONS]}
     dimensions.update({DIMENSIONS[k]: entries[k] for k in DIMENSIONS})
