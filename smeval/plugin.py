@@ -28,7 +28,10 @@ command itself calls :func:`activate`, which changes nothing on disk:
   provenance file instead of copying it (:mod:`smeval.provenance_chain`);
 - the ``save`` preprocessor step takes a ``compression`` option (a codec of
   netCDF4, e.g. zstd) for ``preproc/`` written with ``compress_netcdf``
-  (:mod:`smeval.preproc_codec`).
+  (:mod:`smeval.preproc_codec`);
+- while tasks run in parallel, each diagnostic script's Dask has the
+  threads ESMValCore gives each preprocessing task, cores / tasks at once,
+  instead of one per core (:mod:`smeval.script_threads`).
 
 ESMValCore's task processes are forked from the command's process and inherit
 this; where the platform's default start method is ``forkserver`` the server
@@ -50,6 +53,7 @@ from smeval import (
     provenance_lineage,
     provenance_transfer,
     resources,
+    script_threads,
 )
 
 
@@ -133,6 +137,7 @@ def activate() -> None:
     provenance_lineage.install()
     provenance_chain.install()
     preproc_codec.install()
+    script_threads.install()
 
 
 def _check_dask_profiles() -> None:
