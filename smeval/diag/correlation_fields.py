@@ -168,7 +168,7 @@ def correlation_fields(cfg: dict[str, Any]) -> list[Path]:
             if v_d[1] in complete
         }
         return _write_correlations(
-            cfg, options, provlog, files, sources, families, references
+            cfg, options, provlog, files, families, references
         )
 
 
@@ -177,11 +177,10 @@ def _write_correlations(
     options: CorrelationOptions,
     provlog,
     files: dict[tuple[str, str], FieldFile],
-    sources,
     families,
     references,
 ) -> list[Path]:
-    """Correlation maps of the references and of CMIP6-MMEM from ``files``: (variable, data set) -> the open field file ``sources[(variable, data set)]``."""
+    """Correlation maps of the references and of CMIP6-MMEM from ``files``: (variable, data set) -> its open field file."""
     alpha = 1.0 - options.significance_level
     effective_n = options.significance_method == "effective-sample-size"
     period = options.period
@@ -285,7 +284,11 @@ def _write_correlations(
             field_record(
                 f"Correlation of monthly shallow soil moisture with P - E of {what}, {period}, per grid cell "
                 f"on the common {grid_spacing(out_cubes[-1])} degree grid; significance: {test}.",
-                [sources[(v, d)] for d in used for v in CORRELATION_VARIABLES],
+                [
+                    files[(v, d)].path
+                    for d in used
+                    for v in CORRELATION_VARIABLES
+                ],
                 used,
                 ["corr"],
                 "geo",

@@ -137,6 +137,7 @@ class FieldFile:
     """
 
     def __init__(self, path: str | os.PathLike, cube: iris.cube.Cube):
+        self.path = str(path)
         self.cube = cube
         self.months = months_of(cube.coord("time"))
         self._dataset = netCDF4.Dataset(path)
