@@ -815,11 +815,7 @@ def _all_at_once(
         computed = [products]
     else:  # no branch
         computed = dask.compute(*(m.lazy() for m in members))
-    kept = {
-        m.filename
-        for m, products in zip(members, computed, strict=True)
-        if _write_member(m, products, options, writer)
-    }
+    kept = _write_members(members, computed, options, writer)
     if mean is None:
         return kept, None
     used = [m for m in in_mean if m.filename in kept]
@@ -827,6 +823,17 @@ def _all_at_once(
         return kept, _mean_again(in_mean, used, options, writer)
     mean.data = field
     return kept, mean
+
+
+def _write_members(
+    members: list[_Member], computed, options: SeriesOptions, writer: _Writer
+) -> set[str]:
+    """Write each member's ``computed`` products (:func:`_write_member`); return the files of the members kept."""
+    return {
+        m.filename
+        for m, products in zip(members, computed, strict=True)
+        if _write_member(m, products, options, writer)
+    }
 
 
 def _written_in_one_compute(
@@ -847,11 +854,7 @@ def _written_in_one_compute(
     steps = options.correlation_steps
     with writer.ensemble_field(in_mean, mean, steps) as saving:
         *computed, _ = dask.compute(*(m.lazy() for m in members), saving.write)
-        kept = {
-            m.filename
-            for m, products in zip(members, computed, strict=True)
-            if _write_member(m, products, options, writer)
-        }
+        kept = _write_members(members, computed, options, writer)
         used = [m for m in in_mean if m.filename in kept]
         if len(used) < len(in_mean):
             saving.discard()
