@@ -261,3 +261,21 @@ def test_preproc_is_written_with_the_recipes_codec(e2e):
     for path in files:
         with netCDF4.Dataset(path) as dataset:
             assert dataset[path.parent.name].filters()[codec], path
+
+
+def test_preproc_is_chunked_one_month_map_at_a_time(e2e):
+    # `optimize_access: map`: each HDF5 chunk is one month of one layer,
+    # so that iris' read-back chunks (and the series script's blocks) do
+    # not grow with the period.
+    series = {"mrsol", "mrsos", "pr", "evspsbl", "mrros", "snm"}
+    files = [
+        path
+        for path in (e2e["run"] / "preproc").rglob("*.nc")
+        if path.parent.name in series
+    ]
+    assert {path.parent.name for path in files} == series
+    for path in files:
+        with netCDF4.Dataset(path) as dataset:
+            variable = dataset[path.parent.name]
+            one_map = [1] * (variable.ndim - 2) + list(variable.shape[-2:])
+            assert variable.chunking() == one_map, path
