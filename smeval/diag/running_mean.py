@@ -36,6 +36,10 @@ from .preprocess import ENSEMBLE_STEP
 
 #: The only settings of ESMValCore's ensemble step that the running mean gives.
 MEAN_SETTINGS = MappingProxyType({"statistics": ["mean"]})
+#: The running count of valid members: up to 32,767 members, a quarter of
+#: int64's memory (the sums and counts span the whole period on the native
+#: grid).
+COUNT_DTYPE = np.int16
 #: Members computed together: one per thread of the 2-core machines the
 #: recipe is measured on keeps both busy while holding two members.
 MEMBERS_AT_ONCE = 2
@@ -66,6 +70,7 @@ class RunningMean:
     def __init__(self) -> None:
         self.total: np.ndarray | None = None
         self.count: np.ndarray | None = None
+        self.members = 0
 
     def add(self, values: np.ndarray, valid: np.ndarray) -> None:
         """Add one member's values, zero where not ``valid``.
@@ -73,22 +78,35 @@ class RunningMean:
         Raises
         ------
         ValueError
-            If the shape is not that of the members added before.
+            If the shape is not that of the members added before, or the
+            counts would overflow :data:`COUNT_DTYPE`.
         """
+        if self.members == np.iinfo(COUNT_DTYPE).max:
+            msg = f"more than {self.members} members: the counts would overflow {np.dtype(COUNT_DTYPE)}"
+            raise ValueError(msg)
         if self.total is None:
             self.total = np.zeros(values.shape, np.float64)
-            self.count = np.zeros(values.shape, np.int32)
+            self.count = np.zeros(values.shape, COUNT_DTYPE)
         if values.shape != self.total.shape:
             msg = f"a member of shape {values.shape} cannot join members of shape {self.total.shape}"
             raise ValueError(msg)
         self.total += values
         self.count += valid
+        self.members += 1
 
     def mean(self, dtype) -> np.ma.MaskedArray:
         """Return the mean in ``dtype``, masked where no member was valid."""
         if self.total is None:
             msg = "no member was added"
             raise ValueError(msg)
-        return np.ma.masked_where(
-            self.count == 0, self.total / np.maximum(self.count, 1)
-        ).astype(dtype)
+        # Divided straight into the result: numpy divides in float64 a
+        # buffer at a time, so no float64 quotient of the whole period is
+        # held beside the sums (the same values as dividing, then casting).
+        mean = np.empty(self.total.shape, dtype)
+        np.divide(
+            self.total,
+            np.maximum(self.count, 1),
+            out=mean,
+            casting="same_kind",
+        )
+        return np.ma.MaskedArray(mean, mask=self.count == 0)

@@ -16,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from smeval.diag import running_mean
 from smeval.diag.running_mean import (
     RunningMean,
     after_mean,
@@ -119,6 +120,38 @@ def test_a_member_of_another_shape_is_refused():
         total.add(np.zeros((3, 2)), np.ones((3, 2), bool))
     with pytest.raises(ValueError, match="no member"):
         RunningMean().mean(np.float32)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(member_data, min_size=1, max_size=6))
+def test_the_mean_divided_into_float32_is_the_float64_quotient_cast(members):
+    # The mean divides straight into float32; a second formula: the whole
+    # float64 quotient, then cast (what the script wrote before).
+    total = RunningMean()
+    for data in members:
+        total.add(
+            np.ma.filled(data, 0),
+            ~np.ma.getmaskarray(data),
+        )
+    count = np.zeros(SHAPE, np.int64)
+    sums = np.zeros(SHAPE, np.float64)
+    for data in members:
+        count += ~np.ma.getmaskarray(data)
+        sums += np.ma.filled(data, 0)
+    expected = (sums / np.maximum(count, 1)).astype(np.float32)
+    mean = total.mean(np.float32)
+    np.testing.assert_array_equal(np.ma.getmaskarray(mean), count == 0)
+    np.testing.assert_array_equal(mean.data, expected)
+
+
+def test_more_members_than_the_counts_hold_are_refused():
+    total = RunningMean()
+    one, valid = np.ones(1, np.float32), np.ones(1, bool)
+    for _ in range(np.iinfo(running_mean.COUNT_DTYPE).max):
+        total.add(one, valid)
+    assert total.mean(np.float32)[0] == 1.0
+    with pytest.raises(ValueError, match="would overflow"):
+        total.add(one, valid)
 
 
 @pytest.mark.parametrize(
