@@ -313,16 +313,38 @@ def climate_sums(cube: iris.cube.Cube) -> tuple[da.Array, da.Array]:
     the whole, so a caller may take them piece by piece (a cube's months in
     blocks) and finish with :func:`climate_mean_of_sums`.
     """
-    data = cube.core_data()
+    data = da.asarray(cube.core_data())
     axis = cube.coord_dims("time")[0]
-    shape = [1] * data.ndim
-    shape[axis] = -1
-    lengths = _time_lengths(cube).reshape(shape)
-    values, valid = valid_values(data)
-    total = da.where(valid, values * lengths, 0.0).sum(
-        axis=axis, dtype=np.float64
+    # Each chunk's two sums first, a map at a time (float64 temporaries of
+    # one map, where whole-chunk float64 products and masks took about 4
+    # times the chunk), then dask's sum over the chunks as before.
+    chunks = [
+        (1,) * len(c) if i == axis else c for i, c in enumerate(data.chunks)
+    ]
+    partial = da.map_blocks(
+        _chunk_sums,
+        data,
+        lengths=_time_lengths(cube),
+        axis=axis,
+        new_axis=0,
+        chunks=((2,), *chunks),
+        dtype=np.float64,
+        meta=np.array((), np.float64),
     )
-    return total, (valid * lengths).sum(axis=axis)
+    both = partial.sum(axis=axis + 1)
+    return both[0], both[1]
+
+
+def _chunk_sums(block, lengths, axis: int, block_info=None) -> np.ndarray:
+    """Return (sum_t d_t x_tj, sum_t d_t) over the valid x_tj of one chunk, stacked, time kept as a length-1 axis; the time steps added in order."""
+    start, stop = block_info[0]["array-location"][axis]
+    shape = block.shape[:axis] + block.shape[axis + 1 :]
+    total, length = np.zeros(shape), np.zeros(shape)
+    for t, step in enumerate(lengths[start:stop]):
+        values, valid = valid_values(block[(slice(None),) * axis + (t,)])
+        np.add(total, values * np.float64(step), out=total, where=valid)
+        np.add(length, step, out=length, where=valid)
+    return np.expand_dims(np.stack([total, length]), axis + 1)
 
 
 def climate_mean_of_sums(

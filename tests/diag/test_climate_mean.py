@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from smeval import cmorio
-from smeval.preprocessor import climate_mean
+from smeval.core._arrays import valid_values
+from smeval.preprocessor import climate_mean, climate_sums
 
 
 def _cube(
@@ -164,3 +165,37 @@ def test_data_that_are_not_lazy_floats_go_to_esmvalcore_unchanged():
             cube, operator="mean", period="full"
         ).data,
     )
+
+
+def _whole_chunk_sums(cube: iris.cube.Cube):
+    """The two sums as whole-chunk float64 arrays (the formula climate_sums replaced): a second route."""
+    data = cube.core_data()
+    lengths = np.diff(cube.coord("time").bounds, axis=-1)[:, 0]
+    values, valid = valid_values(data)
+    weights = lengths[:, None, None]
+    total = da.where(valid, values * weights, 0.0).sum(
+        axis=0, dtype=np.float64
+    )
+    return total, (valid * weights).sum(axis=0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=hnp.arrays(
+        np.float32,
+        (12, 3, 4),
+        elements=st.floats(-1e4, 1e4, width=32) | st.just(np.nan),
+    ),
+    mask=hnp.arrays(np.bool_, (12, 3, 4)),
+    chunk=st.integers(1, 12),
+)
+def test_the_sums_a_map_at_a_time_are_the_whole_chunks_sums(
+    values, mask, chunk
+):
+    # Bit for bit: the same float64 products added in the same order.
+    cube = _cube(values, mask, chunk=chunk)
+    ours = dask.compute(*climate_sums(cube))
+    theirs = dask.compute(*_whole_chunk_sums(cube))
+    for one, other in zip(ours, theirs, strict=True):
+        assert one.dtype == other.dtype == np.float64
+        np.testing.assert_array_equal(one, other)
