@@ -6,6 +6,8 @@ and non-finite values (hypothesis), and against values worked out by hand.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import dask.array as da
 import iris.coords
 import iris.cube
@@ -17,7 +19,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from smeval.diag import running_mean
+from smeval.diag.regional_series import _ensemble_steps
 from smeval.diag.running_mean import (
+    MEAN_SETTINGS,
     RunningMean,
     after_mean,
     applies,
@@ -194,3 +198,34 @@ def test_the_steps_after_the_mean_keep_their_order_and_options():
         ("regrid", {"target_grid": "1x1"}),
         ("mask_landsea", {"mask_out": "sea"}),
     ]
+
+
+@settings(max_examples=30, deadline=None)
+@given(member_data)
+def test_a_single_members_mean_is_esmvalcores_without_its_stack(data):
+    # The series script takes one member's ensemble mean as its valid
+    # values (no stack, no masked mean): ESMValCore's result, bit for bit.
+    member = SimpleNamespace(cube=_member(data), meta={"project": "CMIP6"})
+    options = SimpleNamespace(
+        correlation_steps={"ensemble_statistics": dict(MEAN_SETTINGS)}
+    )
+    ours = _ensemble_steps([member], options).data
+    theirs = _esmvalcore([data])
+    assert ours.dtype == theirs.dtype == np.float32
+    np.testing.assert_array_equal(
+        np.ma.getmaskarray(ours), np.ma.getmaskarray(theirs)
+    )
+    np.testing.assert_array_equal(ours.compressed(), theirs.compressed())
+
+
+def test_a_single_members_nan_is_missing_as_in_esmvalcores_mean():
+    data = np.ma.masked_array(np.ones(SHAPE, np.float32))
+    data[0, 1, 2] = np.nan
+    member = SimpleNamespace(cube=_member(data), meta={"project": "CMIP6"})
+    options = SimpleNamespace(
+        correlation_steps={"ensemble_statistics": dict(MEAN_SETTINGS)}
+    )
+    ours = _ensemble_steps([member], options).data
+    assert ours[0, 1, 2] is np.ma.masked
+    assert np.ma.count(ours) == ours.size - 1
+    assert _esmvalcore([data])[0, 1, 2] is np.ma.masked
