@@ -5,6 +5,7 @@ from __future__ import annotations
 import iris
 import numpy as np
 import pytest
+import yaml
 from bench_helpers import load_benchmark
 
 from smeval.cli import main
@@ -85,3 +86,46 @@ def test_the_long_stand_in_repeats_the_months_on_a_continuous_axis(
     assert last.year - first.year == 3 * n // 12
     with pytest.raises(SystemExit):
         tile.main([str(source), str(out)])  # never overwritten
+
+
+def test_series_peaks_charges_each_step_of_a_replayed_task(
+    archive, tmp_path, capsys
+):
+    # A finished task in miniature: a settings.yml with the recipe's options
+    # and a metadata.yml naming the archive's files of two members and ERA5.
+    memory = load_benchmark("bench_series_memory")
+    peaks = load_benchmark("series_peaks")
+    inputs = {
+        **memory.input_data(archive, "CNRM-CM6-1", "mrsos", 2),
+        **memory.input_data(archive, "ERA5", "mrsos", 1),
+    }
+    metadata = tmp_path / "preproc" / "metadata.yml"
+    metadata.parent.mkdir()
+    metadata.write_text(yaml.safe_dump(inputs))
+    settings = tmp_path / "settings.yml"
+    settings.write_text(
+        yaml.safe_dump(
+            {**memory.script_options("mrsos"), "input_files": [str(metadata)]},
+            sort_keys=False,  # the steps' order is theirs
+        )
+    )
+    argv = [str(settings), str(tmp_path / "scratch")]
+    assert peaks.main([*argv, "--only", "CNRM-CM6-1/mrsos"]) == 0
+    header, table, *rows = capsys.readouterr().out.strip().splitlines()
+    assert header.startswith("peak RSS of the process")
+    assert table == "step | peak RSS GB | RSS at its start GB"
+    steps = {row.split(" | ")[0] for row in rows}
+    # Each member prepared, then the data set's members computed together.
+    assert steps == {
+        "CNRM-CM6-1/mrsos/r1i1p1f2",
+        "CNRM-CM6-1/mrsos/r2i1p1f2",
+        "CNRM-CM6-1/mrsos/all 2",
+    }
+    for row in rows:
+        peak, start = (float(v) for v in row.split(" | ")[1:])
+        assert peak >= start > 0.05
+    assert (tmp_path / "scratch" / "work" / "sm_shallow").is_dir()
+    with pytest.raises(SystemExit):  # the scratch folder exists now
+        peaks.main(argv)
+    with pytest.raises(ValueError, match="none of GLDAS-NOAH/mrsos"):
+        peaks.selected(inputs, ["GLDAS-NOAH/mrsos"])
