@@ -246,11 +246,8 @@ def test_report_written_with_synthetic_banner(e2e):
     assert "http://" not in html and "https://" not in html
 
 
-def test_preproc_is_written_with_the_recipes_codec(e2e):
-    # The recipe's preprocessors save with `compression: zstd` (fixed fields
-    # have none of them: ESMValCore's zlib); this run compresses preproc/,
-    # and every script read it back.
-    codec = "zstd" if codec_available("zstd") else "zlib"
+def _series_preproc_files(e2e) -> list:
+    """The run's preprocessed files of the series variables, each variable present."""
     series = {"mrsol", "mrsos", "pr", "evspsbl", "mrros", "snm"}
     files = [
         path
@@ -258,7 +255,15 @@ def test_preproc_is_written_with_the_recipes_codec(e2e):
         if path.parent.name in series
     ]
     assert {path.parent.name for path in files} == series
-    for path in files:
+    return files
+
+
+def test_preproc_is_written_with_the_recipes_codec(e2e):
+    # The recipe's preprocessors save with `compression: zstd` (fixed fields
+    # have none of them: ESMValCore's zlib); this run compresses preproc/,
+    # and every script read it back.
+    codec = "zstd" if codec_available("zstd") else "zlib"
+    for path in _series_preproc_files(e2e):
         with netCDF4.Dataset(path) as dataset:
             assert dataset[path.parent.name].filters()[codec], path
 
@@ -267,14 +272,7 @@ def test_preproc_is_chunked_one_month_map_at_a_time(e2e):
     # `optimize_access: map`: each HDF5 chunk is one month of one layer,
     # so that iris' read-back chunks (and the series script's blocks) do
     # not grow with the period.
-    series = {"mrsol", "mrsos", "pr", "evspsbl", "mrros", "snm"}
-    files = [
-        path
-        for path in (e2e["run"] / "preproc").rglob("*.nc")
-        if path.parent.name in series
-    ]
-    assert {path.parent.name for path in files} == series
-    for path in files:
+    for path in _series_preproc_files(e2e):
         with netCDF4.Dataset(path) as dataset:
             variable = dataset[path.parent.name]
             one_map = [1] * (variable.ndim - 2) + list(variable.shape[-2:])
