@@ -24,6 +24,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import dask.array as da
@@ -34,11 +35,16 @@ import iris.util
 import numpy as np
 
 from smeval import preprocessor as smeval_preprocessor
+from smeval.core._arrays import valid_values
 
 from .options import OptionsError, did_you_mean
 
 #: The one multi-data-set step of the correlation branch: to one data set's members.
 ENSEMBLE_STEP = "ensemble_statistics"
+#: ESMValCore's ensemble mean of default settings: the statistic whose value
+#: for one member is that member's valid values (:meth:`EnsembleSteps.apply`)
+#: and that :mod:`smeval.diag.running_mean` gives member by member.
+MEAN_SETTINGS = MappingProxyType({"statistics": ["mean"]})
 
 
 def step_function(name: str) -> Callable[..., Any] | None:
@@ -294,10 +300,7 @@ class EnsembleSteps:
         for step, settings in self.steps.items():
             if step == ENSEMBLE_STEP:
                 if ensemble:
-                    statistics = esmvalcore_preprocessor.ensemble_statistics(
-                        cubes, output_products=None, **(settings or {})
-                    )
-                    cubes = list(statistics.values())
+                    cubes = _ensemble_statistics(cubes, settings)
             else:
                 cubes = [apply_steps(cube, {step: settings}) for cube in cubes]
         if len(cubes) != 1:
@@ -308,3 +311,27 @@ class EnsembleSteps:
             )
             raise ValueError(msg)
         return cubes[0]
+
+
+def _ensemble_statistics(
+    cubes: list[iris.cube.Cube], settings: Mapping[str, Any] | None
+) -> list[iris.cube.Cube]:
+    """ESMValCore's ``ensemble_statistics`` of one data set's members (lazy).
+
+    The mean of one member is its valid values: ESMValCore's metadata, but
+    not its stack and masked mean, which took several float64 copies of the
+    data (the largest memory of the series script at the paper's scale, for
+    the high-resolution models' one member). The values are ESMValCore's,
+    bit for bit (``tests/diag/test_running_mean.py``).
+    """
+    statistics = list(
+        esmvalcore_preprocessor.ensemble_statistics(
+            cubes, output_products=None, **(settings or {})
+        ).values()
+    )
+    if len(cubes) == 1 and dict(settings or {}) == dict(MEAN_SETTINGS):
+        values, valid = valid_values(cubes[0].core_data())
+        statistics = [
+            statistics[0].copy(da.ma.masked_array(values, mask=~valid))
+        ]
+    return statistics

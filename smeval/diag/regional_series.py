@@ -20,7 +20,6 @@ import iris.exceptions
 import numpy as np
 
 from smeval import defaults, outputs
-from smeval.core._arrays import valid_values
 from smeval.core.depth import DEEP_DEPTH, SHALLOW_DEPTH, DepthNotReachedError
 from smeval.core.regions import ALL_REGIONS
 from smeval.metrics.series import months_of
@@ -1025,20 +1024,11 @@ _WHOLE = slice(None)
 def _ensemble_steps(
     members: list[_Member], options: SeriesOptions, block: slice = _WHOLE
 ) -> iris.cube.Cube:
-    """Return the correlation branch of ``members`` (lazy) for the months ``block``; a reference skips the ensemble step.
-
-    The ensemble mean of one member is its valid values: ESMValCore's
-    ``ensemble_statistics`` would stack it and take a masked mean, with
-    several float64 copies of the block (the largest memory of the series
-    script at the paper's scale, for the high-resolution models' one member).
-    """
-    cubes = [_without_supplementaries(m.cube[block]) for m in members]
-    steps, ensemble = options.correlation_steps, _has_ensemble(members[0].meta)
-    if ensemble and len(cubes) == 1 and running_mean.applies(steps):
-        values, valid = valid_values(cubes[0].core_data())
-        cubes = [cubes[0].copy(da.ma.masked_array(values, mask=~valid))]
-        steps, ensemble = running_mean.after_mean(steps), False
-    return EnsembleSteps(steps).apply(cubes, ensemble=ensemble)
+    """Return the correlation branch of ``members`` (lazy) for the months ``block``; a reference skips the ensemble step."""
+    return EnsembleSteps(options.correlation_steps).apply(
+        [_without_supplementaries(m.cube[block]) for m in members],
+        ensemble=_has_ensemble(members[0].meta),
+    )
 
 
 def _has_ensemble(meta: dict[str, Any]) -> bool:

@@ -24,7 +24,6 @@ of all members had to be computed again without it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 import dask.array as da
@@ -32,10 +31,8 @@ import numpy as np
 
 from smeval.core._arrays import valid_values
 
-from .preprocess import ENSEMBLE_STEP
+from .preprocess import ENSEMBLE_STEP, MEAN_SETTINGS
 
-#: The only settings of ESMValCore's ensemble step that the running mean gives.
-MEAN_SETTINGS = MappingProxyType({"statistics": ["mean"]})
 #: The running count of valid members: up to 32,767 members, a quarter of
 #: int64's memory (the sums and counts span the whole period on the native
 #: grid).
