@@ -75,15 +75,19 @@ def selected(input_data: dict, only: list[str] | None) -> dict:
     """Return the inputs of the ``DATASET/VARIABLE`` pairs in ``only`` (with their fixed fields); all if None."""
     if not only:
         return input_data
+    from smeval.diag.regional_series import FX_NAMES
+
     pairs = {tuple(pair.split("/", 1)) for pair in only}
-    fixed = {"sftlf", "areacella"}
     kept = {
         f: m
         for f, m in input_data.items()
         if (m["dataset"], m["short_name"]) in pairs
-        or (m["short_name"] in fixed and m["dataset"] in {d for d, _ in pairs})
+        or (
+            m["short_name"] in FX_NAMES
+            and m["dataset"] in {d for d, _ in pairs}
+        )
     }
-    if not any(m["short_name"] not in fixed for m in kept.values()):
+    if not any(m["short_name"] not in FX_NAMES for m in kept.values()):
         msg = f"none of {', '.join(only)} is an input of this task"
         raise ValueError(msg)
     return kept
