@@ -31,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import cf_units
-import dask
 import dask.array as da
 import numpy as np
 
@@ -202,9 +201,18 @@ def sampled_value_problem(cube, variable: str) -> str | None:
     if not cube.coords("time", dim_coords=True):
         return None
     axis = cube.coord_dims("time")[0]
-    steps = sampled_steps(cube.shape[axis])
-    sample = da.take(da.asarray(cube.core_data()), steps, axis=axis)
-    return value_problem(dask.compute(lazy_value_summary(sample))[0], variable)
+    data = da.asarray(cube.core_data())
+    # One compute per step: a slice computed alone is read as that
+    # hyperslab, where several slices of one dask chunk in one compute make
+    # dask read the whole chunk (every month of a member in one chunk).
+    sample = np.ma.concatenate(
+        [
+            data[(slice(None),) * axis + (slice(t, t + 1),)].compute()
+            for t in sampled_steps(cube.shape[axis])
+        ],
+        axis=axis,
+    )
+    return value_problem(lazy_value_summary(sample), variable)
 
 
 def missing_months(months: np.ndarray, timerange: str | None) -> str | None:
