@@ -764,28 +764,164 @@ def _one_by_one(
     options: SeriesOptions,
     writer: _Writer,
 ) -> tuple[set[str], iris.cube.Cube | None]:
-    """(files of the members kept, their correlation branch), computing :data:`~smeval.diag.running_mean.MEMBERS_AT_ONCE` members at a time."""
+    """(files of the members kept, their correlation branch), computing :data:`~smeval.diag.running_mean.MEMBERS_AT_ONCE` members at a time.
+
+    Members larger than a block of the mean (:func:`_mean_blocks`) are
+    computed block by block of months, each block over all members
+    (:func:`_summed_in_blocks`); the others member by member.
+    """
     steps = options.correlation_steps
     ensemble = {ENSEMBLE_STEP: steps[ENSEMBLE_STEP]}
     template = _lazy_mean(in_mean, ensemble, writer)
-    summed = {m.filename for m in in_mean} if template is not None else set()
+    if template is None:
+        summed, dtype = set(), None
+    else:
+        summed, dtype = {m.filename for m in in_mean}, template.dtype
+    blocks = _mean_blocks(members, options)
+    if len(blocks) > 1:
+        kept, mean = _summed_in_blocks(
+            members, in_mean, (summed, dtype), blocks, options, writer
+        )
+    else:
+        kept, mean = _summed_member_by_member(
+            members, (summed, dtype), options, writer
+        )
+    if mean is None:
+        return kept, None
+    used = [m for m in in_mean if m.filename in kept]
+    return kept, _branch_or_exclude(
+        [template.copy(mean)],
+        running_mean.after_mean(steps),
+        used,
+        writer,
+        ensemble=False,
+    )
+
+
+def _summed_member_by_member(
+    members: list[_Member],
+    mean_of: tuple[set[str], Any],
+    options: SeriesOptions,
+    writer: _Writer,
+):
+    """(files of the members kept, the mean in ``dtype`` of those kept in ``summed``, or None if none): each member whole, checked and written before the next.
+
+    ``mean_of`` is (``summed``, ``dtype``).
+    """
+    summed, dtype = mean_of
     total, kept = running_mean.RunningMean(), set()
-    at_once = running_mean.MEMBERS_AT_ONCE
-    for batch in (
-        members[i : i + at_once] for i in range(0, len(members), at_once)
-    ):
+    for batch in _batches(members):
         computed = _compute_batch(batch, options, summed)
         for member, (products, added) in zip(batch, computed, strict=True):
             if _write_member(member, products, options, writer):
                 kept.add(member.filename)
                 if added is not None:
                     total.add(*added)
-    if template is None or total.total is None:
+    return kept, total.mean(dtype) if total.members else None
+
+
+def _summed_in_blocks(
+    members: list[_Member],
+    in_mean: list[_Member],
+    mean_of: tuple[set[str], Any],
+    blocks: list[slice],
+    options: SeriesOptions,
+    writer: _Writer,
+):
+    """(files of the members kept, the mean in ``dtype`` of those kept in ``summed``, lazy, or None): block by block of months, each over all members.
+
+    ``mean_of`` is (``summed``, ``dtype``).
+    Each block's sums are divided into the mean at once, so the float64
+    sums span one block. The full value check needs a member's whole
+    period, so it comes after the last block: a member it excludes from
+    the mean has been added, and the mean is summed again without it
+    (logged: a second read of the other members).
+    """
+    summed, dtype = mean_of
+    done = dict.fromkeys(m.filename for m in members)
+    means = [_block_mean(members, mean_of, b, options, done) for b in blocks]
+    computed = [_finished(m, done[m.filename], options) for m in members]
+    kept = _write_members(members, computed, options, writer)
+    used = [m for m in in_mean if m.filename in summed & kept]
+    if not used:
         return kept, None
-    mean = template.copy(total.mean(template.dtype))
-    used = [m for m in in_mean if m.filename in kept]
-    return kept, _branch_or_exclude(
-        [mean], running_mean.after_mean(steps), used, writer, ensemble=False
+    if len(used) < len(summed):
+        _log_again(in_mean, used)
+        again = ({m.filename for m in used}, dtype)
+        means = [_block_mean(used, again, b, options) for b in blocks]
+    return kept, da.concatenate(
+        [da.from_array(m, chunks=m.shape, asarray=False) for m in means]
+    )
+
+
+def _block_mean(
+    members: list[_Member],
+    mean_of: tuple[set[str], Any],
+    block: slice,
+    options: SeriesOptions,
+    done: dict | None = None,
+) -> np.ma.MaskedArray | None:
+    """Return the mean in ``dtype`` over the months ``block`` of the members in ``summed`` (None: none), two members at a time.
+
+    ``mean_of`` is (``summed``, ``dtype``). With ``done`` (file -> :func:`_fold` of its blocks before), each
+    member's products of the block are computed too and folded in.
+    """
+    summed, dtype = mean_of
+    total = running_mean.RunningMean()
+    for batch in _batches(members):
+        cubes = _read_block(batch, block)
+        lazy = [
+            (
+                None if done is None else _block_products(m, options, cube),
+                running_mean.contribution(cube.core_data())
+                if m.filename in summed
+                else None,
+            )
+            for m, cube in zip(batch, cubes, strict=True)
+        ]
+        for member, (products, added) in zip(
+            batch, dask.compute(lazy)[0], strict=True
+        ):
+            if done is not None:
+                done[member.filename] = _fold(done[member.filename], products)
+            if added is not None:
+                total.add(*added)
+    return total.mean(dtype) if total.members else None
+
+
+def _read_block(members: list[_Member], block: slice) -> list[iris.cube.Cube]:
+    """Return each member's cube of the months ``block``, its data read (one hyperslab each) and made lazy again.
+
+    Dask passes a slice of months down to the netCDF read only where the
+    slice feeds one result; a block's products and its contribution to the
+    mean are several, and dask then read the member's whole chunk for each
+    block (all 36 years of a member for every block of 9).
+    """
+    data = dask.compute(*(m.cube.core_data()[block] for m in members))
+    return [
+        m.cube[block].copy(da.from_array(d, chunks=d.shape, asarray=False))
+        for m, d in zip(members, data, strict=True)
+    ]
+
+
+def _batches(members: list[_Member]) -> Iterator[list[_Member]]:
+    """Yield the members in batches of :data:`~smeval.diag.running_mean.MEMBERS_AT_ONCE`."""
+    at_once = running_mean.MEMBERS_AT_ONCE
+    for start in range(0, len(members), at_once):
+        yield members[start : start + at_once]
+
+
+def _mean_blocks(
+    members: list[_Member], options: SeriesOptions
+) -> list[slice]:
+    """Return the blocks of months of a running mean of ``members`` (:func:`smeval.diag.time_blocks.month_blocks`); [whole period] unless all can be blocked and have the same shape."""
+    shapes = {m.cube.shape for m in members}
+    if len(shapes) != 1 or not all(_blockable(m, options) for m in members):
+        return [_WHOLE]
+    data = members[0].cube.core_data()
+    month_bytes = data.dtype.itemsize * int(np.prod(data.shape[1:]))
+    return time_blocks.month_blocks(
+        data.shape[0], month_bytes, time_blocks.MEAN_BLOCK_BYTES
     )
 
 
@@ -870,6 +1006,15 @@ def _mean_again(
     writer: _Writer,
 ) -> iris.cube.Cube | None:
     """Return the mean of ``used`` (computed) after the full check excluded the other members of ``in_mean``; logged."""
+    _log_again(in_mean, used)
+    mean = _lazy_mean(used, options.correlation_steps, writer)
+    if mean is not None:
+        mean.data = dask.compute(mean.core_data())[0]
+    return mean
+
+
+def _log_again(in_mean: list[_Member], used: list[_Member]) -> None:
+    """Log that the mean of ``in_mean`` is computed again from ``used`` alone, naming each member left out."""
     used_files = {m.filename for m in used}
     for member in in_mean:
         if member.filename not in used_files:
@@ -881,10 +1026,6 @@ def _mean_again(
                 _member(member.meta) or "-",
                 member.filename,
             )
-    mean = _lazy_mean(used, options.correlation_steps, writer)
-    if mean is not None:
-        mean.data = dask.compute(mean.core_data())[0]
-    return mean
 
 
 def _compute_batch(
@@ -933,7 +1074,7 @@ def _compute(
     done, extras = None, []
     for block in blocks:
         products, part = dask.compute(
-            _block_products(member, options, block),
+            _block_products(member, options, member.cube[block]),
             None if extra is None else extra(block),
         )
         done = _fold(done, products)
@@ -943,10 +1084,18 @@ def _compute(
 
 def _blocks(member: _Member, options: SeriesOptions) -> list[slice]:
     """Return the blocks of months in which ``member`` is computed: [whole period] unless its steps and data allow several."""
+    if not _blockable(member, options):
+        return [_WHOLE]
     data = member.cube.core_data()
+    month_bytes = data.dtype.itemsize * int(np.prod(data.shape[1:]))
+    return time_blocks.chunk_blocks(data.chunks[0], month_bytes)
+
+
+def _blockable(member: _Member, options: SeriesOptions) -> bool:
+    """Return True if blocks of ``member``'s months give its whole period's products (:func:`smeval.diag.time_blocks.blockable`)."""
     maps = options.map_steps if member.climatologies else None
-    if not (
-        isinstance(data, da.Array)
+    return (
+        isinstance(member.cube.core_data(), da.Array)
         and member.cube.coord_dims("time") == (0,)
         and time_blocks.blockable(
             options.series_steps, maps, options.correlation_steps
@@ -954,19 +1103,14 @@ def _blocks(member: _Member, options: SeriesOptions) -> list[slice]:
         and all(
             climate_sums_apply(member.fields[n]) for n in member.climatologies
         )
-    ):
-        return [_WHOLE]
-    month_bytes = data.dtype.itemsize * int(np.prod(data.shape[1:]))
-    return time_blocks.chunk_blocks(data.chunks[0], month_bytes)
+    )
 
 
 def _block_products(
-    member: _Member, options: SeriesOptions, block: slice
+    member: _Member, options: SeriesOptions, cube: iris.cube.Cube
 ) -> tuple[dict, dict, dict]:
-    """Return the lazy (series, climatologies' sums, value summaries) of ``member`` for the months ``block``."""
-    fields, series, _ = _branches(
-        member.cube[block], member.depths, options, maps=False
-    )
+    """Return the lazy (series, climatologies' sums, value summaries) of ``member`` for ``cube``, a block of its months."""
+    fields, series, _ = _branches(cube, member.depths, options, maps=False)
     return (
         {n: series[n].core_data() for n in member.series},
         {

@@ -24,6 +24,11 @@ combine exactly:
 This holds for steps that act on each time step alone (:data:`PER_TIME_STEP`)
 and a map branch that starts with ``climate_mean``; with other steps the
 member is computed whole, as before (:func:`blockable`).
+
+A data set whose members are summed into a running ensemble mean is
+computed the other way round: block by block of months (:func:`month_blocks`,
+at most :data:`MEAN_BLOCK_BYTES` of one member), each block over all its
+members, so that the mean's float64 sums span one block and not the period.
 """
 
 from __future__ import annotations
@@ -54,6 +59,10 @@ BLOCKED_MAP_STEP = "climate_mean"
 #: ``array.chunk-size`` (128 MiB), so a block is one such chunk, or several
 #: smaller ones.
 BLOCK_BYTES = 128 * 2**20
+#: Bytes of one member's data in a block of the running ensemble mean
+#: (:mod:`smeval.diag.running_mean`): its sums are float64, two members are
+#: computed at once, so a block holds about eight times this.
+MEAN_BLOCK_BYTES = 32 * 2**20
 
 
 def blockable(
@@ -84,6 +93,27 @@ def chunk_blocks(
         size += length
     blocks.append(slice(start, end))
     return blocks
+
+
+def month_blocks(
+    months: int, month_bytes: int, budget: int = MEAN_BLOCK_BYTES
+) -> list[slice]:
+    """Consecutive blocks of about equal numbers of months, each at most ``budget`` bytes (or one month), covering ``months``.
+
+    Unlike :func:`chunk_blocks`, these may cut dask's chunks: dask passes a
+    block's slice of months down to the netCDF read, so with ``preproc/``
+    stored one month per chunk (the recipe's ``optimize_access: map``)
+    nothing is decoded twice.
+    """
+    per_block = max(1, budget // max(month_bytes, 1))
+    if months <= per_block:
+        return [slice(0, months)]
+    count = -(-months // per_block)
+    length = -(-months // count)
+    return [
+        slice(start, min(start + length, months))
+        for start in range(0, months, length)
+    ]
 
 
 def join(blocks: list):

@@ -6,11 +6,16 @@ values and masks), and blocks worked out by hand.
 
 from __future__ import annotations
 
+import itertools
+import logging
+
 import dask
 import iris
 import numpy as np
 import pytest
-from test_correlation_diagnostic import N_MONTHS, _one_model
+from hypothesis import given
+from hypothesis import strategies as st
+from test_correlation_diagnostic import N_MONTHS, _excluded, _one_model
 
 from smeval.diag import regional_series, time_blocks
 from smeval.diag.regional_series import write_regional_series
@@ -126,3 +131,121 @@ def test_only_steps_of_one_time_step_and_a_leading_climate_mean_are_blocked():
     assert not time_blocks.blockable(
         series, maps, {**correlation, "anomalies": {}}
     )
+
+
+def _mean_in_blocks(monkeypatch, months_per_block: int) -> None:
+    """Make a running mean take blocks of ``months_per_block`` months of the 45 x 90 float32 test grid."""
+    monkeypatch.setattr(
+        time_blocks, "MEAN_BLOCK_BYTES", months_per_block * 45 * 90 * 4
+    )
+
+
+def test_a_running_mean_block_by_block_gives_the_products_of_the_whole_period(
+    tmp_path, monkeypatch
+):
+    # Five members (three batches of at most two) in blocks of 5 months:
+    # 36 months in 8 blocks, each over every member, against the same
+    # members computed whole.
+    rng = np.random.default_rng(22)
+    members = {
+        f"r{i}i1p1f1": 50 + 5 * rng.normal(size=N_MONTHS) for i in range(1, 6)
+    }
+    whole, whole_calls = _run(tmp_path / "whole", members, False, monkeypatch)
+    _mean_in_blocks(monkeypatch, 5)
+    blocked, blocked_calls = _run(
+        tmp_path / "blocked", members, False, monkeypatch
+    )
+
+    assert whole.keys() == blocked.keys()
+    assert len(whole) == 2 * len(members) + 1
+    # 8 blocks x 3 batches, each read, then computed; whole: 3 batches.
+    assert (whole_calls, blocked_calls) == (3, 2 * 8 * 3)
+    for name, path in whole.items():
+        ours = iris.load_cube(str(blocked[name])).data
+        theirs = iris.load_cube(str(path)).data
+        np.testing.assert_array_equal(
+            np.ma.getmaskarray(ours),
+            np.ma.getmaskarray(theirs),
+            err_msg=str(name),
+        )
+        # The same sums in the same order of members: the same values.
+        np.testing.assert_array_equal(
+            np.ma.filled(ours, 0.0),
+            np.ma.filled(theirs, 0.0),
+            err_msg=str(name),
+        )
+
+
+def test_blocks_of_months_cover_the_period_within_the_budget_in_equal_parts():
+    # 36 months of 10 bytes, 100 bytes a block: 10 months at most, so 4
+    # blocks of 9 months; a month larger than the budget is a block.
+    assert time_blocks.month_blocks(36, 10, 100) == [
+        slice(0, 9),
+        slice(9, 18),
+        slice(18, 27),
+        slice(27, 36),
+    ]
+    assert time_blocks.month_blocks(36, 10, 400) == [slice(0, 36)]
+    assert time_blocks.month_blocks(3, 1000, 100) == [
+        slice(0, 1),
+        slice(1, 2),
+        slice(2, 3),
+    ]
+
+
+@given(
+    months=st.integers(1, 600),
+    month_bytes=st.integers(1, 10**6),
+    budget=st.integers(1, 10**8),
+)
+def test_blocks_of_months_are_consecutive_and_within_the_budget(
+    months, month_bytes, budget
+):
+    blocks = time_blocks.month_blocks(months, month_bytes, budget)
+    assert blocks[0].start == 0
+    assert blocks[-1].stop == months
+    assert all(a.stop == b.start for a, b in itertools.pairwise(blocks))
+    lengths = [b.stop - b.start for b in blocks]
+    assert all(n >= 1 for n in lengths)
+    assert all(n == 1 or n * month_bytes <= budget for n in lengths)
+    # As few blocks as the budget allows, of lengths differing by at most
+    # the remainder of the last.
+    per_block = max(1, budget // month_bytes)
+    assert len(blocks) == -(-months // per_block)
+    assert max(lengths[:-1], default=lengths[-1]) == lengths[0] >= lengths[-1]
+
+
+def test_a_member_the_full_check_excludes_leaves_a_mean_in_blocks_summed_again(
+    tmp_path, monkeypatch, caplog
+):
+    # r3 passes the check of its first, middle and last months but holds an
+    # implausible 500 kg m-2 in its fifth month, in the first block of 5
+    # months. It was summed into the blocks' means before the full check
+    # could see its whole period, so the mean is summed again from r1 and
+    # r2, logged as a second read.
+    rng = np.random.default_rng(5)
+    r1, r2, r3 = (50 + rng.normal(size=N_MONTHS) for _ in range(3))
+    r3[4] = 500.0
+    _mean_in_blocks(monkeypatch, 5)
+    cfg = _one_model(
+        tmp_path, {"r1i1p1f1": r1, "r2i1p1f1": r2, "r3i1p1f1": r3}
+    )
+    with caplog.at_level(logging.WARNING):
+        write_regional_series(cfg)
+
+    [row] = _excluded(tmp_path).itertuples()
+    assert row.member == "r3i1p1f1"
+    assert "plausible range" in row.reason
+    field = iris.load_cube(
+        str(tmp_path / "soil_moisture/work/ensemble_fields/mrsos/MODEL-A.nc")
+    )
+    assert field.attributes["smeval_members"] == "r1i1p1f1,r2i1p1f1"
+    data = np.ma.filled(field.data.astype(float), np.nan)
+    expected = ((r1 + r2) / 2)[:, None, None]
+    np.testing.assert_allclose(
+        data, np.broadcast_to(expected, data.shape), rtol=2e-6
+    )
+    [message] = [
+        r.getMessage() for r in caplog.records if "again" in r.message
+    ]
+    assert "without member r3i1p1f1" in message
