@@ -10,7 +10,9 @@ This script
    ``CMIP6/`` and ``OBS6/`` read and decoded once (netCDF4, masked arrays),
    after one unmeasured pass that warms the page cache, so that both the
    floor and the recipe read from memory (in a fresh interpreter, so that
-   the memory it takes does not count as the recipe's);
+   the memory it takes does not count as the recipe's); inputs larger than
+   half the available memory get no warming pass, which could not hold
+   them: the floor and the recipe then both read from disk;
 3. measures what ESMValCore itself needs to read the same inputs once: a
    recipe with one variable group per variable of the recipe (the union of
    its data sets) and ESMValCore's default preprocessing only (load, CMOR
@@ -144,23 +146,38 @@ def read_all(files: list[Path]) -> int:
     return total
 
 
-def _timed_read(files: list[Path]) -> tuple[float, int]:
-    read_all(files)  # warm the page cache
+def _timed_read(files: list[Path], warm: bool) -> tuple[float, int]:
+    if warm:
+        read_all(files)  # warm the page cache
     start = time.perf_counter()
     nbytes = read_all(files)
     return time.perf_counter() - start, nbytes
 
 
-def measure_floor(files: list[Path]) -> tuple[float, int]:
-    """Seconds to read and decode ``files`` once (warm page cache), and the bytes decoded.
+def cache_holds(files: list[Path], available: int | None = None) -> bool:
+    """Return True if the page cache can hold ``files``: their size on disk is at most half the memory available (default: now).
+
+    Half, because the reads' own memory and the recipe's processes share it.
+    Larger inputs evict their own first files before a second pass reaches
+    them, so a warming pass would only double the time of the floor; both
+    the floor and the recipe then read from disk.
+    """
+    if available is None:
+        available = psutil.virtual_memory().available
+    return 2 * sum(f.stat().st_size for f in files) <= available
+
+
+def measure_floor(files: list[Path]) -> tuple[float, int, bool]:
+    """Seconds to read and decode ``files`` once, the bytes decoded, and whether the page cache was warmed first (:func:`cache_holds`).
 
     Measured in a fresh interpreter: the largest variable decoded there can
     hold more memory than any process of the recipe, and Linux carries a
     process's high-water mark of resident memory over to the commands it
     starts, so reading here would inflate the recipe's measured peak.
     """
+    warm = cache_holds(files)
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_timed_read, (files,))
+        return (*pool.apply(_timed_read, (files, warm)), warm)
 
 
 def archive_years(root: Path) -> str:
@@ -737,7 +754,13 @@ def main(argv: list[str] | None = None) -> int:
                 root, args.scale, members or None, args.years, args.models
             )
         files = input_files(root)
-        floor, nbytes = measure_floor(files)
+        floor, nbytes, warm = measure_floor(files)
+        if not warm:
+            print(
+                f"{root.name}: inputs larger than half the available memory: the floor "
+                "and the recipe read from disk (no warming pass)",
+                flush=True,
+            )
         config = (
             {}
             if args.max_parallel_tasks is None

@@ -66,11 +66,14 @@ correlation_variables : list of str, optional
     skips ``ensemble_statistics``). The members of such a data set are
     computed two at a time, each with its series and climatologies, and
     added to a running sum for the mean (``ensemble_statistics`` with
-    ``statistics: [mean]``; memory does not grow with the members); with
+    ``statistics: [mean]``; memory does not grow with the members; members
+    of more than 32 MiB are summed block by block of months, each block
+    over all members, so it does not grow with the years either); with
     another statistic, all of them in one ``dask.compute``. A member the
     checks exclude is not in the mean: its first, middle and last time
     steps are checked before the mean is built; a member the full check
-    excludes after its compute is not added (computed all at once, the
+    excludes after its compute is not added (summed in blocks, the mean is
+    summed again without it; computed all at once, the
     statistic is computed again without it: a second read of that data
     set's other members, logged as a warning). A data set whose members the steps cannot
     combine is listed in ``excluded.csv``; its series are kept.

@@ -830,8 +830,7 @@ def _summed_in_blocks(
 ):
     """(files of the members kept, the mean in ``dtype`` of those kept in ``summed``, lazy, or None): block by block of months, each over all members.
 
-    ``mean_of`` is (``summed``, ``dtype``).
-    Each block's sums are divided into the mean at once, so the float64
+    ``mean_of`` is (``summed``, ``dtype``). Each block's sums are divided into the mean at once, so the float64
     sums span one block. The full value check needs a member's whole
     period, so it comes after the last block: a member it excludes from
     the mean has been added, and the mean is summed again without it
@@ -863,8 +862,9 @@ def _block_mean(
 ) -> np.ma.MaskedArray | None:
     """Return the mean in ``dtype`` over the months ``block`` of the members in ``summed`` (None: none), two members at a time.
 
-    ``mean_of`` is (``summed``, ``dtype``). With ``done`` (file -> :func:`_fold` of its blocks before), each
-    member's products of the block are computed too and folded in.
+    ``mean_of`` is (``summed``, ``dtype``). With ``done`` (file ->
+    :func:`_fold` of its blocks before), each member's products of the block
+    are computed too and folded in.
     """
     summed, dtype = mean_of
     total = running_mean.RunningMean()

@@ -18,7 +18,12 @@ equal to it to float32 rounding (``tests/diag/test_running_mean.py``). The
 other correlation steps (``regrid``) are then applied to the mean.
 
 A member the full value check excludes is simply not added, where the mean
-of all members had to be computed again without it.
+of all members had to be computed again without it. Members larger than a
+block (:data:`smeval.diag.time_blocks.MEAN_BLOCK_BYTES`) are summed block by
+block of months, each block over all members, so that the float64 sums span
+one block and not the period; their full check can only follow the last
+block, and a member it excludes makes the series script sum the mean again
+without it (logged).
 """
 
 from __future__ import annotations

@@ -310,3 +310,15 @@ def test_a_task_workers_fork_before_exec_has_no_role(pipeline):
     assert pipeline.role(main) == "esmvaltool main process"
     assert pipeline.role(worker).startswith("ESMValCore task worker")
     assert pipeline.role(_Process(esmvaltool, worker)) is None
+
+
+def test_the_floor_warms_the_page_cache_only_for_inputs_it_can_hold(
+    pipeline, tmp_path
+):
+    # 3 files of 1000 bytes: a warming pass needs twice their 3000 bytes.
+    files = []
+    for i in range(3):
+        files.append(tmp_path / f"f{i}.nc")
+        files[-1].write_bytes(b"x" * 1000)
+    assert pipeline.cache_holds(files, available=6000)
+    assert not pipeline.cache_holds(files, available=5999)
