@@ -10,7 +10,7 @@ import pytest
 import yaml
 from bench_helpers import load_benchmark
 
-from smeval.runner import RECIPE, recipe_inputs
+from smeval.runner import RECIPE, ROOT, recipe_inputs
 
 
 @pytest.fixture(scope="module")
@@ -322,3 +322,42 @@ def test_the_floor_warms_the_page_cache_only_for_inputs_it_can_hold(
         files[-1].write_bytes(b"x" * 1000)
     assert pipeline.cache_holds(files, available=6000)
     assert not pipeline.cache_holds(files, available=5999)
+
+
+def test_the_benchmark_runs_the_recipe_on_a_tiny_archive(tmp_path):
+    # The whole benchmark, as its README gives it, on the tiny archive: the
+    # archive made, its floor measured, the real recipe run (never timed
+    # here: only that each number is there and consistent).
+    root = tmp_path / "archive-tiny-m1"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "pipeline.py"),
+            *("--scale", "tiny", "--members", "1", "--no-read-once"),
+            *("--workdir", str(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=1800,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    [row] = [
+        line.split(" | ")
+        for line in done.stdout.splitlines()
+        if line.startswith(f"{root.name} | ")
+    ]
+    inputs = [*root.glob("CMIP6/**/*.nc"), *root.glob("OBS6/**/*.nc")]
+    assert int(row[1]) == len(inputs) > 0
+    floor, recipe, ratio = float(row[3]), float(row[5]), float(row[6])
+    assert 0 < floor < recipe
+    # The ratio of the unrounded times; the table rounds each to 0.1.
+    low, high = (
+        (recipe - 0.05) / (floor + 0.05),
+        (recipe + 0.05) / max(floor - 0.05, 1e-9),
+    )
+    assert low - 0.05 <= ratio <= high + 0.05
+    assert f"{root.name}: recipe {row[5]} s" in done.stdout
+    output = tmp_path / f"run-{root.name}" / "output"
+    [index] = output.glob("recipe_soilmoisture_*/index.html")
+    assert index.stat().st_size > 0
