@@ -539,15 +539,7 @@ def test_a_member_that_fails_only_the_full_check_is_left_out_of_the_mean(
     excluded = _excluded(tmp_path)
     assert sorted(excluded.member) == ["r3i1p1f1", "r4i1p1f1"]
     assert all("plausible range" in r for r in excluded.reason)
-    field = iris.load_cube(
-        str(tmp_path / "soil_moisture/work/ensemble_fields/mrsos/MODEL-A.nc")
-    )
-    assert field.attributes["smeval_members"] == "r1i1p1f1,r2i1p1f1"
-    data = np.ma.filled(field.data.astype(float), np.nan)
-    expected = ((r1 + r2) / 2)[:, None, None]
-    np.testing.assert_allclose(
-        data, np.broadcast_to(expected, data.shape), rtol=2e-6
-    )
+    assert_field_is_mean(tmp_path, {"r1i1p1f1": r1, "r2i1p1f1": r2})
     again = [r.getMessage() for r in caplog.records if "again" in r.message]
     if statistic == "mean":
         assert again == []
@@ -563,6 +555,19 @@ def test_a_member_that_fails_only_the_full_check_is_left_out_of_the_mean(
         "MODEL-A_r1i1p1f1.nc",
         "MODEL-A_r2i1p1f1.nc",
     ]
+
+
+def assert_field_is_mean(tmp_path, members: dict[str, np.ndarray]) -> None:
+    """Check that MODEL-A's mrsos field names ``members`` (member -> series) and is their mean at every cell."""
+    field = iris.load_cube(
+        str(tmp_path / "soil_moisture/work/ensemble_fields/mrsos/MODEL-A.nc")
+    )
+    assert field.attributes["smeval_members"] == ",".join(members)
+    data = np.ma.filled(field.data.astype(float), np.nan)
+    expected = (sum(members.values()) / len(members))[:, None, None]
+    np.testing.assert_allclose(
+        data, np.broadcast_to(expected, data.shape), rtol=2e-6
+    )
 
 
 def _computes(monkeypatch):

@@ -15,7 +15,12 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from test_correlation_diagnostic import N_MONTHS, _excluded, _one_model
+from test_correlation_diagnostic import (
+    N_MONTHS,
+    _excluded,
+    _one_model,
+    assert_field_is_mean,
+)
 
 from smeval.diag import regional_series, time_blocks
 from smeval.diag.regional_series import write_regional_series
@@ -46,6 +51,25 @@ def _run(tmp_path, members, blocked: bool, monkeypatch):
     return {p.relative_to(tmp_path): p for p in written}, len(calls)
 
 
+def _assert_same_files(whole: dict, blocked: dict, rtol: float) -> None:
+    """Check that the files of both runs hold the same masks and values (to ``rtol``)."""
+    for name, path in whole.items():
+        ours = iris.load_cube(str(blocked[name])).data
+        theirs = iris.load_cube(str(path)).data
+        np.testing.assert_array_equal(
+            np.ma.getmaskarray(ours),
+            np.ma.getmaskarray(theirs),
+            err_msg=str(name),
+        )
+        np.testing.assert_allclose(
+            np.ma.filled(ours, 0.0),
+            np.ma.filled(theirs, 0.0),
+            rtol=rtol,
+            atol=0,
+            err_msg=str(name),
+        )
+
+
 @pytest.mark.parametrize("n_members", [1, 3])
 def test_blocks_of_time_chunks_give_the_products_of_the_whole_period(
     tmp_path, monkeypatch, n_members
@@ -65,20 +89,7 @@ def test_blocks_of_time_chunks_give_the_products_of_the_whole_period(
     assert whole.keys() == blocked.keys()
     assert len(whole) == 2 * n_members + 1
     assert blocked_calls > whole_calls  # the blocks were used
-    for name, path in whole.items():
-        ours = iris.load_cube(str(blocked[name])).data
-        theirs = iris.load_cube(str(path)).data
-        np.testing.assert_array_equal(
-            np.ma.getmaskarray(ours),
-            np.ma.getmaskarray(theirs),
-            err_msg=str(name),
-        )
-        np.testing.assert_allclose(
-            np.ma.filled(ours, 0.0),
-            np.ma.filled(theirs, 0.0),
-            rtol=1e-6,
-            err_msg=str(name),
-        )
+    _assert_same_files(whole, blocked, rtol=1e-6)
 
 
 def test_blocks_hold_whole_chunks_within_the_budget():
@@ -160,20 +171,8 @@ def test_a_running_mean_block_by_block_gives_the_products_of_the_whole_period(
     assert len(whole) == 2 * len(members) + 1
     # 8 blocks x 3 batches, each read, then computed; whole: 3 batches.
     assert (whole_calls, blocked_calls) == (3, 2 * 8 * 3)
-    for name, path in whole.items():
-        ours = iris.load_cube(str(blocked[name])).data
-        theirs = iris.load_cube(str(path)).data
-        np.testing.assert_array_equal(
-            np.ma.getmaskarray(ours),
-            np.ma.getmaskarray(theirs),
-            err_msg=str(name),
-        )
-        # The same sums in the same order of members: the same values.
-        np.testing.assert_array_equal(
-            np.ma.filled(ours, 0.0),
-            np.ma.filled(theirs, 0.0),
-            err_msg=str(name),
-        )
+    # The same sums in the same order of members: the same values.
+    _assert_same_files(whole, blocked, rtol=0)
 
 
 def test_blocks_of_months_cover_the_period_within_the_budget_in_equal_parts():
@@ -236,15 +235,7 @@ def test_a_member_the_full_check_excludes_leaves_a_mean_in_blocks_summed_again(
     [row] = _excluded(tmp_path).itertuples()
     assert row.member == "r3i1p1f1"
     assert "plausible range" in row.reason
-    field = iris.load_cube(
-        str(tmp_path / "soil_moisture/work/ensemble_fields/mrsos/MODEL-A.nc")
-    )
-    assert field.attributes["smeval_members"] == "r1i1p1f1,r2i1p1f1"
-    data = np.ma.filled(field.data.astype(float), np.nan)
-    expected = ((r1 + r2) / 2)[:, None, None]
-    np.testing.assert_allclose(
-        data, np.broadcast_to(expected, data.shape), rtol=2e-6
-    )
+    assert_field_is_mean(tmp_path, {"r1i1p1f1": r1, "r2i1p1f1": r2})
     [message] = [
         r.getMessage() for r in caplog.records if "again" in r.message
     ]
