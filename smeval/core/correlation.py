@@ -19,7 +19,7 @@ conservative than the plain test.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 from scipy import stats
@@ -177,6 +177,48 @@ def gridpoint_correlation(
     significant = np.isfinite(p) & (p < alpha)
     return CorrelationResult(
         R=r, p_value=p, significant=significant, n=n, n_eff=n_eff
+    )
+
+
+#: Bytes of one float64 field that :func:`gridpoint_correlation_in_blocks`
+#: gives :func:`gridpoint_correlation` at once (its temporaries are about ten
+#: such copies).
+BLOCK_BYTES = 64 * 2**20
+
+
+def gridpoint_correlation_in_blocks(
+    x,
+    y,
+    alpha: float = 0.05,
+    effective_n: bool = False,
+    block_bytes: int = BLOCK_BYTES,
+) -> CorrelationResult:
+    """:func:`gridpoint_correlation` of fields with time first, a block of rows (the first axis after time) at a time.
+
+    Each cell's result depends on that cell's series alone, so the blocks
+    give the whole field's result; the float64 temporaries then span one
+    block instead of the field (at 36 years on the common grid, ten copies
+    of 177 MB).
+    """
+    x, y = np.asanyarray(x), np.asanyarray(y)
+    if x.shape != y.shape:
+        msg = f"fields differ in shape: {x.shape} vs {y.shape}"
+        raise ValueError(msg)
+    if x.ndim < 2:
+        return gridpoint_correlation(x, y, alpha, effective_n)
+    row_bytes = 8 * x.shape[0] * int(np.prod(x.shape[2:]))
+    rows = max(1, block_bytes // max(row_bytes, 1))
+    parts = [
+        gridpoint_correlation(
+            x[:, i : i + rows], y[:, i : i + rows], alpha, effective_n
+        )
+        for i in range(0, x.shape[1], rows)
+    ]
+    return CorrelationResult(
+        **{
+            f.name: np.concatenate([getattr(p, f.name) for p in parts])
+            for f in fields(CorrelationResult)
+        }
     )
 
 

@@ -26,7 +26,7 @@ import numpy as np
 from smeval.core.correlation import (
     DEFAULT_FDR_ALPHA,
     benjamini_hochberg,
-    gridpoint_correlation,
+    gridpoint_correlation_in_blocks,
 )
 from smeval.core.ensemble import MMEM_ALL, streamed_mmem
 
@@ -208,14 +208,16 @@ def _write_correlations(
     }
     if models:
         # Each model's ensemble mean; the MMEM is the mean over families.
-        sm = _mmem_by_blocks(soil, models, families, months)
-        flux = _mmem_by_blocks(pme, models, families, months)
-        pairs[MMEM_ALL] = lambda: (sm, flux)
+        # Computed when its turn comes, not held while the references are.
+        pairs[MMEM_ALL] = lambda: (
+            _mmem_by_blocks(soil, models, families, months),
+            _mmem_by_blocks(pme, models, families, months),
+        )
     written = []
     work = Path(cfg["work_dir"])
     for name, load in pairs.items():
         x, y = load()
-        result = gridpoint_correlation(
+        result = gridpoint_correlation_in_blocks(
             x, y, alpha=alpha, effective_n=effective_n
         )
         out_cubes = iris.cube.CubeList(

@@ -2,11 +2,14 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from smeval.core.correlation import (
     effective_sample_size,
     gridpoint_correlation,
+    gridpoint_correlation_in_blocks,
     lag1_autocorrelation,
     t_test_pvalue,
 )
@@ -106,3 +109,42 @@ def test_degenerate_points_are_nan_not_significant():
     assert np.isnan(res.p_value).all()
     assert not res.significant.any()
     assert np.isnan(t_test_pvalue(0.5, 2))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    shape=st.tuples(st.integers(3, 30), st.integers(1, 9), st.integers(1, 5)),
+    rows=st.integers(1, 10),
+    effective_n=st.booleans(),
+)
+def test_blocks_of_rows_give_the_whole_fields_correlation(
+    seed, shape, rows, effective_n
+):
+    # Each cell depends on its own series only: blocks of `rows` rows give
+    # the whole field's result, with missing values and constant cells
+    # among them.
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=shape)
+    y = 0.5 * x + rng.normal(size=shape)
+    x[rng.random(shape) < 0.1] = np.nan
+    y = np.ma.masked_where(rng.random(shape) < 0.1, y)
+    x[:, 0, 0] = 1.0  # a constant cell: R is NaN
+    whole = gridpoint_correlation(x, y, effective_n=effective_n)
+    row_bytes = 8 * shape[0] * shape[2]
+    blocked = gridpoint_correlation_in_blocks(
+        x, y, effective_n=effective_n, block_bytes=rows * row_bytes
+    )
+    for name in ("significant", "n"):
+        np.testing.assert_array_equal(
+            getattr(blocked, name), getattr(whole, name), err_msg=name
+        )
+    # numpy's sums over time may take another order of additions for
+    # another width of the rows: equal to rounding.
+    for name in ("R", "p_value", "n_eff"):
+        np.testing.assert_allclose(
+            getattr(blocked, name),
+            getattr(whole, name),
+            rtol=1e-12,
+            err_msg=name,
+        )
