@@ -773,19 +773,27 @@ def _one_by_one(
     steps = options.correlation_steps
     ensemble = {ENSEMBLE_STEP: steps[ENSEMBLE_STEP]}
     template = _lazy_mean(in_mean, ensemble, writer)
-    if template is None:
-        summed, dtype = set(), None
-    else:
-        summed, dtype = {m.filename for m in in_mean}, template.dtype
+    summed = {m.filename for m in in_mean} if template is not None else set()
     blocks = _mean_blocks(members, options)
     if len(blocks) > 1:
-        kept, mean = _summed_in_blocks(
-            members, in_mean, (summed, dtype), blocks, options, writer
+        kept, means = _summed_in_blocks(
+            members, (summed, template), blocks, options, writer
+        )
+        mean = (
+            None
+            if means is None
+            else da.concatenate(
+                [
+                    da.from_array(m, chunks=m.shape, asarray=False)
+                    for m in means
+                ]
+            )
         )
     else:
-        kept, mean = _summed_member_by_member(
-            members, (summed, dtype), options, writer
+        kept, total = _summed_member_by_member(
+            members, summed, options, writer
         )
+        mean = total.mean(template.dtype) if total.members else None
     if mean is None:
         return kept, None
     used = [m for m in in_mean if m.filename in kept]
@@ -800,15 +808,11 @@ def _one_by_one(
 
 def _summed_member_by_member(
     members: list[_Member],
-    mean_of: tuple[set[str], Any],
+    summed: set[str],
     options: SeriesOptions,
     writer: _Writer,
-):
-    """(files of the members kept, the mean in ``dtype`` of those kept in ``summed``, or None if none): each member whole, checked and written before the next.
-
-    ``mean_of`` is (``summed``, ``dtype``).
-    """
-    summed, dtype = mean_of
+) -> tuple[set[str], running_mean.RunningMean]:
+    """(files of the members kept, the running mean of those kept in ``summed``): each member whole, checked and written before the next."""
     total, kept = running_mean.RunningMean(), set()
     for batch in _batches(members):
         computed = _compute_batch(batch, options, summed)
@@ -817,56 +821,59 @@ def _summed_member_by_member(
                 kept.add(member.filename)
                 if added is not None:
                     total.add(*added)
-    return kept, total.mean(dtype) if total.members else None
+    return kept, total
 
 
 def _summed_in_blocks(
     members: list[_Member],
-    in_mean: list[_Member],
-    mean_of: tuple[set[str], Any],
+    mean_of: tuple[set[str], iris.cube.Cube | None],
     blocks: list[slice],
     options: SeriesOptions,
     writer: _Writer,
-):
-    """(files of the members kept, the mean in ``dtype`` of those kept in ``summed``, lazy, or None): block by block of months, each over all members.
+) -> tuple[set[str], list[np.ma.MaskedArray] | None]:
+    """(files of the members kept, each block's mean of those kept in ``summed``, in the dtype of ``template``, or None): block by block of months, each over all members.
 
-    ``mean_of`` is (``summed``, ``dtype``). Each block's sums are divided into the mean at once, so the float64
-    sums span one block. The full value check needs a member's whole
-    period, so it comes after the last block: a member it excludes from
-    the mean has been added, and the mean is summed again without it
-    (logged: a second read of the other members).
+    ``mean_of`` is (``summed``, ``template``: the lazy mean, None if none).
+
+    The full value check needs a member's whole period, so it comes after
+    the last block: a member it excludes from the mean has been added, and
+    the blocks are summed again without it (logged: a second read of the
+    other members).
     """
-    summed, dtype = mean_of
+    summed, template = mean_of
+
+    def block_mean(block_members, files, block, done=None):
+        # Divided into the block's mean at once, so that the float64 sums
+        # span one block.
+        total = _block_sums(block_members, files, block, options, done)
+        return total.mean(template.dtype) if total.members else None
+
     done = dict.fromkeys(m.filename for m in members)
-    means = [_block_mean(members, mean_of, b, options, done) for b in blocks]
+    means = [block_mean(members, summed, b, done) for b in blocks]
     computed = [_finished(m, done[m.filename], options) for m in members]
     kept = _write_members(members, computed, options, writer)
-    used = [m for m in in_mean if m.filename in summed & kept]
+    used = [m for m in members if m.filename in summed & kept]
     if not used:
         return kept, None
     if len(used) < len(summed):
-        _log_again(in_mean, used)
-        again = ({m.filename for m in used}, dtype)
-        means = [_block_mean(used, again, b, options) for b in blocks]
-    return kept, da.concatenate(
-        [da.from_array(m, chunks=m.shape, asarray=False) for m in means]
-    )
+        _log_again([m for m in members if m.filename in summed], used)
+        files = {m.filename for m in used}
+        means = [block_mean(used, files, b) for b in blocks]
+    return kept, means
 
 
-def _block_mean(
+def _block_sums(
     members: list[_Member],
-    mean_of: tuple[set[str], Any],
+    summed: set[str],
     block: slice,
     options: SeriesOptions,
     done: dict | None = None,
-) -> np.ma.MaskedArray | None:
-    """Return the mean in ``dtype`` over the months ``block`` of the members in ``summed`` (None: none), two members at a time.
+) -> running_mean.RunningMean:
+    """Return the running mean over the months ``block`` of the members in ``summed``, two members at a time.
 
-    ``mean_of`` is (``summed``, ``dtype``). With ``done`` (file ->
-    :func:`_fold` of its blocks before), each member's products of the block
-    are computed too and folded in.
+    With ``done`` (file -> :func:`_fold` of its blocks before), each
+    member's products of the block are computed too and folded in.
     """
-    summed, dtype = mean_of
     total = running_mean.RunningMean()
     for batch in _batches(members):
         cubes = _read_block(batch, block)
@@ -886,7 +893,7 @@ def _block_mean(
                 done[member.filename] = _fold(done[member.filename], products)
             if added is not None:
                 total.add(*added)
-    return total.mean(dtype) if total.members else None
+    return total
 
 
 def _read_block(members: list[_Member], block: slice) -> list[iris.cube.Cube]:
