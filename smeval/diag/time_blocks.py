@@ -100,10 +100,10 @@ def month_blocks(
 ) -> list[slice]:
     """Consecutive blocks of about equal numbers of months, each at most ``budget`` bytes (or one month), covering ``months``.
 
-    Unlike :func:`chunk_blocks`, these may cut dask's chunks: dask passes a
-    block's slice of months down to the netCDF read, so with ``preproc/``
-    stored one month per chunk (the recipe's ``optimize_access: map``)
-    nothing is decoded twice.
+    Unlike :func:`chunk_blocks`, these may cut dask's chunks: a block's
+    months computed alone are read as one hyperslab (the series script's
+    ``_read_block``), so with ``preproc/`` stored one month per chunk (the
+    recipe's ``optimize_access: map``) nothing is decoded twice.
     """
     per_block = max(1, budget // max(month_bytes, 1))
     if months <= per_block:
