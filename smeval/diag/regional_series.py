@@ -228,6 +228,10 @@ class _Writer:
         self.excluded: list[dict[str, str]] = []
         self.written: list[Path] = []
 
+    def spill(self) -> time_blocks.SpilledBlocks:
+        """Return a place for a whole period's field, block by block, in the script's run folder (scratch)."""
+        return time_blocks.SpilledBlocks(self.cfg["run_dir"])
+
     def write(
         self,
         meta: dict[str, Any],
@@ -742,20 +746,24 @@ def _dataset_products(
         for m in members
     }
     in_mean = [m for m in members if not sampled[m.filename]]
-    if len(in_mean) > 1 and running_mean.applies(options.correlation_steps):
-        kept, mean = _one_by_one(members, in_mean, options, writer)
-    else:
-        kept, mean = _all_at_once(members, in_mean, options, writer)
-    for member in members:
-        if sampled[member.filename] and member.filename in kept:
-            writer.exclude(
-                member.meta,
-                member.meta["short_name"],
-                f"correlation maps: {sampled[member.filename]}",
-            )
-    if mean is not None:
-        used = [m for m in in_mean if m.filename in kept]
-        writer.write_ensemble_field(used, mean, options.correlation_steps)
+    # The spilled blocks of the field are read back as it is written.
+    with writer.spill() as spill:
+        if len(in_mean) > 1 and running_mean.applies(
+            options.correlation_steps
+        ):
+            kept, mean = _one_by_one(members, in_mean, options, writer, spill)
+        else:
+            kept, mean = _all_at_once(members, in_mean, options, writer, spill)
+        for member in members:
+            if sampled[member.filename] and member.filename in kept:
+                writer.exclude(
+                    member.meta,
+                    member.meta["short_name"],
+                    f"correlation maps: {sampled[member.filename]}",
+                )
+        if mean is not None:
+            used = [m for m in in_mean if m.filename in kept]
+            writer.write_ensemble_field(used, mean, options.correlation_steps)
 
 
 def _one_by_one(
@@ -763,12 +771,14 @@ def _one_by_one(
     in_mean: list[_Member],
     options: SeriesOptions,
     writer: _Writer,
+    spill: time_blocks.SpilledBlocks,
 ) -> tuple[set[str], iris.cube.Cube | None]:
     """(files of the members kept, their correlation branch), computing :data:`~smeval.diag.running_mean.MEMBERS_AT_ONCE` members at a time.
 
     Members larger than a block of the mean (:func:`_mean_blocks`) are
     computed block by block of months, each block over all members
-    (:func:`_summed_in_blocks`); the others member by member.
+    (:func:`_summed_in_blocks`; the blocks' means kept in ``spill``); the
+    others member by member.
     """
     steps = options.correlation_steps
     ensemble = {ENSEMBLE_STEP: steps[ENSEMBLE_STEP]}
@@ -776,18 +786,8 @@ def _one_by_one(
     summed = {m.filename for m in in_mean} if template is not None else set()
     blocks = _mean_blocks(members, options)
     if len(blocks) > 1:
-        kept, means = _summed_in_blocks(
-            members, (summed, template), blocks, options, writer
-        )
-        mean = (
-            None
-            if means is None
-            else da.concatenate(
-                [
-                    da.from_array(m, chunks=m.shape, asarray=False)
-                    for m in means
-                ]
-            )
+        kept, mean = _summed_in_blocks(
+            members, (summed, template), blocks, options, (writer, spill)
         )
     else:
         kept, total = _summed_member_by_member(
@@ -829,11 +829,13 @@ def _summed_in_blocks(
     mean_of: tuple[set[str], iris.cube.Cube | None],
     blocks: list[slice],
     options: SeriesOptions,
-    writer: _Writer,
-) -> tuple[set[str], list[np.ma.MaskedArray] | None]:
-    """(files of the members kept, each block's mean of those kept in ``summed``, in the dtype of ``template``, or None): block by block of months, each over all members.
+    write_to: tuple[_Writer, time_blocks.SpilledBlocks],
+) -> tuple[set[str], da.Array | None]:
+    """(files of the members kept, the mean of those kept in ``summed``, in the dtype of ``template``, or None): block by block of months, each over all members.
 
-    ``mean_of`` is (``summed``, ``template``: the lazy mean, None if none).
+    ``mean_of`` is (``summed``, ``template``: the lazy mean, None if none);
+    ``write_to`` is (the writer, where each block's mean is kept: the mean
+    returned reads it back lazily).
 
     The full value check needs a member's whole period, so it comes after
     the last block: a member it excludes from the mean has been added, and
@@ -841,15 +843,19 @@ def _summed_in_blocks(
     other members).
     """
     summed, template = mean_of
+    writer, spill = write_to
 
-    def block_mean(block_members, files, block, done=None):
-        # Divided into the block's mean at once, so that the float64 sums
-        # span one block.
-        total = _block_sums(block_members, files, block, options, done)
-        return total.mean(template.dtype) if total.members else None
+    def block_means(block_members, files, done=None):
+        spill.clear()
+        for block in blocks:
+            # Divided into the block's mean at once, so that the float64
+            # sums span one block.
+            total = _block_sums(block_members, files, block, options, done)
+            if total.members:
+                spill.add(total.mean(template.dtype))
 
     done = dict.fromkeys(m.filename for m in members)
-    means = [block_mean(members, summed, b, done) for b in blocks]
+    block_means(members, summed, done)
     computed = [_finished(m, done[m.filename], options) for m in members]
     kept = _write_members(members, computed, options, writer)
     used = [m for m in members if m.filename in summed & kept]
@@ -857,9 +863,8 @@ def _summed_in_blocks(
         return kept, None
     if len(used) < len(summed):
         _log_again([m for m in members if m.filename in summed], used)
-        files = {m.filename for m in used}
-        means = [block_mean(used, files, b) for b in blocks]
-    return kept, means
+        block_means(used, {m.filename for m in used})
+    return kept, spill.lazy()
 
 
 def _block_sums(
@@ -937,12 +942,14 @@ def _all_at_once(
     in_mean: list[_Member],
     options: SeriesOptions,
     writer: _Writer,
+    spill: time_blocks.SpilledBlocks,
 ) -> tuple[set[str], iris.cube.Cube | None]:
     """(files of the members kept, their correlation branch to write, or None if written or absent), computing all members and the branch together.
 
     All in one ``dask.compute`` that also writes the branch
     (:func:`_written_in_one_compute`), unless a data set's only member is
-    computed in time blocks: the branch is then returned computed. If the
+    computed in time blocks: the branch's blocks are then kept in ``spill``
+    and returned, read back lazily. If the
     full check (after the compute) excludes a member of the mean, the mean
     is computed again without it: a second read of this data set's other
     members, logged.
@@ -954,7 +961,7 @@ def _all_at_once(
         return _written_in_one_compute(members, in_mean, mean, options, writer)
     if len(members) == 1:  # a reference, or a model's only member
         branch = None if mean is None else partial(_branch, in_mean, options)
-        products, field = _compute(members[0], options, branch)
+        products, field = _compute(members[0], options, branch, spill)
         computed = [products]
     else:  # no branch
         computed = dask.compute(*(m.lazy() for m in members))
@@ -1066,12 +1073,17 @@ def _branch(members: list[_Member], options: SeriesOptions, block: slice):
 
 
 def _compute(
-    member: _Member, options: SeriesOptions, extra=None
+    member: _Member,
+    options: SeriesOptions,
+    extra=None,
+    spill: time_blocks.SpilledBlocks | None = None,
 ) -> tuple[tuple, Any]:
     """Return (``member.lazy()``, ``extra(months)``) computed, one block of the member's time chunks at a time (:mod:`smeval.diag.time_blocks`).
 
     ``extra`` maps a slice of months to a lazy array (or tuple of arrays)
     of those months, e.g. the correlation branch; None: nothing more.
+    With ``spill``, an ``extra`` computed in blocks is kept there and
+    returned lazy (one array only), not joined in memory.
     """
     blocks = _blocks(member, options)
     if len(blocks) == 1:
@@ -1085,8 +1097,12 @@ def _compute(
             None if extra is None else extra(block),
         )
         done = _fold(done, products)
-        extras.append(part)
-    return _finished(member, done, options), time_blocks.join(extras)
+        if spill is None:
+            extras.append(part)
+        elif part is not None:
+            spill.add(part)
+    joined = time_blocks.join(extras) if spill is None else spill.lazy()
+    return _finished(member, done, options), joined
 
 
 def _blocks(member: _Member, options: SeriesOptions) -> list[slice]:

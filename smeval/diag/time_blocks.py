@@ -29,13 +29,23 @@ A data set whose members are summed into a running ensemble mean is
 computed the other way round: block by block of months (:func:`month_blocks`,
 at most :data:`MEAN_BLOCK_BYTES` of one member), each block over all its
 members, so that the mean's float64 sums span one block and not the period.
+
+What such a member or data set gives for the whole period on a grid (the
+correlation branch, the running mean before its regridding) is kept block
+by block in files (:class:`SpilledBlocks`) until it is written, so that it
+is never in memory whole.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
+import dask
+import dask.array as da
 import numpy as np
 
 from .preprocess import ENSEMBLE_STEP
@@ -138,3 +148,76 @@ def combine_sums(blocks: list[tuple]) -> tuple[np.ndarray, np.ndarray]:
     """Return one (total, length) of :func:`smeval.preprocessor.climate_sums` from those of consecutive blocks."""
     totals, lengths = zip(*blocks, strict=True)
     return np.sum(totals, axis=0), np.sum(lengths, axis=0)
+
+
+class SpilledBlocks:
+    """Consecutive blocks of months of one array, kept in files until the whole is written.
+
+    A whole period's field (88 MB of float32 on the common grid at 36
+    years; the running mean of a model's members on its native grid, 127
+    MB for MPI-ESM1-2-HR) joined in memory was held twice while joined, so
+    the series script's peak grew with the years. Here each block goes to a
+    ``.npy`` file in a scratch folder under ``folder`` as it is computed;
+    :meth:`lazy` joins them lazily, each block read back when dask writes
+    it. The folder is removed when the context ends.
+    """
+
+    def __init__(self, folder: str | Path) -> None:
+        self._folder = folder
+        self._dir: Path | None = None
+        self._blocks: list[tuple[Path, Path | None, tuple, np.dtype]] = []
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.clear()
+
+    def add(self, block: np.ndarray) -> None:
+        """Keep ``block`` (numpy or masked array) as the next block of months."""
+        if self._dir is None:
+            Path(self._folder).mkdir(parents=True, exist_ok=True)
+            self._dir = Path(
+                tempfile.mkdtemp(prefix="blocks-", dir=self._folder)
+            )
+        stem = self._dir / str(len(self._blocks))
+        data = stem.with_suffix(".data.npy")
+        np.save(data, np.ma.getdata(block))
+        mask = None
+        if np.ma.isMaskedArray(block):
+            mask = stem.with_suffix(".mask.npy")
+            np.save(mask, np.ma.getmaskarray(block))
+        self._blocks.append((data, mask, block.shape, block.dtype))
+
+    def lazy(self) -> da.Array | None:
+        """Return the blocks joined along time, lazily (None if there are none); masked if any block is, as :func:`join` gives them."""
+        if not self._blocks:
+            return None
+        masked = any(mask is not None for _, mask, _, _ in self._blocks)
+        kind = np.ma.MaskedArray if masked else np.ndarray
+        parts = [
+            da.from_delayed(
+                dask.delayed(_load_block)(data, mask, masked),
+                shape,
+                dtype=dtype,
+                meta=np.empty((0,) * len(shape), dtype).view(kind),
+            )
+            for data, mask, shape, dtype in self._blocks
+        ]
+        return da.concatenate(parts, axis=0)
+
+    def clear(self) -> None:
+        """Remove the blocks kept so far (and their files)."""
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+        self._dir, self._blocks = None, []
+
+
+def _load_block(data: Path, mask: Path | None, masked: bool) -> np.ndarray:
+    """Read one block of :class:`SpilledBlocks` back (a masked array if ``masked``)."""
+    values = np.load(data)
+    if not masked:
+        return values
+    return np.ma.MaskedArray(
+        values, mask=False if mask is None else np.load(mask)
+    )

@@ -240,3 +240,100 @@ def test_a_member_the_full_check_excludes_leaves_a_mean_in_blocks_summed_again(
         r.getMessage() for r in caplog.records if "again" in r.message
     ]
     assert "without member r3i1p1f1" in message
+
+
+_BLOCKS = st.lists(
+    st.tuples(
+        st.integers(1, 4),  # months in the block
+        st.booleans(),  # masked
+        st.integers(0, 2**16),  # seed
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+def _blocks_of(spec) -> list[np.ndarray]:
+    """float32 blocks of (months, 3, 4) values, masked where the spec says so."""
+    blocks = []
+    for months, masked, seed in spec:
+        values = (
+            np.random.default_rng(seed)
+            .normal(size=(months, 3, 4))
+            .astype(np.float32)
+        )
+        blocks.append(np.ma.masked_less(values, 0.0) if masked else values)
+    return blocks
+
+
+@given(spec=_BLOCKS)
+def test_spilled_blocks_read_back_as_the_joined_blocks(tmp_path_factory, spec):
+    blocks = _blocks_of(spec)
+    folder = tmp_path_factory.mktemp("scratch")
+    with time_blocks.SpilledBlocks(folder) as spill:
+        for block in blocks:
+            spill.add(block)
+        lazy = spill.lazy()
+        # Read back block by block, as dask writes them.
+        assert lazy.chunks[0] == tuple(b.shape[0] for b in blocks)
+        ours = lazy.compute()
+        theirs = time_blocks.join(blocks)
+        assert type(ours) is type(theirs)
+        assert ours.dtype == theirs.dtype == np.float32
+        np.testing.assert_array_equal(
+            np.ma.getmaskarray(ours), np.ma.getmaskarray(theirs)
+        )
+        np.testing.assert_array_equal(
+            np.ma.getdata(ours), np.ma.getdata(theirs)
+        )
+        spill.clear()
+        assert spill.lazy() is None
+        assert not list(folder.iterdir())
+        spill.add(blocks[0])
+    # Nothing is left behind in the scratch folder.
+    assert not list(folder.iterdir())
+
+
+@pytest.mark.parametrize(("n_members", "mean_months"), [(1, None), (3, 5)])
+def test_a_field_computed_in_blocks_is_never_joined_in_memory(
+    tmp_path, monkeypatch, n_members, mean_months
+):
+    # One member in blocks of its time chunks (its correlation branch), and
+    # a running mean of three members in blocks of 5 months: each block of
+    # the field goes to the scratch folder as computed; no (time, lat, lon)
+    # array is joined, and the file holds the same values as a whole run.
+    rng = np.random.default_rng(23)
+    members = {
+        f"r{i}i1p1f1": 50 + 5 * rng.normal(size=N_MONTHS)
+        for i in range(1, n_members + 1)
+    }
+    whole, _ = _run(tmp_path / "whole", members, False, monkeypatch)
+    spilled, joined, folders = [], [], set()
+    add, join = time_blocks.SpilledBlocks.add, time_blocks.join
+
+    def recording_add(self, block):
+        spilled.append(block.shape)
+        add(self, block)
+        folders.add(self._dir.parent)
+
+    def recording_join(blocks):
+        joined.extend(np.ndim(b) for b in blocks if b is not None)
+        return join(blocks)
+
+    monkeypatch.setattr(time_blocks.SpilledBlocks, "add", recording_add)
+    monkeypatch.setattr(time_blocks, "join", recording_join)
+    if mean_months:
+        _mean_in_blocks(monkeypatch, mean_months)
+    blocked, _ = _run(
+        tmp_path / "blocked", members, mean_months is None, monkeypatch
+    )
+
+    assert len(spilled) > 1
+    assert sum(shape[0] for shape in spilled) == N_MONTHS
+    assert max(shape[0] for shape in spilled) < N_MONTHS
+    assert 3 not in joined  # only series (time, region) are joined
+    _assert_same_files(whole, blocked, rtol=1e-6 if n_members == 1 else 0)
+    # In the script's run folder, removed once the field is written.
+    run = tmp_path / "blocked" / "soil_moisture" / "run"
+    assert folders == {run}
+    assert not list(run.glob("blocks-*"))
