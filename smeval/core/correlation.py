@@ -19,7 +19,9 @@ conservative than the plain test.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import fields as fields_of
 
 import numpy as np
 from scipy import stats
@@ -180,44 +182,42 @@ def gridpoint_correlation(
     )
 
 
-#: Bytes of one float64 field that :func:`gridpoint_correlation_in_blocks`
-#: gives :func:`gridpoint_correlation` at once (its temporaries are about ten
-#: such copies).
+#: Bytes of one float64 field of a band of rows that
+#: :func:`correlation_in_bands` gives :func:`gridpoint_correlation` at once
+#: (its temporaries are about ten such copies).
 BLOCK_BYTES = 64 * 2**20
 
 
-def gridpoint_correlation_in_blocks(
-    x,
-    y,
+def correlation_in_bands(
+    fields: Callable[[slice], tuple[np.ndarray, np.ndarray]],
+    shape: tuple[int, int, int],
     alpha: float = 0.05,
     effective_n: bool = False,
     block_bytes: int = BLOCK_BYTES,
 ) -> CorrelationResult:
-    """:func:`gridpoint_correlation` of fields with time first, a block of rows (the first axis after time) at a time.
+    """:func:`gridpoint_correlation` of two (time, row, ...) fields of ``shape``, a band of rows at a time.
 
-    Each cell's result depends on that cell's series alone, so the blocks
-    give the whole field's result; the float64 temporaries then span one
-    block instead of the field (at 36 years on the common grid, ten copies
-    of 177 MB).
+    ``fields(rows)`` gives both fields' values in the band ``rows``, so a
+    caller may read a band from its files and never hold a whole field. A
+    band's float64 values are at most ``block_bytes`` (at least one row).
+    Each cell's result depends on that cell's series alone, so the bands
+    joined are the whole field's result: anything computed over the whole
+    field (e.g. the false discovery rate control) is the caller's, on the
+    joined result.
     """
-    x, y = np.asanyarray(x), np.asanyarray(y)
-    if x.shape != y.shape:
-        msg = f"fields differ in shape: {x.shape} vs {y.shape}"
-        raise ValueError(msg)
-    if x.ndim < 2:
-        return gridpoint_correlation(x, y, alpha, effective_n)
-    row_bytes = 8 * x.shape[0] * int(np.prod(x.shape[2:]))
-    rows = max(1, block_bytes // max(row_bytes, 1))
+    n_time, n_rows = shape[:2]
+    row_bytes = 8 * n_time * int(np.prod(shape[2:]))
+    step = max(1, block_bytes // max(row_bytes, 1))
     parts = [
         gridpoint_correlation(
-            x[:, i : i + rows], y[:, i : i + rows], alpha, effective_n
+            *fields(slice(i, min(i + step, n_rows))), alpha, effective_n
         )
-        for i in range(0, x.shape[1], rows)
+        for i in range(0, n_rows, step)
     ]
     return CorrelationResult(
         **{
             f.name: np.concatenate([getattr(p, f.name) for p in parts])
-            for f in fields(CorrelationResult)
+            for f in fields_of(CorrelationResult)
         }
     )
 

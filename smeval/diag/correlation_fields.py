@@ -7,6 +7,16 @@ from the same read as the series (:mod:`smeval.diag.ensemble_fields`). Models ar
 combined into CMIP6-MMEM with the hierarchical weighting of SPEC section 4;
 the results are written as NetCDF (docs/results.md) with the helpers both
 map scripts share (:mod:`smeval.diag.map_fields`).
+
+Each data set's map is computed a band of grid rows at a time: the band's
+rows of its fields (of every model, for CMIP6-MMEM) are read for all months,
+and a band's float64 field over the period is at most
+:data:`smeval.core.correlation.BLOCK_BYTES`, so the memory does not grow
+with the years or the models. A cell's correlation depends on its own
+series alone; the false discovery rate control, over all cells of a map,
+is applied to the joined map. HDF5 decompresses a chunk (12 months of the
+whole map) whole, so each band decompresses the files again (three times at
+36 years on the common grid).
 """
 
 from __future__ import annotations
@@ -24,9 +34,11 @@ import iris.cube
 import numpy as np
 
 from smeval.core.correlation import (
+    BLOCK_BYTES,
     DEFAULT_FDR_ALPHA,
+    CorrelationResult,
     benjamini_hochberg,
-    gridpoint_correlation_in_blocks,
+    correlation_in_bands,
 )
 from smeval.core.ensemble import MMEM_ALL, streamed_mmem
 
@@ -91,9 +103,10 @@ class CorrelationOptions(EvaluationOptions):
 #: Months of the CMIP6-MMEM computed at once: one chunk of the field files
 #: (:data:`~smeval.diag.ensemble_fields.CHUNK_MONTHS`). The mean is element
 #: by element, so block by block gives the same values; in blocks every
-#: intermediate array (5 MB on the common grid) stays in the processor's
-#: cache and its memory is reused, where whole fields (177 MB each) cost a
-#: fresh allocation for every read and step.
+#: intermediate array (5 MB on the whole common grid, less in a band of
+#: rows) stays in the processor's cache and its memory is reused, where a
+#: band's fields over the whole period (up to BLOCK_BYTES each) cost a fresh
+#: allocation for every read and step.
 BLOCK_MONTHS = CHUNK_MONTHS
 
 
@@ -181,124 +194,145 @@ def _write_correlations(
     references,
 ) -> list[Path]:
     """Correlation maps of the references and of CMIP6-MMEM from ``files``: (variable, data set) -> its open field file."""
-    alpha = 1.0 - options.significance_level
-    effective_n = options.significance_method == "effective-sample-size"
-    period = options.period
-    fdr_alpha = options.fdr_alpha
     complete = sorted({d for _, d in files})
     all_months = np.concatenate([f.months for f in files.values()])
     months = np.arange(all_months.min(), all_months.max() + 1)
     template = files[("mrsos", complete[0])].cube
     synthetic = any(is_synthetic(f.cube) for f in files.values())
-
-    def soil(dataset, block):
-        return files[("mrsos", dataset)].read(block)
-
-    def pme(dataset, block):
-        flux = files[("pr", dataset)].read(block)
-        flux -= files[("evspsbl", dataset)].read(block)
-        return flux
-
     models = [d for d in complete if d not in references]
-    # Loaders, so that one data set's fields at a time are in memory.
-    pairs: dict[str, Any] = {
-        d: (lambda d=d: (soil(d, months), pme(d, months)))
-        for d in complete
-        if d in references
-    }
-    if models:
-        # Each model's ensemble mean; the MMEM is the mean over families.
-        # Computed when its turn comes, not held while the references are.
-        pairs[MMEM_ALL] = lambda: (
-            _mmem_by_blocks(soil, models, families, months),
-            _mmem_by_blocks(pme, models, families, months),
-        )
+    # One data set at a time; CMIP6-MMEM last, computed when its turn comes.
+    names = [d for d in complete if d in references]
+    names += [MMEM_ALL] if models else []
     written = []
-    work = Path(cfg["work_dir"])
-    for name, load in pairs.items():
-        x, y = load()
-        result = gridpoint_correlation_in_blocks(
-            x, y, alpha=alpha, effective_n=effective_n
-        )
-        out_cubes = iris.cube.CubeList(
-            [
-                field_cube(
-                    result.R,
-                    template,
-                    name,
-                    "1",
-                    "correlation of shallow soil moisture with P - E",
-                    synthetic,
-                ),
-                field_cube(
-                    result.p_value,
-                    template,
-                    name,
-                    "1",
-                    "two-sided p-value of the correlation",
-                    synthetic,
-                ),
-                field_cube(
-                    result.significant.astype(float),
-                    template,
-                    name,
-                    "1",
-                    f"significant at the {100 * (1 - alpha):g} % level",
-                    synthetic,
-                ),
-            ]
-        )
-        for cube, short in zip(
-            out_cubes, ("r", "p_value", "significant"), strict=True
-        ):
-            cube.var_name = short
-        method = (
-            "effective sample size from lag-1 autocorrelation (Bretherton et al. 1999)"
-            if effective_n
-            else "n - 2 degrees of freedom"
-        )
-        test = f"two-sided t test at the {100 * (1 - alpha):g} % level with {method}"
-        out_cubes[2].attributes["smeval_significance"] = (
-            f"each cell alone: {test}"
-        )
-        if fdr_alpha is not None:
-            out_cubes.append(
-                _fdr_cube(
-                    result.p_value,
-                    float(fdr_alpha),
-                    template,
-                    name,
-                    synthetic,
-                    f"{method}; {int(result.significant.sum())} cells significant one by one "
-                    f"at the {100 * (1 - alpha):g} % level",
-                )
-            )
-            test = out_cubes[-1].attributes["smeval_significance"]
-        out = save_cube(out_cubes, work / f"correlation_{name}.nc")
-        written.append(out)
+    for name in names:
         used = models if name == MMEM_ALL else [name]
-        what = name
-        if name == MMEM_ALL:
-            family_names = sorted({families[m] for m in models})
-            what = f"{name} (mean over the {len(family_names)} family means of {', '.join(family_names)})"
+        band = partial(
+            _band_fields, files, used, families, months, name == MMEM_ALL
+        )
+        # A band of rows at a time, read from the files for all months: a
+        # data set's whole-period fields (177 MB each at 36 years) are
+        # never held.
+        result = correlation_in_bands(
+            band,
+            (len(months), *template.shape[1:]),
+            1.0 - options.significance_level,
+            options.significance_method == "effective-sample-size",
+            BLOCK_BYTES,
+        )
+        out_cubes, test = _correlation_cubes(
+            result, options, template, name, synthetic
+        )
+        out = save_cube(
+            out_cubes, Path(cfg["work_dir"]) / f"correlation_{name}.nc"
+        )
+        written.append(out)
         provlog.log(
             out,
-            field_record(
-                f"Correlation of monthly shallow soil moisture with P - E of {what}, {period}, per grid cell "
-                f"on the common {grid_spacing(out_cubes[-1])} degree grid; significance: {test}.",
-                [
-                    files[(v, d)].path
-                    for d in used
-                    for v in CORRELATION_VARIABLES
-                ],
-                used,
-                ["corr"],
-                "geo",
-                extra_references=(["bretherton99jc"] if effective_n else [])
-                + ([] if fdr_alpha is None else list(FDR_REFERENCES)),
-            ),
+            _provenance(options, files, families, name, used, test, out_cubes),
         )
     return written
+
+
+def _band_fields(
+    files: dict[tuple[str, str], FieldFile],
+    datasets: list[str],
+    families: dict[str, str],
+    months: np.ndarray,
+    mmem: bool,
+    rows: slice,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Soil moisture and P - E, (month, row, lon) on ``months`` in the grid ``rows``.
+
+    CMIP6-MMEM of the models ``datasets`` if ``mmem``, else the fields of
+    the one data set in ``datasets``.
+    """
+
+    def soil(dataset, block):
+        return files[("mrsos", dataset)].read(block, rows)
+
+    def pme(dataset, block):
+        flux = files[("pr", dataset)].read(block, rows)
+        flux -= files[("evspsbl", dataset)].read(block, rows)
+        return flux
+
+    if mmem:
+        return (
+            _mmem_by_blocks(soil, datasets, families, months),
+            _mmem_by_blocks(pme, datasets, families, months),
+        )
+    [dataset] = datasets
+    return soil(dataset, months), pme(dataset, months)
+
+
+def _correlation_cubes(
+    result: CorrelationResult,
+    options: CorrelationOptions,
+    template,
+    name: str,
+    synthetic: bool,
+) -> tuple[iris.cube.CubeList, str]:
+    """Return the cubes of ``correlation_<name>.nc`` from the whole map's ``result``, and a description of their significance test."""
+    alpha = 1.0 - options.significance_level
+    level = f"{100 * (1 - alpha):g} % level"
+    described = (
+        ("r", "correlation of shallow soil moisture with P - E"),
+        ("p_value", "two-sided p-value of the correlation"),
+        ("significant", f"significant at the {level}"),
+    )
+    values = (result.R, result.p_value, result.significant.astype(float))
+    out_cubes = iris.cube.CubeList()
+    for (short, long_name), data in zip(described, values, strict=True):
+        cube = field_cube(data, template, name, "1", long_name, synthetic)
+        cube.var_name = short
+        out_cubes.append(cube)
+    method = (
+        "effective sample size from lag-1 autocorrelation (Bretherton et al. 1999)"
+        if options.significance_method == "effective-sample-size"
+        else "n - 2 degrees of freedom"
+    )
+    test = f"two-sided t test at the {level} with {method}"
+    out_cubes[2].attributes["smeval_significance"] = f"each cell alone: {test}"
+    if options.fdr_alpha is not None:
+        out_cubes.append(
+            _fdr_cube(
+                result.p_value,
+                float(options.fdr_alpha),
+                template,
+                name,
+                synthetic,
+                f"{method}; {int(result.significant.sum())} cells significant one by one "
+                f"at the {level}",
+            )
+        )
+        test = out_cubes[-1].attributes["smeval_significance"]
+    return out_cubes, test
+
+
+def _provenance(
+    options: CorrelationOptions,
+    files: dict[tuple[str, str], FieldFile],
+    families: dict[str, str],
+    name: str,
+    used: list[str],
+    test: str,
+    out_cubes: iris.cube.CubeList,
+) -> dict[str, Any]:
+    """Provenance record of ``correlation_<name>.nc``, the map of the data sets ``used`` (``test``: its significance test)."""
+    what = name
+    if name == MMEM_ALL:
+        family_names = sorted({families[m] for m in used})
+        what = f"{name} (mean over the {len(family_names)} family means of {', '.join(family_names)})"
+    effective_n = options.significance_method == "effective-sample-size"
+    return field_record(
+        f"Correlation of monthly shallow soil moisture with P - E of {what}, {options.period}, per grid cell "
+        f"on the common {grid_spacing(out_cubes[-1])} degree grid; significance: {test}.",
+        [files[(v, d)].path for d in used for v in CORRELATION_VARIABLES],
+        used,
+        ["corr"],
+        "geo",
+        extra_references=(["bretherton99jc"] if effective_n else [])
+        + ([] if options.fdr_alpha is None else list(FDR_REFERENCES)),
+    )
 
 
 #: Citations of the false discovery rate control.

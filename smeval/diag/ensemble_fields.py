@@ -17,8 +17,8 @@ The fields are written one file per variable and data set,
 :func:`save_options`),
 with attributes that name the data set, project, family and the
 members in the mean; the correlation script finds them in its ancestors'
-folders (:func:`find_ensemble_fields`) and reads them a few months at a
-time (:class:`FieldFile`).
+folders (:func:`find_ensemble_fields`) and reads them a band of grid rows
+of a few months at a time (:class:`FieldFile`).
 """
 
 from __future__ import annotations
@@ -126,14 +126,17 @@ _CHANGE_ON_READ = frozenset(
 
 
 class FieldFile:
-    """A field file (loaded as ``cube``) held open, read a few months at a time.
+    """A field file (loaded as ``cube``) held open, read a block of months and of grid rows at a time.
 
     :meth:`read` gives the values of ``cube``'s masked data with NaN for the
     mask, at a third of the cost: the variable is read as stored and its
     fill value marked missing here, where iris has netCDF4 mask every chunk
     and then joins the masked chunks. A file whose variable has an
     attribute that changes values on reading (:data:`_CHANGE_ON_READ`) is
-    read with netCDF4's masking and scaling.
+    read with netCDF4's masking and scaling. A read of some grid rows
+    (``rows``) holds only those rows in memory, but HDF5 still decompresses
+    every chunk it touches whole (:data:`CHUNK_MONTHS` months of the whole
+    map): reading a file in bands of rows decompresses it once a band.
     """
 
     def __init__(self, path: str | os.PathLike, cube: iris.cube.Cube):
@@ -158,19 +161,28 @@ class FieldFile:
     def __exit__(self, *exc) -> None:
         self._dataset.close()
 
-    def read(self, months: np.ndarray) -> np.ndarray:
-        """(len(months), lat, lon) float64 values on the month axis ``months`` (``year * 12 + month - 1``), NaN where missing or absent."""
+    def read(
+        self, months: np.ndarray, rows: slice | None = None
+    ) -> np.ndarray:
+        """(len(months), lat, lon) float64 values on the month axis ``months`` (``year * 12 + month - 1``), NaN where missing or absent.
+
+        ``rows``: only these rows of the grid (the lat axis), as numpy
+        slices them; the result is ``read(months)[:, rows]``.
+        """
+        rows = slice(None) if rows is None else rows
         pos = np.clip(
             np.searchsorted(self.months, months), 0, len(self.months) - 1
         )
         inside = self.months[pos] == months
         if inside.all() and (np.diff(pos) == 1).all():
-            return self._values(self._variable[pos[0] : pos[-1] + 1])
-        out = np.full((len(months), *self._variable.shape[1:]), np.nan)
+            return self._values(self._variable[pos[0] : pos[-1] + 1, rows])
+        n_lat, *others = self._variable.shape[1:]
+        n_rows = len(range(*rows.indices(n_lat)))
+        out = np.full((len(months), n_rows, *others), np.nan)
         if inside.any():
-            rows = pos[inside]
-            stored = self._variable[rows.min() : rows.max() + 1]
-            out[inside] = self._values(stored[rows - rows.min()])
+            found = pos[inside]
+            stored = self._variable[found.min() : found.max() + 1, rows]
+            out[inside] = self._values(stored[found - found.min()])
         return out
 
     def _values(self, stored: np.ndarray) -> np.ndarray:

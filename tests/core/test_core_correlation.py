@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from smeval.core.correlation import (
+    correlation_in_bands,
     effective_sample_size,
     gridpoint_correlation,
-    gridpoint_correlation_in_blocks,
     lag1_autocorrelation,
     t_test_pvalue,
 )
@@ -132,9 +132,18 @@ def test_blocks_of_rows_give_the_whole_fields_correlation(
     x[:, 0, 0] = 1.0  # a constant cell: R is NaN
     whole = gridpoint_correlation(x, y, effective_n=effective_n)
     row_bytes = 8 * shape[0] * shape[2]
-    blocked = gridpoint_correlation_in_blocks(
-        x, y, effective_n=effective_n, block_bytes=rows * row_bytes
+    bands = []
+
+    def band(rows):
+        bands.append(rows)
+        return x[:, rows], y[:, rows]
+
+    blocked = correlation_in_bands(
+        band, shape, effective_n=effective_n, block_bytes=rows * row_bytes
     )
+    # Consecutive bands of `rows` rows (the last may be shorter).
+    assert [b.start for b in bands] == list(range(0, shape[1], rows))
+    assert bands[-1].stop == shape[1]
     for name in ("significant", "n"):
         np.testing.assert_array_equal(
             getattr(blocked, name), getattr(whole, name), err_msg=name

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import logging
 
+import cf_units
 import iris
+import iris.coords
+import iris.cube
 import netCDF4
 import numpy as np
 import pandas as pd
@@ -23,8 +26,18 @@ import yaml
 from diag_helpers import write_uniform
 from scipy import stats
 
+from smeval import cmorio
+from smeval.core import correlation as core_correlation
+from smeval.core.correlation import benjamini_hochberg, gridpoint_correlation
+from smeval.diag import correlation_fields as correlation_script
 from smeval.diag.correlation_fields import correlation_fields
-from smeval.diag.ensemble_fields import save_options
+from smeval.diag.ensemble_fields import (
+    FieldFile,
+    ensemble_field_path,
+    label,
+    save_options,
+)
+from smeval.diag.io import save_cube
 from smeval.diag.metrics import read_series
 from smeval.diag.regional_series import write_regional_series
 from smeval.netcdf_codec import codec_available
@@ -707,4 +720,187 @@ def test_the_series_script_writes_the_fields_with_the_fields_codec(tmp_path):
         data,
         np.broadcast_to(((r1 + r2) / 2)[:, None, None], data.shape),
         rtol=2e-6,
+    )
+
+
+#: Grid of the fields written directly below: 7 rows of 5 cells.
+BAND_GRID = (7, 5)
+
+
+def _field_file(folder, meta, data, first_month=1) -> None:
+    """Write ``data`` (month, lat, lon; NaN missing) from ``first_month`` of 1980 as the series scripts write a field."""
+    last = first_month + data.shape[0] - 2  # months after January 1980
+    points, bounds = cmorio.monthly_time_axis(
+        1980,
+        1980 + last // 12,
+        "standard",
+        first_month=first_month,
+        last_month=last % 12 + 1,
+    )
+    units = cf_units.Unit(cmorio.CMIP6_TIME_UNITS, calendar="standard")
+    coords = [
+        iris.coords.DimCoord(points, "time", bounds=bounds, units=units),
+        iris.coords.DimCoord(
+            np.linspace(-60.0, 60.0, BAND_GRID[0]), "latitude", units="degrees"
+        ),
+        iris.coords.DimCoord(
+            np.linspace(0.0, 288.0, BAND_GRID[1]), "longitude", units="degrees"
+        ),
+    ]
+    for coord in coords[1:]:
+        coord.guess_bounds()
+    cube = iris.cube.Cube(
+        np.ma.masked_invalid(data),
+        var_name=meta["short_name"],
+        units=UNITS[meta["short_name"]],
+        dim_coords_and_dims=[(c, i) for i, c in enumerate(coords)],
+    )
+    label(cube, meta, ["r1i1p1f1"], [])
+    path = ensemble_field_path(folder, meta)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_cube(cube, path, **save_options(cube.shape))
+
+
+def _varied_fields(folder) -> dict[str, np.ndarray]:
+    """Write fields that differ from cell to cell (ERA5 and three models) into ``folder``; return ERA5's, as read (float64, NaN missing)."""
+    rng = np.random.default_rng(21)
+    shape = (N_MONTHS, *BAND_GRID)
+    # Strong coupling in the first band, weak in the second, none in the
+    # last: the second band's p-values are near the cut of the false
+    # discovery rate control, which depends on the other bands' p-values.
+    strength = np.array([3.0, 3.0, 3.0, 0.4, 0.4, 0.4, 0.0])[:, None]
+    sea = np.zeros(BAND_GRID, dtype=bool)
+    sea[0, :2] = sea[6, 4] = True
+    datasets = {
+        "ERA5": ("OBS6", "ERA5"),
+        "MODEL-A": ("CMIP6", "FAM1"),
+        "MODEL-B": ("CMIP6", "FAM2"),
+        "MODEL-C": ("CMIP6", "FAM1"),
+    }
+    era5 = {}
+    for dataset, (project, family) in datasets.items():
+        x = rng.normal(size=shape)
+        fields = {
+            "mrsos": 50 + x,
+            "pr": 1e-5 * (3 + strength * x + rng.normal(size=shape)),
+            "evspsbl": 1e-5 * (1 + 0.3 * rng.normal(size=shape)),
+        }
+        for short_name, values in fields.items():
+            data = values.astype(np.float32)
+            data[:, sea] = np.nan
+            data[rng.random(shape) < 0.05] = np.nan
+            # MODEL-B's pr starts in July 1980: months absent from its file.
+            first = 7 if (dataset, short_name) == ("MODEL-B", "pr") else 1
+            meta = {
+                "short_name": short_name,
+                "dataset": dataset,
+                "project": project,
+                "family": family,
+            }
+            _field_file(folder, meta, data[first - 1 :], first)
+            if dataset == "ERA5":
+                era5[short_name] = data.astype(np.float64)
+    return era5
+
+
+def _run_with_budget(tmp_path, monkeypatch, name, budget) -> tuple:
+    """Run the correlation script on the fields of :func:`_varied_fields` with bands of at most ``budget`` bytes.
+
+    Returns each output file's fields (var_name -> float32 values, NaN
+    masked), the shapes of the fields correlated and of the arrays read.
+    """
+    correlated, read = [], []
+    read_file = FieldFile.read
+
+    def correlation(x, y, *args):
+        correlated.append(x.shape)
+        return gridpoint_correlation(x, y, *args)
+
+    def recorded_read(self, *args):
+        values = read_file(self, *args)
+        read.append(values.shape)
+        return values
+
+    with monkeypatch.context() as patch:
+        patch.setattr(correlation_script, "BLOCK_BYTES", budget)
+        patch.setattr(core_correlation, "gridpoint_correlation", correlation)
+        patch.setattr(FieldFile, "read", recorded_read)
+        written = correlation_fields(
+            {
+                "ancestor_dirs": [tmp_path / "series"],
+                "references": ["ERA5"],
+                **_folders(tmp_path, name),
+            }
+        )
+    outputs = {
+        path.name: {
+            c.var_name: np.ma.filled(c.data, np.nan)
+            for c in iris.load(str(path))
+        }
+        for path in written
+    }
+    return outputs, correlated, read
+
+
+def _assert_within_an_ulp(got, expected, what) -> None:
+    """NaN in the same cells, elsewhere at most one float32 unit in the last place apart."""
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(expected), what)
+    finite = np.isfinite(expected)
+    np.testing.assert_array_max_ulp(got[finite], expected[finite], maxulp=1)
+
+
+def test_bands_of_grid_rows_give_the_whole_maps_result(tmp_path, monkeypatch):
+    # The script reads and correlates a band of grid rows over all months at
+    # a time, a band's float64 field at most BLOCK_BYTES: here 3 rows of the
+    # 7 (bands of 3, 3 and 1 rows) against the whole map in one band. Each
+    # cell depends on its own series; the false discovery rate control is
+    # over the whole map's p-values.
+    era5 = _varied_fields(tmp_path / "series")
+    row_bytes = 8 * N_MONTHS * BAND_GRID[1]
+    banded, correlated, read = _run_with_budget(
+        tmp_path, monkeypatch, "banded", 3 * row_bytes
+    )
+    whole, correlated_whole, _ = _run_with_budget(
+        tmp_path, monkeypatch, "whole", BAND_GRID[0] * row_bytes
+    )
+    # No field read or correlated is larger than a band (ERA5's fields over
+    # all months; CMIP6-MMEM's models a year at a time).
+    assert max(8 * np.prod(shape) for shape in read) == 3 * row_bytes
+    assert {shape[1] for shape in read} == {3, 1}
+    band = (N_MONTHS, 3, BAND_GRID[1])
+    assert correlated == 2 * [band, band, (N_MONTHS, 1, BAND_GRID[1])]
+    assert correlated_whole == 2 * [(N_MONTHS, *BAND_GRID)]
+
+    assert (
+        sorted(banded)
+        == sorted(whole)
+        == [
+            "correlation_CMIP6-MMEM.nc",
+            "correlation_ERA5.nc",
+        ]
+    )
+    for name, fields in banded.items():
+        assert sorted(fields) == [
+            "p_value",
+            "r",
+            "significant",
+            "significant_fdr",
+        ]
+        for var in ("significant", "significant_fdr"):
+            np.testing.assert_array_equal(fields[var], whole[name][var], var)
+        for var in ("r", "p_value"):
+            _assert_within_an_ulp(fields[var], whole[name][var], var)
+        # The control is over the whole map: band by band, it would differ.
+        p_value = fields["p_value"].astype(np.float64)
+        by_band = np.concatenate(
+            [benjamini_hochberg(p_value[i : i + 3], 0.1) for i in (0, 3, 6)]
+        )
+        assert (by_band != fields["significant_fdr"].astype(bool)).any()
+    # Each band lands on its own rows: ERA5's map is the correlation of the
+    # planted series of each cell.
+    expected = gridpoint_correlation(
+        era5["mrsos"], era5["pr"] - era5["evspsbl"]
+    )
+    _assert_within_an_ulp(
+        banded["correlation_ERA5.nc"]["r"], expected.R.astype(np.float32), "r"
     )

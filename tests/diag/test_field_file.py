@@ -122,3 +122,57 @@ def test_the_mmem_by_blocks_of_months_is_the_mmem_of_whole_fields(
     whole = streamed_mmem({m: (lambda m=m: fields[m]) for m in models}, family)
     got = _mmem_by_blocks(load, models, family, months)
     np.testing.assert_array_equal(got, whole)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    values=hnp.arrays(np.float32, SHAPE, elements=finite32 | st.just(np.nan)),
+    mask=hnp.arrays(np.bool_, SHAPE),
+    offsets=st.sets(st.integers(-3, SHAPE[0] + 2), min_size=1, max_size=12),
+    start=st.none() | st.integers(-SHAPE[1] - 1, SHAPE[1] + 1),
+    stop=st.none() | st.integers(-SHAPE[1] - 1, SHAPE[1] + 1),
+    step=st.sampled_from([None, 1, 2, -1]),
+)
+def test_a_band_of_rows_is_the_whole_read_sliced(
+    tmp_path_factory, values, mask, offsets, start, stop, step
+):
+    # The correlation script reads a band of grid rows over all months: the
+    # band must be the whole map's read cut to those rows, with months
+    # outside the file, gaps between the months asked (``offsets`` from
+    # the file's first month) and masked cells NaN, as in a whole read.
+    path = tmp_path_factory.mktemp("field") / "MODEL-A.nc"
+    expected, months = written(path, np.ma.masked_array(values, mask=mask))
+    asked = months[0] + np.array(sorted(offsets))
+    rows = slice(start, stop, step)
+    with FieldFile(path, load_cube(path)) as fields:
+        got = fields.read(asked, rows)
+        whole = fields.read(asked)
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, whole[:, rows])
+    irises = np.full((len(asked), *SHAPE[1:]), np.nan)
+    inside = np.isin(asked, months)
+    irises[inside] = expected[np.searchsorted(months, asked[inside])]
+    np.testing.assert_array_equal(got, irises[:, rows])
+
+
+def test_a_band_of_rows_of_a_file_whose_values_netcdf4_changes(tmp_path):
+    # Packed values and a missing_value: netCDF4 masks and scales the band.
+    data = np.ma.masked_less(
+        np.random.default_rng(5).normal(size=SHAPE).astype(np.float32), -1.0
+    )
+    expected, months = written(tmp_path / "f.nc", data)
+    with netCDF4.Dataset(tmp_path / "f.nc", "a") as dataset:
+        variable = dataset["mrsos"]
+        variable.set_auto_maskandscale(False)
+        stored = variable[:]
+        stored[3, 2, 1] = -5.0
+        variable[:] = stored
+        variable.missing_value = np.float32(-5.0)
+        variable.scale_factor = np.float32(1.0)
+    expected[3, 2, 1] = np.nan
+    asked = np.concatenate([[months[0] - 1], months[2:6], months[8:9]])
+    with FieldFile(tmp_path / "f.nc", load_cube(tmp_path / "f.nc")) as f:
+        got = f.read(asked, slice(1, 3))
+    assert np.isnan(got[0]).all()
+    np.testing.assert_array_equal(got[1:5], expected[2:6, 1:3])
+    np.testing.assert_array_equal(got[5], expected[8, 1:3])
