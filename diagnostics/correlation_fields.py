@@ -7,7 +7,10 @@ and ``water_budget/regional_series``) computed with their
 ``correlation_steps`` from the same read as the series
 (``ensemble_fields/<short_name>/<dataset>.nc`` in their work folders). Series are matched by (year,
 month), so model calendars do not matter. CMIP6-MMEM is the mean over
-families of the mean over each family's models, read one data set at a time.
+families of the mean over each family's models. A map is computed a band
+of grid rows at a time, each band's fields read for the whole period (at
+most ``smeval.core.correlation.BLOCK_BYTES`` of float64 each), so memory
+grows neither with the years nor with the models.
 Output: ``correlation_<dataset>.nc`` with ``r``, ``p_value``,
 ``significant`` (each cell's own test) and ``significant_fdr`` (the cells
 that survive the false discovery rate control) per grid cell. A data set
