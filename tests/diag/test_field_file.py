@@ -70,22 +70,29 @@ def test_months_outside_the_file_and_gaps_in_it_are_nan(tmp_path):
     np.testing.assert_array_equal(got[3], expected[4])
 
 
-def test_a_file_whose_values_netcdf4_changes_on_reading(tmp_path):
-    # Not what the series scripts write: packed values and a missing_value.
-    # The reader then leaves masking and scaling to netCDF4, as iris does.
+def packed(path, seed: int, cell: tuple[int, int, int]):
+    """Write a field file with packed values and a ``missing_value`` at ``cell``; return (its values, NaN for missing, and months)."""
     data = np.ma.masked_less(
-        np.random.default_rng(4).normal(size=SHAPE).astype(np.float32), -1.0
+        np.random.default_rng(seed).normal(size=SHAPE).astype(np.float32),
+        -1.0,
     )
-    expected, months = written(tmp_path / "f.nc", data)
-    with netCDF4.Dataset(tmp_path / "f.nc", "a") as dataset:
+    expected, months = written(path, data)
+    with netCDF4.Dataset(path, "a") as dataset:
         variable = dataset["mrsos"]
         variable.set_auto_maskandscale(False)
         stored = variable[:]
-        stored[0, 0, 0] = -5.0
+        stored[cell] = -5.0
         variable[:] = stored
         variable.missing_value = np.float32(-5.0)
         variable.scale_factor = np.float32(1.0)
-    expected[0, 0, 0] = np.nan
+    expected[cell] = np.nan
+    return expected, months
+
+
+def test_a_file_whose_values_netcdf4_changes_on_reading(tmp_path):
+    # Not what the series scripts write: packed values and a missing_value.
+    # The reader then leaves masking and scaling to netCDF4, as iris does.
+    expected, months = packed(tmp_path / "f.nc", 4, (0, 0, 0))
     cube = load_cube(tmp_path / "f.nc")
     with FieldFile(tmp_path / "f.nc", cube) as fields:
         got = fields.read(months)
@@ -157,19 +164,7 @@ def test_a_band_of_rows_is_the_whole_read_sliced(
 
 def test_a_band_of_rows_of_a_file_whose_values_netcdf4_changes(tmp_path):
     # Packed values and a missing_value: netCDF4 masks and scales the band.
-    data = np.ma.masked_less(
-        np.random.default_rng(5).normal(size=SHAPE).astype(np.float32), -1.0
-    )
-    expected, months = written(tmp_path / "f.nc", data)
-    with netCDF4.Dataset(tmp_path / "f.nc", "a") as dataset:
-        variable = dataset["mrsos"]
-        variable.set_auto_maskandscale(False)
-        stored = variable[:]
-        stored[3, 2, 1] = -5.0
-        variable[:] = stored
-        variable.missing_value = np.float32(-5.0)
-        variable.scale_factor = np.float32(1.0)
-    expected[3, 2, 1] = np.nan
+    expected, months = packed(tmp_path / "f.nc", 5, (3, 2, 1))
     asked = np.concatenate([[months[0] - 1], months[2:6], months[8:9]])
     with FieldFile(tmp_path / "f.nc", load_cube(tmp_path / "f.nc")) as f:
         got = f.read(asked, slice(1, 3))
