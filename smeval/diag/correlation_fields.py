@@ -99,6 +99,16 @@ class CorrelationOptions(EvaluationOptions):
             SIGNIFICANCE_METHODS,
         )
 
+    @property
+    def alpha(self) -> float:
+        """Significance level of the t test: 1 - ``significance_level``."""
+        return 1.0 - self.significance_level
+
+    @property
+    def effective_n(self) -> bool:
+        """True if the t test takes the effective sample size (``significance_method``)."""
+        return self.significance_method == "effective-sample-size"
+
 
 #: Months of the CMIP6-MMEM computed at once: one chunk of the field files
 #: (:data:`~smeval.diag.ensemble_fields.CHUNK_MONTHS`). The mean is element
@@ -215,8 +225,8 @@ def _write_correlations(
         result = correlation_in_bands(
             band,
             (len(months), *template.shape[1:]),
-            1.0 - options.significance_level,
-            options.significance_method == "effective-sample-size",
+            options.alpha,
+            options.effective_n,
             BLOCK_BYTES,
         )
         out_cubes, test = _correlation_cubes(
@@ -272,8 +282,7 @@ def _correlation_cubes(
     synthetic: bool,
 ) -> tuple[iris.cube.CubeList, str]:
     """Return the cubes of ``correlation_<name>.nc`` from the whole map's ``result``, and a description of their significance test."""
-    alpha = 1.0 - options.significance_level
-    level = f"{100 * (1 - alpha):g} % level"
+    level = f"{100 * (1 - options.alpha):g} % level"
     described = (
         ("r", "correlation of shallow soil moisture with P - E"),
         ("p_value", "two-sided p-value of the correlation"),
@@ -287,7 +296,7 @@ def _correlation_cubes(
         out_cubes.append(cube)
     method = (
         "effective sample size from lag-1 autocorrelation (Bretherton et al. 1999)"
-        if options.significance_method == "effective-sample-size"
+        if options.effective_n
         else "n - 2 degrees of freedom"
     )
     test = f"two-sided t test at the {level} with {method}"
@@ -322,7 +331,6 @@ def _provenance(
     if name == MMEM_ALL:
         family_names = sorted({families[m] for m in used})
         what = f"{name} (mean over the {len(family_names)} family means of {', '.join(family_names)})"
-    effective_n = options.significance_method == "effective-sample-size"
     return field_record(
         f"Correlation of monthly shallow soil moisture with P - E of {what}, {options.period}, per grid cell "
         f"on the common {grid_spacing(out_cubes[-1])} degree grid; significance: {test}.",
@@ -330,7 +338,7 @@ def _provenance(
         used,
         ["corr"],
         "geo",
-        extra_references=(["bretherton99jc"] if effective_n else [])
+        extra_references=(["bretherton99jc"] if options.effective_n else [])
         + ([] if options.fdr_alpha is None else list(FDR_REFERENCES)),
     )
 
