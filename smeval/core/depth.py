@@ -173,20 +173,23 @@ def normalise_depth(
         msg = f"{who}data have {data.shape[axis]} layers on axis {axis}, bounds describe {weights.size}"
         raise ValueError(msg)
     # Only contributing layers are read, so a masked deep layer (e.g. bedrock)
-    # does not mask a shallow product.
-    used = np.flatnonzero(weights > 0)
+    # does not mask a shallow product. The bounds layer the column from the
+    # surface, so these are the first layers: a slice, which dask passes down
+    # to the read as a view (a take copied every chunk's layers).
+    used = slice(0, int(np.count_nonzero(weights > 0)))
+    layers = (slice(None),) * axis + (used,)
     shape = [1] * data.ndim
-    shape[axis] = used.size
+    shape[axis] = used.stop
     dtype = (
         data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64
     )
     w = weights[used].astype(dtype).reshape(shape)
     if is_lazy(data):
-        sub = da.take(data, used, axis=axis)
+        sub = data[layers]
         mask = da.ma.getmaskarray(sub) | ~da.isfinite(da.ma.filled(sub, 0))
         total = (da.ma.filled(sub, 0).astype(dtype) * w).sum(axis=axis)
         return da.ma.masked_array(total, mask=mask.any(axis=axis))
-    sub = np.take(data, used, axis=axis)
+    sub = data[layers]
     filled = np.ma.filled(sub, 0).astype(dtype, copy=False)
     mask = np.ma.getmaskarray(sub) | ~np.isfinite(filled)
     total = np.where(mask, 0, filled * w).sum(axis=axis)
