@@ -184,16 +184,12 @@ def normalise_depth(
         data.dtype if np.issubdtype(data.dtype, np.floating) else np.float64
     )
     w = weights[used].astype(dtype).reshape(shape)
-    if is_lazy(data):
-        sub = data[layers]
-        mask = da.ma.getmaskarray(sub) | ~da.isfinite(da.ma.filled(sub, 0))
-        total = (da.ma.filled(sub, 0).astype(dtype) * w).sum(axis=axis)
-        return da.ma.masked_array(total, mask=mask.any(axis=axis))
     sub = data[layers]
-    filled = np.ma.filled(sub, 0).astype(dtype, copy=False)
-    mask = np.ma.getmaskarray(sub) | ~np.isfinite(filled)
-    total = np.where(mask, 0, filled * w).sum(axis=axis)
-    return np.ma.masked_array(total, mask=mask.any(axis=axis))
+    xp = da if is_lazy(data) else np  # one formula for numpy and dask
+    filled = xp.ma.filled(sub, 0).astype(dtype, copy=False)
+    mask = xp.ma.getmaskarray(sub) | ~xp.isfinite(filled)
+    total = xp.where(mask, 0, filled * w).sum(axis=axis)
+    return xp.ma.masked_array(total, mask=mask.any(axis=axis))
 
 
 def volumetric_to_mass(theta, thickness_m):
