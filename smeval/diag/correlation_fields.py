@@ -282,7 +282,7 @@ def _correlation_cubes(
     synthetic: bool,
 ) -> tuple[iris.cube.CubeList, str]:
     """Return the cubes of ``correlation_<name>.nc`` from the whole map's ``result``, and a description of their significance test."""
-    level = f"{100 * (1 - options.alpha):g} % level"
+    level = f"{100 * options.significance_level:g} % level"
     described = (
         ("r", "correlation of shallow soil moisture with P - E"),
         ("p_value", "two-sided p-value of the correlation"),
