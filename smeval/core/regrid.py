@@ -189,20 +189,21 @@ def regrid_block(block, weights: Weights, mdtol: float = 1.0):
     threshold = 1.0 - max(mdtol, COVERAGE_TOL)
     covered = weights.coverage > 1.0 - COVERAGE_TOL
 
-    def shares_of(invalid):
-        """Return the valid share of each target cell and whether the cell is kept."""
+    def divisor_of(invalid):
+        """Return the valid share of each target cell (1 where the cell is not kept) and whether it is kept."""
         shares = (
             weights.coverage
             if invalid is None
             else weights.apply(~invalid * 1.0)
         )
-        return shares, (shares > threshold) & covered
+        ok = (shares > threshold) & covered
+        return np.where(ok, shares, 1.0), ok
 
     fixed = None  # the usual case, no mask or a land/sea mask: one 2-D field
     if mask is np.ma.nomask:
-        fixed = shares_of(None)
+        fixed = divisor_of(None)
     elif not (mask != mask[:1]).any():
-        fixed = shares_of(mask[0])
+        fixed = divisor_of(mask[0])
     means = np.empty((flat.shape[0], my, mx), dtype=dtype)
     keep = np.empty(means.shape, dtype=bool)
     # Slabs of a few fields keep the float64 temporaries small (reused by the
@@ -213,12 +214,13 @@ def regrid_block(block, weights: Weights, mdtol: float = 1.0):
         values = np.array(np.ma.getdata(flat[part]), dtype=np.float64)
         if mask is not np.ma.nomask:
             values[mask[part]] = 0.0
-        shares, ok = fixed or shares_of(mask[part])
+        divisor, ok = fixed or divisor_of(mask[part])
         sums = weights.apply(values)
-        ok = np.broadcast_to(ok, sums.shape)
-        means[part] = np.divide(
-            sums, shares, out=np.zeros_like(sums), where=ok
-        )
+        # A plain division, then 0 where a cell is not kept: the same values
+        # as numpy's division with `where`, which is 2-3 times slower.
+        sums /= divisor
+        means[part] = sums
+        np.copyto(means[part], 0, where=~ok)
         keep[part] = ok
     return np.ma.masked_array(
         means.reshape(*lead, my, mx), mask=~keep.reshape(*lead, my, mx)
