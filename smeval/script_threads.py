@@ -1,4 +1,4 @@
-"""Dask threads of the diagnostic scripts: the cores shared among the tasks that run at once.
+"""Threads of the diagnostic scripts (Dask's and the BLAS library's): the cores shared among the tasks that run at once.
 
 ESMValCore runs up to ``max_parallel_tasks`` tasks at once. It gives the
 threaded Dask scheduler of each preprocessing task ``cores / tasks at once``
@@ -10,9 +10,19 @@ recipe on the default sample archive took 98 s instead of 95 s.
 :func:`install` (called by :mod:`smeval.plugin`) applies ESMValCore's rule
 to the scripts too: while ESMValCore runs its tasks in parallel, the
 scripts' environment holds ``DASK_NUM_WORKERS`` (Dask reads it as its
-``num_workers`` setting). Nothing changes where the user chose already
-(Dask's ``num_workers`` or ``DASK_NUM_WORKERS`` set), with another Dask
-scheduler, on a Dask cluster, or when tasks run one at a time.
+``num_workers`` setting). Nothing changes there where the user chose
+already (Dask's ``num_workers`` or ``DASK_NUM_WORKERS`` set), with another
+Dask scheduler, on a Dask cluster, or when tasks run one at a time.
+
+The BLAS library numpy and scipy load (OpenBLAS in the wheels) starts a
+thread per core too, whatever Dask does, and its idle threads spin before
+they sleep: a series script with one Dask thread used 20.0 s of CPU for
+14.0 s of wall time, 12.7 s with one BLAS thread, same wall time and the
+same files (benchmarks/README.md). So the scripts' environment also holds
+the same share in :data:`BLAS_THREADS_ENV`, where the user has set none
+of them, on a Dask cluster too (the threads are the script's own). The
+preprocessing tasks run in processes forked from ``esmvaltool``, whose
+BLAS library has started already: the variables do not reach them.
 """
 
 from __future__ import annotations
@@ -24,6 +34,21 @@ from collections.abc import Iterator
 
 #: The variable through which Dask in each script reads its threads.
 THREADS_ENV = "DASK_NUM_WORKERS"
+
+#: The variables through which the BLAS and OpenMP libraries of each script
+#: read their threads (OpenBLAS reads the first it finds of its own and
+#: OpenMP's; MKL its own).
+BLAS_THREADS_ENV = (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+)
+
+
+def _share(n_tasks: int, max_parallel_tasks: int | None, n_cores: int) -> int:
+    """ESMValCore's share of the cores of each of the tasks at once: ``round(n_cores / tasks at once)``, at least one."""
+    at_once = min(n_tasks, max_parallel_tasks or n_cores)
+    return max(1, round(n_cores / max(at_once, 1)))
 
 
 def script_threads(
@@ -44,21 +69,44 @@ def script_threads(
         return None
     if dask.config.get("scheduler", "threads") not in ("threads", "threading"):
         return None
-    at_once = min(n_tasks, max_parallel_tasks or n_cores)
-    return max(1, round(n_cores / max(at_once, 1)))
+    return _share(n_tasks, max_parallel_tasks, n_cores)
+
+
+def script_environment(
+    n_tasks: int,
+    max_parallel_tasks: int | None,
+    n_cores: int,
+    on_cluster: bool,
+) -> dict[str, str]:
+    """Return the variables of the scripts' environment that give each its threads.
+
+    :data:`THREADS_ENV` from :func:`script_threads` (not ``on_cluster``),
+    and :data:`BLAS_THREADS_ENV`, the share of the cores, where it is less
+    than all cores and the user has set none of them.
+    """
+    env = {}
+    threads = (
+        None
+        if on_cluster
+        else script_threads(n_tasks, max_parallel_tasks, n_cores)
+    )
+    if threads is not None:
+        env[THREADS_ENV] = str(threads)
+    share = _share(n_tasks, max_parallel_tasks, n_cores)
+    if share < n_cores and not set(BLAS_THREADS_ENV) & set(os.environ):
+        env |= dict.fromkeys(BLAS_THREADS_ENV, str(share))
+    return env
 
 
 @contextlib.contextmanager
-def _environment(name: str, value: int | None) -> Iterator[None]:
-    """``os.environ[name] = value`` within the block (nothing if None)."""
-    if value is None:
-        yield
-        return
-    os.environ[name] = str(value)
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` updated with ``values`` within the block."""
+    os.environ.update(values)
     try:
         yield
     finally:
-        os.environ.pop(name, None)
+        for name in values:
+            os.environ.pop(name, None)
 
 
 def install() -> None:
@@ -71,16 +119,15 @@ def install() -> None:
 
     @functools.wraps(original)
     def _run_parallel(self, scheduler_address, session):
-        threads = None
-        if scheduler_address is None:
-            threads = script_threads(
-                len(self.flatten()),
-                session["max_parallel_tasks"],
-                _task.available_cpu_count(),
-            )
+        env = script_environment(
+            len(self.flatten()),
+            session["max_parallel_tasks"],
+            _task.available_cpu_count(),
+            on_cluster=scheduler_address is not None,
+        )
         # The task processes start (fork) inside: they and the scripts they
-        # run inherit the variable.
-        with _environment(THREADS_ENV, threads):
+        # run inherit the variables.
+        with _environment(env):
             return original(self, scheduler_address, session)
 
     _run_parallel.smeval_script_threads = True

@@ -1,4 +1,4 @@
-"""The diagnostic scripts' Dask threads: ESMValCore's rule for preprocessing tasks, cores / tasks at once.
+"""The diagnostic scripts' Dask and BLAS threads: ESMValCore's rule for preprocessing tasks, cores / tasks at once.
 
 The rule is checked against values worked out by hand; the installed wrapper
 of ESMValCore's parallel run against a stand-in run that records the
@@ -14,12 +14,16 @@ import pytest
 from esmvalcore import _task
 
 from smeval import script_threads
-from smeval.script_threads import THREADS_ENV
+from smeval.script_threads import BLAS_THREADS_ENV, THREADS_ENV
+
+#: Every variable the wrapper may set.
+ALL_ENV = (THREADS_ENV, *BLAS_THREADS_ENV)
 
 
 @pytest.fixture(autouse=True)
 def no_choice_yet(monkeypatch):
-    monkeypatch.delenv(THREADS_ENV, raising=False)
+    for name in ALL_ENV:
+        monkeypatch.delenv(name, raising=False)
     with dask.config.set({"num_workers": None, "scheduler": "threads"}):
         yield
 
@@ -60,7 +64,7 @@ class _Tasks:
 
     def __init__(self, n_tasks: int) -> None:
         self.n_tasks = n_tasks
-        self.seen: list[str | None] = []
+        self.seen: list[dict[str, str]] = []
 
     def flatten(self) -> list[int]:
         return list(range(self.n_tasks))
@@ -69,7 +73,9 @@ class _Tasks:
 @pytest.fixture
 def installed(monkeypatch):
     def run(self, *_args):
-        self.seen.append(os.environ.get(THREADS_ENV))
+        self.seen.append(
+            {n: os.environ[n] for n in ALL_ENV if n in os.environ}
+        )
         return "done"
 
     monkeypatch.setattr(_task.TaskSet, "_run_parallel", run)
@@ -82,14 +88,36 @@ def installed(monkeypatch):
 def test_the_parallel_run_hands_the_threads_to_its_processes(installed):
     tasks = _Tasks(18)
     assert installed(tasks, None, {"max_parallel_tasks": 2}) == "done"
-    assert tasks.seen == ["4"]
-    assert THREADS_ENV not in os.environ  # only while the tasks run
+    # 8 cores, 2 tasks at once: 4 Dask threads and 4 BLAS threads each.
+    assert tasks.seen == [dict.fromkeys(ALL_ENV, "4")]
+    assert not set(ALL_ENV) & set(os.environ)  # only while the tasks run
 
 
 def test_on_a_dask_cluster_the_scripts_use_the_cluster(installed):
+    # Dask's work goes to the cluster; the BLAS threads are the script's own.
     tasks = _Tasks(18)
     installed(tasks, "tcp://127.0.0.1:8786", {"max_parallel_tasks": 2})
-    assert tasks.seen == [None]
+    assert tasks.seen == [dict.fromkeys(BLAS_THREADS_ENV, "4")]
+
+
+@pytest.mark.parametrize("chosen", BLAS_THREADS_ENV)
+def test_a_users_blas_threads_stay(installed, monkeypatch, chosen):
+    # Any one of the variables set is the user's choice: none is added (an
+    # OPENBLAS_NUM_THREADS of ours would override the user's OMP_NUM_THREADS).
+    monkeypatch.setenv(chosen, "3")
+    tasks = _Tasks(18)
+    installed(tasks, None, {"max_parallel_tasks": 2})
+    assert tasks.seen == [{THREADS_ENV: "4", chosen: "3"}]
+    assert os.environ[chosen] == "3"
+
+
+def test_one_task_at_a_time_keeps_every_default(installed):
+    tasks = _Tasks(18)
+    installed(tasks, None, {"max_parallel_tasks": 1})
+    assert tasks.seen == [{THREADS_ENV: "8"}]
+    tasks = _Tasks(1)
+    installed(tasks, None, {"max_parallel_tasks": 4})
+    assert tasks.seen == [{THREADS_ENV: "8"}]
 
 
 def test_install_wraps_once(installed):
