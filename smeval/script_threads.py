@@ -51,6 +51,20 @@ def _share(n_tasks: int, max_parallel_tasks: int | None, n_cores: int) -> int:
     return max(1, round(n_cores / max(at_once, 1)))
 
 
+def _dask_threads_chosen() -> bool:
+    """Return True if the user chose Dask's threads, or Dask's scheduler is not the threaded one."""
+    import dask.config
+
+    if THREADS_ENV in os.environ or (
+        dask.config.get("num_workers", None) is not None
+    ):
+        return True
+    return dask.config.get("scheduler", "threads") not in (
+        "threads",
+        "threading",
+    )
+
+
 def script_threads(
     n_tasks: int, max_parallel_tasks: int | None, n_cores: int
 ) -> int | None:
@@ -61,13 +75,7 @@ def script_threads(
     least one, as ESMValCore gives each preprocessing task. None where the
     user chose, or the scheduler is not Dask's threaded one.
     """
-    import dask.config
-
-    if THREADS_ENV in os.environ or (
-        dask.config.get("num_workers", None) is not None
-    ):
-        return None
-    if dask.config.get("scheduler", "threads") not in ("threads", "threading"):
+    if _dask_threads_chosen():
         return None
     return _share(n_tasks, max_parallel_tasks, n_cores)
 
@@ -80,19 +88,15 @@ def script_environment(
 ) -> dict[str, str]:
     """Return the variables of the scripts' environment that give each its threads.
 
-    :data:`THREADS_ENV` from :func:`script_threads` (not ``on_cluster``),
-    and :data:`BLAS_THREADS_ENV`, the share of the cores, where it is less
-    than all cores and the user has set none of them.
+    The share of the cores (:func:`script_threads`): as :data:`THREADS_ENV`
+    unless ``on_cluster`` or the user chose Dask's threads, and as
+    :data:`BLAS_THREADS_ENV` where it is less than all cores and the user
+    has set none of them.
     """
-    env = {}
-    threads = (
-        None
-        if on_cluster
-        else script_threads(n_tasks, max_parallel_tasks, n_cores)
-    )
-    if threads is not None:
-        env[THREADS_ENV] = str(threads)
     share = _share(n_tasks, max_parallel_tasks, n_cores)
+    env = {}
+    if not on_cluster and not _dask_threads_chosen():
+        env[THREADS_ENV] = str(share)
     if share < n_cores and not set(BLAS_THREADS_ENV) & set(os.environ):
         env |= dict.fromkeys(BLAS_THREADS_ENV, str(share))
     return env
